@@ -1,0 +1,48 @@
+# One entry point for set-up, tests, the demo and the benchmarks.
+#   make setup   LXD (apt, as root, when missing) + the virtualenv .venv with lxdapi
+#   make test    set-up, then the whole test suite against private LXD daemons
+#   make demo    set-up, then the example SLS applied twice with salt-call
+#   make bench   set-up, then the benchmark table (see BENCHMARKS.rst)
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup deps venv test demo bench clean
+
+setup: deps venv
+
+deps:
+	@if ! command -v lxd >/dev/null 2>&1 || ! command -v lxc >/dev/null 2>&1 \
+	    || ! dpkg -s busybox-static >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing lxd, lxd-client, busybox-static"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq lxd lxd-client busybox-static >/dev/null; \
+	  else \
+	    echo "LXD missing: run as root, or: sudo apt-get install lxd lxd-client busybox-static"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[tests,bench]'
+	touch $@
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: setup
+	$(PY) examples/demo.py
+
+bench: setup
+	$(PY) bench/bench.py
+
+clean:
+	-$(PY) tools/lxdhost.py stop .lxd
+	rm -rf $(VENV) build dist *.egg-info

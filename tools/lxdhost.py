@@ -1,0 +1,222 @@
+"""Start, stop and stock private LXD daemons: used by the tests, the demo and the benchmarks.
+
+Plain Python, no Salt. Each daemon lives in its own ``LXD_DIR``; several run side by side.
+The recipe is the one verified on Debian 12 with its ``lxd`` package (LXD 5.0.x).
+
+Command line::
+
+    python tools/lxdhost.py start DIR      # start (or reuse) a daemon in DIR, preseeded
+    python tools/lxdhost.py image FILE     # build the offline busybox image tarball
+    python tools/lxdhost.py stop DIR       # shut the daemon in DIR down
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+INSTALL_HINT = (
+    "LXD is not installed. Install it with: "
+    "apt-get install -y lxd lxd-client busybox-static (as root), or run 'make test', "
+    "which does it for you."
+)
+
+DEFAULT_PRESEED = {
+    "storage_pools": [{"name": "default", "driver": "dir"}],
+    "profiles": [
+        {
+            "name": "default",
+            "devices": {"root": {"type": "disk", "path": "/", "pool": "default"}},
+        }
+    ],
+}
+
+BUSYBOX_APPLETS = (
+    "sh", "ash", "ls", "cat", "echo", "ps", "sleep", "id", "pwd", "env", "true",
+    "false", "mkdir", "rm", "touch", "printf", "test", "uname", "hostname", "mount",
+    "halt", "poweroff", "reboot", "kill", "grep", "head", "wc", "stat",
+)
+
+
+class LXDHostError(RuntimeError):
+    """The daemon could not be installed, started or stocked."""
+
+
+def require_lxd():
+    """Raise :class:`LXDHostError` naming the install command when LXD is missing."""
+    if not shutil.which("lxd") or not shutil.which("lxc"):
+        raise LXDHostError(INSTALL_HINT)
+
+
+def _env(lxd_dir):
+    env = dict(os.environ)
+    env["LXD_DIR"] = lxd_dir
+    return env
+
+
+def _run(args, lxd_dir, stdin=None, check=True, timeout=120):
+    proc = subprocess.run(
+        args,
+        input=stdin,
+        env=_env(lxd_dir),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise LXDHostError(
+            "{} failed ({}): {}".format(" ".join(args), proc.returncode, proc.stderr.strip())
+        )
+    return proc
+
+
+def is_running(lxd_dir):
+    """True when a daemon answers on ``LXD_DIR/unix.socket``."""
+    sock = os.path.join(lxd_dir, "unix.socket")
+    if not os.path.exists(sock):
+        return False
+    return _run(["lxd", "waitready", "--timeout", "2"], lxd_dir, check=False).returncode == 0
+
+
+def start_daemon(lxd_dir, preseed=None, timeout=60):
+    """Start a private LXD daemon in ``lxd_dir`` and preseed it.
+
+    ``preseed`` is a dict in ``lxd init --preseed`` form (default: a ``dir`` pool named
+    ``default`` and the ``default`` profile with a root disk). Returns the socket path.
+    A daemon already answering in ``lxd_dir`` is reused as it is.
+    """
+    require_lxd()
+    lxd_dir = os.path.abspath(lxd_dir)
+    sock = os.path.join(lxd_dir, "unix.socket")
+    if is_running(lxd_dir):
+        return sock
+    os.makedirs(lxd_dir, exist_ok=True)
+    os.chmod(lxd_dir, 0o755)
+    log = open(os.path.join(lxd_dir, "lxd.log.stdout"), "ab")
+    subprocess.Popen(
+        ["lxd", "--group", "root", "--logfile", os.path.join(lxd_dir, "lxd.log")],
+        env=_env(lxd_dir),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    log.close()
+    _run(["lxd", "waitready", "--timeout", str(timeout)], lxd_dir, timeout=timeout + 10)
+    _run(
+        ["lxd", "init", "--preseed"],
+        lxd_dir,
+        stdin=json.dumps(preseed if preseed is not None else DEFAULT_PRESEED),
+    )
+    return sock
+
+
+def stop_daemon(lxd_dir, remove=True):
+    """Shut the daemon in ``lxd_dir`` down (its instances too) and remove the folder."""
+    lxd_dir = os.path.abspath(lxd_dir)
+    if is_running(lxd_dir):
+        proc = _run(["lxd", "shutdown", "--timeout", "60"], lxd_dir, check=False, timeout=90)
+        if proc.returncode != 0:
+            pid_file = os.path.join(lxd_dir, "lxd.pid")
+            if os.path.exists(pid_file):
+                subprocess.run(["kill", "-9", open(pid_file).read().strip()], check=False)
+    if remove:
+        # The daemon may leave mounts (shmounts, devlxd, storage) behind.
+        subprocess.run(
+            "grep ' {0}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l".format(
+                lxd_dir
+            ),
+            shell=True,
+            check=False,
+        )
+        shutil.rmtree(lxd_dir, ignore_errors=True)
+
+
+def lxc(lxd_dir, *args, stdin=None, check=True):
+    """Run ``lxc`` against the daemon in ``lxd_dir``; return its stdout."""
+    return _run(["lxc", *args], lxd_dir, stdin=stdin, check=check).stdout
+
+
+def build_busybox_image(dest, description="busybox (offline)"):
+    """Write a unified LXD image tarball of busybox-static to ``dest``; return its sha256.
+
+    Built entirely offline from ``/bin/busybox`` (Debian's busybox-static).
+    """
+    busybox = "/bin/busybox"
+    if not os.path.exists(busybox):
+        raise LXDHostError("busybox is missing: apt-get install -y busybox-static")
+    with tempfile.TemporaryDirectory() as tmp:
+        rootfs = os.path.join(tmp, "rootfs")
+        for sub in ("bin", "dev", "etc", "proc", "root", "sys", "tmp", "sbin", "run", "var"):
+            os.makedirs(os.path.join(rootfs, sub))
+        shutil.copy(busybox, os.path.join(rootfs, "bin", "busybox"))
+        os.chmod(os.path.join(rootfs, "bin", "busybox"), 0o755)
+        for applet in BUSYBOX_APPLETS:
+            os.symlink("busybox", os.path.join(rootfs, "bin", applet))
+        os.symlink("../bin/busybox", os.path.join(rootfs, "sbin", "init"))
+        # busybox init: SIGPWR is not handled, SIGUSR2 powers off; the image's inittab is empty.
+        open(os.path.join(rootfs, "etc", "inittab"), "w").close()
+        with open(os.path.join(rootfs, "etc", "passwd"), "w") as fh:
+            fh.write("root:x:0:0:root:/root:/bin/sh\n")
+        with open(os.path.join(rootfs, "etc", "group"), "w") as fh:
+            fh.write("root:x:0:\n")
+        metadata = {
+            "architecture": "x86_64",
+            "creation_date": 1700000000,
+            "properties": {"description": description, "os": "busybox", "release": "1"},
+        }
+        with open(os.path.join(tmp, "metadata.yaml"), "w") as fh:
+            json.dump(metadata, fh)  # JSON is YAML
+        tmp_dest = dest + ".part"
+        with tarfile.open(tmp_dest, "w:gz") as tar:
+            # Fixed mtimes so the same busybox gives the same fingerprint.
+            def _fix(info):
+                info.mtime = 1700000000
+                return info
+
+            tar.add(os.path.join(tmp, "metadata.yaml"), "metadata.yaml", filter=_fix)
+            tar.add(rootfs, "rootfs", filter=_fix)
+        os.replace(tmp_dest, dest)
+    with open(dest, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
+def wait_for(predicate, timeout=30, interval=0.1):
+    """Poll ``predicate`` until it is true (for test set-up only); return its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def main(argv):
+    usage = "usage: lxdhost.py start DIR | stop DIR | image FILE"
+    if len(argv) != 3:
+        print(usage, file=sys.stderr)
+        return 2
+    cmd, arg = argv[1], argv[2]
+    try:
+        if cmd == "start":
+            print(start_daemon(arg))
+        elif cmd == "stop":
+            stop_daemon(arg)
+        elif cmd == "image":
+            print(build_busybox_image(arg))
+        else:
+            print(usage, file=sys.stderr)
+            return 2
+    except LXDHostError as exc:
+        print("lxdhost: {}".format(exc), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
