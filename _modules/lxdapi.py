@@ -276,3 +276,1636 @@ def delete(path, wait=True, **kwargs):
         salt '*' lxdapi.delete profiles/old
     """
     return request("DELETE", path, wait=wait, **kwargs)
+
+
+# ---- execution functions (issue 3) ----
+# Server, instances, exec, files, snapshots, images. Thin: the work is in the core's
+# "execution helpers (issue 3)" section; these check Salt-side input, resolve salt://
+# sources and shape the return value.
+
+import base64  # noqa: E402  (kept in this section)
+
+
+def _connect(kwargs):
+    """The cached :class:`API` for a function's ``**kwargs``; other kwargs are refused."""
+    conn, rest = _split_connection(kwargs)
+    _no_extra(rest)
+    return _api(**conn)
+
+
+def _local_source(source):
+    """A local path for ``source``: a ``salt://`` URL is fetched with ``cp.cache_file``."""
+    source = str(source)
+    if source.startswith("salt://"):
+        cached = __salt__["cp.cache_file"](source)
+        if not cached:
+            raise SaltInvocationError("{} was not found on the fileserver".format(source))
+        return cached
+    if not os.path.isfile(source):
+        raise SaltInvocationError("source file {} does not exist".format(source))
+    return source
+
+
+def _text_or_base64(data):
+    """``(text, None)`` for UTF-8 data, else ``(base64 text, "base64")``."""
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return base64.b64encode(data).decode("ascii"), "base64"
+
+
+# ------------------------------------------------------------------------- server
+
+
+@_salt_errors
+def info(**kwargs):
+    """
+    Summary of the LXD server: version, API version and extensions, auth, environment.
+
+    kwargs
+        Connection settings (``remote``, ``endpoint``, ``project``, ...); see the module.
+
+    Returns ``{version, api_version, api_status, api_extensions, auth, auth_methods,
+    environment}``; ``environment`` holds server name, kernel, storage driver,
+    architectures...
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.info
+        salt '*' lxdapi.info remote=cluster1
+    """
+    return core.server_info(_connect(kwargs))
+
+
+@_salt_errors
+def operation_list(recursion=0, **kwargs):
+    """
+    List the server's operations by status.
+
+    recursion
+        0 (default): ``{"running": [ids], "success": [...], "failure": [...]}``;
+        1: the same with the operations themselves instead of their ids.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.operation_list
+        salt '*' lxdapi.operation_list recursion=1
+    """
+    return core.operation_list(_connect(kwargs), recursion)
+
+
+@_salt_errors
+def operation_get(operation, **kwargs):
+    """
+    Return an operation's metadata (status, err, resources...), or False if unknown.
+
+    LXD forgets an operation a few seconds after it ends.
+
+    operation
+        The operation's id, or its URL ``/1.0/operations/<id>``.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.operation_get 0b3d1c7e-5a0e-4b6e-9f1e-0d1c2b3a4f5e
+    """
+    return core.operation_get(_connect(kwargs), operation)
+
+
+@_salt_errors
+def operation_wait(operation, timeout=None, **kwargs):
+    """
+    Wait for an operation to end and return its metadata; False if it is unknown.
+
+    A failed operation raises an error with LXD's message; one still running after
+    ``timeout`` raises too (it is left running).
+
+    operation
+        The operation's id, or its URL ``/1.0/operations/<id>``.
+
+    timeout
+        Seconds to wait (default: the connection's ``wait_timeout``, 300).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.operation_wait 0b3d1c7e-5a0e-4b6e-9f1e-0d1c2b3a4f5e timeout=60
+    """
+    return core.operation_wait(_connect(kwargs), operation, timeout)
+
+
+# ---------------------------------------------------------------------- instances
+
+
+@_salt_errors
+def container_get(name, **kwargs):
+    """
+    Return an instance's metadata (config, devices, profiles, status...), or False.
+
+    Works for containers and virtual machines alike.
+
+    name
+        The instance's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_get web1
+    """
+    result = core.container_get(_connect(kwargs), core.check_name(name, "name"))
+    return result.metadata if result else False
+
+
+@_salt_errors
+def container_list(recursion=0, **kwargs):
+    """
+    List the instances: their names, or LXD's objects with ``recursion``.
+
+    recursion
+        0 (default): names; 1: each instance's metadata; 2: with its state too.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_list
+        salt '*' lxdapi.container_list recursion=1
+    """
+    return core.instance_list(_connect(kwargs), recursion)
+
+
+@_salt_errors
+def container_state(name, **kwargs):
+    """
+    Return an instance's state (status, processes, memory, disk, network), or False.
+
+    name
+        The instance's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_state web1
+    """
+    return core.instance_state(_connect(kwargs), name)
+
+
+@_salt_errors
+def container_create(name, source=None, config=None, devices=None, profiles=None,
+                     type="container", ephemeral=False, description=None, target=None,
+                     **kwargs):  # pylint: disable=redefined-builtin
+    """
+    Create an instance (stopped) and return its metadata.
+
+    An existing name is an error.
+
+    name
+        The instance's name.
+
+    source
+        A local image alias or fingerprint (``busybox``), LXD's source dict (a remote
+        image: ``{"type": "image", "mode": "pull", "server": ..., "alias": ...}``), or
+        nothing for an instance without a root filesystem.
+
+    config
+        Config keys (``{"limits.cpu": 2}``); values are stored as strings.
+
+    devices
+        Devices by name, each a dict with a ``type``.
+
+    profiles
+        Ordered list of profile names (default: LXD's, ``[default]``).
+
+    type
+        ``container`` (default) or ``virtual-machine``.
+
+    ephemeral
+        True: LXD deletes the instance when it stops.
+
+    description
+        Free text.
+
+    target
+        Cluster member to create it on.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_create web1 source=busybox config='{"limits.cpu": 1}'
+        salt '*' lxdapi.container_create vm1 source=debian type=virtual-machine
+    """
+    return core.instance_create(
+        _connect(kwargs), name, source=source, config=config, devices=devices,
+        profiles=profiles, instance_type=type, ephemeral=ephemeral,
+        description=description, target=target,
+    )
+
+
+@_salt_errors
+def container_delete(name, force=False, **kwargs):
+    """
+    Delete an instance; True, or False when it does not exist.
+
+    A running or frozen instance is refused unless ``force``.
+
+    name
+        The instance's name.
+
+    force
+        Kill a running or frozen instance first (as ``lxc delete --force``).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_delete web1
+        salt '*' lxdapi.container_delete web1 force=True
+    """
+    return core.instance_delete(_connect(kwargs), name, force=force)
+
+
+def _action(name, action, timeout, force, kwargs):
+    return core.instance_action(_connect(kwargs), name, action, timeout=timeout, force=force)
+
+
+@_salt_errors
+def container_start(name, **kwargs):
+    """
+    Start an instance (a frozen one is unfreezed); True, or False if already running.
+
+    name
+        The instance's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_start web1
+    """
+    return _action(name, "start", 30, False, kwargs)
+
+
+@_salt_errors
+def container_stop(name, force=False, timeout=30, **kwargs):
+    """
+    Stop an instance with a clean shutdown; True, or False if already stopped.
+
+    A frozen instance is unfreezed, then stopped.
+
+    name
+        The instance's name.
+
+    force
+        Kill it instead of asking it to shut down (default False).
+
+    timeout
+        Seconds the clean shutdown may take before it fails (default 30).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_stop web1
+        salt '*' lxdapi.container_stop web1 timeout=120
+        salt '*' lxdapi.container_stop web1 force=True
+    """
+    return _action(name, "stop", timeout, force, kwargs)
+
+
+@_salt_errors
+def container_restart(name, force=False, timeout=30, **kwargs):
+    """
+    Restart a running instance (clean by default); True. A stopped one is an error.
+
+    name
+        The instance's name.
+
+    force
+        Kill it instead of a clean shutdown (default False).
+
+    timeout
+        Seconds the clean shutdown may take (default 30).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_restart web1
+    """
+    return _action(name, "restart", timeout, force, kwargs)
+
+
+@_salt_errors
+def container_freeze(name, **kwargs):
+    """
+    Freeze (pause) a running instance; True, or False if already frozen.
+
+    A stopped instance is an error.
+
+    name
+        The instance's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_freeze web1
+    """
+    return _action(name, "freeze", 30, False, kwargs)
+
+
+@_salt_errors
+def container_unfreeze(name, **kwargs):
+    """
+    Unfreeze (resume) a frozen instance; True, or False if it is running.
+
+    A stopped instance is an error.
+
+    name
+        The instance's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_unfreeze web1
+    """
+    return _action(name, "unfreeze", 30, False, kwargs)
+
+
+@_salt_errors
+def container_config_get(name, key=None, expanded=False, **kwargs):
+    """
+    Return an instance's config dict, or one key's value (None when unset).
+
+    False when the instance does not exist.
+
+    name
+        The instance's name.
+
+    key
+        One config key (``limits.cpu``); none: the whole config. (On this function
+        ``key`` is the config key: set a TLS client key through ``remote`` or config.)
+
+    expanded
+        True: the config with the profiles' keys applied (``expanded_config``).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_config_get web1
+        salt '*' lxdapi.container_config_get web1 limits.cpu
+    """
+    return core.instance_config_get(_connect(kwargs), name, key, expanded=expanded)
+
+
+@_salt_errors
+def container_config_set(name, key=None, value=None, config=None, **kwargs):
+    """
+    Set config keys on an instance (one PATCH with If-Match).
+
+    Returns the changes, ``{key: {"old": ..., "new": ...}}``: empty (and nothing written)
+    when every key already has its value.
+
+    name
+        The instance's name.
+
+    key
+        One config key; give ``value`` with it. (On this function ``key`` is the config
+        key: set a TLS client key through ``remote`` or config.)
+
+    value
+        Its value (stored as a string: True -> "true").
+
+    config
+        Several keys at once, as a dict (instead of, or besides, ``key``).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_config_set web1 limits.cpu 2
+        salt '*' lxdapi.container_config_set web1 config='{"user.a": 1, "user.b": 2}'
+    """
+    if config is not None and not isinstance(config, dict):
+        raise SaltInvocationError("config must be a mapping of keys to values")
+    wanted = dict(config or {})
+    if key is not None:
+        if value is None:
+            raise SaltInvocationError("key {} needs a value".format(key))
+        wanted[str(key)] = value
+    if not wanted:
+        raise SaltInvocationError("give key and value, or config")
+    api = _connect(kwargs)
+    plan = core.plan_instance_config(api, name, config=wanted)
+    plan.apply(api)
+    return plan.changes
+
+
+@_salt_errors
+def container_config_unset(name, key, **kwargs):
+    """
+    Remove config keys from an instance (one PATCH with If-Match).
+
+    Returns the changes, ``{key: {"old": ..., "new": None}}``: empty (and nothing
+    written) when no key was set.
+
+    name
+        The instance's name.
+
+    key
+        A config key, or a list of them.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_config_unset web1 limits.cpu
+        salt '*' lxdapi.container_config_unset web1 '[user.a, user.b]'
+    """
+    keys = key if isinstance(key, (list, tuple)) else [key]
+    if not keys or any(k is None or k == "" for k in keys):
+        raise SaltInvocationError("key must be a config key or a list of them")
+    api = _connect(kwargs)
+    plan = core.plan_instance_config(api, name, unset=keys)
+    plan.apply(api)
+    return plan.changes
+
+
+@_salt_errors
+def container_exec(name, command, env=None, cwd=None, user=None, group=None, **kwargs):
+    """
+    Run a command in a running instance and return ``{retcode, stdout, stderr}``.
+
+    Uses LXD's record-output mode (no websockets); no shell is involved.
+
+    name
+        The instance's name.
+
+    command
+        The argv list (``["ls", "-l", "/"]``). A string is refused: for shell syntax run
+        ``["sh", "-c", "..."]``.
+
+    env
+        Environment variables, a dict.
+
+    cwd
+        Absolute working directory.
+
+    user
+        Numeric uid to run as (default 0).
+
+    group
+        Numeric gid to run as (default 0).
+
+    kwargs
+        Connection settings; see the module (``wait_timeout`` bounds the wait for the
+        command, default 300 seconds).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_exec web1 '["uname", "-a"]'
+        salt '*' lxdapi.container_exec web1 '["sh", "-c", "echo $A"]' env='{"A": 1}'
+    """
+    result = core.instance_exec(_connect(kwargs), name, command, environment=env, cwd=cwd,
+                                user=user, group=group)
+    return {
+        "retcode": result["retcode"],
+        "stdout": result["stdout"].decode("utf-8", "replace"),
+        "stderr": result["stderr"].decode("utf-8", "replace"),
+    }
+
+
+@_salt_errors
+def container_file_get(name, path, dest=None, **kwargs):
+    """
+    Read a file (or list a directory) in an instance; False if it does not exist.
+
+    Returns ``{path, type, mode, uid, gid}`` and ``content`` (UTF-8 text; base64 with
+    ``encoding: base64`` for binary data), ``entries`` for a directory, or ``dest`` when
+    the content was written to a local file.
+
+    name
+        The instance's name.
+
+    path
+        Absolute path in the instance.
+
+    dest
+        Local path to write the content to instead of returning it.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_file_get web1 /etc/hostname
+        salt '*' lxdapi.container_file_get web1 /var/log/app.log dest=/tmp/app.log
+    """
+    found = core.instance_file_get(_connect(kwargs), name, path)
+    if not found:
+        return False
+    info, content = found
+    if info["type"] == "directory":
+        info["entries"] = content
+    elif dest:
+        with open(dest, "wb") as fh:
+            fh.write(content)
+        info["dest"] = dest
+    else:
+        info["content"], encoding = _text_or_base64(content)
+        if encoding:
+            info["encoding"] = encoding
+    return info
+
+
+@_salt_errors
+def container_file_put(name, path, source=None, contents=None, mode=None, uid=None,
+                       gid=None, **kwargs):
+    """
+    Write a file into an instance; True if written, False if already identical.
+
+    Give exactly one of ``source`` and ``contents``. The parent folder must exist.
+
+    name
+        The instance's name.
+
+    path
+        Absolute path in the instance.
+
+    source
+        A ``salt://`` URL (fetched from the fileserver) or a local file path.
+
+    contents
+        The file's text.
+
+    mode
+        Octal mode, ``0644`` (default: LXD's, 0644 for a new file).
+
+    uid
+        Numeric owner id (default 0).
+
+    gid
+        Numeric group id (default 0).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_file_put web1 /etc/motd contents='hello'
+        salt '*' lxdapi.container_file_put web1 /etc/app.conf source=salt://app/app.conf mode=0640 uid=0 gid=33
+    """
+    if (source is None) == (contents is None):
+        raise SaltInvocationError("give exactly one of source and contents")
+    if source is not None:
+        with open(_local_source(source), "rb") as fh:
+            data = fh.read()
+    else:
+        data = contents if isinstance(contents, bytes) else str(contents).encode("utf-8")
+    return core.instance_file_put(_connect(kwargs), name, path, data, mode=mode, uid=uid,
+                                  gid=gid)
+
+
+@_salt_errors
+def snapshot_list(name, recursion=0, **kwargs):
+    """
+    List an instance's snapshots: names, or LXD's objects with ``recursion``.
+
+    False when the instance does not exist.
+
+    name
+        The instance's name.
+
+    recursion
+        0 (default): names; 1: each snapshot's metadata.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.snapshot_list web1
+    """
+    return core.snapshot_list(_connect(kwargs), name, recursion)
+
+
+@_salt_errors
+def snapshot_create(name, snapshot=None, stateful=False, **kwargs):
+    """
+    Snapshot an instance; return the snapshot's name. An existing name is an error.
+
+    name
+        The instance's name.
+
+    snapshot
+        The snapshot's name (default: LXD picks ``snap0``, ``snap1``...).
+
+    stateful
+        Also save the running state (needs CRIU; default False).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.snapshot_create web1 before-upgrade
+    """
+    return core.snapshot_create(_connect(kwargs), name, snapshot, stateful=stateful)
+
+
+@_salt_errors
+def snapshot_restore(name, snapshot, stateful=False, **kwargs):
+    """
+    Restore an instance to a snapshot (its config and filesystem); True.
+
+    name
+        The instance's name.
+
+    snapshot
+        The snapshot's name.
+
+    stateful
+        Also restore the running state of a stateful snapshot (default False).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.snapshot_restore web1 before-upgrade
+    """
+    return core.snapshot_restore(_connect(kwargs), name, snapshot, stateful=stateful)
+
+
+@_salt_errors
+def snapshot_delete(name, snapshot, **kwargs):
+    """
+    Delete a snapshot; True, or False when it does not exist.
+
+    name
+        The instance's name.
+
+    snapshot
+        The snapshot's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.snapshot_delete web1 before-upgrade
+    """
+    return core.snapshot_delete(_connect(kwargs), name, snapshot)
+
+
+# ------------------------------------------------------------------------- images
+
+
+@_salt_errors
+def image_get(image, **kwargs):
+    """
+    Return an image's metadata, by alias or fingerprint (or a unique prefix); False.
+
+    image
+        An alias (tried first) or a fingerprint.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.image_get busybox
+        salt '*' lxdapi.image_get 9262df4baa2c
+    """
+    result = core.image_resolve(_connect(kwargs), image)
+    return result.metadata if result else False
+
+
+@_salt_errors
+def image_list(recursion=0, **kwargs):
+    """
+    List the images: their fingerprints, or LXD's objects with ``recursion``.
+
+    recursion
+        0 (default): fingerprints; 1: each image's metadata.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.image_list
+    """
+    return core.image_list(_connect(kwargs), recursion)
+
+
+@_salt_errors
+def image_import(source, alias=None, public=False, **kwargs):
+    """
+    Upload a unified image tarball unless the server has it; return its fingerprint.
+
+    Running it again uploads nothing.
+
+    source
+        A ``salt://`` URL (fetched from the fileserver) or a local path.
+
+    alias
+        An alias to point at the image (moved if it points at another one).
+
+    public
+        Let untrusted clients pull the image (default False).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.image_import salt://images/busybox.tar.gz alias=busybox
+        salt '*' lxdapi.image_import /srv/images/debian.tar.gz
+    """
+    return core.image_import(_connect(kwargs), _local_source(source), alias=alias,
+                             public=public)
+
+
+@_salt_errors
+def image_delete(image, **kwargs):
+    """
+    Delete an image, by alias or fingerprint; True, or False when absent.
+
+    Deleting by alias deletes the image the alias points at (and its aliases).
+
+    image
+        An alias or a fingerprint.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.image_delete 9262df4baa2c
+    """
+    return core.image_delete(_connect(kwargs), image)
+
+
+@_salt_errors
+def image_alias_list(recursion=0, **kwargs):
+    """
+    List the image aliases: names, or ``{name, target, description, type}`` with
+    ``recursion``.
+
+    recursion
+        0 (default): names; 1: each alias's metadata.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.image_alias_list recursion=1
+    """
+    return core.image_alias_list(_connect(kwargs), recursion)
+
+
+@_salt_errors
+def image_alias_add(alias, image, description=None, move=False, **kwargs):
+    """
+    Point an alias at an image; True if it wrote, False if it already pointed there.
+
+    An alias that points at another image is an error unless ``move``.
+
+    alias
+        The alias name.
+
+    image
+        The image: a fingerprint (or a unique prefix) or another alias.
+
+    description
+        The alias's description.
+
+    move
+        Move an alias that points at another image (default False).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.image_alias_add stable 9262df4baa2c
+        salt '*' lxdapi.image_alias_add stable busybox move=True
+    """
+    return core.image_alias_add(_connect(kwargs), alias, image, description=description,
+                                move=move)
+
+
+@_salt_errors
+def image_alias_delete(alias, **kwargs):
+    """
+    Delete an image alias (the image stays); True, or False when absent.
+
+    alias
+        The alias name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.image_alias_delete stable
+    """
+    return core.image_alias_delete(_connect(kwargs), alias)
+
+
+# ---- resources (issue 5) ----
+#
+# Profiles, networks, storage pools, storage volumes and projects: get, list, create,
+# update, delete for each, thin over the core's generic reconcile (resource_* there).
+# Every function also takes the connection settings (``remote``, ``endpoint``,
+# ``project``, ...); see the module.
+
+
+def _resource_api(kwargs):
+    conn, rest = _split_connection(kwargs)
+    _no_extra(rest)
+    return _api(**conn)
+
+
+def _resource_get(kind, name, kwargs, **url_params):
+    result = core.resource_get(_resource_api(kwargs), kind, name, **url_params)
+    return result.metadata if result else False
+
+
+def _resource_update(kind, name, declared, kwargs, purge_config=False, purge_devices=False,
+                     **url_params):
+    plan = core.resource_update(_resource_api(kwargs), kind, name, declared,
+                                purge_config=purge_config, purge_devices=purge_devices,
+                                **url_params)
+    for note in plan.notes:
+        log.warning("lxdapi: %s", note)
+    return plan.changes
+
+
+# -- profiles
+
+
+@_salt_errors
+def profile_get(name, **kwargs):
+    """
+    Return a profile as LXD holds it (config, devices, description, used_by), or False
+    when it does not exist.
+
+    name
+        The profile's name.
+
+    kwargs
+        Connection settings (``remote``, ``endpoint``, ``project``, ...); see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.profile_get default
+        salt '*' lxdapi.profile_get web project=staging
+    """
+    return _resource_get("profile", name, kwargs)
+
+
+@_salt_errors
+def profile_list(recursion=False, **kwargs):
+    """
+    List the profiles: their names, or with ``recursion=True`` their full objects.
+
+    recursion
+        True to return every profile as LXD holds it (default False: names only).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.profile_list
+        salt '*' lxdapi.profile_list recursion=True
+    """
+    return core.resource_list(_resource_api(kwargs), "profile", recursion=recursion)
+
+
+@_salt_errors
+def profile_create(name, config=None, devices=None, description=None, **kwargs):
+    """
+    Create a profile; return it as LXD then holds it. Fails if it exists already.
+
+    name
+        The profile's name.
+
+    config
+        A mapping of config keys (``limits.cpu``, ``user.*``, ...); values are stored
+        as strings.
+
+    devices
+        A mapping of device name to device (each a mapping with a ``type``).
+
+    description
+        The profile's description.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.profile_create web config='{"limits.cpu": 2}' description="web servers"
+    """
+    declared = {"config": config, "devices": devices, "description": description}
+    return core.resource_create(_resource_api(kwargs), "profile", name, declared)
+
+
+@_salt_errors
+def profile_update(name, config=None, devices=None, description=None, purge_config=False,
+                   purge_devices=False, **kwargs):
+    """
+    Bring an existing profile to the given fields (a PATCH with If-Match, only when
+    something differs); return the changes as ``{field: {old, new}}`` (empty: nothing
+    to do). Fields left None are not touched.
+
+    name
+        The profile's name.
+
+    config
+        Config keys to set; keys not given are kept unless ``purge_config``.
+
+    devices
+        Devices to set; devices not given are kept unless ``purge_devices``.
+
+    description
+        The new description.
+
+    purge_config
+        Remove config keys that are not in ``config`` (default False).
+
+    purge_devices
+        Remove devices that are not in ``devices`` (default False).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.profile_update web config='{"limits.cpu": 4}'
+        salt '*' lxdapi.profile_update web devices='{}' purge_devices=True
+    """
+    declared = {"config": config, "devices": devices, "description": description}
+    return _resource_update("profile", name, declared, kwargs, purge_config, purge_devices)
+
+
+@_salt_errors
+def profile_delete(name, **kwargs):
+    """
+    Delete a profile. Returns True if it was deleted, False if it did not exist; fails,
+    naming them, when instances still use it.
+
+    name
+        The profile's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.profile_delete web
+    """
+    return core.resource_delete(_resource_api(kwargs), "profile", name)
+
+
+# -- networks
+
+
+@_salt_errors
+def network_get(name, **kwargs):
+    """
+    Return a network as LXD holds it (type, config, managed, used_by), or False when
+    it does not exist.
+
+    name
+        The network's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_get lxdbr0
+    """
+    return _resource_get("network", name, kwargs)
+
+
+@_salt_errors
+def network_list(recursion=False, **kwargs):
+    """
+    List the networks (managed ones and the host's interfaces): names, or with
+    ``recursion=True`` full objects.
+
+    recursion
+        True to return every network as LXD holds it (default False: names only).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_list
+    """
+    return core.resource_list(_resource_api(kwargs), "network", recursion=recursion)
+
+
+@_salt_errors
+def network_create(name, type="bridge", config=None, description=None,
+                   **kwargs):  # pylint: disable=redefined-builtin
+    """
+    Create a managed network; return it as LXD then holds it. Fails if it exists.
+
+    name
+        The network's name (an interface name: at most 15 characters).
+
+    type
+        The network type: ``bridge`` (default), ``macvlan``, ``sriov``, ``ovn``,
+        ``physical``. It cannot be changed later.
+
+    config
+        A mapping of config keys (``ipv4.address``, ``ipv6.address``, ``bridge.mtu``...).
+        A bridge without ``ipv4.address`` gets an automatic subnet.
+
+    description
+        The network's description.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_create br1 config='{"ipv4.address": "none", "ipv6.address": "none"}'
+    """
+    declared = {"type": type, "config": config, "description": description}
+    return core.resource_create(_resource_api(kwargs), "network", name, declared)
+
+
+@_salt_errors
+def network_update(name, config=None, description=None, purge_config=False, **kwargs):
+    """
+    Bring an existing managed network to the given config and description (a PATCH with
+    If-Match, only when something differs); return the changes (empty: nothing to do).
+
+    name
+        The network's name.
+
+    config
+        Config keys to set; keys not given are kept unless ``purge_config``.
+
+    description
+        The new description.
+
+    purge_config
+        Remove config keys that are not in ``config`` (default False).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_update br1 config='{"bridge.mtu": 1400}'
+    """
+    declared = {"config": config, "description": description}
+    return _resource_update("network", name, declared, kwargs, purge_config)
+
+
+@_salt_errors
+def network_delete(name, **kwargs):
+    """
+    Delete a managed network. Returns True if deleted, False if it did not exist; fails,
+    naming them, when instances or profiles still use it.
+
+    name
+        The network's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_delete br1
+    """
+    return core.resource_delete(_resource_api(kwargs), "network", name)
+
+
+# -- storage pools
+
+
+@_salt_errors
+def storage_pool_get(name, **kwargs):
+    """
+    Return a storage pool as LXD holds it (driver, config, used_by), or False when it
+    does not exist.
+
+    name
+        The pool's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_pool_get default
+    """
+    return _resource_get("storage_pool", name, kwargs)
+
+
+@_salt_errors
+def storage_pool_list(recursion=False, **kwargs):
+    """
+    List the storage pools: names, or with ``recursion=True`` full objects.
+
+    recursion
+        True to return every pool as LXD holds it (default False: names only).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_pool_list
+    """
+    return core.resource_list(_resource_api(kwargs), "storage_pool", recursion=recursion)
+
+
+@_salt_errors
+def storage_pool_create(name, driver, config=None, description=None, **kwargs):
+    """
+    Create a storage pool; return it as LXD then holds it. Fails if it exists.
+
+    name
+        The pool's name.
+
+    driver
+        The storage driver: ``dir``, ``btrfs``, ``lvm``, ``zfs``, ``ceph``... It cannot
+        be changed later.
+
+    config
+        A mapping of config keys (``source``, ``size``, ``rsync.bwlimit``...).
+
+    description
+        The pool's description.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_pool_create data dir config='{"source": "/srv/lxd"}'
+    """
+    declared = {"driver": driver, "config": config, "description": description}
+    return core.resource_create(_resource_api(kwargs), "storage_pool", name, declared)
+
+
+@_salt_errors
+def storage_pool_update(name, config=None, description=None, **kwargs):
+    """
+    Bring an existing storage pool to the given config and description (only the keys
+    given are compared: LXD adds its own, such as ``source``); return the changes.
+    A different ``source`` is logged, not written: LXD cannot change it.
+
+    name
+        The pool's name.
+
+    config
+        Config keys to set.
+
+    description
+        The new description.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_pool_update data config='{"rsync.bwlimit": "10MB"}'
+    """
+    declared = {"config": config, "description": description}
+    return _resource_update("storage_pool", name, declared, kwargs)
+
+
+@_salt_errors
+def storage_pool_delete(name, **kwargs):
+    """
+    Delete a storage pool. Returns True if deleted, False if it did not exist; fails,
+    naming them, when volumes, instances or profiles still use it.
+
+    name
+        The pool's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_pool_delete data
+    """
+    return core.resource_delete(_resource_api(kwargs), "storage_pool", name)
+
+
+# -- storage volumes
+
+
+@_salt_errors
+def storage_volume_get(pool, name, type="custom", **kwargs):  # pylint: disable=redefined-builtin
+    """
+    Return a storage volume as LXD holds it (config, content_type, used_by), or False
+    when it (or its pool) does not exist.
+
+    pool
+        The storage pool's name.
+
+    name
+        The volume's name.
+
+    type
+        The volume type: ``custom`` (default), ``container``, ``virtual-machine``,
+        ``image``.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_volume_get default data1
+    """
+    return _resource_get("storage_volume", name, kwargs, pool=pool, type=type)
+
+
+@_salt_errors
+def storage_volume_list(pool, type="custom", recursion=False,
+                        **kwargs):  # pylint: disable=redefined-builtin
+    """
+    List a pool's volumes of one type: names, or with ``recursion=True`` full objects.
+
+    pool
+        The storage pool's name.
+
+    type
+        The volume type (default ``custom``).
+
+    recursion
+        True to return every volume as LXD holds it (default False: names only).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_volume_list default
+        salt '*' lxdapi.storage_volume_list default type=container
+    """
+    return core.resource_list(_resource_api(kwargs), "storage_volume", recursion=recursion,
+                              pool=pool, type=type)
+
+
+@_salt_errors
+def storage_volume_create(pool, name, type="custom", config=None, content_type=None,
+                          description=None, **kwargs):  # pylint: disable=redefined-builtin
+    """
+    Create a custom storage volume; return it as LXD then holds it. Fails if it exists.
+
+    pool
+        The storage pool's name.
+
+    name
+        The volume's name.
+
+    type
+        The volume type; LXD only creates ``custom`` ones (the default).
+
+    config
+        A mapping of config keys (``size``, ``user.*``...).
+
+    content_type
+        ``filesystem`` (LXD's default) or ``block``. It cannot be changed later.
+
+    description
+        The volume's description.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_volume_create default data1 config='{"user.owner": "web"}'
+    """
+    declared = {"config": config, "content_type": content_type, "description": description}
+    return core.resource_create(_resource_api(kwargs), "storage_volume", name, declared,
+                                pool=pool, type=type)
+
+
+@_salt_errors
+def storage_volume_update(pool, name, type="custom", config=None, description=None,
+                          purge_config=False, **kwargs):  # pylint: disable=redefined-builtin
+    """
+    Bring an existing storage volume to the given config and description (a PATCH with
+    If-Match, only when something differs); return the changes.
+
+    pool
+        The storage pool's name.
+
+    name
+        The volume's name.
+
+    type
+        The volume type (default ``custom``).
+
+    config
+        Config keys to set; keys not given are kept unless ``purge_config``.
+
+    description
+        The new description.
+
+    purge_config
+        Remove config keys that are not in ``config`` (default False).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_volume_update default data1 description="web data"
+    """
+    declared = {"config": config, "description": description}
+    return _resource_update("storage_volume", name, declared, kwargs, purge_config,
+                            pool=pool, type=type)
+
+
+@_salt_errors
+def storage_volume_delete(pool, name, type="custom", **kwargs):  # pylint: disable=redefined-builtin
+    """
+    Delete a storage volume. Returns True if deleted, False if it did not exist; fails,
+    naming them, when instances still use it.
+
+    pool
+        The storage pool's name.
+
+    name
+        The volume's name.
+
+    type
+        The volume type (default ``custom``).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_volume_delete default data1
+    """
+    return core.resource_delete(_resource_api(kwargs), "storage_volume", name, pool=pool,
+                                type=type)
+
+
+# -- projects
+
+
+@_salt_errors
+def project_get(name, **kwargs):
+    """
+    Return a project as LXD holds it (config with its ``features.*``, used_by), or
+    False when it does not exist.
+
+    name
+        The project's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.project_get staging
+    """
+    return _resource_get("project", name, kwargs)
+
+
+@_salt_errors
+def project_list(recursion=False, **kwargs):
+    """
+    List the projects: names, or with ``recursion=True`` full objects.
+
+    recursion
+        True to return every project as LXD holds it (default False: names only).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.project_list
+    """
+    return core.resource_list(_resource_api(kwargs), "project", recursion=recursion)
+
+
+@_salt_errors
+def project_create(name, config=None, description=None, **kwargs):
+    """
+    Create a project; return it as LXD then holds it. Fails if it exists.
+
+    name
+        The project's name.
+
+    config
+        A mapping of config keys (``features.images``, ``limits.instances``...); LXD
+        fills in the ``features.*`` not given.
+
+    description
+        The project's description.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.project_create staging config='{"limits.instances": 10}'
+    """
+    declared = {"config": config, "description": description}
+    return core.resource_create(_resource_api(kwargs), "project", name, declared)
+
+
+@_salt_errors
+def project_update(name, config=None, description=None, **kwargs):
+    """
+    Bring an existing project to the given config keys and description; return the
+    changes. Keys not given are kept (the whole config is written back with If-Match:
+    LXD 5.0 would otherwise drop them).
+
+    name
+        The project's name.
+
+    config
+        Config keys to set.
+
+    description
+        The new description.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.project_update staging config='{"limits.instances": 20}'
+    """
+    declared = {"config": config, "description": description}
+    return _resource_update("project", name, declared, kwargs)
+
+
+@_salt_errors
+def project_delete(name, **kwargs):
+    """
+    Delete a project. Returns True if deleted, False if it did not exist; fails, naming
+    them, while it holds anything besides its own default profile.
+
+    name
+        The project's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.project_delete staging
+    """
+    return core.resource_delete(_resource_api(kwargs), "project", name)

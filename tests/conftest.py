@@ -60,6 +60,7 @@ def lxd():
     except lxdhost.LXDHostError as exc:
         pytest.fail(str(exc), pytrace=False)
     base = tempfile.mkdtemp(prefix="lxdapi-test-")
+    os.chmod(base, 0o755)  # container processes (uid 100000+) must traverse it
     lxd_dir = os.path.join(base, "lxd")
     image_path = os.path.join(base, "busybox.tar.gz")
     try:

@@ -83,6 +83,19 @@ def is_running(lxd_dir):
     return _run(["lxd", "waitready", "--timeout", "2"], lxd_dir, check=False).returncode == 0
 
 
+def _check_traversable(path):
+    """Containers run as uid 100000+: every folder above LXD_DIR must be o+x."""
+    parent = os.path.dirname(path)
+    while parent and parent != "/":
+        if not os.stat(parent).st_mode & 0o001:
+            raise LXDHostError(
+                "{} is not traversable by others (mode {:o}); containers under {} would "
+                "fail to start: chmod o+x it or use another folder".format(
+                    parent, os.stat(parent).st_mode & 0o777, path)
+            )
+        parent = os.path.dirname(parent)
+
+
 def start_daemon(lxd_dir, preseed=None, timeout=60):
     """Start a private LXD daemon in ``lxd_dir`` and preseed it.
 
@@ -97,6 +110,7 @@ def start_daemon(lxd_dir, preseed=None, timeout=60):
         return sock
     os.makedirs(lxd_dir, exist_ok=True)
     os.chmod(lxd_dir, 0o755)
+    _check_traversable(lxd_dir)
     log = open(os.path.join(lxd_dir, "lxd.log.stdout"), "ab")
     subprocess.Popen(
         ["lxd", "--group", "root", "--logfile", os.path.join(lxd_dir, "lxd.log")],
