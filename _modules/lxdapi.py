@@ -727,7 +727,9 @@ def container_config_set(name, key=None, value=None, config=None, **kwargs):
         key: set a TLS client key through ``remote`` or config.)
 
     value
-        Its value (stored as a string: True -> "true").
+        Its value (stored as a string: True -> "true"). On the command line Salt reads
+        values as YAML: ``yes``/``no``/``on``/``off`` become true/false; quote them
+        (``'"yes"'``) to store the word.
 
     config
         Several keys at once, as a dict (instead of, or besides, ``key``).
@@ -1909,3 +1911,287 @@ def project_delete(name, **kwargs):
         salt '*' lxdapi.project_delete staging
     """
     return core.resource_delete(_resource_api(kwargs), "project", name)
+
+
+# ---- remotes, trust and clusters (issue 6) ----
+#
+# The server's trust store (certificate_*), a minion's own client certificate
+# (client_certificate_create) and getting it trusted by a remote (authenticate), and the
+# members of a cluster. Remotes are named in the minion config or pillar:
+#
+#     lxdapi:
+#       remotes:
+#         lab:
+#           endpoint: https://10.0.0.5:8443
+#           cert: /etc/salt/pki/minion/lxdapi.crt
+#           key: /etc/salt/pki/minion/lxdapi.key
+#           server_cert: /etc/salt/pki/minion/lab-server.crt   # pin (no host-name check)
+#           # verify: /path/to/ca.pem   (or False, with a warning; default: system CAs)
+#           project: default
+#
+# and every function takes ``remote=lab``.
+
+
+def _certificate_text(certificate):
+    """PEM text, a local path, or a ``salt://`` URL (fetched) of a certificate."""
+    if isinstance(certificate, str) and certificate.startswith("salt://"):
+        return _local_source(certificate)
+    return certificate
+
+
+@_salt_errors
+def certificate_list(recursion=0, **kwargs):
+    """
+    List the server's trust store.
+
+    recursion
+        0 (default): the certificates' fingerprints; 1: LXD's certificate objects
+        (``name``, ``fingerprint``, ``type``, ``restricted``, ``projects``,
+        ``certificate``).
+
+    kwargs
+        Connection settings (``remote``, ``endpoint``, ...); see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.certificate_list recursion=1
+    """
+    return core.certificate_list(_connect(kwargs), recursion)
+
+
+@_salt_errors
+def certificate_get(fingerprint, **kwargs):
+    """
+    Return a trusted certificate (LXD's object) by fingerprint or unique prefix, or
+    False.
+
+    fingerprint
+        The certificate's SHA-256 fingerprint, or a unique prefix of it.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.certificate_get 48b28ddc5658
+    """
+    result = core.certificate_get(_connect(kwargs), fingerprint)
+    return result.metadata if result else False
+
+
+@_salt_errors
+def certificate_add(certificate, name=None, type="client", restricted=False,  # pylint: disable=redefined-builtin
+                    projects=None, **kwargs):
+    """
+    Add a certificate to the server's trust store; return its fingerprint.
+
+    certificate
+        The PEM certificate: its text, a path on the minion, or a ``salt://`` URL.
+
+    name
+        The name to give it (LXD's default: none).
+
+    type
+        ``client`` (default) or ``metrics``.
+
+    restricted
+        Restrict it to ``projects`` (default False).
+
+    projects
+        The projects a restricted certificate may reach.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt lxdhost lxdapi.certificate_add /srv/minion1.crt name=minion1
+    """
+    return core.certificate_add(_connect(kwargs), _certificate_text(certificate), name,
+                                type, restricted, projects)
+
+
+@_salt_errors
+def certificate_delete(name, **kwargs):
+    """
+    Remove certificates from the trust store: every one called ``name``, else the one
+    whose fingerprint is (or starts with, at least 8 digits) ``name``. Returns the
+    fingerprints removed (an empty list when there was none).
+
+    name
+        The certificate's name or fingerprint.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt lxdhost lxdapi.certificate_delete minion1
+    """
+    return core.certificate_delete(_connect(kwargs), name)
+
+
+@_salt_errors
+def certificate_token_create(name, restricted=False, projects=None, **kwargs):
+    """
+    Issue a trust token (as ``lxc config trust add --name NAME`` does): a client that
+    presents it once, with :func:`authenticate`, gets its certificate trusted as ``name``.
+    Needs the ``certificate_token`` API extension (LXD 5.0 and later).
+
+    name
+        The name the client's certificate will get.
+
+    restricted
+        Restrict the certificate to ``projects`` (default False).
+
+    projects
+        The projects a restricted certificate may reach.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt lxdhost lxdapi.certificate_token_create minion1
+    """
+    return core.certificate_token_create(_connect(kwargs), name, restricted, projects)
+
+
+@_salt_errors
+def client_certificate_create(path_prefix=None, cert=None, key=None, common_name=None,
+                              days=3650, overwrite=False):
+    """
+    Make this minion a client key and a self-signed certificate for LXD's HTTPS API.
+
+    The key (EC P-384) is written with mode 0600 and never returned or logged; the
+    ``cryptography`` package makes it when it is importable, else ``openssl``. An
+    existing pair is kept (``created: False``) unless ``overwrite``.
+
+    path_prefix
+        Write ``<path_prefix>.crt`` and ``<path_prefix>.key``. Default:
+        ``<pki_dir>/lxdapi`` (e.g. ``/etc/salt/pki/minion/lxdapi.crt``).
+
+    cert, key
+        The exact paths instead (both, or neither).
+
+    common_name
+        The certificate's CN (default: the minion id).
+
+    days
+        Validity in days (default 3650).
+
+    overwrite
+        Make a new pair even when the files exist (default False).
+
+    Returns ``{cert, key, fingerprint, certificate (the PEM), created}``: use ``cert``
+    and ``key`` in ``lxdapi:remotes:NAME``, and ``certificate`` with
+    ``lxdapi.certificate_present`` on the server's side.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt minion1 lxdapi.client_certificate_create
+        salt minion1 lxdapi.client_certificate_create path_prefix=/etc/lxdapi/client
+    """
+    if path_prefix and (cert or key):
+        raise SaltInvocationError("give path_prefix, or cert and key, not both")
+    if bool(cert) != bool(key):
+        raise SaltInvocationError("give both cert and key paths")
+    if not cert:
+        prefix = path_prefix or os.path.join(
+            __opts__.get("pki_dir") or __opts__.get("cachedir"), "lxdapi")
+        cert, key = str(prefix) + ".crt", str(prefix) + ".key"
+    return core.create_client_certificate(
+        cert, key, common_name or __opts__.get("id") or "lxdapi", days, overwrite)
+
+
+@_salt_errors
+def authenticate(remote=None, password=None, token=None, name=None, **kwargs):
+    """
+    Get this minion's client certificate trusted by a remote LXD (``POST
+    /1.0/certificates`` over HTTPS with the certificate, as ``lxc remote add`` does).
+
+    remote
+        The remote's name in ``lxdapi:remotes`` (or give ``endpoint``, ``cert``,
+        ``key`` and ``server_cert``/``verify`` directly).
+
+    password
+        The server's trust password (``core.trust_password``).
+
+    token
+        A trust token (``lxc config trust add --name NAME`` or
+        :func:`certificate_token_create` on the server); used where the server supports
+        tokens (``explicit_trust_token`` or ``certificate_token`` API extension).
+
+    name
+        The name to give the certificate (password only; a token carries its own).
+
+    kwargs
+        Other connection settings; see the module.
+
+    Returns ``{trusted: True, changed, fingerprint}``; a refused secret fails, saying
+    so. Pass the secret from pillar rather than on the command line.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt minion1 lxdapi.authenticate lab token=eyJjbGllbnRfbmFtZSI6...
+    """
+    conn, rest = _split_connection(kwargs)
+    _no_extra(rest)
+    if remote:
+        conn["remote"] = remote
+    return core.authenticate(_api(**conn), password=password, token=token,
+                             name=name or None)
+
+
+@_salt_errors
+def cluster_members(**kwargs):
+    """
+    List the members of the LXD cluster: ``server_name``, ``url``, ``roles``,
+    ``status`` (``Online``...), ``message``, ``architecture``, ``failure_domain``,
+    ``groups``. Fails when the server is not clustered.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.cluster_members remote=cluster1
+    """
+    return core.cluster_members(_connect(kwargs))
+
+
+@_salt_errors
+def cluster_member_get(name, **kwargs):
+    """
+    Return one cluster member (as in :func:`cluster_members`), or False if there is no
+    such member. Fails when the server is not clustered.
+
+    name
+        The member's server name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.cluster_member_get node2 remote=cluster1
+    """
+    return core.cluster_member_get(_connect(kwargs), name) or False

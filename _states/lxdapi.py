@@ -80,8 +80,14 @@ def _converge(name, make_plan, done, unchanged, connection):
     try:
         plan.apply(api)
     except core.APIException as exc:
-        ret["changes"] = {}
-        return _fail(ret, "{}: {}".format(name, exc))
+        # What went through before the failure is reported, and only that.
+        ret["changes"] = plan.applied_changes()
+        message = "{}: {}".format(name, exc)
+        if ret["changes"]:
+            message += " (made before the failure: {})".format(", ".join(ret["changes"]))
+        elif getattr(plan, "sent", None):
+            message += " (some writes went through before the failure)"
+        return _fail(ret, message)
     ret["changes"] = plan.changes
     ret["comment"] = " ".join([done] + notes)
     return ret
@@ -140,7 +146,7 @@ def _present(kind, name, declared, kwargs, purge_config=False, purge_devices=Fal
         name, "{} {!r}".format(label.capitalize(), name),
         lambda api: core.plan_resource_present(api, kind, name, declared, purge_config,
                                                purge_devices, **url_params),
-        kwargs, created_key=label)
+        kwargs, created_key=kind)
 
 
 def _absent(kind, name, kwargs, **url_params):
@@ -595,3 +601,584 @@ def file_managed(container, path=None, source=None, contents=None, mode=None, ui
 
     return _resource_converge(name, "File {} in {!r}".format(path, container), make_plan,
                               kwargs, created_key="file")
+
+
+# ---- containers and images (issue 4) ----
+#
+# container_present/absent/running/stopped/frozen, image_present/absent and
+# image_alias_present/absent. Each state hands one core plan (plan_container_present,
+# plan_container_status, plan_image, ...) to _converge. Every state takes the connection
+# settings (``remote``, ``endpoint``, ``project``, ...) as keyword arguments; any other
+# unexpected argument fails the state, naming it.
+
+
+def _connection_args(kwargs):
+    """A state's connection kwargs, and a ValueError-ready list of unexpected ones."""
+    kwargs = salt.utils.args.clean_kwargs(**kwargs)
+    allowed = set(core.CONNECTION_KEYS) | {"remote"}
+    unexpected = sorted(k for k in kwargs if k not in allowed)
+    return {k: v for k, v in kwargs.items() if k in allowed}, unexpected
+
+
+def _run(name, kwargs, make_plan, done, unchanged):
+    """:func:`_converge` with unexpected arguments refused; ``done`` may be a callable
+    ``done(plan)`` choosing the comment from what the plan does."""
+    connection, unexpected = _connection_args(kwargs)
+    seen = {}
+
+    def plan_checked(api):
+        if unexpected:
+            raise ValueError("unexpected argument(s): {}".format(", ".join(unexpected)))
+        plan = make_plan(api)
+        seen["plan"] = plan
+        return plan
+
+    text = "\0done\0"
+    ret = _converge(name, plan_checked, text if callable(done) else done, unchanged,
+                    connection)
+    if callable(done) and text in ret["comment"]:
+        ret["comment"] = ret["comment"].replace(text, done(seen["plan"]), 1)
+    return ret
+
+
+def _created(plan, key):
+    return key in plan.changes and plan.changes[key]["old"] is None
+
+
+def _local_image_file(source):
+    """A local path for an image ``source`` (a ``salt://`` URL is fetched)."""
+    if isinstance(source, str) and source.startswith("salt://"):
+        cached = __salt__["cp.cache_file"](source, saltenv=globals().get("__env__", "base"))
+        if not cached:
+            raise ValueError("image file {} was not found on the fileserver".format(source))
+        return cached
+    return source
+
+
+def container_present(name, source=None, config=None, devices=None, profiles=None,
+                      type="container",  # pylint: disable=redefined-builtin
+                      ephemeral=False, description=None, status=None, target=None,
+                      project=None, restart_on_change=False, purge_config=False,
+                      purge_devices=False, timeout=30, migrate=False, **connection):
+    """
+    Ensure a container (or virtual machine) exists as declared, then has ``status``.
+
+    Absent: created from ``source``. Present: the declared config keys, devices, the
+    exact ordered profile list, the description and ``ephemeral`` are brought to what is
+    declared, with one write carrying If-Match (someone else's change meanwhile fails the
+    state; it is never overwritten). Keys and devices not declared are left alone unless
+    ``purge_config``/``purge_devices``; ``volatile.*`` and ``image.*`` keys are never
+    touched; values are compared as LXD stores them (``1`` == ``"1"``, ``true`` ==
+    ``"true"``). A different source, type or cluster member than the container's is
+    reported in the comment, never acted on. Nothing is written when all is as declared
+    (one GET of the container, plus ``GET /1.0`` once per run).
+
+    name
+        The container's name (letters, digits and dashes; starts with a letter).
+
+    source
+        What to create it from: an image alias or fingerprint on the server, or LXD's
+        source mapping (e.g. ``{type: image, mode: pull, server: https://..., protocol:
+        lxd, alias: busybox, certificate: ...}``). None creates an empty container.
+
+    config
+        Mapping of config keys (``limits.memory``, ``user.*``...); None: not managed.
+
+    devices
+        Mapping of device name to device (each with a ``type``); None: not managed.
+
+    profiles
+        The ordered list of profiles; None: not managed (LXD's default on creation).
+
+    type
+        ``container`` (default) or ``virtual-machine``; used on creation only.
+
+    ephemeral
+        Whether the container is deleted when it stops (default False).
+
+    description
+        The description; None: not managed.
+
+    status
+        ``Running``, ``Stopped`` or ``Frozen``, applied after the config; None: not
+        managed (a new container stays Stopped).
+
+    target
+        The cluster member to create it on. An existing container on another member is
+        reported in the comment (with its location), and moved only with ``migrate``.
+
+    migrate
+        Move an existing container that is on another cluster member than ``target``
+        (default False). LXD moves stopped containers: a running one must be declared
+        ``status: Stopped`` (else the state fails, saying so).
+
+    project
+        The LXD project (default: the configured one, else ``default``).
+
+    restart_on_change
+        Restart a running container when a changed key only applies at restart
+        (``raw.lxc``, ``security.privileged``, ``limits.kernel.*``...). False (default):
+        the comment says a restart is pending.
+
+    purge_config
+        Remove config keys that are not declared (default False).
+
+    purge_devices
+        Remove devices that are not declared (default False).
+
+    timeout
+        Seconds a clean stop or restart may take (default 30).
+
+    connection
+        ``remote``, ``endpoint`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web1:
+          lxdapi.container_present:
+            - source: busybox
+            - profiles: [default]
+            - config:
+                limits.memory: 64MB
+                user.role: web
+            - devices:
+                data:
+                  type: disk
+                  source: /srv/web1
+                  path: /srv
+            - status: Running
+
+    .. code-block:: bash
+
+        salt-call state.single lxdapi.container_present web1 source=busybox status=Running
+    """
+    if project is not None:
+        connection["project"] = project
+
+    def make_plan(api):
+        return core.plan_container_present(
+            api, name, source=source, config=config, devices=devices, profiles=profiles,
+            instance_type=type, ephemeral=ephemeral, description=description,
+            status=status, target=target, restart_on_change=restart_on_change,
+            purge_config=purge_config, purge_devices=purge_devices, timeout=timeout,
+            migrate=migrate)
+
+    def done(plan):
+        return "Container {} {}.".format(
+            name, "created" if _created(plan, "instance") else "updated")
+
+    return _run(name, connection, _using_run_listing(make_plan), done,
+                "Container {} is already as declared.".format(name))
+
+
+def container_absent(name, force=False, timeout=30, **connection):
+    """
+    Ensure a container does not exist: a clean stop (if it runs or is frozen), then
+    delete it. The changes report its old status.
+
+    name
+        The container's name.
+
+    force
+        Kill it instead of a clean stop (default False).
+
+    timeout
+        Seconds the clean stop may take before the state fails (default 30).
+
+    connection
+        ``remote``, ``endpoint``, ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        old-web:
+          lxdapi.container_absent:
+            - timeout: 60
+    """
+    return _run(name, connection,
+                lambda api: core.plan_container_absent(api, name, force, timeout),
+                "Container {} deleted.".format(name),
+                "Container {} is already absent.".format(name))
+
+
+def _status_state(name, status, connection, restart=False, force=False, timeout=30):
+    def done(plan):
+        if "status" not in plan.changes:
+            return "Container {} restarted.".format(name)
+        return "Container {} is now {}{}.".format(
+            name, plan.changes["status"]["new"],
+            " (restarted)" if "restarted" in plan.changes else "")
+
+    return _run(
+        name, connection,
+        lambda api: core.plan_container_status(api, name, status, restart, force, timeout),
+        done, "Container {} is already {}.".format(name, status))
+
+
+def container_running(name, restart=False, timeout=30, **connection):
+    """
+    Ensure an existing container is Running (a Stopped one is started, a Frozen one
+    unfrozen).
+
+    name
+        The container's name.
+
+    restart
+        Restart it when it is already running (every run; default False).
+
+    timeout
+        Seconds a restart may take (default 30).
+
+    connection
+        ``remote``, ``endpoint``, ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web1:
+          lxdapi.container_running
+    """
+    return _status_state(name, "Running", connection, restart=restart, timeout=timeout)
+
+
+def container_stopped(name, force=False, timeout=30, **connection):
+    """
+    Ensure an existing container is Stopped: a clean shutdown (a Frozen one is unfrozen
+    first).
+
+    name
+        The container's name.
+
+    force
+        Kill it instead of a clean shutdown (default False).
+
+    timeout
+        Seconds the clean shutdown may take before the state fails (default 30).
+
+    connection
+        ``remote``, ``endpoint``, ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web1:
+          lxdapi.container_stopped:
+            - timeout: 60
+    """
+    return _status_state(name, "Stopped", connection, force=force, timeout=timeout)
+
+
+def container_frozen(name, **connection):
+    """
+    Ensure an existing container is Frozen (a Stopped one is started, then frozen).
+
+    name
+        The container's name.
+
+    connection
+        ``remote``, ``endpoint``, ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web1:
+          lxdapi.container_frozen
+    """
+    return _status_state(name, "Frozen", connection)
+
+
+def image_present(name, source, public=False, aliases=None, auto_update=False,
+                  **connection):
+    """
+    Ensure the image from ``source`` is on the server with alias ``name``.
+
+    For an image file, present means: the server has an image with the file's sha256
+    fingerprint and ``name`` points at it. For a remote image server, present means:
+    ``name`` points at an image pulled from that server and alias (or fingerprint).
+    The image is uploaded or pulled when missing; an alias pointing at another image is
+    moved (that image is kept). ``public`` and ``auto_update`` are kept as declared.
+
+    name
+        The image alias.
+
+    source
+        A unified image tarball: a local path or a ``salt://`` URL. Or a remote image
+        server mapping: ``server`` (``https://host:port``), ``protocol`` (``lxd`` or
+        ``simplestreams``), ``alias`` or ``fingerprint``, and ``certificate`` (the
+        server's PEM, for a self-signed LXD server).
+
+    public
+        Whether untrusted clients may use the image (default False).
+
+    aliases
+        More aliases that must point at the image.
+
+    auto_update
+        Whether LXD keeps the image up to date from its source (default False).
+
+    connection
+        ``remote``, ``endpoint``, ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        busybox:
+          lxdapi.image_present:
+            - source: salt://images/busybox.tar.gz
+            - aliases: [bb]
+
+        alpine:
+          lxdapi.image_present:
+            - source:
+                server: https://images.example.net:8443
+                protocol: lxd
+                alias: alpine/3.19
+                certificate: |
+                  -----BEGIN CERTIFICATE-----
+                  ...
+    """
+
+    def make_plan(api):
+        return core.plan_image(api, name, _local_image_file(source), public, aliases,
+                               auto_update)
+
+    def done(plan):
+        return "Image {} {}.".format(
+            name, "imported" if _created(plan, "image") else "updated")
+
+    return _run(name, connection, make_plan, done,
+                "Image {} is already present.".format(name))
+
+
+def image_absent(name, **connection):
+    """
+    Ensure an image is not on the server (its aliases go with it).
+
+    name
+        The image's alias or fingerprint (or a unique prefix of one).
+
+    connection
+        ``remote``, ``endpoint``, ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        old-busybox:
+          lxdapi.image_absent
+    """
+    return _run(name, connection, lambda api: core.plan_image_absent(api, name),
+                "Image {} deleted.".format(name),
+                "Image {} is already absent.".format(name))
+
+
+def image_alias_present(name, target, description=None, **connection):
+    """
+    Ensure image alias ``name`` points at ``target`` (created, or moved from another
+    image).
+
+    name
+        The alias.
+
+    target
+        The image: a fingerprint, a unique prefix of one, or another alias.
+
+    description
+        The alias's description; None: not managed.
+
+    connection
+        ``remote``, ``endpoint``, ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        stable:
+          lxdapi.image_alias_present:
+            - target: 39af9b1c57be
+            - description: the image in production
+    """
+
+    def done(plan):
+        return "Image alias {} {}.".format(
+            name, "created" if _created(plan, "alias") else "updated")
+
+    return _run(name, connection,
+                lambda api: core.plan_image_alias_present(api, name, target, description),
+                done, "Image alias {} is already as declared.".format(name))
+
+
+def image_alias_absent(name, **connection):
+    """
+    Ensure image alias ``name`` does not exist (the image itself is kept).
+
+    name
+        The alias.
+
+    connection
+        ``remote``, ``endpoint``, ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        old-alias:
+          lxdapi.image_alias_absent
+    """
+    return _run(name, connection, lambda api: core.plan_image_alias_absent(api, name),
+                "Image alias {} deleted.".format(name),
+                "Image alias {} is already absent.".format(name))
+
+
+# ---- remotes, trust and clusters (issue 6) ----
+#
+# The server's trust store: certificate_present / certificate_absent. Each hands one
+# core plan (plan_certificate_present / plan_certificate_absent) to _converge.
+
+
+def _trust_connection(kwargs):
+    """A state's connection kwargs, and the names of unexpected arguments."""
+    kwargs = salt.utils.args.clean_kwargs(**kwargs)
+    allowed = set(core.CONNECTION_KEYS) | {"remote"}
+    return ({k: v for k, v in kwargs.items() if k in allowed},
+            sorted(k for k in kwargs if k not in allowed))
+
+
+def _certificate_source(certificate):
+    """PEM text, a local path, or a ``salt://`` URL (fetched) of a certificate."""
+    if isinstance(certificate, str) and certificate.startswith("salt://"):
+        cached = __salt__["cp.cache_file"](certificate,
+                                           saltenv=globals().get("__env__", "base"))
+        if not cached:
+            raise ValueError("{} was not found on the fileserver".format(certificate))
+        return cached
+    return certificate
+
+
+def certificate_present(name, certificate, type="client",  # pylint: disable=redefined-builtin
+                        restricted=False, projects=None, **kwargs):
+    """
+    Ensure a certificate is in the LXD server's trust store, named ``name``, with the
+    declared type, restriction and projects.
+
+    The certificate is identified by its fingerprint. Missing: added. Present: its name,
+    type, restriction and projects are brought to what is declared (one PATCH with
+    If-Match). Other certificates with the same name are kept and reported.
+
+    name
+        The certificate's name in the trust store.
+
+    certificate
+        The PEM certificate: its text, a path on the minion or a ``salt://`` URL (e.g.
+        the ``certificate`` that ``lxdapi.client_certificate_create`` returned on the
+        client minion, passed through the mine or pillar).
+
+    type
+        ``client`` (default) or ``metrics``.
+
+    restricted
+        Restrict the certificate to ``projects`` (default False).
+
+    projects
+        The projects a restricted certificate may reach (default: none).
+
+    kwargs
+        Connection settings (``remote``, ``endpoint``, ...).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        minion1:
+          lxdapi.certificate_present:
+            - certificate: salt://lxd/clients/minion1.crt
+            - restricted: True
+            - projects: [web]
+    """
+    connection, unexpected = _trust_connection(kwargs)
+
+    def make_plan(api):
+        if unexpected:
+            raise ValueError("unexpected argument(s): {}".format(", ".join(unexpected)))
+        return core.plan_certificate_present(api, name, _certificate_source(certificate),
+                                             type, restricted, projects)
+
+    ret = _converge(name, make_plan, "Certificate {} updated.".format(name),
+                    "Certificate {} is already trusted as declared.".format(name),
+                    connection)
+    change = ret["changes"].get("certificate")
+    if change and change.get("old") is None:
+        ret["comment"] = ret["comment"].replace(
+            "Certificate {} updated.".format(name),
+            "Certificate {} added to the trust store.".format(name), 1)
+    return ret
+
+
+def certificate_absent(name, **kwargs):
+    """
+    Ensure no certificate called ``name`` (or with fingerprint ``name``, or one starting
+    with it: at least 8 hex digits) is in the LXD server's trust store.
+
+    name
+        The certificate's name or fingerprint.
+
+    kwargs
+        Connection settings (``remote``, ``endpoint``, ...).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        old-minion:
+          lxdapi.certificate_absent
+    """
+    connection, unexpected = _trust_connection(kwargs)
+
+    def make_plan(api):
+        if unexpected:
+            raise ValueError("unexpected argument(s): {}".format(", ".join(unexpected)))
+        return core.plan_certificate_absent(api, name)
+
+    return _converge(name, make_plan, "Certificate {} removed from the trust store.".format(
+        name), "Certificate {} is already absent.".format(name), connection)
+
+
+# ---- benchmarks and speed (issue 7) ----
+#
+# One instance listing serves the container states of a run: with two or more
+# lxdapi.container_present states in the run, the first reads every instance with one
+# GET instances?recursion=1, and each state's plan is built from it (no request of its
+# own when nothing is to be done). A plan that writes is built again from a fresh GET of
+# its container, so every write carries that container's ETag (core.plan_using_listing).
+
+import collections.abc  # noqa: E402
+
+#: States of one run that share the listing.
+LISTING_STATES = ("container_present",)
+
+
+def _container_states_in_run():
+    """How many lxdapi container states the current state run holds."""
+    chunks = globals().get("__lowstate__") or ()
+    return sum(1 for chunk in chunks if isinstance(chunk, collections.abc.Mapping)
+               and chunk.get("state") == __virtualname__
+               and chunk.get("fun") in LISTING_STATES)
+
+
+def _using_run_listing(make_plan):
+    """``make_plan`` served by the run's instance listing when the run has several
+    container states (a lone state GETs its container: cheaper than a listing)."""
+
+    def plan(api):
+        if _container_states_in_run() >= 2:
+            core.prefetch_instances(api, run_key=globals().get("__instance_id__"))
+        return core.plan_using_listing(api, make_plan)
+
+    return plan

@@ -94,6 +94,10 @@ class APITimeout(APIException):
     """A request or an operation wait ran out of time."""
 
 
+class APICertificateMismatch(APIConnectionError):
+    """The server's TLS certificate is not the pinned ``server_cert``."""
+
+
 STATUS_EXCEPTIONS = {
     403: APIForbiddenException,
     404: APINotFoundException,
@@ -141,7 +145,9 @@ class APIResult:
         self.response = response
         self.request = response.request
         self.data = None
-        if "json" in response.headers.get("Content-Type", "") or response.content[:1] == b"{":
+        # Only LXD's own JSON documents: a file or an exec log is data, even if it
+        # happens to start with "{".
+        if "json" in response.headers.get("Content-Type", ""):
             try:
                 self.data = response.json()
             except ValueError:
@@ -217,10 +223,15 @@ class APIResult:
         if not self.is_async:
             return self
         timeout = self.api.wait_timeout if timeout is None else timeout
+        # A cluster member answers /1.0/operations/<id>?project=... (e.g. for ?target=):
+        # the query goes after /wait.
+        path, _, query = self.operation.partition("?")
+        params = dict(urllib.parse.parse_qsl(query))
+        params["timeout"] = int(timeout)
         result = self.api.request(
             "GET",
-            self.operation + "/wait",
-            params={"timeout": int(timeout)},
+            path + "/wait",
+            params=params,
             timeout=timeout + self.api.timeout,
         )
         op = result.metadata or {}
@@ -298,6 +309,34 @@ class PinnedCertAdapter(requests.adapters.HTTPAdapter):
         pool_kwargs["cert_reqs"] = "CERT_NONE"
         return params, pool_kwargs
 
+    def send(self, request, **kwargs):
+        """Send; a TLS failure against a server presenting another certificate than the
+        pinned one raises :class:`APICertificateMismatch` saying so."""
+        try:
+            return super().send(request, **kwargs)
+        except requests.exceptions.SSLError:
+            presented = presented_fingerprint(request.url)
+            if presented is None or presented == self.fingerprint:
+                raise
+            parts = urllib.parse.urlsplit(request.url)
+        raise APICertificateMismatch(
+            method=request.method, url=request.url,
+            error="the server certificate of {}://{} does not match the pinned "
+                  "server_cert (pinned sha256 {}, the server presents {})".format(
+                      parts.scheme, parts.netloc, self.fingerprint, presented))
+
+
+def presented_fingerprint(url, timeout=10):
+    """SHA-256 fingerprint of the certificate the TLS server at ``url`` presents (no
+    verification), or None when it cannot be read."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        pem = ssl.get_server_certificate((parts.hostname, parts.port or 443),
+                                         timeout=timeout)
+    except (OSError, ValueError):
+        return None
+    return certificate_fingerprint(pem)
+
 
 if requests_unixsocket is not None:
 
@@ -324,7 +363,7 @@ if requests_unixsocket is not None:
 
 def unix_session():
     """A :class:`requests.Session` that speaks HTTP over unix sockets, one pool per socket."""
-    session = requests.Session()
+    session = UnixSession()  # requests.Session with a fast path (issue 7)
     session.mount("http+unix://", UnixSocketAdapter())
     return session
 
@@ -352,6 +391,9 @@ class API:
     #: Callables ``observer(method, url, status)`` told of every transaction (tests and
     #: benchmarks count requests with it).
     observers = []
+
+    #: The run's :class:`InstanceListing` (see :func:`prefetch_instances`), or None.
+    instance_listing = None
 
     def __init__(
         self,
@@ -428,6 +470,8 @@ class API:
         full_url = self.absolute_url(url)
         if method != "GET":
             self.read_cache.clear()
+            if self.instance_listing is not None:
+                self.instance_listing.forget(method, full_url, kwargs.get("json"))
         etag = kwargs.pop("etag", None)
         if etag:
             kwargs.setdefault("headers", {})["If-Match"] = etag
@@ -436,6 +480,9 @@ class API:
             params.setdefault("project", self.project)
             kwargs["params"] = params
         kwargs.setdefault("timeout", self.timeout)
+        # The session's own TLS setting (a CA bundle, or False): requests would let
+        # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment override it.
+        kwargs.setdefault("verify", self.session.verify)
         try:
             response = self.session.request(method, full_url, *args, **kwargs)
         except requests.exceptions.Timeout as exc:
@@ -443,6 +490,13 @@ class API:
                 method=method, url=full_url,
                 error="no answer within {}s from {}: {}".format(
                     kwargs["timeout"], self.display_endpoint, exc),
+            ) from None
+        except requests.exceptions.SSLError as exc:
+            raise APIConnectionError(
+                method=method, url=full_url,
+                error="TLS with {} failed: {}. Give verify= a CA bundle that signs the "
+                      "server's certificate, or server_cert= the server's certificate to "
+                      "pin it".format(self.display_endpoint, _root_cause(exc)),
             ) from None
         except (requests.exceptions.ConnectionError, OSError) as exc:
             raise APIConnectionError(
@@ -456,7 +510,12 @@ class API:
         if self.debug:
             print(result.request_summary(), file=sys.stderr)
             print(result.response_summary(), file=sys.stderr)
-        return result.validate()
+        try:
+            return result.validate()
+        except APIForbiddenException as exc:
+            if full_url != self.absolute_url(""):
+                explain_forbidden(self, exc)
+            raise
 
     def get(self, url, *args, **kwargs):
         """GET ``url``; see :meth:`request`."""
@@ -514,7 +573,9 @@ class API:
 def _root_cause(exc):
     seen = exc
     while getattr(seen, "__context__", None) is not None or getattr(seen, "reason", None):
-        nxt = getattr(seen, "reason", None) or seen.__context__
+        nxt = getattr(seen, "reason", None)
+        if not isinstance(nxt, BaseException):  # ssl.SSLError.reason is a string
+            nxt = seen.__context__
         if nxt is seen or nxt is None:
             break
         seen = nxt
@@ -838,6 +899,9 @@ def get_or_none(api, url, **kwargs):
 
 def container_get(api, name):
     """Return the :class:`APIResult` for a container (any instance), or False."""
+    listed = listed_instance(api, name)  # a run's listing, see plan_using_listing
+    if listed is not None:
+        return listed
     return get_or_none(api, api.instance_path(name)) or False
 
 
@@ -1146,7 +1210,7 @@ def plan_container_present(api, name, source=None, config=None, devices=None,
                            profiles=None, instance_type="container", ephemeral=False,
                            description=None, status=None, target=None,
                            restart_on_change=False, purge_config=False,
-                           purge_devices=False, timeout=30):
+                           purge_devices=False, timeout=30, migrate=False):
     """The :class:`Plan` that creates an instance, or brings an existing one to what is
     declared; then its status.
 
@@ -1158,7 +1222,9 @@ def plan_container_present(api, name, source=None, config=None, devices=None,
     ``purge_devices``; ``volatile.*`` and ``image.*`` are never touched; then
     ``status``; then a restart when changed keys only apply at restart and
     ``restart_on_change`` (else a note says a restart is pending). A different source,
-    type or cluster member than declared is a note, never acted on.
+    type or cluster member than declared is a note, never acted on; except that
+    ``migrate`` moves an instance on another cluster member to ``target`` (LXD moves
+    stopped instances: one that is running must be declared ``status: Stopped``).
 
     Bad input raises ValueError before any write; a missing image or profile too. Reads:
     the instance (one GET), plus ``GET /1.0`` once per API; an alias source adds the
@@ -1175,7 +1241,8 @@ def plan_container_present(api, name, source=None, config=None, devices=None,
     check_optional_str(description, "description")
     check_optional_str(target, "target")
     for flag, what in ((ephemeral, "ephemeral"), (restart_on_change, "restart_on_change"),
-                       (purge_config, "purge_config"), (purge_devices, "purge_devices")):
+                       (purge_config, "purge_config"), (purge_devices, "purge_devices"),
+                       (migrate, "migrate")):
         check_bool(flag, what)
     if source is not None and not isinstance(source, (str, dict)):
         raise ValueError("source must be an image alias or fingerprint, or LXD's source "
@@ -1194,7 +1261,7 @@ def plan_container_present(api, name, source=None, config=None, devices=None,
         plan = _plan_container_update(api, container, source, config, devices, profiles,
                                       instance_type, ephemeral, description, status,
                                       target, restart_on_change, purge_config,
-                                      purge_devices, timeout)
+                                      purge_devices, timeout, migrate)
     if ignored:
         plan.notes.append("{} left alone: volatile.* and image.* keys are LXD's own.".format(
             ", ".join(ignored)))
@@ -1240,7 +1307,8 @@ def _plan_container_create(api, name, source, config, devices, profiles, instanc
 
 def _plan_container_update(api, container, source, config, devices, profiles,
                            instance_type, ephemeral, description, status, target,
-                           restart_on_change, purge_config, purge_devices, timeout):
+                           restart_on_change, purge_config, purge_devices, timeout,
+                           migrate=False):
     current = container.metadata
     name = current["name"]
     plan = Plan(name)
@@ -1266,14 +1334,23 @@ def _plan_container_update(api, container, source, config, devices, profiles,
         plan.notes.append("{} is a {}, not a {} as declared; it is left as it is.".format(
             name, current["type"], instance_type))
     location = current.get("location")
-    if target and location not in (None, "", "none") and location != target:
+    moving = bool(target and location not in (None, "", "none") and location != target)
+    if moving and not migrate:
         plan.notes.append("{} is on cluster member {}, not {} as declared; it is not "
-                          "moved.".format(name, location, target))
+                          "moved (migrate: True moves it).".format(name, location, target))
 
     now = current.get("status")
     final = status or now
+    if moving and migrate and now != "Stopped" and final != "Stopped":
+        raise ValueError("{} is {} on cluster member {}; it must be stopped to move to {} "
+                         "(declare status: Stopped, or stop it first)".format(
+                             name, now, location, target))
+    if moving and migrate and now == "Stopped":
+        plan.extend(plan_instance_move(api, name, location, target))
     if status:
         plan.extend(_status_plan(api, name, now, status, timeout))
+    if moving and migrate and now != "Stopped":  # stopped just above
+        plan.extend(plan_instance_move(api, name, location, target))
     changed = (update.changes.get("config") or {}).get("new") or {}
     pending = restart_needed(changed)
     if pending and now in ("Running", "Frozen") and final != "Stopped":
@@ -1527,10 +1604,12 @@ def _plan_aliases(api, plan, names, fingerprint):
     for alias in names:
         current = image_alias_get(api, alias)
         if current:
+            # PUT (target and description), not PATCH: LXD 5.0.2 hangs on an alias PATCH.
             old[alias] = current.metadata.get("target")
-            body = (lambda prev, f=fingerprint: {"target": f(prev)}) if callable(
-                fingerprint) else {"target": fingerprint}
-            plan.writes.append(Write("PATCH", api.path("images", "aliases", alias), body,
+            kept = current.metadata.get("description") or ""
+            body = (lambda prev, f=fingerprint, d=kept: {"target": f(prev), "description": d}
+                    ) if callable(fingerprint) else {"target": fingerprint, "description": kept}
+            plan.writes.append(Write("PUT", api.path("images", "aliases", alias), body,
                                      etag=current.etag, keys=("aliases",)))
         else:
             old[alias] = None
@@ -2144,8 +2223,9 @@ def instance_file_get(api, name, path):
     does not exist. ``content`` is bytes; for a directory it is the list of entries."""
     name = check_name(name, "name")
     path = check_absolute_path(path)
-    result = get_or_none(api, api.instance_path(name, "files"), params={"path": path})
-    if result is None:
+    try:
+        result = api.get(api.instance_path(name, "files"), params={"path": path})
+    except APINotFoundException:
         return False
     info = file_info(result, path)
     if info["type"] == "directory":
@@ -2157,7 +2237,10 @@ def instance_file_put(api, name, path, data, mode=None, uid=None, gid=None):
     """Write ``data`` (bytes) to ``path`` in an instance, with ``mode``/``uid``/``gid``.
 
     Reads the file first: returns False (and writes nothing) when it already has this
-    content and the given mode, uid and gid; True when it wrote. Raises
+    content and the given mode, uid and gid; True when it wrote. LXD keeps an existing
+    file's mode and owner when it overwrites it, so a file whose mode, uid or gid must
+    change is deleted and written again (not atomic), with the attributes not given kept.
+    Raises
     :class:`APINotFoundException` naming the instance or the missing parent folder.
     """
     name = check_name(name, "name")
@@ -2165,18 +2248,28 @@ def instance_file_put(api, name, path, data, mode=None, uid=None, gid=None):
     if isinstance(data, str):
         data = data.encode("utf-8")
     headers = file_headers(mode, uid, gid)
+    url = api.instance_path(name, "files")
     current = instance_file_get(api, name, path)
-    if current and current[0]["type"] == "file" and current[1] == data:
-        info = current[0]
-        if ((mode is None or info["mode"] == headers["X-LXD-mode"])
-                and (uid is None or str(info["uid"]) == headers["X-LXD-uid"])
-                and (gid is None or str(info["gid"]) == headers["X-LXD-gid"])):
-            return False
     if current and current[0]["type"] == "directory":
         raise ValueError("{} in {} is a directory".format(path, name))
+    if current:
+        info = current[0]
+        same_attributes = (
+            (mode is None or info["mode"] == headers["X-LXD-mode"])
+            and (uid is None or str(info["uid"]) == headers["X-LXD-uid"])
+            and (gid is None or str(info["gid"]) == headers["X-LXD-gid"])
+        )
+        if same_attributes and current[1] == data:
+            return False
+        if not same_attributes:
+            # LXD keeps an existing file's mode and owner on overwrite: replace the file,
+            # keeping the attributes that were not given.
+            headers = file_headers(info["mode"] if mode is None else mode,
+                                   info["uid"] if uid is None else uid,
+                                   info["gid"] if gid is None else gid)
+            api.delete(url, params={"path": path})
     try:
-        api.post(api.instance_path(name, "files"), params={"path": path}, data=data,
-                 headers=headers)
+        api.post(url, params={"path": path}, data=data, headers=headers)
     except APINotFoundException as exc:
         if not container_get(api, name):
             raise reword(exc, "instance {!r} does not exist".format(name)) from None
@@ -2452,11 +2545,10 @@ def _resource_declared(spec, declared):
 
 
 def _plan_create(api, kind, name, want, url_params):
-    spec = resource_kind(kind)
     plan = Plan(name)
     body = dict(want)
     body["name"] = name
-    plan.add(spec["label"], None, name)
+    plan.add(kind, None, name)
     for key, value in want.items():
         plan.add(key, None, value)
     plan.writes.append(Write("POST", resource_collection(api, kind, **url_params), body))
@@ -2556,7 +2648,6 @@ def plan_resource_absent(api, kind, name, **url_params):
     Raises :class:`ResourceInUse` (listing its ``used_by``) rather than deleting a
     resource that instances, profiles or volumes still use.
     """
-    spec = resource_kind(kind)
     url = resource_url(api, kind, name, **url_params)
     plan = Plan(name)
     current = get_or_none(api, url)
@@ -2565,7 +2656,7 @@ def plan_resource_absent(api, kind, name, **url_params):
     used_by = resource_in_use(kind, name, current.metadata or {})
     if used_by:
         raise ResourceInUse(kind, name, used_by)
-    plan.add(spec["label"], name, None)
+    plan.add(kind, name, None)
     plan.writes.append(Write("DELETE", url))
     return plan
 
@@ -2662,6 +2753,8 @@ def plan_snapshot_present(api, instance, name, stateful=False):
     """
     _check_name(instance, "instance")
     _check_name(name, "snapshot")
+    if "/" in name:
+        raise ValueError("a snapshot name cannot contain '/': {!r}".format(name))
     stateful = _as_bool(stateful, "stateful")
     plan = Plan(name)
     current = get_or_none(api, api.instance_path(instance, "snapshots", name))
@@ -2774,8 +2867,10 @@ def plan_file_managed(api, instance, path, content=None, mode=None, uid=None, gi
     ``content``: bytes or text (UTF-8); None manages only mode and owner (an absent file
     is created empty). ``mode`` (see :func:`file_mode`), ``uid`` and ``gid``: None leaves
     them as they are (a new file gets LXD's 0644, root). Reads the file and its headers
-    first and writes (one POST of the whole file) only when something differs. Content
-    changes are reported as sha256 digests, never as the content itself.
+    first and writes only when something differs: one POST of the whole file when only
+    the content differs (LXD keeps mode and owner); a DELETE then a POST when the mode
+    or owner differ (LXD 5.0 sets them only on a file it creates). Content changes are
+    reported as sha256 digests, never as the content itself.
     """
     _check_name(instance, "instance")
     url = instance_file_url(api, instance, path)
@@ -2792,6 +2887,11 @@ def plan_file_managed(api, instance, path, content=None, mode=None, uid=None, gi
     wanted = (("mode", mode), ("uid", uid), ("gid", gid))
     current = instance_file_read(api, instance, path)
     if current is None:
+        folder = path.rstrip("/").rsplit("/", 1)[0] or "/"
+        parent = instance_file_read(api, instance, folder)
+        if parent is None or parent[1]["type"] != "directory":
+            raise ValueError("{} in {!r} cannot be written: {} is not a folder there".format(
+                path, instance, folder))
         data = content if content is not None else b""
         plan.add("file", None, path)
         plan.add("content", None, _digest(data))
@@ -2809,11 +2909,779 @@ def plan_file_managed(api, instance, path, content=None, mode=None, uid=None, gi
         plan.add("content", _digest(data), _digest(content))
         data = content
     for key, value in wanted:
-        if value is None:
-            continue
-        headers["X-LXD-" + key] = str(value)
-        if value != info[key]:
+        if value is not None and value != info[key]:
             plan.add(key, info[key], value)
-    if plan.changes:
-        plan.writes.append(Write("POST", url, data=data, headers=headers))
+    if not plan.changes:
+        return plan
+    if set(plan.changes) - {"content"}:
+        # LXD 5.0 applies X-LXD-mode/uid/gid only when it creates the file (and has no
+        # X-LXD-modify-perm): recreate it, with every attribute given.
+        for key, value in wanted:
+            headers["X-LXD-" + key] = str(info[key] if value is None else value)
+        plan.writes.append(Write("DELETE", url))
+    plan.writes.append(Write("POST", url, data=data, headers=headers))
     return plan
+
+
+# ---- remotes, trust and clusters (issue 6) ----
+# The trust store (certificates), a minion's client certificate, authenticate (trust
+# password or token), cluster members, and moving an instance between members. Also
+# explain_forbidden, which the choke point calls on every 403.
+
+CERTIFICATE_TYPES = ("client", "metrics")
+
+
+def explain_forbidden(api, exc):
+    """Reword a 403 (:class:`APIForbiddenException`) from an HTTPS endpoint so it says
+    whether the client is trusted at all (one fresh ``GET /1.0`` tells)."""
+    if not api.endpoint.startswith("https://"):
+        return
+    try:
+        auth = (api.request("GET", "").metadata or {}).get("auth")
+    except APIException:
+        return
+    server_said = exc.error or "forbidden"
+    if auth == "untrusted":
+        cert = api.session.cert[0] if isinstance(api.session.cert, tuple) else api.session.cert
+        if not cert:
+            who = "no client certificate was given (set cert and key)"
+        else:
+            try:
+                who = "its certificate {} (sha256 {}) is not in the server's trust " \
+                      "store".format(cert, certificate_fingerprint(cert))
+            except (OSError, ValueError):
+                who = "its certificate {} is not in the server's trust store".format(cert)
+        text = ("not trusted: LXD at {} does not trust this client, so the request is "
+                "forbidden ({}): {}. Get it trusted with lxdapi.authenticate (a trust "
+                "password or token) or 'lxc config trust add' on the server.").format(
+                    api.display_endpoint, server_said, who)
+    else:
+        text = ("forbidden: LXD at {} trusts this client but does not allow this ({}); a "
+                "restricted certificate only reaches its own projects.").format(
+                    api.display_endpoint, server_said)
+    exc.error = text
+    exc.args = ("{} {} {}".format(exc.method or "", exc.url or "", text).strip(),)
+
+
+def certificate_pem(certificate):
+    """The PEM text of a certificate given as PEM text or as the path of a PEM file."""
+    if not isinstance(certificate, str) or not certificate.strip():
+        raise ValueError("certificate must be a PEM certificate or the path of one, not "
+                         "{!r}".format(certificate))
+    text = certificate
+    if "-----BEGIN" not in certificate:
+        if not os.path.isfile(certificate):
+            raise ValueError("certificate {!r} is neither a PEM certificate nor an "
+                             "existing file".format(certificate))
+        with open(certificate) as fh:
+            text = fh.read()
+    match = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", text,
+                      re.S)
+    if not match:
+        raise ValueError("no PEM certificate (-----BEGIN CERTIFICATE-----) in {}".format(
+            "the given text" if text is certificate else certificate))
+    try:
+        ssl.PEM_cert_to_DER_cert(match.group(0))
+    except ValueError as exc:
+        raise ValueError("the certificate is not valid PEM: {}".format(exc)) from None
+    return match.group(0) + "\n"
+
+
+def certificate_body(pem):
+    """A PEM certificate as ``POST /1.0/certificates`` takes it: base64 DER, no armour."""
+    return "".join(line.strip() for line in pem.strip().splitlines()
+                   if not line.startswith("-----"))
+
+
+def certificate_list(api, recursion=0):
+    """The trust store: fingerprints (``recursion=0``) or LXD's certificate objects."""
+    return list_collection(api, "certificates", recursion)
+
+
+def certificate_get(api, fingerprint):
+    """The :class:`APIResult` of a certificate by fingerprint (or unique prefix), or None."""
+    return get_or_none(api, api.path("certificates", check_name(fingerprint, "fingerprint")))
+
+
+def certificate_find(api, name):
+    """The certificates (LXD's objects) called ``name``, else the one whose fingerprint
+    is ``name`` or starts with it (at least 8 hex digits); ValueError when a prefix
+    fits several."""
+    name = check_name(name, "name")
+    certs = certificate_list(api, recursion=1)
+    named = [c for c in certs if c.get("name") == name]
+    if named:
+        return named
+    prefix = name.lower()
+    if len(prefix) < 8 or not re.fullmatch(r"[0-9a-f]+", prefix):
+        return []
+    found = [c for c in certs if c.get("fingerprint", "").startswith(prefix)]
+    if len(found) > 1:
+        raise ValueError("fingerprint prefix {!r} fits {} certificates; give more "
+                         "digits".format(name, len(found)))
+    return found
+
+
+def _certificate_summary(cert):
+    return {"name": cert.get("name"), "fingerprint": cert.get("fingerprint"),
+            "type": cert.get("type"), "restricted": bool(cert.get("restricted")),
+            "projects": list(cert.get("projects") or [])}
+
+
+def _check_certificate_args(certificate_type, restricted, projects):
+    if certificate_type not in CERTIFICATE_TYPES:
+        raise ValueError("unknown certificate type {!r}; choose {}".format(
+            certificate_type, " or ".join(CERTIFICATE_TYPES)))
+    check_bool(restricted, "restricted")
+    return [] if projects is None else check_names(projects, "projects")
+
+
+def plan_certificate_present(api, name, certificate, certificate_type="client",
+                             restricted=False, projects=None):
+    """The :class:`Plan` that puts ``certificate`` (PEM text or path) in the trust store
+    as ``name`` with the declared type, ``restricted`` flag and ``projects``.
+
+    The certificate is identified by its fingerprint: a missing one is added (one POST);
+    a present one has its name, type, restriction and projects brought to what is
+    declared (one PATCH with If-Match). Other certificates called ``name`` are reported
+    in a note, never touched.
+    """
+    name = check_name(name, "name")
+    projects = _check_certificate_args(certificate_type, restricted, projects)
+    pem = certificate_pem(certificate)
+    fingerprint = certificate_fingerprint(pem)
+    plan = Plan(name)
+    current = certificate_get(api, fingerprint)
+    if current is None:
+        _check_projects_exist(api, projects)
+        body = {"type": certificate_type, "name": name, "certificate": certificate_body(pem),
+                "restricted": restricted, "projects": projects}
+        plan.add("certificate", None, {"name": name, "fingerprint": fingerprint,
+                                       "type": certificate_type, "restricted": restricted,
+                                       "projects": projects})
+        plan.writes.append(Write("POST", "certificates", body, keys=("certificate",)))
+        others = [c["fingerprint"] for c in certificate_list(api, recursion=1)
+                  if c.get("name") == name]
+        if others:
+            plan.notes.append("Other certificate(s) called {!r} are kept: {}.".format(
+                name, ", ".join(f[:12] for f in others)))
+        return plan
+    meta = current.metadata
+    patch = {}
+    for key, want in (("name", name), ("type", certificate_type),
+                      ("restricted", restricted), ("projects", projects)):
+        have = meta.get(key)
+        if key == "restricted":
+            have = bool(have)
+        if key == "projects":
+            have = list(have or [])
+            if sorted(have) == sorted(want):
+                continue
+        if have != want:
+            plan.add(key, have, want)
+            patch[key] = want
+    if patch:
+        if "projects" in patch:
+            _check_projects_exist(api, projects)
+        plan.writes.append(Write("PATCH", api.path("certificates", fingerprint), patch,
+                                 etag=current.etag, keys=tuple(patch)))
+    return plan
+
+
+def _check_projects_exist(api, projects):
+    if projects:
+        have = set(list_collection(api, "projects"))
+        missing = [p for p in projects if p not in have]
+        if missing:
+            raise ValueError("project(s) {} do not exist on {}".format(
+                ", ".join(missing), api.display_endpoint))
+
+
+def plan_certificate_absent(api, name):
+    """The :class:`Plan` that removes from the trust store every certificate called
+    ``name`` (else the one whose fingerprint is, or starts with, ``name``)."""
+    plan = Plan(name)
+    found = certificate_find(api, name)
+    if found:
+        old = [_certificate_summary(c) for c in found]
+        plan.add("certificate", old[0] if len(old) == 1 else old, None)
+        for cert in found:
+            plan.writes.append(Write("DELETE", api.path("certificates", cert["fingerprint"]),
+                                     keys=("certificate",)))
+    return plan
+
+
+def certificate_add(api, certificate, name=None, certificate_type="client", restricted=False,
+                    projects=None):
+    """Add a certificate (PEM text or path) to the trust store; return its fingerprint.
+
+    :class:`APIConflictException`-like errors from LXD (already trusted) are raised.
+    """
+    projects = _check_certificate_args(certificate_type, restricted, projects)
+    pem = certificate_pem(certificate)
+    _check_projects_exist(api, projects)
+    body = {"type": certificate_type, "certificate": certificate_body(pem),
+            "restricted": restricted, "projects": projects}
+    if name is not None:
+        body["name"] = check_name(name, "name")
+    Write("POST", "certificates", body).send(api)
+    return certificate_fingerprint(pem)
+
+
+def certificate_delete(api, name):
+    """Remove the certificate(s) called ``name`` (or with that fingerprint or prefix);
+    return the fingerprints removed (empty when there was none)."""
+    plan = plan_certificate_absent(api, name)
+    plan.apply(api)
+    return [w.url.rsplit("/", 1)[-1] for w in plan.writes]
+
+
+def certificate_token_create(api, name, restricted=False, projects=None):
+    """Ask the server for a trust token a client can redeem once (``certificate_token``
+    API extension); return the token text (base64, as ``lxc config trust add`` prints)."""
+    name = check_name(name, "name")
+    projects = _check_certificate_args("client", restricted, projects)
+    if not api.has_extension("certificate_token"):
+        raise APIException(error="LXD at {} does not issue trust tokens (no "
+                                 "certificate_token API extension)".format(
+                                     api.display_endpoint))
+    body = {"type": "client", "name": name, "token": True, "restricted": restricted,
+            "projects": projects}
+    result = api.post("certificates", json=body)
+    meta = (result.metadata or {}).get("metadata") or {}  # the token operation's
+    token = {"client_name": name, "fingerprint": meta.get("fingerprint"),
+             "addresses": meta.get("addresses"), "secret": meta.get("secret"),
+             "expires_at": meta.get("expires_at") or "0001-01-01T00:00:00Z"}
+    import base64
+    return base64.b64encode(json.dumps(token, separators=(",", ":")).encode()).decode()
+
+
+def _write_private(path, data):
+    """Write ``data`` (bytes) to ``path`` readable by its owner only (0600), atomically."""
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(folder, ".{}.{}.tmp".format(os.path.basename(path), os.getpid()))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _client_certificate_cryptography(common_name, days):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]),
+                       critical=False)
+        .sign(key, hashes.SHA384())
+    )
+    key_pem = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def _client_certificate_openssl(common_name, days):
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:  # 0700: the key never sits readable
+        key_path, cert_path = os.path.join(tmp, "client.key"), os.path.join(tmp, "client.crt")
+        proc = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:secp384r1", "-sha384", "-nodes", "-days", str(days),
+             "-subj", "/CN=" + common_name.replace("/", "\\/"), "-addext",
+             "extendedKeyUsage=clientAuth", "-keyout", key_path, "-out", cert_path],
+            capture_output=True, text=True, check=False,
+        )
+        if proc.returncode != 0:
+            raise OSError("openssl could not make the client certificate: {}".format(
+                proc.stderr.strip().splitlines()[-1:] or proc.returncode))
+        with open(cert_path, "rb") as fh:
+            cert_pem = fh.read()
+        with open(key_path, "rb") as fh:
+            key_pem = fh.read()
+    return cert_pem, key_pem
+
+
+def create_client_certificate(cert_path, key_path, common_name="lxdapi", days=3650,
+                              overwrite=False):
+    """Make a client key (EC P-384, written 0600) and a self-signed certificate for it.
+
+    Uses the ``cryptography`` package when it is importable, else the ``openssl``
+    command. Existing files are kept unless ``overwrite`` (one of the two missing is an
+    error). Returns ``{"cert", "key", "fingerprint", "certificate" (the PEM),
+    "created"}``; the key itself is never returned or logged.
+    """
+    cert_path, key_path = check_name(cert_path, "cert"), check_name(key_path, "key")
+    common_name = check_name(common_name, "common_name")
+    if isinstance(days, bool) or not str(days).isdigit() or int(days) < 1:
+        raise ValueError("days must be a whole number of days (>= 1), not {!r}".format(days))
+    days = int(days)
+    check_bool(overwrite, "overwrite")
+    have = [os.path.exists(p) for p in (cert_path, key_path)]
+    created = overwrite or not all(have)
+    if not overwrite and any(have) and not all(have):
+        raise ValueError("{} exists but {} does not; pass overwrite=True to make a new "
+                         "pair".format(*((cert_path, key_path) if have[0]
+                                         else (key_path, cert_path))))
+    if created:
+        for path in (cert_path, key_path):
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(folder):
+                os.makedirs(folder, mode=0o700)
+        try:
+            cert_pem, key_pem = _client_certificate_cryptography(common_name, days)
+        except ImportError:
+            cert_pem, key_pem = _client_certificate_openssl(common_name, days)
+        _write_private(key_path, key_pem)
+        with open(cert_path, "wb") as fh:
+            fh.write(cert_pem)
+    pem = certificate_pem(cert_path)
+    return {"cert": cert_path, "key": key_path, "fingerprint": certificate_fingerprint(pem),
+            "certificate": pem, "created": created}
+
+
+def authenticate(api, password=None, token=None, name=None):
+    """Get this client's certificate trusted by an HTTPS server: ``POST /1.0/certificates``
+    with the trust ``password`` or a trust ``token`` (as ``trust_token`` where the server
+    has the ``explicit_trust_token`` extension, else as the password, which LXD 5.0's
+    ``certificate_token`` extension reads).
+
+    Returns ``{"trusted": True, "changed": bool, "fingerprint": ...}``; an already trusted
+    client changes nothing. A refused secret raises :class:`APIForbiddenException`.
+    """
+    if bool(password) == bool(token):
+        raise ValueError("give a trust password or a trust token (one of them)")
+    if not api.endpoint.startswith("https://"):
+        raise ValueError("authenticate needs an HTTPS endpoint, not {}".format(
+            api.display_endpoint))
+    cert = api.session.cert[0] if isinstance(api.session.cert, tuple) else api.session.cert
+    if not cert:
+        raise ValueError("authenticate needs a client certificate and key (cert= and key=, "
+                         "or the remote's settings); lxdapi.client_certificate_create makes "
+                         "them")
+    fingerprint = certificate_fingerprint(cert)
+    api._server = None
+    if api.server.get("auth") == "trusted":
+        return {"trusted": True, "changed": False, "fingerprint": fingerprint}
+    body = {"type": "client"}
+    if name:
+        body["name"] = check_name(name, "name")
+    if password:
+        body["password"] = str(password)
+    elif api.has_extension("explicit_trust_token"):
+        body["trust_token"] = str(token)
+    elif api.has_extension("certificate_token"):
+        body["password"] = str(token)
+    else:
+        raise APIException(error="LXD at {} does not take trust tokens (no certificate_token "
+                                 "API extension); use its trust password".format(
+                                     api.display_endpoint))
+    try:
+        api.post("certificates", json=body)
+    except APIForbiddenException as exc:
+        exc.error = "LXD at {} refused the trust {}: the client stays untrusted".format(
+            api.display_endpoint, "password" if password else "token")
+        exc.args = ("{} {} {}".format(exc.method, exc.url, exc.error),)
+        raise
+    api._server = None
+    if api.server.get("auth") != "trusted":
+        raise APIForbiddenException(
+            method="POST", url=api.absolute_url("certificates"),
+            error="LXD at {} took the certificate but still does not trust this "
+                  "client".format(api.display_endpoint))
+    return {"trusted": True, "changed": True, "fingerprint": fingerprint}
+
+
+def _require_cluster(api):
+    if not (api.get("cluster").metadata or {}).get("enabled"):
+        raise APIException(method="GET", url=api.absolute_url("cluster"),
+                           error="LXD at {} is not clustered".format(api.display_endpoint))
+
+
+def cluster_members(api):
+    """The cluster's members (LXD's objects: ``server_name``, ``url``, ``roles``,
+    ``status``, ``message``, ...); :class:`APIException` when the server is not
+    clustered."""
+    _require_cluster(api)
+    return api.get("cluster/members", params={"recursion": 1}).metadata or []
+
+
+def cluster_member_get(api, name):
+    """One cluster member (LXD's object), or None when there is no such member."""
+    name = check_name(name, "name")
+    _require_cluster(api)
+    result = get_or_none(api, api.path("cluster", "members", name))
+    return result.metadata if result else None
+
+
+def plan_instance_move(api, name, location, target):
+    """The :class:`Plan` that moves instance ``name`` from cluster member ``location`` to
+    ``target``: ``POST /1.0/instances/NAME?target=MEMBER`` with ``{"migration": true}``.
+    LXD moves stopped instances between members: the instance must be stopped when the
+    write is sent."""
+    plan = Plan(name)
+    url = api.instance_path(name) + "?" + urllib.parse.urlencode({"target": target})
+    plan.add("location", location, target)
+    plan.writes.append(Write("POST", url, {"migration": True}, keys=("location",)))
+    return plan
+
+
+# ---- benchmarks and speed (issue 7) ----
+#
+# What keeps a run at what LXD itself costs (see BENCHMARKS.rst): a fast path for HTTP
+# over the unix socket (UnixSession), one instance listing serving the container states
+# of a run (prefetch_instances, plan_using_listing), and plans applied side by side so
+# that their LXD operations run concurrently (apply_plans_concurrently, create_instances).
+
+import http.client  # noqa: E402
+import socket  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import zlib  # noqa: E402
+
+
+class UnixSession(requests.Session):
+    """A :class:`requests.Session` for unix sockets, with a fast path for plain requests.
+
+    requests' own machinery (preparing the request, merging environment settings,
+    urllib3's response wrapping) costs more CPU than LXD spends answering a GET. The
+    core's requests (a method, a URL, ``params``, a JSON or bytes body, ``headers``, a
+    number of seconds as ``timeout``) go straight through :mod:`http.client` on a
+    connection of the socket's one keep-alive pool (the adapter's, so every request
+    still shares one connection) and come back as an ordinary :class:`requests.Response`.
+    Anything else (``stream``, ``files``, a form body, hooks...) takes requests' usual
+    path through the same pool. Errors are requests' (``ReadTimeout``,
+    ``ConnectionError``).
+    """
+
+    def request(self, method, url, params=None, data=None, headers=None, json=None,
+                timeout=None, verify=None, **kwargs):  # pylint: disable=arguments-differ
+        if (kwargs or self.hooks.get("response") or not url.startswith("http+unix://")
+                or isinstance(timeout, tuple)
+                or (data is not None and (not isinstance(data, bytes) or json is not None))):
+            return super().request(method, url, params=params, data=data, headers=headers,
+                                   json=json, timeout=timeout, verify=verify, **kwargs)
+        return self._fast_request(str(method).upper(), url, params, data, headers, json,
+                                  timeout)
+
+    def _fast_request(self, method, url, params, data, headers, body, timeout):
+        netloc, _, path = url[len("http+unix://"):].partition("/")
+        path = requests.utils.requote_uri("/" + path)
+        if params:
+            items = params.items() if isinstance(params, dict) else params
+            query = urllib.parse.urlencode([(k, v) for k, v in items if v is not None],
+                                           doseq=True)
+            if query:
+                path += ("&" if "?" in path else "?") + query
+        full_url = "http+unix://" + netloc + path
+        sent = dict(self.headers)
+        sent["Accept-Encoding"] = "identity"
+        if headers:
+            sent.update(headers)
+        sent = {k: v for k, v in sent.items() if v is not None}
+        if body is not None:
+            data = json.dumps(body, allow_nan=False).encode("utf-8")
+            if not any(k.lower() == "content-type" for k in sent):
+                sent["Content-Type"] = "application/json"
+        adapter = self.get_adapter(url)
+        pool = adapter.get_connection(url)
+        conn = pool._get_conn()  # pylint: disable=protected-access
+        try:
+            raw, content = self._exchange(conn, method, path, data, sent, timeout)
+        except socket.timeout as exc:
+            conn.close()
+            raise requests.exceptions.ReadTimeout(exc) from None
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise requests.exceptions.ConnectionError(exc) from None
+        finally:
+            pool._put_conn(conn)  # pylint: disable=protected-access
+        prepared = requests.PreparedRequest()
+        prepared.method, prepared.url, prepared.body = method, full_url, data
+        prepared.headers = requests.structures.CaseInsensitiveDict(sent)
+        response = requests.Response()
+        response.status_code = raw.status
+        response.reason = raw.reason
+        response.headers = requests.structures.CaseInsensitiveDict(raw.getheaders())
+        encoding = response.headers.get("Content-Encoding", "").lower()
+        if encoding in ("gzip", "deflate") and content:
+            content = zlib.decompress(content, 47 if encoding == "gzip" else 15)
+        response._content = content  # pylint: disable=protected-access
+        response._content_consumed = True  # pylint: disable=protected-access
+        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        response.url = full_url
+        response.request = prepared
+        response.connection = adapter
+        return response
+
+    @staticmethod
+    def _exchange(conn, method, path, data, headers, timeout):
+        """One request and its whole response on ``conn`` (reconnecting once when a kept
+        connection turns out closed by the server before it answered a GET)."""
+        reused = conn.sock is not None
+        while True:
+            try:
+                if conn.sock is None:
+                    conn.connect()
+                conn.sock.settimeout(timeout)
+                http.client.HTTPConnection.request(conn, method, path, body=data,
+                                                   headers=headers)
+                raw = http.client.HTTPConnection.getresponse(conn)
+                return raw, raw.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                conn.close()
+                if not reused or method != "GET":
+                    raise
+                reused = False
+
+
+class ListedInstance:
+    """An instance as one listing (``GET instances?recursion=1``) showed it.
+
+    Looks like the :class:`APIResult` of a GET (``metadata``, ``data``) but has no
+    ``etag``: LXD's listing carries none, so nothing is ever written from it.
+    """
+
+    etag = None
+    is_async = False
+    operation = None
+    response = None
+    listed = True
+
+    def __init__(self, metadata):
+        self.data = {"type": "sync", "metadata": metadata}
+
+    @property
+    def metadata(self):
+        """The instance, as the listing showed it."""
+        return self.data["metadata"]
+
+    def __repr__(self):
+        return "<ListedInstance {}>".format(self.metadata.get("name"))
+
+
+class InstanceListing:
+    """Every instance of a project as one ``GET instances?recursion=1`` showed it.
+
+    Serves :func:`container_get` only while a plan is built through
+    :func:`plan_using_listing`, and only reads: a plan built from it that wants to write
+    is built again from fresh GETs, so every write carries the instance's own ETag. A
+    write through the API to one instance (or creating, renaming one) forgets that
+    instance, which is then read with its own GET; any other write forgets the whole
+    listing. ``run_key`` names the run (a Salt state run) it was read for.
+    """
+
+    def __init__(self, collection, items, run_key=None):
+        self.collection = collection
+        self.items = {item.get("name"): item for item in items}
+        self.run_key = run_key
+        self.read_at = time.monotonic()
+        self.valid = True
+        self.forgotten = set()
+        self.served = 0
+        self._serving_thread = None
+
+    def age(self):
+        """Seconds since the listing was read."""
+        return time.monotonic() - self.read_at
+
+    def lookup(self, name):
+        """A :class:`ListedInstance`, False when the listing shows no such instance, or
+        None when the listing cannot tell (not serving now, or the instance was written
+        to since): then GET it."""
+        if (not self.valid or self._serving_thread != threading.get_ident()
+                or name in self.forgotten):
+            return None
+        self.served += 1
+        item = self.items.get(name)
+        return ListedInstance(item) if item is not None else False
+
+    def forget(self, method, url, body=None):
+        """Called by :meth:`API.request` for every write: forget what it may change."""
+        parts = urllib.parse.urlsplit(url).path.split("/")  # '', '1.0', 'instances', ...
+        if len(parts) >= 3 and parts[2] == self.collection:
+            names = [urllib.parse.unquote(parts[3])] if len(parts) >= 4 else []
+            if isinstance(body, dict) and isinstance(body.get("name"), str):
+                names.append(body["name"])  # created, copied, or renamed to
+            if names:
+                self.forgotten.update(names)
+                return
+        self.valid = False
+
+    def serve(self, on):
+        """Serve lookups (in this thread) or stop serving them."""
+        self._serving_thread = threading.get_ident() if on else None
+        if on:
+            self.served = 0
+
+
+#: Seconds a run's instance listing is trusted for (a longer run reads it again).
+LISTING_MAX_AGE = 60
+
+
+def prefetch_instances(api, run_key=None, max_age=LISTING_MAX_AGE):
+    """Read every instance of the API's project with one ``GET instances?recursion=1``
+    for the container states of one run (``run_key``); return the
+    :class:`InstanceListing`.
+
+    Kept as ``api.instance_listing``; read again when the run key differs, when it is
+    older than ``max_age`` seconds, or when a write made it invalid. It serves only plans
+    built through :func:`plan_using_listing`.
+    """
+    listing = api.instance_listing
+    if (listing is not None and listing.valid and listing.run_key == run_key
+            and listing.age() < max_age):
+        return listing
+    items = api.get(api.instances_collection, params={"recursion": 1}).metadata or []
+    api.instance_listing = InstanceListing(api.instances_collection, items, run_key)
+    return api.instance_listing
+
+
+def listed_instance(api, name):
+    """What the run's instance listing says of ``name``: a :class:`ListedInstance`,
+    False (absent), or None (no listing serving now: GET it)."""
+    listing = api.instance_listing
+    return None if listing is None else listing.lookup(name)
+
+
+def plan_using_listing(api, make_plan):
+    """``make_plan(api)``, with :func:`container_get` answered from the run's listing.
+
+    When the plan so built has writes (or fails) and used the listing, it is built again
+    from fresh GETs: what is written is decided on the instance as it is now, with its
+    ETag for If-Match. A plan with nothing to do costs no request of its own.
+    """
+    listing = api.instance_listing
+    if listing is None or not listing.valid:
+        return make_plan(api)
+    listing.serve(True)
+    try:
+        plan = make_plan(api)
+    except (APIException, ValueError, TypeError):
+        if not listing.served:
+            raise
+        plan = None
+    finally:
+        served = listing.served
+        listing.serve(False)
+    if plan is not None and not (plan.writes and served):
+        return plan
+    return make_plan(api)
+
+
+def submit_write(api, write, previous=None):
+    """Send one :class:`Write` without waiting for its operation; return its
+    :class:`APIResult` (call ``.wait()`` on it). Same request as :meth:`Write.send`."""
+    kwargs = {"etag": write.etag}
+    body = write.body(previous) if callable(write.body) else write.body
+    if body is not None:
+        kwargs["json"] = body
+    if write.data is not None:
+        kwargs["data"] = write.data
+    if write.headers:
+        kwargs["headers"] = dict(write.headers)
+    return api.request(write.method, write.url, **kwargs)
+
+
+def apply_plans_concurrently(api, plans):
+    """Apply several plans side by side, their LXD operations running at the same time.
+
+    Round ``k`` sends the ``k``-th write of every plan still going (LXD answers each at
+    once with a background operation), then waits for all those operations; so 20
+    creations cost about the time of the slowest, not the sum. Writes of one plan stay in
+    order. A plan whose write fails takes no further part; the others carry on.
+    Returns one entry per plan: None (applied) or the :class:`APIException` that stopped
+    it; each plan's ``sent`` lists the writes that went through (see
+    :meth:`Plan.applied_changes`).
+    """
+    errors = [None] * len(plans)
+    previous = [None] * len(plans)
+    for plan in plans:
+        plan.sent = []
+    rounds = max([len(plan.writes) for plan in plans] or [0])
+    for k in range(rounds):
+        submitted = []
+        for i, plan in enumerate(plans):
+            if errors[i] is None and k < len(plan.writes):
+                try:
+                    submitted.append((i, plan.writes[k],
+                                      submit_write(api, plan.writes[k], previous[i])))
+                except APIException as exc:
+                    errors[i] = exc
+        for i, write, result in submitted:
+            try:
+                previous[i] = result.wait(write.wait_timeout)
+                plans[i].sent.append(write)
+            except APIException as exc:
+                errors[i] = exc
+    return errors
+
+
+def create_instances(api, bodies, start=False, timeout=30):
+    """Create many instances at once: every POST first, then wait on all the operations.
+
+    ``bodies``: one mapping per instance as LXD's ``POST /1.0/instances`` takes it
+    (``name`` required; ``source`` may also be an image alias or fingerprint, or None for
+    an empty instance). ``start``: then start them all the same way (``timeout``:
+    seconds each start may take). Returns the names created. When some fail, the others
+    are still created (and started); an :class:`APIException` then names every failure.
+
+    Example::
+
+        create_instances(api, [{"name": "web%d" % i, "source": "busybox"}
+                               for i in range(20)], start=True)
+    """
+    plans = []
+    for body in bodies:
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+            raise ValueError("each instance needs a mapping with a 'name', not {!r}".format(
+                body))
+        body = dict(body)
+        check_name(body["name"], "name")
+        if "source" not in body or not isinstance(body["source"], dict):
+            body["source"] = instance_source(api, body.get("source"))
+        for key, normalise in (("config", lxd_config), ("devices", lxd_devices)):
+            if key in body:
+                body[key] = normalise(body[key])
+        plan = Plan(body["name"])
+        plan.add("instance", None, body["name"])
+        plan.writes.append(Write("POST", api.instances_collection, body, keys=("instance",)))
+        if start:
+            plan.add("status", "Stopped", "Running")
+            plan.writes.append(Write(
+                "PUT", api.instance_path(body["name"], "state"),
+                {"action": "start", "timeout": int(timeout)},
+                wait_timeout=int(timeout) + 30, keys=("status",)))
+        plans.append(plan)
+    errors = apply_plans_concurrently(api, plans)
+    failed = [(plan.name, exc) for plan, exc in zip(plans, errors) if exc is not None]
+    if failed:
+        raise APIException(
+            error="{} of {} instance(s) failed: {}".format(
+                len(failed), len(plans),
+                "; ".join("{}: {}".format(name, exc.error or exc) for name, exc in failed)),
+            status=failed[0][1].status)
+    return [plan.name for plan in plans]

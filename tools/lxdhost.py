@@ -210,6 +210,174 @@ def wait_for(predicate, timeout=30, interval=0.1):
         time.sleep(interval)
 
 
+# ---- remotes, trust and clusters (issue 6) ----
+# Daemons answering HTTPS on loopback, client certificates, and a cluster of two members
+# (the recipes of shared/LXD-HOST.md). Loopback addresses only.
+
+
+def make_base_dir(prefix="lxdapi-"):
+    """A new temporary folder to hold LXD_DIRs, mode 0755.
+
+    ``tempfile.mkdtemp`` makes 0700 folders, which container processes (uid 100000+)
+    cannot traverse: a daemon under one cannot start containers.
+    """
+    base = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(base, 0o755)
+    return base
+
+
+def free_port(*hosts):
+    """A TCP port that is free on every address in ``hosts`` (default 127.0.0.1)."""
+    import socket
+
+    hosts = hosts or ("127.0.0.1",)
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind((hosts[0], 0))
+            port = probe.getsockname()[1]
+        try:
+            for host in hosts:
+                with socket.socket() as probe:
+                    probe.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise LXDHostError("no free port found on {}".format(", ".join(hosts)))
+
+
+def wait_listening(address, timeout=30):
+    """Wait until ``host:port`` accepts TCP connections; raise LXDHostError if not."""
+    import socket
+
+    host, port = address.rsplit(":", 1)
+
+    def listening():
+        try:
+            with socket.create_connection((host, int(port)), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    if not wait_for(listening, timeout=timeout, interval=0.2):
+        raise LXDHostError("nothing listens on {} after {}s".format(address, timeout))
+
+
+def start_https_daemon(lxd_dir, address, preseed=None, timeout=60):
+    """:func:`start_daemon` with ``core.https_address`` set to ``address``
+    (``127.0.0.x:PORT``); returns the socket path once the address answers."""
+    preseed = json.loads(json.dumps(preseed if preseed is not None else DEFAULT_PRESEED))
+    preseed.setdefault("config", {})["core.https_address"] = address
+    sock = start_daemon(lxd_dir, preseed, timeout)
+    wait_listening(address, timeout)
+    return sock
+
+
+def server_certificate(lxd_dir):
+    """The PEM certificate the daemon in ``lxd_dir`` answers HTTPS with (a cluster
+    member answers with the cluster's)."""
+    for name in ("cluster.crt", "server.crt"):
+        path = os.path.join(lxd_dir, name)
+        if os.path.exists(path):
+            with open(path) as fh:
+                return fh.read()
+    raise LXDHostError("no server certificate in {}".format(lxd_dir))
+
+
+def make_client_certificate(cert_path, key_path, common_name="lxdapi-test", days=30):
+    """Write a self-signed EC client certificate and its key (mode 0600); return the
+    certificate's PEM."""
+    old_umask = os.umask(0o077)
+    try:
+        proc = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:secp384r1", "-nodes", "-days", str(days), "-subj",
+             "/CN=" + common_name, "-keyout", key_path, "-out", cert_path],
+            capture_output=True, text=True, check=False,
+        )
+    finally:
+        os.umask(old_umask)
+    if proc.returncode != 0:
+        raise LXDHostError("openssl failed: {}".format(proc.stderr.strip()))
+    os.chmod(key_path, 0o600)
+    os.chmod(cert_path, 0o644)
+    with open(cert_path) as fh:
+        return fh.read()
+
+
+def trust_certificate(lxd_dir, cert_path, name="lxdapi-test"):
+    """Add the client certificate at ``cert_path`` to the daemon's trust store (as
+    ``lxc config trust add`` does); return its SHA-256 fingerprint."""
+    lxc(lxd_dir, "config", "trust", "add", cert_path, "--name", name)
+    proc = subprocess.run(["openssl", "x509", "-in", cert_path, "-outform", "DER"],
+                          capture_output=True, check=True)
+    return hashlib.sha256(proc.stdout).hexdigest()
+
+
+def _cluster_preseed(address, name):
+    preseed = json.loads(json.dumps(DEFAULT_PRESEED))
+    preseed["config"] = {"core.https_address": address}
+    preseed["cluster"] = {"server_name": name, "enabled": True}
+    return preseed
+
+
+def start_cluster(base, members=(("node3", "127.0.0.3"), ("node4", "127.0.0.4")),
+                  port=None, timeout=90):
+    """Start a cluster of daemons on loopback, one LXD_DIR per member under ``base``.
+
+    ``members`` are ``(server name, address)`` pairs; the first bootstraps the cluster
+    (a ``dir`` pool named ``default`` and the default profile), the others join it with
+    a join token. ``port`` defaults to one that is free on every address. Returns the
+    list of ``{"name", "lxd_dir", "address", "socket"}`` (``address`` is
+    ``host:port``); every member is ONLINE when it returns. On failure the members
+    started so far are stopped.
+    """
+    _check_traversable(os.path.join(base, "x"))
+    port = port or free_port(*[host for _, host in members])
+    started = []
+    try:
+        first_name, first_host = members[0]
+        first = {"name": first_name, "lxd_dir": os.path.join(base, first_name),
+                 "address": "{}:{}".format(first_host, port)}
+        first["socket"] = start_daemon(first["lxd_dir"],
+                                       _cluster_preseed(first["address"], first_name),
+                                       timeout)
+        started.append(first)
+        wait_listening(first["address"], timeout)
+        for name, host in members[1:]:
+            out = lxc(first["lxd_dir"], "cluster", "add", name)
+            token = [line for line in out.splitlines() if line.strip()][-1].strip()
+            member = {"name": name, "lxd_dir": os.path.join(base, name),
+                      "address": "{}:{}".format(host, port)}
+            preseed = {"cluster": {
+                "enabled": True, "server_name": name, "server_address": member["address"],
+                "cluster_address": first["address"], "cluster_token": token,
+                "member_config": [{"entity": "storage-pool", "name": "default",
+                                   "key": "source", "value": ""}],
+            }}
+            started.append(member)
+            member["socket"] = start_daemon(member["lxd_dir"], preseed, timeout)
+        names = [m["name"] for m in started]
+
+        def all_online():
+            out = lxc(first["lxd_dir"], "query", "/1.0/cluster/members?recursion=1")
+            status = {m["server_name"]: m["status"] for m in json.loads(out)}
+            return all(status.get(n) == "Online" for n in names)
+
+        if not wait_for(all_online, timeout=timeout, interval=0.5):
+            raise LXDHostError("cluster members {} are not all online after {}s".format(
+                ", ".join(names), timeout))
+        return started
+    except BaseException:
+        stop_cluster(started)
+        raise
+
+
+def stop_cluster(members, remove=True):
+    """Stop the members :func:`start_cluster` started (joined ones first)."""
+    for member in reversed(list(members)):
+        stop_daemon(member["lxd_dir"], remove=remove)
+
+
 def main(argv):
     usage = "usage: lxdhost.py start DIR | stop DIR | image FILE"
     if len(argv) != 3:

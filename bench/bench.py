@@ -1,0 +1,597 @@
+"""How fast lxdapi is next to the alternatives: ``make bench`` (or ``python bench/bench.py``).
+
+Starts a private LXD in a temporary folder (or uses ``--endpoint SOCKET``), imports the
+offline busybox image, and prints four tables, each value the median of ``--runs`` runs:
+
+1. per request: GETs of one instance through lxdapi's :class:`API`, through a bare
+   ``http.client`` keep-alive connection on the same socket (the floor), through the
+   stock requests path the core used before (requests + requests-unixsocket) and
+   through pylxd;
+2. requests per no-op run: an SLS of ``--containers`` ``lxdapi.container_present``
+   states applied twice with ``salt-call --local state.apply``; the second run's
+   requests, counted by the core itself (``DEBUG=1``) and by a counting proxy on the
+   socket between salt-call and LXD;
+3. wall time to converge the containers from nothing and as a no-op: salt-call, an
+   ``lxc`` loop doing the same, and the core creating them one by one or all at once
+   (:func:`create_instances`);
+4. operation wait latency: from an operation's end (its ``updated_at``) to the client
+   knowing it, with ``APIResult.wait()`` (LXD's long-poll) and with a 0.1 s poll loop.
+
+Only loopback traffic; everything it creates is deleted, the private daemon stopped.
+"""
+
+import argparse
+import datetime
+import http.client
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+import lxdhost  # noqa: E402
+
+
+def import_core():
+    """The core as the Salt modules load it (``lxdapi_core``), see tests/conftest.py."""
+    if "lxdapi_core" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "lxdapi_core", os.path.join(ROOT, "_utils", "lxdapi.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["lxdapi_core"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["lxdapi_core"]
+
+
+core = import_core()
+
+
+def say(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def rst_table(headers, rows):
+    """An RST simple table (what BENCHMARKS.rst holds)."""
+    cells = [headers] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    rule = "  ".join("=" * w for w in widths)
+    lines = [rule, "  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(), rule]
+    for row in cells[1:]:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    lines.append(rule)
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ the floor client
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """A bare http.client connection on a unix socket: the floor."""
+
+    def __init__(self, path, timeout=30):
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
+# --------------------------------------------------------------- the counting proxy
+
+
+class CountingProxy:
+    """A unix socket that forwards every byte to LXD's and counts the HTTP requests.
+
+    Each client connection gets its own connection to LXD; the client-to-server stream
+    is parsed just enough (request line, headers, Content-Length body) to count requests.
+    """
+
+    def __init__(self, path, target):
+        self.path = path
+        self.target = target
+        self.requests = []
+        self.lock = threading.Lock()
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(path)
+        os.chmod(path, 0o660)
+        self.server.listen(64)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def reset(self):
+        with self.lock:
+            self.requests = []
+
+    def close(self):
+        self.server.close()
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.target)
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+            threading.Thread(target=self._requests, args=(client, upstream),
+                             daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def _requests(self, client, upstream):
+        buf, body_left = b"", 0
+        try:
+            while True:
+                data = client.recv(65536)
+                if not data:
+                    break
+                upstream.sendall(data)
+                buf += data
+                while True:
+                    if body_left:
+                        used = min(body_left, len(buf))
+                        buf, body_left = buf[used:], body_left - used
+                        if body_left:
+                            break
+                    end = buf.find(b"\r\n\r\n")
+                    if end < 0:
+                        break
+                    head, buf = buf[:end].decode("latin-1"), buf[end + 4:]
+                    lines = head.split("\r\n")
+                    method, target = lines[0].split(" ")[:2]
+                    with self.lock:
+                        self.requests.append((method, target))
+                    for line in lines[1:]:
+                        key, _, value = line.partition(":")
+                        if key.strip().lower() == "content-length":
+                            body_left = int(value.strip())
+        except OSError:
+            pass
+        finally:
+            for sock in (client, upstream):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+# ------------------------------------------------------------------------ the bench
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.tmp = tempfile.mkdtemp(prefix="lxdapi-bench-")
+        os.chmod(self.tmp, 0o755)  # containers (uid 100000+) must traverse it
+        self.lxd_dir = None
+        self.socket = None
+        self.alias_imported = None
+        self.prefix = args.prefix
+        self.names = ["{}-{:02d}".format(self.prefix, i) for i in range(args.containers)]
+        self.get_name = self.prefix + "-get"
+        self.alias = self.prefix + "-busybox"
+        self.tables = []
+
+    # -- set-up and tear-down ----------------------------------------------------------
+
+    def lxc(self, *args, check=True):
+        env = dict(os.environ)
+        if self.lxd_dir:
+            env["LXD_DIR"] = self.lxd_dir
+        else:
+            env["LXD_DIR"] = os.path.dirname(self.socket)
+        proc = subprocess.run(["lxc", *args], env=env, capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            raise RuntimeError("lxc {} failed: {}".format(" ".join(args), proc.stderr))
+        return proc.stdout
+
+    def setup(self):
+        if self.args.endpoint:
+            self.socket = os.path.abspath(self.args.endpoint)
+        else:
+            say("starting a private LXD in", self.tmp)
+            self.lxd_dir = os.path.join(self.tmp, "lxd")
+            self.socket = lxdhost.start_daemon(self.lxd_dir)
+        self.api = core.API.factory(self.socket)
+        if not core.image_alias_get(self.api, self.alias):
+            image = os.path.join(self.tmp, "busybox.tar.gz")
+            fingerprint = lxdhost.build_busybox_image(image)
+            if not core.image_get(self.api, fingerprint):
+                core.image_import(self.api, image)
+                self.alias_imported = fingerprint
+            core.image_alias_add(self.api, self.alias, fingerprint)
+        existing = [n for n in self.names + [self.get_name] if core.container_get(self.api, n)]
+        if existing and self.args.endpoint:
+            raise SystemExit("instances {} exist already on {}; remove them or pass "
+                             "--prefix".format(", ".join(existing), self.socket))
+        self.delete(existing)
+        self.salt_dir = os.path.join(self.tmp, "salt")
+        os.makedirs(os.path.join(self.salt_dir, "srv"))
+        with open(os.path.join(self.salt_dir, "srv", "bench.sls"), "w") as fh:
+            for name in self.names:
+                fh.write("{}:\n  lxdapi.container_present:\n    - source: {}\n"
+                         "    - config:\n        user.bench: '1'\n"
+                         "    - status: Running\n".format(name, self.alias))
+
+    def teardown(self):
+        try:
+            if self.socket and os.path.exists(self.socket):
+                self.delete(self.names + [self.get_name])
+                if self.args.endpoint:
+                    core.image_alias_delete(self.api, self.alias)
+                    if self.alias_imported:
+                        core.image_delete(self.api, self.alias_imported)
+        finally:
+            if self.lxd_dir:
+                say("stopping the private LXD")
+                lxdhost.stop_daemon(self.lxd_dir)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def delete(self, names):
+        """Delete instances (killing them), all at once."""
+        plans = []
+        for name in names:
+            container = core.container_get(self.api, name)
+            if container:
+                plans.append(core.plan_instance_absent(self.api, container, force=True))
+        errors = core.apply_plans_concurrently(self.api, plans)
+        failed = [str(e) for e in errors if e is not None]
+        if failed:
+            raise RuntimeError("cleanup failed: " + "; ".join(failed))
+
+    def machine(self):
+        model = "unknown CPU"
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+        server = self.api.server.get("environment", {})
+        try:
+            import pylxd
+            pylxd_version = pylxd.__version__
+        except ImportError:
+            pylxd_version = "not installed"
+        import requests
+        return [
+            ("CPU", "{} ({} CPUs, nproc)".format(model, os.cpu_count())),
+            ("Kernel", platform.release()),
+            ("LXD", "{} (storage {}, {})".format(server.get("server_version"),
+                                                  server.get("storage"),
+                                                  "private daemon" if self.lxd_dir
+                                                  else self.socket)),
+            ("Python", platform.python_version()),
+            ("requests / pylxd", "{} / {}".format(requests.__version__, pylxd_version)),
+            ("Runs per value", str(self.args.runs)),
+            ("Date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")),
+        ]
+
+    # -- 1. per request ----------------------------------------------------------------
+
+    def per_request(self):
+        n = self.args.requests
+        say("1. per request: {} GETs x {} runs per client".format(n, self.args.runs))
+        core.plan_container_present(self.api, self.get_name, source=self.alias,
+                                    status="Running").apply(self.api)
+        path = "/1.0/instances/" + self.get_name
+
+        floor = UnixHTTPConnection(self.socket)
+
+        def floor_get():
+            floor.request("GET", path)
+            json.loads(floor.getresponse().read())
+
+        ours = core.API.factory(self.socket)
+
+        def ours_get():
+            return ours.get(path).metadata
+
+        import requests
+        stock_session = requests.Session()  # what the core did before issue 7
+        stock_session.mount("http+unix://", core.UnixSocketAdapter())
+        stock = core.API(stock_session, ours.endpoint)
+
+        def stock_get():
+            return stock.get(path).metadata
+
+        clients = [("http.client keep-alive + json.loads (floor)", floor_get),
+                   ("lxdapi API.get", ours_get),
+                   ("lxdapi API.get, stock requests path", stock_get)]
+        try:
+            import pylxd
+            pylxd_client = pylxd.Client(endpoint=self.socket)
+
+            def pylxd_get():
+                return pylxd_client.instances.get(self.get_name)
+
+            clients.append(("pylxd {} instances.get".format(pylxd.__version__), pylxd_get))
+        except ImportError:
+            say("   pylxd is not installed: pip install pylxd (the 'bench' extra)")
+        wall = {label: [] for label, _ in clients}
+        cpu = {label: [] for label, _ in clients}
+        ratio = {label: [] for label, _ in clients}
+        for _ in range(self.args.runs + 1):  # the first round warms up, not counted
+            this = {}
+            for label, get in clients:
+                get()
+                t0, c0 = time.perf_counter(), time.process_time()
+                for _ in range(n):
+                    get()
+                this[label] = ((time.perf_counter() - t0) / n * 1000,
+                               (time.process_time() - c0) / n * 1000)
+            if not this or _ == 0:
+                continue
+            base = this[clients[0][0]][0]
+            for label in this:
+                wall[label].append(this[label][0])
+                cpu[label].append(this[label][1])
+                ratio[label].append(this[label][0] / base)
+        rows = [(label, "{:.3f}".format(median(wall[label])),
+                 "{:.2f}x".format(median(ratio[label])),
+                 "{:.3f}".format(median(cpu[label])))
+                for label, _ in clients]
+        self.tables.append((
+            "1. Per request: GET /1.0/instances/NAME, {} per run".format(n),
+            rst_table(["client", "ms/request", "x floor", "client CPU ms/request"], rows),
+            "Target: lxdapi <= 1.15x the floor. The ratio is the median of each run's "
+            "ratio (clients interleaved, so both see the same load)."))
+
+    # -- salt-call -----------------------------------------------------------------------
+
+    def salt_config(self, endpoint):
+        conf = os.path.join(self.salt_dir, "conf")
+        os.makedirs(conf, exist_ok=True)
+        with open(os.path.join(conf, "minion"), "w") as fh:
+            json.dump({
+                "id": "lxdapi-bench",
+                "file_client": "local",
+                "root_dir": os.path.join(self.salt_dir, "root"),
+                "file_roots": {"base": [os.path.join(self.salt_dir, "srv")]},
+                "module_dirs": [ROOT],
+                "lxdapi": {"endpoint": endpoint},
+                "log_level_logfile": "warning",
+            }, fh)  # JSON is YAML
+        return conf
+
+    def salt_apply(self, endpoint, debug=False):
+        """Run ``salt-call --local state.apply bench``; return (seconds, stderr)."""
+        salt_call = os.path.join(os.path.dirname(sys.executable), "salt-call")
+        env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+        if debug:
+            env["DEBUG"] = "1"
+        conf = self.salt_config(endpoint)
+        t0 = time.perf_counter()
+        proc = subprocess.run([salt_call, "--local", "-c", conf, "state.apply", "bench",
+                               "--out=json"], env=env, capture_output=True, text=True)
+        seconds = time.perf_counter() - t0
+        try:
+            ret = json.loads(proc.stdout)["local"]
+            bad = [r.get("comment") for r in ret.values() if r.get("result") is not True]
+        except (ValueError, KeyError, AttributeError):
+            bad = [proc.stdout[-2000:] + proc.stderr[-2000:]]
+        if proc.returncode != 0 or bad:
+            raise RuntimeError("salt-call state.apply failed: {}".format(bad[:3]))
+        return seconds, proc.stderr
+
+    # -- 2. and 3. -----------------------------------------------------------------------
+
+    def converge(self):
+        runs = self.args.runs
+        count = len(self.names)
+        times = {}
+
+        def timed(label, func):
+            t0 = time.perf_counter()
+            func()
+            times.setdefault(label, []).append(time.perf_counter() - t0)
+
+        def lxc_create():
+            for name in self.names:
+                self.lxc("init", self.alias, name, "-c", "user.bench=1")
+                self.lxc("start", name)
+
+        def lxc_noop():
+            self.lxc("list", "--format", "csv", "-c", "ns")
+            for name in self.names:
+                self.lxc("config", "show", name)
+
+        bodies = [{"name": n, "source": {"type": "image", "alias": self.alias},
+                   "config": {"user.bench": "1"}} for n in self.names]
+
+        def core_one_by_one():
+            for body in bodies:
+                self.api.post("instances", json=body).wait()
+                self.api.put("instances/{}/state".format(body["name"]),
+                             json={"action": "start", "timeout": 30}).wait()
+
+        def core_concurrent():
+            core.create_instances(self.api, bodies, start=True)
+
+        labels = {
+            "salt_new": "salt-call state.apply, from nothing",
+            "salt_noop": "salt-call state.apply, no-op",
+            "lxc_new": "lxc loop (init -c, start), from nothing",
+            "lxc_noop": "lxc loop (list, config show each), no-op",
+            "core_seq": "core: POST + start, one by one",
+            "core_conc": "core: create_instances(start=True), concurrent",
+        }
+        for r in range(runs):
+            say("2./3. converging {} containers, run {} of {}".format(count, r + 1, runs))
+            self.delete(self.names)
+            timed("salt_new", lambda: self.salt_apply(self.socket))
+            timed("salt_noop", lambda: self.salt_apply(self.socket))
+            if r == 0:
+                self.count_noop_requests()
+            self.delete(self.names)
+            timed("lxc_new", lxc_create)
+            timed("lxc_noop", lxc_noop)
+            self.delete(self.names)
+            timed("core_seq", core_one_by_one)
+            self.delete(self.names)
+            timed("core_conc", core_concurrent)
+            running = [c["name"] for c in core.instance_list(self.api, recursion=1)
+                       if c["name"] in self.names and c["status"] == "Running"]
+            if len(running) != count:
+                raise RuntimeError("create_instances left {} of {} running".format(
+                    len(running), count))
+        self.delete(self.names)
+        rows = []
+        for key in ("salt_new", "salt_noop", "lxc_new", "lxc_noop", "core_seq", "core_conc"):
+            rows.append((labels[key], "{:.2f}".format(median(times[key])),
+                         "{:.0f}".format(median(times[key]) / count * 1000)))
+        self.tables.append((
+            "3. Wall time, {} containers (source image, one config key, Running)".format(
+                count),
+            rst_table(["work", "seconds", "ms/container"], rows),
+            "salt-call includes its own start-up (about 0.7 s here). The lxc loop is two "
+            "lxc processes per container from nothing, one per container (plus one "
+            "list) as a no-op."))
+
+    def count_noop_requests(self):
+        """The no-op run's requests: the core's own DEBUG dump and the proxy's count."""
+        proxy = CountingProxy(os.path.join(self.tmp, "proxy.socket"), self.socket)
+        try:
+            _, stderr = self.salt_apply(proxy.path, debug=True)
+            time.sleep(0.2)  # let the proxy threads see the last bytes
+            seen = list(proxy.requests)
+        finally:
+            proxy.close()
+        dumped = []
+        for line in stderr.splitlines():
+            parts = line.split(" ")
+            if len(parts) == 2 and parts[0] in ("GET", "POST", "PUT", "PATCH", "DELETE") \
+                    and parts[1].startswith(("http+unix://", "https://")):
+                path = "/" + parts[1].split("://", 1)[1].split("/", 1)[1]
+                dumped.append((parts[0], path))
+        answers = len([line for line in stderr.splitlines() if line.startswith("HTTP/")])
+        count = len(self.names)
+        rows = []
+        for label, reqs in (("the core (DEBUG=1 dump)", dumped),
+                            ("proxy on the socket", seen)):
+            writes = [r for r in reqs if r[0] != "GET"]
+            rows.append((label, len(reqs), len(writes),
+                         "{:.2f}".format(len(reqs) / count)))
+        if answers != len(dumped):
+            say("   warning: {} requests dumped but {} answers".format(len(dumped), answers))
+        listing = ", ".join("{} {}".format(m, p) for m, p in seen)
+        self.tables.append((
+            "2. Requests in a no-op run of {} container_present states".format(count),
+            rst_table(["counted by", "requests", "writes", "per container"], rows),
+            "Target: no writes and <= {} requests ({} per container + 1). The requests: "
+            "{}.".format(count + 1, 1, listing)))
+
+    # -- 4. operation wait latency -------------------------------------------------------
+
+    def op_latency(self):
+        say("4. operation wait latency, {} runs".format(self.args.runs))
+        body = {"command": ["sleep", "1"], "record-output": False,
+                "wait-for-websocket": False, "interactive": False}
+        url = "instances/{}/exec".format(self.get_name)
+
+        def ended_at(op):
+            text = op["updated_at"]
+            date, _, frac = text.partition(".")
+            digits = "".join(ch for ch in frac if ch.isdigit())
+            zone = frac[len(digits):] or "+00:00"
+            zone = "+00:00" if zone == "Z" else zone
+            stamp = datetime.datetime.fromisoformat("{}.{}{}".format(
+                date, digits[:6].ljust(6, "0"), zone))
+            return stamp.timestamp()
+
+        def long_poll():
+            op = self.api.post(url, json=body).wait()
+            return time.time() - ended_at(op.metadata)
+
+        def poll_loop():
+            op_url = self.api.post(url, json=body).operation
+            while True:
+                op = self.api.get(op_url).metadata
+                if op["status_code"] not in (103, 105, 106):
+                    return time.time() - ended_at(op)
+                time.sleep(0.1)
+
+        rows = []
+        for label, func in (("APIResult.wait() (GET .../wait long-poll)", long_poll),
+                            ("GET operation every 0.1 s", poll_loop)):
+            lat = [func() * 1000 for _ in range(self.args.runs)]
+            rows.append((label, "{:.1f}".format(median(lat)), "{:.1f}".format(max(lat))))
+        self.tables.append((
+            "4. Operation wait latency (exec of sleep 1)",
+            rst_table(["waiting with", "ms after the end (median)", "worst"], rows),
+            "From the operation's updated_at (its end, LXD's clock) to the client "
+            "holding the result (same machine, same clock)."))
+
+    # -- report --------------------------------------------------------------------------
+
+    def report(self):
+        out = ["Machine", "", rst_table(["", ""], self.machine()), ""]
+        order = sorted(self.tables, key=lambda t: t[0])
+        for title, table, note in order:
+            out += [title, "", table, "", note, ""]
+        print("\n".join(out).rstrip())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--endpoint", help="an LXD unix socket to use instead of a "
+                        "private daemon (the bench creates and deletes its own instances)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per value (median)")
+    parser.add_argument("--requests", type=int, default=300,
+                        help="GETs per client and run in table 1")
+    parser.add_argument("--containers", type=int, default=20,
+                        help="containers in the SLS and the loops")
+    parser.add_argument("--prefix", default="lxdapi-bench",
+                        help="name prefix of the instances it creates")
+    args = parser.parse_args(argv)
+    try:
+        lxdhost.require_lxd()
+    except lxdhost.LXDHostError as exc:
+        raise SystemExit(str(exc))
+    bench = Bench(args)
+    started = time.perf_counter()
+    try:
+        bench.setup()
+        bench.per_request()
+        bench.op_latency()
+        bench.converge()
+    finally:
+        bench.teardown()
+    bench.report()
+    say("bench took {:.0f} s".format(time.perf_counter() - started))
+
+
+if __name__ == "__main__":
+    main()

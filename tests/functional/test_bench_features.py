@@ -1,0 +1,279 @@
+"""The core features added for speed (issue 7), against the real daemon.
+
+- ``UnixSession``: the fast HTTP path on the unix socket gives what requests gave;
+- ``prefetch_instances`` / ``plan_using_listing``: one listing answers like per-instance
+  GETs, a plan with nothing to do costs no request, a plan that writes is built again
+  from a fresh GET (its write carries the instance's ETag);
+- ``create_instances`` / ``apply_plans_concurrently``: every instance really created;
+- ``lxdapi.container_present`` states of one run share one listing.
+
+No test asserts a time.
+"""
+
+import json
+
+import pytest
+import requests
+
+from conftest import core
+
+
+@pytest.fixture
+def names(lxd, unique_name):
+    """Three instance names for this test; whatever exists of them is deleted at teardown."""
+    made = ["{}-{}".format(unique_name[:55], i) for i in range(3)]
+    yield made
+    for name in made:
+        lxd.lxc("delete", "--force", name, check=False)
+
+
+def held(api, name):
+    result = core.get_or_none(api, api.instance_path(name))
+    return None if result is None else result.metadata
+
+
+# ------------------------------------------------------------------------ UnixSession
+
+
+def test_unix_sessions_take_the_fast_path_and_answer_like_requests(lxd, api):
+    assert isinstance(api.session, core.UnixSession)
+    stock = requests.Session()
+    stock.mount("http+unix://", core.UnixSocketAdapter())
+    slow = core.API(stock, api.endpoint)
+    for url, params in (("", None), ("instances", {"recursion": 1}),
+                        ("profiles/default", None), ("images/aliases/busybox", None)):
+        fast_result, slow_result = api.get(url, params=params), slow.get(url, params=params)
+        assert fast_result.metadata == slow_result.metadata
+        assert fast_result.etag == slow_result.etag
+        assert fast_result.response.status_code == slow_result.response.status_code
+        assert fast_result.request.url == slow_result.request.url
+        assert fast_result.response.headers["Content-Type"] == "application/json"
+
+
+def test_fast_path_sends_json_bytes_headers_and_if_match(lxd, api, unique_name):
+    api.post("profiles", json={"name": unique_name, "description": "é d"})
+    try:
+        current = api.get(api.path("profiles", unique_name))
+        assert current.metadata["description"] == "é d"
+        # If-Match with the current ETag passes, a stale one is refused (412).
+        api.patch(api.path("profiles", unique_name), json={"description": "two"},
+                  etag=current.etag)
+        with pytest.raises(core.APIPreconditionFailed):
+            api.patch(api.path("profiles", unique_name), json={"description": "three"},
+                      etag=current.etag)
+        # A raw bytes body with its own Content-Type.
+        body = json.dumps({"config": {"user.raw": "1"}, "description": "raw"}).encode()
+        api.put(api.path("profiles", unique_name), data=body,
+                headers={"Content-Type": "application/json"})
+        held_profile = api.get(api.path("profiles", unique_name)).metadata
+        assert held_profile["config"] == {"user.raw": "1"}
+        assert held_profile["description"] == "raw"
+    finally:
+        api.delete(api.path("profiles", unique_name))
+
+
+def test_fast_path_errors_are_the_cores(lxd, api, unique_name, tmp_path):
+    with pytest.raises(core.APINotFoundException) as info:
+        api.get(api.instance_path(unique_name))
+    assert info.value.status == 404
+    missing = core.API(core.unix_session(),
+                       "http+unix://" + str(tmp_path / "no.socket").replace("/", "%2F"))
+    with pytest.raises(core.APIConnectionError):
+        missing.get("")
+    # A request that outlives its timeout (an operation wait) is an APITimeout.
+    lxd.lxc("init", "busybox", unique_name)
+    try:
+        api.put(api.instance_path(unique_name, "state"), json={"action": "start"}).wait()
+        op = api.post(api.instance_path(unique_name, "exec"), json=core.exec_body(
+            ["sleep", "3"]) if hasattr(core, "exec_body") else {
+            "command": ["sleep", "3"], "wait-for-websocket": False, "interactive": False})
+        with pytest.raises(core.APITimeout):
+            api.get(op.operation + "/wait", params={"timeout": 10}, timeout=0.5)
+        # The connection that timed out is replaced: the next request works.
+        assert api.get("").metadata["api_version"] == "1.0"
+        op.wait()
+    finally:
+        lxd.lxc("delete", "--force", unique_name, check=False)
+
+
+def test_requests_the_fast_path_does_not_handle_go_through_requests(api):
+    response = api.session.request("GET", api.absolute_url("instances"), stream=True)
+    assert response.status_code == 200
+    assert response.json()["metadata"] is not None
+    (pool,) = api.session.get_adapter(api.endpoint).pools._container.values()
+    assert len([c for c in pool.pool.queue if c is not None]) == 1  # still one connection
+
+
+# ------------------------------------------------------------------- instance listing
+
+
+def test_listing_answers_like_per_instance_gets(lxd, api, names, request_log):
+    lxd.lxc("init", "busybox", names[0], "-c", "user.a=1")
+    lxd.lxc("init", "busybox", names[1])
+    lxd.lxc("start", names[1])
+    listing = core.prefetch_instances(api, run_key="test")
+    seen = {}
+
+    def make_plan(api_):
+        for name in names:
+            seen[name] = core.container_get(api_, name)
+        return core.Plan()
+
+    request_log.clear()
+    core.plan_using_listing(api, make_plan)
+    assert request_log == []  # every answer came from the listing
+    for name in names[:2]:
+        fresh = api.get(api.instance_path(name)).metadata
+        assert seen[name].metadata == fresh
+        assert seen[name].etag is None  # a listing carries no ETag
+    assert seen[names[2]] is False  # absent
+    # Outside plan_using_listing nothing is served from it.
+    request_log.clear()
+    assert core.container_get(api, names[0]).etag
+    assert len(request_log) == 1
+    # The same run does not list again; another run does.
+    request_log.clear()
+    assert core.prefetch_instances(api, run_key="test") is listing
+    assert request_log == []
+    assert core.prefetch_instances(api, run_key="next") is not listing
+    assert len(request_log) == 1 and request_log[0][1].endswith("/instances?recursion=1")
+
+
+def test_a_plan_that_writes_is_rebuilt_from_a_fresh_get(lxd, api, names, request_log):
+    name = names[0]
+    lxd.lxc("init", "busybox", name, "-c", "user.a=1")
+    core.prefetch_instances(api, run_key="test")
+    lxd.lxc("config", "set", name, "user.a=2")  # drift after the listing was read
+
+    def make_plan(api_):
+        return core.plan_container_present(api_, name, config={"user.a": "3"})
+
+    request_log.clear()
+    plan = core.plan_using_listing(api, make_plan)
+    # Decided on the instance as it is now, with its ETag for If-Match.
+    assert plan.changes["config"] == {"old": {"user.a": "2"}, "new": {"user.a": "3"}}
+    fresh = api.get(api.instance_path(name))
+    assert plan.writes[0].etag == fresh.etag
+    assert [(m, u.rsplit("/1.0/", 1)[1]) for m, u, _ in request_log] == [
+        ("GET", "instances/" + name)]
+    plan.apply(api)
+    assert held(api, name)["config"]["user.a"] == "3"
+
+
+def test_a_plan_with_nothing_to_do_costs_no_request(lxd, api, names, request_log):
+    lxd.lxc("init", "busybox", names[0], "-c", "user.a=1")
+    core.prefetch_instances(api, run_key="test")
+    api.server  # read once per API anyway
+    request_log.clear()
+    plan = core.plan_using_listing(
+        api, lambda a: core.plan_container_present(a, names[0], config={"user.a": 1}))
+    assert not plan.writes and plan.changes == {}
+    assert request_log == []
+
+
+def test_writes_forget_what_they_change(lxd, api, names, unique_name):
+    lxd.lxc("init", "busybox", names[0])
+    listing = core.prefetch_instances(api, run_key="test")
+    listing.serve(True)
+    try:
+        assert listing.lookup(names[0])
+        assert listing.lookup(names[1]) is False
+        # A write to one instance forgets that one only.
+        api.patch(api.instance_path(names[0]), json={"description": "x"})
+        assert listing.lookup(names[0]) is None
+        assert listing.lookup(names[1]) is False
+        # Creating one forgets its name (it was absent from the listing).
+        api.post(api.instances_collection,
+                 json={"name": names[1], "source": {"type": "none"}}).wait()
+        assert listing.lookup(names[1]) is None
+        assert listing.lookup(names[2]) is False
+        # Any other write forgets the whole listing.
+        api.post("profiles", json={"name": unique_name})
+        assert listing.lookup(names[2]) is None
+        assert not listing.valid
+    finally:
+        listing.serve(False)
+        core.get_or_none(api, api.path("profiles", unique_name)) and api.delete(
+            api.path("profiles", unique_name))
+
+
+# --------------------------------------------------------------- concurrent creation
+
+
+def test_create_instances_creates_and_starts_every_one(lxd, api, names, request_log):
+    bodies = [{"name": n, "source": "busybox", "config": {"user.n": i}}
+              for i, n in enumerate(names)]
+    request_log.clear()
+    assert core.create_instances(api, bodies, start=True) == names
+    for i, name in enumerate(names):
+        instance = held(api, name)
+        assert instance["status"] == "Running"
+        assert instance["config"]["user.n"] == str(i)
+        assert instance["config"]["volatile.base_image"] == lxd.fingerprint
+    # All POSTs went out before the first wait, then all starts.
+    methods = [m for m, url, _ in request_log if "/wait" not in url
+               and not url.split("?")[0].endswith(("/images/aliases/busybox",))]
+    writes = [m for m in methods if m != "GET"]
+    assert writes == ["POST"] * 3 + ["PUT"] * 3
+
+
+def test_create_instances_creates_the_others_when_one_fails(lxd, api, names):
+    lxd.lxc("init", "busybox", names[1])  # taken
+    bodies = [{"name": n, "source": "busybox"} for n in names]
+    with pytest.raises(core.APIException) as info:
+        core.create_instances(api, bodies)
+    assert "1 of 3 instance(s) failed" in str(info.value)
+    assert names[1] in str(info.value)
+    assert held(api, names[0]) is not None and held(api, names[2]) is not None
+
+
+def test_create_instances_refuses_bad_input_before_writing(lxd, api, names, request_log):
+    with pytest.raises(ValueError):
+        core.create_instances(api, [{"name": names[0]}, {"source": "busybox"}])
+    assert request_log.writes == []
+    assert held(api, names[0]) is None
+
+
+def test_apply_plans_concurrently_reports_each_plan(lxd, api, names):
+    lxd.lxc("init", "busybox", names[0])
+    plans = [core.plan_container_present(api, n, source="busybox", status="Running")
+             for n in names[1:]]
+    plans.append(core.plan_container_present(api, names[0], config={"user.x": "y"}))
+    assert core.apply_plans_concurrently(api, plans) == [None, None, None]
+    assert [held(api, n)["status"] for n in names[1:]] == ["Running", "Running"]
+    assert held(api, names[0])["config"]["user.x"] == "y"
+    assert all(len(p.sent) == len(p.writes) for p in plans)
+
+
+# ---------------------------------------------------------------------- states of a run
+
+
+def test_container_states_of_one_run_share_one_listing(modules, lxd, names, request_log):
+    high = {
+        name: {"lxdapi": ["container_present", {"source": "busybox",
+                                                "config": {"user.k": "v"}}],
+               "__sls__": "bench", "__env__": "base"}
+        for name in names
+    }
+    first = modules.state.high(high)
+    assert [r.result for r in first] == [True] * 3, first.raw
+    assert all(held(modules.lxdapi and core.API.factory(lxd.socket), n)["config"]["user.k"]
+               == "v" for n in names)
+    request_log.clear()
+    second = modules.state.high(high)
+    assert [(r.result, r.changes) for r in second] == [(True, {})] * 3
+    assert request_log.writes == []
+    paths = [url.split("/1.0", 1)[1] for _, url, _ in request_log]
+    # GET /1.0, one listing, the alias table: no request per container.
+    assert sorted(paths) == sorted(["", "/instances?recursion=1",
+                                    "/images/aliases?recursion=1"]), paths
+
+    # Drift on one: only that one is read again (for its ETag) and written.
+    lxd.lxc("config", "set", names[1], "user.k=drift")
+    request_log.clear()
+    third = modules.state.high(high)
+    assert [bool(r.changes) for r in third] == [False, True, False]
+    assert [m for m, _, _ in request_log.writes] == ["PATCH"]
+    assert sum(url.endswith("/instances/" + names[1]) for _, url, _ in request_log) == 2
+    assert core.API.factory(lxd.socket).get(
+        "instances/" + names[1]).metadata["config"]["user.k"] == "v"

@@ -1,0 +1,109 @@
+"""A second daemon as an image server: images and containers pulled from it over HTTPS.
+
+The image server answers on 127.0.0.1 (a free port) with a public busybox image of its
+own (another fingerprint than the session daemon's); it is stopped at the end. The
+session daemon pulls from it, pinning nothing but the server's certificate.
+"""
+
+import os
+
+import lxdhost
+import pytest
+
+from conftest import core
+from remote_support import held, https_server
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def image_server(tmp_path_factory):
+    """``(server, fingerprint, pem)``: the daemon, its public image (alias ``busybox``)
+    and its certificate's PEM."""
+    path = str(tmp_path_factory.mktemp("served") / "served.tar.gz")
+    fingerprint = lxdhost.build_busybox_image(path, description="served busybox")
+    with https_server("lxdapi-imgsrv-") as server:
+        server.lxc("image", "import", path, "--alias", "busybox", "--public")
+        with open(server.server_cert) as fh:
+            pem = fh.read()
+        yield server, fingerprint, pem
+
+
+@pytest.fixture
+def source(image_server):
+    server, _, pem = image_server
+    return {"server": server.url, "protocol": "lxd", "alias": "busybox", "certificate": pem}
+
+
+@pytest.fixture
+def pulled(lxd, image_server):
+    """Deletes the image pulled from the server from the session daemon at teardown."""
+    yield image_server[1]
+    lxd.lxc("image", "delete", image_server[1], check=False)
+
+
+@pytest.fixture
+def container(lxd, unique_name, pulled):
+    yield unique_name
+    lxd.lxc("delete", "--force", unique_name, check=False)
+
+
+def test_image_present_pulls_from_the_image_server(states, api, lxd, source, pulled,
+                                                   unique_name, request_log):
+    fingerprint = pulled
+    assert held(api, "images/" + fingerprint) is None
+
+    predicted = states.lxdapi.image_present(unique_name, source=source, test=True)
+    assert predicted.result is None and predicted.changes["image"]["old"] is None
+    assert request_log.writes == []
+    assert held(api, "images/" + fingerprint) is None
+
+    ret = states.lxdapi.image_present(unique_name, source=source)
+    assert ret.result is True, ret.comment
+    image = held(api, "images/" + fingerprint)
+    assert image is not None
+    assert image["update_source"]["server"] == source["server"]
+    assert held(api, "images/aliases/" + unique_name)["target"] == fingerprint
+
+    request_log.clear()
+    again = states.lxdapi.image_present(unique_name, source=source)
+    assert again.result is True and again.changes == {}, again.comment
+    assert request_log.writes == []
+
+
+def test_image_present_without_the_server_certificate_fails(states, api, source, pulled,
+                                                            unique_name):
+    source = dict(source)
+    del source["certificate"]
+    ret = states.lxdapi.image_present(unique_name, source=source)
+    assert ret.result is False
+    assert "certificate" in ret.comment.lower() or "x509" in ret.comment.lower()
+    assert held(api, "images/" + pulled) is None
+    assert held(api, "images/aliases/" + unique_name) is None
+
+
+def test_container_present_pulls_its_image(states, api, lxd, image_server, container,
+                                           request_log):
+    server, fingerprint, pem = image_server
+    pull = {"type": "image", "mode": "pull", "server": server.url, "protocol": "lxd",
+            "alias": "busybox", "certificate": pem}
+    ret = states.lxdapi.container_present(container, source=pull, status="Running")
+    assert ret.result is True, ret.comment
+    found = held(api, "instances/" + container)
+    assert found["status"] == "Running"
+    assert found["config"]["volatile.base_image"] == fingerprint
+
+    request_log.clear()
+    again = states.lxdapi.container_present(container, source=pull, status="Running")
+    assert again.result is True and again.changes == {}, again.comment
+    assert request_log.writes == []
+
+
+def test_exec_image_list_on_the_server_over_https(modules, image_server, tmp_path):
+    # The image server as a remote: its public image is readable untrusted, pinned.
+    server, fingerprint, _ = image_server
+    images = modules.lxdapi.image_list(endpoint=server.url,
+                                       server_cert=server.server_cert)
+    assert fingerprint in images
+    assert os.path.exists(server.server_cert)
+    assert core.certificate_fingerprint(server.server_cert)
