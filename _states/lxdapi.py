@@ -1178,7 +1178,9 @@ def _using_run_listing(make_plan):
 
     def plan(api):
         if _container_states_in_run() >= 2:
-            core.prefetch_instances(api, run_key=globals().get("__instance_id__"))
+            low = globals().get("__low__") or {}
+            core.prefetch_instances(api, run_key=globals().get("__instance_id__"),
+                                    asker=(low.get("__id__"), low.get("name")))
         return core.plan_using_listing(api, make_plan)
 
     return plan

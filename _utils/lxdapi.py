@@ -228,20 +228,18 @@ class APIResult:
         path, _, query = self.operation.partition("?")
         params = dict(urllib.parse.parse_qsl(query))
         params["timeout"] = int(timeout)
-        result = self.api.request(
-            "GET",
-            path + "/wait",
-            params=params,
-            timeout=timeout + self.api.timeout,
-        )
+        try:
+            result = self.api.request(
+                "GET",
+                path + "/wait",
+                params=params,
+                timeout=timeout + self.api.timeout,
+            )
+        except APIException as exc:
+            raise operation_error(self, exc) from None
         op = result.metadata or {}
         if op.get("status") == "Running" or op.get("status_code") in (103, 105, 106):
-            raise APITimeout(
-                result,
-                error="operation {} still running after {}s; it was left running".format(
-                    self.operation, timeout
-                ),
-            )
+            raise operation_error(self, APITimeout(result), timeout)
         return result
 
     def request_summary(self):
@@ -409,8 +407,8 @@ class API:
         self.endpoint = endpoint.rstrip("/")
         self.default_version = default_version or DEFAULT_VERSION
         self.debug = bool(debug or os.environ.get("DEBUG"))
-        self.timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
-        self.wait_timeout = DEFAULT_WAIT_TIMEOUT if wait_timeout is None else wait_timeout
+        self.timeout = check_timeout(timeout, "timeout", DEFAULT_TIMEOUT)
+        self.wait_timeout = check_timeout(wait_timeout, "wait_timeout", DEFAULT_WAIT_TIMEOUT)
         self.project = project or None
         self.counts = collections.Counter()
         self._server = None
@@ -492,11 +490,13 @@ class API:
                     kwargs["timeout"], self.display_endpoint, exc),
             ) from None
         except requests.exceptions.SSLError as exc:
+            pinned = isinstance(self.session.get_adapter(full_url), PinnedCertAdapter)
             raise APIConnectionError(
                 method=method, url=full_url,
-                error="TLS with {} failed: {}. Give verify= a CA bundle that signs the "
-                      "server's certificate, or server_cert= the server's certificate to "
-                      "pin it".format(self.display_endpoint, _root_cause(exc)),
+                error="TLS with {} failed: {}{}".format(
+                    self.display_endpoint, _root_cause(exc),
+                    "" if pinned else ". Give verify= a CA bundle that signs the server's "
+                    "certificate, or server_cert= the server's certificate to pin it"),
             ) from None
         except (requests.exceptions.ConnectionError, OSError) as exc:
             raise APIConnectionError(
@@ -515,6 +515,9 @@ class API:
         except APIForbiddenException as exc:
             if full_url != self.absolute_url(""):
                 explain_forbidden(self, exc)
+            raise
+        except APINotFoundException:
+            check_project_exists(self, full_url)  # a missing project is not "absent"
             raise
 
     def get(self, url, *args, **kwargs):
@@ -1983,7 +1986,7 @@ def instance_create(api, name, source=None, config=None, devices=None, profiles=
     ``instance_type`` is ``container`` or ``virtual-machine``; ``target`` a cluster
     member. Raises :class:`APIConflictException` when the name is taken.
     """
-    name = check_name(name, "name")
+    name = validate_instance_name(check_name(name, "name"))
     if instance_type not in INSTANCE_TYPES:
         raise ValueError("unknown instance type {!r}; choose {}".format(
             instance_type, " or ".join(INSTANCE_TYPES)))
@@ -2628,8 +2631,10 @@ def plan_resource_present(api, kind, name, declared, purge_config=False, purge_d
     url = resource_url(api, kind, name, **url_params)
     current = get_or_none(api, url)
     if current is None:
-        return _plan_create(api, kind, name, want, url_params)
-    return _plan_converge(api, kind, name, want, current, url, purge_config, purge_devices)
+        check_create_only_values(api, kind, want)
+        return check_device_pools(api, kind, _plan_create(api, kind, name, want, url_params))
+    return check_device_pools(api, kind, _plan_converge(
+        api, kind, name, want, current, url, purge_config, purge_devices))
 
 
 def resource_in_use(kind, name, current):
@@ -2698,7 +2703,8 @@ def resource_create(api, kind, name, declared, **url_params):
     url = resource_url(api, kind, name, **url_params)
     if get_or_none(api, url) is not None:
         raise APIConflictException(error="{} {!r} already exists".format(spec["label"], name))
-    _plan_create(api, kind, name, want, url_params).apply(api)
+    check_create_only_values(api, kind, want)
+    check_device_pools(api, kind, _plan_create(api, kind, name, want, url_params)).apply(api)
     return api.get(url).metadata
 
 
@@ -2715,7 +2721,7 @@ def resource_update(api, kind, name, declared, purge_config=False, purge_devices
     if current is None:
         raise APINotFoundException(error="{} {!r} does not exist".format(spec["label"], name))
     plan = _plan_converge(api, kind, name, want, current, url, purge_config, purge_devices)
-    plan.apply(api)
+    check_device_pools(api, kind, plan).apply(api)
     return plan
 
 
@@ -3502,6 +3508,7 @@ class InstanceListing:
         self.valid = True
         self.forgotten = set()
         self.served = 0
+        self.askers = set()
         self._serving_thread = None
 
     def age(self):
@@ -3542,21 +3549,27 @@ class InstanceListing:
 LISTING_MAX_AGE = 60
 
 
-def prefetch_instances(api, run_key=None, max_age=LISTING_MAX_AGE):
+def prefetch_instances(api, run_key=None, max_age=LISTING_MAX_AGE, asker=None):
     """Read every instance of the API's project with one ``GET instances?recursion=1``
     for the container states of one run (``run_key``); return the
     :class:`InstanceListing`.
 
     Kept as ``api.instance_listing``; read again when the run key differs, when it is
-    older than ``max_age`` seconds, or when a write made it invalid. It serves only plans
-    built through :func:`plan_using_listing`.
+    older than ``max_age`` seconds, when a write made it invalid, or when ``asker`` (a
+    state of the run, e.g. its ID and name) asks again: a state runs once per run, so
+    that is another run (or a retry), which gets fresh data. It serves only plans built
+    through :func:`plan_using_listing`.
     """
     listing = api.instance_listing
     if (listing is not None and listing.valid and listing.run_key == run_key
-            and listing.age() < max_age):
+            and listing.age() < max_age and (asker is None or asker not in listing.askers)):
+        if asker is not None:
+            listing.askers.add(asker)
         return listing
     items = api.get(api.instances_collection, params={"recursion": 1}).metadata or []
     api.instance_listing = InstanceListing(api.instances_collection, items, run_key)
+    if asker is not None:
+        api.instance_listing.askers.add(asker)
     return api.instance_listing
 
 
@@ -3685,3 +3698,93 @@ def create_instances(api, bodies, start=False, timeout=30):
                 "; ".join("{}: {}".format(name, exc.error or exc) for name, exc in failed)),
             status=failed[0][1].status)
     return [plan.name for plan in plans]
+
+
+# ---- reliability and security (issue 8) ----
+# Clear errors for what the server cannot tell well by itself: a project that does not
+# exist (LXD answers "Instance not found" for an instance of a missing project), a failed
+# or timed-out operation (named with the request that started it), bad timeouts, a
+# network type or storage driver LXD does not know, a profile disk on a missing pool.
+
+#: Network types LXD 5.0 creates (``POST /1.0/networks`` ``type``).
+NETWORK_TYPES = ("bridge", "macvlan", "sriov", "ovn", "physical")
+
+
+class APIProjectNotFound(APIException):
+    """The API's ``project`` does not exist (not a 404 of the resource asked for)."""
+
+
+def check_timeout(value, what, default):
+    """Seconds (float > 0) for a request or operation timeout; ``default`` for None."""
+    if value is None:
+        return float(default)
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1
+    if isinstance(value, bool) or not seconds > 0:
+        raise ValueError("{} must be a number of seconds (> 0), not {!r}".format(what, value))
+    return seconds
+
+
+def check_project_exists(api, url):
+    """After a 404 on ``url``: raise :class:`APIProjectNotFound` when the API's project is
+    missing (checked once per API); return quietly otherwise."""
+    path = urllib.parse.urlsplit(url).path
+    if not api.project or getattr(api, "_project_seen", False) \
+            or path.startswith("/{}/projects".format(api.default_version)):
+        return
+    try:
+        api.get(api.path("projects", api.project))
+    except APINotFoundException:
+        raise APIProjectNotFound(
+            method="GET", url=url,
+            error="project {!r} does not exist on {}".format(
+                api.project, api.display_endpoint)) from None
+    except APIException:
+        return
+    api._project_seen = True
+
+
+def operation_error(started, exc, timeout=None):
+    """Name the request that started an operation (``started``, its :class:`APIResult`)
+    and the operation in the error of its failed or timed-out ``/wait``; return ``exc``."""
+    if started.request is None or exc.result is None \
+            or exc.result.response.status_code >= 400:
+        return exc  # the /wait itself was refused (404 ...): keep that error
+    exc.operation = started.operation
+    exc.method, exc.url = started.request.method, started.request.url
+    if isinstance(exc, APITimeout):
+        text = "operation {} still running after {:g}s; it was left running".format(
+            started.operation, float(timeout))
+    else:
+        text = "operation {} failed: {}".format(started.operation, exc.error)
+    return reword(exc, text)
+
+
+def check_create_only_values(api, kind, want):
+    """ValueError naming a network ``type`` or a pool ``driver`` LXD would refuse with a
+    bare "Unknown driver"."""
+    if kind == "network" and want.get("type") and want["type"] not in NETWORK_TYPES:
+        raise ValueError("unknown network type {!r}; choose one of {}".format(
+            want["type"], ", ".join(NETWORK_TYPES)))
+    if kind == "storage_pool" and want.get("driver"):
+        drivers = [d.get("Name") for d in
+                   (api.server.get("environment") or {}).get("storage_supported_drivers")
+                   or () if isinstance(d, dict)]
+        if drivers and want["driver"] not in drivers:
+            raise ValueError("unknown storage driver {!r}; this server supports {}".format(
+                want["driver"], ", ".join(drivers)))
+
+
+def check_device_pools(api, kind, plan):
+    """ValueError when a profile's new disk device names a storage pool that does not
+    exist (LXD 5.0 accepts such a profile, and every instance using it then fails)."""
+    if kind != "profile" or "devices" not in plan.changes:
+        return plan
+    for device, spec in (plan.changes["devices"]["new"] or {}).items():
+        pool = (spec or {}).get("pool")
+        if pool and get_or_none(api, api.path("storage-pools", pool)) is None:
+            raise ValueError("device {!r}: storage pool {!r} does not exist on {}".format(
+                device, pool, api.display_endpoint))
+    return plan

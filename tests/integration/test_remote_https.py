@@ -269,7 +269,7 @@ def test_authenticate_with_the_trust_password(modules, server, certs, unique_nam
         server.lxc("config", "unset", "core.trust_password")
 
 
-def test_authenticate_with_a_trust_token(modules, remote_modules, server, certs, unique_name):
+def test_authenticate_with_a_trust_token(modules, server, certs, unique_name):
     api = server.local_api()
     assert api.has_extension("certificate_token")
     token = modules.lxdapi.certificate_token_create(unique_name, endpoint=server.socket)

@@ -1,0 +1,238 @@
+"""``salt-call --local state.apply`` of SLS files, as a user runs it, and the demo.
+
+Each SLS is applied twice: the first run makes the changes (checked on the server), the
+second reports none. The demo (examples/demo.py) runs against the session's daemon
+(``LXD_DIR``), so it starts no daemon of its own.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import lxdhost
+import pytest
+
+from conftest import core
+
+pytestmark = pytest.mark.integration
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SALT_CALL = os.path.join(os.path.dirname(sys.executable), "salt-call")
+
+
+def held(api, url):
+    result = core.get_or_none(api, url)
+    return None if result is None else result.metadata
+
+
+@pytest.fixture
+def salt(tmp_path, lxd):
+    """``salt.apply(sls, **pillar-free options)`` runs salt-call state.apply on
+    ``salt.tree`` (the file_roots) and returns ``(exit code, {state id: result})``."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "minion").write_text(json.dumps({  # JSON is YAML
+        "file_client": "local",
+        "root_dir": str(tmp_path / "root"),
+        "file_roots": {"base": [str(tree)]},
+        "module_dirs": [ROOT],
+        "lxdapi": {"endpoint": lxd.socket},
+    }))
+
+    class Salt:
+        def __init__(self):
+            self.tree = tree
+
+        def write(self, name, text):
+            (tree / (name + ".sls")).write_text(textwrap.dedent(text))
+
+        def apply(self, sls, test=False):
+            assert os.path.exists(SALT_CALL), "salt-call not found beside " + sys.executable
+            args = [SALT_CALL, "--local", "-c", str(conf), "--out=json",
+                    "--retcode-passthrough", "state.apply", sls]
+            if test:
+                args.append("test=True")
+            proc = subprocess.run(args, capture_output=True, text=True, timeout=300,
+                                  cwd=ROOT)
+            try:
+                data = json.loads(proc.stdout)["local"]
+            except (ValueError, KeyError):
+                raise AssertionError("salt-call printed no state results:\n{}\n{}".format(
+                    proc.stdout, proc.stderr)) from None
+            assert isinstance(data, dict), data  # a list means the SLS did not render
+            return proc.returncode, {v["__id__"]: v for v in data.values()}
+
+    return Salt()
+
+
+def test_image_containers_and_alias_converge_then_nothing_changes(salt, api, lxd,
+                                                                  unique_name):
+    image = str(salt.tree / "img.tar.gz")
+    fingerprint = lxdhost.build_busybox_image(image, description="sls image")
+    web, worker = unique_name + "-web", unique_name + "-wrk"
+    alias, extra = unique_name + "-img", unique_name + "-stable"
+    salt.write("site", """
+        {alias}:
+          lxdapi.image_present:
+            - source: salt://img.tar.gz
+        {extra}:
+          lxdapi.image_alias_present:
+            - target: {alias}
+            - description: pinned
+            - require:
+              - lxdapi: {alias}
+        {web}:
+          lxdapi.container_present:
+            - source: {alias}
+            - profiles: [default]
+            - config:
+                limits.processes: 100
+                user.role: web
+                boot.autostart: false
+            - devices:
+                scratch: {{type: disk, source: /tmp, path: /mnt/scratch}}
+            - status: Running
+            - require:
+              - lxdapi: {alias}
+        {worker}:
+          lxdapi.container_present:
+            - source: {alias}
+            - config: {{user.role: worker}}
+            - status: Stopped
+            - require:
+              - lxdapi: {alias}
+        """.format(alias=alias, extra=extra, web=web, worker=worker))
+    salt.write("teardown", """
+        {web}:
+          lxdapi.container_absent: []
+        {worker}:
+          lxdapi.container_absent: []
+        {extra}:
+          lxdapi.image_alias_absent: []
+        {alias}:
+          lxdapi.image_absent:
+            - require:
+              - lxdapi: {web}
+              - lxdapi: {worker}
+        """.format(alias=alias, extra=extra, web=web, worker=worker))
+    try:
+        code, first = salt.apply("site")
+        assert code == 0, first
+        assert all(r["result"] is True for r in first.values()), first
+        assert first[alias]["changes"]["image"] == {"old": None, "new": fingerprint}
+        assert first[extra]["changes"]["alias"]["new"]["target"] == fingerprint
+        assert first[web]["changes"]["status"] == {"old": None, "new": "Running"}
+        assert first[worker]["changes"]["instance"]["old"] is None
+        assert "status" not in first[worker]["changes"]  # a new container is Stopped
+
+        held_web = held(api, "instances/" + web)
+        assert held_web["status"] == "Running"
+        assert held_web["config"]["user.role"] == "web"
+        assert held_web["config"]["limits.processes"] == "100"
+        assert held_web["config"]["volatile.base_image"] == fingerprint
+        assert held_web["devices"]["scratch"]["path"] == "/mnt/scratch"
+        assert held(api, "instances/" + worker)["status"] == "Stopped"
+        assert held(api, "images/aliases/" + extra)["target"] == fingerprint
+
+        code, second = salt.apply("site")
+        assert code == 0
+        assert {k: (r["result"], r["changes"]) for k, r in second.items()} == {
+            k: (True, {}) for k in first}
+
+        # Drift made by someone else is repaired; test=True predicts it first.
+        lxd.lxc("config", "set", web, "user.role", "changed-by-hand")
+        lxd.lxc("start", worker)
+        code, predicted = salt.apply("site", test=True)
+        assert predicted[web]["result"] is None
+        assert predicted[web]["changes"] == {
+            "config": {"old": {"user.role": "changed-by-hand"}, "new": {"user.role": "web"}}}
+        assert predicted[worker]["changes"] == {"status": {"old": "Running", "new": "Stopped"}}
+        assert held(api, "instances/" + web)["config"]["user.role"] == "changed-by-hand"
+        code, repaired = salt.apply("site")
+        assert code == 0
+        assert repaired[web]["changes"] == predicted[web]["changes"]
+        assert repaired[worker]["changes"] == predicted[worker]["changes"]
+        assert held(api, "instances/" + web)["config"]["user.role"] == "web"
+        assert held(api, "instances/" + worker)["status"] == "Stopped"
+
+        code, gone = salt.apply("teardown")
+        assert code == 0, gone
+        assert gone[web]["changes"]["instance"]["old"] == {"name": web, "status": "Running"}
+        assert gone[alias]["changes"]["image"]["old"]["fingerprint"] == fingerprint
+        assert held(api, "instances/" + web) is None
+        assert held(api, "instances/" + worker) is None
+        assert held(api, "images/" + fingerprint) is None
+        assert held(api, "images/aliases/" + extra) is None
+        code, again = salt.apply("teardown")
+        assert code == 0
+        assert all(r["result"] is True and r["changes"] == {} for r in again.values())
+    finally:
+        for name in (web, worker):
+            lxd.lxc("delete", "--force", name, check=False)
+        lxd.lxc("image", "alias", "delete", extra, check=False)
+        lxd.lxc("image", "delete", fingerprint, check=False)
+
+
+def test_bad_input_in_an_sls_fails_and_creates_nothing(salt, api, unique_name):
+    salt.write("bad", """
+        {name}-a:
+          lxdapi.container_present:
+            - source: busybox
+            - status: Sleeping
+        {name}-b:
+          lxdapi.container_present:
+            - source: no-such-image
+        {name}-c:
+          lxdapi.container_present:
+            - source: busybox
+            - profiles: [default, no-such-profile]
+        {name}-d:
+          lxdapi.image_present:
+            - source: salt://no-such.tar.gz
+        """.format(name=unique_name))
+    code, results = salt.apply("bad")
+    assert code != 0
+    assert {k: r["result"] for k, r in results.items()} == {
+        unique_name + s: False for s in ("-a", "-b", "-c", "-d")}
+    assert "unknown status 'Sleeping'" in results[unique_name + "-a"]["comment"]
+    assert "no-such-image" in results[unique_name + "-b"]["comment"]
+    assert "no-such-profile" in results[unique_name + "-c"]["comment"]
+    assert "no-such.tar.gz" in results[unique_name + "-d"]["comment"]
+    for suffix in ("-a", "-b", "-c"):
+        assert held(api, "instances/" + unique_name + suffix) is None
+    assert held(api, "images/aliases/" + unique_name + "-d") is None
+
+
+def test_the_demo_runs_twice_on_the_session_daemon(lxd, api, tmp_path):
+    """examples/demo.py with LXD_DIR set: it uses that daemon and starts none."""
+    env = dict(os.environ, LXD_DIR=lxd.lxd_dir, DEMO_BUILD_DIR=str(tmp_path / "build"))
+    env.pop("DEBUG", None)
+    names = ("demo-web", "demo-worker")
+    assert all(held(api, "instances/" + n) is None for n in names)
+    try:
+        proc = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "demo.py")],
+                              env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        out = proc.stdout
+        assert "LXD: {}".format(lxd.socket) in out
+        assert "starting a private daemon" not in out
+        assert "Succeeded: 4 (changed=4)" in out
+        assert "Second run: 4 states, no changes." in out
+        assert "The demo daemon in .lxd" not in out
+        assert held(api, "instances/demo-web")["status"] == "Running"
+        assert held(api, "instances/demo-worker")["status"] == "Stopped"
+        assert held(api, "instances/demo-web")["config"]["user.role"] == "web"
+        target = held(api, "images/aliases/demo-busybox")["target"]
+        assert held(api, "images/aliases/demo-stable")["target"] == target
+    finally:
+        for name in names:
+            lxd.lxc("delete", "--force", name, check=False)
+        alias = held(api, "images/aliases/demo-busybox")
+        for extra in ("demo-busybox", "demo-bb", "demo-stable"):
+            lxd.lxc("image", "alias", "delete", extra, check=False)
+        if alias and alias["target"] != lxd.fingerprint:
+            lxd.lxc("image", "delete", alias["target"], check=False)
