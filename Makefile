@@ -15,13 +15,13 @@ setup: deps venv
 
 deps:
 	@if ! command -v lxd >/dev/null 2>&1 || ! command -v lxc >/dev/null 2>&1 \
-	    || ! dpkg -s busybox-static >/dev/null 2>&1; then \
+	    || ! dpkg -s busybox-static >/dev/null 2>&1 || ! command -v nft >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing lxd, lxd-client, busybox-static"; \
+	    echo "Installing lxd, lxd-client, busybox-static, nftables"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	      apt-get install -y -qq lxd lxd-client busybox-static >/dev/null; \
+	      apt-get install -y -qq lxd lxd-client busybox-static nftables >/dev/null; \
 	  else \
-	    echo "LXD missing: run as root, or: sudo apt-get install lxd lxd-client busybox-static"; \
+	    echo "LXD missing: run as root, or: sudo apt-get install lxd lxd-client busybox-static nftables"; \
 	    exit 1; \
 	  fi; \
 	fi

@@ -811,7 +811,7 @@ def diff_fields(current, declared, purge_config=False, purge_devices=False):
         want = {k: v for k, v in lxd_config(declared["config"]).items() if not _ignored(k)}
         old, new = {}, {}
         for key, value in want.items():
-            if have.get(key) != value:
+            if have.get(key, "") != value:  # "" (or None) declared: the key is absent
                 old[key], new[key] = have.get(key), value
         if purge_config:
             for key in have:
