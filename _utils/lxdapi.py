@@ -2093,20 +2093,14 @@ def plan_instance_config(api, name, config=None, unset=()):
     if both:
         raise ValueError("keys both set and unset: {}".format(", ".join(sorted(both))))
     container = api.get(api.instance_path(name))
-    have = container.metadata.get("config") or {}
-    plan = Plan(name)
-    patch = {}
-    for key, value in want.items():
-        if have.get(key) != value:
-            plan.add(key, have.get(key), value)
-            patch[key] = value
-    for key in unset:
-        if key in have:
-            plan.add(key, have[key], None)
-            patch[key] = ""
-    if patch:
-        plan.writes.append(Write("PATCH", api.instance_path(name), {"config": patch},
-                                 etag=container.etag))
+    want.update({key: "" for key in unset})
+    # plan_update: the one PATCH path (If-Match, and the description LXD 5.0 would drop)
+    plan = plan_update(api.instance_path(name), container.metadata, container.etag,
+                       {"config": want})
+    plan.name = name
+    config = plan.changes.pop("config", {"old": {}, "new": {}})
+    for key, new in config["new"].items():
+        plan.add(key, config["old"][key], new or None)
     return plan
 
 

@@ -159,8 +159,10 @@ def test_container_create_virtual_machine_type_is_sent(modules, unique_name, cle
 
 
 def test_container_create_bad_name(modules):
-    with pytest.raises(CommandExecutionError, match="Invalid instance name"):
+    # refused before any request, with the rule spelled out
+    with pytest.raises(SaltInvocationError, match="invalid instance name 'bad_name!'"):
         modules.lxdapi.container_create("bad_name!", source="busybox")
+    assert modules.lxdapi.container_get("bad-name") is False
 
 
 def test_container_create_bad_config(modules, unique_name):
