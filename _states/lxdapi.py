@@ -74,21 +74,21 @@ def _converge(name, make_plan, done, unchanged, connection):
         return ret
     if __opts__.get("test"):
         ret["result"] = None
-        ret["changes"] = plan.changes
+        ret["changes"] = core.redact(plan.changes)  # no password or key in a report
         ret["comment"] = " ".join(["Would have: " + done] + notes)
         return ret
     try:
         plan.apply(api)
     except core.APIException as exc:
         # What went through before the failure is reported, and only that.
-        ret["changes"] = plan.applied_changes()
+        ret["changes"] = core.redact(plan.applied_changes())
         message = "{}: {}".format(name, exc)
         if ret["changes"]:
             message += " (made before the failure: {})".format(", ".join(ret["changes"]))
         elif getattr(plan, "sent", None):
             message += " (some writes went through before the failure)"
         return _fail(ret, message)
-    ret["changes"] = plan.changes
+    ret["changes"] = core.redact(plan.changes)
     ret["comment"] = " ".join([done] + notes)
     return ret
 
@@ -1164,12 +1164,17 @@ import collections.abc  # noqa: E402
 LISTING_STATES = ("container_present",)
 
 
-def _container_states_in_run():
-    """How many lxdapi container states the current state run holds."""
-    chunks = globals().get("__lowstate__") or ()
-    return sum(1 for chunk in chunks if isinstance(chunk, collections.abc.Mapping)
-               and chunk.get("state") == __virtualname__
-               and chunk.get("fun") in LISTING_STATES)
+def _run_has_several_container_states():
+    """True when the current state run holds two or more lxdapi container states."""
+    seen = 0
+    for chunk in globals().get("__lowstate__") or ():
+        if (isinstance(chunk, collections.abc.Mapping)
+                and chunk.get("state") == __virtualname__
+                and chunk.get("fun") in LISTING_STATES):
+            seen += 1
+            if seen >= 2:
+                return True
+    return False
 
 
 def _using_run_listing(make_plan):
@@ -1177,7 +1182,7 @@ def _using_run_listing(make_plan):
     container states (a lone state GETs its container: cheaper than a listing)."""
 
     def plan(api):
-        if _container_states_in_run() >= 2:
+        if _run_has_several_container_states():
             low = globals().get("__low__") or {}
             core.prefetch_instances(api, run_key=globals().get("__instance_id__"),
                                     asker=(low.get("__id__"), low.get("name")))

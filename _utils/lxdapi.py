@@ -443,8 +443,12 @@ class API:
     # -- URLs -------------------------------------------------------------------------
 
     def path(self, *parts):
-        """Join ``parts`` into a relative URL, each part quoted (``/`` and ``?`` too)."""
-        return "/".join(urllib.parse.quote(str(p), safe="") for p in parts)
+        """Join ``parts`` into a relative URL, each part quoted (``/`` and ``?`` too).
+
+        A part that is ``.`` or ``..`` raises ValueError: HTTP clients resolve such dot
+        segments away (``snapshots/..`` would reach the instance itself).
+        """
+        return "/".join(quote_path_part(p) for p in parts)
 
     def absolute_url(self, url):
         """The full URL for ``url``: relative ones go under ``/<version>/``."""
@@ -725,14 +729,22 @@ class Write:
             kwargs["data"] = self.data
         if self.headers:
             kwargs["headers"] = dict(self.headers)
-        try:
-            return api.request(self.method, self.url, **kwargs).wait(self.wait_timeout)
-        except APIPreconditionFailed as exc:
-            exc.error = "{} was changed by another client since it was read; not overwritten".format(
-                self.url
-            )
-            exc.args = ("{} {} {}".format(exc.method, exc.url, exc.error),)
-            raise
+        for attempt in range(BUSY_RETRIES + 1):
+            try:
+                return api.request(self.method, self.url, **kwargs).wait(self.wait_timeout)
+            except APIPreconditionFailed as exc:
+                exc.error = "{} was changed by another client since it was read; not overwritten".format(
+                    self.url
+                )
+                exc.args = ("{} {} {}".format(exc.method, exc.url, exc.error),)
+                raise
+            except APIException as exc:
+                if not refused_as_busy(exc):
+                    raise
+                if attempt == BUSY_RETRIES:  # (issue 8) LXD refused it: another update ran
+                    raise reword(exc, "{} was being changed by another client at the same "
+                                      "moment; not overwritten ({})".format(self.url, exc.error))
+                time.sleep(0.05 * (attempt + 1))  # then again, with the same If-Match
 
     def __repr__(self):
         return "<Write {} {}>".format(self.method, self.url)
@@ -3377,6 +3389,13 @@ class UnixSession(requests.Session):
     ``ConnectionError``).
     """
 
+    def __init__(self):
+        super().__init__()
+        # Fewer headers to send: HTTP/1.1 keeps the connection alive anyway, LXD's JSON
+        # is not compressed.
+        self.headers = requests.structures.CaseInsensitiveDict(
+            {"User-Agent": "lxdapi", "Accept-Encoding": "identity"})
+
     def request(self, method, url, params=None, data=None, headers=None, json=None,
                 timeout=None, verify=None, **kwargs):  # pylint: disable=arguments-differ
         if (kwargs or self.hooks.get("response") or not url.startswith("http+unix://")
@@ -3398,7 +3417,6 @@ class UnixSession(requests.Session):
                 path += ("&" if "?" in path else "?") + query
         full_url = "http+unix://" + netloc + path
         sent = dict(self.headers)
-        sent["Accept-Encoding"] = "identity"
         if headers:
             sent.update(headers)
         sent = {k: v for k, v in sent.items() if v is not None}
@@ -3409,15 +3427,17 @@ class UnixSession(requests.Session):
         adapter = self.get_adapter(url)
         pool = adapter.get_connection(url)
         conn = pool._get_conn()  # pylint: disable=protected-access
+        done = False
         try:
             raw, content = self._exchange(conn, method, path, data, sent, timeout)
+            done = True
         except socket.timeout as exc:
-            conn.close()
             raise requests.exceptions.ReadTimeout(exc) from None
         except (OSError, http.client.HTTPException) as exc:
-            conn.close()
             raise requests.exceptions.ConnectionError(exc) from None
         finally:
+            if not done:  # half a transaction on it: never reuse it
+                conn.close()
             pool._put_conn(conn)  # pylint: disable=protected-access
         prepared = requests.PreparedRequest()
         prepared.method, prepared.url, prepared.body = method, full_url, data
@@ -3425,7 +3445,7 @@ class UnixSession(requests.Session):
         response = requests.Response()
         response.status_code = raw.status
         response.reason = raw.reason
-        response.headers = requests.structures.CaseInsensitiveDict(raw.getheaders())
+        response.headers = requests.structures.CaseInsensitiveDict(raw.msg.raw_items())
         encoding = response.headers.get("Content-Encoding", "").lower()
         if encoding in ("gzip", "deflate") and content:
             content = zlib.decompress(content, 47 if encoding == "gzip" else 15)
@@ -3446,7 +3466,8 @@ class UnixSession(requests.Session):
             try:
                 if conn.sock is None:
                     conn.connect()
-                conn.sock.settimeout(timeout)
+                if conn.sock.gettimeout() != timeout:
+                    conn.sock.settimeout(timeout)
                 http.client.HTTPConnection.request(conn, method, path, body=data,
                                                    headers=headers)
                 raw = http.client.HTTPConnection.getresponse(conn)
@@ -3510,15 +3531,18 @@ class InstanceListing:
         return time.monotonic() - self.read_at
 
     def lookup(self, name):
-        """A :class:`ListedInstance`, False when the listing shows no such instance, or
-        None when the listing cannot tell (not serving now, or the instance was written
-        to since): then GET it."""
+        """A :class:`ListedInstance`, or None: GET it. None when the listing is not
+        serving now, when the instance was written to since, and when the listing does
+        not show it (an instance to create: the plan that creates it is decided on a
+        fresh 404, not on a listing that may be older)."""
         if (not self.valid or self._serving_thread != threading.get_ident()
                 or name in self.forgotten):
             return None
-        self.served += 1
         item = self.items.get(name)
-        return ListedInstance(item) if item is not None else False
+        if item is None:
+            return None
+        self.served += 1
+        return ListedInstance(item)
 
     def forget(self, method, url, body=None):
         """Called by :meth:`API.request` for every write: forget what it may change."""
@@ -3568,8 +3592,8 @@ def prefetch_instances(api, run_key=None, max_age=LISTING_MAX_AGE, asker=None):
 
 
 def listed_instance(api, name):
-    """What the run's instance listing says of ``name``: a :class:`ListedInstance`,
-    False (absent), or None (no listing serving now: GET it)."""
+    """What the run's instance listing shows of ``name``: a :class:`ListedInstance`,
+    or None (no listing serving now, or it cannot tell: GET it)."""
     listing = api.instance_listing
     return None if listing is None else listing.lookup(name)
 
@@ -3661,15 +3685,20 @@ def create_instances(api, bodies, start=False, timeout=30):
         create_instances(api, [{"name": "web%d" % i, "source": "busybox"}
                                for i in range(20)], start=True)
     """
-    plans = []
+    plans, sources = [], {}
     for body in bodies:
         if not isinstance(body, dict) or not isinstance(body.get("name"), str):
             raise ValueError("each instance needs a mapping with a 'name', not {!r}".format(
                 body))
         body = dict(body)
         check_name(body["name"], "name")
-        if "source" not in body or not isinstance(body["source"], dict):
-            body["source"] = instance_source(api, body.get("source"))
+        if not isinstance(body.get("source"), dict):
+            source = body.get("source")
+            if not isinstance(source, (str, type(None))):
+                instance_source(api, source)  # raises ValueError naming it
+            if source not in sources:  # an alias is looked up once for all
+                sources[source] = instance_source(api, source)
+            body["source"] = dict(sources[source])
         for key, normalise in (("config", lxd_config), ("devices", lxd_devices)):
             if key in body:
                 body[key] = normalise(body[key])
@@ -3782,3 +3811,31 @@ def check_device_pools(api, kind, plan):
             raise ValueError("device {!r}: storage pool {!r} does not exist on {}".format(
                 device, pool, api.display_endpoint))
     return plan
+
+
+#: LXD 5.0's answer (HTTP 500) to an instance update sent while another update of the
+#: same instance ran: this write was not made. Sent again (with the same If-Match, so a
+#: change the other update made still fails it with 412) up to BUSY_RETRIES times.
+BUSY_UPDATE_TEXT = "A matching non-reusable operation has now succeeded"
+BUSY_RETRIES = 3
+
+
+def refused_as_busy(exc):
+    """True when LXD refused a write only because another update of it was running."""
+    return (exc.status == 500 and exc.result is not None
+            and exc.result.response.status_code == 500
+            and BUSY_UPDATE_TEXT in (exc.error or ""))
+
+
+def quote_path_part(part):
+    """One URL path part, quoted so that it stays one part naming one resource.
+
+    ``/``, ``?``, ``#`` and ``%`` are percent-encoded; ``.`` and ``..`` are refused
+    (ValueError): requests and urllib3 remove dot segments (``%2E%2E`` included, which
+    requests decodes first), so no quoting keeps them in the URL.
+    """
+    text = str(part)
+    if text in (".", ".."):
+        raise ValueError("{!r} cannot be a name: it would address the resource above "
+                         "it".format(text))
+    return urllib.parse.quote(text, safe="")

@@ -27,6 +27,7 @@ import importlib.util
 import json
 import os
 import platform
+import random
 import shutil
 import socket
 import statistics
@@ -565,6 +566,7 @@ class Bench:
 
         def poll_loop():
             op_url = self.api.post(url, json=body).operation
+            time.sleep(random.uniform(0, 0.1))  # no lucky phase between polls and the end
             while True:
                 op = self.api.get(op_url).metadata
                 if op["status_code"] not in (103, 105, 106):

@@ -10,6 +10,7 @@ Command line::
     python tools/lxdhost.py stop DIR       # shut the daemon in DIR down
 """
 
+import gzip
 import hashlib
 import json
 import os
@@ -187,12 +188,17 @@ def build_busybox_image(dest, description="busybox (offline)"):
         with open(os.path.join(tmp, "metadata.yaml"), "w") as fh:
             json.dump(metadata, fh)  # JSON is YAML
         tmp_dest = dest + ".part"
-        with tarfile.open(tmp_dest, "w:gz") as tar:
-            # Fixed mtimes so the same busybox gives the same fingerprint.
-            def _fix(info):
-                info.mtime = 1700000000
-                return info
+        # Fixed mtimes (in the tar and the gzip header) and owners: the same busybox and
+        # description always give the same fingerprint.
+        def _fix(info):
+            info.mtime = 1700000000
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            return info
 
+        with open(tmp_dest, "wb") as raw, gzip.GzipFile(
+            filename="", mode="wb", fileobj=raw, mtime=0
+        ) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
             tar.add(os.path.join(tmp, "metadata.yaml"), "metadata.yaml", filter=_fix)
             tar.add(rootfs, "rootfs", filter=_fix)
         os.replace(tmp_dest, dest)
