@@ -719,8 +719,9 @@ class Write:
         self.wait_timeout = wait_timeout
         self.keys = tuple(keys)
 
-    def send(self, api, previous=None):
-        """Send it and wait for its operation; return the final :class:`APIResult`."""
+    def request_kwargs(self, previous=None):
+        """The keyword arguments of :meth:`API.request` for this write (``previous``: the
+        result of the plan's write before it, for a body computed from it)."""
         kwargs = {"etag": self.etag}
         body = self.body(previous) if callable(self.body) else self.body
         if body is not None:
@@ -729,6 +730,11 @@ class Write:
             kwargs["data"] = self.data
         if self.headers:
             kwargs["headers"] = dict(self.headers)
+        return kwargs
+
+    def send(self, api, previous=None):
+        """Send it and wait for its operation; return the final :class:`APIResult`."""
+        kwargs = self.request_kwargs(previous)
         for attempt in range(BUSY_RETRIES + 1):
             try:
                 return api.request(self.method, self.url, **kwargs).wait(self.wait_timeout)
@@ -3626,15 +3632,7 @@ def plan_using_listing(api, make_plan):
 def submit_write(api, write, previous=None):
     """Send one :class:`Write` without waiting for its operation; return its
     :class:`APIResult` (call ``.wait()`` on it). Same request as :meth:`Write.send`."""
-    kwargs = {"etag": write.etag}
-    body = write.body(previous) if callable(write.body) else write.body
-    if body is not None:
-        kwargs["json"] = body
-    if write.data is not None:
-        kwargs["data"] = write.data
-    if write.headers:
-        kwargs["headers"] = dict(write.headers)
-    return api.request(write.method, write.url, **kwargs)
+    return api.request(write.method, write.url, **write.request_kwargs(previous))
 
 
 def apply_plans_concurrently(api, plans):
