@@ -35,6 +35,7 @@ def _core():
     spec = importlib.util.spec_from_file_location(
         "lxdapi_demo_core", os.path.join(ROOT, "_utils", "lxdapi.py"))
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # the core loads its parts through it
     spec.loader.exec_module(module)
     return module
 

@@ -1,0 +1,241 @@
+"""What the states of one run share: one instance listing serving every
+``container_present`` of the run, and plans applied side by side so that their LXD
+operations run concurrently (``create_instances``).
+
+Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
+``core.<name>``; the core re-exports the public names defined here."""
+
+import threading
+import time
+import urllib.parse
+
+import lxdapi_core as core
+
+
+class ListedInstance:
+    """An instance as one listing (``GET instances?recursion=1``) showed it.
+
+    Looks like the :class:`APIResult` of a GET (``metadata``, ``data``) but has no
+    ``etag``: LXD's listing carries none, so nothing is ever written from it.
+    """
+
+    etag = None
+    is_async = False
+    operation = None
+    response = None
+    listed = True
+
+    def __init__(self, metadata):
+        self.data = {"type": "sync", "metadata": metadata}
+
+    @property
+    def metadata(self):
+        """The instance, as the listing showed it."""
+        return self.data["metadata"]
+
+    def __repr__(self):
+        return "<ListedInstance {}>".format(self.metadata.get("name"))
+
+
+class InstanceListing:
+    """Every instance of a project as one ``GET instances?recursion=1`` showed it.
+
+    Serves :func:`container_get` only while a plan is built through
+    :func:`plan_using_listing`, and only reads: a plan built from it that wants to write
+    is built again from fresh GETs, so every write carries the instance's own ETag. A
+    write through the API to one instance (or creating, renaming one) forgets that
+    instance, which is then read with its own GET; any other write forgets the whole
+    listing. ``run_key`` names the run (a Salt state run) it was read for.
+    """
+
+    def __init__(self, collection, items, run_key=None):
+        self.collection = collection
+        self.items = {item.get("name"): item for item in items}
+        self.run_key = run_key
+        self.read_at = time.monotonic()
+        self.valid = True
+        self.forgotten = set()
+        self.served = 0
+        self.askers = set()
+        self._serving_thread = None
+
+    def age(self):
+        """Seconds since the listing was read."""
+        return time.monotonic() - self.read_at
+
+    def lookup(self, name):
+        """A :class:`ListedInstance`, or None: GET it. None when the listing is not
+        serving now, when the instance was written to since, and when the listing does
+        not show it (an instance to create: the plan that creates it is decided on a
+        fresh 404, not on a listing that may be older)."""
+        if (not self.valid or self._serving_thread != threading.get_ident()
+                or name in self.forgotten):
+            return None
+        item = self.items.get(name)
+        if item is None:
+            return None
+        self.served += 1
+        return ListedInstance(item)
+
+    def forget(self, method, url, body=None):
+        """Called by :meth:`API.request` for every write: forget what it may change."""
+        parts = urllib.parse.urlsplit(url).path.split("/")  # '', '1.0', 'instances', ...
+        if len(parts) >= 3 and parts[2] == self.collection:
+            names = [urllib.parse.unquote(parts[3])] if len(parts) >= 4 else []
+            if isinstance(body, dict) and isinstance(body.get("name"), str):
+                names.append(body["name"])  # created, copied, or renamed to
+            if names:
+                self.forgotten.update(names)
+                return
+        self.valid = False
+
+    def serve(self, on):
+        """Serve lookups (in this thread) or stop serving them."""
+        self._serving_thread = threading.get_ident() if on else None
+        if on:
+            self.served = 0
+
+
+#: Seconds a run's instance listing is trusted for (a longer run reads it again).
+LISTING_MAX_AGE = 60
+
+
+def prefetch_instances(api, run_key=None, max_age=LISTING_MAX_AGE, asker=None):
+    """Read every instance of the API's project with one ``GET instances?recursion=1``
+    for the container states of one run (``run_key``); return the
+    :class:`InstanceListing`.
+
+    Kept as ``api.instance_listing``; read again when the run key differs, when it is
+    older than ``max_age`` seconds, when a write made it invalid, or when ``asker`` (a
+    state of the run, e.g. its ID and name) asks again: a state runs once per run, so
+    that is another run (or a retry), which gets fresh data. It serves only plans built
+    through :func:`plan_using_listing`.
+    """
+    listing = api.instance_listing
+    if (listing is not None and listing.valid and listing.run_key == run_key
+            and listing.age() < max_age and (asker is None or asker not in listing.askers)):
+        if asker is not None:
+            listing.askers.add(asker)
+        return listing
+    items = api.get(api.instances_collection, params={"recursion": 1}).metadata or []
+    api.instance_listing = InstanceListing(api.instances_collection, items, run_key)
+    if asker is not None:
+        api.instance_listing.askers.add(asker)
+    return api.instance_listing
+
+
+def plan_using_listing(api, make_plan):
+    """``make_plan(api)``, with :func:`container_get` answered from the run's listing.
+
+    When the plan so built has writes (or fails) and used the listing, it is built again
+    from fresh GETs: what is written is decided on the instance as it is now, with its
+    ETag for If-Match. A plan with nothing to do costs no request of its own.
+    """
+    listing = api.instance_listing
+    if listing is None or not listing.valid:
+        return make_plan(api)
+    listing.serve(True)
+    try:
+        plan = make_plan(api)
+    except (core.APIException, ValueError, TypeError):
+        if not listing.served:
+            raise
+        plan = None
+    finally:
+        served = listing.served
+        listing.serve(False)
+    if plan is not None and not (plan.writes and served):
+        return plan
+    return make_plan(api)
+
+
+def submit_write(api, write, previous=None):
+    """Send one :class:`Write` without waiting for its operation; return its
+    :class:`APIResult` (call ``.wait()`` on it). Same request as :meth:`Write.send`."""
+    return api.request(write.method, write.url, **write.request_kwargs(previous))
+
+
+def apply_plans_concurrently(api, plans):
+    """Apply several plans side by side, their LXD operations running at the same time.
+
+    Round ``k`` sends the ``k``-th write of every plan still going (LXD answers each at
+    once with a background operation), then waits for all those operations; so 20
+    creations cost about the time of the slowest, not the sum. Writes of one plan stay in
+    order. A plan whose write fails takes no further part; the others carry on.
+    Returns one entry per plan: None (applied) or the :class:`APIException` that stopped
+    it; each plan's ``sent`` lists the writes that went through (see
+    :meth:`Plan.applied_changes`).
+    """
+    errors = [None] * len(plans)
+    previous = [None] * len(plans)
+    for plan in plans:
+        plan.sent = []
+    rounds = max([len(plan.writes) for plan in plans] or [0])
+    for k in range(rounds):
+        submitted = []
+        for i, plan in enumerate(plans):
+            if errors[i] is None and k < len(plan.writes):
+                try:
+                    submitted.append((i, plan.writes[k],
+                                      submit_write(api, plan.writes[k], previous[i])))
+                except core.APIException as exc:
+                    errors[i] = exc
+        for i, write, result in submitted:
+            try:
+                previous[i] = result.wait(write.wait_timeout)
+                plans[i].sent.append(write)
+            except core.APIException as exc:
+                errors[i] = exc
+    return errors
+
+
+def create_instances(api, bodies, start=False, timeout=30):
+    """Create many instances at once: every POST first, then wait on all the operations.
+
+    ``bodies``: one mapping per instance as LXD's ``POST /1.0/instances`` takes it
+    (``name`` required; ``source`` may also be an image alias or fingerprint, or None for
+    an empty instance). ``start``: then start them all the same way (``timeout``:
+    seconds each start may take). Returns the names created. When some fail, the others
+    are still created (and started); an :class:`APIException` then names every failure.
+
+    Example::
+
+        create_instances(api, [{"name": "web%d" % i, "source": "busybox"}
+                               for i in range(20)], start=True)
+    """
+    plans, sources = [], {}
+    for body in bodies:
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+            raise ValueError("each instance needs a mapping with a 'name', not {!r}".format(
+                body))
+        body = dict(body)
+        core.check_name(body["name"], "name")
+        if not isinstance(body.get("source"), dict):
+            source = body.get("source")
+            if not isinstance(source, (str, type(None))):
+                core.instance_source(api, source)  # raises ValueError naming it
+            if source not in sources:  # an alias is looked up once for all
+                sources[source] = core.instance_source(api, source)
+            body["source"] = dict(sources[source])
+        for key, normalise in (("config", core.lxd_config), ("devices", core.lxd_devices)):
+            if key in body:
+                body[key] = normalise(body[key])
+        plan = core.Plan(body["name"])
+        plan.add("instance", None, body["name"])
+        plan.writes.append(core.Write("POST", api.instances_collection, body, keys=("instance",)))
+        if start:
+            plan.add("status", "Stopped", "Running")
+            plan.writes.append(core.Write(
+                "PUT", api.instance_path(body["name"], "state"),
+                {"action": "start", "timeout": int(timeout)},
+                wait_timeout=int(timeout) + 30, keys=("status",)))
+        plans.append(plan)
+    errors = apply_plans_concurrently(api, plans)
+    failed = [(plan.name, exc) for plan, exc in zip(plans, errors) if exc is not None]
+    if failed:
+        raise core.APIException(
+            error="{} of {} instance(s) failed: {}".format(
+                len(failed), len(plans),
+                "; ".join("{}: {}".format(name, exc.error or exc) for name, exc in failed)),
+            status=failed[0][1].status)
+    return [plan.name for plan in plans]

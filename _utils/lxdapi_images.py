@@ -1,0 +1,286 @@
+"""Images: the plans behind ``image_present`` and friends, and image/alias operations.
+
+Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
+``core.<name>``; the core re-exports the public names defined here."""
+
+import os
+
+import lxdapi_core as core
+
+
+# -- image_present and friends: one plan per state
+
+IMAGE_PROTOCOLS = ("lxd", "simplestreams")
+
+
+def check_image_source(source):
+    """A remote image source mapping, checked and completed for ``POST /1.0/images``.
+
+    Keys: ``server`` (``https://...``), ``protocol`` (``lxd``, the default, or
+    ``simplestreams``), ``alias`` or ``fingerprint`` (which image), ``certificate``
+    (the server's PEM, for a self-signed LXD server). ValueError names what is wrong.
+    """
+    known = {"server", "protocol", "alias", "fingerprint", "certificate", "type", "mode",
+             "image_type"}
+    unknown = sorted(set(source) - known)
+    if unknown:
+        raise ValueError("unknown image source key(s): {}; use server, protocol, alias, "
+                         "fingerprint, certificate".format(", ".join(unknown)))
+    server = source.get("server")
+    if not isinstance(server, str) or not server.startswith(("https://", "http://")):
+        raise ValueError("an image source needs a server URL (https://host:port), not "
+                         "{!r}".format(server))
+    protocol = source.get("protocol") or "lxd"
+    if protocol not in IMAGE_PROTOCOLS:
+        raise ValueError("unknown image protocol {!r}; choose {}".format(
+            protocol, " or ".join(IMAGE_PROTOCOLS)))
+    if not source.get("alias") and not source.get("fingerprint"):
+        raise ValueError("an image source needs an alias or a fingerprint")
+    for key in ("alias", "fingerprint", "certificate"):
+        core.check_optional_str(source.get(key), "image source " + key)
+    out = {"type": "image", "mode": "pull", "server": server.rstrip("/"),
+           "protocol": protocol}
+    for key in ("alias", "fingerprint", "certificate", "image_type"):
+        if source.get(key):
+            out[key] = source[key]
+    return out
+
+
+def pulled_from(image, source):
+    """True when ``image`` (LXD's image object) came from the remote ``source``."""
+    if source.get("fingerprint"):
+        return image.get("fingerprint", "").startswith(source["fingerprint"].lower())
+    origin = image.get("update_source") or {}
+    return (
+        (origin.get("server") or "").rstrip("/") == source["server"]
+        and (origin.get("protocol") or "lxd") == source["protocol"]
+        and origin.get("alias") == source.get("alias")
+    )
+
+
+def plan_image(api, name, source, public=False, aliases=None, auto_update=False):
+    """The :class:`Plan` that makes image alias ``name`` point at the declared image.
+
+    ``source`` is the path of a unified image tarball (present when the server has an
+    image with its sha256 fingerprint) or a remote image source (see
+    :func:`check_image_source`; present when ``name`` points at an image pulled from
+    it). The image is uploaded or pulled when missing; ``public`` and ``auto_update``
+    are brought to what is declared (one PATCH with If-Match); ``name`` and every name
+    in ``aliases`` point at it (created, or moved from another image, which is kept).
+    """
+    name = core.check_name(name, "name")
+    core.check_bool(public, "public")
+    core.check_bool(auto_update, "auto_update")
+    extra = [] if aliases is None else core.check_names(aliases, "aliases")
+    names = [name] + [a for a in extra if a != name]
+    if isinstance(source, dict):
+        return _plan_image_pull(api, name, check_image_source(source), public, names,
+                                auto_update)
+    if not isinstance(source, str) or not source:
+        raise ValueError("source must be an image file (path or salt:// URL) or a remote "
+                         "image source mapping, not {!r}".format(source))
+    if not os.path.isfile(source):
+        raise ValueError("image file {!r} does not exist".format(source))
+    fingerprint = core.image_get_fingerprint(source)
+    plan = core.Plan(name)
+    image = core.image_get(api, fingerprint)
+    if image:
+        _plan_image_settings(api, plan, image, public, auto_update)
+        have = {a.get("name") for a in image.metadata.get("aliases") or []}
+    else:
+        with open(source, "rb") as fh:
+            data = fh.read()
+        headers = {"Content-Type": "application/octet-stream"}
+        if public:
+            headers["X-LXD-public"] = "1"
+        plan.add("image", None, fingerprint)
+        plan.writes.append(core.Write("POST", "images", data=data, headers=headers,
+                                 keys=("image",)))
+        if auto_update:
+            plan.add("auto_update", False, True)
+            plan.writes.append(core.Write("PATCH", api.path("images", fingerprint),
+                                     {"auto_update": True}, keys=("auto_update",)))
+        have = set()
+    _plan_aliases(api, plan, [a for a in names if a not in have], fingerprint)
+    return plan
+
+
+def _plan_image_settings(api, plan, image, public, auto_update):
+    meta, patch = image.metadata, {}
+    for key, want in (("public", public), ("auto_update", auto_update)):
+        if bool(meta.get(key)) != want:
+            plan.add(key, bool(meta.get(key)), want)
+            patch[key] = want
+    if patch:
+        plan.writes.append(core.Write("PATCH", api.path("images", meta["fingerprint"]), patch,
+                                 etag=image.etag, keys=tuple(patch)))
+
+
+def _plan_aliases(api, plan, names, fingerprint):
+    """Point each alias in ``names`` at ``fingerprint`` (a string, or a callable given
+    the previous write's result for an image whose fingerprint is known only then)."""
+    old, new = {}, {}
+    for alias in names:
+        current = core.image_alias_get(api, alias)
+        if current:
+            # PUT (target and description), not PATCH: LXD 5.0.2 hangs on an alias PATCH.
+            old[alias] = current.metadata.get("target")
+            kept = current.metadata.get("description") or ""
+            body = (lambda prev, f=fingerprint, d=kept: {"target": f(prev), "description": d}
+                    ) if callable(fingerprint) else {"target": fingerprint, "description": kept}
+            plan.writes.append(core.Write("PUT", api.path("images", "aliases", alias), body,
+                                     etag=current.etag, keys=("aliases",)))
+        else:
+            old[alias] = None
+            body = (lambda prev, a=alias, f=fingerprint: {"name": a, "target": f(prev)}) \
+                if callable(fingerprint) else {"name": alias, "target": fingerprint}
+            plan.writes.append(core.Write("POST", "images/aliases", body, keys=("aliases",)))
+        new[alias] = fingerprint if isinstance(fingerprint, str) else "(the pulled image)"
+    if new:
+        plan.changes["aliases"] = {"old": old, "new": new}
+
+
+def _plan_image_pull(api, name, source, public, names, auto_update):
+    plan = core.Plan(name)
+    alias = core.image_alias_get(api, name)
+    image = core.image_get(api, alias.metadata["target"]) if alias else False
+    if image and pulled_from(image.metadata, source):
+        _plan_image_settings(api, plan, image, public, auto_update)
+        have = {a.get("name") for a in image.metadata.get("aliases") or []}
+        _plan_aliases(api, plan, [a for a in names if a not in have],
+                      image.metadata["fingerprint"])
+        return plan
+    table = core.image_alias_table(api)
+    free = [a for a in names if a not in table]
+    body = {"source": source, "public": public, "auto_update": auto_update,
+            "aliases": [{"name": a} for a in free]}
+    label = core.source_label(source)
+    plan.add("image", None, label)
+    plan.writes.append(core.Write("POST", "images", body, keys=("image",)))
+    if free:
+        plan.changes["aliases"] = {"old": {a: None for a in free},
+                                   "new": {a: label for a in free}}
+    pulled = {}
+
+    def fingerprint_of(previous):
+        # The first alias write follows the pull: its result names the fingerprint.
+        if "fingerprint" not in pulled:
+            pulled["fingerprint"] = ((previous.metadata or {}).get("metadata") or {}).get(
+                "fingerprint")
+        return pulled["fingerprint"]
+
+    moved = [a for a in names if a in table]
+    if moved:
+        created = plan.changes.pop("aliases", {"old": {}, "new": {}})
+        _plan_aliases(api, plan, moved, fingerprint_of)  # writes right after the pull
+        created["old"].update(plan.changes["aliases"]["old"])
+        created["new"].update({a: label for a in moved})
+        plan.changes["aliases"] = created
+    return plan
+
+
+def plan_image_absent(api, name):
+    """The :class:`Plan` that deletes the image named by alias or fingerprint (prefix)."""
+    name = core.check_name(name, "name")
+    alias = core.image_alias_get(api, name)
+    image = core.image_get(api, alias.metadata["target"] if alias else name)
+    plan = core.Plan(name)
+    if not image:
+        return plan
+    meta = image.metadata
+    plan.add("image", {"fingerprint": meta["fingerprint"],
+                       "aliases": sorted(a.get("name") for a in meta.get("aliases") or [])},
+             None)
+    plan.writes.append(core.Write("DELETE", api.path("images", meta["fingerprint"]),
+                             keys=("image",)))
+    return plan
+
+
+def plan_image_alias_present(api, name, target, description=None):
+    """The :class:`Plan` that points alias ``name`` at ``target`` (a fingerprint, a unique
+    prefix of one, or another alias); ValueError when no such image exists."""
+    name = core.check_name(name, "name")
+    target = core.check_name(target, "target")
+    core.check_optional_str(description, "description")
+    image = core.image_resolve(api, target)
+    if not image:
+        raise ValueError("image {!r} does not exist on {}".format(target,
+                                                                  api.display_endpoint))
+    return core.plan_image_alias(api, name, image.metadata["fingerprint"], description)
+
+
+def plan_image_alias_absent(api, name):
+    """The :class:`Plan` that deletes image alias ``name`` (never the image)."""
+    name = core.check_name(name, "name")
+    alias = core.image_alias_get(api, name)
+    plan = core.Plan(name)
+    if alias:
+        plan.add("alias", {"target": alias.metadata.get("target"),
+                           "description": alias.metadata.get("description") or ""}, None)
+        plan.writes.append(core.Write("DELETE", api.path("images", "aliases", name),
+                                 keys=("alias",)))
+    return plan
+
+
+# -- images and aliases
+
+
+def image_list(api, recursion=0):
+    """Image fingerprints, or (``recursion``) LXD's image objects."""
+    return core.list_collection(api, "images", recursion)
+
+
+def image_alias_list(api, recursion=0):
+    """Image alias names, or (``recursion``) the aliases (name, target, description)."""
+    return core.list_collection(api, "images/aliases", recursion)
+
+
+def image_import(api, path, alias=None, public=False):
+    """Upload the unified image tarball at ``path`` unless the server has it, and point
+    ``alias`` at it (moving the alias if it points elsewhere); return the fingerprint."""
+    if not isinstance(path, str) or not os.path.isfile(path):
+        raise ValueError("image file {!r} does not exist".format(path))
+    fingerprint = core.image_get_fingerprint(path)
+    core.image_present(api, path, fingerprint, public=bool(public))
+    if alias:
+        core.image_alias_present(api, core.check_name(alias, "alias"), fingerprint)
+    return fingerprint
+
+
+def image_delete(api, image):
+    """Delete an image named by alias or fingerprint; True, or False when absent."""
+    found = core.image_resolve(api, image)
+    if not found:
+        return False
+    core.Write("DELETE", api.path("images", found.metadata["fingerprint"])).send(api)
+    return True
+
+
+def image_alias_add(api, alias, image, description=None, move=False):
+    """Point ``alias`` at ``image`` (alias or fingerprint); True if it wrote.
+
+    An alias already pointing at another image raises :class:`APIConflictException`
+    unless ``move``; a missing image raises :class:`APINotFoundException`.
+    """
+    alias = core.check_name(alias, "alias")
+    found = core.image_resolve(api, image)
+    if not found:
+        raise core.APINotFoundException(error="no image alias or fingerprint {!r} on {}".format(
+            image, api.display_endpoint))
+    fingerprint = found.metadata["fingerprint"]
+    current = core.image_alias_get(api, alias)
+    if current and current.metadata.get("target") != fingerprint and not move:
+        raise core.APIConflictException(
+            method="POST", url=api.absolute_url("images/aliases"),
+            error="alias {!r} already points at {}; pass move=True to move it".format(
+                alias, current.metadata.get("target")))
+    return core.image_alias_present(api, alias, fingerprint, description)
+
+
+def image_alias_delete(api, alias):
+    """Delete an image alias (not the image); True, or False when absent."""
+    try:
+        api.delete(api.path("images", "aliases", core.check_name(alias, "alias")))
+    except core.APINotFoundException:
+        return False
+    return True

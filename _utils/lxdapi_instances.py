@@ -1,0 +1,777 @@
+"""Instances: the plans behind ``container_present`` and friends (validation, source,
+restart, status) and the operations of the execution module (lists, actions, config
+keys, exec, files, snapshots).
+
+Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
+``core.<name>``; the core re-exports the public names defined here."""
+
+import re
+import urllib.parse
+
+import lxdapi_core as core
+
+
+# -- container_present and friends: validation, source, restart, one plan per state
+
+#: Config keys LXD applies only when the instance (re)starts ("Live update: no" in LXD's
+#: instance options), and the exceptions under those prefixes that do apply live.
+RESTART_CONFIG_KEYS = (
+    "raw.idmap", "raw.lxc", "raw.qemu", "raw.seccomp", "security.devlxd",
+    "security.devlxd.images", "security.privileged", "security.secureboot",
+    "limits.memory.hugepages", "migration.stateful", "agent.nic_config",
+)
+RESTART_CONFIG_PREFIXES = ("limits.kernel.", "linux.sysctl.", "nvidia.", "security.idmap.",
+                           "security.syscalls.")
+LIVE_CONFIG_KEYS = (
+    "security.syscalls.intercept.mount.allowed", "security.syscalls.intercept.mount.fuse",
+    "security.syscalls.intercept.mount.shift",
+)
+INSTANCE_NAME_RULE = ("1 to 63 letters, digits and dashes, starting with a letter and not "
+                      "ending with a dash")
+FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def restart_needed(keys):
+    """The config keys among ``keys`` that take effect only when the instance restarts."""
+    return sorted(
+        key for key in keys
+        if key not in LIVE_CONFIG_KEYS
+        and (key in RESTART_CONFIG_KEYS or key.startswith(RESTART_CONFIG_PREFIXES))
+    )
+
+
+def validate_instance_name(name):
+    """``name`` if LXD accepts it as an instance name; ValueError saying the rule otherwise."""
+    if (not isinstance(name, str) or not re.match(r"^[A-Za-z][A-Za-z0-9-]{0,62}$", name)
+            or name.endswith("-")):
+        raise ValueError("invalid instance name {!r}: use {}".format(name, INSTANCE_NAME_RULE))
+    return name
+
+
+def check_bool(value, what):
+    """``value`` if it is True or False; ValueError naming ``what`` otherwise."""
+    if not isinstance(value, bool):
+        raise ValueError("{} must be true or false, not {!r}".format(what, value))
+    return value
+
+
+def check_optional_str(value, what):
+    """``value`` if it is None or a string; ValueError naming ``what`` otherwise."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("{} must be a string, not {!r}".format(what, value))
+    return value
+
+
+def check_names(values, what):
+    """A list of non-empty names (from a list or tuple); ValueError naming ``what``."""
+    if not isinstance(values, (list, tuple)) or not all(
+            isinstance(v, str) and v for v in values):
+        raise ValueError("{} must be a list of names, not {!r}".format(what, values))
+    return list(values)
+
+
+def profile_names(api):
+    """The names of the server's profiles (in the API's project)."""
+    return [core.name_from_url(url) for url in api.get("profiles").metadata or []]
+
+
+def check_profiles_exist(api, profiles):
+    """Raise ValueError naming the ``profiles`` the server does not have."""
+    missing = [p for p in profiles if p not in profile_names(api)]
+    if missing:
+        raise ValueError("profile(s) {} do not exist on {}".format(
+            ", ".join(repr(p) for p in missing), api.display_endpoint))
+
+
+def image_alias_table(api):
+    """``{alias: fingerprint}`` of the server's image aliases.
+
+    Read with one ``GET images/aliases?recursion=1`` and kept in ``api.read_cache`` for
+    the rest of the run (any write through the API forgets it), so many states naming
+    images by alias cost one request, not one each.
+    """
+    table = api.read_cache.get("image_aliases")
+    if table is None:
+        result = api.get("images/aliases", params={"recursion": 1})
+        table = {a["name"]: a["target"] for a in result.metadata or []}
+        api.read_cache["image_aliases"] = table
+    return table
+
+
+def source_label(source):
+    """A short text naming a declared source (for comments and changes)."""
+    if isinstance(source, dict):
+        what = source.get("alias") or source.get("fingerprint") or source.get("type")
+        if source.get("server"):
+            return "{} from {}".format(what, source["server"])
+        return str(what)
+    return str(source)
+
+
+def declared_fingerprint(api, source):
+    """The image fingerprint (or prefix) a declared ``source`` names on this server.
+
+    None when it cannot be told without asking another server (a remote source without
+    ``fingerprint``) or the source is not an image; False when no such alias exists here.
+    """
+    if isinstance(source, dict):
+        if source.get("type", "image") != "image":
+            return None
+        if source.get("fingerprint"):
+            return str(source["fingerprint"]).lower()
+        if source.get("server"):
+            return None
+        ref = source.get("alias")
+    else:
+        ref = source
+    if not ref:
+        return None
+    ref = str(ref)
+    if FINGERPRINT_RE.match(ref):
+        return ref
+    table = image_alias_table(api)
+    if ref in table:
+        return table[ref]
+    if re.match(r"^[0-9a-f]{6,64}$", ref):
+        return ref
+    return False
+
+
+def source_note(api, current, source):
+    """A note when an existing instance was not created from the declared ``source``.
+
+    Compares the declared image with ``volatile.base_image`` (and tells the ``image.*``
+    description); None when they agree or it cannot be told. Never acted on.
+    """
+    if source is None or source == "":
+        return None
+    wanted = declared_fingerprint(api, source)
+    if wanted is None:
+        return None
+    name = current.get("name")
+    config = current.get("config") or {}
+    base = config.get("volatile.base_image")
+    label = source_label(source)
+    if not base:
+        return ("{} was not created from an image, not from {} as declared; it is left as "
+                "it is (nothing is recreated).".format(name, label))
+    if wanted is False:
+        return ("Cannot tell whether {} was created from {}: there is no such image alias "
+                "now; it is left as it is.".format(name, label))
+    if not base.startswith(wanted):
+        was = base[:12]
+        if config.get("image.description"):
+            was += " ({})".format(config["image.description"])
+        return ("{} was created from image {}, not from {} ({}) as declared; it is left as "
+                "it is (nothing is recreated).".format(name, was, label, wanted[:12]))
+    return None
+
+
+def _restart_write(api, name, timeout):
+    return core.Write("PUT", api.instance_path(name, "state"),
+                 {"action": "restart", "timeout": int(timeout)},
+                 wait_timeout=int(timeout) + 30, keys=("restarted",))
+
+
+def plan_container_present(api, name, source=None, config=None, devices=None,
+                           profiles=None, instance_type="container", ephemeral=False,
+                           description=None, status=None, target=None,
+                           restart_on_change=False, purge_config=False,
+                           purge_devices=False, timeout=30, migrate=False):
+    """The :class:`Plan` that creates an instance, or brings an existing one to what is
+    declared; then its status.
+
+    Absent: one POST (``source``: an image alias or fingerprint on the server, or LXD's
+    source dict; ``target``: a cluster member), then the writes that reach ``status``.
+    Present: one PATCH with If-Match for the declared config keys, devices, the exact
+    ordered ``profiles``, ``description`` and ``ephemeral`` (a PUT when ``purge_devices``
+    removes devices); keys and devices not declared are kept unless ``purge_config`` /
+    ``purge_devices``; ``volatile.*`` and ``image.*`` are never touched; then
+    ``status``; then a restart when changed keys only apply at restart and
+    ``restart_on_change`` (else a note says a restart is pending). A different source,
+    type or cluster member than declared is a note, never acted on; except that
+    ``migrate`` moves an instance on another cluster member to ``target`` (LXD moves
+    stopped instances: one that is running must be declared ``status: Stopped``).
+
+    Bad input raises ValueError before any write; a missing image or profile too. Reads:
+    the instance (one GET), plus ``GET /1.0`` once per API; an alias source adds the
+    alias table, once per API.
+    """
+    name = validate_instance_name(name)
+    if instance_type not in core.INSTANCE_TYPES:
+        raise ValueError("unknown instance type {!r}; choose {}".format(
+            instance_type, " or ".join(core.INSTANCE_TYPES)))
+    status = None if status is None else core.normalize_status(status)
+    config = None if config is None else core.lxd_config(config)
+    devices = None if devices is None else core.lxd_devices(devices)
+    profiles = None if profiles is None else check_names(profiles, "profiles")
+    check_optional_str(description, "description")
+    check_optional_str(target, "target")
+    for flag, what in ((ephemeral, "ephemeral"), (restart_on_change, "restart_on_change"),
+                       (purge_config, "purge_config"), (purge_devices, "purge_devices"),
+                       (migrate, "migrate")):
+        check_bool(flag, what)
+    if source is not None and not isinstance(source, (str, dict)):
+        raise ValueError("source must be an image alias or fingerprint, or LXD's source "
+                         "mapping, not {!r}".format(source))
+    timeout = core.check_seconds(timeout)
+    ignored = sorted(k for k in (config or {}) if core.ignored_config_key(k))
+    config = None if config is None else {
+        k: v for k, v in config.items() if not core.ignored_config_key(k)}
+
+    container = core.container_get(api, name)
+    if not container:
+        plan = _plan_container_create(api, name, source, config, devices, profiles,
+                                      instance_type, ephemeral, description, status,
+                                      target, timeout)
+    else:
+        plan = _plan_container_update(api, container, source, config, devices, profiles,
+                                      instance_type, ephemeral, description, status,
+                                      target, restart_on_change, purge_config,
+                                      purge_devices, timeout, migrate)
+    if ignored:
+        plan.notes.append("{} left alone: volatile.* and image.* keys are LXD's own.".format(
+            ", ".join(ignored)))
+    return plan
+
+
+def _plan_container_create(api, name, source, config, devices, profiles, instance_type,
+                           ephemeral, description, status, target, timeout):
+    plan = core.Plan(name)
+    if isinstance(source, dict) and source.get("type", "image") == "image" \
+            and not source.get("server") and declared_fingerprint(api, source) is False:
+        raise ValueError("image {!r} does not exist on {}".format(
+            source_label(source), api.display_endpoint))
+    if profiles is not None:
+        check_profiles_exist(api, profiles)
+    body = {"name": name, "type": instance_type, "source": instance_source(api, source),
+            "ephemeral": ephemeral}
+    if config:
+        body["config"] = config
+    if devices:
+        body["devices"] = devices
+    if profiles is not None:
+        body["profiles"] = profiles
+    if description is not None:
+        body["description"] = description
+    url = api.instances_collection
+    if target:
+        url += "?" + urllib.parse.urlencode({"target": target})
+    created = {k: v for k, v in body.items() if k not in ("source", "ephemeral")}
+    created["source"] = source_label(source) if source else "none"
+    if ephemeral:
+        created["ephemeral"] = True
+    if target:
+        created["target"] = target
+    plan.add("instance", None, created)
+    plan.writes.append(core.Write("POST", url, body, keys=("instance",)))
+    if status and status != "Stopped":
+        status_plan = core.status_plan(api, name, "Stopped", status, timeout)
+        plan.writes.extend(status_plan.writes)
+        plan.add("status", None, status)
+    return plan
+
+
+def _plan_container_update(api, container, source, config, devices, profiles,
+                           instance_type, ephemeral, description, status, target,
+                           restart_on_change, purge_config, purge_devices, timeout,
+                           migrate=False):
+    current = container.metadata
+    name = current["name"]
+    plan = core.Plan(name)
+    declared = {"ephemeral": ephemeral}
+    if config is not None or purge_config:
+        declared["config"] = config or {}
+    if devices is not None or purge_devices:
+        declared["devices"] = devices or {}
+    if profiles is not None:
+        declared["profiles"] = profiles
+    if description is not None:
+        declared["description"] = description
+    update = core.plan_update(api.instance_path(name), current, container.etag, declared,
+                         purge_config, purge_devices)
+    if "profiles" in update.changes:
+        check_profiles_exist(api, profiles)
+    plan.extend(update)
+
+    note = source_note(api, current, source)
+    if note:
+        plan.notes.append(note)
+    if current.get("type") and current["type"] != instance_type:
+        plan.notes.append("{} is a {}, not a {} as declared; it is left as it is.".format(
+            name, current["type"], instance_type))
+    location = current.get("location")
+    moving = bool(target and location not in (None, "", "none") and location != target)
+    if moving and not migrate:
+        plan.notes.append("{} is on cluster member {}, not {} as declared; it is not "
+                          "moved (migrate: True moves it).".format(name, location, target))
+
+    now = current.get("status")
+    final = status or now
+    if moving and migrate and now != "Stopped" and final != "Stopped":
+        raise ValueError("{} is {} on cluster member {}; it must be stopped to move to {} "
+                         "(declare status: Stopped, or stop it first)".format(
+                             name, now, location, target))
+    if moving and migrate and now == "Stopped":
+        plan.extend(core.plan_instance_move(api, name, location, target))
+    if status:
+        plan.extend(core.status_plan(api, name, now, status, timeout))
+    if moving and migrate and now != "Stopped":  # stopped just above
+        plan.extend(core.plan_instance_move(api, name, location, target))
+    changed = (update.changes.get("config") or {}).get("new") or {}
+    pending = restart_needed(changed)
+    if pending and now in ("Running", "Frozen") and final != "Stopped":
+        if restart_on_change and final == "Running":
+            plan.writes.append(_restart_write(api, name, timeout))
+            plan.add("restarted", False, True)
+            plan.notes.append("Restarted to apply {}.".format(", ".join(pending)))
+        else:
+            plan.notes.append(
+                "A restart is pending: {} only take(s) effect when {} restarts{}.".format(
+                    ", ".join(pending), name,
+                    "" if final == "Frozen" else " (restart_on_change: True does it)"))
+    return plan
+
+
+def plan_container_status(api, name, status, restart=False, force=False, timeout=30):
+    """The :class:`Plan` that brings an existing instance to ``status``.
+
+    ``restart`` restarts one that is already Running (or Frozen) when the status is
+    Running; ``force`` makes Stopped a kill rather than a clean shutdown after
+    ``timeout`` seconds. An instance that does not exist raises ValueError.
+    """
+    name = validate_instance_name(name)
+    status = core.normalize_status(status)
+    check_bool(restart, "restart")
+    check_bool(force, "force")
+    timeout = core.check_seconds(timeout)
+    container = core.container_get(api, name)
+    if not container:
+        raise ValueError("container {!r} does not exist on {}".format(
+            name, api.display_endpoint))
+    now = container.metadata.get("status")
+    plan = core.status_plan(api, name, now, status, timeout, force)
+    if restart and status == "Running" and now in ("Running", "Frozen"):
+        plan.writes.append(_restart_write(api, name, timeout))
+        plan.add("restarted", False, True)
+    return plan
+
+
+def plan_container_absent(api, name, force=False, timeout=30):
+    """The :class:`Plan` that stops (cleanly, unless ``force``) and deletes an instance."""
+    name = validate_instance_name(name)
+    check_bool(force, "force")
+    timeout = core.check_seconds(timeout)
+    return core.plan_instance_absent(api, core.container_get(api, name), timeout, force)
+
+
+# -- instances
+
+
+def instance_list(api, recursion=0):
+    """Instance names, or (``recursion`` 1 or 2) LXD's instance objects."""
+    return core.list_collection(api, api.instances_collection, recursion)
+
+
+def instance_state(api, name):
+    """``GET .../state``'s metadata (status, processes, memory, network...), or False."""
+    result = core.get_or_none(api, api.instance_path(core.check_name(name, "name"), "state"))
+    return result.metadata if result else False
+
+
+def image_resolve(api, image):
+    """The :class:`APIResult` of an image named by alias (tried first) or fingerprint
+    (or a unique prefix of one), or False."""
+    image = core.check_name(image, "image")
+    alias = core.image_alias_get(api, image)
+    if alias:
+        return core.image_get(api, alias.metadata["target"])
+    return core.image_get(api, image)
+
+
+def instance_source(api, source):
+    """The ``source`` of a new instance.
+
+    None: no rootfs (``{"type": "none"}``); a dict: LXD's source as it is (a remote
+    image, a copy...); a string: a local image alias, else a fingerprint, checked on the
+    server (:class:`APINotFoundException` naming it when neither exists).
+    """
+    if source is None or source == "":
+        return {"type": "none"}
+    if isinstance(source, dict):
+        if not source.get("type"):
+            raise ValueError("source must have a 'type' (image, none, copy, migration)")
+        return dict(source)
+    source = core.check_name(source, "source")
+    if core.image_alias_get(api, source):
+        return {"type": "image", "alias": source}
+    image = core.image_get(api, source)
+    if image:
+        return {"type": "image", "fingerprint": image.metadata["fingerprint"]}
+    raise core.APINotFoundException(error="no image alias or fingerprint {!r} on {}".format(
+        source, api.display_endpoint))
+
+
+def instance_create(api, name, source=None, config=None, devices=None, profiles=None,
+                    instance_type="container", ephemeral=False, description=None,
+                    target=None):
+    """Create an instance (waiting for it) and return its metadata.
+
+    ``source`` is an image alias or fingerprint, LXD's source dict, or None (empty);
+    ``instance_type`` is ``container`` or ``virtual-machine``; ``target`` a cluster
+    member. Raises :class:`APIConflictException` when the name is taken.
+    """
+    name = validate_instance_name(core.check_name(name, "name"))
+    if instance_type not in core.INSTANCE_TYPES:
+        raise ValueError("unknown instance type {!r}; choose {}".format(
+            instance_type, " or ".join(core.INSTANCE_TYPES)))
+    if profiles is not None and not isinstance(profiles, (list, tuple)):
+        raise ValueError("profiles must be a list of profile names, not {!r}".format(profiles))
+    body = {
+        "name": name,
+        "type": instance_type,
+        "source": instance_source(api, source),
+        "config": core.lxd_config(config),
+        "devices": core.lxd_devices(devices),
+        "ephemeral": bool(ephemeral),
+    }
+    if profiles is not None:
+        body["profiles"] = [str(p) for p in profiles]
+    if description is not None:
+        body["description"] = str(description)
+    params = {"target": str(target)} if target else None
+    try:
+        api.post(api.instances_collection, json=body, params=params).wait()
+    except core.APIConflictException as exc:
+        raise core.reword(exc, "instance {!r} already exists".format(name)) from None
+    return api.get(api.instance_path(name)).metadata
+
+
+def instance_delete(api, name, force=False):
+    """Delete an instance; True, or False when it does not exist.
+
+    A running (or frozen) instance is refused with :class:`APIConflictException` unless
+    ``force``, which kills it first (as ``lxc delete --force``).
+    """
+    container = core.container_get(api, core.check_name(name, "name"))
+    if not container:
+        return False
+    status = container.metadata.get("status")
+    if status != "Stopped":
+        if not force:
+            raise core.APIConflictException(
+                method="DELETE", url=api.absolute_url(api.instance_path(name)),
+                error="instance {!r} is {}; stop it first, or pass force=True to kill "
+                      "it".format(name, status))
+        core.Write("PUT", api.instance_path(name, "state"),
+              {"action": "stop", "force": True, "timeout": -1}).send(api)
+    core.Write("DELETE", api.instance_path(name)).send(api)
+    return True
+
+
+def instance_action(api, name, action, timeout=30, force=False):
+    """Start, stop, restart, freeze or unfreeze an instance.
+
+    Returns True when the status changed, False when it already was what ``action``
+    leads to (start of a Running one...). ``stop`` is a clean shutdown that fails after
+    ``timeout`` seconds unless ``force`` (a kill). ``start`` of a Frozen instance
+    unfreezes it; ``stop`` of a Frozen one unfreezes then stops it. Freezing or
+    unfreezing a Stopped instance, or restarting one, raises
+    :class:`APIConflictException` naming its status.
+    """
+    name = core.check_name(name, "name")
+    if action not in core.INSTANCE_ACTIONS:
+        raise ValueError("unknown action {!r}; choose one of {}".format(
+            action, ", ".join(core.INSTANCE_ACTIONS)))
+    timeout = core.check_seconds(timeout)
+    current = api.get(api.instance_path(name)).metadata.get("status")
+    url = api.absolute_url(api.instance_path(name, "state"))
+    refused = {
+        ("restart", "Stopped"): "it is Stopped; start it instead",
+        ("freeze", "Stopped"): "it is Stopped; start it first",
+        ("unfreeze", "Stopped"): "it is Stopped, not Frozen",
+    }.get((action, current))
+    if refused or current not in core.STATUSES:
+        raise core.APIConflictException(
+            method="PUT", url=url, error="cannot {} instance {!r}: {}".format(
+                action, name, refused or "it is " + str(current)))
+    if action == "restart":
+        body = {"action": "restart", "timeout": timeout, "force": bool(force)}
+        core.Write("PUT", api.instance_path(name, "state"), body,
+              wait_timeout=timeout + 30).send(api)
+        return True
+    status = {"start": "Running", "unfreeze": "Running", "stop": "Stopped",
+              "freeze": "Frozen"}[action]
+    return core.status_plan(api, name, current, status, timeout, force).apply(api)
+
+
+def instance_config_get(api, name, key=None, expanded=False):
+    """An instance's ``config`` (``expanded_config`` with ``expanded``), or one key's
+    value (None when unset); False when the instance does not exist."""
+    container = core.container_get(api, core.check_name(name, "name"))
+    if not container:
+        return False
+    config = container.metadata.get("expanded_config" if expanded else "config") or {}
+    return dict(config) if key is None else config.get(str(key))
+
+
+def plan_instance_config(api, name, config=None, unset=()):
+    """The :class:`Plan` of one PATCH (with If-Match) that sets ``config`` keys and
+    removes the ``unset`` ones; changes are ``{key: {old, new}}``, new None when removed.
+
+    LXD 5.0 removes a key PATCHed to ``""``. Keys already as wanted are not written.
+    """
+    name = core.check_name(name, "name")
+    want = core.lxd_config(config)
+    unset = [str(k) for k in unset]
+    both = set(want) & set(unset)
+    if both:
+        raise ValueError("keys both set and unset: {}".format(", ".join(sorted(both))))
+    container = api.get(api.instance_path(name))
+    want.update({key: "" for key in unset})
+    # plan_update: the one PATCH path (If-Match, and the description LXD 5.0 would drop)
+    plan = core.plan_update(api.instance_path(name), container.metadata, container.etag,
+                       {"config": want})
+    plan.name = name
+    config = plan.changes.pop("config", {"old": {}, "new": {}})
+    for key, new in config["new"].items():
+        plan.add(key, config["old"][key], new or None)
+    return plan
+
+
+# -- exec
+
+
+def exec_body(command, environment=None, cwd=None, user=None, group=None):
+    """The body of ``POST .../exec`` in record-output mode (no websockets, no shell).
+
+    ``command`` must be an argv list: a string is refused, since nothing runs through a
+    shell (use ``["sh", "-c", "..."]`` for one).
+    """
+    if isinstance(command, (str, bytes)):
+        raise ValueError(
+            "command must be an argv list such as ['ls', '-l'], not the string {!r}: "
+            "nothing runs through a shell (use ['sh', '-c', '...'] for one)".format(command))
+    if not isinstance(command, (list, tuple)) or not command:
+        raise ValueError("command must be a non-empty argv list, not {!r}".format(command))
+    for arg in command:
+        if isinstance(arg, (dict, list, tuple)) or arg is None:
+            raise ValueError("each argument of command must be a string, not {!r}".format(arg))
+    body = {
+        "command": [str(arg) for arg in command],
+        "record-output": True,
+        "wait-for-websocket": False,
+        "interactive": False,
+    }
+    if environment is not None:
+        body["environment"] = core.lxd_config(environment, "env")
+    if cwd is not None:
+        body["cwd"] = core.check_absolute_path(cwd, "cwd")
+    if user is not None:
+        body["user"] = core.check_id(user, "user")
+    if group is not None:
+        body["group"] = core.check_id(group, "group")
+    return body
+
+
+def read_exec_log(api, url):
+    """Read one recorded exec output (bytes) and delete it from the server."""
+    if not url:
+        return b""
+    content = api.get(url).response.content
+    try:
+        api.delete(url)
+    except core.APIException as exc:  # the output was read; a leftover log is harmless
+        core.log.debug("lxdapi: could not delete exec log %s: %s", url, exc)
+    return content
+
+
+def instance_exec(api, name, command, environment=None, cwd=None, user=None, group=None,
+                  timeout=None):
+    """Run ``command`` (an argv list) in a running instance and wait for it.
+
+    Returns ``{"retcode": int, "stdout": bytes, "stderr": bytes}``; the recorded output
+    logs are deleted from the server once read. A command that cannot start (not found)
+    raises :class:`APIException` naming it.
+    """
+    name = core.check_name(name, "name")
+    body = exec_body(command, environment, cwd, user, group)
+    try:
+        op = api.post(api.instance_path(name, "exec"), json=body).wait(timeout)
+    except core.APITimeout:
+        raise
+    except core.APIException as exc:
+        raise core.reword(exc, "exec {} in {}: {}".format(body["command"], name, exc.error)) from None
+    meta = (op.metadata or {}).get("metadata") or {}
+    output = meta.get("output") or {}
+    return {
+        "retcode": meta.get("return"),
+        "stdout": read_exec_log(api, output.get("1")),
+        "stderr": read_exec_log(api, output.get("2")),
+    }
+
+
+# -- files
+
+
+def normalize_mode(mode):
+    """A file mode as LXD's ``X-LXD-mode`` header wants it: four octal digits.
+
+    Accepts ``"0644"``, ``"644"``, ``"0o644"`` and ``644`` (what Salt's YAML makes of an
+    unquoted 0644); ValueError otherwise.
+    """
+    text = str(mode).strip().lower()
+    if text.startswith("0o"):
+        text = text[2:]
+    if isinstance(mode, bool) or not text or len(text) > 4 or set(text) - set("01234567"):
+        raise ValueError("mode must be octal digits such as '0644', not {!r}".format(mode))
+    return text.zfill(4)
+
+
+def file_headers(mode=None, uid=None, gid=None, file_type="file"):
+    """The ``X-LXD-*`` headers of a file write (overwrite, given mode/uid/gid)."""
+    headers = {"X-LXD-type": file_type, "X-LXD-write": "overwrite"}
+    if mode is not None:
+        headers["X-LXD-mode"] = normalize_mode(mode)
+    if uid is not None:
+        headers["X-LXD-uid"] = str(core.check_id(uid, "uid"))
+    if gid is not None:
+        headers["X-LXD-gid"] = str(core.check_id(gid, "gid"))
+    return headers
+
+
+def file_info(result, path):
+    """The ``X-LXD-*`` headers of a file read as a dict (type, mode, uid, gid)."""
+    headers = result.response.headers
+    info = {"path": path, "type": headers.get("X-LXD-type"), "mode": headers.get("X-LXD-mode")}
+    for key in ("uid", "gid"):
+        value = headers.get("X-LXD-" + key)
+        info[key] = int(value) if value is not None and value.isdigit() else value
+    return info
+
+
+def instance_file_get(api, name, path):
+    """``(info, content)`` of a file in an instance, or False when it (or the instance)
+    does not exist. ``content`` is bytes; for a directory it is the list of entries."""
+    name = core.check_name(name, "name")
+    path = core.check_absolute_path(path)
+    try:
+        result = api.get(api.instance_path(name, "files"), params={"path": path})
+    except core.APINotFoundException:
+        return False
+    info = file_info(result, path)
+    if info["type"] == "directory":
+        return info, list(result.metadata or [])
+    return info, result.response.content
+
+
+def instance_file_put(api, name, path, data, mode=None, uid=None, gid=None):
+    """Write ``data`` (bytes) to ``path`` in an instance, with ``mode``/``uid``/``gid``.
+
+    Reads the file first: returns False (and writes nothing) when it already has this
+    content and the given mode, uid and gid; True when it wrote. LXD keeps an existing
+    file's mode and owner when it overwrites it, so a file whose mode, uid or gid must
+    change is deleted and written again (not atomic), with the attributes not given kept.
+    Raises
+    :class:`APINotFoundException` naming the instance or the missing parent folder.
+    """
+    name = core.check_name(name, "name")
+    path = core.check_absolute_path(path)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    headers = file_headers(mode, uid, gid)
+    url = api.instance_path(name, "files")
+    current = instance_file_get(api, name, path)
+    if current and current[0]["type"] == "directory":
+        raise ValueError("{} in {} is a directory".format(path, name))
+    if current:
+        info = current[0]
+        same_attributes = (
+            (mode is None or info["mode"] == headers["X-LXD-mode"])
+            and (uid is None or str(info["uid"]) == headers["X-LXD-uid"])
+            and (gid is None or str(info["gid"]) == headers["X-LXD-gid"])
+        )
+        if same_attributes and current[1] == data:
+            return False
+        if not same_attributes:
+            # LXD keeps an existing file's mode and owner on overwrite: replace the file,
+            # keeping the attributes that were not given.
+            headers = file_headers(info["mode"] if mode is None else mode,
+                                   info["uid"] if uid is None else uid,
+                                   info["gid"] if gid is None else gid)
+            api.delete(url, params={"path": path})
+    try:
+        api.post(url, params={"path": path}, data=data, headers=headers)
+    except core.APINotFoundException as exc:
+        if not core.container_get(api, name):
+            raise core.reword(exc, "instance {!r} does not exist".format(name)) from None
+        raise core.reword(exc, "cannot write {} in {}: its parent folder does not exist".format(
+            path, name)) from None
+    return True
+
+
+# -- snapshots
+
+
+def snapshot_path(api, name, snapshot=None):
+    """Relative URL of an instance's snapshots, or of one snapshot."""
+    parts = ["snapshots"] if snapshot is None else ["snapshots", snapshot]
+    return api.instance_path(name, *parts)
+
+
+def snapshot_list(api, name, recursion=0):
+    """An instance's snapshot names (or objects with ``recursion``), or False if it is
+    absent."""
+    name = core.check_name(name, "name")
+    try:
+        return core.list_collection(api, snapshot_path(api, name), recursion)
+    except core.APINotFoundException:
+        return False
+
+
+def snapshot_create(api, name, snapshot=None, stateful=False):
+    """Snapshot an instance; return the snapshot's name (LXD picks ``snapN`` when None).
+
+    Raises :class:`APIConflictException` when the snapshot exists.
+    """
+    name = core.check_name(name, "name")
+    before = set(core.list_collection(api, snapshot_path(api, name)))
+    body = {"stateful": bool(stateful)}
+    if snapshot is not None:
+        snapshot = core.check_name(snapshot, "snapshot")
+        if "/" in snapshot:
+            raise ValueError("snapshot names cannot contain '/': {!r}".format(snapshot))
+        if snapshot in before:
+            raise core.APIConflictException(
+                method="POST", url=api.absolute_url(snapshot_path(api, name)),
+                error="snapshot {!r} of {!r} already exists".format(snapshot, name))
+        body["name"] = snapshot
+    core.Write("POST", snapshot_path(api, name), body).send(api)
+    if snapshot is None:
+        created = set(core.list_collection(api, snapshot_path(api, name))) - before
+        snapshot = sorted(created)[0] if created else None
+    return snapshot
+
+
+def snapshot_restore(api, name, snapshot, stateful=False):
+    """Restore an instance to one of its snapshots (the instance's config and rootfs)."""
+    name = core.check_name(name, "name")
+    snapshot = core.check_name(snapshot, "snapshot")
+    if not core.get_or_none(api, snapshot_path(api, name, snapshot)):
+        raise core.APINotFoundException(
+            method="PUT", url=api.absolute_url(api.instance_path(name)),
+            error="instance {!r} has no snapshot {!r}".format(name, snapshot))
+    core.Write("PUT", api.instance_path(name),
+          {"restore": snapshot, "stateful": bool(stateful)}).send(api)
+    return True
+
+
+def snapshot_delete(api, name, snapshot):
+    """Delete a snapshot; True, or False when it (or the instance) does not exist."""
+    name = core.check_name(name, "name")
+    snapshot = core.check_name(snapshot, "snapshot")
+    try:
+        core.Write("DELETE", snapshot_path(api, name, snapshot)).send(api)
+    except core.APINotFoundException:
+        return False
+    return True
