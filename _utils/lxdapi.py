@@ -1330,9 +1330,31 @@ def check_absolute_path(path, what="path"):
 
 def check_name(value, what):
     """A non-empty name as a string; ValueError naming ``what`` otherwise."""
-    if value is None or isinstance(value, (dict, list, bool)) or str(value) == "":
+    if value is None or isinstance(value, (dict, list, bool)) or not str(value).strip():
         raise ValueError("{} must be a non-empty name, not {!r}".format(what, value))
     return str(value)
+
+
+def check_bool(value, what):
+    """``value`` if it is True or False; ValueError naming ``what`` otherwise."""
+    if not isinstance(value, bool):
+        raise ValueError("{} must be true or false, not {!r}".format(what, value))
+    return value
+
+
+def check_optional_str(value, what):
+    """``value`` if it is None or a string; ValueError naming ``what`` otherwise."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("{} must be a string, not {!r}".format(what, value))
+    return value
+
+
+def check_names(values, what):
+    """A list of non-empty names (from a list or tuple); ValueError naming ``what``."""
+    if not isinstance(values, (list, tuple)) or not all(
+            isinstance(v, str) and v for v in values):
+        raise ValueError("{} must be a list of names, not {!r}".format(what, values))
+    return list(values)
 
 
 def get_unvalidated(api, url, **kwargs):

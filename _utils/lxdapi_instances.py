@@ -48,28 +48,6 @@ def validate_instance_name(name):
     return name
 
 
-def check_bool(value, what):
-    """``value`` if it is True or False; ValueError naming ``what`` otherwise."""
-    if not isinstance(value, bool):
-        raise ValueError("{} must be true or false, not {!r}".format(what, value))
-    return value
-
-
-def check_optional_str(value, what):
-    """``value`` if it is None or a string; ValueError naming ``what`` otherwise."""
-    if value is not None and not isinstance(value, str):
-        raise ValueError("{} must be a string, not {!r}".format(what, value))
-    return value
-
-
-def check_names(values, what):
-    """A list of non-empty names (from a list or tuple); ValueError naming ``what``."""
-    if not isinstance(values, (list, tuple)) or not all(
-            isinstance(v, str) and v for v in values):
-        raise ValueError("{} must be a list of names, not {!r}".format(what, values))
-    return list(values)
-
-
 def profile_names(api):
     """The names of the server's profiles (in the API's project)."""
     return [core.name_from_url(url) for url in api.get("profiles").metadata or []]
@@ -204,13 +182,13 @@ def plan_container_present(api, name, source=None, config=None, devices=None,
     status = None if status is None else core.normalize_status(status)
     config = None if config is None else core.lxd_config(config)
     devices = None if devices is None else core.lxd_devices(devices)
-    profiles = None if profiles is None else check_names(profiles, "profiles")
-    check_optional_str(description, "description")
-    check_optional_str(target, "target")
+    profiles = None if profiles is None else core.check_names(profiles, "profiles")
+    core.check_optional_str(description, "description")
+    core.check_optional_str(target, "target")
     for flag, what in ((ephemeral, "ephemeral"), (restart_on_change, "restart_on_change"),
                        (purge_config, "purge_config"), (purge_devices, "purge_devices"),
                        (migrate, "migrate")):
-        check_bool(flag, what)
+        core.check_bool(flag, what)
     if source is not None and not isinstance(source, (str, dict)):
         raise ValueError("source must be an image alias or fingerprint, or LXD's source "
                          "mapping, not {!r}".format(source))
@@ -342,8 +320,8 @@ def plan_container_status(api, name, status, restart=False, force=False, timeout
     """
     name = validate_instance_name(name)
     status = core.normalize_status(status)
-    check_bool(restart, "restart")
-    check_bool(force, "force")
+    core.check_bool(restart, "restart")
+    core.check_bool(force, "force")
     timeout = core.check_seconds(timeout)
     container = core.container_get(api, name)
     if not container:
@@ -360,7 +338,7 @@ def plan_container_status(api, name, status, restart=False, force=False, timeout
 def plan_container_absent(api, name, force=False, timeout=30):
     """The :class:`Plan` that stops (cleanly, unless ``force``) and deletes an instance."""
     name = validate_instance_name(name)
-    check_bool(force, "force")
+    core.check_bool(force, "force")
     timeout = core.check_seconds(timeout)
     return core.plan_instance_absent(api, core.container_get(api, name), timeout, force)
 

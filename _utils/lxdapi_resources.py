@@ -88,12 +88,6 @@ def resource_kind(kind):
             kind, ", ".join(sorted(RESOURCE_KINDS)))) from None
 
 
-def _check_name(name, what):
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError("a {} name must be a non-empty string, not {!r}".format(what, name))
-    return name
-
-
 def resource_collection(api, kind, **url_params):
     """Relative URL of a kind's collection (``storage-pools/POOL/volumes/custom``)."""
     spec = resource_kind(kind)
@@ -120,7 +114,7 @@ def resource_collection(api, kind, **url_params):
 
 def resource_url(api, kind, name, **url_params):
     """Relative URL of one resource of ``kind`` (its name quoted)."""
-    _check_name(name, resource_kind(kind)["label"])
+    core.check_name(name, resource_kind(kind)["label"])
     return resource_collection(api, kind, **url_params) + "/" + api.path(name)
 
 
@@ -269,11 +263,6 @@ def resource_get(api, kind, name, **url_params):
     return core.get_or_none(api, resource_url(api, kind, name, **url_params)) or False
 
 
-def _name_from_url(url):
-    path = urllib.parse.urlsplit(url).path
-    return urllib.parse.unquote(path.rstrip("/").rsplit("/", 1)[-1])
-
-
 def resource_list(api, kind, recursion=False, **url_params):
     """The names of every resource of ``kind`` (with ``recursion``: their full objects)."""
     url = resource_collection(api, kind, **url_params)
@@ -287,7 +276,7 @@ def resource_list(api, kind, recursion=False, **url_params):
     if volume_type is not None:
         urls = [u for u in urls
                 if urllib.parse.urlsplit(u).path.rstrip("/").split("/")[-2] == volume_type]
-    return [_name_from_url(u) for u in urls]
+    return [core.name_from_url(u) for u in urls]
 
 
 def resource_create(api, kind, name, declared, **url_params):
@@ -343,7 +332,7 @@ def _as_bool(value, what):
 
 
 def _require_instance(api, instance):
-    _check_name(instance, "instance")
+    core.check_name(instance, "instance")
     if core.get_or_none(api, api.instance_path(instance)) is None:
         raise core.APINotFoundException(error="instance {!r} does not exist".format(instance))
 
@@ -355,8 +344,8 @@ def plan_snapshot_present(api, instance, name, stateful=False):
     asked is reported in the notes. Raises :class:`APINotFoundException` when the
     instance does not exist.
     """
-    _check_name(instance, "instance")
-    _check_name(name, "snapshot")
+    core.check_name(instance, "instance")
+    core.check_name(name, "snapshot")
     if "/" in name:
         raise ValueError("a snapshot name cannot contain '/': {!r}".format(name))
     stateful = _as_bool(stateful, "stateful")
@@ -377,8 +366,8 @@ def plan_snapshot_present(api, instance, name, stateful=False):
 
 def plan_snapshot_absent(api, instance, name):
     """The :class:`Plan` that deletes snapshot ``name`` of ``instance`` if it exists."""
-    _check_name(instance, "instance")
-    _check_name(name, "snapshot")
+    core.check_name(instance, "instance")
+    core.check_name(name, "snapshot")
     plan = core.Plan(name)
     url = api.instance_path(instance, "snapshots", name)
     if core.get_or_none(api, url) is None:
@@ -418,16 +407,10 @@ def _owner_id(value, what):
     return int(str(value).strip())
 
 
-def _check_file_path(path):
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise ValueError("a file path must be absolute, not {!r}".format(path))
-    return path
-
-
 def instance_file_url(api, instance, path):
     """Relative URL of a file inside an instance (``instances/NAME/files?path=...``)."""
     return api.instance_path(instance, "files") + "?" + urllib.parse.urlencode(
-        {"path": _check_file_path(path)})
+        {"path": core.check_absolute_path(path, "a file path")})
 
 
 def instance_file_read(api, instance, path):
@@ -437,7 +420,7 @@ def instance_file_read(api, instance, path):
     (``"0644"``), ``uid`` and ``gid`` (ints), from LXD's ``X-LXD-*`` headers. Raises
     :class:`APINotFoundException` when the instance does not exist.
     """
-    _check_name(instance, "instance")
+    core.check_name(instance, "instance")
     url = instance_file_url(api, instance, path)
     try:
         result = api.get(url)
@@ -476,7 +459,7 @@ def plan_file_managed(api, instance, path, content=None, mode=None, uid=None, gi
     or owner differ (LXD 5.0 sets them only on a file it creates). Content changes are
     reported as sha256 digests, never as the content itself.
     """
-    _check_name(instance, "instance")
+    core.check_name(instance, "instance")
     url = instance_file_url(api, instance, path)
     mode = file_mode(mode)
     uid, gid = _owner_id(uid, "uid"), _owner_id(gid, "gid")

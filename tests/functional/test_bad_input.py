@@ -164,7 +164,7 @@ CASES = [
                                  "server_cert": "/no/such/server.crt"},
      r"server_cert.*/no/such/server\.crt|/no/such/server\.crt"),
     ("module", "profile_create", {"name": "", "config": {"user.a": 1}},
-     r"name must be a non-empty string"),
+     r"must be a non-empty name"),
     ("module", "profile_update", {"name": MISSING, "config": {"user.a": 1}},
      r"does not exist|not found"),
     ("module", "network_create", {"name": "t8bad" + "n2",

@@ -48,7 +48,7 @@ def test_names_are_quoted_and_inputs_checked(api):
         core.resource_url(api, "profile", "p", pool="x")
     with pytest.raises(ValueError, match="has no field driver"):
         core.plan_resource_present(api, "profile", "p", {"driver": "dir"})
-    with pytest.raises(ValueError, match="non-empty string"):
+    with pytest.raises(ValueError, match="non-empty name"):
         core.plan_resource_present(api, "profile", "", {})
     assert core.file_mode(644) == core.file_mode("0o644") == core.file_mode("0644") == "0644"
     with pytest.raises(ValueError):
