@@ -1144,14 +1144,19 @@ def plan_image_present(api, path, fingerprint=None, public=False):
     plan = Plan(fingerprint)
     if image_get(api, fingerprint):
         return plan
+    plan.add("image", None, fingerprint)
+    plan.writes.append(image_upload_write(path, public))
+    return plan
+
+
+def image_upload_write(path, public=False):
+    """The :class:`Write` that uploads the unified image tarball at ``path``."""
     with open(path, "rb") as fh:
         data = fh.read()
     headers = {"Content-Type": "application/octet-stream"}
     if public:
         headers["X-LXD-public"] = "1"
-    plan.add("image", None, fingerprint)
-    plan.writes.append(Write("POST", "images", data=data, headers=headers))
-    return plan
+    return Write("POST", "images", data=data, headers=headers, keys=("image",))
 
 
 def image_present(api, path, fingerprint=None, public=False):

@@ -88,14 +88,8 @@ def plan_image(api, name, source, public=False, aliases=None, auto_update=False)
         _plan_image_settings(api, plan, image, public, auto_update)
         have = {a.get("name") for a in image.metadata.get("aliases") or []}
     else:
-        with open(source, "rb") as fh:
-            data = fh.read()
-        headers = {"Content-Type": "application/octet-stream"}
-        if public:
-            headers["X-LXD-public"] = "1"
         plan.add("image", None, fingerprint)
-        plan.writes.append(core.Write("POST", "images", data=data, headers=headers,
-                                 keys=("image",)))
+        plan.writes.append(core.image_upload_write(source, public))
         if auto_update:
             plan.add("auto_update", False, True)
             plan.writes.append(core.Write("PATCH", api.path("images", fingerprint),
