@@ -1375,13 +1375,17 @@ def profile_delete(name, **kwargs):
 
 
 @_salt_errors
-def network_get(name, **kwargs):
+def network_get(name, target=None, **kwargs):
     """
     Return a network as LXD holds it (type, config, managed, used_by), or False when
     it does not exist.
 
     name
         The network's name.
+
+    target
+        On an LXD cluster: the member whose own config to read (``source``,
+        member-specific keys); default: the cluster-wide view.
 
     kwargs
         Connection settings; see the module.
@@ -1391,8 +1395,9 @@ def network_get(name, **kwargs):
     .. code-block:: bash
 
         salt '*' lxdapi.network_get lxdbr0
+        salt '*' lxdapi.network_get lxdbr0 target=node2
     """
-    return _resource_get("network", name, kwargs)
+    return _resource_get("network", name, kwargs, target=target)
 
 
 @_salt_errors
@@ -1450,7 +1455,8 @@ def network_create(name, type="bridge", config=None, description=None,
 
 
 @_salt_errors
-def network_update(name, config=None, description=None, purge_config=False, **kwargs):
+def network_update(name, config=None, description=None, purge_config=False, target=None,
+                   **kwargs):
     """
     Bring an existing managed network to the given config and description (a PATCH with
     If-Match, only when something differs); return the changes (empty: nothing to do).
@@ -1467,6 +1473,9 @@ def network_update(name, config=None, description=None, purge_config=False, **kw
     purge_config
         Remove config keys that are not in ``config`` (default False).
 
+    target
+        On an LXD cluster: the member whose own config keys to change.
+
     kwargs
         Connection settings; see the module.
 
@@ -1475,9 +1484,10 @@ def network_update(name, config=None, description=None, purge_config=False, **kw
     .. code-block:: bash
 
         salt '*' lxdapi.network_update br1 config='{"bridge.mtu": 1400}'
+        salt '*' lxdapi.network_update br1 config='{"bridge.external_interfaces": "eth1"}' target=node2
     """
     declared = {"config": config, "description": description}
-    return _resource_update("network", name, declared, kwargs, purge_config)
+    return _resource_update("network", name, declared, kwargs, purge_config, target=target)
 
 
 @_salt_errors
@@ -1505,13 +1515,17 @@ def network_delete(name, **kwargs):
 
 
 @_salt_errors
-def storage_pool_get(name, **kwargs):
+def storage_pool_get(name, target=None, **kwargs):
     """
     Return a storage pool as LXD holds it (driver, config, used_by), or False when it
     does not exist.
 
     name
         The pool's name.
+
+    target
+        On an LXD cluster: the member whose own config to read (``source``,
+        member-specific keys); default: the cluster-wide view.
 
     kwargs
         Connection settings; see the module.
@@ -1521,8 +1535,9 @@ def storage_pool_get(name, **kwargs):
     .. code-block:: bash
 
         salt '*' lxdapi.storage_pool_get default
+        salt '*' lxdapi.storage_pool_get default target=node2
     """
-    return _resource_get("storage_pool", name, kwargs)
+    return _resource_get("storage_pool", name, kwargs, target=target)
 
 
 @_salt_errors
@@ -1577,7 +1592,7 @@ def storage_pool_create(name, driver, config=None, description=None, **kwargs):
 
 
 @_salt_errors
-def storage_pool_update(name, config=None, description=None, **kwargs):
+def storage_pool_update(name, config=None, description=None, target=None, **kwargs):
     """
     Bring an existing storage pool to the given config and description (only the keys
     given are compared: LXD adds its own, such as ``source``); return the changes.
@@ -1592,6 +1607,9 @@ def storage_pool_update(name, config=None, description=None, **kwargs):
     description
         The new description.
 
+    target
+        On an LXD cluster: the member whose own config keys to change.
+
     kwargs
         Connection settings; see the module.
 
@@ -1600,9 +1618,10 @@ def storage_pool_update(name, config=None, description=None, **kwargs):
     .. code-block:: bash
 
         salt '*' lxdapi.storage_pool_update data config='{"rsync.bwlimit": "10MB"}'
+        salt '*' lxdapi.storage_pool_update data config='{"size": "20GB"}' target=node2
     """
     declared = {"config": config, "description": description}
-    return _resource_update("storage_pool", name, declared, kwargs)
+    return _resource_update("storage_pool", name, declared, kwargs, target=target)
 
 
 @_salt_errors

@@ -53,6 +53,7 @@ RESOURCE_KINDS = {
         "collection": "networks",
         "fields": ("config", "description"),
         "create_only": ("type",),
+        "member_specific": True,
     },
     "storage_pool": {
         "label": "storage pool",
@@ -60,6 +61,7 @@ RESOURCE_KINDS = {
         "fields": ("config", "description"),
         "create_only": ("driver",),
         "create_only_config": ("source",),
+        "member_specific": True,
     },
     "storage_volume": {
         "label": "storage volume",
@@ -88,9 +90,23 @@ def resource_kind(kind):
             kind, ", ".join(sorted(RESOURCE_KINDS)))) from None
 
 
+def member_query(spec, target):
+    """``?target=MEMBER`` for a kind whose config is per cluster member (networks, storage
+    pools), or ""; ValueError for a kind that has none."""
+    if target is None:
+        return ""
+    if not spec.get("member_specific"):
+        raise ValueError("a {} takes no target argument".format(spec["label"]))
+    return "?" + urllib.parse.urlencode({"target": core.check_name(target, "target")})
+
+
 def resource_collection(api, kind, **url_params):
-    """Relative URL of a kind's collection (``storage-pools/POOL/volumes/custom``)."""
+    """Relative URL of a kind's collection (``storage-pools/POOL/volumes/custom``).
+
+    ``target`` (networks, storage pools): the cluster member whose own config is meant.
+    """
     spec = resource_kind(kind)
+    query = member_query(spec, url_params.pop("target", None))
     params = dict(spec.get("defaults", {}))
     params.update({k: v for k, v in url_params.items() if v is not None})
     wanted = [s[1:-1] for s in spec["collection"].split("/") if s.startswith("{")]
@@ -109,13 +125,15 @@ def resource_collection(api, kind, **url_params):
             parts.append(value)
         else:
             parts.append(segment)
-    return api.path(*parts)
+    return api.path(*parts) + query
 
 
 def resource_url(api, kind, name, **url_params):
-    """Relative URL of one resource of ``kind`` (its name quoted)."""
-    core.check_name(name, resource_kind(kind)["label"])
-    return resource_collection(api, kind, **url_params) + "/" + api.path(name)
+    """Relative URL of one resource of ``kind`` (its name quoted; ``target`` as above)."""
+    spec = resource_kind(kind)
+    core.check_name(name, spec["label"])
+    query = member_query(spec, url_params.pop("target", None))
+    return resource_collection(api, kind, **url_params) + "/" + api.path(name) + query
 
 
 def _resource_declared(spec, declared):

@@ -9,7 +9,7 @@ import shutil
 
 import lxdhost
 import pytest
-from salt.exceptions import CommandExecutionError
+from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 from conftest import core
 from remote_support import client_pair, held
@@ -203,3 +203,35 @@ def test_exec_create_with_target_and_instance_location(modules, cluster, conn, c
     modules.lxdapi.container_create(container, source="busybox", target="node4", **conn)
     assert location(cluster, container) == "node4"
     assert modules.lxdapi.container_get(container, **conn)["location"] == "node4"
+
+
+# ------------------------------------------------------- member-specific config
+
+
+def test_storage_pool_per_member_config_with_target(modules, cluster, conn, request_log):
+    """Each member's pool has its own ``source``; ``target`` reads and writes a member's."""
+    node3 = modules.lxdapi.storage_pool_get("default", target="node3", **conn)
+    node4 = modules.lxdapi.storage_pool_get("default", target="node4", **conn)
+    assert cluster.members["node3"]["lxd_dir"] in node3["config"]["source"]
+    assert cluster.members["node4"]["lxd_dir"] in node4["config"]["source"]
+    assert "source" not in modules.lxdapi.storage_pool_get("default", **conn)["config"]
+
+    # a targeted update compares with that member's own config: equal, so no write
+    del request_log[:]
+    assert modules.lxdapi.storage_pool_update(
+        "default", config={"source": node4["config"]["source"]}, target="node4", **conn) == {}
+    assert request_log.writes == []
+
+    # a write carries the target: LXD judges the key as a member-specific one
+    with pytest.raises(CommandExecutionError, match="cluster member specific key"):
+        modules.lxdapi.storage_pool_update(
+            "default", config={"rsync.bwlimit": "5MB"}, target="node4", **conn)
+    assert [(m, "target=node4" in u) for m, u, _ in request_log.writes] == [("PATCH", True)]
+    assert "rsync.bwlimit" not in modules.lxdapi.storage_pool_get("default", **conn)["config"]
+
+
+def test_target_is_refused_where_lxd_has_no_member_config(modules, cluster, conn):
+    with pytest.raises(ValueError, match="a profile takes no target"):
+        core.resource_get(cluster.api(), "profile", "default", target="node3")
+    with pytest.raises(SaltInvocationError, match="target must be a non-empty name"):
+        modules.lxdapi.network_get("x", target="", **conn)
