@@ -278,9 +278,9 @@ def delete(path, wait=True, **kwargs):
     return request("DELETE", path, wait=wait, **kwargs)
 
 
-# ---- execution functions (issue 3) ----
+# ---- execution functions ----
 # Server, instances, exec, files, snapshots, images. Thin: the work is in the core's
-# "execution helpers (issue 3)" section; these check Salt-side input, resolve salt://
+# "execution helpers" section; these check Salt-side input, resolve salt://
 # sources and shape the return value.
 
 import base64  # noqa: E402  (kept in this section)
@@ -1204,7 +1204,7 @@ def image_alias_delete(alias, **kwargs):
     return core.image_alias_delete(_connect(kwargs), alias)
 
 
-# ---- resources (issue 5) ----
+# ---- resources ----
 #
 # Profiles, networks, storage pools, storage volumes and projects: get, list, create,
 # update, delete for each, thin over the core's generic reconcile (resource_* there).
@@ -1932,7 +1932,7 @@ def project_delete(name, **kwargs):
     return core.resource_delete(_resource_api(kwargs), "project", name)
 
 
-# ---- remotes, trust and clusters (issue 6) ----
+# ---- remotes, trust and clusters ----
 #
 # The server's trust store (certificate_*), a minion's own client certificate
 # (client_certificate_create) and getting it trusted by a remote (authenticate), and the

@@ -93,7 +93,7 @@ def _converge(name, make_plan, done, unchanged, connection):
     return ret
 
 
-# ---- resources (issue 5) ----
+# ---- resources ----
 #
 # Profiles, networks, storage pools and volumes, projects, snapshots and files. Each
 # state is a few lines: the core's plan (plan_resource_present/absent, plan_snapshot_*,
@@ -603,7 +603,7 @@ def file_managed(container, path=None, source=None, contents=None, mode=None, ui
                               kwargs, created_key="file")
 
 
-# ---- containers and images (issue 4) ----
+# ---- containers and images ----
 #
 # container_present/absent/running/stopped/frozen, image_present/absent and
 # image_alias_present/absent. Each state hands one core plan (plan_container_present,
@@ -1037,7 +1037,7 @@ def image_alias_absent(name, **connection):
                 "Image alias {} is already absent.".format(name))
 
 
-# ---- remotes, trust and clusters (issue 6) ----
+# ---- remotes, trust and clusters ----
 #
 # The server's trust store: certificate_present / certificate_absent. Each hands one
 # core plan (plan_certificate_present / plan_certificate_absent) to _converge.
@@ -1150,7 +1150,7 @@ def certificate_absent(name, **kwargs):
         name), "Certificate {} is already absent.".format(name), connection)
 
 
-# ---- benchmarks and speed (issue 7) ----
+# ---- one listing per state run ----
 #
 # One instance listing serves the container states of a run: with two or more
 # lxdapi.container_present states in the run, the first reads every instance with one

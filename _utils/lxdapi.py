@@ -373,7 +373,7 @@ if requests_unixsocket is not None:
 
 def unix_session():
     """A :class:`requests.Session` that speaks HTTP over unix sockets, one pool per socket."""
-    session = UnixSession()  # requests.Session with a fast path (issue 7)
+    session = UnixSession()  # requests.Session with a fast path
     session.mount("http+unix://", UnixSocketAdapter())
     return session
 
@@ -759,7 +759,7 @@ class Write:
             except APIException as exc:
                 if not refused_as_busy(exc):
                     raise
-                if attempt == BUSY_RETRIES:  # (issue 8) LXD refused it: another update ran
+                if attempt == BUSY_RETRIES:  # LXD refused it: another update ran
                     raise reword(exc, "{} was being changed by another client at the same "
                                       "moment; not overwritten ({})".format(self.url, exc.error))
                 time.sleep(0.05 * (attempt + 1))  # then again, with the same If-Match
@@ -1263,7 +1263,7 @@ def cached_api(settings, cache, debug=False):
     return api
 
 
-# ---- execution helpers (issue 3) ----
+# ---- execution helpers ----
 # Plain functions behind the execution module's imperative calls: server information and
 # operations, instance lists, actions, config keys, exec, files and snapshots, image and
 # alias look-ups. Each takes an API first. Bad input raises ValueError (naming the

@@ -10,7 +10,7 @@ import urllib.parse
 import lxdapi_core as core
 
 
-# ---- resources (issue 5) ----
+# ---- resources ----
 #
 # Profiles, networks, storage pools, storage volumes and projects differ only in their URL
 # and their fields, so one table (RESOURCE_KINDS) and one reconcile serve them all:
