@@ -7,6 +7,7 @@ No LXD is mocked. The daemon runs in a temporary LXD_DIR with a ``dir`` pool nam
 
 import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 import uuid
@@ -132,7 +133,8 @@ def minion_opts(salt_factories, lxd):
             "lxdapi": {"endpoint": lxd.socket},
         },
     )
-    return factory.config.copy()
+    yield factory.config.copy()
+    shutil.rmtree(factory.config["root_dir"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

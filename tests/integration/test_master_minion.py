@@ -5,6 +5,7 @@ is the session daemon's socket; the master's ``file_roots`` hold a small SLS. Bo
 daemons start once for the module and are stopped at its end.
 """
 
+import shutil
 import uuid
 
 import pytest
@@ -51,6 +52,7 @@ def master(salt_factories, file_roots):
     )
     with factory.started():
         yield factory
+    shutil.rmtree(factory.config["root_dir"], ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +63,7 @@ def minion(master, lxd):
     )
     with factory.started():
         yield factory
+    shutil.rmtree(factory.config["root_dir"], ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ stopped at the end. Everything is checked against what that daemon holds afterwa
 
 import logging
 import os
+import shutil
 import stat
 
 import pytest
@@ -57,7 +58,9 @@ def remote_loaders(salt_factories, lxd, server, certs):
                        "verify": server.server_cert},
         },
     }
-    return minion_loaders(salt_factories, "lxdapi-remote-https", config)
+    loaders = minion_loaders(salt_factories, "lxdapi-remote-https", config)
+    yield loaders
+    shutil.rmtree(loaders.opts["root_dir"], ignore_errors=True)
 
 
 @pytest.fixture
