@@ -14,6 +14,7 @@ Connection settings, every function (precedence, highest first):
 - the local unix socket (``$LXD_DIR/unix.socket``, the snap's, ``/var/lib/lxd``'s).
 """
 
+import base64
 import functools
 import importlib.util
 import logging
@@ -94,6 +95,13 @@ def _api(**kwargs):
     kwargs = salt.utils.args.clean_kwargs(**kwargs)
     settings = core.resolve_connection(kwargs, __salt__["config.get"])
     return core.cached_api(settings, __context__)
+
+
+def _connect(kwargs):
+    """The cached :class:`API` for a function's ``**kwargs``; other kwargs are refused."""
+    conn, rest = _split_connection(kwargs)
+    _no_extra(rest)
+    return _api(**conn)
 
 
 def _split_connection(kwargs):
@@ -282,16 +290,6 @@ def delete(path, wait=True, **kwargs):
 # Server, instances, exec, files, snapshots, images. Thin: the work is in the core's
 # "execution helpers" section; these check Salt-side input, resolve salt://
 # sources and shape the return value.
-
-import base64  # noqa: E402  (kept in this section)
-
-
-def _connect(kwargs):
-    """The cached :class:`API` for a function's ``**kwargs``; other kwargs are refused."""
-    conn, rest = _split_connection(kwargs)
-    _no_extra(rest)
-    return _api(**conn)
-
 
 def _local_source(source):
     """A local path for ``source``: a ``salt://`` URL is fetched with ``cp.cache_file``."""
@@ -1212,20 +1210,14 @@ def image_alias_delete(alias, **kwargs):
 # ``project``, ...); see the module.
 
 
-def _resource_api(kwargs):
-    conn, rest = _split_connection(kwargs)
-    _no_extra(rest)
-    return _api(**conn)
-
-
 def _resource_get(kind, name, kwargs, **url_params):
-    result = core.resource_get(_resource_api(kwargs), kind, name, **url_params)
+    result = core.resource_get(_connect(kwargs), kind, name, **url_params)
     return result.metadata if result else False
 
 
 def _resource_update(kind, name, declared, kwargs, purge_config=False, purge_devices=False,
                      **url_params):
-    plan = core.resource_update(_resource_api(kwargs), kind, name, declared,
+    plan = core.resource_update(_connect(kwargs), kind, name, declared,
                                 purge_config=purge_config, purge_devices=purge_devices,
                                 **url_params)
     for note in plan.notes:
@@ -1276,7 +1268,7 @@ def profile_list(recursion=False, **kwargs):
         salt '*' lxdapi.profile_list
         salt '*' lxdapi.profile_list recursion=True
     """
-    return core.resource_list(_resource_api(kwargs), "profile", recursion=recursion)
+    return core.resource_list(_connect(kwargs), "profile", recursion=recursion)
 
 
 @_salt_errors
@@ -1307,7 +1299,7 @@ def profile_create(name, config=None, devices=None, description=None, **kwargs):
         salt '*' lxdapi.profile_create web config='{"limits.cpu": 2}' description="web servers"
     """
     declared = {"config": config, "devices": devices, "description": description}
-    return core.resource_create(_resource_api(kwargs), "profile", name, declared)
+    return core.resource_create(_connect(kwargs), "profile", name, declared)
 
 
 @_salt_errors
@@ -1368,7 +1360,7 @@ def profile_delete(name, **kwargs):
 
         salt '*' lxdapi.profile_delete web
     """
-    return core.resource_delete(_resource_api(kwargs), "profile", name)
+    return core.resource_delete(_connect(kwargs), "profile", name)
 
 
 # -- networks
@@ -1418,7 +1410,7 @@ def network_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.network_list
     """
-    return core.resource_list(_resource_api(kwargs), "network", recursion=recursion)
+    return core.resource_list(_connect(kwargs), "network", recursion=recursion)
 
 
 @_salt_errors
@@ -1451,7 +1443,7 @@ def network_create(name, type="bridge", config=None, description=None,
         salt '*' lxdapi.network_create br1 config='{"ipv4.address": "none", "ipv6.address": "none"}'
     """
     declared = {"type": type, "config": config, "description": description}
-    return core.resource_create(_resource_api(kwargs), "network", name, declared)
+    return core.resource_create(_connect(kwargs), "network", name, declared)
 
 
 @_salt_errors
@@ -1508,7 +1500,7 @@ def network_delete(name, **kwargs):
 
         salt '*' lxdapi.network_delete br1
     """
-    return core.resource_delete(_resource_api(kwargs), "network", name)
+    return core.resource_delete(_connect(kwargs), "network", name)
 
 
 # -- storage pools
@@ -1557,7 +1549,7 @@ def storage_pool_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.storage_pool_list
     """
-    return core.resource_list(_resource_api(kwargs), "storage_pool", recursion=recursion)
+    return core.resource_list(_connect(kwargs), "storage_pool", recursion=recursion)
 
 
 @_salt_errors
@@ -1588,7 +1580,7 @@ def storage_pool_create(name, driver, config=None, description=None, **kwargs):
         salt '*' lxdapi.storage_pool_create data dir config='{"source": "/srv/lxd"}'
     """
     declared = {"driver": driver, "config": config, "description": description}
-    return core.resource_create(_resource_api(kwargs), "storage_pool", name, declared)
+    return core.resource_create(_connect(kwargs), "storage_pool", name, declared)
 
 
 @_salt_errors
@@ -1642,7 +1634,7 @@ def storage_pool_delete(name, **kwargs):
 
         salt '*' lxdapi.storage_pool_delete data
     """
-    return core.resource_delete(_resource_api(kwargs), "storage_pool", name)
+    return core.resource_delete(_connect(kwargs), "storage_pool", name)
 
 
 # -- storage volumes
@@ -1701,7 +1693,7 @@ def storage_volume_list(pool, type="custom", recursion=False,
         salt '*' lxdapi.storage_volume_list default
         salt '*' lxdapi.storage_volume_list default type=container
     """
-    return core.resource_list(_resource_api(kwargs), "storage_volume", recursion=recursion,
+    return core.resource_list(_connect(kwargs), "storage_volume", recursion=recursion,
                               pool=pool, type=type)
 
 
@@ -1739,7 +1731,7 @@ def storage_volume_create(pool, name, type="custom", config=None, content_type=N
         salt '*' lxdapi.storage_volume_create default data1 config='{"user.owner": "web"}'
     """
     declared = {"config": config, "content_type": content_type, "description": description}
-    return core.resource_create(_resource_api(kwargs), "storage_volume", name, declared,
+    return core.resource_create(_connect(kwargs), "storage_volume", name, declared,
                                 pool=pool, type=type)
 
 
@@ -1806,7 +1798,7 @@ def storage_volume_delete(pool, name, type="custom", **kwargs):  # pylint: disab
 
         salt '*' lxdapi.storage_volume_delete default data1
     """
-    return core.resource_delete(_resource_api(kwargs), "storage_volume", name, pool=pool,
+    return core.resource_delete(_connect(kwargs), "storage_volume", name, pool=pool,
                                 type=type)
 
 
@@ -1851,7 +1843,7 @@ def project_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.project_list
     """
-    return core.resource_list(_resource_api(kwargs), "project", recursion=recursion)
+    return core.resource_list(_connect(kwargs), "project", recursion=recursion)
 
 
 @_salt_errors
@@ -1879,7 +1871,7 @@ def project_create(name, config=None, description=None, **kwargs):
         salt '*' lxdapi.project_create staging config='{"limits.instances": 10}'
     """
     declared = {"config": config, "description": description}
-    return core.resource_create(_resource_api(kwargs), "project", name, declared)
+    return core.resource_create(_connect(kwargs), "project", name, declared)
 
 
 @_salt_errors
@@ -1929,7 +1921,7 @@ def project_delete(name, **kwargs):
 
         salt '*' lxdapi.project_delete staging
     """
-    return core.resource_delete(_resource_api(kwargs), "project", name)
+    return core.resource_delete(_connect(kwargs), "project", name)
 
 
 # ---- remotes, trust and clusters ----

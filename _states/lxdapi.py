@@ -12,7 +12,9 @@ and the writes that make them), then :func:`_converge` turns it into the one ret
 Connection settings are the execution module's (``remote``, ``endpoint``, ``project``...).
 """
 
+import collections.abc
 import logging
+import os
 import sys
 
 import salt.utils.args
@@ -93,6 +95,51 @@ def _converge(name, make_plan, done, unchanged, connection):
     return ret
 
 
+def _connection_args(kwargs):
+    """A state's connection kwargs, and the sorted names of any other (unexpected) ones."""
+    kwargs = salt.utils.args.clean_kwargs(**kwargs)
+    allowed = set(core.CONNECTION_KEYS) | {"remote"}
+    unexpected = sorted(k for k in kwargs if k not in allowed)
+    return {k: v for k, v in kwargs.items() if k in allowed}, unexpected
+
+
+def _run(name, kwargs, make_plan, done, unchanged):
+    """:func:`_converge` with unexpected arguments refused; ``done`` may be a callable
+    ``done(plan)`` choosing the comment from what the plan does."""
+    connection, unexpected = _connection_args(kwargs)
+    seen = {}
+
+    def plan_checked(api):
+        if unexpected:
+            raise ValueError("unexpected argument(s): {}".format(", ".join(unexpected)))
+        plan = make_plan(api)
+        seen["plan"] = plan
+        return plan
+
+    text = "\0done\0"
+    ret = _converge(name, plan_checked, text if callable(done) else done, unchanged,
+                    connection)
+    if callable(done) and text in ret["comment"]:
+        ret["comment"] = ret["comment"].replace(text, done(seen["plan"]), 1)
+    return ret
+
+
+def _created(plan, key):
+    """True when ``plan`` creates what its change ``key`` names."""
+    return key in plan.changes and plan.changes[key]["old"] is None
+
+
+def _fileserver_path(source, what="source"):
+    """A local path for ``source``: a ``salt://`` URL is fetched with ``cp.cache_file``;
+    anything else is returned as it is."""
+    if isinstance(source, str) and source.startswith("salt://"):
+        cached = __salt__["cp.cache_file"](source, saltenv=globals().get("__env__", "base"))
+        if not cached:
+            raise ValueError("{} {} was not found on the fileserver".format(what, source))
+        return cached
+    return source
+
+
 # ---- resources ----
 #
 # Profiles, networks, storage pools and volumes, projects, snapshots and files. Each
@@ -100,43 +147,19 @@ def _converge(name, make_plan, done, unchanged, connection):
 # plan_file_managed) handed to _converge. Every state also takes ``project=`` and the
 # other connection settings (``remote``, ``endpoint``, ...).
 
-import os  # noqa: E402  (used by file_managed's source)
-
-
-def _resource_connection(kwargs):
-    """A state's connection kwargs, and the names of any unexpected arguments."""
-    kwargs = salt.utils.args.clean_kwargs(**kwargs)
-    allowed = set(core.CONNECTION_KEYS) | {"remote"}
-    unexpected = sorted(k for k in kwargs if k not in allowed)
-    return {k: v for k, v in kwargs.items() if k in allowed}, unexpected
-
-
 def _resource_converge(name, what, make_plan, kwargs, created_key=None):
-    """:func:`_converge` for one resource, with comments that name it.
+    """:func:`_run` for one resource, with comments that name it.
 
     ``what`` names the resource (``Profile 'web'``); ``created_key`` is the plan's change
     key that marks a creation (None for an absent state).
     """
-    connection, unexpected = _resource_connection(kwargs)
-    seen = {}
-
-    def plan_with_checks(api):
-        if unexpected:
-            raise ValueError("unexpected argument(s): {}".format(", ".join(unexpected)))
-        plan = make_plan(api)
-        seen["created"] = bool(created_key and created_key in plan.changes
-                               and plan.changes[created_key]["old"] is None)
-        return plan
-
     if created_key is None:
-        return _converge(name, plan_with_checks, "{} deleted.".format(what),
-                         "{} is already absent.".format(what), connection)
-    updated = "{} updated.".format(what)
-    ret = _converge(name, plan_with_checks, updated,
-                    "{} is already as declared.".format(what), connection)
-    if seen.get("created"):
-        ret["comment"] = ret["comment"].replace(updated, "{} created.".format(what), 1)
-    return ret
+        return _run(name, kwargs, make_plan, "{} deleted.".format(what),
+                    "{} is already absent.".format(what))
+    return _run(name, kwargs, make_plan,
+                lambda plan: "{} {}.".format(
+                    what, "created" if _created(plan, created_key) else "updated"),
+                "{} is already as declared.".format(what))
 
 
 def _present(kind, name, declared, kwargs, purge_config=False, purge_devices=False,
@@ -612,49 +635,6 @@ def file_managed(container, path=None, source=None, contents=None, mode=None, ui
 # unexpected argument fails the state, naming it.
 
 
-def _connection_args(kwargs):
-    """A state's connection kwargs, and a ValueError-ready list of unexpected ones."""
-    kwargs = salt.utils.args.clean_kwargs(**kwargs)
-    allowed = set(core.CONNECTION_KEYS) | {"remote"}
-    unexpected = sorted(k for k in kwargs if k not in allowed)
-    return {k: v for k, v in kwargs.items() if k in allowed}, unexpected
-
-
-def _run(name, kwargs, make_plan, done, unchanged):
-    """:func:`_converge` with unexpected arguments refused; ``done`` may be a callable
-    ``done(plan)`` choosing the comment from what the plan does."""
-    connection, unexpected = _connection_args(kwargs)
-    seen = {}
-
-    def plan_checked(api):
-        if unexpected:
-            raise ValueError("unexpected argument(s): {}".format(", ".join(unexpected)))
-        plan = make_plan(api)
-        seen["plan"] = plan
-        return plan
-
-    text = "\0done\0"
-    ret = _converge(name, plan_checked, text if callable(done) else done, unchanged,
-                    connection)
-    if callable(done) and text in ret["comment"]:
-        ret["comment"] = ret["comment"].replace(text, done(seen["plan"]), 1)
-    return ret
-
-
-def _created(plan, key):
-    return key in plan.changes and plan.changes[key]["old"] is None
-
-
-def _local_image_file(source):
-    """A local path for an image ``source`` (a ``salt://`` URL is fetched)."""
-    if isinstance(source, str) and source.startswith("salt://"):
-        cached = __salt__["cp.cache_file"](source, saltenv=globals().get("__env__", "base"))
-        if not cached:
-            raise ValueError("image file {} was not found on the fileserver".format(source))
-        return cached
-    return source
-
-
 def container_present(name, source=None, config=None, devices=None, profiles=None,
                       type="container",  # pylint: disable=redefined-builtin
                       ephemeral=False, description=None, status=None, target=None,
@@ -946,7 +926,7 @@ def image_present(name, source, public=False, aliases=None, auto_update=False,
     """
 
     def make_plan(api):
-        return core.plan_image(api, name, _local_image_file(source), public, aliases,
+        return core.plan_image(api, name, _fileserver_path(source), public, aliases,
                                auto_update)
 
     def done(plan):
@@ -1043,25 +1023,6 @@ def image_alias_absent(name, **connection):
 # core plan (plan_certificate_present / plan_certificate_absent) to _converge.
 
 
-def _trust_connection(kwargs):
-    """A state's connection kwargs, and the names of unexpected arguments."""
-    kwargs = salt.utils.args.clean_kwargs(**kwargs)
-    allowed = set(core.CONNECTION_KEYS) | {"remote"}
-    return ({k: v for k, v in kwargs.items() if k in allowed},
-            sorted(k for k in kwargs if k not in allowed))
-
-
-def _certificate_source(certificate):
-    """PEM text, a local path, or a ``salt://`` URL (fetched) of a certificate."""
-    if isinstance(certificate, str) and certificate.startswith("salt://"):
-        cached = __salt__["cp.cache_file"](certificate,
-                                           saltenv=globals().get("__env__", "base"))
-        if not cached:
-            raise ValueError("{} was not found on the fileserver".format(certificate))
-        return cached
-    return certificate
-
-
 def certificate_present(name, certificate, type="client",  # pylint: disable=redefined-builtin
                         restricted=False, projects=None, **kwargs):
     """
@@ -1102,23 +1063,14 @@ def certificate_present(name, certificate, type="client",  # pylint: disable=red
             - restricted: True
             - projects: [web]
     """
-    connection, unexpected = _trust_connection(kwargs)
-
-    def make_plan(api):
-        if unexpected:
-            raise ValueError("unexpected argument(s): {}".format(", ".join(unexpected)))
-        return core.plan_certificate_present(api, name, _certificate_source(certificate),
-                                             type, restricted, projects)
-
-    ret = _converge(name, make_plan, "Certificate {} updated.".format(name),
-                    "Certificate {} is already trusted as declared.".format(name),
-                    connection)
-    change = ret["changes"].get("certificate")
-    if change and change.get("old") is None:
-        ret["comment"] = ret["comment"].replace(
-            "Certificate {} updated.".format(name),
-            "Certificate {} added to the trust store.".format(name), 1)
-    return ret
+    return _run(
+        name, kwargs,
+        lambda api: core.plan_certificate_present(
+            api, name, _fileserver_path(certificate, "certificate"), type, restricted,
+            projects),
+        lambda plan: "Certificate {} {}.".format(
+            name, "added to the trust store" if _created(plan, "certificate") else "updated"),
+        "Certificate {} is already trusted as declared.".format(name))
 
 
 def certificate_absent(name, **kwargs):
@@ -1139,15 +1091,9 @@ def certificate_absent(name, **kwargs):
         old-minion:
           lxdapi.certificate_absent
     """
-    connection, unexpected = _trust_connection(kwargs)
-
-    def make_plan(api):
-        if unexpected:
-            raise ValueError("unexpected argument(s): {}".format(", ".join(unexpected)))
-        return core.plan_certificate_absent(api, name)
-
-    return _converge(name, make_plan, "Certificate {} removed from the trust store.".format(
-        name), "Certificate {} is already absent.".format(name), connection)
+    return _run(name, kwargs, lambda api: core.plan_certificate_absent(api, name),
+                "Certificate {} removed from the trust store.".format(name),
+                "Certificate {} is already absent.".format(name))
 
 
 # ---- one listing per state run ----
@@ -1157,8 +1103,6 @@ def certificate_absent(name, **kwargs):
 # GET instances?recursion=1, and each state's plan is built from it (no request of its
 # own when nothing is to be done). A plan that writes is built again from a fresh GET of
 # its container, so every write carries that container's ETag (core.plan_using_listing).
-
-import collections.abc  # noqa: E402
 
 #: States of one run that share the listing.
 LISTING_STATES = ("container_present",)
