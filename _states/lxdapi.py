@@ -129,11 +129,17 @@ def _created(plan, key):
     return key in plan.changes and plan.changes[key]["old"] is None
 
 
+def _cache_file(url):
+    """A local copy of a fileserver URL (``cp.cache_file`` in the state's saltenv), or
+    a false value when it cannot be fetched."""
+    return __salt__["cp.cache_file"](url, saltenv=globals().get("__env__", "base"))
+
+
 def _fileserver_path(source, what="source"):
     """A local path for ``source``: a ``salt://`` URL is fetched with ``cp.cache_file``;
     anything else is returned as it is."""
     if isinstance(source, str) and source.startswith("salt://"):
-        cached = __salt__["cp.cache_file"](source, saltenv=globals().get("__env__", "base"))
+        cached = _cache_file(source)
         if not cached:
             raise ValueError("{} {} was not found on the fileserver".format(what, source))
         return cached
@@ -554,11 +560,7 @@ def snapshot_absent(container, name, **kwargs):
 def _file_source(source):
     """The bytes of a ``salt://`` (or other fileserver) URL or a local absolute path."""
     if "://" in str(source):
-        try:
-            saltenv = __env__  # set by the state system for each state
-        except NameError:
-            saltenv = "base"
-        cached = __salt__["cp.cache_file"](source, saltenv)
+        cached = _cache_file(source)
         if not cached:
             raise ValueError("source {} could not be fetched".format(source))
         source = cached

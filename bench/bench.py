@@ -33,7 +33,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -199,8 +198,7 @@ class CountingProxy:
 class Bench:
     def __init__(self, args):
         self.args = args
-        self.tmp = tempfile.mkdtemp(prefix="lxdapi-bench-")
-        os.chmod(self.tmp, 0o755)  # containers (uid 100000+) must traverse it
+        self.tmp = lxdhost.make_base_dir("lxdapi-bench-")  # containers must traverse it
         self.lxd_dir = None
         self.socket = None
         self.alias_imported = None

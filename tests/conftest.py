@@ -9,7 +9,6 @@ import importlib.util
 import os
 import shutil
 import sys
-import tempfile
 import uuid
 
 import pytest
@@ -60,8 +59,7 @@ def lxd():
         lxdhost.require_lxd()
     except lxdhost.LXDHostError as exc:
         pytest.fail(str(exc), pytrace=False)
-    base = tempfile.mkdtemp(prefix="lxdapi-test-")
-    os.chmod(base, 0o755)  # container processes (uid 100000+) must traverse it
+    base = lxdhost.make_base_dir("lxdapi-test-")  # 0755: containers must traverse it
     lxd_dir = os.path.join(base, "lxd")
     image_path = os.path.join(base, "busybox.tar.gz")
     try:

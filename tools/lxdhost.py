@@ -221,13 +221,14 @@ def wait_for(predicate, timeout=30, interval=0.1):
 # (the recipes of shared/LXD-HOST.md). Loopback addresses only.
 
 
-def make_base_dir(prefix="lxdapi-"):
-    """A new temporary folder to hold LXD_DIRs, mode 0755.
+def make_base_dir(prefix="lxdapi-", dir=None):  # pylint: disable=redefined-builtin
+    """A new temporary folder (under ``dir``) to hold LXD_DIRs or what containers mount,
+    mode 0755.
 
     ``tempfile.mkdtemp`` makes 0700 folders, which container processes (uid 100000+)
     cannot traverse: a daemon under one cannot start containers.
     """
-    base = tempfile.mkdtemp(prefix=prefix)
+    base = tempfile.mkdtemp(prefix=prefix, dir=dir)
     os.chmod(base, 0o755)
     return base
 

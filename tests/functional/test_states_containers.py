@@ -5,9 +5,7 @@ the requests the core sent (``request_log``): a second run writes nothing.
 """
 
 import json
-import os
 import shutil
-import tempfile
 
 import lxdhost
 import pytest
@@ -37,8 +35,7 @@ def container(lxd, unique_name):
 @pytest.fixture
 def shared_dir():
     """A folder containers may mount (o+x all the way up), removed at teardown."""
-    path = tempfile.mkdtemp(prefix="lxdapi-share-", dir="/tmp")
-    os.chmod(path, 0o755)
+    path = lxdhost.make_base_dir("lxdapi-share-", dir="/tmp")
     yield path
     shutil.rmtree(path, ignore_errors=True)
 

@@ -6,8 +6,6 @@ over HTTPS on loopback. The session's ``busybox`` image and alias are never touc
 
 import os
 import shutil
-import socket
-import tempfile
 import uuid
 
 import lxdhost
@@ -191,29 +189,19 @@ def test_image_present_bad_input(states, api, alias, image_file, request_log, de
 # ------------------------------------------------------------- pull from an image server
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def image_server(tmp_path_factory):
     """A second LXD serving a public image (alias ``served``) on https://127.0.0.1:PORT."""
-    base = tempfile.mkdtemp(prefix="lxdapi-imgsrv-")
-    os.chmod(base, 0o755)
+    base = lxdhost.make_base_dir("lxdapi-imgsrv-")
     lxd_dir = os.path.join(base, "lxd")
-    port = _free_port()
-    preseed = dict(lxdhost.DEFAULT_PRESEED,
-                   config={"core.https_address": "127.0.0.1:{}".format(port)})
+    address = "127.0.0.1:{}".format(lxdhost.free_port())
     try:
-        lxdhost.start_daemon(lxd_dir, preseed=preseed)
+        lxdhost.start_https_daemon(lxd_dir, address)
         path = str(tmp_path_factory.mktemp("served") / "served.tar.gz")
         fingerprint = lxdhost.build_busybox_image(path, description="served")
         lxdhost.lxc(lxd_dir, "image", "import", path, "--alias", "served", "--public")
-        with open(os.path.join(lxd_dir, "server.crt")) as fh:
-            certificate = fh.read()
-        yield {"server": "https://127.0.0.1:{}".format(port), "certificate": certificate,
+        yield {"server": "https://" + address,
+               "certificate": lxdhost.server_certificate(lxd_dir),
                "fingerprint": fingerprint}
     finally:
         lxdhost.stop_daemon(lxd_dir)
