@@ -155,3 +155,18 @@ def states(loaders):
     """``states.lxdapi.<state>`` calls the real state module."""
     loaders.context.clear()
     return loaders.states
+
+
+def pytest_unconfigure(config):
+    """Hand Salt's deferred log records over before pytest closes its streams.
+
+    Salt's loaders queue log records in a deferred stderr handler and flush it at exit,
+    when pytest has already closed the stream it holds; every queued record (the logged
+    errors of the bad-input tests) then printed a "--- Logging error ---" traceback at the
+    end of the run. Shutting the handler down here empties the queue while it still can.
+    """
+    try:
+        from salt._logging import impl as salt_logging
+    except ImportError:
+        return
+    salt_logging.shutdown_temp_handler()

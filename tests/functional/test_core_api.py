@@ -8,6 +8,9 @@ import pytest
 
 from conftest import core
 
+# Long and unlike anything in a path or a generated name, so a match means a leak.
+SECRET_VALUE = "t2-debug-Sup3r-s3cret-value"
+
 
 def _state(lxd, name):
     return json.loads(lxd.lxc("query", "/1.0/instances/{}/state".format(name)))["status"]
@@ -231,8 +234,8 @@ def test_one_keepalive_connection_is_reused(api, lxd):
 
 def test_debug_dump_in_the_seeds_format(lxd, unique_name, capsys):
     api = lxd.api(debug=True)
-    api.post("profiles", json={"name": unique_name, "config": {"user.secret_token": "s3"},
-                               "description": "x"})
+    api.post("profiles", json={"name": unique_name, "description": "x",
+                               "config": {"user.secret_token": SECRET_VALUE}})
     try:
         err = capsys.readouterr().err
         lines = err.splitlines()
@@ -241,7 +244,7 @@ def test_debug_dump_in_the_seeds_format(lxd, unique_name, capsys):
         assert json.loads("\n".join(lines[1:body_end + 1]))["name"] == unique_name
         assert lines[body_end + 1] == "HTTP/201" or lines[body_end + 1] == "HTTP/200"
         assert json.loads("\n".join(lines[body_end + 2:]))["type"] == "sync"
-        assert "s3" not in err  # secrets are redacted
+        assert SECRET_VALUE not in err  # secrets are redacted
         assert '    "name": "{}"'.format(unique_name) in err  # indented JSON
     finally:
         api.delete(api.path("profiles", unique_name))
