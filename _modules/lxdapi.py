@@ -1414,7 +1414,7 @@ def network_list(recursion=False, **kwargs):
 
 
 @_salt_errors
-def network_create(name, type="bridge", config=None, description=None,
+def network_create(name, type="bridge", config=None, description=None, member_config=None,
                    **kwargs):  # pylint: disable=redefined-builtin
     """
     Create a managed network; return it as LXD then holds it. Fails if it exists.
@@ -1433,6 +1433,12 @@ def network_create(name, type="bridge", config=None, description=None,
     description
         The network's description.
 
+    member_config
+        On an LXD cluster: each member's own keys, ``{member: {key: value}}`` (``parent``, ``bridge.external_interfaces``, ``bgp.ipv4.nexthop``, ``bgp.ipv6.nexthop``).
+        Member-specific keys in ``config`` go to every member; this overrides them per
+        member. LXD's creation steps (a pending entry on each member, then the creation
+        everywhere) are made for you.
+
     kwargs
         Connection settings; see the module.
 
@@ -1441,14 +1447,16 @@ def network_create(name, type="bridge", config=None, description=None,
     .. code-block:: bash
 
         salt '*' lxdapi.network_create br1 config='{"ipv4.address": "none", "ipv6.address": "none"}'
+        salt '*' lxdapi.network_create lan type=macvlan member_config='{"node1": {"parent": "eth1"}, "node2": {"parent": "eno2"}}'
     """
     declared = {"type": type, "config": config, "description": description}
-    return core.resource_create(_connect(kwargs), "network", name, declared)
+    return core.resource_create(_connect(kwargs), "network", name, declared,
+                                member_config=member_config)
 
 
 @_salt_errors
 def network_update(name, config=None, description=None, purge_config=False, target=None,
-                   **kwargs):
+                   member_config=None, **kwargs):
     """
     Bring an existing managed network to the given config and description (a PATCH with
     If-Match, only when something differs); return the changes (empty: nothing to do).
@@ -1468,6 +1476,10 @@ def network_update(name, config=None, description=None, purge_config=False, targ
     target
         On an LXD cluster: the member whose own config keys to change.
 
+    member_config
+        On an LXD cluster: each member's own keys to set, ``{member: {key: value}}``
+        (``parent``, ``bridge.external_interfaces``, ``bgp.ipv4.nexthop``, ``bgp.ipv6.nexthop``); read and written with ``?target=MEMBER``. Not together with ``target``.
+
     kwargs
         Connection settings; see the module.
 
@@ -1477,9 +1489,11 @@ def network_update(name, config=None, description=None, purge_config=False, targ
 
         salt '*' lxdapi.network_update br1 config='{"bridge.mtu": 1400}'
         salt '*' lxdapi.network_update br1 config='{"bridge.external_interfaces": "eth1"}' target=node2
+        salt '*' lxdapi.network_update lan member_config='{"node2": {"parent": "eno3"}}'
     """
     declared = {"config": config, "description": description}
-    return _resource_update("network", name, declared, kwargs, purge_config, target=target)
+    return _resource_update("network", name, declared, kwargs, purge_config, target=target,
+                            member_config=member_config)
 
 
 @_salt_errors
@@ -1553,7 +1567,8 @@ def storage_pool_list(recursion=False, **kwargs):
 
 
 @_salt_errors
-def storage_pool_create(name, driver, config=None, description=None, **kwargs):
+def storage_pool_create(name, driver, config=None, description=None, member_config=None,
+                        **kwargs):
     """
     Create a storage pool; return it as LXD then holds it. Fails if it exists.
 
@@ -1570,6 +1585,12 @@ def storage_pool_create(name, driver, config=None, description=None, **kwargs):
     description
         The pool's description.
 
+    member_config
+        On an LXD cluster: each member's own keys, ``{member: {key: value}}`` (``source``, ``size``, ``zfs.pool_name``, ``lvm.vg_name``...).
+        Member-specific keys in ``config`` go to every member; this overrides them per
+        member. LXD's creation steps (a pending entry on each member, then the creation
+        everywhere) are made for you.
+
     kwargs
         Connection settings; see the module.
 
@@ -1578,13 +1599,16 @@ def storage_pool_create(name, driver, config=None, description=None, **kwargs):
     .. code-block:: bash
 
         salt '*' lxdapi.storage_pool_create data dir config='{"source": "/srv/lxd"}'
+        salt '*' lxdapi.storage_pool_create data dir member_config='{"node1": {"source": "/srv/a"}, "node2": {"source": "/srv/b"}}'
     """
     declared = {"driver": driver, "config": config, "description": description}
-    return core.resource_create(_connect(kwargs), "storage_pool", name, declared)
+    return core.resource_create(_connect(kwargs), "storage_pool", name, declared,
+                                member_config=member_config)
 
 
 @_salt_errors
-def storage_pool_update(name, config=None, description=None, target=None, **kwargs):
+def storage_pool_update(name, config=None, description=None, target=None, member_config=None,
+                        **kwargs):
     """
     Bring an existing storage pool to the given config and description (only the keys
     given are compared: LXD adds its own, such as ``source``); return the changes.
@@ -1602,6 +1626,10 @@ def storage_pool_update(name, config=None, description=None, target=None, **kwar
     target
         On an LXD cluster: the member whose own config keys to change.
 
+    member_config
+        On an LXD cluster: each member's own keys to set, ``{member: {key: value}}``
+        (``source``, ``size``, ``zfs.pool_name``, ``lvm.vg_name``...); read and written with ``?target=MEMBER``. Not together with ``target``.
+
     kwargs
         Connection settings; see the module.
 
@@ -1613,7 +1641,8 @@ def storage_pool_update(name, config=None, description=None, target=None, **kwar
         salt '*' lxdapi.storage_pool_update data config='{"size": "20GB"}' target=node2
     """
     declared = {"config": config, "description": description}
-    return _resource_update("storage_pool", name, declared, kwargs, target=target)
+    return _resource_update("storage_pool", name, declared, kwargs, target=target,
+                            member_config=member_config)
 
 
 @_salt_errors

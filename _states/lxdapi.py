@@ -169,12 +169,13 @@ def _resource_converge(name, what, make_plan, kwargs, created_key=None):
 
 
 def _present(kind, name, declared, kwargs, purge_config=False, purge_devices=False,
-             **url_params):
+             member_config=None, **url_params):
     label = core.RESOURCE_KINDS[kind]["label"]
     return _resource_converge(
         name, "{} {!r}".format(label.capitalize(), name),
         lambda api: core.plan_resource_present(api, kind, name, declared, purge_config,
-                                               purge_devices, **url_params),
+                                               purge_devices, member_config=member_config,
+                                               **url_params),
         kwargs, created_key=kind)
 
 
@@ -255,7 +256,7 @@ def profile_absent(name, **kwargs):
     return _absent("profile", name, kwargs)
 
 
-def network_present(name, type="bridge", config=None, description=None,
+def network_present(name, type="bridge", config=None, description=None, member_config=None,
                     **kwargs):  # pylint: disable=redefined-builtin
     """
     Ensure a managed network exists with the declared config keys and description.
@@ -276,6 +277,13 @@ def network_present(name, type="bridge", config=None, description=None,
     description
         The description; None: not managed.
 
+    member_config
+        On an LXD cluster: each member's own keys, ``{member: {key: value}}`` (``parent``, ``bridge.external_interfaces``, ``bgp.ipv4.nexthop``, ``bgp.ipv6.nexthop``);
+        member-specific keys in ``config`` go to every member, this overrides them per
+        member. On a cluster the creation is LXD's two steps (a pending entry on each
+        member, then the creation everywhere), and a creation that stopped half-way
+        (``Pending`` or ``Errored``) is finished.
+
     kwargs
         ``project`` and the other connection settings.
 
@@ -288,9 +296,16 @@ def network_present(name, type="bridge", config=None, description=None,
             - config:
                 ipv4.address: none
                 ipv6.address: none
+
+        lan:
+          lxdapi.network_present:
+            - type: macvlan
+            - member_config:
+                node1: {parent: eth1}
+                node2: {parent: eno2}
     """
     declared = {"type": type, "config": config, "description": description}
-    return _present("network", name, declared, kwargs)
+    return _present("network", name, declared, kwargs, member_config=member_config)
 
 
 def network_absent(name, **kwargs):
@@ -314,7 +329,8 @@ def network_absent(name, **kwargs):
     return _absent("network", name, kwargs)
 
 
-def storage_pool_present(name, driver, config=None, description=None, **kwargs):
+def storage_pool_present(name, driver, config=None, description=None, member_config=None,
+                         **kwargs):
     """
     Ensure a storage pool exists with the declared config keys and description.
 
@@ -335,6 +351,13 @@ def storage_pool_present(name, driver, config=None, description=None, **kwargs):
     description
         The description; None: not managed.
 
+    member_config
+        On an LXD cluster: each member's own keys, ``{member: {key: value}}`` (``source``, ``size``, ``zfs.pool_name``, ``lvm.vg_name``...);
+        member-specific keys in ``config`` go to every member, this overrides them per
+        member. On a cluster the creation is LXD's two steps (a pending entry on each
+        member, then the creation everywhere), and a creation that stopped half-way
+        (``Pending`` or ``Errored``) is finished.
+
     kwargs
         ``project`` and the other connection settings.
 
@@ -347,9 +370,16 @@ def storage_pool_present(name, driver, config=None, description=None, **kwargs):
             - driver: dir
             - config:
                 source: /srv/lxd-data
+
+        data-on-cluster:
+          lxdapi.storage_pool_present:
+            - driver: dir
+            - member_config:
+                node1: {source: /srv/a}
+                node2: {source: /srv/b}
     """
     declared = {"driver": driver, "config": config, "description": description}
-    return _present("storage_pool", name, declared, kwargs)
+    return _present("storage_pool", name, declared, kwargs, member_config=member_config)
 
 
 def storage_pool_absent(name, **kwargs):

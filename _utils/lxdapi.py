@@ -1655,7 +1655,7 @@ def quote_path_part(part):
 
 # ------------------------------------------------------------------------ the parts
 
-PARTS = ("instances", "images", "resources", "trust", "batch")
+PARTS = ("instances", "images", "resources", "members", "trust", "batch")
 
 
 def _load_parts():

@@ -221,7 +221,7 @@ def _plan_converge(api, kind, name, want, current, url, purge_config, purge_devi
 
 
 def plan_resource_present(api, kind, name, declared, purge_config=False, purge_devices=False,
-                          **url_params):
+                          member_config=None, **url_params):
     """The :class:`Plan` that creates or converges one profile, network, pool, volume...
 
     ``kind`` is a key of :data:`RESOURCE_KINDS`; ``declared`` holds the managed fields
@@ -230,7 +230,13 @@ def plan_resource_present(api, kind, name, declared, purge_config=False, purge_d
     that is None or missing is not managed. Declared config keys are compared as LXD
     stores them (strings); keys not declared are left alone unless ``purge_config``
     (devices: ``purge_devices``). ``url_params``: ``pool=`` and ``type=`` (default
-    ``custom``) for storage volumes.
+    ``custom``) for storage volumes; ``target=`` (networks, pools) for one cluster
+    member's own config of an existing one.
+
+    Networks and pools on an LXD cluster: member-specific keys in ``config`` go to every
+    member, ``member_config`` ({member: {key: value}}) sets a member's own; creation is a
+    pending POST per member then the final POST, and a creation that stopped half-way is
+    finished (see ``lxdapi_members``).
 
     Absent: one POST. Drifted: one PATCH with If-Match (a PUT of the whole config for a
     project). Create-only fields that differ: a note, no write.
@@ -238,13 +244,68 @@ def plan_resource_present(api, kind, name, declared, purge_config=False, purge_d
     """
     spec = resource_kind(kind)
     want = _resource_declared(spec, declared)
+    member_config = core.check_member_config(kind, member_config)
+    _check_target_use(member_config, url_params)
     url = resource_url(api, kind, name, **url_params)
     current = core.get_or_none(api, url)
     if current is None:
-        check_create_only_values(api, kind, want)
-        return check_device_pools(api, kind, _plan_create(api, kind, name, want, url_params))
-    return check_device_pools(api, kind, _plan_converge(
-        api, kind, name, want, current, url, purge_config, purge_devices))
+        plan = _plan_creation(api, kind, name, want, member_config, url, url_params)
+    else:
+        plan = _plan_existing(api, kind, name, want, current, url, purge_config,
+                              purge_devices, member_config, url_params)
+    return check_device_pools(api, kind, plan)
+
+
+def _check_target_use(member_config, url_params):
+    if url_params.get("target") is not None and member_config:
+        raise ValueError("give target (one member's own config) or member_config (each "
+                         "member's), not both")
+
+
+def _plan_creation(api, kind, name, want, member_config, url, url_params):
+    """The plan that creates a resource that does not exist (on every member of a
+    cluster for networks and pools)."""
+    spec = resource_kind(kind)
+    if url_params.get("target") is not None:
+        raise ValueError("the {} {!r} does not exist; create it without target "
+                         "(member_config sets each cluster member's own keys)".format(
+                             spec["label"], name))
+    check_create_only_values(api, kind, want)
+    if kind in core.MEMBER_CONFIG_KEYS and core.server_clustered(api):
+        return core.plan_cluster_create(api, kind, name, want, member_config,
+                                        resource_collection(api, kind, **url_params), url)
+    _refuse_member_config(api, member_config)
+    return _plan_create(api, kind, name, want, url_params)
+
+
+def _refuse_member_config(api, member_config):
+    if member_config:
+        raise ValueError("member_config is for LXD clusters; LXD at {} is not "
+                         "clustered".format(api.display_endpoint))
+
+
+def _plan_existing(api, kind, name, want, current, url, purge_config, purge_devices,
+                   member_config, url_params):
+    """The plan that converges an existing resource; on a cluster, each member's own keys
+    are compared with ``?target=`` (the untargeted GET does not show them)."""
+    meta = current.metadata or {}
+    config = want.get("config") or {}
+    member_keys, global_config = core.split_member_config(kind, config)
+    on_members = url_params.get("target") is None and kind in core.MEMBER_CONFIG_KEYS and (
+        member_config or member_keys or meta.get("status", "Created") != "Created")
+    if not (on_members and core.server_clustered(api)):
+        _refuse_member_config(api, member_config)
+        return _plan_converge(api, kind, name, want, current, url, purge_config,
+                              purge_devices)
+    if meta.get("status") in ("Pending", "Errored"):
+        return core.plan_cluster_resume(api, kind, name, want, member_config,
+                                        resource_collection(api, kind, **url_params), url,
+                                        meta)
+    if "config" in want:
+        want = dict(want, config=global_config)
+    plan = _plan_converge(api, kind, name, want, current, url, purge_config, purge_devices)
+    members, _ = core.plan_member_config(api, kind, name, config, member_config, url, meta)
+    return plan.extend(members)
 
 
 def resource_in_use(kind, name, current):
@@ -297,35 +358,43 @@ def resource_list(api, kind, recursion=False, **url_params):
     return [core.name_from_url(u) for u in urls]
 
 
-def resource_create(api, kind, name, declared, **url_params):
+def resource_create(api, kind, name, declared, member_config=None, **url_params):
     """Create one resource of ``kind``; return its metadata as LXD then holds it.
 
-    Raises :class:`APIConflictException` when it exists already (LXD 5.0 itself answers
-    a duplicate with 400, 409 or 500 depending on the kind).
+    ``member_config``: networks and pools on a cluster, as for
+    :func:`plan_resource_present`. Raises :class:`APIConflictException` when it exists
+    already (LXD 5.0 itself answers a duplicate with 400, 409 or 500 depending on the
+    kind).
     """
     spec = resource_kind(kind)
     want = _resource_declared(spec, declared)
+    member_config = core.check_member_config(kind, member_config)
     url = resource_url(api, kind, name, **url_params)
     if core.get_or_none(api, url) is not None:
         raise core.APIConflictException(error="{} {!r} already exists".format(spec["label"], name))
-    check_create_only_values(api, kind, want)
-    check_device_pools(api, kind, _plan_create(api, kind, name, want, url_params)).apply(api)
+    plan = _plan_creation(api, kind, name, want, member_config, url, url_params)
+    check_device_pools(api, kind, plan).apply(api)
     return api.get(url).metadata
 
 
 def resource_update(api, kind, name, declared, purge_config=False, purge_devices=False,
-                    **url_params):
+                    member_config=None, **url_params):
     """Bring an existing resource to ``declared``; return the applied :class:`Plan`.
 
-    Raises :class:`APINotFoundException` when it does not exist.
+    ``member_config`` and ``target``: networks and pools on a cluster, as for
+    :func:`plan_resource_present`. Raises :class:`APINotFoundException` when it does not
+    exist.
     """
     spec = resource_kind(kind)
     want = _resource_declared(spec, declared)
+    member_config = core.check_member_config(kind, member_config)
+    _check_target_use(member_config, url_params)
     url = resource_url(api, kind, name, **url_params)
     current = core.get_or_none(api, url)
     if current is None:
         raise core.APINotFoundException(error="{} {!r} does not exist".format(spec["label"], name))
-    plan = _plan_converge(api, kind, name, want, current, url, purge_config, purge_devices)
+    plan = _plan_existing(api, kind, name, want, current, url, purge_config, purge_devices,
+                          member_config, url_params)
     check_device_pools(api, kind, plan).apply(api)
     return plan
 

@@ -6,6 +6,8 @@ by the instance's ``location`` as LXD reports it.
 
 import os
 import shutil
+import subprocess
+import uuid
 
 import lxdhost
 import pytest
@@ -235,3 +237,231 @@ def test_target_is_refused_where_lxd_has_no_member_config(modules, cluster, conn
         core.resource_get(cluster.api(), "profile", "default", target="node3")
     with pytest.raises(SaltInvocationError, match="target must be a non-empty name"):
         modules.lxdapi.network_get("x", target="", **conn)
+
+
+# ------------------------------------------- networks and pools created on every member
+#
+# On a cluster LXD creates a network or pool in two steps: a pending entry on each member
+# (POST ?target=MEMBER, member-specific keys only), then the POST that creates it
+# everywhere. Bridges cannot be tested here: both members share one kernel, so the second
+# member finds the first one's bridge interface. macvlan networks create no interface,
+# only check that their parent exists, which a veth pair gives.
+
+
+def _short_name(prefix):
+    return prefix + uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def parents():
+    """Two host interfaces (veth pairs, no traffic) to serve as macvlan parents."""
+    names = [_short_name("lxv") for _ in range(2)]
+    for name in names:
+        subprocess.run(["ip", "link", "add", name, "type", "veth", "peer", "name",
+                        name + "p"], check=True)
+    yield names
+    for name in names:
+        subprocess.run(["ip", "link", "del", name], check=False)
+
+
+@pytest.fixture
+def network(cluster):
+    name = _short_name("mv")
+    yield name
+    cluster.lxc("network", "delete", name, check=False)
+
+
+@pytest.fixture
+def pool(cluster):
+    name = _short_name("pool")
+    sources = {m: os.path.join(cluster.base, "{}-{}".format(name, m)) for m in cluster.members}
+    for path in sources.values():
+        os.makedirs(path)  # a dir pool's source must exist
+    yield name, sources
+    cluster.lxc("storage", "delete", name, check=False)
+
+
+def _member_view(cluster, kind, name, member):
+    return held(cluster.api(), "{}/{}".format(kind, name), target=member)
+
+
+def test_storage_pool_present_creates_on_every_member_with_its_own_source(
+        states, cluster, conn, pool, request_log):
+    name, sources = pool
+    member_config = {m: {"source": path} for m, path in sources.items()}
+    declared = dict(driver="dir", description="two sources", config={"rsync.bwlimit": "5MB"},
+                    member_config=member_config, **conn)
+
+    predicted = states.lxdapi.storage_pool_present(name, test=True, **declared)
+    assert predicted.result is None, predicted.comment
+    assert predicted.changes["member_config"]["new"] == member_config
+    assert request_log.writes == []
+    assert held(cluster.api(), "storage-pools/" + name) is None
+
+    ret = states.lxdapi.storage_pool_present(name, **declared)
+    assert ret.result is True, ret.comment
+    assert ret.comment == "Storage pool {!r} created.".format(name)
+    # a pending POST per member, the final POST, then the description LXD's final POST drops
+    assert [(m, u.split("?")[-1] if "?" in u else "") for m, u, _ in request_log.writes] == [
+        ("POST", "target=node3"), ("POST", "target=node4"), ("POST", ""), ("PATCH", "")]
+    whole = held(cluster.api(), "storage-pools/" + name)
+    assert (whole["status"], whole["description"]) == ("Created", "two sources")
+    assert whole["config"] == {"rsync.bwlimit": "5MB"}
+    for member, path in sources.items():
+        assert _member_view(cluster, "storage-pools", name, member)["config"]["source"] == path
+
+    request_log.clear()
+    again = states.lxdapi.storage_pool_present(name, **declared)
+    assert again.result is True and again.changes == {}, again.comment
+    assert request_log.writes == []
+
+    # a member's source can only be set at creation: reported, never written
+    moved = dict(member_config, node4={"source": sources["node4"] + "-elsewhere"})
+    ret = states.lxdapi.storage_pool_present(name, **dict(declared, member_config=moved))
+    assert ret.result is True and ret.changes == {}
+    assert "on node4" in ret.comment and "can only be set at creation" in ret.comment
+    assert request_log.writes == []
+    assert _member_view(cluster, "storage-pools", name, "node4")["config"]["source"] == \
+        sources["node4"]
+
+    gone = states.lxdapi.storage_pool_absent(name, **conn)
+    assert gone.result is True and gone.changes
+    assert held(cluster.api(), "storage-pools/" + name) is None
+
+
+def test_network_present_sets_each_members_parent(states, cluster, conn, network, parents,
+                                                  request_log):
+    first, second = parents
+    declared = dict(type="macvlan", config={"parent": first, "mtu": "1400"},
+                    description="lan", **conn)
+    ret = states.lxdapi.network_present(network, **declared)
+    assert ret.result is True, ret.comment
+    assert ret.changes["config"]["new"] == {"mtu": "1400"}  # the global keys
+    assert ret.changes["member_config"]["new"] == {"node3": {"parent": first},
+                                                   "node4": {"parent": first}}
+    whole = held(cluster.api(), "networks/" + network)
+    assert (whole["status"], whole["description"], whole["config"]) == (
+        "Created", "lan", {"mtu": "1400"})
+    for member in cluster.members:
+        assert _member_view(cluster, "networks", network, member)["config"]["parent"] == first
+
+    request_log.clear()
+    again = states.lxdapi.network_present(network, **declared)
+    assert again.result is True and again.changes == {}, again.comment
+    assert request_log.writes == []
+
+    # node4 gets its own parent: one targeted PATCH (with If-Match), node3 untouched
+    on_node4 = dict(declared, member_config={"node4": {"parent": second}})
+    predicted = states.lxdapi.network_present(network, test=True, **on_node4)
+    assert predicted.result is None
+    assert predicted.changes == {"member_config": {"old": {"node4": {"parent": first}},
+                                                   "new": {"node4": {"parent": second}}}}
+    assert request_log.writes == []
+    plan = core.plan_resource_present(cluster.api(), "network", network,
+                                      {"config": {"parent": first}},
+                                      member_config={"node4": {"parent": second}})
+    assert [(w.method, w.url.endswith("?target=node4"), bool(w.etag))
+            for w in plan.writes] == [("PATCH", True, True)]
+
+    ret = states.lxdapi.network_present(network, **on_node4)
+    assert ret.result is True and ret.changes == predicted.changes, ret.comment
+    assert [(m, u.endswith("target=node4")) for m, u, _ in request_log.writes] == [
+        ("PATCH", True)]
+    assert _member_view(cluster, "networks", network, "node4")["config"]["parent"] == second
+    assert _member_view(cluster, "networks", network, "node3")["config"]["parent"] == first
+    whole = held(cluster.api(), "networks/" + network)  # the rest kept
+    assert (whole["description"], whole["config"]) == ("lan", {"mtu": "1400"})
+
+    request_log.clear()
+    assert states.lxdapi.network_present(network, **on_node4).changes == {}
+    assert request_log.writes == []
+
+
+def test_a_creation_that_failed_half_way_is_finished_on_the_next_run(
+        states, cluster, conn, network, parents):
+    declared = dict(type="macvlan", config={"mtu": "1400"}, description="lan", **conn)
+    failed = states.lxdapi.network_present(
+        network, member_config={"node3": {"parent": "lxnosuch0"}, "node4": {"parent": parents[0]}},
+        **declared)
+    assert failed.result is False
+    assert 'Parent interface "lxnosuch0" not found' in failed.comment
+    assert held(cluster.api(), "networks/" + network)["status"] == "Errored"
+
+    fixed = dict(declared, member_config={"node3": {"parent": parents[0]},
+                                          "node4": {"parent": parents[0]}})
+    ret = states.lxdapi.network_present(network, **fixed)
+    assert ret.result is True, ret.comment
+    assert ret.changes["status"] == {"old": "Errored", "new": "Created"}
+    assert ret.changes["member_config"]["new"] == {"node3": {"parent": parents[0]}}
+    assert "was Errored on the cluster" in ret.comment
+    whole = held(cluster.api(), "networks/" + network)
+    assert (whole["status"], whole["description"], whole["config"]) == (
+        "Created", "lan", {"mtu": "1400"})
+    assert _member_view(cluster, "networks", network, "node3")["config"]["parent"] == parents[0]
+
+    assert states.lxdapi.network_present(network, **fixed).changes == {}
+
+
+def test_a_pool_pending_on_some_members_is_finished(states, cluster, conn, pool):
+    name, sources = pool
+    cluster.lxc("storage", "create", name, "dir", "source=" + sources["node3"],
+                "--target", "node3")
+    assert held(cluster.api(), "storage-pools/" + name)["status"] == "Pending"
+    ret = states.lxdapi.storage_pool_present(
+        name, driver="dir", member_config={m: {"source": p} for m, p in sources.items()},
+        **conn)
+    assert ret.result is True, ret.comment
+    assert ret.changes["status"] == {"old": "Pending", "new": "Created"}
+    assert held(cluster.api(), "storage-pools/" + name)["status"] == "Created"
+    assert _member_view(cluster, "storage-pools", name, "node4")["config"]["source"] == \
+        sources["node4"]
+
+
+def test_member_config_from_the_execution_module(modules, cluster, conn, network, parents):
+    first, second = parents
+    made = modules.lxdapi.network_create(
+        network, type="macvlan", member_config={"node3": {"parent": first},
+                                                "node4": {"parent": second}}, **conn)
+    assert made["status"] == "Created"
+    assert modules.lxdapi.network_get(network, target="node4", **conn)["config"]["parent"] \
+        == second
+    changes = modules.lxdapi.network_update(network, member_config={"node4": {"parent": first}},
+                                            **conn)
+    assert changes == {"member_config": {"old": {"node4": {"parent": second}},
+                                         "new": {"node4": {"parent": first}}}}
+    assert modules.lxdapi.network_get(network, target="node4", **conn)["config"]["parent"] \
+        == first
+    assert modules.lxdapi.network_update(network, member_config={"node4": {"parent": first}},
+                                         **conn) == {}
+
+
+@pytest.mark.parametrize("member_config, expected", [
+    ({"node3": {"mtu": "1400"}}, "member_config of node3: mtu is not member-specific"),
+    ({"node9": {"parent": "eth0"}}, "names node9, not a member of the cluster"),
+    (["node3"], "member_config must be a mapping"),
+    ({"node3": "eth0"}, "member_config of node3 must be a mapping"),
+])
+def test_member_config_bad_input(states, modules, cluster, conn, network, member_config,
+                                 expected, request_log):
+    ret = states.lxdapi.network_present(network, type="macvlan", member_config=member_config,
+                                        **conn)
+    assert ret.result is False and expected in ret.comment, ret.comment
+    with pytest.raises(SaltInvocationError, match=expected):
+        modules.lxdapi.network_create(network, type="macvlan", member_config=member_config,
+                                      **conn)
+    assert request_log.writes == []
+    assert held(cluster.api(), "networks/" + network) is None
+
+
+def test_member_config_needs_a_cluster_and_no_target(states, modules, lxd, cluster, conn):
+    ret = states.lxdapi.storage_pool_present("pool-single", driver="dir",
+                                             member_config={"node3": {"source": "/srv/x"}},
+                                             endpoint=lxd.socket)
+    assert ret.result is False and "is not clustered" in ret.comment
+    assert held(lxd.api(), "storage-pools/pool-single") is None
+    with pytest.raises(SaltInvocationError, match="not both"):
+        modules.lxdapi.storage_pool_update("default", target="node3",
+                                           member_config={"node3": {"source": "/x"}}, **conn)
+    with pytest.raises(ValueError, match="create it without target"):
+        core.plan_resource_present(cluster.api(), "network", "nosuch0", {"type": "macvlan"},
+                                   target="node3")
