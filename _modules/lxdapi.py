@@ -883,11 +883,12 @@ def container_file_get(name, path, dest=None, **kwargs):
 
 @_salt_errors
 def container_file_put(name, path, source=None, contents=None, mode=None, uid=None,
-                       gid=None, **kwargs):
+                       gid=None, makedirs=False, **kwargs):
     """
     Write a file into an instance; True if written, False if already identical.
 
-    Give exactly one of ``source`` and ``contents``. The parent folder must exist.
+    Give exactly one of ``source`` and ``contents``. The parent folder must exist, unless
+    ``makedirs``.
 
     name
         The instance's name.
@@ -910,6 +911,9 @@ def container_file_put(name, path, source=None, contents=None, mode=None, uid=No
     gid
         Numeric group id (default 0).
 
+    makedirs
+        True to create missing parent folders (default False).
+
     kwargs
         Connection settings; see the module.
 
@@ -918,6 +922,7 @@ def container_file_put(name, path, source=None, contents=None, mode=None, uid=No
     .. code-block:: bash
 
         salt '*' lxdapi.container_file_put web1 /etc/motd contents='hello'
+        salt '*' lxdapi.container_file_put web1 /srv/app/conf/app.ini contents='[app]' makedirs=True
         salt '*' lxdapi.container_file_put web1 /etc/app.conf source=salt://app/app.conf mode=0640 uid=0 gid=33
     """
     if (source is None) == (contents is None):
@@ -928,7 +933,68 @@ def container_file_put(name, path, source=None, contents=None, mode=None, uid=No
     else:
         data = contents if isinstance(contents, bytes) else str(contents).encode("utf-8")
     return core.instance_file_put(_connect(kwargs), name, path, data, mode=mode, uid=uid,
-                                  gid=gid)
+                                  gid=gid, makedirs=makedirs)
+
+
+@_salt_errors
+def container_file_delete(name, path, **kwargs):
+    """
+    Delete a file, symlink or empty folder in an instance; True if deleted, False if it
+    did not exist. A folder with entries is refused (nothing in it is deleted).
+
+    name
+        The instance's name.
+
+    path
+        Absolute path in the instance.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_file_delete web1 /etc/motd
+    """
+    return core.instance_file_delete(_connect(kwargs), name, path)
+
+
+@_salt_errors
+def container_mkdir(name, path, mode=None, uid=None, gid=None, makedirs=False, **kwargs):
+    """
+    Create a folder in an instance; True if created or its mode/owner changed, False if
+    it was already there as asked.
+
+    name
+        The instance's name.
+
+    path
+        Absolute path in the instance.
+
+    mode
+        Octal mode, ``0755`` (default: LXD's, 0755 for a new folder).
+
+    uid
+        Numeric owner id (default 0).
+
+    gid
+        Numeric group id (default 0).
+
+    makedirs
+        True to create missing parent folders too (default False).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_mkdir web1 /srv/app/data mode=0750 uid=33 makedirs=True
+    """
+    return core.instance_mkdir(_connect(kwargs), name, path, mode=mode, uid=uid, gid=gid,
+                               makedirs=makedirs)
 
 
 @_salt_errors

@@ -17,7 +17,9 @@ import logging
 import os
 import sys
 
+import salt.exceptions
 import salt.utils.args
+import salt.utils.templates
 
 log = logging.getLogger(__name__)
 
@@ -601,13 +603,39 @@ def _file_source(source):
         return fh.read()
 
 
+def _render(content, template, context, defaults):
+    """``content`` (bytes) rendered with Salt's ``template`` engine (jinja, mako...)."""
+    if template is None:
+        return content
+    if isinstance(content, bytes):
+        try:
+            content = content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("a template must be UTF-8 text; this one is binary") from None
+    for what, value in (("context", context), ("defaults", defaults)):
+        if value is not None and not isinstance(value, dict):
+            raise ValueError("{} must be a mapping, not {}".format(what, type(value).__name__))
+    engines = salt.utils.templates.TEMPLATE_REGISTRY
+    if template not in engines:
+        raise ValueError("unknown template engine {!r}; choose one of {}".format(
+            template, ", ".join(sorted(engines))))
+    try:
+        return __salt__["file.apply_template_on_contents"](
+            content, template, dict(context or {}), dict(defaults or {}),
+            globals().get("__env__", "base"))
+    except salt.exceptions.SaltException as exc:
+        raise ValueError("the template could not be rendered: {}".format(exc)) from None
+
+
 def file_managed(container, path=None, source=None, contents=None, mode=None, uid=None,
-                 gid=None, **kwargs):
+                 gid=None, makedirs=False, template=None, context=None, defaults=None,
+                 show_changes=True, **kwargs):
     """
     Ensure a file inside an instance has the declared content, mode and owner.
 
     Reads the file and its mode/uid/gid first and writes (the whole file) only when one
-    of them differs. Content changes are reported as sha256 digests.
+    of them differs. Content changes are reported as sha256 digests and, for text files
+    (up to 64 KiB) with ``show_changes``, as a unified ``diff``.
 
     container
         The instance's name.
@@ -629,6 +657,20 @@ def file_managed(container, path=None, source=None, contents=None, mode=None, ui
     uid, gid
         Numeric owner and group; None keeps the file's (a new file gets 0).
 
+    makedirs
+        Create missing parent folders (default False: a missing parent fails the state).
+
+    template
+        Render ``source`` or ``contents`` with this Salt template engine (``jinja``,
+        ``mako``...), with ``grains``, ``pillar``, ``salt`` and the context below.
+
+    context, defaults
+        Template variables: ``defaults`` first, overridden by ``context``.
+
+    show_changes
+        Put a ``diff`` of text content in the changes (default True; False for files
+        that hold secrets: only digests are shown then).
+
     kwargs
         ``project`` and the other connection settings.
 
@@ -642,7 +684,10 @@ def file_managed(container, path=None, source=None, contents=None, mode=None, ui
         /etc/motd:
           lxdapi.file_managed:
             - container: web1
-            - source: salt://web/motd
+            - source: salt://web/motd.j2
+            - template: jinja
+            - context:
+                role: web
             - mode: '0644'
     """
     name = kwargs.pop("name", None) or path
@@ -652,10 +697,92 @@ def file_managed(container, path=None, source=None, contents=None, mode=None, ui
         if source is not None and contents is not None:
             raise ValueError("give source or contents, not both")
         content = _file_source(source) if source is not None else contents
-        return core.plan_file_managed(api, container, path, content, mode, uid, gid)
+        if content is not None:
+            content = _render(content, template, context, defaults)
+        elif template is not None:
+            raise ValueError("template needs source or contents")
+        return core.plan_file_managed(api, container, path, content, mode, uid, gid,
+                                      makedirs=makedirs,
+                                      show_diff=core.check_bool(show_changes, "show_changes"))
 
     return _resource_converge(name, "File {} in {!r}".format(path, container), make_plan,
                               kwargs, created_key="file")
+
+
+def directory_present(container, path=None, mode=None, uid=None, gid=None, makedirs=False,
+                      **kwargs):
+    """
+    Ensure a folder exists inside an instance, with the declared mode and owner.
+
+    LXD sets a folder's mode and owner only when it creates it: an empty folder that
+    differs is made again; one with entries fails the state, naming what differs.
+
+    container
+        The instance's name.
+
+    path
+        The absolute path inside the instance; defaults to the state's ``name``.
+
+    mode
+        The mode as octal digits (``'0750'``); None keeps the folder's (a new one gets
+        0755).
+
+    uid, gid
+        Numeric owner and group; None keeps the folder's (a new one gets 0).
+
+    makedirs
+        Create missing parent folders (default False).
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        /srv/app/data:
+          lxdapi.directory_present:
+            - container: web1
+            - mode: '0750'
+            - uid: 33
+            - makedirs: True
+    """
+    name = kwargs.pop("name", None) or path
+    path = path or name
+    return _resource_converge(
+        name, "Folder {} in {!r}".format(path, container),
+        lambda api: core.plan_directory_present(api, container, path, mode, uid, gid,
+                                                makedirs=makedirs),
+        kwargs, created_key="folder")
+
+
+def file_absent(container, path=None, **kwargs):
+    """
+    Ensure a file, symlink or empty folder does not exist inside an instance. A folder
+    with entries fails the state (nothing in it is deleted).
+
+    container
+        The instance's name.
+
+    path
+        The absolute path inside the instance; defaults to the state's ``name``.
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        /etc/motd:
+          lxdapi.file_absent:
+            - container: web1
+    """
+    name = kwargs.pop("name", None) or path
+    path = path or name
+    return _resource_converge(
+        name, "File {} in {!r}".format(path, container),
+        lambda api: core.plan_file_absent(api, container, path), kwargs)
 
 
 # ---- containers and images ----

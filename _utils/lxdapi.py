@@ -26,11 +26,9 @@ import importlib.util
 import json
 import logging
 import os
-import re
 import socket
 import ssl
 import sys
-import threading
 import time
 import urllib.parse
 import warnings
@@ -1655,7 +1653,7 @@ def quote_path_part(part):
 
 # ------------------------------------------------------------------------ the parts
 
-PARTS = ("instances", "images", "resources", "members", "trust", "batch")
+PARTS = ("instances", "images", "resources", "members", "files", "trust", "batch")
 
 
 def _load_parts():

@@ -1,10 +1,9 @@
 """Profiles, networks, storage pools and volumes, projects: one table of kinds and one
-reconcile for all; snapshots and files inside instances.
+reconcile for all; snapshots of instances.
 
 Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
 ``core.<name>``; the core re-exports the public names defined here."""
 
-import hashlib
 import urllib.parse
 
 import lxdapi_core as core
@@ -418,12 +417,6 @@ def _as_bool(value, what):
     raise ValueError("{} must be true or false, not {!r}".format(what, value))
 
 
-def _require_instance(api, instance):
-    core.check_name(instance, "instance")
-    if core.get_or_none(api, api.instance_path(instance)) is None:
-        raise core.APINotFoundException(error="instance {!r} does not exist".format(instance))
-
-
 def plan_snapshot_present(api, instance, name, stateful=False):
     """The :class:`Plan` that takes snapshot ``name`` of ``instance`` unless it exists.
 
@@ -439,7 +432,7 @@ def plan_snapshot_present(api, instance, name, stateful=False):
     plan = core.Plan(name)
     current = core.get_or_none(api, api.instance_path(instance, "snapshots", name))
     if current is None:
-        _require_instance(api, instance)
+        core.require_instance(api, instance)
         plan.add("snapshot", None, name)
         plan.writes.append(core.Write("POST", api.instance_path(instance, "snapshots"),
                                  {"name": name, "stateful": stateful}))
@@ -462,141 +455,6 @@ def plan_snapshot_absent(api, instance, name):
     plan.add("snapshot", name, None)
     plan.writes.append(core.Write("DELETE", url))
     return plan
-
-
-# -- files in instances ---------------------------------------------------------------
-
-
-def file_mode(mode):
-    """A file mode as LXD reports it: four octal digits (``"0644"``).
-
-    ``mode`` is a string of octal digits (``"644"``, ``"0644"``, ``"0o644"``) or an int
-    written with them (``644``: what Salt's YAML makes of an unquoted ``0644``). None
-    stays None; anything else is a ValueError.
-    """
-    if mode is None:
-        return None
-    text = str(mode).strip().lower()
-    if text.startswith("0o"):
-        text = text[2:]
-    text = text.lstrip("0") or "0"
-    if isinstance(mode, bool) or not isinstance(mode, (int, str)) or len(text) > 4 \
-            or set(text) - set("01234567"):
-        raise ValueError("mode must be octal digits such as '0644', not {!r}".format(mode))
-    return text.zfill(4)
-
-
-def _owner_id(value, what):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not str(value).strip().isdigit():
-        raise ValueError("{} must be a non-negative number, not {!r}".format(what, value))
-    return int(str(value).strip())
-
-
-def instance_file_url(api, instance, path):
-    """Relative URL of a file inside an instance (``instances/NAME/files?path=...``)."""
-    return api.instance_path(instance, "files") + "?" + urllib.parse.urlencode(
-        {"path": core.check_absolute_path(path, "a file path")})
-
-
-def instance_file_read(api, instance, path):
-    """A file inside an instance: ``(content, info)``, or None when there is none.
-
-    ``content`` is bytes; ``info`` holds ``type`` (file, directory, symlink), ``mode``
-    (``"0644"``), ``uid`` and ``gid`` (ints), from LXD's ``X-LXD-*`` headers. Raises
-    :class:`APINotFoundException` when the instance does not exist.
-    """
-    core.check_name(instance, "instance")
-    url = instance_file_url(api, instance, path)
-    try:
-        result = api.get(url)
-    except core.APINotFoundException:
-        _require_instance(api, instance)
-        return None
-    except core.APIException as exc:
-        # A file whose content looks like an LXD error document (JSON with an error
-        # code) trips APIResult.validate(); the transfer itself succeeded.
-        response = getattr(exc.result, "response", None)
-        if response is None or response.status_code >= 400:
-            raise
-        result = exc.result
-    headers = result.response.headers
-    info = {
-        "type": headers.get("X-LXD-Type", "file"),
-        "mode": file_mode(headers.get("X-LXD-Mode") or "0"),
-        "uid": int(headers.get("X-LXD-Uid") or 0),
-        "gid": int(headers.get("X-LXD-Gid") or 0),
-    }
-    return result.response.content, info
-
-
-def _digest(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def plan_file_managed(api, instance, path, content=None, mode=None, uid=None, gid=None):
-    """The :class:`Plan` that makes a file in ``instance`` hold ``content`` with this owner.
-
-    ``content``: bytes or text (UTF-8); None manages only mode and owner (an absent file
-    is created empty). ``mode`` (see :func:`file_mode`), ``uid`` and ``gid``: None leaves
-    them as they are (a new file gets LXD's 0644, root). Reads the file and its headers
-    first and writes only when something differs: one POST of the whole file when only
-    the content differs (LXD keeps mode and owner); a DELETE then a POST when the mode
-    or owner differ (LXD 5.0 sets them only on a file it creates). Content changes are
-    reported as sha256 digests, never as the content itself.
-    """
-    core.check_name(instance, "instance")
-    url = instance_file_url(api, instance, path)
-    mode = file_mode(mode)
-    uid, gid = _owner_id(uid, "uid"), _owner_id(gid, "gid")
-    if isinstance(content, str):
-        content = content.encode("utf-8")
-    if content is not None and not isinstance(content, bytes):
-        raise ValueError("contents must be text or bytes, not {}".format(
-            type(content).__name__))
-    plan = core.Plan(path)
-    headers = {"Content-Type": "application/octet-stream", "X-LXD-type": "file",
-               "X-LXD-write": "overwrite"}
-    wanted = (("mode", mode), ("uid", uid), ("gid", gid))
-    current = instance_file_read(api, instance, path)
-    if current is None:
-        folder = path.rstrip("/").rsplit("/", 1)[0] or "/"
-        parent = instance_file_read(api, instance, folder)
-        if parent is None or parent[1]["type"] != "directory":
-            raise ValueError("{} in {!r} cannot be written: {} is not a folder there".format(
-                path, instance, folder))
-        data = content if content is not None else b""
-        plan.add("file", None, path)
-        plan.add("content", None, _digest(data))
-        for key, value in wanted:
-            if value is not None:
-                plan.add(key, None, value)
-                headers["X-LXD-" + key] = str(value)
-        plan.writes.append(core.Write("POST", url, data=data, headers=headers))
-        return plan
-    data, info = current
-    if info["type"] != "file":
-        raise ValueError("{} in {!r} is a {}, not a file; it was left as it is".format(
-            path, instance, info["type"]))
-    if content is not None and content != data:
-        plan.add("content", _digest(data), _digest(content))
-        data = content
-    for key, value in wanted:
-        if value is not None and value != info[key]:
-            plan.add(key, info[key], value)
-    if not plan.changes:
-        return plan
-    if set(plan.changes) - {"content"}:
-        # LXD 5.0 applies X-LXD-mode/uid/gid only when it creates the file (and has no
-        # X-LXD-modify-perm): recreate it, with every attribute given.
-        for key, value in wanted:
-            headers["X-LXD-" + key] = str(info[key] if value is None else value)
-        plan.writes.append(core.Write("DELETE", url))
-    plan.writes.append(core.Write("POST", url, data=data, headers=headers))
-    return plan
-
-
 
 
 def check_create_only_values(api, kind, want):

@@ -157,7 +157,7 @@ def test_file_put_bad_input(modules, api, container):
         modules.lxdapi.container_file_put(container, "/tmp/x", contents="x", uid="www")
     with pytest.raises(SaltInvocationError, match="is a directory"):
         modules.lxdapi.container_file_put(container, "/tmp", contents="x")
-    with pytest.raises(CommandExecutionError, match="parent folder does not exist"):
+    with pytest.raises(CommandExecutionError, match="parent folder /no-dir does not exist"):
         modules.lxdapi.container_file_put(container, "/no-dir/x", contents="x")
     with pytest.raises(CommandExecutionError, match="instance 'absent-ctr' does not exist"):
         modules.lxdapi.container_file_put("absent-ctr", "/tmp/x", contents="x")

@@ -230,14 +230,22 @@ def test_file_contents_and_exec_environment_are_never_shown(states, modules, lxd
                                          contents=key_pem, mode="0600")
         assert ret.result is True, ret.comment
         assert ret.changes["content"]["new"].startswith("sha256:")
+        # A changed key is reported by digest only: no diff, whose context lines would
+        # show the key's body without its PEM markers.
+        other_pem = key_pem.replace(key_body(key_pem)[1], key_body(key_pem)[1][::-1])
+        changed = states.lxdapi.file_managed(container=unique_name, name="/root/id.key",
+                                             contents=other_pem, mode="0600")
+        assert changed.result is True, changed.comment
+        assert set(changed.changes["content"]) == {"old", "new"}
         out = modules.lxdapi.container_exec(
             unique_name, ["sh", "-c", 'test "$DB_PASSWORD" = "$EXPECTED_PASSWORD" && echo same'],
             env={"DB_PASSWORD": SECRET, "EXPECTED_PASSWORD": SECRET})
         assert out["stdout"] == "same\n"
         text = shown()
         assert "/exec" in text and core.REDACTED in text
-        assert_not_shown(text + json.dumps(ret.changes) + ret.comment, SECRET,
-                         key_body(key_pem))
+        assert_not_shown(text + json.dumps(ret.changes) + ret.comment
+                         + json.dumps(changed.changes) + changed.comment, SECRET,
+                         key_body(key_pem), key_body(other_pem))
     finally:
         lxd.lxc("delete", "--force", unique_name, check=False)
 

@@ -1,0 +1,333 @@
+"""Files and folders inside instances: read, write only what differs, create folders,
+delete. The execution module's ``container_file_*`` and the ``file_managed``,
+``directory_present`` and ``file_absent`` states all stand on these plans.
+
+Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
+``core.<name>``; the core re-exports the public names defined here.
+
+What LXD 5.0's file API (``/1.0/instances/NAME/files?path=``) does, and what follows:
+
+- a GET answers the content (or a folder's entries) with ``X-LXD-type``, ``-mode``,
+  ``-uid`` and ``-gid`` headers; so a plan reads first and writes only what differs;
+- a POST sets mode and owner only when it creates the file or folder: a file whose mode
+  or owner must change is deleted and written again, an empty folder too; a folder with
+  entries cannot change them through this API (the plan says so and writes nothing);
+- a POST does not create missing parent folders: ``makedirs`` adds one POST per folder;
+- a DELETE removes a file, a symlink or an empty folder.
+"""
+
+import difflib
+import hashlib
+import posixpath
+import urllib.parse
+
+import lxdapi_core as core
+
+
+#: Content diffs are shown for text files up to this size (bytes); larger or binary
+#: content is reported by its sha256 digest only.
+DIFF_MAX_BYTES = 64 * 1024
+
+
+def file_mode(mode):
+    """A file mode as LXD reports it: four octal digits (``"0644"``).
+
+    ``mode`` is a string of octal digits (``"644"``, ``"0644"``, ``"0o644"``) or an int
+    written with them (``644``: what Salt's YAML makes of an unquoted ``0644``). None
+    stays None; anything else is a ValueError.
+    """
+    if mode is None:
+        return None
+    text = str(mode).strip().lower()
+    if text.startswith("0o"):
+        text = text[2:]
+    text = text.lstrip("0") or "0"
+    if isinstance(mode, bool) or not isinstance(mode, (int, str)) or len(text) > 4 \
+            or set(text) - set("01234567"):
+        raise ValueError("mode must be octal digits such as '0644', not {!r}".format(mode))
+    return text.zfill(4)
+
+
+def _owner_id(value, what):
+    return None if value is None else core.check_id(value, what)
+
+
+def instance_file_url(api, instance, path):
+    """Relative URL of a file inside an instance (``instances/NAME/files?path=...``)."""
+    return api.instance_path(instance, "files") + "?" + urllib.parse.urlencode(
+        {"path": core.check_absolute_path(path)})
+
+
+def instance_file_read(api, instance, path):
+    """A file or folder inside an instance: ``(content, info)``, or None when absent.
+
+    ``content`` is bytes (a folder: the list of its entries); ``info`` holds ``path``,
+    ``type`` (file, directory, symlink), ``mode`` (``"0644"``), ``uid`` and ``gid`` (ints),
+    from LXD's ``X-LXD-*`` headers. Raises :class:`APINotFoundException` when the
+    instance does not exist.
+    """
+    core.check_name(instance, "instance")
+    url = instance_file_url(api, instance, path)
+    try:
+        result = api.get(url)
+    except core.APINotFoundException:
+        require_instance(api, instance)
+        return None
+    except core.APIException as exc:
+        # A file whose content looks like an LXD error document (JSON with an error
+        # code) trips APIResult.validate(); the transfer itself succeeded.
+        response = getattr(exc.result, "response", None)
+        if response is None or response.status_code >= 400:
+            raise
+        result = exc.result
+    headers = result.response.headers
+    info = {
+        "path": path,
+        "type": headers.get("X-LXD-Type", "file"),
+        "mode": file_mode(headers.get("X-LXD-Mode") or "0"),
+        "uid": int(headers.get("X-LXD-Uid") or 0),
+        "gid": int(headers.get("X-LXD-Gid") or 0),
+    }
+    if info["type"] == "directory":
+        return list(result.metadata or []), info
+    return result.response.content, info
+
+
+def require_instance(api, instance):
+    """APINotFoundException naming ``instance`` unless it exists."""
+    core.check_name(instance, "instance")
+    if core.get_or_none(api, api.instance_path(instance)) is None:
+        raise core.APINotFoundException(error="instance {!r} does not exist".format(instance))
+
+
+def instance_file_get(api, name, path):
+    """``(info, content)`` of a file or folder in an instance, or False when it (or the
+    instance) does not exist. ``content`` is bytes; for a folder, the list of entries."""
+    try:
+        found = instance_file_read(api, core.check_name(name, "name"), path)
+    except core.APINotFoundException:
+        return False
+    if found is None:
+        return False
+    content, info = found
+    return info, content
+
+
+def _digest(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def text_diff(old, new, path):
+    """A unified diff of two contents (bytes), or None when either is binary, large, or
+    holds a private key (a diff's context lines need not include the PEM markers that
+    :func:`redact` looks for)."""
+    if max(len(old), len(new)) > DIFF_MAX_BYTES or b"\0" in old or b"\0" in new:
+        return None
+    if b"PRIVATE KEY-----" in old or b"PRIVATE KEY-----" in new:
+        return None
+    try:
+        old_text, new_text = old.decode("utf-8"), new.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = []
+    for line in difflib.unified_diff(old_text.splitlines(True), new_text.splitlines(True),
+                                     fromfile=path + " (was)", tofile=path):
+        lines.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(lines)
+
+
+def _write(url, data, file_type, attributes):
+    headers = {"X-LXD-type": file_type, "X-LXD-write": "overwrite"}
+    if file_type == "file":
+        headers["Content-Type"] = "application/octet-stream"
+    for key, value in attributes:
+        if value is not None:
+            headers["X-LXD-" + key] = str(value)
+    return core.Write("POST", url, data=data, headers=headers)
+
+
+def _plan_parents(api, instance, path, makedirs, plan):
+    """Add the folder writes a new ``path`` needs (its missing parents, with
+    ``makedirs``); ValueError when a parent is missing without it, or is not a folder."""
+    missing = []
+    folder = posixpath.dirname(path.rstrip("/")) or "/"
+    while True:
+        found = instance_file_read(api, instance, folder)
+        if found is not None:
+            if found[1]["type"] != "directory":
+                raise ValueError("{} in {!r} cannot be written: {} is a {}, not a "
+                                 "folder".format(path, instance, folder, found[1]["type"]))
+            break
+        if not makedirs:
+            raise core.APINotFoundException(error=(
+                "cannot write {} in {!r}: its parent folder {} does not exist (makedirs: "
+                "True creates it)").format(path, instance, folder))
+        missing.insert(0, folder)
+        folder = posixpath.dirname(folder) or "/"
+    if missing:
+        plan.add("folders", None, missing)
+        for folder in missing:
+            plan.writes.append(_write(instance_file_url(api, instance, folder), b"",
+                                      "directory", ()))
+    return plan
+
+
+def _check_content(content):
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    if content is not None and not isinstance(content, bytes):
+        raise ValueError("contents must be text or bytes, not {}".format(
+            type(content).__name__))
+    return content
+
+
+def plan_file_managed(api, instance, path, content=None, mode=None, uid=None, gid=None,
+                      makedirs=False, show_diff=False):
+    """The :class:`Plan` that makes a file in ``instance`` hold ``content`` with this owner.
+
+    ``content``: bytes or text (UTF-8); None manages only mode and owner (an absent file
+    is created empty). ``mode`` (see :func:`file_mode`), ``uid`` and ``gid``: None leaves
+    them as they are (a new file gets LXD's 0644, root). ``makedirs``: create missing
+    parent folders. Reads the file and its headers first and writes only when something
+    differs: one POST of the whole file when only the content differs (LXD keeps mode and
+    owner); a DELETE then a POST when the mode or owner differ (LXD 5.0 sets them only on
+    a file it creates). Content changes are reported as sha256 digests, and with
+    ``show_diff`` the ``content`` change carries a unified ``diff`` too (text files up to
+    :data:`DIFF_MAX_BYTES`).
+    """
+    core.check_name(instance, "instance")
+    url = instance_file_url(api, instance, path)
+    wanted = (("mode", file_mode(mode)), ("uid", _owner_id(uid, "uid")),
+              ("gid", _owner_id(gid, "gid")))
+    content = _check_content(content)
+    makedirs = core.check_bool(makedirs, "makedirs")
+    plan = core.Plan(path)
+    current = instance_file_read(api, instance, path)
+    if current is None:
+        _plan_parents(api, instance, path, makedirs, plan)
+        data = content if content is not None else b""
+        plan.add("file", None, path)
+        plan.add("content", None, _digest(data))
+        for key, value in wanted:
+            if value is not None:
+                plan.add(key, None, value)
+        plan.writes.append(_write(url, data, "file", wanted))
+        return plan
+    data, info = current
+    if info["type"] != "file":
+        raise ValueError("{} in {!r} is a {}, not a file; it was left as it is".format(
+            path, instance, info["type"]))
+    if content is not None and content != data:
+        plan.add("content", _digest(data), _digest(content))
+        diff = text_diff(data, content, path) if show_diff else None
+        if diff:
+            plan.changes["content"]["diff"] = diff
+        data = content
+    for key, value in wanted:
+        if value is not None and value != info[key]:
+            plan.add(key, info[key], value)
+    if not plan.changes:
+        return plan
+    if set(plan.changes) - {"content"}:
+        # LXD 5.0 applies X-LXD-mode/uid/gid only when it creates the file (and has no
+        # X-LXD-modify-perm): recreate it, with every attribute given.
+        plan.writes.append(core.Write("DELETE", url))
+        wanted = tuple((key, info[key] if value is None else value) for key, value in wanted)
+    plan.writes.append(_write(url, data, "file", wanted))
+    return plan
+
+
+def plan_directory_present(api, instance, path, mode=None, uid=None, gid=None,
+                           makedirs=False):
+    """The :class:`Plan` that makes ``path`` in ``instance`` a folder with this mode and
+    owner (None: as it is; a new folder gets LXD's 0755, root).
+
+    A missing folder: one POST (and one per missing parent with ``makedirs``). An empty
+    folder whose mode or owner differ is deleted and created again (LXD sets them only
+    on creation); a folder with entries cannot be changed that way: ValueError.
+    """
+    core.check_name(instance, "instance")
+    url = instance_file_url(api, instance, path)
+    wanted = (("mode", file_mode(mode)), ("uid", _owner_id(uid, "uid")),
+              ("gid", _owner_id(gid, "gid")))
+    makedirs = core.check_bool(makedirs, "makedirs")
+    plan = core.Plan(path)
+    current = instance_file_read(api, instance, path)
+    if current is None:
+        _plan_parents(api, instance, path, makedirs, plan)
+        plan.add("folder", None, path)
+        for key, value in wanted:
+            if value is not None:
+                plan.add(key, None, value)
+        plan.writes.append(_write(url, b"", "directory", wanted))
+        return plan
+    entries, info = current
+    if info["type"] != "directory":
+        raise ValueError("{} in {!r} is a {}, not a folder; it was left as it is".format(
+            path, instance, info["type"]))
+    for key, value in wanted:
+        if value is not None and value != info[key]:
+            plan.add(key, info[key], value)
+    if not plan.changes:
+        return plan
+    if entries:
+        raise ValueError(
+            "the folder {} in {!r} has {} {}, not the declared {}: LXD's file API sets "
+            "them only when it creates a folder, and this one is not empty; change them "
+            "inside the instance (lxdapi.container_exec with chmod/chown)".format(
+                path, instance, " and ".join(sorted(plan.changes)),
+                ", ".join(str(plan.changes[k]["old"]) for k in sorted(plan.changes)),
+                ", ".join(str(plan.changes[k]["new"]) for k in sorted(plan.changes))))
+    wanted = tuple((key, info[key] if value is None else value) for key, value in wanted)
+    plan.writes.append(core.Write("DELETE", url))
+    plan.writes.append(_write(url, b"", "directory", wanted))
+    return plan
+
+
+def plan_file_absent(api, instance, path):
+    """The :class:`Plan` that removes a file, symlink or empty folder from ``instance``.
+
+    Nothing to do when it is absent; ValueError for a folder that has entries (nothing
+    inside it is deleted).
+    """
+    core.check_name(instance, "instance")
+    url = instance_file_url(api, instance, path)
+    plan = core.Plan(path)
+    current = instance_file_read(api, instance, path)
+    if current is None:
+        return plan
+    content, info = current
+    if info["type"] == "directory" and content:
+        raise ValueError("{} in {!r} is a folder with {} entries; only an empty folder is "
+                         "removed, so it was left as it is".format(path, instance,
+                                                                   len(content)))
+    plan.add(info["type"] if info["type"] in ("file", "symlink") else "folder", path, None)
+    if info["type"] == "file":
+        plan.add("content", _digest(content), None)
+    plan.writes.append(core.Write("DELETE", url))
+    return plan
+
+
+def instance_file_put(api, name, path, data, mode=None, uid=None, gid=None, makedirs=False):
+    """Write ``data`` (bytes or text) to ``path`` in an instance, with ``mode``/``uid``/
+    ``gid``; True if written, False when it already had this content and attributes.
+
+    See :func:`plan_file_managed`. Raises :class:`APINotFoundException` naming a missing
+    instance, ValueError for a missing parent folder (without ``makedirs``) or a path that
+    is a folder.
+    """
+    return plan_file_managed(api, core.check_name(name, "name"), path, data, mode, uid,
+                             gid, makedirs).apply(api)
+
+
+def instance_mkdir(api, name, path, mode=None, uid=None, gid=None, makedirs=False):
+    """Make ``path`` in an instance a folder with this mode and owner; True if it wrote,
+    False when it was already so. See :func:`plan_directory_present`."""
+    return plan_directory_present(api, core.check_name(name, "name"), path, mode, uid, gid,
+                                  makedirs).apply(api)
+
+
+def instance_file_delete(api, name, path):
+    """Delete a file, symlink or empty folder in an instance; True if deleted, False if
+    it was absent. See :func:`plan_file_absent`."""
+    return plan_file_absent(api, core.check_name(name, "name"), path).apply(api)
