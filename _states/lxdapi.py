@@ -785,6 +785,132 @@ def file_absent(container, path=None, **kwargs):
         lambda api: core.plan_file_absent(api, container, path), kwargs)
 
 
+def _check_retcodes(codes):
+    if codes is None:
+        return [0]
+    if isinstance(codes, int) and not isinstance(codes, bool):
+        codes = [codes]
+    if not isinstance(codes, (list, tuple)) or not codes or not all(
+            isinstance(c, int) and not isinstance(c, bool) for c in codes):
+        raise ValueError("success_retcodes must be a list of exit codes, not {!r}".format(codes))
+    return list(codes)
+
+
+def container_exec(name, container, command=None, onlyif_exec=None, unless_exec=None,
+                   creates_path=None, env=None, cwd=None, user=None, group=None,
+                   success_retcodes=None, **kwargs):
+    """
+    Run a command in a running instance, as Salt's ``cmd.run`` does on a host: every time,
+    unless a guard run in the instance (``onlyif_exec``, ``unless_exec``,
+    ``creates_path``) says it is not needed. No shell is involved.
+
+    Salt's own ``onlyif``, ``unless`` and ``creates`` still work, as on any state, but
+    they run on the minion's host, not in the instance: hence the guards' own names.
+
+    The changes are ``{retcode, stdout, stderr}``; the state fails when the exit code is
+    not a success code. With ``test=True`` the guards still run (they only read) and the
+    command does not.
+
+    name
+        The state's ID; the command when ``command`` is not given.
+
+    container
+        The instance's name (it must be running).
+
+    command
+        An argv list (``["apk", "add", "nginx"]``) or a string split into words as a
+        shell would (quotes group words) but run without a shell. For shell syntax use
+        ``["sh", "-c", "..."]``.
+
+    onlyif_exec
+        A command (argv list or string) run first in the instance: the command runs only
+        if it exits 0.
+
+    unless_exec
+        A command run in the instance: the command does not run if it exits 0.
+
+    creates_path
+        An absolute path in the instance (or a list): the command does not run if they
+        all exist.
+
+    env
+        Environment variables, a mapping (for the guards too).
+
+    cwd
+        Absolute working directory.
+
+    user, group
+        Numeric uid and gid to run as (default 0).
+
+    success_retcodes
+        Exit codes that count as success (default ``[0]``).
+
+    kwargs
+        ``project`` and the other connection settings (``wait_timeout`` bounds the wait
+        for the command, default 300 seconds).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        install-nginx:
+          lxdapi.container_exec:
+            - container: web1
+            - command: [apk, add, nginx]
+            - creates_path: /usr/sbin/nginx
+    """
+    ret = _ret(name)
+    connection, unexpected = _connection_args(kwargs)
+    exec_args = {"environment": env, "cwd": cwd, "user": user, "group": group}
+    try:
+        if unexpected:
+            raise ValueError("unexpected argument(s): {}".format(", ".join(unexpected)))
+        argv = core.command_argv(name if command is None else command)
+        core.exec_body(argv, **exec_args)  # checks env, cwd, user and group up front
+        for what, guard in (("onlyif_exec", onlyif_exec), ("unless_exec", unless_exec)):
+            if guard is not None:
+                core.command_argv(guard, what)
+        if creates_path is not None:
+            core.check_paths(creates_path, "creates_path")
+        codes = _check_retcodes(success_retcodes)
+        api = _api(connection)
+        state = core.instance_state(api, container)
+        status = state.get("status") if state else None
+        if status != "Running":
+            what = "does not exist" if status is None else "is {}".format(status)
+            if __opts__.get("test"):
+                ret["result"] = None
+                ret["comment"] = ("Would have run {} in {!r}, which {} now (an earlier state "
+                                  "may create or start it).".format(argv, container, what))
+                return ret
+            return _fail(ret, "{}: cannot run {}: instance {!r} {}, not Running".format(
+                name, argv, container, what))
+        reason = core.exec_skip_reason(api, container, onlyif_exec, unless_exec, creates_path,
+                                       **exec_args)
+        if reason is not None:
+            ret["comment"] = "Not run in {!r}: {}".format(container, reason)
+            return ret
+        if __opts__.get("test"):
+            ret["result"] = None
+            ret["comment"] = "Would have run {} in {!r}.".format(argv, container)
+            return ret
+        out = core.instance_exec(api, container, argv, **exec_args)
+    except core.APIException as exc:
+        return _fail(ret, str(exc))
+    except (ValueError, TypeError) as exc:
+        return _fail(ret, "{}: {}".format(name, exc))
+    ret["changes"] = {"retcode": out["retcode"],
+                      "stdout": out["stdout"].decode("utf-8", "replace"),
+                      "stderr": out["stderr"].decode("utf-8", "replace")}
+    if out["retcode"] in codes:
+        ret["comment"] = "Ran {} in {!r} (exit {}).".format(argv, container, out["retcode"])
+    else:
+        _fail(ret, "{} in {!r} exited {}: {}".format(
+            argv, container, out["retcode"],
+            ret["changes"]["stderr"].strip() or "(no output on stderr)"))
+    return ret
+
+
 # ---- containers and images ----
 #
 # container_present/absent/running/stopped/frozen, image_present/absent and

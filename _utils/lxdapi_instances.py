@@ -1,11 +1,12 @@
 """Instances: the plans behind ``container_present`` and friends (validation, source,
 restart, status) and the operations of the execution module (lists, actions, config
-keys, exec, files, snapshots).
+keys, exec and its guards, snapshots).
 
 Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
 ``core.<name>``; the core re-exports the public names defined here."""
 
 import re
+import shlex
 import urllib.parse
 
 import lxdapi_core as core
@@ -587,6 +588,62 @@ def instance_exec(api, name, command, environment=None, cwd=None, user=None, gro
         "stdout": read_exec_log(api, output.get("1")),
         "stderr": read_exec_log(api, output.get("2")),
     }
+
+
+def command_argv(command, what="command"):
+    """An argv list from a list, or from a string split as a POSIX shell would split its
+    words (``shlex.split``: quotes group words; nothing else of a shell applies, since
+    no shell runs). ValueError for anything else."""
+    if isinstance(command, str):
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            raise ValueError("{} {!r} cannot be split into words: {}".format(
+                what, command, exc)) from None
+    elif isinstance(command, (list, tuple)):
+        argv = list(command)
+    else:
+        raise ValueError("{} must be an argv list or a string, not {}".format(
+            what, type(command).__name__))
+    if not argv or not all(isinstance(a, (str, int, float)) and not isinstance(a, bool)
+                           for a in argv):
+        raise ValueError("{} must be a non-empty list of words, not {!r}".format(
+            what, command))
+    return [str(a) for a in argv]
+
+
+def check_paths(paths, what):
+    """One absolute path or a list of them, as a list; ValueError otherwise."""
+    if isinstance(paths, str):
+        paths = [paths]
+    if not isinstance(paths, (list, tuple)) or not paths:
+        raise ValueError("{} must be an absolute path or a list of them, not {!r}".format(
+            what, paths))
+    return [core.check_absolute_path(p, what) for p in paths]
+
+
+def exec_skip_reason(api, name, onlyif=None, unless=None, creates=None, **exec_args):
+    """Why a guarded command need not run in instance ``name`` (a sentence), or None when
+    it must run. Salt's ``cmd.run`` guards, evaluated in the instance, in Salt's order:
+    ``onlyif`` (an argv: run only if it exits 0), ``unless`` (skip if it exits 0),
+    ``creates`` (paths: skip if they all exist). ``exec_args``: ``environment``, ``cwd``,
+    ``user``, ``group`` for the guard commands.
+    """
+    if onlyif is not None:
+        argv = command_argv(onlyif, "onlyif_exec")
+        code = instance_exec(api, name, argv, **exec_args)["retcode"]
+        if code != 0:
+            return "onlyif_exec {} exited {}.".format(argv, code)
+    if unless is not None:
+        argv = command_argv(unless, "unless_exec")
+        if instance_exec(api, name, argv, **exec_args)["retcode"] == 0:
+            return "unless_exec {} exited 0.".format(argv)
+    if creates is not None:
+        paths = check_paths(creates, "creates_path")
+        if all(core.instance_file_read(api, name, p) is not None for p in paths):
+            return "{} already exist{}.".format(", ".join(paths),
+                                                "s" if len(paths) == 1 else "")
+    return None
 
 
 # -- snapshots
