@@ -1173,6 +1173,43 @@ def image_import(source, alias=None, public=False, **kwargs):
 
 
 @_salt_errors
+def image_publish(name, snapshot=None, alias=None, public=False, properties=None, **kwargs):
+    """
+    Publish an instance or one of its snapshots as a new image; return its fingerprint.
+
+    LXD publishes a stopped instance only; a snapshot can be published at any time. The
+    image's properties record what it was made from (``lxdapi.published_from``), which
+    ``image_present`` with a publish source compares.
+
+    name
+        The instance's name.
+
+    snapshot
+        The snapshot to publish instead of the instance itself.
+
+    alias
+        An alias to point at the new image (moved if it points at another one).
+
+    public
+        Let untrusted clients pull the image (default False).
+
+    properties
+        More image properties, a mapping (``{"os": "busybox"}``).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.image_publish web1 snapshot=golden alias=web-golden
+    """
+    return core.image_publish(_connect(kwargs), name, snapshot=snapshot, alias=alias,
+                              public=public, properties=properties)
+
+
+@_salt_errors
 def image_delete(image, **kwargs):
     """
     Delete an image, by alias or fingerprint; True, or False when absent.

@@ -1038,6 +1038,101 @@ def container_present(name, source=None, config=None, devices=None, profiles=Non
                 "Container {} is already as declared.".format(name))
 
 
+def containers_present(name, containers, defaults=None, **connection):
+    """
+    Ensure many containers are present as declared, their LXD operations run side by
+    side: every creation (then every start, ...) is sent before any is waited on, so 20
+    new containers take about the time of the slowest rather than the sum.
+
+    Each container follows the contract of :func:`container_present`; one instance
+    listing serves them all. Bad input for any of them fails the state before anything is
+    written; a container whose writes LXD refuses fails the state, naming it, while the
+    others are still converged.
+
+    name
+        The state's ID (not a container name).
+
+    containers
+        A list of container names, or a mapping of names to their
+        :func:`container_present` arguments (``source``, ``config``, ``devices``,
+        ``profiles``, ``type``, ``ephemeral``, ``description``, ``status``, ``target``,
+        ``restart_on_change``, ``purge_config``, ``purge_devices``, ``timeout``,
+        ``migrate``).
+
+    defaults
+        Arguments for every container, which a container's own override.
+
+    connection
+        ``remote``, ``endpoint``, ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web-farm:
+          lxdapi.containers_present:
+            - defaults:
+                source: busybox
+                profiles: [default]
+                status: Running
+            - containers:
+                web1: {}
+                web2: {}
+                batch1:
+                  status: Stopped
+                  config: {limits.cpu: "1"}
+    """
+    ret = _ret(name)
+    connection, unexpected = _connection_args(connection)
+    try:
+        if unexpected:
+            raise ValueError("unexpected argument(s): {}".format(", ".join(unexpected)))
+        api = _api(connection)
+        plans = core.plan_containers_present(api, containers, defaults,
+                                             run_key=globals().get("__instance_id__"))
+    except core.APIException as exc:
+        return _fail(ret, str(exc))
+    except (ValueError, TypeError) as exc:
+        return _fail(ret, "{}: {}".format(name, exc))
+    notes = [note for _, plan in plans for note in plan.notes]
+    todo = [(container, plan) for container, plan in plans if plan.writes]
+    if not todo:
+        ret["comment"] = " ".join(["All {} containers are already as declared.".format(
+            len(plans))] + notes)
+        return ret
+
+    def summary(done):
+        created = [c for c, plan in done if _created(plan, "instance")]
+        updated = [c for c, plan in done if not _created(plan, "instance")]
+        return "; ".join(part for part in (
+            "created " + ", ".join(created) if created else "",
+            "updated " + ", ".join(updated) if updated else "") if part)
+
+    if __opts__.get("test"):
+        ret["result"] = None
+        ret["changes"] = {c: core.redact(plan.changes) for c, plan in todo}
+        ret["comment"] = " ".join(["Would have: {}.".format(summary(todo))] + notes)
+        return ret
+    errors = core.apply_plans_concurrently(api, [plan for _, plan in todo])
+    failed, done = [], []
+    for (container, plan), exc in zip(todo, errors):
+        if exc is None:
+            done.append((container, plan))
+            ret["changes"][container] = core.redact(plan.changes)
+        else:
+            failed.append("{}: {}".format(container, exc))
+            made = plan.applied_changes()
+            if made:
+                ret["changes"][container] = core.redact(made)
+    comment = ["{}.".format(summary(done).capitalize())] if done else []
+    if failed:
+        ret["result"] = False
+        comment.insert(0, "{} of {} container(s) failed: {}.".format(
+            len(failed), len(todo), "; ".join(failed)))
+    ret["comment"] = " ".join(comment + notes)
+    return ret
+
+
 def container_absent(name, force=False, timeout=30, **connection):
     """
     Ensure a container does not exist: a clean stop (if it runs or is frozen), then
@@ -1165,7 +1260,10 @@ def image_present(name, source, public=False, aliases=None, auto_update=False,
 
     For an image file, present means: the server has an image with the file's sha256
     fingerprint and ``name`` points at it. For a remote image server, present means:
-    ``name`` points at an image pulled from that server and alias (or fingerprint).
+    ``name`` points at an image pulled from that server and alias (or fingerprint). For
+    an instance or snapshot to publish, present means: ``name`` points at an image
+    published from it (from that very snapshot: one taken again under the same name is
+    published again).
     The image is uploaded or pulled when missing; an alias pointing at another image is
     moved (that image is kept). ``public`` and ``auto_update`` are kept as declared.
 
@@ -1176,7 +1274,9 @@ def image_present(name, source, public=False, aliases=None, auto_update=False,
         A unified image tarball: a local path or a ``salt://`` URL. Or a remote image
         server mapping: ``server`` (``https://host:port``), ``protocol`` (``lxd`` or
         ``simplestreams``), ``alias`` or ``fingerprint``, and ``certificate`` (the
-        server's PEM, for a self-signed LXD server).
+        server's PEM, for a self-signed LXD server). Or an instance or snapshot of this
+        server to publish: ``{type: snapshot, name: web1/golden}`` (``type: instance``
+        publishes a stopped instance).
 
     public
         Whether untrusted clients may use the image (default False).
@@ -1208,6 +1308,10 @@ def image_present(name, source, public=False, aliases=None, auto_update=False,
                 certificate: |
                   -----BEGIN CERTIFICATE-----
                   ...
+
+        web-golden:
+          lxdapi.image_present:
+            - source: {type: snapshot, name: web1/golden}
     """
 
     def make_plan(api):
@@ -1215,8 +1319,9 @@ def image_present(name, source, public=False, aliases=None, auto_update=False,
                                auto_update)
 
     def done(plan):
-        return "Image {} {}.".format(
-            name, "imported" if _created(plan, "image") else "updated")
+        made = "published" if isinstance(source, dict) and source.get(
+            "type") in core.PUBLISH_TYPES else "imported"
+        return "Image {} {}.".format(name, made if _created(plan, "image") else "updated")
 
     return _run(name, connection, make_plan, done,
                 "Image {} is already present.".format(name))
@@ -1390,7 +1495,7 @@ def certificate_absent(name, **kwargs):
 # its container, so every write carries that container's ETag (core.plan_using_listing).
 
 #: States of one run that share the listing.
-LISTING_STATES = ("container_present",)
+LISTING_STATES = ("container_present", "containers_present")
 
 
 def _run_has_several_container_states():

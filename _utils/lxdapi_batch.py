@@ -239,3 +239,64 @@ def create_instances(api, bodies, start=False, timeout=30):
                 "; ".join("{}: {}".format(name, exc.error or exc) for name, exc in failed)),
             status=failed[0][1].status)
     return [plan.name for plan in plans]
+
+
+#: The arguments of :func:`plan_container_present` a containers_present entry may hold
+#: (``type`` stands for ``instance_type``, as in the states).
+CONTAINER_ARGS = ("source", "config", "devices", "profiles", "type", "ephemeral",
+                  "description", "status", "target", "restart_on_change", "purge_config",
+                  "purge_devices", "timeout", "migrate")
+
+
+def _container_specs(containers, defaults):
+    """``containers`` (a list of names, or names mapped to their arguments) merged over
+    ``defaults``, as ``{name: arguments}``; ValueError naming a bad entry."""
+    if defaults is None:
+        defaults = {}
+    if not isinstance(defaults, dict):
+        raise ValueError("defaults must be a mapping of container arguments, not {}".format(
+            type(defaults).__name__))
+    if isinstance(containers, (list, tuple)):
+        containers = {name: None for name in containers}
+    if not isinstance(containers, dict) or not containers:
+        raise ValueError("containers must be a non-empty list of names or a mapping of "
+                         "names to their arguments, not {!r}".format(containers))
+    specs = {}
+    for name, spec in containers.items():
+        name = core.check_name(name, "container name")
+        if spec is not None and not isinstance(spec, dict):
+            raise ValueError("container {}: its arguments must be a mapping, not {}".format(
+                name, type(spec).__name__))
+        args = dict(defaults, **(spec or {}))
+        unknown = sorted(set(args) - set(CONTAINER_ARGS))
+        if unknown:
+            raise ValueError("container {}: unknown argument(s) {}; a container takes {}".format(
+                name, ", ".join(unknown), ", ".join(CONTAINER_ARGS)))
+        args["instance_type"] = args.pop("type", "container")
+        specs[name] = args
+    return specs
+
+
+def plan_containers_present(api, containers, defaults=None, run_key=None):
+    """The plans of many ``container_present`` at once: ``[(name, plan)]``.
+
+    ``containers``: a list of names, or a mapping of names to the arguments of
+    :func:`plan_container_present` (``type`` for the instance type), each over
+    ``defaults``. One instance listing serves them all; bad input for any of them raises
+    ValueError naming it, before anything is written. Apply the plans with
+    :func:`apply_plans_concurrently`, so that their LXD operations run side by side.
+    """
+    specs = _container_specs(containers, defaults)
+    prefetch_instances(api, run_key=run_key)
+    plans = []
+    for name, args in specs.items():
+        try:
+            plan = plan_using_listing(
+                api, lambda api, name=name, args=args: core.plan_container_present(
+                    api, name, **args))
+        except ValueError as exc:
+            raise ValueError("container {}: {}".format(name, exc)) from None
+        except core.APIException as exc:
+            raise core.reword(exc, "container {}: {}".format(name, exc.error or exc))
+        plans.append((name, plan))
+    return plans

@@ -62,9 +62,11 @@ def plan_image(api, name, source, public=False, aliases=None, auto_update=False)
     """The :class:`Plan` that makes image alias ``name`` point at the declared image.
 
     ``source`` is the path of a unified image tarball (present when the server has an
-    image with its sha256 fingerprint) or a remote image source (see
+    image with its sha256 fingerprint), a remote image source (see
     :func:`check_image_source`; present when ``name`` points at an image pulled from
-    it). The image is uploaded or pulled when missing; ``public`` and ``auto_update``
+    it), or an instance or snapshot of this server to publish (see
+    :func:`check_publish_source`; present when ``name`` points at an image published
+    from it). The image is uploaded or pulled when missing; ``public`` and ``auto_update``
     are brought to what is declared (one PATCH with If-Match); ``name`` and every name
     in ``aliases`` point at it (created, or moved from another image, which is kept).
     """
@@ -73,12 +75,15 @@ def plan_image(api, name, source, public=False, aliases=None, auto_update=False)
     core.check_bool(auto_update, "auto_update")
     extra = [] if aliases is None else core.check_names(aliases, "aliases")
     names = [name] + [a for a in extra if a != name]
+    if isinstance(source, dict) and source.get("type") in PUBLISH_TYPES:
+        return _plan_image_publish(api, name, source, public, names)
     if isinstance(source, dict):
         return _plan_image_pull(api, name, check_image_source(source), public, names,
                                 auto_update)
     if not isinstance(source, str) or not source:
-        raise ValueError("source must be an image file (path or salt:// URL) or a remote "
-                         "image source mapping, not {!r}".format(source))
+        raise ValueError("source must be an image file (path or salt:// URL), a remote "
+                         "image source mapping or an instance or snapshot to publish, "
+                         "not {!r}".format(source))
     if not os.path.isfile(source):
         raise ValueError("image file {!r} does not exist".format(source))
     fingerprint = core.image_get_fingerprint(source)
@@ -135,10 +140,81 @@ def _plan_aliases(api, plan, names, fingerprint):
 
 
 def _plan_image_pull(api, name, source, public, names, auto_update):
+    body = {"source": source, "public": public, "auto_update": auto_update}
+    return _plan_image_from(api, name, names, public, auto_update, body,
+                            core.source_label(source),
+                            lambda image: pulled_from(image, source))
+
+
+#: ``type`` of an image source that publishes an instance or snapshot of this server.
+PUBLISH_TYPES = ("instance", "container", "virtual-machine", "snapshot")
+
+#: Image properties that record what a published image was made from.
+PUBLISHED_FROM = "lxdapi.published_from"
+PUBLISHED_CREATED_AT = "lxdapi.published_created_at"
+
+
+def check_publish_source(api, source):
+    """``(what, created_at)`` of the instance or snapshot a publish source names.
+
+    ``source``: ``{"type": "snapshot", "name": "web1/snap0"}`` (or ``type: instance`` and
+    the instance's name; LXD publishes a stopped instance only). ``what`` is the name as
+    LXD's publish source takes it. ValueError for a malformed source;
+    :class:`APINotFoundException` naming an instance or snapshot that does not exist.
+    """
+    unknown = sorted(set(source) - {"type", "name"})
+    if unknown:
+        raise ValueError("unknown publish source key(s): {}; use type and name".format(
+            ", ".join(unknown)))
+    name = core.check_name(source.get("name"), "publish source name")
+    if source["type"] == "snapshot":
+        instance, _, snapshot = name.partition("/")
+        if not snapshot or not instance or "/" in snapshot:
+            raise ValueError("a snapshot to publish is named INSTANCE/SNAPSHOT, not "
+                             "{!r}".format(name))
+        url = api.instance_path(instance, "snapshots", snapshot)
+        what = "snapshot {!r} of {!r}".format(snapshot, instance)
+    else:
+        if "/" in name:
+            raise ValueError("an instance to publish has no '/' in its name (for a "
+                             "snapshot use type: snapshot), not {!r}".format(name))
+        url = api.instance_path(name)
+        what = "instance {!r}".format(name)
+    found = core.get_or_none(api, url)
+    if found is None:
+        raise core.APINotFoundException(error="{} does not exist on {}".format(
+            what, api.display_endpoint))
+    return name, (found.metadata or {}).get("created_at") or ""
+
+
+def _plan_image_publish(api, name, source, public, names):
+    """Publish an instance or snapshot as the image ``name`` points at; present when it
+    points at an image published from it (a snapshot: from that very snapshot, by its
+    creation time, so a snapshot taken again under the same name is published again)."""
+    what, created_at = check_publish_source(api, source)
+    kind = "snapshot" if source["type"] == "snapshot" else "instance"
+    properties = {PUBLISHED_FROM: what, PUBLISHED_CREATED_AT: created_at}
+    body = {"source": {"type": kind, "name": what}, "public": public,
+            "properties": properties}
+
+    def matches(image):
+        held = image.get("properties") or {}
+        return held.get(PUBLISHED_FROM) == what and (
+            kind == "instance" or held.get(PUBLISHED_CREATED_AT) == created_at)
+
+    return _plan_image_from(api, name, names, public, False, body,
+                            "published from {} {}".format(kind, what), matches)
+
+
+def _plan_image_from(api, name, names, public, auto_update, body, label, matches):
+    """The plan of an image that the server makes itself (a pull or a publish: one
+    ``POST /1.0/images`` with ``body``): nothing to make when alias ``name`` points at an
+    image that ``matches``; else the POST, then the aliases (moved ones after it, given
+    the fingerprint the operation reports)."""
     plan = core.Plan(name)
     alias = core.image_alias_get(api, name)
     image = core.image_get(api, alias.metadata["target"]) if alias else False
-    if image and pulled_from(image.metadata, source):
+    if image and matches(image.metadata):
         _plan_image_settings(api, plan, image, public, auto_update)
         have = {a.get("name") for a in image.metadata.get("aliases") or []}
         _plan_aliases(api, plan, [a for a in names if a not in have],
@@ -146,27 +222,25 @@ def _plan_image_pull(api, name, source, public, names, auto_update):
         return plan
     table = core.image_alias_table(api)
     free = [a for a in names if a not in table]
-    body = {"source": source, "public": public, "auto_update": auto_update,
-            "aliases": [{"name": a} for a in free]}
-    label = core.source_label(source)
+    body = dict(body, aliases=[{"name": a} for a in free])
     plan.add("image", None, label)
     plan.writes.append(core.Write("POST", "images", body, keys=("image",)))
     if free:
         plan.changes["aliases"] = {"old": {a: None for a in free},
                                    "new": {a: label for a in free}}
-    pulled = {}
+    made = {}
 
     def fingerprint_of(previous):
-        # The first alias write follows the pull: its result names the fingerprint.
-        if "fingerprint" not in pulled:
-            pulled["fingerprint"] = ((previous.metadata or {}).get("metadata") or {}).get(
+        # The first alias write follows the POST: its result names the fingerprint.
+        if "fingerprint" not in made:
+            made["fingerprint"] = ((previous.metadata or {}).get("metadata") or {}).get(
                 "fingerprint")
-        return pulled["fingerprint"]
+        return made["fingerprint"]
 
     moved = [a for a in names if a in table]
     if moved:
         created = plan.changes.pop("aliases", {"old": {}, "new": {}})
-        _plan_aliases(api, plan, moved, fingerprint_of)  # writes right after the pull
+        _plan_aliases(api, plan, moved, fingerprint_of)  # writes right after the POST
         created["old"].update(plan.changes["aliases"]["old"])
         created["new"].update({a: label for a in moved})
         plan.changes["aliases"] = created
@@ -236,6 +310,29 @@ def image_import(api, path, alias=None, public=False):
         raise ValueError("image file {!r} does not exist".format(path))
     fingerprint = core.image_get_fingerprint(path)
     core.image_present(api, path, fingerprint, public=bool(public))
+    if alias:
+        core.image_alias_present(api, core.check_name(alias, "alias"), fingerprint)
+    return fingerprint
+
+
+def image_publish(api, instance, snapshot=None, alias=None, public=False, properties=None):
+    """Publish an instance (stopped) or one of its snapshots as a new image; return its
+    fingerprint. ``alias`` is pointed at it (moved if it points elsewhere); the image's
+    properties record where it came from (:data:`PUBLISHED_FROM`), with ``properties``
+    added."""
+    core.check_bool(public, "public")
+    name = core.check_name(instance, "instance")
+    source = {"type": "instance", "name": name}
+    if snapshot is not None:
+        source = {"type": "snapshot",
+                  "name": "{}/{}".format(name, core.check_name(snapshot, "snapshot"))}
+    what, created_at = check_publish_source(api, source)
+    extra = core.lxd_config(properties, "properties")
+    body = {"source": {"type": source["type"], "name": what}, "public": public,
+            "properties": dict(extra, **{PUBLISHED_FROM: what,
+                                         PUBLISHED_CREATED_AT: created_at})}
+    done = api.post("images", json=body).wait()
+    fingerprint = ((done.metadata or {}).get("metadata") or {}).get("fingerprint")
     if alias:
         core.image_alias_present(api, core.check_name(alias, "alias"), fingerprint)
     return fingerprint

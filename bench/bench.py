@@ -248,6 +248,11 @@ class Bench:
                 fh.write("{}:\n  lxdapi.container_present:\n    - source: {}\n"
                          "    - config:\n        user.bench: '1'\n"
                          "    - status: Running\n".format(name, self.alias))
+        with open(os.path.join(self.salt_dir, "srv", "bench_many.sls"), "w") as fh:
+            json.dump({"bench-containers": {"lxdapi.containers_present": [
+                {"defaults": {"source": self.alias, "config": {"user.bench": "1"},
+                              "status": "Running"}},
+                {"containers": self.names}]}}, fh)  # JSON is YAML
 
     def teardown(self):
         try:
@@ -396,8 +401,8 @@ class Bench:
             }, fh)  # JSON is YAML
         return conf
 
-    def salt_apply(self, endpoint, debug=False):
-        """Run ``salt-call --local state.apply bench``; return (seconds, stderr, seconds
+    def salt_apply(self, endpoint, debug=False, sls="bench"):
+        """Run ``salt-call --local state.apply SLS``; return (seconds, stderr, seconds
         spent in the states themselves: the sum of their ``duration``)."""
         salt_call = os.path.join(os.path.dirname(sys.executable), "salt-call")
         env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
@@ -405,7 +410,7 @@ class Bench:
             env["DEBUG"] = "1"
         conf = self.salt_config(endpoint)
         t0 = time.perf_counter()
-        proc = subprocess.run([salt_call, "--local", "-c", conf, "state.apply", "bench",
+        proc = subprocess.run([salt_call, "--local", "-c", conf, "state.apply", sls,
                                "--out=json"], env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - t0
         try:
@@ -457,6 +462,8 @@ class Bench:
         labels = {
             "salt_new": "salt-call state.apply, from nothing",
             "salt_noop": "salt-call state.apply, no-op",
+            "many_new": "salt-call, one containers_present, from nothing",
+            "many_noop": "salt-call, one containers_present, no-op",
             "lxc_new": "lxc loop (init -c, start), from nothing",
             "lxc_noop": "lxc loop (list, config show each), no-op",
             "core_seq": "core: POST + start, one by one",
@@ -476,6 +483,9 @@ class Bench:
             if r == 0:
                 self.count_noop_requests()
             self.delete(self.names)
+            timed("many_new", lambda: self.salt_apply(self.socket, sls="bench_many"))
+            timed("many_noop", lambda: self.salt_apply(self.socket, sls="bench_many"))
+            self.delete(self.names)
             timed("lxc_new", lxc_create)
             self.delete(self.names)
             timed("core_seq", core_one_by_one)
@@ -488,7 +498,8 @@ class Bench:
                     len(running), count))
         self.delete(self.names)
         rows = []
-        for key in ("salt_new", "salt_noop", "lxc_new", "lxc_noop", "core_seq", "core_conc"):
+        for key in ("salt_new", "salt_noop", "many_new", "many_noop", "lxc_new", "lxc_noop",
+                    "core_seq", "core_conc"):
             states = times.get(key + "_states")
             rows.append((labels[key], "{:.2f}".format(median(times[key])),
                          "{:.0f}".format(median(times[key]) / count * 1000),
@@ -500,7 +511,9 @@ class Bench:
             rst_table(["work", "seconds", "ms/container", "in the states (s)", "runs"],
                       rows),
             "salt-call's time includes its own start-up and state compilation; \"in the "
-            "states\" is the sum of the states' own durations. The lxc loop runs two lxc "
+            "states\" is the sum of the states' own durations. containers_present "
+            "declares the same containers in one state, which sends every creation, then "
+            "every start, before waiting on any. The lxc loop runs two lxc "
             "processes per container from nothing (init with -c, start), and one list "
             "plus one config show per container as a no-op. The core rows send the same "
             "writes as the states (POST, then a start), one container after the other or "
