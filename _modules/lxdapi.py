@@ -530,6 +530,91 @@ def container_create(name, source=None, config=None, devices=None, profiles=None
 
 
 @_salt_errors
+def container_rename(name, new_name, **kwargs):
+    """
+    Rename a stopped instance. True if renamed; False when ``name`` no longer exists and
+    ``new_name`` does (renamed already). An existing ``new_name`` is never overwritten.
+
+    name
+        The instance's name.
+
+    new_name
+        Its new name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_rename web1 web1-old
+    """
+    return core.instance_rename(_connect(kwargs), name, new_name)
+
+
+@_salt_errors
+def container_backup_export(name, dest, instance_only=False, compression=None, **kwargs):
+    """
+    Export an instance, with its snapshots, to a local backup tarball (written 0600,
+    complete or not at all); return ``{dest, size, sha256}``. The backup LXD makes for it
+    is deleted from the server afterwards.
+
+    name
+        The instance's name.
+
+    dest
+        Absolute path of the tarball to write (its folder must exist; an existing file is
+        replaced).
+
+    instance_only
+        True to leave the snapshots out (default False).
+
+    compression
+        ``gzip`` (LXD's default), ``bzip2``, ``xz``, ``zstd``, ``lz4`` or ``none``.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_backup_export web1 /srv/backups/web1.tar.gz
+    """
+    return core.instance_backup_export(_connect(kwargs), name, dest,
+                                       instance_only=instance_only, compression=compression)
+
+
+@_salt_errors
+def container_backup_import(source, name=None, pool=None, **kwargs):
+    """
+    Create an instance from a backup tarball (as ``container_backup_export`` writes it);
+    return its name. An existing instance of that name is never overwritten.
+
+    source
+        A local path or a ``salt://`` URL of the tarball.
+
+    name
+        A name for the new instance (default: the one in the backup).
+
+    pool
+        The storage pool to create it in (default: the one in the backup).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_backup_import /srv/backups/web1.tar.gz name=web1-restored
+    """
+    return core.instance_backup_import(_connect(kwargs), _local_source(source), name=name,
+                                       pool=pool)
+
+
+@_salt_errors
 def container_delete(name, force=False, **kwargs):
     """
     Delete an instance; True, or False when it does not exist.

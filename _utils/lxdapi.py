@@ -1653,7 +1653,8 @@ def quote_path_part(part):
 
 # ------------------------------------------------------------------------ the parts
 
-PARTS = ("instances", "images", "resources", "members", "files", "trust", "batch")
+PARTS = ("instances", "images", "resources", "members", "files", "backups", "trust",
+         "batch")
 
 
 def _load_parts():

@@ -214,6 +214,21 @@ def plan_container_present(api, name, source=None, config=None, devices=None,
     return plan
 
 
+def copied_profiles(api, source):
+    """The profiles of the instance or snapshot a copy ``source`` names (``source``:
+    ``INSTANCE`` or ``INSTANCE/SNAPSHOT``). LXD 5.0 copies config and devices but takes
+    the profiles only from the request, so a copy without them has no root disk."""
+    what = core.check_name(source.get("source"), "copy source")
+    instance, _, snapshot = what.partition("/")
+    url = (api.instance_path(instance, "snapshots", snapshot) if snapshot
+           else api.instance_path(instance))
+    found = core.get_or_none(api, url)
+    if found is None:
+        raise core.APINotFoundException(error="copy source {!r} does not exist on {}".format(
+            what, api.display_endpoint))
+    return list((found.metadata or {}).get("profiles") or [])
+
+
 def _plan_container_create(api, name, source, config, devices, profiles, instance_type,
                            ephemeral, description, status, target, timeout):
     plan = core.Plan(name)
@@ -223,6 +238,8 @@ def _plan_container_create(api, name, source, config, devices, profiles, instanc
             source_label(source), api.display_endpoint))
     if profiles is not None:
         check_profiles_exist(api, profiles)
+    elif isinstance(source, dict) and source.get("type") == "copy":
+        profiles = copied_profiles(api, source)
     body = {"name": name, "type": instance_type, "source": instance_source(api, source),
             "ephemeral": ephemeral}
     if config:
@@ -516,6 +533,27 @@ def plan_instance_config(api, name, config=None, unset=()):
     for key, new in config["new"].items():
         plan.add(key, config["old"][key], new or None)
     return plan
+
+
+def instance_rename(api, name, new_name):
+    """Rename instance ``name`` to ``new_name`` (LXD renames a stopped instance only);
+    True if renamed, False when ``name`` is gone and ``new_name`` exists (done already).
+
+    Raises :class:`APINotFoundException` when neither exists and
+    :class:`APIConflictException` when both do (nothing is overwritten).
+    """
+    name, new_name = validate_instance_name(name), validate_instance_name(new_name)
+    current = core.get_or_none(api, api.instance_path(name))
+    target = core.get_or_none(api, api.instance_path(new_name))
+    if current is None:
+        if target is not None:
+            return False
+        raise core.APINotFoundException(error="instance {!r} does not exist".format(name))
+    if target is not None:
+        raise core.APIConflictException(
+            error="instance {!r} already exists; {!r} was not renamed".format(new_name, name))
+    api.post(api.instance_path(name), json={"name": new_name}).wait()
+    return True
 
 
 # -- exec
