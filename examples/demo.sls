@@ -1,4 +1,5 @@
-# The lxdapi demo: one image, two containers made from it, and an alias.
+# The lxdapi demo: one image, two containers made from it, an alias, and a folder, a
+# templated file and a guarded command inside the running container.
 # Applied by examples/demo.py (``make demo``) with:
 #   salt-call --local -c examples/build/salt state.apply demo
 # The image file is examples/build/busybox.tar.gz, built offline from busybox-static;
@@ -56,3 +57,34 @@ demo-worker:
     - status: Stopped
     - require:
       - lxdapi: demo-busybox
+
+# Inside the running container: a folder, a file rendered from a Jinja template, and a
+# command guarded by the file it creates (so the second run runs nothing).
+demo-app-folder:
+  lxdapi.directory_present:
+    - container: demo-web
+    - name: /srv/app
+    - mode: '0750'
+    - makedirs: True
+    - require:
+      - lxdapi: demo-web
+
+demo-motd:
+  lxdapi.file_managed:
+    - container: demo-web
+    - name: /etc/motd
+    - source: salt://demo-motd.j2
+    - template: jinja
+    - context:
+        role: web
+    - mode: '0644'
+    - require:
+      - lxdapi: demo-web
+
+demo-ready:
+  lxdapi.container_exec:
+    - container: demo-web
+    - command: [sh, -c, 'date > /srv/app/ready']
+    - creates_path: /srv/app/ready
+    - require:
+      - lxdapi: demo-app-folder

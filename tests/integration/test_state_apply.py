@@ -220,12 +220,19 @@ def test_the_demo_runs_twice_on_the_session_daemon(lxd, api, tmp_path):
         out = proc.stdout
         assert "LXD: {}".format(lxd.socket) in out
         assert "starting a private daemon" not in out
-        assert "Succeeded: 4 (changed=4)" in out
-        assert "Second run: 4 states, no changes." in out
+        assert "Succeeded: 7 (changed=7)" in out
+        assert "Second run: 7 states, no changes." in out
         assert "The demo daemon in .lxd" not in out
         assert held(api, "instances/demo-web")["status"] == "Running"
         assert held(api, "instances/demo-worker")["status"] == "Stopped"
         assert held(api, "instances/demo-web")["config"]["user.role"] == "web"
+        files = api.instance_path("demo-web", "files")
+        motd = api.get(files, params={"path": "/etc/motd"}).response.content.decode()
+        assert motd.startswith("This is ") and "demo web container" in motd
+        assert "Host kernel: Linux" in motd
+        assert api.get(files, params={"path": "/srv/app"}).response.headers[
+            "X-LXD-Mode"] == "0750"
+        assert api.get(files, params={"path": "/srv/app/ready"}).response.content
         target = held(api, "images/aliases/demo-busybox")["target"]
         assert held(api, "images/aliases/demo-stable")["target"] == target
     finally:
