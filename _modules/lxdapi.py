@@ -2019,6 +2019,411 @@ def storage_volume_delete(pool, name, type="custom", **kwargs):  # pylint: disab
                                 type=type)
 
 
+# -- network ACLs, DNS zones and their records
+
+
+@_salt_errors
+def network_acl_get(name, **kwargs):
+    """
+    Return a network ACL as LXD holds it (ingress, egress, config, used_by), or False.
+
+    name
+        The ACL's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_acl_get web-in
+    """
+    return _resource_get("network_acl", name, kwargs)
+
+
+@_salt_errors
+def network_acl_list(recursion=False, **kwargs):
+    """
+    List the network ACLs: names, or with ``recursion=True`` full objects.
+
+    recursion
+        True to return every ACL as LXD holds it (default False: names only).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_acl_list
+    """
+    return core.resource_list(_connect(kwargs), "network_acl", recursion=recursion)
+
+
+@_salt_errors
+def network_acl_create(name, ingress=None, egress=None, config=None, description=None,
+                       **kwargs):
+    """
+    Create a network ACL; return it as LXD then holds it. Fails if it exists.
+
+    name
+        The ACL's name.
+
+    ingress
+        Ingress rules, a list of mappings (``action``, ``state``, ``source``,
+        ``destination``, ``protocol``, ``source_port``, ``destination_port``...).
+
+    egress
+        Egress rules, the same way.
+
+    config
+        A mapping of config keys (``user.*``).
+
+    description
+        The ACL's description.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_acl_create web-in ingress='[{"action": "allow", "protocol": "tcp", "destination_port": "80", "state": "enabled"}]'
+    """
+    declared = {"ingress": ingress, "egress": egress, "config": config,
+                "description": description}
+    return core.resource_create(_connect(kwargs), "network_acl", name, declared)
+
+
+@_salt_errors
+def network_acl_update(name, ingress=None, egress=None, config=None, description=None,
+                       purge_config=False, **kwargs):
+    """
+    Bring an existing network ACL to the given rules, config and description (a PUT of
+    the whole ACL with If-Match, only when something differs); return the changes.
+
+    name
+        The ACL's name.
+
+    ingress
+        The new ingress rules (the whole list); None keeps them.
+
+    egress
+        The new egress rules (the whole list); None keeps them.
+
+    config
+        Config keys to set; keys not given are kept unless ``purge_config``.
+
+    description
+        The new description.
+
+    purge_config
+        Remove config keys that are not in ``config`` (default False).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_acl_update web-in egress='[]'
+    """
+    declared = {"ingress": ingress, "egress": egress, "config": config,
+                "description": description}
+    return _resource_update("network_acl", name, declared, kwargs, purge_config)
+
+
+@_salt_errors
+def network_acl_delete(name, **kwargs):
+    """
+    Delete a network ACL. Returns True if deleted, False if it did not exist; fails,
+    naming them, when networks or instances still use it.
+
+    name
+        The ACL's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_acl_delete web-in
+    """
+    return core.resource_delete(_connect(kwargs), "network_acl", name)
+
+
+@_salt_errors
+def network_zone_get(name, **kwargs):
+    """
+    Return a network DNS zone as LXD holds it (config, used_by), or False.
+
+    name
+        The zone's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_zone_get lxd.example.net
+    """
+    return _resource_get("network_zone", name, kwargs)
+
+
+@_salt_errors
+def network_zone_list(recursion=False, **kwargs):
+    """
+    List the network DNS zones: names, or with ``recursion=True`` full objects.
+
+    recursion
+        True to return every zone as LXD holds it (default False: names only).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_zone_list
+    """
+    return core.resource_list(_connect(kwargs), "network_zone", recursion=recursion)
+
+
+@_salt_errors
+def network_zone_create(name, config=None, description=None, **kwargs):
+    """
+    Create a network DNS zone; return it as LXD then holds it. Fails if it exists.
+
+    name
+        The zone's name (a DNS name).
+
+    config
+        A mapping of config keys (``dns.nameservers``, ``peers.NAME.address``...).
+
+    description
+        The zone's description.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_zone_create lxd.example.net config='{"dns.nameservers": "ns1.example.net"}'
+    """
+    declared = {"config": config, "description": description}
+    return core.resource_create(_connect(kwargs), "network_zone", name, declared)
+
+
+@_salt_errors
+def network_zone_update(name, config=None, description=None, purge_config=False, **kwargs):
+    """
+    Bring an existing network DNS zone to the given config and description (a PUT with
+    If-Match, only when something differs); return the changes.
+
+    name
+        The zone's name.
+
+    config
+        Config keys to set; keys not given are kept unless ``purge_config``.
+
+    description
+        The new description.
+
+    purge_config
+        Remove config keys that are not in ``config`` (default False).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_zone_update lxd.example.net description="lab zone"
+    """
+    declared = {"config": config, "description": description}
+    return _resource_update("network_zone", name, declared, kwargs, purge_config)
+
+
+@_salt_errors
+def network_zone_delete(name, **kwargs):
+    """
+    Delete a network DNS zone and its records. Returns True if deleted, False if it did
+    not exist; fails, naming them, when networks still use it.
+
+    name
+        The zone's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_zone_delete lxd.example.net
+    """
+    return core.resource_delete(_connect(kwargs), "network_zone", name)
+
+
+@_salt_errors
+def network_zone_record_get(zone, name, **kwargs):
+    """
+    Return a record of a network DNS zone (entries, config), or False.
+
+    zone
+        The zone's name.
+
+    name
+        The record's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_zone_record_get lxd.example.net www
+    """
+    return _resource_get("network_zone_record", name, kwargs, zone=zone)
+
+
+@_salt_errors
+def network_zone_record_list(zone, recursion=False, **kwargs):
+    """
+    List the records of a network DNS zone: names, or with ``recursion=True`` full
+    objects.
+
+    zone
+        The zone's name.
+
+    recursion
+        True to return every record as LXD holds it (default False: names only).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_zone_record_list lxd.example.net
+    """
+    return core.resource_list(_connect(kwargs), "network_zone_record", recursion=recursion,
+                              zone=zone)
+
+
+@_salt_errors
+def network_zone_record_create(zone, name, entries=None, config=None, description=None,
+                               **kwargs):
+    """
+    Create a record in a network DNS zone; return it as LXD then holds it. Fails if it
+    exists.
+
+    zone
+        The zone's name.
+
+    name
+        The record's name.
+
+    entries
+        The entries, a list of mappings with ``type``, ``value`` and optionally ``ttl``.
+
+    config
+        A mapping of config keys (``user.*``).
+
+    description
+        The record's description.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_zone_record_create lxd.example.net www entries='[{"type": "A", "value": "192.0.2.10"}]'
+    """
+    declared = {"entries": entries, "config": config, "description": description}
+    return core.resource_create(_connect(kwargs), "network_zone_record", name, declared,
+                                zone=zone)
+
+
+@_salt_errors
+def network_zone_record_update(zone, name, entries=None, config=None, description=None,
+                               purge_config=False, **kwargs):
+    """
+    Bring an existing record to the given entries, config and description (a PUT of the
+    whole record with If-Match, only when something differs); return the changes.
+
+    zone
+        The zone's name.
+
+    name
+        The record's name.
+
+    entries
+        The new entries (the whole list); None keeps them.
+
+    config
+        Config keys to set; keys not given are kept unless ``purge_config``.
+
+    description
+        The new description.
+
+    purge_config
+        Remove config keys that are not in ``config`` (default False).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_zone_record_update lxd.example.net www entries='[{"type": "A", "value": "192.0.2.11"}]'
+    """
+    declared = {"entries": entries, "config": config, "description": description}
+    return _resource_update("network_zone_record", name, declared, kwargs, purge_config,
+                            zone=zone)
+
+
+@_salt_errors
+def network_zone_record_delete(zone, name, **kwargs):
+    """
+    Delete a record of a network DNS zone. Returns True if deleted, False if it did not
+    exist.
+
+    zone
+        The zone's name.
+
+    name
+        The record's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_zone_record_delete lxd.example.net www
+    """
+    return core.resource_delete(_connect(kwargs), "network_zone_record", name, zone=zone)
+
+
 # -- projects
 
 

@@ -174,7 +174,7 @@ def _present(kind, name, declared, kwargs, purge_config=False, purge_devices=Fal
              member_config=None, **url_params):
     label = core.RESOURCE_KINDS[kind]["label"]
     return _resource_converge(
-        name, "{} {!r}".format(label.capitalize(), name),
+        name, "{} {!r}".format(label[:1].upper() + label[1:], name),
         lambda api: core.plan_resource_present(api, kind, name, declared, purge_config,
                                                purge_devices, member_config=member_config,
                                                **url_params),
@@ -184,7 +184,7 @@ def _present(kind, name, declared, kwargs, purge_config=False, purge_devices=Fal
 def _absent(kind, name, kwargs, **url_params):
     label = core.RESOURCE_KINDS[kind]["label"]
     return _resource_converge(
-        name, "{} {!r}".format(label.capitalize(), name),
+        name, "{} {!r}".format(label[:1].upper() + label[1:], name),
         lambda api: core.plan_resource_absent(api, kind, name, **url_params), kwargs)
 
 
@@ -474,6 +474,186 @@ def storage_volume_absent(pool, name, type="custom", **kwargs):  # pylint: disab
             - pool: default
     """
     return _absent("storage_volume", name, kwargs, pool=pool, type=type)
+
+
+def network_acl_present(name, ingress=None, egress=None, config=None, description=None,
+                        **kwargs):
+    """
+    Ensure a network ACL exists with the declared rules, config keys and description.
+
+    Rule lists are compared whole and in order (a rule is compared by the fields it
+    sets); a list that is None is not managed. Updates are a PUT of the whole ACL with
+    If-Match (LXD 5.0.2's PATCH of an ACL loses what it leaves out).
+
+    name
+        The ACL's name.
+
+    ingress
+        The ingress rules, a list of mappings: ``action`` (allow, reject, drop),
+        ``state`` (enabled, disabled, logged), and ``source``, ``destination``,
+        ``protocol``, ``source_port``, ``destination_port``, ``icmp_type``,
+        ``icmp_code``, ``description`` as needed.
+
+    egress
+        The egress rules, the same way.
+
+    config
+        A mapping of config keys (``user.*``); None: not managed.
+
+    description
+        The description; None: not managed.
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web-in:
+          lxdapi.network_acl_present:
+            - ingress:
+              - {action: allow, protocol: tcp, destination_port: "80,443", state: enabled}
+            - egress:
+              - {action: reject, destination: 192.0.2.0/24, state: enabled}
+    """
+    declared = {"ingress": ingress, "egress": egress, "config": config,
+                "description": description}
+    return _present("network_acl", name, declared, kwargs)
+
+
+def network_acl_absent(name, **kwargs):
+    """
+    Ensure a network ACL does not exist. Refuses (result False, naming them) while
+    networks or instances use it.
+
+    name
+        The ACL's name.
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web-in:
+          lxdapi.network_acl_absent
+    """
+    return _absent("network_acl", name, kwargs)
+
+
+def network_zone_present(name, config=None, description=None, **kwargs):
+    """
+    Ensure a network DNS zone exists with the declared config keys and description.
+
+    name
+        The zone's name (a DNS name, ``lxd.example.net``).
+
+    config
+        A mapping of config keys (``dns.nameservers``, ``peers.NAME.address``...); None:
+        not managed.
+
+    description
+        The description; None: not managed.
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        lxd.example.net:
+          lxdapi.network_zone_present:
+            - config:
+                dns.nameservers: ns1.example.net
+    """
+    declared = {"config": config, "description": description}
+    return _present("network_zone", name, declared, kwargs)
+
+
+def network_zone_absent(name, **kwargs):
+    """
+    Ensure a network DNS zone does not exist (its records go with it). Refuses while
+    networks use it.
+
+    name
+        The zone's name.
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        lxd.example.net:
+          lxdapi.network_zone_absent
+    """
+    return _absent("network_zone", name, kwargs)
+
+
+def network_zone_record_present(zone, name, entries=None, config=None, description=None,
+                                **kwargs):
+    """
+    Ensure a record of a network DNS zone exists with the declared entries.
+
+    zone
+        The zone's name.
+
+    name
+        The record's name (``www``, or ``@`` for the zone itself).
+
+    entries
+        The record's entries, a list of mappings with ``type`` (A, AAAA, CNAME, TXT...),
+        ``value`` and optionally ``ttl``; compared whole and in order. None: not managed.
+
+    config
+        A mapping of config keys (``user.*``); None: not managed.
+
+    description
+        The description; None: not managed.
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        www:
+          lxdapi.network_zone_record_present:
+            - zone: lxd.example.net
+            - entries:
+              - {type: A, value: 192.0.2.10, ttl: 300}
+    """
+    declared = {"entries": entries, "config": config, "description": description}
+    return _present("network_zone_record", name, declared, kwargs, zone=zone)
+
+
+def network_zone_record_absent(zone, name, **kwargs):
+    """
+    Ensure a record of a network DNS zone does not exist.
+
+    zone
+        The zone's name.
+
+    name
+        The record's name.
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        www:
+          lxdapi.network_zone_record_absent:
+            - zone: lxd.example.net
+    """
+    return _absent("network_zone_record", name, kwargs, zone=zone)
 
 
 def project_present(name, config=None, description=None, **kwargs):
@@ -1124,7 +1304,8 @@ def containers_present(name, containers, defaults=None, **connection):
             made = plan.applied_changes()
             if made:
                 ret["changes"][container] = core.redact(made)
-    comment = ["{}.".format(summary(done).capitalize())] if done else []
+    made = summary(done)
+    comment = ["{}.".format(made[:1].upper() + made[1:])] if done else []
     if failed:
         ret["result"] = False
         comment.insert(0, "{} of {} container(s) failed: {}.".format(

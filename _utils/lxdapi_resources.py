@@ -38,7 +38,10 @@ class ResourceInUse(core.APIException):
 #: and written; ``create_only``: top-level fields LXD takes only at creation;
 #: ``create_only_config``: config keys LXD refuses to change later; ``defaults``: url
 #: parameter defaults; ``full_config``: send the whole config on update (LXD 5.0 replaces
-#: a project's config with what a PATCH holds, dropping its ``features.*`` keys);
+#: a project's config with what a PATCH holds, dropping its ``features.*`` keys; LXD
+#: 5.0.2's PATCH of a network ACL or zone record drops the connection or wipes the
+#: fields it leaves out): updates are then a PUT of the whole object, with If-Match;
+#: ``lists``: fields that are lists of rules or entries, compared and written whole;
 #: ``own_used_by``: ``used_by`` entries that do not count as "in use".
 RESOURCE_KINDS = {
     "profile": {
@@ -68,6 +71,29 @@ RESOURCE_KINDS = {
         "fields": ("config", "description"),
         "create_only": ("content_type",),
         "defaults": {"type": "custom"},
+    },
+    "network_acl": {
+        "label": "network ACL",
+        "collection": "network-acls",
+        "fields": ("config", "description", "ingress", "egress"),
+        "create_only": (),
+        "full_config": True,
+        "lists": ("ingress", "egress"),
+    },
+    "network_zone": {
+        "label": "network zone",
+        "collection": "network-zones",
+        "fields": ("config", "description"),
+        "create_only": (),
+        "full_config": True,
+    },
+    "network_zone_record": {
+        "label": "network zone record",
+        "collection": "network-zones/{zone}/records",
+        "fields": ("config", "description", "entries"),
+        "create_only": (),
+        "full_config": True,
+        "lists": ("entries",),
     },
     "project": {
         "label": "project",
@@ -149,11 +175,44 @@ def _resource_declared(spec, declared):
             want[key] = core.lxd_config(value)
         elif key == "devices":
             want[key] = core.lxd_devices(value)
+        elif key in spec.get("lists", ()):
+            want[key] = rule_list(value, key)
         elif isinstance(value, (dict, list, bool)):
             raise ValueError("{} must be a string, not {}".format(key, type(value).__name__))
         else:
             want[key] = str(value)
     return want
+
+
+def _rule(item, what):
+    """One ACL rule or DNS record entry as LXD 5.0 returns it: its set fields as strings
+    (a record's ``ttl`` as a number), empty ones left out."""
+    if not isinstance(item, dict):
+        raise ValueError("each item of {} must be a mapping, not {!r}".format(what, item))
+    rule = {}
+    for key, value in item.items():
+        if value is None or value == "":
+            continue
+        if isinstance(value, (dict, list, bool)):
+            raise ValueError("{}: {} must be a string or a number, not {!r}".format(
+                what, key, value))
+        if key == "ttl":
+            try:
+                rule[key] = int(value)
+            except (TypeError, ValueError):
+                raise ValueError("{}: ttl must be a number of seconds, not {!r}".format(
+                    what, value)) from None
+        else:
+            rule[str(key)] = str(value)
+    return rule
+
+
+def rule_list(value, what):
+    """A list of ACL rules (``ingress``, ``egress``) or record ``entries``, as LXD stores
+    them, compared and written whole, in order; ValueError naming ``what``."""
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("{} must be a list of mappings, not {!r}".format(what, value))
+    return [_rule(item, what) for item in value]
 
 
 def _plan_create(api, kind, name, want, url_params):
@@ -167,18 +226,23 @@ def _plan_create(api, kind, name, want, url_params):
     return plan
 
 
-def _full_config_body(current, patch):
-    """A PUT body that keeps every config key LXD holds, with the patch's changes."""
+def _full_config_body(current, patch, fields=("config", "description")):
+    """A PUT body that keeps every config key and field LXD holds, with the patch's
+    changes (``fields``: the kind's writable fields)."""
     config = dict(current.get("config") or {})
     for key, value in (patch.get("config") or {}).items():
         if value == "":
             config.pop(key, None)
         else:
             config[key] = value
-    return {
+    body = {
         "config": config,
         "description": patch.get("description", current.get("description") or ""),
     }
+    for field in fields:
+        if field not in body:
+            body[field] = patch[field] if field in patch else (current.get(field) or [])
+    return body
 
 
 def _plan_converge(api, kind, name, want, current, url, purge_config, purge_devices):
@@ -210,12 +274,19 @@ def _plan_converge(api, kind, name, want, current, url, purge_config, purge_devi
             else:
                 config.pop(key, None)
         want = dict(want, config=config)
-    managed = {k: v for k, v in want.items() if k in spec["fields"]}
+    lists = spec.get("lists", ())
+    managed = {k: v for k, v in want.items() if k in spec["fields"] and k not in lists}
     update = core.plan_update(url, meta, current.etag, managed, purge_config, purge_devices,
                          writable=spec["fields"])
-    if update.writes and spec.get("full_config"):
-        update.writes = [core.Write("PUT", url, _full_config_body(meta, update.writes[0].body),
-                               etag=current.etag)]
+    patch = update.writes[0].body if update.writes else {}
+    for field in lists:
+        have = [_rule(item, field) for item in meta.get(field) or []]
+        if field in want and want[field] != have:
+            update.add(field, have, want[field])
+            patch[field] = want[field]
+    if patch and spec.get("full_config"):
+        update.writes = [core.Write("PUT", url, _full_config_body(meta, patch, spec["fields"]),
+                                    etag=current.etag)]
     return plan.extend(update)
 
 
