@@ -338,6 +338,60 @@ def info(**kwargs):
 
 
 @_salt_errors
+def server_config_get(target=None, **kwargs):
+    """
+    Return the LXD server's own config keys (a set ``core.trust_password`` shows as
+    True: LXD never shows its value).
+
+    target
+        On an LXD cluster: the member whose own keys to read.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.server_config_get
+    """
+    return core.server_config_get(_connect(kwargs), target=target)
+
+
+@_salt_errors
+def server_config_set(config, purge_config=False, force_secrets=False, target=None,
+                      **kwargs):
+    """
+    Bring the LXD server's config keys to ``config`` (one PATCH of ``/1.0`` with
+    If-Match, only when something differs); return the changes (empty: nothing to do).
+
+    config
+        A mapping of server config keys; ``""`` unsets a key.
+
+    purge_config
+        Unset every key not in ``config`` (default False).
+
+    force_secrets
+        Write ``core.trust_password`` even when one is set (default False: a set one is
+        left alone, its value cannot be read back).
+
+    target
+        On an LXD cluster: the member whose own keys to change.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.server_config_set '{"images.auto_update_interval": 0}'
+    """
+    return core.redact(core.server_config_set(_connect(kwargs), config, purge_config,
+                                              target, force_secrets))
+
+
+@_salt_errors
 def operation_list(recursion=0, **kwargs):
     """
     List the server's operations by status.

@@ -1594,6 +1594,54 @@ def image_alias_absent(name, **connection):
 # core plan (plan_certificate_present / plan_certificate_absent) to _converge.
 
 
+def server_config_present(name, config, purge_config=False, force_secrets=False,
+                          target=None, **kwargs):
+    """
+    Ensure the LXD server's own config keys (``core.https_address``, ``images.*``,
+    ``core.trust_password``...) are as declared: one PATCH of ``/1.0`` with If-Match,
+    only when something differs.
+
+    ``core.trust_password`` cannot be read back (LXD shows only that one is set): it is
+    written when none is set, and otherwise left alone unless ``force_secrets``. Its
+    value never appears in changes or comments.
+
+    name
+        The state's ID (any text).
+
+    config
+        A mapping of server config keys; a key declared as ``""`` is unset.
+
+    purge_config
+        Unset every key that is not declared (default False; careful: that includes
+        ``core.https_address``).
+
+    force_secrets
+        Write write-only keys on every run even when one is set (default False).
+
+    target
+        On an LXD cluster: the member whose own keys (``core.https_address``...) to
+        manage.
+
+    kwargs
+        The connection settings (``remote``, ``endpoint``...).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        lxd-server:
+          lxdapi.server_config_present:
+            - config:
+                core.https_address: 127.0.0.1:8443
+                images.auto_update_interval: 0
+    """
+    return _run(name, kwargs,
+                lambda api: core.plan_server_config(api, config, purge_config, target,
+                                                    force_secrets),
+                "The server's config was updated.",
+                "The server's config is already as declared.")
+
+
 def certificate_present(name, certificate, type="client",  # pylint: disable=redefined-builtin
                         restricted=False, projects=None, **kwargs):
     """

@@ -1653,8 +1653,8 @@ def quote_path_part(part):
 
 # ------------------------------------------------------------------------ the parts
 
-PARTS = ("instances", "images", "resources", "members", "files", "backups", "trust",
-         "batch")
+PARTS = ("instances", "images", "resources", "members", "files", "backups", "server",
+         "trust", "batch")
 
 
 def _load_parts():
