@@ -2882,3 +2882,88 @@ def cluster_member_get(name, **kwargs):
         salt '*' lxdapi.cluster_member_get node2 remote=cluster1
     """
     return core.cluster_member_get(_connect(kwargs), name) or False
+
+
+@_salt_errors
+def cluster_member_update(name, description=None, failure_domain=None, roles=None,
+                          groups=None, config=None, **kwargs):
+    """
+    Bring a cluster member's settings to what is given (a PUT with If-Match, only when
+    something differs; what is not given is kept); return the changes.
+
+    name
+        The member's server name.
+
+    description
+        The member's description.
+
+    failure_domain
+        Its failure domain (``default``, ``rack2``...), for database placement.
+
+    roles
+        The roles a user assigns (``event-hub``, ``ovn-chassis``), the whole list; LXD's
+        own database roles are kept.
+
+    groups
+        The cluster groups it belongs to, the whole list (they must exist).
+
+    config
+        Member config keys (``scheduler.instance``: ``all``, ``manual``, ``group``);
+        ``""`` unsets one.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.cluster_member_update node2 failure_domain=rack2 config='{"scheduler.instance": "manual"}'
+    """
+    plan = core.plan_cluster_member(_connect(kwargs), name, description, failure_domain,
+                                    roles, groups, config)
+    plan.apply(_connect(kwargs))
+    return plan.changes
+
+
+@_salt_errors
+def cluster_member_evacuate(name, **kwargs):
+    """
+    Evacuate a cluster member: its instances are moved to other members or stopped, as
+    their ``cluster.evacuate`` setting says. True if it did, False when the member was
+    evacuated already.
+
+    name
+        The member's server name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.cluster_member_evacuate node2
+    """
+    return core.cluster_member_state(_connect(kwargs), name, "evacuate")
+
+
+@_salt_errors
+def cluster_member_restore(name, **kwargs):
+    """
+    Restore an evacuated cluster member: its instances come back and start again. True
+    if it did, False when the member was online already.
+
+    name
+        The member's server name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.cluster_member_restore node2
+    """
+    return core.cluster_member_state(_connect(kwargs), name, "restore")

@@ -1594,6 +1594,51 @@ def image_alias_absent(name, **connection):
 # core plan (plan_certificate_present / plan_certificate_absent) to _converge.
 
 
+def cluster_member_present(name, description=None, failure_domain=None, roles=None,
+                           groups=None, config=None, **kwargs):
+    """
+    Ensure a member of an LXD cluster has the declared settings (None: not managed): one
+    PUT with If-Match, only when something differs.
+
+    name
+        The member's server name.
+
+    description
+        The member's description.
+
+    failure_domain
+        Its failure domain (``default``, ``rack2``...).
+
+    roles
+        The roles a user assigns (``event-hub``, ``ovn-chassis``), compared as a set;
+        LXD's own database roles are kept.
+
+    groups
+        The cluster groups it belongs to, compared as a set (they must exist).
+
+    config
+        Member config keys (``scheduler.instance``...); keys not declared are kept.
+
+    kwargs
+        The connection settings (``remote``, ``endpoint``...).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        node2:
+          lxdapi.cluster_member_present:
+            - failure_domain: rack2
+            - config:
+                scheduler.instance: manual
+    """
+    return _run(name, kwargs,
+                lambda api: core.plan_cluster_member(api, name, description, failure_domain,
+                                                     roles, groups, config),
+                "Cluster member {} updated.".format(name),
+                "Cluster member {} is already as declared.".format(name))
+
+
 def server_config_present(name, config, purge_config=False, force_secrets=False,
                           target=None, **kwargs):
     """

@@ -1654,7 +1654,7 @@ def quote_path_part(part):
 # ------------------------------------------------------------------------ the parts
 
 PARTS = ("instances", "images", "resources", "members", "files", "backups", "server",
-         "trust", "batch")
+         "trust", "cluster", "batch")
 
 
 def _load_parts():

@@ -1,6 +1,5 @@
-"""Remotes, trust and clusters: the trust store (certificates), a minion's client
-certificate, authenticate (trust password or token), cluster members, moving an
-instance between members.
+"""Remotes and trust: the trust store (certificates), a minion's client certificate,
+authenticate (trust password or token).
 
 Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
 ``core.<name>``; the core re-exports the public names defined here."""
@@ -9,7 +8,6 @@ import json
 import os
 import re
 import ssl
-import urllib.parse
 
 import lxdapi_core as core
 
@@ -367,37 +365,3 @@ def authenticate(api, password=None, token=None, name=None):
             error="LXD at {} took the certificate but still does not trust this "
                   "client".format(api.display_endpoint))
     return {"trusted": True, "changed": True, "fingerprint": fingerprint}
-
-
-def _require_cluster(api):
-    if not (api.get("cluster").metadata or {}).get("enabled"):
-        raise core.APIException(method="GET", url=api.absolute_url("cluster"),
-                           error="LXD at {} is not clustered".format(api.display_endpoint))
-
-
-def cluster_members(api):
-    """The cluster's members (LXD's objects: ``server_name``, ``url``, ``roles``,
-    ``status``, ``message``, ...); :class:`APIException` when the server is not
-    clustered."""
-    _require_cluster(api)
-    return api.get("cluster/members", params={"recursion": 1}).metadata or []
-
-
-def cluster_member_get(api, name):
-    """One cluster member (LXD's object), or None when there is no such member."""
-    name = core.check_name(name, "name")
-    _require_cluster(api)
-    result = core.get_or_none(api, api.path("cluster", "members", name))
-    return result.metadata if result else None
-
-
-def plan_instance_move(api, name, location, target):
-    """The :class:`Plan` that moves instance ``name`` from cluster member ``location`` to
-    ``target``: ``POST /1.0/instances/NAME?target=MEMBER`` with ``{"migration": true}``.
-    LXD moves stopped instances between members: the instance must be stopped when the
-    write is sent."""
-    plan = core.Plan(name)
-    url = api.instance_path(name) + "?" + urllib.parse.urlencode({"target": target})
-    plan.add("location", location, target)
-    plan.writes.append(core.Write("POST", url, {"migration": True}, keys=("location",)))
-    return plan

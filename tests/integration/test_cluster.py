@@ -465,3 +465,73 @@ def test_member_config_needs_a_cluster_and_no_target(states, modules, lxd, clust
     with pytest.raises(ValueError, match="create it without target"):
         core.plan_resource_present(cluster.api(), "network", "nosuch0", {"type": "macvlan"},
                                    target="node3")
+
+
+# ------------------------------------------------------ members: settings, evacuation
+
+
+@pytest.fixture
+def node4_restored(cluster):
+    """node4 as it was: description, failure domain, roles and config put back."""
+    before = held(cluster.api(), "cluster/members/node4")
+    yield
+    api = cluster.api()
+    if held(api, "cluster/members/node4")["status"] == "Evacuated":
+        core.cluster_member_state(api, "node4", "restore")
+    core.plan_cluster_member(
+        api, "node4", description=before["description"],
+        failure_domain=before["failure_domain"],
+        roles=[r for r in before["roles"] if r in core.ASSIGNABLE_ROLES],
+        config={k: before["config"].get(k, "") for k in ("scheduler.instance",)}).apply(api)
+
+
+def test_cluster_member_present(states, cluster, conn, node4_restored, request_log):
+    declared = dict(description="second member", failure_domain="rack2",
+                    roles=["event-hub"], config={"scheduler.instance": "manual"}, **conn)
+    predicted = states.lxdapi.cluster_member_present("node4", test=True, **declared)
+    assert predicted.result is None
+    assert predicted.changes == {
+        "description": {"old": "", "new": "second member"},
+        "failure_domain": {"old": "default", "new": "rack2"},
+        "roles": {"old": [], "new": ["event-hub"]},
+        "config": {"old": {"scheduler.instance": None},
+                   "new": {"scheduler.instance": "manual"}}}
+    assert request_log.writes == []
+
+    ret = states.lxdapi.cluster_member_present("node4", **declared)
+    assert ret.result is True and ret.changes == predicted.changes, ret.comment
+    member = held(cluster.api(), "cluster/members/node4")
+    assert (member["description"], member["failure_domain"]) == ("second member", "rack2")
+    assert "event-hub" in member["roles"]
+    assert any(r.startswith("database") for r in member["roles"])  # LXD's own, kept
+    assert member["config"] == {"scheduler.instance": "manual"}
+
+    request_log.clear()
+    again = states.lxdapi.cluster_member_present("node4", **declared)
+    assert again.result is True and again.changes == {}
+    assert request_log.writes == []
+
+    ret = states.lxdapi.cluster_member_present("node4", roles=["database"], **conn)
+    assert ret.result is False and "role(s) database cannot be assigned" in ret.comment
+    ret = states.lxdapi.cluster_member_present("node9", description="x", **conn)
+    assert ret.result is False and "cluster member 'node9' does not exist" in ret.comment
+
+
+def test_evacuate_and_restore_a_member(modules, cluster, conn, container, node4_restored):
+    cluster.lxc("launch", "busybox", container, "--target", "node4")
+    assert modules.lxdapi.cluster_member_evacuate("node4", **conn) is True
+    assert held(cluster.api(), "cluster/members/node4")["status"] == "Evacuated"
+    moved = held(cluster.api(), "instances/" + container)
+    assert (moved["location"], moved["status"]) == ("node3", "Running")
+    assert modules.lxdapi.cluster_member_evacuate("node4", **conn) is False
+
+    assert modules.lxdapi.cluster_member_restore("node4", **conn) is True
+    assert held(cluster.api(), "cluster/members/node4")["status"] == "Online"
+    back = held(cluster.api(), "instances/" + container)
+    assert (back["location"], back["status"]) == ("node4", "Running")
+    assert modules.lxdapi.cluster_member_restore("node4", **conn) is False
+
+    changes = modules.lxdapi.cluster_member_update("node4", description="back", **conn)
+    assert changes == {"description": {"old": "", "new": "back"}}
+    assert held(cluster.api(), "cluster/members/node4")["description"] == "back"
+    assert modules.lxdapi.cluster_member_update("node4", description="back", **conn) == {}
