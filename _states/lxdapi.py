@@ -1386,6 +1386,62 @@ def container_running(name, restart=False, timeout=30, **connection):
     return _status_state(name, "Running", connection, restart=restart, timeout=timeout)
 
 
+def mod_watch(name, sfun=None, **kwargs):
+    """
+    The ``watch`` requisite of ``container_running`` and ``container_present``: when a
+    watched state changed something (a config file in the container, a profile...) and
+    the container's own state had nothing to do, restart it, cleanly.
+
+    A ``container_present`` restarts its container only when it is running (or declared
+    ``status: Running``); a stopped one is left stopped.
+
+    name
+        The container's name.
+
+    sfun
+        The watching state's function (set by Salt).
+
+    kwargs
+        The watching state's arguments (``timeout``, ``status``, the connection
+        settings), set by Salt.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web1:
+          lxdapi.container_running:
+            - watch:
+              - lxdapi: /etc/app.conf
+    """
+    if sfun not in ("container_running", "container_present"):
+        return _fail(_ret(name), "lxdapi.{} does not act on watch; container_running and "
+                                 "container_present do".format(sfun))
+    allowed = set(core.CONNECTION_KEYS) | {"remote"}
+    connection = {k: v for k, v in kwargs.items() if k in allowed}
+    timeout = kwargs.get("timeout", 30)
+    declared = kwargs.get("status")
+
+    def make_plan(api):
+        state = core.instance_state(api, name)
+        if not state:
+            raise ValueError("instance {!r} does not exist".format(name))
+        wants_running = sfun == "container_running" or (
+            declared is not None and core.normalize_status(declared) == "Running")
+        if not wants_running and state.get("status") != "Running":
+            return core.Plan(name)  # nothing runs, nothing to restart
+        return core.plan_container_status(api, name, "Running", restart=True,
+                                          timeout=timeout)
+
+    def done(plan):
+        return "Container {} restarted (a watched state changed).".format(name) \
+            if "status" not in plan.changes else \
+            "Container {} is now {}.".format(name, plan.changes["status"]["new"])
+
+    return _run(name, connection, make_plan, done,
+                "Container {} is not running; nothing to restart.".format(name))
+
+
 def container_stopped(name, force=False, timeout=30, **connection):
     """
     Ensure an existing container is Stopped: a clean shutdown (a Frozen one is unfrozen

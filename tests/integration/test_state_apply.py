@@ -243,3 +243,66 @@ def test_the_demo_runs_twice_on_the_session_daemon(lxd, api, tmp_path):
             lxd.lxc("image", "alias", "delete", extra, check=False)
         if alias and alias["target"] != lxd.fingerprint:
             lxd.lxc("image", "delete", alias["target"], check=False)
+
+
+def test_watch_restarts_a_running_container_when_a_watched_state_changed(salt, api, lxd,
+                                                                         unique_name):
+    name = unique_name
+    lxd.lxc("launch", "busybox", name)
+    try:
+        def pid():
+            return held(api, "instances/{}/state".format(name))["pid"]
+
+        def write(contents):
+            salt.write("watched", """
+                {name}-conf:
+                  lxdapi.file_managed:
+                    - container: {name}
+                    - name: /root/app.conf
+                    - contents: {contents}
+
+                {name}:
+                  lxdapi.container_running:
+                    - watch:
+                      - lxdapi: {name}-conf
+                """.format(name=name, contents=contents))
+
+        write("port-80")
+        first = pid()
+        code, ret = salt.apply("watched")
+        assert code == 0, ret
+        assert ret[name]["changes"] == {"restarted": {"old": False, "new": True}}
+        assert "restarted (a watched state changed)" in ret[name]["comment"]
+        second = pid()
+        assert second != first and held(api, "instances/" + name)["status"] == "Running"
+
+        code, ret = salt.apply("watched")  # nothing watched changed: no restart
+        assert code == 0 and ret[name]["changes"] == {} and pid() == second
+
+        write("port-8080")
+        code, ret = salt.apply("watched", test=True)
+        assert ret[name]["result"] is None
+        assert "Would have: Container {} restarted".format(name) in ret[name]["comment"]
+        assert pid() == second
+
+        # a container_present that is stopped stays stopped
+        lxd.lxc("stop", "--force", name)
+        salt.write("watched", """
+            {name}-conf:
+              lxdapi.file_managed:
+                - container: {name}
+                - name: /root/app.conf
+                - contents: port-9090
+
+            {name}:
+              lxdapi.container_present:
+                - watch:
+                  - lxdapi: {name}-conf
+            """.format(name=name))
+        code, ret = salt.apply("watched")
+        assert code == 0, ret
+        assert ret[name]["changes"] == {}
+        assert "is not running; nothing to restart" in ret[name]["comment"]
+        assert held(api, "instances/" + name)["status"] == "Stopped"
+    finally:
+        lxd.lxc("delete", "--force", name, check=False)
