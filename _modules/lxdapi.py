@@ -2927,6 +2927,122 @@ def cluster_member_update(name, description=None, failure_domain=None, roles=Non
 
 
 @_salt_errors
+def cluster_group_get(name, **kwargs):
+    """
+    Return a cluster group (description, members), or False.
+
+    name
+        The group's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.cluster_group_get gpu
+    """
+    return _resource_get("cluster_group", name, kwargs)
+
+
+@_salt_errors
+def cluster_group_list(recursion=False, **kwargs):
+    """
+    List the cluster groups: names, or with ``recursion=True`` full objects.
+
+    recursion
+        True to return every group as LXD holds it (default False: names only).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.cluster_group_list
+    """
+    return core.resource_list(_connect(kwargs), "cluster_group", recursion=recursion)
+
+
+@_salt_errors
+def cluster_group_create(name, members=None, description=None, **kwargs):
+    """
+    Create a cluster group; return it as LXD then holds it. Fails if it exists.
+
+    name
+        The group's name.
+
+    members
+        The server names of its members.
+
+    description
+        The group's description.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.cluster_group_create gpu members='["node2"]'
+    """
+    declared = {"members": members, "description": description}
+    return core.resource_create(_connect(kwargs), "cluster_group", name, declared)
+
+
+@_salt_errors
+def cluster_group_update(name, members=None, description=None, **kwargs):
+    """
+    Bring a cluster group to the given members and description (a PUT with If-Match,
+    only when something differs); return the changes.
+
+    name
+        The group's name.
+
+    members
+        The whole list of its members; None keeps them.
+
+    description
+        The new description.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.cluster_group_update gpu members='["node2", "node3"]'
+    """
+    declared = {"members": members, "description": description}
+    return _resource_update("cluster_group", name, declared, kwargs)
+
+
+@_salt_errors
+def cluster_group_delete(name, **kwargs):
+    """
+    Delete a cluster group (LXD refuses while it has members). True if deleted, False if
+    it did not exist.
+
+    name
+        The group's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.cluster_group_delete gpu
+    """
+    return core.resource_delete(_connect(kwargs), "cluster_group", name)
+
+
+@_salt_errors
 def cluster_member_evacuate(name, **kwargs):
     """
     Evacuate a cluster member: its instances are moved to other members or stopped, as

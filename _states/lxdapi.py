@@ -1695,6 +1695,56 @@ def cluster_member_present(name, description=None, failure_domain=None, roles=No
                 "Cluster member {} is already as declared.".format(name))
 
 
+def cluster_group_present(name, members=None, description=None, **kwargs):
+    """
+    Ensure a cluster group exists with the declared members and description (for
+    placement with ``target: "@NAME"``). Members are compared as a set.
+
+    name
+        The group's name.
+
+    members
+        The server names of its members, the whole list; None: not managed.
+
+    description
+        The description; None: not managed.
+
+    kwargs
+        The connection settings (``remote``, ``endpoint``...).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        gpu:
+          lxdapi.cluster_group_present:
+            - members: [node2, node3]
+    """
+    declared = {"members": members, "description": description}
+    return _present("cluster_group", name, declared, kwargs)
+
+
+def cluster_group_absent(name, **kwargs):
+    """
+    Ensure a cluster group does not exist. LXD refuses to delete one that still has
+    members (result False, with LXD's words).
+
+    name
+        The group's name.
+
+    kwargs
+        The connection settings (``remote``, ``endpoint``...).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        gpu:
+          lxdapi.cluster_group_absent
+    """
+    return _absent("cluster_group", name, kwargs)
+
+
 def server_config_present(name, config, purge_config=False, force_secrets=False,
                           target=None, **kwargs):
     """

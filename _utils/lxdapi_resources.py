@@ -42,6 +42,7 @@ class ResourceInUse(core.APIException):
 #: 5.0.2's PATCH of a network ACL or zone record drops the connection or wipes the
 #: fields it leaves out): updates are then a PUT of the whole object, with If-Match;
 #: ``lists``: fields that are lists of rules or entries, compared and written whole;
+#: ``name_sets``: fields that are lists of names, compared as sets;
 #: ``own_used_by``: ``used_by`` entries that do not count as "in use".
 RESOURCE_KINDS = {
     "profile": {
@@ -94,6 +95,14 @@ RESOURCE_KINDS = {
         "create_only": (),
         "full_config": True,
         "lists": ("entries",),
+    },
+    "cluster_group": {
+        "label": "cluster group",
+        "collection": "cluster/groups",
+        "fields": ("description", "members"),
+        "create_only": (),
+        "full_config": True,
+        "name_sets": ("members",),
     },
     "project": {
         "label": "project",
@@ -177,6 +186,8 @@ def _resource_declared(spec, declared):
             want[key] = core.lxd_devices(value)
         elif key in spec.get("lists", ()):
             want[key] = rule_list(value, key)
+        elif key in spec.get("name_sets", ()):
+            want[key] = sorted(set(core.check_names(value, key))) if value else []
         elif isinstance(value, (dict, list, bool)):
             raise ValueError("{} must be a string, not {}".format(key, type(value).__name__))
         else:
@@ -235,10 +246,9 @@ def _full_config_body(current, patch, fields=("config", "description")):
             config.pop(key, None)
         else:
             config[key] = value
-    body = {
-        "config": config,
-        "description": patch.get("description", current.get("description") or ""),
-    }
+    body = {"description": patch.get("description", current.get("description") or "")}
+    if "config" in fields:
+        body["config"] = config
     for field in fields:
         if field not in body:
             body[field] = patch[field] if field in patch else (current.get(field) or [])
@@ -275,12 +285,18 @@ def _plan_converge(api, kind, name, want, current, url, purge_config, purge_devi
                 config.pop(key, None)
         want = dict(want, config=config)
     lists = spec.get("lists", ())
-    managed = {k: v for k, v in want.items() if k in spec["fields"] and k not in lists}
+    managed = {k: v for k, v in want.items()
+               if k in spec["fields"] and k not in lists + spec.get("name_sets", ())}
     update = core.plan_update(url, meta, current.etag, managed, purge_config, purge_devices,
                          writable=spec["fields"])
     patch = update.writes[0].body if update.writes else {}
     for field in lists:
         have = [_rule(item, field) for item in meta.get(field) or []]
+        if field in want and want[field] != have:
+            update.add(field, have, want[field])
+            patch[field] = want[field]
+    for field in spec.get("name_sets", ()):
+        have = sorted(meta.get(field) or [])
         if field in want and want[field] != have:
             update.add(field, have, want[field])
             patch[field] = want[field]

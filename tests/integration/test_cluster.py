@@ -535,3 +535,56 @@ def test_evacuate_and_restore_a_member(modules, cluster, conn, container, node4_
     assert changes == {"description": {"old": "", "new": "back"}}
     assert held(cluster.api(), "cluster/members/node4")["description"] == "back"
     assert modules.lxdapi.cluster_member_update("node4", description="back", **conn) == {}
+
+
+# ------------------------------------------------------------------- cluster groups
+
+
+@pytest.fixture
+def group(cluster):
+    name = _short_name("grp")
+    yield name
+    api = cluster.api()
+    if held(api, "cluster/groups/" + name):
+        core.resource_update(api, "cluster_group", name, {"members": []})
+        core.resource_delete(api, "cluster_group", name)
+
+
+def test_cluster_group_present_and_placement(states, modules, cluster, conn, group,
+                                             container, request_log):
+    predicted = states.lxdapi.cluster_group_present(group, members=["node4"],
+                                                    description="the fourth", test=True,
+                                                    **conn)
+    assert predicted.result is None
+    assert predicted.changes["members"] == {"old": None, "new": ["node4"]}
+    assert request_log.writes == [] and held(cluster.api(), "cluster/groups/" + group) is None
+
+    ret = states.lxdapi.cluster_group_present(group, members=["node4"],
+                                              description="the fourth", **conn)
+    assert ret.result is True, ret.comment
+    assert ret.comment == "Cluster group {!r} created.".format(group)
+    found = held(cluster.api(), "cluster/groups/" + group)
+    assert (found["members"], found["description"]) == (["node4"], "the fourth")
+    assert group in held(cluster.api(), "cluster/members/node4")["groups"]
+
+    request_log.clear()
+    again = states.lxdapi.cluster_group_present(group, members=["node4"], **conn)
+    assert again.result is True and again.changes == {} and request_log.writes == []
+
+    # placement on the group
+    modules.lxdapi.container_create(container, source="busybox", target="@" + group, **conn)
+    assert location(cluster, container) == "node4"
+
+    ret = states.lxdapi.cluster_group_present(group, members=["node3", "node4"], **conn)
+    assert ret.changes == {"members": {"old": ["node4"], "new": ["node3", "node4"]}}
+    assert sorted(held(cluster.api(), "cluster/groups/" + group)["members"]) == [
+        "node3", "node4"]
+    assert held(cluster.api(), "cluster/groups/" + group)["description"] == "the fourth"
+
+    refused = states.lxdapi.cluster_group_absent(group, **conn)
+    assert refused.result is False  # LXD keeps a group that has members
+    assert held(cluster.api(), "cluster/groups/" + group) is not None
+    assert modules.lxdapi.cluster_group_update(group, members=[], **conn)["members"]["new"] == []
+    gone = states.lxdapi.cluster_group_absent(group, **conn)
+    assert gone.result is True and gone.changes, gone.comment
+    assert states.lxdapi.cluster_group_absent(group, **conn).changes == {}
