@@ -8,7 +8,9 @@ the core in ``_utils/lxdapi.py`` and returns plain data. Core errors become
 Connection settings, every function (precedence, highest first):
 
 - keyword arguments ``endpoint``, ``cert``, ``key``, ``verify``, ``server_cert``,
-  ``timeout``, ``wait_timeout``, ``project``;
+  ``timeout``, ``wait_timeout``, ``project`` (``client_key`` and ``request_timeout`` stand
+  for ``key`` and ``timeout`` where a function's own parameter has that name, as in
+  ``container_config_get`` and ``container_stop``);
 - ``remote=NAME``: the settings under ``lxdapi:remotes:NAME``;
 - ``lxdapi:endpoint`` etc. in the minion config, grains or pillar (``config.get``);
 - the local unix socket (``$LXD_DIR/unix.socket``, the snap's, ``/var/lib/lxd``'s).
@@ -107,7 +109,7 @@ def _connect(kwargs):
 def _split_connection(kwargs):
     """Split a function's ``**kwargs`` into (connection settings, the rest)."""
     kwargs = salt.utils.args.clean_kwargs(**kwargs)
-    conn_keys = set(core.CONNECTION_KEYS) | set(CONNECTION_ARGS)
+    conn_keys = set(core.CONNECTION_ARGUMENTS) | set(CONNECTION_ARGS)
     conn = {k: v for k, v in kwargs.items() if k in conn_keys}
     rest = {k: v for k, v in kwargs.items() if k not in conn_keys}
     return conn, rest

@@ -100,7 +100,7 @@ def _converge(name, make_plan, done, unchanged, connection):
 def _connection_args(kwargs):
     """A state's connection kwargs, and the sorted names of any other (unexpected) ones."""
     kwargs = salt.utils.args.clean_kwargs(**kwargs)
-    allowed = set(core.CONNECTION_KEYS) | {"remote"}
+    allowed = set(core.CONNECTION_ARGUMENTS) | {"remote"}
     unexpected = sorted(k for k in kwargs if k not in allowed)
     return {k: v for k, v in kwargs.items() if k in allowed}, unexpected
 
@@ -1417,7 +1417,7 @@ def mod_watch(name, sfun=None, **kwargs):
     if sfun not in ("container_running", "container_present"):
         return _fail(_ret(name), "lxdapi.{} does not act on watch; container_running and "
                                  "container_present do".format(sfun))
-    allowed = set(core.CONNECTION_KEYS) | {"remote"}
+    allowed = set(core.CONNECTION_ARGUMENTS) | {"remote"}
     connection = {k: v for k, v in kwargs.items() if k in allowed}
     timeout = kwargs.get("timeout", 30)
     declared = kwargs.get("status")

@@ -1215,11 +1215,19 @@ def image_alias_present(api, name, target, description=None):
 CONNECTION_KEYS = ("endpoint", "cert", "key", "verify", "server_cert", "timeout",
                    "wait_timeout", "project")
 
+#: Other names for two settings, for the functions whose own parameters are called
+#: ``key`` (a config key) or ``timeout`` (how long an LXD action may take).
+CONNECTION_ALIASES = {"client_key": "key", "request_timeout": "timeout"}
+
+#: Every keyword argument that is a connection setting.
+CONNECTION_ARGUMENTS = CONNECTION_KEYS + tuple(CONNECTION_ALIASES)
+
 
 def resolve_connection(kwargs, config_get=None):
     """The connection settings for one call, with their precedence written down once.
 
-    keyword argument > ``remote=NAME`` (looked up under ``lxdapi:remotes:NAME``) >
+    keyword argument (``client_key`` and ``request_timeout`` stand for ``key`` and
+    ``timeout``) > ``remote=NAME`` (looked up under ``lxdapi:remotes:NAME``) >
     ``config_get('lxdapi:<key>')`` (in Salt: minion config, grains, pillar) > the
     built-in default (the local unix socket). ``config_get(key, default)`` is any
     lookup callable (Salt's ``config.get``); None means no configuration.
@@ -1247,6 +1255,9 @@ def resolve_connection(kwargs, config_get=None):
     for key in CONNECTION_KEYS:
         if kwargs.get(key) is not None:
             settings[key] = kwargs[key]
+    for alias, key in CONNECTION_ALIASES.items():
+        if kwargs.get(alias) is not None and kwargs.get(key) is None:
+            settings[key] = kwargs[alias]
     return settings
 
 

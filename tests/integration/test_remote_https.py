@@ -99,6 +99,24 @@ def test_trusted_client_reads_and_writes_over_https(modules, server, https, uniq
     assert held(server.local_api(), "instances/" + unique_name) is None
 
 
+def test_functions_with_their_own_key_and_timeout_take_client_key(modules, server, https,
+                                                                  unique_name):
+    """``container_config_set(name, key, value)`` has a ``key`` of its own: the TLS key
+    goes as ``client_key`` (and the request timeout as ``request_timeout``)."""
+    conn = dict(https, client_key=https.pop("key"), request_timeout=20)
+    try:
+        modules.lxdapi.container_create(unique_name, **conn)  # no image: an empty one
+        assert modules.lxdapi.container_config_set(unique_name, "user.via", "https",
+                                                   **conn) == {
+            "user.via": {"old": None, "new": "https"}}
+        assert held(server.local_api(), "instances/" + unique_name)["config"][
+            "user.via"] == "https"
+        assert modules.lxdapi.container_config_get(unique_name, "user.via", **conn) == "https"
+        assert modules.lxdapi.container_stop(unique_name, timeout=5, **conn) is False
+    finally:
+        server.lxc("delete", "--force", unique_name, check=False)
+
+
 def test_untrusted_client_gets_a_clear_error(modules, server, certs, unique_name):
     cert, key = certs["untrusted"]
     with pytest.raises(CommandExecutionError) as err:
