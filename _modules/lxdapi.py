@@ -609,6 +609,65 @@ def container_rename(name, new_name, **kwargs):
     return core.instance_rename(_connect(kwargs), name, new_name)
 
 
+def _target_api(to):
+    """The :class:`API` of a copy's destination: ``to`` names a remote
+    (``lxdapi:remotes:NAME``) or is a mapping of connection settings."""
+    if isinstance(to, str):
+        return _api(remote=to)
+    if isinstance(to, dict):
+        unknown = sorted(set(to) - set(core.CONNECTION_ARGUMENTS) - {"remote"})
+        if unknown:
+            raise SaltInvocationError("to: unknown connection setting(s) {}".format(
+                ", ".join(unknown)))
+        return _api(**to)
+    raise SaltInvocationError("to must be a remote's name or a mapping of connection "
+                              "settings, not {!r}".format(to))
+
+
+@_salt_errors
+def container_copy(name, new_name=None, to=None, instance_only=False, source_url=None,
+                   **kwargs):
+    """
+    Copy an instance, with its snapshots, on the same server or to another one; return
+    the new instance's name. An existing instance of that name is never overwritten.
+
+    To another server the target pulls the instance from this one over HTTPS (LXD's
+    migration, authorised by one-time secrets: the two servers need not trust each
+    other), so this server must listen on HTTPS (``core.https_address``). The copy keeps
+    the config, devices and profiles (which must exist on the target).
+
+    name
+        The instance's name (here: the connection settings name the source server).
+
+    new_name
+        The copy's name; required on the same server, default ``name`` on another.
+
+    to
+        The destination server: a remote's name (``lxdapi:remotes:NAME``) or a mapping
+        of connection settings (``endpoint``, ``cert``, ``key``, ``server_cert``,
+        ``project``...). None: the same server.
+
+    instance_only
+        True to leave the snapshots out (default False).
+
+    source_url
+        The URL the target reaches this server at (default: its first HTTPS address).
+
+    kwargs
+        Connection settings of the source; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_copy web1 web1-clone
+        salt '*' lxdapi.container_copy web1 to=rack2
+    """
+    return core.instance_copy(_connect(kwargs), name, new_name=new_name,
+                              target_api=None if to is None else _target_api(to),
+                              instance_only=instance_only, source_url=source_url)
+
+
 @_salt_errors
 def container_backup_export(name, dest, instance_only=False, compression=None, **kwargs):
     """

@@ -1,5 +1,5 @@
-"""Instance backups: export an instance (with its snapshots) to a local tarball, and
-import such a tarball as a new instance.
+"""Instances leaving their server: backups (export to a local tarball, import as a new
+instance) and copies, on one server or to another.
 
 Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
 ``core.<name>``; the core re-exports the public names defined here.
@@ -104,3 +104,82 @@ def instance_backup_import(api, path, name=None, pool=None):
     resources = ((done.metadata or {}).get("resources") or {}).get("instances") or \
         ((done.metadata or {}).get("resources") or {}).get("containers") or []
     return name or (core.name_from_url(resources[0]) if resources else None)
+
+
+def _check_copy_target(api, name, where):
+    if core.get_or_none(api, api.instance_path(name)) is not None:
+        raise core.APIConflictException(
+            error="instance {!r} already exists on {}; nothing was copied".format(
+                name, where.display_endpoint))
+
+
+def instance_copy(api, name, new_name=None, target_api=None, instance_only=False,
+                  source_url=None):
+    """Copy instance ``name`` (stopped or not; with its snapshots unless
+    ``instance_only``) to ``new_name``; return the new name.
+
+    On the same server (``target_api`` None): ``new_name`` is required. To another
+    server (``target_api``: an :class:`API` on it): the target pulls the instance from
+    this server over HTTPS (LXD's migration, pull mode, authorised by the operation's
+    secrets), so this server must listen on HTTPS; its first address is used unless
+    ``source_url`` (``https://host:port``) says another. ``new_name`` defaults to
+    ``name``. The copy gets the instance's config, devices and profiles (which must
+    exist there). Nothing is overwritten: an existing ``new_name`` raises
+    :class:`APIConflictException` before anything is sent.
+    """
+    name = core.validate_instance_name(name)
+    core.check_bool(instance_only, "instance_only")
+    source = core.get_or_none(api, api.instance_path(name))
+    if source is None:
+        raise core.APINotFoundException(error="instance {!r} does not exist".format(name))
+    meta = source.metadata or {}
+    if target_api is None:
+        if new_name is None:
+            raise ValueError("a copy on the same server needs new_name")
+        new_name = core.validate_instance_name(new_name)
+        _check_copy_target(api, new_name, api)
+        body = {"name": new_name, "profiles": list(meta.get("profiles") or []),
+                "source": {"type": "copy", "source": name, "instance_only": instance_only}}
+        api.post(api.instances_collection, json=body).wait()
+        return new_name
+    new_name = core.validate_instance_name(new_name or name)
+    _check_copy_target(target_api, new_name, target_api)
+    profiles = list(meta.get("profiles") or [])
+    core.check_profiles_exist(target_api, profiles)
+    environment = api.server.get("environment") or {}
+    if source_url is None:
+        addresses = environment.get("addresses") or []
+        if not addresses:
+            raise ValueError("LXD at {} does not listen on HTTPS (core.https_address), so "
+                             "{} cannot pull {!r} from it".format(
+                                 api.display_endpoint, target_api.display_endpoint, name))
+        source_url = "https://" + addresses[0]
+    elif not str(source_url).startswith("https://"):
+        raise ValueError("source_url must be https://host:port, not {!r}".format(source_url))
+    migration = api.post(api.instance_path(name),
+                         json={"migration": True, "live": False,
+                               "instance_only": instance_only})
+    operation = (migration.data or {}).get("metadata") or {}
+    body = {
+        "name": new_name, "architecture": meta.get("architecture"),
+        "type": meta.get("type") or "container", "profiles": profiles,
+        "config": {k: v for k, v in (meta.get("config") or {}).items()
+                   if not k.startswith("volatile.")},
+        "devices": meta.get("devices") or {}, "ephemeral": bool(meta.get("ephemeral")),
+        "description": meta.get("description") or "",
+        "source": {"type": "migration", "mode": "pull", "instance_only": instance_only,
+                   "operation": "{}/1.0/operations/{}".format(source_url.rstrip("/"),
+                                                              operation.get("id")),
+                   "certificate": environment.get("certificate") or "",
+                   "secrets": operation.get("metadata") or {}},
+    }
+    try:
+        target_api.post(target_api.instances_collection, json=body).wait()
+    except core.APIException:
+        try:  # the source's half of the migration would wait for a peer that never comes
+            api.delete(migration.operation)
+        except core.APIException:
+            pass
+        raise
+    migration.wait()
+    return new_name

@@ -7,6 +7,7 @@ session daemon pulls from it, pinning nothing but the server's certificate.
 
 import lxdhost
 import pytest
+from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 from remote_support import held, https_server
 
@@ -104,3 +105,45 @@ def test_exec_image_list_on_the_server_over_https(modules, image_server):
     assert fingerprint in images
     assert modules.lxdapi.info(endpoint=server.url,
                                server_cert=server.server_cert)["auth"] == "untrusted"
+
+
+# ------------------------------------------------ copies from one server to another
+
+
+def test_container_copy_between_servers_and_on_one(modules, lxd, api, image_server,
+                                                   unique_name):
+    """The HTTPS daemon is the source; the session daemon pulls from it (LXD's migration
+    in pull mode, with one-time secrets: neither trusts the other)."""
+    server = image_server[0]
+    name = unique_name[:50]
+    here = {"endpoint": server.socket}
+    server.lxc("init", "busybox", name)
+    server.lxc("config", "set", name, "user.origin", "image-server")
+    server.lxc("snapshot", name, "s0")
+    try:
+        assert modules.lxdapi.container_copy(name, to={"endpoint": lxd.socket}, **here) == name
+        copied = held(api, "instances/" + name)
+        assert copied["config"]["user.origin"] == "image-server"
+        assert copied["profiles"] == ["default"]
+        assert modules.lxdapi.snapshot_list(name) == ["s0"]
+        assert held(server.local_api(), "instances/" + name)["status"] == "Stopped"
+
+        with pytest.raises(CommandExecutionError, match="already exists on .*nothing was copied"):
+            modules.lxdapi.container_copy(name, to={"endpoint": lxd.socket}, **here)
+
+        # on the same server, without the snapshots
+        clone = name[:40] + "-clone"
+        assert modules.lxdapi.container_copy(name, clone, instance_only=True, **here) == clone
+        assert held(server.local_api(), "instances/{}/snapshots".format(clone)) == []
+
+        # the session daemon listens on no HTTPS address: nothing can pull from it
+        with pytest.raises(SaltInvocationError, match="does not listen on HTTPS"):
+            modules.lxdapi.container_copy(name, name[:40] + "-back", to={"endpoint": server.socket})
+        with pytest.raises(SaltInvocationError, match="to: unknown connection setting"):
+            modules.lxdapi.container_copy(name, to={"host": "x"}, **here)
+        with pytest.raises(SaltInvocationError, match="needs new_name"):
+            modules.lxdapi.container_copy(name, **here)
+    finally:
+        lxd.lxc("delete", "--force", name, check=False)
+        for leftover in (name, name[:40] + "-clone", name[:40] + "-back"):
+            server.lxc("delete", "--force", leftover, check=False)
