@@ -2134,6 +2134,120 @@ def storage_volume_delete(pool, name, type="custom", **kwargs):  # pylint: disab
                                 type=type)
 
 
+@_salt_errors
+def storage_volume_snapshot_list(pool, volume, recursion=False, **kwargs):
+    """
+    List the snapshots of a custom storage volume: names, or with ``recursion=True``
+    LXD's objects.
+
+    pool
+        The storage pool's name.
+
+    volume
+        The custom volume's name.
+
+    recursion
+        True to return every snapshot as LXD holds it (default False: names only).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_volume_snapshot_list default data1
+    """
+    return core.resource_list(_connect(kwargs), "storage_volume_snapshot",
+                              recursion=recursion, pool=pool, volume=volume)
+
+
+@_salt_errors
+def storage_volume_snapshot_create(pool, volume, name, description=None, **kwargs):
+    """
+    Take a snapshot of a custom storage volume; return it as LXD then holds it. Fails if
+    a snapshot of that name exists.
+
+    pool
+        The storage pool's name.
+
+    volume
+        The custom volume's name.
+
+    name
+        The snapshot's name.
+
+    description
+        The snapshot's description.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_volume_snapshot_create default data1 before-upgrade
+    """
+    return core.resource_create(_connect(kwargs), "storage_volume_snapshot", name,
+                                {"description": description}, pool=pool, volume=volume)
+
+
+@_salt_errors
+def storage_volume_snapshot_restore(pool, volume, name, **kwargs):
+    """
+    Restore a custom storage volume to one of its snapshots (what the volume held since
+    is lost). LXD refuses while a running instance uses the volume.
+
+    pool
+        The storage pool's name.
+
+    volume
+        The custom volume's name.
+
+    name
+        The snapshot to restore.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_volume_snapshot_restore default data1 before-upgrade
+    """
+    return core.storage_volume_snapshot_restore(_connect(kwargs), pool, volume, name)
+
+
+@_salt_errors
+def storage_volume_snapshot_delete(pool, volume, name, **kwargs):
+    """
+    Delete a snapshot of a custom storage volume. True if deleted, False if it did not
+    exist.
+
+    pool
+        The storage pool's name.
+
+    volume
+        The custom volume's name.
+
+    name
+        The snapshot's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_volume_snapshot_delete default data1 before-upgrade
+    """
+    return core.resource_delete(_connect(kwargs), "storage_volume_snapshot", name,
+                                pool=pool, volume=volume)
+
+
 # -- network ACLs, DNS zones and their records
 
 

@@ -476,6 +476,67 @@ def storage_volume_absent(pool, name, type="custom", **kwargs):  # pylint: disab
     return _absent("storage_volume", name, kwargs, pool=pool, type=type)
 
 
+def storage_volume_snapshot_present(pool, volume, name, description=None, **kwargs):
+    """
+    Ensure a snapshot of a custom storage volume exists (taken when missing; an existing
+    one is never taken again), with the declared description.
+
+    pool
+        The storage pool's name.
+
+    volume
+        The custom volume's name.
+
+    name
+        The snapshot's name.
+
+    description
+        The description; None: not managed.
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        before-upgrade:
+          lxdapi.storage_volume_snapshot_present:
+            - pool: default
+            - volume: data1
+    """
+    return _present("storage_volume_snapshot", name, {"description": description}, kwargs,
+                    pool=pool, volume=volume)
+
+
+def storage_volume_snapshot_absent(pool, volume, name, **kwargs):
+    """
+    Ensure a snapshot of a custom storage volume does not exist.
+
+    pool
+        The storage pool's name.
+
+    volume
+        The custom volume's name.
+
+    name
+        The snapshot's name.
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        before-upgrade:
+          lxdapi.storage_volume_snapshot_absent:
+            - pool: default
+            - volume: data1
+    """
+    return _absent("storage_volume_snapshot", name, kwargs, pool=pool, volume=volume)
+
+
 def network_acl_present(name, ingress=None, egress=None, config=None, description=None,
                         **kwargs):
     """
