@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
 
 import lxdhost
 import pytest
@@ -50,12 +51,14 @@ def salt(tmp_path, lxd):
         def write(self, name, text):
             (tree / (name + ".sls")).write_text(textwrap.dedent(text))
 
-        def apply(self, sls, test=False):
+        def apply(self, sls, test=False, pillar=None):
             assert os.path.exists(SALT_CALL), "salt-call not found beside " + sys.executable
             args = [SALT_CALL, "--local", "-c", str(conf), "--out=json",
                     "--retcode-passthrough", "state.apply", sls]
             if test:
                 args.append("test=True")
+            if pillar:
+                args.append("pillar=" + json.dumps(pillar))
             proc = subprocess.run(args, capture_output=True, text=True, timeout=300,
                                   cwd=ROOT)
             try:
@@ -306,3 +309,38 @@ def test_watch_restarts_a_running_container_when_a_watched_state_changed(salt, a
         assert held(api, "instances/" + name)["status"] == "Stopped"
     finally:
         lxd.lxc("delete", "--force", name, check=False)
+
+
+def test_the_estate_example_converges_then_nothing_changes(salt, api, lxd):
+    """examples/estate.sls: a network, a volume, a profile, three containers made at
+    once, and a file, a command and a snapshot inside one of them."""
+    prefix = "t" + uuid.uuid4().hex[:6]
+    with open(os.path.join(ROOT, "examples", "estate.sls")) as fh:
+        salt.write("estate", fh.read())
+    pillar = {"estate": {"prefix": prefix}}
+    names = [prefix + "-web1", prefix + "-web2", prefix + "-db"]
+    try:
+        code, ret = salt.apply("estate", pillar=pillar)
+        assert code == 0, {k: v["comment"] for k, v in ret.items() if v["result"] is not True}
+        assert all(r["changes"] for r in ret.values()), ret
+        for name in names:
+            assert held(api, "instances/" + name)["status"] == "Running"
+            assert held(api, "instances/" + name)["profiles"] == ["default",
+                                                                  prefix + "-profile"]
+        files = api.instance_path(prefix + "-db", "files")
+        conf = api.get(files, params={"path": "/data/conf/db.ini"}).response
+        assert conf.content.decode().startswith("[db]\nrole = primary\n")
+        assert conf.headers["X-LXD-Mode"] == "0640"
+        assert held(api, "instances/{}-db/snapshots/after-init".format(prefix)) is not None
+        volume = held(api, "storage-pools/default/volumes/custom/{}-data".format(prefix))
+        assert volume["used_by"] == ["/1.0/instances/{}-db".format(prefix)]
+
+        code, ret = salt.apply("estate", pillar=pillar)
+        assert code == 0
+        assert {k: v["changes"] for k, v in ret.items() if v["changes"]} == {}
+    finally:
+        for name in names:
+            lxd.lxc("delete", "--force", name, check=False)
+        lxd.lxc("profile", "delete", prefix + "-profile", check=False)
+        lxd.lxc("storage", "volume", "delete", "default", prefix + "-data", check=False)
+        lxd.lxc("network", "delete", prefix + "-br", check=False)
