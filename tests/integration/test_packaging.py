@@ -71,7 +71,7 @@ def test_the_entry_point_is_registered():
               if ep.name == "lxdapi"]
     assert points, "saltext-lxdapi is not installed: run pip install -e . (make setup)"
     dirs = points[0].load()()
-    assert set(dirs) == {"modules", "states", "utils"}
+    assert set(dirs) == {"modules", "states", "utils", "beacons"}
     for ext_type, paths in dirs.items():
         assert any(os.path.isfile(os.path.join(p, "lxdapi.py")) for p in paths), ext_type
 
@@ -106,8 +106,9 @@ def test_saltutil_sync_all_from_file_roots(tmp_path, lxd):
     assert "modules.lxdapi" in synced["modules"]
     assert "states.lxdapi" in synced["states"]
     assert "utils.lxdapi" in synced["utils"]
+    assert "beacons.lxdapi" in synced["beacons"]
     extmods = tmp_path / "root" / "var" / "cache" / "salt" / "minion" / "extmods"
-    for ext_type in ("modules", "states", "utils"):
+    for ext_type in ("modules", "states", "utils", "beacons"):
         assert (extmods / ext_type / "lxdapi.py").is_file()
 
     proc = salt_call(tmp_path, config_dir, "lxdapi.info", hide_entry_point=True)
@@ -117,3 +118,14 @@ def test_saltutil_sync_all_from_file_roots(tmp_path, lxd):
                      hide_entry_point=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout)["local"], "no lxdapi states loaded from the sync"
+
+
+
+def test_the_beacon_loads_through_the_entry_point(minion_opts):
+    """Salt's beacon loader finds lxdapi's beacon with no module_dirs: by the entry point."""
+    import salt.loader
+
+    opts = dict(minion_opts, module_dirs=[])
+    beacons = salt.loader.beacons(opts, salt.loader.minion_mods(opts))
+    assert "lxdapi.beacon" in beacons and "lxdapi.validate" in beacons
+    assert beacons["lxdapi.validate"]([{"interval": 10}])[0] is True
