@@ -154,7 +154,7 @@ def _plan_parents(api, instance, path, makedirs, plan):
     while True:
         found = instance_file_read(api, instance, folder)
         if found is not None:
-            if found[1]["type"] != "directory":
+            if found[1]["type"] not in ("directory", "symlink"):  # LXD follows a link
                 raise ValueError("{} in {!r} cannot be written: {} is a {}, not a "
                                  "folder".format(path, instance, folder, found[1]["type"]))
             break

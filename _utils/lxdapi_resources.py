@@ -405,7 +405,10 @@ def _plan_existing(api, kind, name, want, current, url, purge_config, purge_devi
         want = dict(want, config=global_config)
     plan = _plan_converge(api, kind, name, want, current, url, purge_config, purge_devices)
     members, _ = core.plan_member_config(api, kind, name, config, member_config, url, meta)
-    return plan.extend(members)
+    # Members first: their PATCHes carry the description as it is (LXD 5.0 resets one a
+    # PATCH leaves out) and do not change what the untargeted ETag covers, so the global
+    # PATCH after them, which may change the description, still matches its If-Match.
+    return members.extend(plan)
 
 
 def resource_in_use(kind, name, current):

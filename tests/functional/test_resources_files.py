@@ -234,6 +234,17 @@ def test_makedirs_creates_the_missing_parent_folders(states, modules, api, conta
     assert ret.result is True and "mode" in ret.changes
 
 
+def test_a_parent_that_is_a_symlink_to_a_folder_is_followed(states, modules, lxd, api,
+                                                             container):
+    lxd.lxc("start", container)
+    out = modules.lxdapi.container_exec(container, ["sh", "-c", "ln -s /tmp /root/tmp-link"])
+    assert out["retcode"] == 0, out
+    ret = states.lxdapi.file_managed(name="/root/tmp-link/via-link", container=container,
+                                     contents="x")
+    assert ret.result is True, ret.comment
+    assert _file(api, container, "/tmp/via-link")[0] == b"x"
+
+
 def test_template_renders_with_context_defaults_and_grains(states, api, container,
                                                            minion_opts):
     base = minion_opts["file_roots"]["base"][0]

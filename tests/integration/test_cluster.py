@@ -588,3 +588,22 @@ def test_cluster_group_present_and_placement(states, modules, cluster, conn, gro
     gone = states.lxdapi.cluster_group_absent(group, **conn)
     assert gone.result is True and gone.changes, gone.comment
     assert states.lxdapi.cluster_group_absent(group, **conn).changes == {}
+
+
+def test_description_and_a_members_key_change_in_one_run(states, cluster, conn, network,
+                                                         parents, request_log):
+    first, second = parents
+    states.lxdapi.network_present(network, type="macvlan", config={"parent": first},
+                                  description="old", **conn)
+    ret = states.lxdapi.network_present(network, type="macvlan", config={"parent": first},
+                                        member_config={"node4": {"parent": second}},
+                                        description="new", **conn)
+    assert ret.result is True, ret.comment
+    assert set(ret.changes) == {"description", "member_config"}
+    assert held(cluster.api(), "networks/" + network)["description"] == "new"
+    assert _member_view(cluster, "networks", network, "node4")["config"]["parent"] == second
+    request_log.clear()
+    again = states.lxdapi.network_present(network, type="macvlan", config={"parent": first},
+                                          member_config={"node4": {"parent": second}},
+                                          description="new", **conn)
+    assert again.changes == {} and request_log.writes == []
