@@ -1447,6 +1447,37 @@ def container_running(name, restart=False, timeout=30, **connection):
     return _status_state(name, "Running", connection, restart=restart, timeout=timeout)
 
 
+def _restart_many(name, containers, connection):
+    """mod_watch of a containers_present: restart its running containers at once."""
+    ret = _ret(name)
+    names = list(containers) if isinstance(containers, (list, dict)) else []
+    try:
+        api = _api(connection)
+        listing = {i["name"]: i.get("status") for i in core.instance_list(api, recursion=1)}
+        plans = [core.plan_container_status(api, n, "Running", restart=True)
+                 for n in names if listing.get(n) == "Running"]
+    except core.APIException as exc:
+        return _fail(ret, str(exc))
+    except (ValueError, TypeError) as exc:
+        return _fail(ret, "{}: {}".format(name, exc))
+    if not plans:
+        ret["comment"] = "None of the containers of {} runs; nothing to restart.".format(name)
+        return ret
+    restarted = ", ".join(p.name for p in plans)
+    if __opts__.get("test"):
+        ret["result"] = None
+        ret["changes"] = {p.name: p.changes for p in plans}
+        ret["comment"] = "Would have restarted {} (a watched state changed).".format(restarted)
+        return ret
+    errors = core.apply_plans_concurrently(api, plans)
+    failed = ["{}: {}".format(p.name, e) for p, e in zip(plans, errors) if e is not None]
+    ret["changes"] = {p.name: p.changes for p, e in zip(plans, errors) if e is None}
+    if failed:
+        return _fail(ret, "Restarting failed for {}.".format("; ".join(failed)))
+    ret["comment"] = "Restarted {} (a watched state changed).".format(restarted)
+    return ret
+
+
 def mod_watch(name, sfun=None, **kwargs):
     """
     The ``watch`` requisite of ``container_running`` and ``container_present``: when a
@@ -1454,7 +1485,8 @@ def mod_watch(name, sfun=None, **kwargs):
     the container's own state had nothing to do, restart it, cleanly.
 
     A ``container_present`` restarts its container only when it is running (or declared
-    ``status: Running``); a stopped one is left stopped.
+    ``status: Running``); a stopped one is left stopped. A ``containers_present``
+    restarts those of its containers that are running, side by side.
 
     name
         The container's name.
@@ -1475,11 +1507,13 @@ def mod_watch(name, sfun=None, **kwargs):
             - watch:
               - lxdapi: /etc/app.conf
     """
-    if sfun not in ("container_running", "container_present"):
-        return _fail(_ret(name), "lxdapi.{} does not act on watch; container_running and "
-                                 "container_present do".format(sfun))
+    if sfun not in ("container_running", "container_present", "containers_present"):
+        return _fail(_ret(name), "lxdapi.{} does not act on watch; container_running, "
+                                 "container_present and containers_present do".format(sfun))
     allowed = set(core.CONNECTION_ARGUMENTS) | {"remote"}
     connection = {k: v for k, v in kwargs.items() if k in allowed}
+    if sfun == "containers_present":
+        return _restart_many(name, kwargs.get("containers"), connection)
     timeout = kwargs.get("timeout", 30)
     declared = kwargs.get("status")
 

@@ -344,3 +344,48 @@ def test_the_estate_example_converges_then_nothing_changes(salt, api, lxd):
         lxd.lxc("profile", "delete", prefix + "-profile", check=False)
         lxd.lxc("storage", "volume", "delete", "default", prefix + "-data", check=False)
         lxd.lxc("network", "delete", prefix + "-br", check=False)
+
+
+def test_watch_on_containers_present_restarts_the_running_ones(salt, api, lxd,
+                                                               unique_name):
+    running, stopped = unique_name[:50] + "-run", unique_name[:50] + "-stop"
+    profile = unique_name[:50] + "-prof"
+    try:
+        def write(version):
+            salt.write("watched_many", """
+                {profile}:
+                  lxdapi.profile_present:
+                    - config:
+                        user.version: "{version}"
+
+                farm:
+                  lxdapi.containers_present:
+                    - defaults: {{source: busybox, profiles: [default, {profile}]}}
+                    - containers:
+                        {running}: {{status: Running}}
+                        {stopped}: {{status: Stopped}}
+                    - watch:
+                      - lxdapi: {profile}
+                """.format(running=running, stopped=stopped, profile=profile,
+                           version=version))
+
+        write("one")
+        code, ret = salt.apply("watched_many")  # creates them: no restart on top
+        assert code == 0, ret
+        assert ret["farm"]["changes"][running]["instance"]["old"] is None
+        first = held(api, "instances/{}/state".format(running))["pid"]
+
+        write("two")
+        code, ret = salt.apply("watched_many")
+        assert code == 0, ret
+        assert ret["farm"]["changes"] == {running: {"restarted": {"old": False, "new": True}}}
+        assert "Restarted {}".format(running) in ret["farm"]["comment"]
+        assert held(api, "instances/{}/state".format(running))["pid"] != first
+        assert held(api, "instances/" + stopped)["status"] == "Stopped"
+
+        code, ret = salt.apply("watched_many")
+        assert code == 0 and ret["farm"]["changes"] == {}
+    finally:
+        for name in (running, stopped):
+            lxd.lxc("delete", "--force", name, check=False)
+        lxd.lxc("profile", "delete", profile, check=False)
