@@ -1349,14 +1349,24 @@ def containers_present(name, containers, defaults=None, **connection):
             "created " + ", ".join(created) if created else "",
             "updated " + ", ".join(updated) if updated else "") if part)
 
+    _converge_many(ret, api, todo, summary)
+    ret["comment"] = " ".join([ret["comment"]] + notes)
+    return ret
+
+
+def _converge_many(ret, api, named_plans, summary):
+    """Predict (test mode) or apply, side by side, the plans of several containers
+    (``named_plans``: ``[(container, plan)]``, each with writes) into one ret, changes
+    per container. ``summary(done)`` words what was (or would be) done. A container
+    whose writes fail fails the state, naming it; the others are still converged."""
     if __opts__.get("test"):
         ret["result"] = None
-        ret["changes"] = {c: core.redact(plan.changes) for c, plan in todo}
-        ret["comment"] = " ".join(["Would have: {}.".format(summary(todo))] + notes)
+        ret["changes"] = {c: core.redact(plan.changes) for c, plan in named_plans}
+        ret["comment"] = "Would have: {}.".format(summary(named_plans))
         return ret
-    errors = core.apply_plans_concurrently(api, [plan for _, plan in todo])
+    errors = core.apply_plans_concurrently(api, [plan for _, plan in named_plans])
     failed, done = [], []
-    for (container, plan), exc in zip(todo, errors):
+    for (container, plan), exc in zip(named_plans, errors):
         if exc is None:
             done.append((container, plan))
             ret["changes"][container] = core.redact(plan.changes)
@@ -1365,13 +1375,15 @@ def containers_present(name, containers, defaults=None, **connection):
             made = plan.applied_changes()
             if made:
                 ret["changes"][container] = core.redact(made)
-    made = summary(done)
-    comment = ["{}.".format(made[:1].upper() + made[1:])] if done else []
+    comment = []
+    if done:
+        text = summary(done)
+        comment.append("{}.".format(text[:1].upper() + text[1:]))
     if failed:
         ret["result"] = False
         comment.insert(0, "{} of {} container(s) failed: {}.".format(
-            len(failed), len(todo), "; ".join(failed)))
-    ret["comment"] = " ".join(comment + notes)
+            len(failed), len(named_plans), "; ".join(failed)))
+    ret["comment"] = " ".join(comment)
     return ret
 
 
@@ -1463,19 +1475,8 @@ def _restart_many(name, containers, connection):
     if not plans:
         ret["comment"] = "None of the containers of {} runs; nothing to restart.".format(name)
         return ret
-    restarted = ", ".join(p.name for p in plans)
-    if __opts__.get("test"):
-        ret["result"] = None
-        ret["changes"] = {p.name: p.changes for p in plans}
-        ret["comment"] = "Would have restarted {} (a watched state changed).".format(restarted)
-        return ret
-    errors = core.apply_plans_concurrently(api, plans)
-    failed = ["{}: {}".format(p.name, e) for p, e in zip(plans, errors) if e is not None]
-    ret["changes"] = {p.name: p.changes for p, e in zip(plans, errors) if e is None}
-    if failed:
-        return _fail(ret, "Restarting failed for {}.".format("; ".join(failed)))
-    ret["comment"] = "Restarted {} (a watched state changed).".format(restarted)
-    return ret
+    return _converge_many(ret, api, [(p.name, p) for p in plans], lambda done: (
+        "restarted {} (a watched state changed)".format(", ".join(c for c, _ in done))))
 
 
 def mod_watch(name, sfun=None, **kwargs):
