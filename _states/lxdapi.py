@@ -1487,7 +1487,8 @@ def mod_watch(name, sfun=None, **kwargs):
 
     A ``container_present`` restarts its container only when it is running (or declared
     ``status: Running``); a stopped one is left stopped. A ``containers_present``
-    restarts those of its containers that are running, side by side.
+    restarts those of its containers that are running, side by side. Any other lxdapi
+    state that watches something has nothing more to do (result True, no changes).
 
     name
         The container's name.
@@ -1509,8 +1510,11 @@ def mod_watch(name, sfun=None, **kwargs):
               - lxdapi: /etc/app.conf
     """
     if sfun not in ("container_running", "container_present", "containers_present"):
-        return _fail(_ret(name), "lxdapi.{} does not act on watch; container_running, "
-                                 "container_present and containers_present do".format(sfun))
+        # Salt calls this for every lxdapi state that watches something: for the others
+        # a watch is a require that also runs on changes, with nothing more to do.
+        ret = _ret(name)
+        ret["comment"] = "lxdapi.{} has nothing more to do on watch.".format(sfun)
+        return ret
     allowed = set(core.CONNECTION_ARGUMENTS) | {"remote"}
     connection = {k: v for k, v in kwargs.items() if k in allowed}
     if sfun == "containers_present":

@@ -385,6 +385,30 @@ def test_watch_on_containers_present_restarts_the_running_ones(salt, api, lxd,
 
         code, ret = salt.apply("watched_many")
         assert code == 0 and ret["farm"]["changes"] == {}
+
+        # watch on another lxdapi state: a require that runs on changes, nothing more
+        salt.write("watched_other", """
+            {profile}:
+              lxdapi.profile_present:
+                - config:
+                    user.version: "three"
+
+            {profile}-motd:
+              lxdapi.file_managed:
+                - container: {running}
+                - name: /root/motd
+                - contents: hello
+                - watch:
+                  - lxdapi: {profile}
+            """.format(profile=profile, running=running))
+        salt.apply("watched_other")
+        salt.write("watched_other", (salt.tree / "watched_other.sls").read_text().replace(
+            "three", "four"))
+        code, ret = salt.apply("watched_other")
+        assert code == 0, ret
+        motd = ret[profile + "-motd"]
+        assert motd["result"] is True and motd["changes"] == {}
+        assert "has nothing more to do on watch" in motd["comment"]
     finally:
         for name in (running, stopped):
             lxd.lxc("delete", "--force", name, check=False)
