@@ -1072,11 +1072,6 @@ def status_plan(api, name, current, status, timeout=30, force=False):
     return plan
 
 
-def status_plan_for_new(api, name, status):
-    """The status plan for an instance a plan is about to create (it starts Stopped)."""
-    return status_plan(api, name, "Stopped", normalize_status(status))
-
-
 def container_apply_status(api, container, status, timeout=30, force=False):
     """Apply an LXD status to a container: Running, Stopped or Frozen.
 
