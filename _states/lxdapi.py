@@ -1515,8 +1515,7 @@ def mod_watch(name, sfun=None, **kwargs):
         ret = _ret(name)
         ret["comment"] = "lxdapi.{} has nothing more to do on watch.".format(sfun)
         return ret
-    allowed = set(core.CONNECTION_ARGUMENTS) | {"remote"}
-    connection = {k: v for k, v in kwargs.items() if k in allowed}
+    connection, _ = _connection_args(kwargs)  # the rest are the state's own arguments
     if sfun == "containers_present":
         return _restart_many(name, kwargs.get("containers"), connection)
     timeout = kwargs.get("timeout", 30)

@@ -342,18 +342,26 @@ def plan_resource_present(api, kind, name, declared, purge_config=False, purge_d
     project). Create-only fields that differ: a note, no write.
     Raises ValueError for bad input.
     """
-    spec = resource_kind(kind)
-    want = _resource_declared(spec, declared)
-    member_config = core.check_member_config(kind, member_config)
-    _check_target_use(member_config, url_params)
-    url = resource_url(api, kind, name, **url_params)
-    current = core.get_or_none(api, url)
+    _, want, member_config, url, current = _read_declared(api, kind, name, declared,
+                                                          member_config, url_params)
     if current is None:
         plan = _plan_creation(api, kind, name, want, member_config, url, url_params)
     else:
         plan = _plan_existing(api, kind, name, want, current, url, purge_config,
                               purge_devices, member_config, url_params)
     return check_device_pools(api, kind, plan)
+
+
+def _read_declared(api, kind, name, declared, member_config, url_params):
+    """What a present or update starts from: ``(spec, want, member_config, url,
+    current)``, the declared fields and member config checked, then the resource read
+    (``current``: its APIResult, or None when it does not exist)."""
+    spec = resource_kind(kind)
+    want = _resource_declared(spec, declared)
+    member_config = core.check_member_config(kind, member_config)
+    _check_target_use(member_config, url_params)
+    url = resource_url(api, kind, name, **url_params)
+    return spec, want, member_config, url, core.get_or_none(api, url)
 
 
 def _check_target_use(member_config, url_params):
@@ -488,12 +496,8 @@ def resource_update(api, kind, name, declared, purge_config=False, purge_devices
     :func:`plan_resource_present`. Raises :class:`APINotFoundException` when it does not
     exist.
     """
-    spec = resource_kind(kind)
-    want = _resource_declared(spec, declared)
-    member_config = core.check_member_config(kind, member_config)
-    _check_target_use(member_config, url_params)
-    url = resource_url(api, kind, name, **url_params)
-    current = core.get_or_none(api, url)
+    spec, want, member_config, url, current = _read_declared(api, kind, name, declared,
+                                                             member_config, url_params)
     if current is None:
         raise core.APINotFoundException(error="{} {!r} does not exist".format(spec["label"], name))
     plan = _plan_existing(api, kind, name, want, current, url, purge_config, purge_devices,

@@ -149,11 +149,7 @@ class CountingProxy:
         except OSError:
             pass
         finally:
-            for sock in (src, dst):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            _shutdown(src, dst)
 
     def _requests(self, client, upstream):
         buf, body_left = b"", 0
@@ -185,11 +181,16 @@ class CountingProxy:
         except OSError:
             pass
         finally:
-            for sock in (client, upstream):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            _shutdown(client, upstream)
+
+
+def _shutdown(*socks):
+    """Shut both directions of each socket, ignoring one that is already closed."""
+    for sock in socks:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 # ------------------------------------------------------------------------ the bench
