@@ -9,7 +9,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup deps venv test demo bench clean
+.PHONY: setup deps venv test demo bench docs clean
 
 setup: deps venv
 
@@ -42,6 +42,13 @@ demo: setup
 
 bench: setup
 	$(PY) bench/bench.py
+
+# The documentation site (docs/), warnings as errors. A failed build forgets its doctrees,
+# so that the next build reads every page again and shows the same warnings.
+docs: setup
+	@$(PY) -c 'import sphinx' 2>/dev/null || $(PY) -m pip install -q -e '.[docs]'
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html \
+	  || { rm -rf docs/_build/html/.doctrees; exit 1; }
 
 clean:
 	-$(PY) tools/lxdhost.py stop .lxd

@@ -21,23 +21,49 @@ exist or no longer does).
 
 import json
 import logging
+import sys
 
+import salt.loader
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 log = logging.getLogger(__name__)
 
 __virtualname__ = "lxdapi"
 
-CONNECTION = ("remote", "endpoint", "cert", "key", "verify", "server_cert", "project",
-              "timeout", "wait_timeout")
 #: Options every beacon takes, handled by Salt itself.
 SALT_OPTIONS = ("interval", "enabled", "disable_during_state_run", "run_once",
                 "beacon_module", "_beacon_name")
-OPTIONS = ("instances", "emit_at_start") + CONNECTION + SALT_OPTIONS
+
+def _core():
+    """lxdapi's core, through the one bootstrap (``lxdapi_loader.load``), as it is on disk.
+
+    Salt's beacon loader, unlike the execution module's, does not put the utils folders on
+    sys.path while it loads a beacon (nor call ``__virtual__``): this puts Salt's own list
+    of them there for the one import of the loader, as Salt does for execution modules.
+    """
+    added = [d for d in salt.loader._module_dirs(__opts__, "utils") if d not in sys.path]
+    sys.path.extend(added)
+    try:
+        import lxdapi_loader  # noqa: PLC0415 - found in the utils folders just added
+
+        return lxdapi_loader.load()
+    finally:
+        for folder in added:
+            if folder in sys.path:
+                sys.path.remove(folder)
 
 
 def __virtual__():
     return __virtualname__
+
+
+def _connection_options():
+    """The connection settings a beacon takes, as every lxdapi function does."""
+    return ("remote",) + _core().CONNECTION_ARGUMENTS
+
+
+def _options():
+    return ("instances", "emit_at_start") + _connection_options() + SALT_OPTIONS
 
 
 def _config(config):
@@ -65,10 +91,14 @@ def validate(config):
     if not isinstance(config, list) or not all(isinstance(c, dict) for c in config):
         return False, "lxdapi beacon: the configuration must be a list of mappings"
     merged = _config(config)
-    unknown = sorted(set(merged) - set(OPTIONS))
+    try:
+        options = _options()
+    except ImportError as exc:
+        return False, "lxdapi beacon: cannot import the core: {}".format(exc)
+    unknown = sorted(set(merged) - set(options))
     if unknown:
         return False, "lxdapi beacon: unknown option(s) {}; it takes {}".format(
-            ", ".join(unknown), ", ".join(o for o in OPTIONS if not o.startswith("_")))
+            ", ".join(unknown), ", ".join(o for o in options if not o.startswith("_")))
     instances = merged.get("instances")
     if instances is not None and (not isinstance(instances, list) or not all(
             isinstance(i, str) and i for i in instances)):
@@ -94,7 +124,12 @@ def beacon(config):
             - interval: 10
     """
     conf = _config(config)
-    connection = {k: conf[k] for k in CONNECTION if conf.get(k) is not None}
+    try:
+        names = _connection_options()
+    except ImportError as exc:
+        log.warning("lxdapi beacon: cannot import the core: %s", exc)
+        return []
+    connection = {k: conf[k] for k in names if conf.get(k) is not None}
     wanted = conf.get("instances")
     try:
         listed = __salt__["lxdapi.container_list"](recursion=1, **connection)

@@ -18,13 +18,36 @@ Connection settings, every function (precedence, highest first):
 
 import base64
 import functools
-import importlib.util
 import logging
 import os
-import sys
 
 import salt.utils.args
 from salt.exceptions import CommandExecutionError, SaltInvocationError
+
+# The core, a folder of plain modules: Salt puts the utils folders (``_utils``, a synced
+# ``extmods/utils``, an installed extension's ``utils``) on sys.path while it loads this
+# module. lxdapi_loader.load() imports them as they are on disk now, so after a
+# saltutil.sync_all the next job of a running minion uses the new core.
+try:
+    import lxdapi_loader
+
+    lxdapi_loader.load()
+    import lxdapi as core
+    import lxdapi_backups
+    import lxdapi_cluster
+    import lxdapi_files
+    import lxdapi_images
+    import lxdapi_instances
+    import lxdapi_operations
+    import lxdapi_resources
+    import lxdapi_server
+    import lxdapi_trust
+    import lxdapi_values
+except ImportError as exc:  # the core not synced, or a library it needs missing
+    core = None
+    IMPORT_ERROR = "lxdapi: cannot import the core: {}".format(exc)
+else:
+    IMPORT_ERROR = None
 
 log = logging.getLogger(__name__)
 
@@ -32,34 +55,6 @@ __virtualname__ = "lxdapi"
 __func_alias__ = {"list_": "list"}
 
 CONNECTION_ARGS = ("remote",)
-
-
-def _import_core():
-    """Import the core (``_utils/lxdapi.py``, or ``utils/lxdapi.py`` once synced) once."""
-    if "lxdapi_core" in sys.modules:
-        return sys.modules["lxdapi_core"]
-    here = os.path.dirname(os.path.abspath(__file__))
-    for folder in ("_utils", "utils"):
-        path = os.path.join(here, os.pardir, folder, "lxdapi.py")
-        if os.path.isfile(path):
-            spec = importlib.util.spec_from_file_location("lxdapi_core", path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules["lxdapi_core"] = module
-            try:
-                spec.loader.exec_module(module)
-            except ImportError:
-                del sys.modules["lxdapi_core"]
-                raise
-            return module
-    return None
-
-
-try:
-    core = _import_core()
-    IMPORT_ERROR = None if core else "lxdapi: the core _utils/lxdapi.py was not found"
-except ImportError as exc:
-    core = None
-    IMPORT_ERROR = "lxdapi: {} is not installed".format(exc.name or exc)
 
 
 def __virtual__():
@@ -74,7 +69,13 @@ def __virtual__():
 
 
 def _salt_errors(func):
-    """Turn core errors into Salt's: the one place where that happens."""
+    """Turn core errors into Salt's: the one place where that happens.
+
+    What the server refused and what the host could not do (a file to read or write) are
+    ``CommandExecutionError``; bad input, which the core reports as ValueError naming the
+    argument, is ``SaltInvocationError``. Anything else is a bug: its traceback goes to the
+    minion log and the caller gets a ``CommandExecutionError`` that says so.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -84,12 +85,22 @@ def _salt_errors(func):
             raise
         except core.APIException as exc:
             raise CommandExecutionError(str(exc)) from None
-        except (ValueError, TypeError) as exc:
+        except ValueError as exc:
             raise SaltInvocationError(str(exc)) from None
         except OSError as exc:
             raise CommandExecutionError(str(exc)) from None
+        except Exception as exc:  # a bug, not bad input: keep its traceback
+            raise CommandExecutionError(_internal_error(func.__name__, exc)) from None
 
     return wrapper
+
+
+def _internal_error(where, exc):
+    """Log the traceback of an unexpected exception (a bug in lxdapi) and return the text
+    that reports it: the function, the exception, and where its traceback is."""
+    log.exception("lxdapi: internal error in %s", where)
+    return "lxdapi internal error in {}: {}: {} (a bug, not bad input; its traceback is in " \
+        "the minion log)".format(where, type(exc).__name__, exc)
 
 
 def _api(**kwargs):
@@ -336,7 +347,7 @@ def info(**kwargs):
         salt '*' lxdapi.info
         salt '*' lxdapi.info remote=cluster1
     """
-    return core.server_info(_connect(kwargs))
+    return lxdapi_operations.server_info(_connect(kwargs))
 
 
 @_salt_errors
@@ -357,7 +368,7 @@ def server_config_get(target=None, **kwargs):
 
         salt '*' lxdapi.server_config_get
     """
-    return core.server_config_get(_connect(kwargs), target=target)
+    return lxdapi_server.server_config_get(_connect(kwargs), target=target)
 
 
 @_salt_errors
@@ -389,7 +400,7 @@ def server_config_set(config, purge_config=False, force_secrets=False, target=No
 
         salt '*' lxdapi.server_config_set '{"images.auto_update_interval": 0}'
     """
-    return core.redact(core.server_config_set(_connect(kwargs), config, purge_config,
+    return core.redact(lxdapi_server.server_config_set(_connect(kwargs), config, purge_config,
                                               target, force_secrets))
 
 
@@ -412,7 +423,7 @@ def operation_list(recursion=0, **kwargs):
         salt '*' lxdapi.operation_list
         salt '*' lxdapi.operation_list recursion=1
     """
-    return core.operation_list(_connect(kwargs), recursion)
+    return lxdapi_operations.operation_list(_connect(kwargs), recursion)
 
 
 @_salt_errors
@@ -434,7 +445,7 @@ def operation_get(operation, **kwargs):
 
         salt '*' lxdapi.operation_get 0b3d1c7e-5a0e-4b6e-9f1e-0d1c2b3a4f5e
     """
-    return core.operation_get(_connect(kwargs), operation)
+    return lxdapi_operations.operation_get(_connect(kwargs), operation)
 
 
 @_salt_errors
@@ -460,7 +471,7 @@ def operation_wait(operation, timeout=None, **kwargs):
 
         salt '*' lxdapi.operation_wait 0b3d1c7e-5a0e-4b6e-9f1e-0d1c2b3a4f5e timeout=60
     """
-    return core.operation_wait(_connect(kwargs), operation, timeout)
+    return lxdapi_operations.operation_wait(_connect(kwargs), operation, timeout)
 
 
 # ---------------------------------------------------------------------- instances
@@ -485,7 +496,7 @@ def container_get(name, **kwargs):
 
         salt '*' lxdapi.container_get web1
     """
-    result = core.container_get(_connect(kwargs), core.check_name(name, "name"))
+    result = lxdapi_instances.instance_get(_connect(kwargs), lxdapi_values.check_name(name, "name"))
     return result.metadata if result else False
 
 
@@ -507,7 +518,7 @@ def container_list(recursion=0, **kwargs):
         salt '*' lxdapi.container_list
         salt '*' lxdapi.container_list recursion=1
     """
-    return core.instance_list(_connect(kwargs), recursion)
+    return lxdapi_instances.instance_list(_connect(kwargs), recursion)
 
 
 @_salt_errors
@@ -527,7 +538,7 @@ def container_state(name, **kwargs):
 
         salt '*' lxdapi.container_state web1
     """
-    return core.instance_state(_connect(kwargs), name)
+    return lxdapi_instances.instance_state(_connect(kwargs), name)
 
 
 @_salt_errors
@@ -578,7 +589,7 @@ def container_create(name, source=None, config=None, devices=None, profiles=None
         salt '*' lxdapi.container_create web1 source=busybox config='{"limits.cpu": 1}'
         salt '*' lxdapi.container_create vm1 source=debian type=virtual-machine
     """
-    return core.instance_create(
+    return lxdapi_instances.instance_create(
         _connect(kwargs), name, source=source, config=config, devices=devices,
         profiles=profiles, instance_type=type, ephemeral=ephemeral,
         description=description, target=target,
@@ -606,7 +617,7 @@ def container_rename(name, new_name, **kwargs):
 
         salt '*' lxdapi.container_rename web1 web1-old
     """
-    return core.instance_rename(_connect(kwargs), name, new_name)
+    return lxdapi_instances.instance_rename(_connect(kwargs), name, new_name)
 
 
 def _target_api(to):
@@ -663,7 +674,7 @@ def container_copy(name, new_name=None, to=None, instance_only=False, source_url
         salt '*' lxdapi.container_copy web1 web1-clone
         salt '*' lxdapi.container_copy web1 to=rack2
     """
-    return core.instance_copy(_connect(kwargs), name, new_name=new_name,
+    return lxdapi_backups.instance_copy(_connect(kwargs), name, new_name=new_name,
                               target_api=None if to is None else _target_api(to),
                               instance_only=instance_only, source_url=source_url)
 
@@ -697,7 +708,7 @@ def container_backup_export(name, dest, instance_only=False, compression=None, *
 
         salt '*' lxdapi.container_backup_export web1 /srv/backups/web1.tar.gz
     """
-    return core.instance_backup_export(_connect(kwargs), name, dest,
+    return lxdapi_backups.instance_backup_export(_connect(kwargs), name, dest,
                                        instance_only=instance_only, compression=compression)
 
 
@@ -725,7 +736,7 @@ def container_backup_import(source, name=None, pool=None, **kwargs):
 
         salt '*' lxdapi.container_backup_import /srv/backups/web1.tar.gz name=web1-restored
     """
-    return core.instance_backup_import(_connect(kwargs), _local_source(source), name=name,
+    return lxdapi_backups.instance_backup_import(_connect(kwargs), _local_source(source), name=name,
                                        pool=pool)
 
 
@@ -752,11 +763,11 @@ def container_delete(name, force=False, **kwargs):
         salt '*' lxdapi.container_delete web1
         salt '*' lxdapi.container_delete web1 force=True
     """
-    return core.instance_delete(_connect(kwargs), name, force=force)
+    return lxdapi_instances.instance_delete(_connect(kwargs), name, force=force)
 
 
 def _action(name, action, timeout, force, kwargs):
-    return core.instance_action(_connect(kwargs), name, action, timeout=timeout, force=force)
+    return lxdapi_instances.instance_action(_connect(kwargs), name, action, timeout=timeout, force=force)
 
 
 @_salt_errors
@@ -906,7 +917,7 @@ def container_config_get(name, key=None, expanded=False, **kwargs):
         salt '*' lxdapi.container_config_get web1
         salt '*' lxdapi.container_config_get web1 limits.cpu
     """
-    return core.instance_config_get(_connect(kwargs), name, key, expanded=expanded)
+    return lxdapi_instances.instance_config_get(_connect(kwargs), name, key, expanded=expanded)
 
 
 @_salt_errors
@@ -952,7 +963,7 @@ def container_config_set(name, key=None, value=None, config=None, **kwargs):
     if not wanted:
         raise SaltInvocationError("give key and value, or config")
     api = _connect(kwargs)
-    plan = core.plan_instance_config(api, name, config=wanted)
+    plan = lxdapi_instances.plan_instance_config(api, name, config=wanted)
     plan.apply(api)
     return plan.changes
 
@@ -985,7 +996,7 @@ def container_config_unset(name, key, **kwargs):
     if not keys or any(k is None or k == "" for k in keys):
         raise SaltInvocationError("key must be a config key or a list of them")
     api = _connect(kwargs)
-    plan = core.plan_instance_config(api, name, unset=keys)
+    plan = lxdapi_instances.plan_instance_config(api, name, unset=keys)
     plan.apply(api)
     return plan.changes
 
@@ -1027,7 +1038,7 @@ def container_exec(name, command, env=None, cwd=None, user=None, group=None, **k
         salt '*' lxdapi.container_exec web1 '["uname", "-a"]'
         salt '*' lxdapi.container_exec web1 '["sh", "-c", "echo $A"]' env='{"A": 1}'
     """
-    result = core.instance_exec(_connect(kwargs), name, command, environment=env, cwd=cwd,
+    result = lxdapi_instances.instance_exec(_connect(kwargs), name, command, environment=env, cwd=cwd,
                                 user=user, group=group)
     return {
         "retcode": result["retcode"],
@@ -1064,7 +1075,7 @@ def container_file_get(name, path, dest=None, **kwargs):
         salt '*' lxdapi.container_file_get web1 /etc/hostname
         salt '*' lxdapi.container_file_get web1 /var/log/app.log dest=/tmp/app.log
     """
-    found = core.instance_file_get(_connect(kwargs), name, path)
+    found = lxdapi_files.instance_file_get(_connect(kwargs), name, path)
     if not found:
         return False
     info, content = found
@@ -1132,7 +1143,7 @@ def container_file_put(name, path, source=None, contents=None, mode=None, uid=No
             data = fh.read()
     else:
         data = contents if isinstance(contents, bytes) else str(contents).encode("utf-8")
-    return core.instance_file_put(_connect(kwargs), name, path, data, mode=mode, uid=uid,
+    return lxdapi_files.instance_file_put(_connect(kwargs), name, path, data, mode=mode, uid=uid,
                                   gid=gid, makedirs=makedirs)
 
 
@@ -1157,7 +1168,7 @@ def container_file_delete(name, path, **kwargs):
 
         salt '*' lxdapi.container_file_delete web1 /etc/motd
     """
-    return core.instance_file_delete(_connect(kwargs), name, path)
+    return lxdapi_files.instance_file_delete(_connect(kwargs), name, path)
 
 
 @_salt_errors
@@ -1193,7 +1204,7 @@ def container_mkdir(name, path, mode=None, uid=None, gid=None, makedirs=False, *
 
         salt '*' lxdapi.container_mkdir web1 /srv/app/data mode=0750 uid=33 makedirs=True
     """
-    return core.instance_mkdir(_connect(kwargs), name, path, mode=mode, uid=uid, gid=gid,
+    return lxdapi_files.instance_mkdir(_connect(kwargs), name, path, mode=mode, uid=uid, gid=gid,
                                makedirs=makedirs)
 
 
@@ -1219,7 +1230,7 @@ def snapshot_list(name, recursion=0, **kwargs):
 
         salt '*' lxdapi.snapshot_list web1
     """
-    return core.snapshot_list(_connect(kwargs), name, recursion)
+    return lxdapi_instances.snapshot_list(_connect(kwargs), name, recursion)
 
 
 @_salt_errors
@@ -1245,7 +1256,7 @@ def snapshot_create(name, snapshot=None, stateful=False, **kwargs):
 
         salt '*' lxdapi.snapshot_create web1 before-upgrade
     """
-    return core.snapshot_create(_connect(kwargs), name, snapshot, stateful=stateful)
+    return lxdapi_instances.snapshot_create(_connect(kwargs), name, snapshot, stateful=stateful)
 
 
 @_salt_errors
@@ -1271,7 +1282,7 @@ def snapshot_restore(name, snapshot, stateful=False, **kwargs):
 
         salt '*' lxdapi.snapshot_restore web1 before-upgrade
     """
-    return core.snapshot_restore(_connect(kwargs), name, snapshot, stateful=stateful)
+    return lxdapi_instances.snapshot_restore(_connect(kwargs), name, snapshot, stateful=stateful)
 
 
 @_salt_errors
@@ -1294,7 +1305,7 @@ def snapshot_delete(name, snapshot, **kwargs):
 
         salt '*' lxdapi.snapshot_delete web1 before-upgrade
     """
-    return core.snapshot_delete(_connect(kwargs), name, snapshot)
+    return lxdapi_instances.snapshot_delete(_connect(kwargs), name, snapshot)
 
 
 # ------------------------------------------------------------------------- images
@@ -1318,7 +1329,7 @@ def image_get(image, **kwargs):
         salt '*' lxdapi.image_get busybox
         salt '*' lxdapi.image_get 9262df4baa2c
     """
-    result = core.image_resolve(_connect(kwargs), image)
+    result = lxdapi_images.image_resolve(_connect(kwargs), image)
     return result.metadata if result else False
 
 
@@ -1339,7 +1350,7 @@ def image_list(recursion=0, **kwargs):
 
         salt '*' lxdapi.image_list
     """
-    return core.image_list(_connect(kwargs), recursion)
+    return lxdapi_images.image_list(_connect(kwargs), recursion)
 
 
 @_salt_errors
@@ -1368,7 +1379,7 @@ def image_import(source, alias=None, public=False, **kwargs):
         salt '*' lxdapi.image_import salt://images/busybox.tar.gz alias=busybox
         salt '*' lxdapi.image_import /srv/images/debian.tar.gz
     """
-    return core.image_import(_connect(kwargs), _local_source(source), alias=alias,
+    return lxdapi_images.image_import(_connect(kwargs), _local_source(source), alias=alias,
                              public=public)
 
 
@@ -1405,7 +1416,7 @@ def image_publish(name, snapshot=None, alias=None, public=False, properties=None
 
         salt '*' lxdapi.image_publish web1 snapshot=golden alias=web-golden
     """
-    return core.image_publish(_connect(kwargs), name, snapshot=snapshot, alias=alias,
+    return lxdapi_images.image_publish(_connect(kwargs), name, snapshot=snapshot, alias=alias,
                               public=public, properties=properties)
 
 
@@ -1428,7 +1439,7 @@ def image_delete(image, **kwargs):
 
         salt '*' lxdapi.image_delete 9262df4baa2c
     """
-    return core.image_delete(_connect(kwargs), image)
+    return lxdapi_images.image_delete(_connect(kwargs), image)
 
 
 @_salt_errors
@@ -1449,7 +1460,7 @@ def image_alias_list(recursion=0, **kwargs):
 
         salt '*' lxdapi.image_alias_list recursion=1
     """
-    return core.image_alias_list(_connect(kwargs), recursion)
+    return lxdapi_images.image_alias_list(_connect(kwargs), recursion)
 
 
 @_salt_errors
@@ -1481,7 +1492,7 @@ def image_alias_add(alias, image, description=None, move=False, **kwargs):
         salt '*' lxdapi.image_alias_add stable 9262df4baa2c
         salt '*' lxdapi.image_alias_add stable busybox move=True
     """
-    return core.image_alias_add(_connect(kwargs), alias, image, description=description,
+    return lxdapi_images.image_alias_add(_connect(kwargs), alias, image, description=description,
                                 move=move)
 
 
@@ -1502,7 +1513,7 @@ def image_alias_delete(alias, **kwargs):
 
         salt '*' lxdapi.image_alias_delete stable
     """
-    return core.image_alias_delete(_connect(kwargs), alias)
+    return lxdapi_images.image_alias_delete(_connect(kwargs), alias)
 
 
 # ---- resources ----
@@ -1514,13 +1525,13 @@ def image_alias_delete(alias, **kwargs):
 
 
 def _resource_get(kind, name, kwargs, **url_params):
-    result = core.resource_get(_connect(kwargs), kind, name, **url_params)
+    result = lxdapi_resources.resource_get(_connect(kwargs), kind, name, **url_params)
     return result.metadata if result else False
 
 
 def _resource_update(kind, name, declared, kwargs, purge_config=False, purge_devices=False,
                      **url_params):
-    plan = core.resource_update(_connect(kwargs), kind, name, declared,
+    plan = lxdapi_resources.resource_update(_connect(kwargs), kind, name, declared,
                                 purge_config=purge_config, purge_devices=purge_devices,
                                 **url_params)
     for note in plan.notes:
@@ -1571,7 +1582,7 @@ def profile_list(recursion=False, **kwargs):
         salt '*' lxdapi.profile_list
         salt '*' lxdapi.profile_list recursion=True
     """
-    return core.resource_list(_connect(kwargs), "profile", recursion=recursion)
+    return lxdapi_resources.resource_list(_connect(kwargs), "profile", recursion=recursion)
 
 
 @_salt_errors
@@ -1602,7 +1613,7 @@ def profile_create(name, config=None, devices=None, description=None, **kwargs):
         salt '*' lxdapi.profile_create web config='{"limits.cpu": 2}' description="web servers"
     """
     declared = {"config": config, "devices": devices, "description": description}
-    return core.resource_create(_connect(kwargs), "profile", name, declared)
+    return lxdapi_resources.resource_create(_connect(kwargs), "profile", name, declared)
 
 
 @_salt_errors
@@ -1663,7 +1674,7 @@ def profile_delete(name, **kwargs):
 
         salt '*' lxdapi.profile_delete web
     """
-    return core.resource_delete(_connect(kwargs), "profile", name)
+    return lxdapi_resources.resource_delete(_connect(kwargs), "profile", name)
 
 
 # -- networks
@@ -1713,7 +1724,7 @@ def network_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.network_list
     """
-    return core.resource_list(_connect(kwargs), "network", recursion=recursion)
+    return lxdapi_resources.resource_list(_connect(kwargs), "network", recursion=recursion)
 
 
 @_salt_errors
@@ -1753,7 +1764,7 @@ def network_create(name, type="bridge", config=None, description=None, member_co
         salt '*' lxdapi.network_create lan type=macvlan member_config='{"node1": {"parent": "eth1"}, "node2": {"parent": "eno2"}}'
     """
     declared = {"type": type, "config": config, "description": description}
-    return core.resource_create(_connect(kwargs), "network", name, declared,
+    return lxdapi_resources.resource_create(_connect(kwargs), "network", name, declared,
                                 member_config=member_config)
 
 
@@ -1817,7 +1828,7 @@ def network_delete(name, **kwargs):
 
         salt '*' lxdapi.network_delete br1
     """
-    return core.resource_delete(_connect(kwargs), "network", name)
+    return lxdapi_resources.resource_delete(_connect(kwargs), "network", name)
 
 
 # -- storage pools
@@ -1866,7 +1877,7 @@ def storage_pool_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.storage_pool_list
     """
-    return core.resource_list(_connect(kwargs), "storage_pool", recursion=recursion)
+    return lxdapi_resources.resource_list(_connect(kwargs), "storage_pool", recursion=recursion)
 
 
 @_salt_errors
@@ -1905,7 +1916,7 @@ def storage_pool_create(name, driver, config=None, description=None, member_conf
         salt '*' lxdapi.storage_pool_create data dir member_config='{"node1": {"source": "/srv/a"}, "node2": {"source": "/srv/b"}}'
     """
     declared = {"driver": driver, "config": config, "description": description}
-    return core.resource_create(_connect(kwargs), "storage_pool", name, declared,
+    return lxdapi_resources.resource_create(_connect(kwargs), "storage_pool", name, declared,
                                 member_config=member_config)
 
 
@@ -1966,7 +1977,7 @@ def storage_pool_delete(name, **kwargs):
 
         salt '*' lxdapi.storage_pool_delete data
     """
-    return core.resource_delete(_connect(kwargs), "storage_pool", name)
+    return lxdapi_resources.resource_delete(_connect(kwargs), "storage_pool", name)
 
 
 # -- storage volumes
@@ -2025,7 +2036,7 @@ def storage_volume_list(pool, type="custom", recursion=False,
         salt '*' lxdapi.storage_volume_list default
         salt '*' lxdapi.storage_volume_list default type=container
     """
-    return core.resource_list(_connect(kwargs), "storage_volume", recursion=recursion,
+    return lxdapi_resources.resource_list(_connect(kwargs), "storage_volume", recursion=recursion,
                               pool=pool, type=type)
 
 
@@ -2063,7 +2074,7 @@ def storage_volume_create(pool, name, type="custom", config=None, content_type=N
         salt '*' lxdapi.storage_volume_create default data1 config='{"user.owner": "web"}'
     """
     declared = {"config": config, "content_type": content_type, "description": description}
-    return core.resource_create(_connect(kwargs), "storage_volume", name, declared,
+    return lxdapi_resources.resource_create(_connect(kwargs), "storage_volume", name, declared,
                                 pool=pool, type=type)
 
 
@@ -2130,7 +2141,7 @@ def storage_volume_delete(pool, name, type="custom", **kwargs):  # pylint: disab
 
         salt '*' lxdapi.storage_volume_delete default data1
     """
-    return core.resource_delete(_connect(kwargs), "storage_volume", name, pool=pool,
+    return lxdapi_resources.resource_delete(_connect(kwargs), "storage_volume", name, pool=pool,
                                 type=type)
 
 
@@ -2158,7 +2169,7 @@ def storage_volume_snapshot_list(pool, volume, recursion=False, **kwargs):
 
         salt '*' lxdapi.storage_volume_snapshot_list default data1
     """
-    return core.resource_list(_connect(kwargs), "storage_volume_snapshot",
+    return lxdapi_resources.resource_list(_connect(kwargs), "storage_volume_snapshot",
                               recursion=recursion, pool=pool, volume=volume)
 
 
@@ -2189,7 +2200,7 @@ def storage_volume_snapshot_create(pool, volume, name, description=None, **kwarg
 
         salt '*' lxdapi.storage_volume_snapshot_create default data1 before-upgrade
     """
-    return core.resource_create(_connect(kwargs), "storage_volume_snapshot", name,
+    return lxdapi_resources.resource_create(_connect(kwargs), "storage_volume_snapshot", name,
                                 {"description": description}, pool=pool, volume=volume)
 
 
@@ -2217,7 +2228,7 @@ def storage_volume_snapshot_restore(pool, volume, name, **kwargs):
 
         salt '*' lxdapi.storage_volume_snapshot_restore default data1 before-upgrade
     """
-    return core.storage_volume_snapshot_restore(_connect(kwargs), pool, volume, name)
+    return lxdapi_resources.storage_volume_snapshot_restore(_connect(kwargs), pool, volume, name)
 
 
 @_salt_errors
@@ -2244,7 +2255,7 @@ def storage_volume_snapshot_delete(pool, volume, name, **kwargs):
 
         salt '*' lxdapi.storage_volume_snapshot_delete default data1 before-upgrade
     """
-    return core.resource_delete(_connect(kwargs), "storage_volume_snapshot", name,
+    return lxdapi_resources.resource_delete(_connect(kwargs), "storage_volume_snapshot", name,
                                 pool=pool, volume=volume)
 
 
@@ -2288,7 +2299,7 @@ def network_acl_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.network_acl_list
     """
-    return core.resource_list(_connect(kwargs), "network_acl", recursion=recursion)
+    return lxdapi_resources.resource_list(_connect(kwargs), "network_acl", recursion=recursion)
 
 
 @_salt_errors
@@ -2324,7 +2335,7 @@ def network_acl_create(name, ingress=None, egress=None, config=None, description
     """
     declared = {"ingress": ingress, "egress": egress, "config": config,
                 "description": description}
-    return core.resource_create(_connect(kwargs), "network_acl", name, declared)
+    return lxdapi_resources.resource_create(_connect(kwargs), "network_acl", name, declared)
 
 
 @_salt_errors
@@ -2384,7 +2395,7 @@ def network_acl_delete(name, **kwargs):
 
         salt '*' lxdapi.network_acl_delete web-in
     """
-    return core.resource_delete(_connect(kwargs), "network_acl", name)
+    return lxdapi_resources.resource_delete(_connect(kwargs), "network_acl", name)
 
 
 @_salt_errors
@@ -2424,7 +2435,7 @@ def network_zone_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.network_zone_list
     """
-    return core.resource_list(_connect(kwargs), "network_zone", recursion=recursion)
+    return lxdapi_resources.resource_list(_connect(kwargs), "network_zone", recursion=recursion)
 
 
 @_salt_errors
@@ -2451,7 +2462,7 @@ def network_zone_create(name, config=None, description=None, **kwargs):
         salt '*' lxdapi.network_zone_create lxd.example.net config='{"dns.nameservers": "ns1.example.net"}'
     """
     declared = {"config": config, "description": description}
-    return core.resource_create(_connect(kwargs), "network_zone", name, declared)
+    return lxdapi_resources.resource_create(_connect(kwargs), "network_zone", name, declared)
 
 
 @_salt_errors
@@ -2503,7 +2514,7 @@ def network_zone_delete(name, **kwargs):
 
         salt '*' lxdapi.network_zone_delete lxd.example.net
     """
-    return core.resource_delete(_connect(kwargs), "network_zone", name)
+    return lxdapi_resources.resource_delete(_connect(kwargs), "network_zone", name)
 
 
 @_salt_errors
@@ -2550,7 +2561,7 @@ def network_zone_record_list(zone, recursion=False, **kwargs):
 
         salt '*' lxdapi.network_zone_record_list lxd.example.net
     """
-    return core.resource_list(_connect(kwargs), "network_zone_record", recursion=recursion,
+    return lxdapi_resources.resource_list(_connect(kwargs), "network_zone_record", recursion=recursion,
                               zone=zone)
 
 
@@ -2586,7 +2597,7 @@ def network_zone_record_create(zone, name, entries=None, config=None, descriptio
         salt '*' lxdapi.network_zone_record_create lxd.example.net www entries='[{"type": "A", "value": "192.0.2.10"}]'
     """
     declared = {"entries": entries, "config": config, "description": description}
-    return core.resource_create(_connect(kwargs), "network_zone_record", name, declared,
+    return lxdapi_resources.resource_create(_connect(kwargs), "network_zone_record", name, declared,
                                 zone=zone)
 
 
@@ -2650,7 +2661,7 @@ def network_zone_record_delete(zone, name, **kwargs):
 
         salt '*' lxdapi.network_zone_record_delete lxd.example.net www
     """
-    return core.resource_delete(_connect(kwargs), "network_zone_record", name, zone=zone)
+    return lxdapi_resources.resource_delete(_connect(kwargs), "network_zone_record", name, zone=zone)
 
 
 # -- projects
@@ -2694,7 +2705,7 @@ def project_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.project_list
     """
-    return core.resource_list(_connect(kwargs), "project", recursion=recursion)
+    return lxdapi_resources.resource_list(_connect(kwargs), "project", recursion=recursion)
 
 
 @_salt_errors
@@ -2722,7 +2733,7 @@ def project_create(name, config=None, description=None, **kwargs):
         salt '*' lxdapi.project_create staging config='{"limits.instances": 10}'
     """
     declared = {"config": config, "description": description}
-    return core.resource_create(_connect(kwargs), "project", name, declared)
+    return lxdapi_resources.resource_create(_connect(kwargs), "project", name, declared)
 
 
 @_salt_errors
@@ -2772,7 +2783,7 @@ def project_delete(name, **kwargs):
 
         salt '*' lxdapi.project_delete staging
     """
-    return core.resource_delete(_connect(kwargs), "project", name)
+    return lxdapi_resources.resource_delete(_connect(kwargs), "project", name)
 
 
 # ---- remotes, trust and clusters ----
@@ -2820,7 +2831,7 @@ def certificate_list(recursion=0, **kwargs):
 
         salt '*' lxdapi.certificate_list recursion=1
     """
-    return core.certificate_list(_connect(kwargs), recursion)
+    return lxdapi_trust.certificate_list(_connect(kwargs), recursion)
 
 
 @_salt_errors
@@ -2841,7 +2852,7 @@ def certificate_get(fingerprint, **kwargs):
 
         salt '*' lxdapi.certificate_get 48b28ddc5658
     """
-    result = core.certificate_get(_connect(kwargs), fingerprint)
+    result = lxdapi_trust.certificate_get(_connect(kwargs), fingerprint)
     return result.metadata if result else False
 
 
@@ -2875,7 +2886,7 @@ def certificate_add(certificate, name=None, type="client", restricted=False,  # 
 
         salt lxdhost lxdapi.certificate_add /srv/minion1.crt name=minion1
     """
-    return core.certificate_add(_connect(kwargs), _certificate_text(certificate), name,
+    return lxdapi_trust.certificate_add(_connect(kwargs), _certificate_text(certificate), name,
                                 type, restricted, projects)
 
 
@@ -2898,7 +2909,7 @@ def certificate_delete(name, **kwargs):
 
         salt lxdhost lxdapi.certificate_delete minion1
     """
-    return core.certificate_delete(_connect(kwargs), name)
+    return lxdapi_trust.certificate_delete(_connect(kwargs), name)
 
 
 @_salt_errors
@@ -2926,7 +2937,7 @@ def certificate_token_create(name, restricted=False, projects=None, **kwargs):
 
         salt lxdhost lxdapi.certificate_token_create minion1
     """
-    return core.certificate_token_create(_connect(kwargs), name, restricted, projects)
+    return lxdapi_trust.certificate_token_create(_connect(kwargs), name, restricted, projects)
 
 
 @_salt_errors
@@ -2974,7 +2985,7 @@ def client_certificate_create(path_prefix=None, cert=None, key=None, common_name
         prefix = path_prefix or os.path.join(
             __opts__.get("pki_dir") or __opts__.get("cachedir"), "lxdapi")
         cert, key = str(prefix) + ".crt", str(prefix) + ".key"
-    return core.create_client_certificate(
+    return lxdapi_trust.create_client_certificate(
         cert, key, common_name or __opts__.get("id") or "lxdapi", days, overwrite)
 
 
@@ -3015,7 +3026,7 @@ def authenticate(remote=None, password=None, token=None, name=None, **kwargs):
     _no_extra(rest)
     if remote:
         conn["remote"] = remote
-    return core.authenticate(_api(**conn), password=password, token=token,
+    return lxdapi_trust.authenticate(_api(**conn), password=password, token=token,
                              name=name or None)
 
 
@@ -3035,7 +3046,7 @@ def cluster_members(**kwargs):
 
         salt '*' lxdapi.cluster_members remote=cluster1
     """
-    return core.cluster_members(_connect(kwargs))
+    return lxdapi_cluster.cluster_members(_connect(kwargs))
 
 
 @_salt_errors
@@ -3056,7 +3067,7 @@ def cluster_member_get(name, **kwargs):
 
         salt '*' lxdapi.cluster_member_get node2 remote=cluster1
     """
-    return core.cluster_member_get(_connect(kwargs), name) or False
+    return lxdapi_cluster.cluster_member_get(_connect(kwargs), name) or False
 
 
 @_salt_errors
@@ -3095,7 +3106,7 @@ def cluster_member_update(name, description=None, failure_domain=None, roles=Non
 
         salt '*' lxdapi.cluster_member_update node2 failure_domain=rack2 config='{"scheduler.instance": "manual"}'
     """
-    plan = core.plan_cluster_member(_connect(kwargs), name, description, failure_domain,
+    plan = lxdapi_cluster.plan_cluster_member(_connect(kwargs), name, description, failure_domain,
                                     roles, groups, config)
     plan.apply(_connect(kwargs))
     return plan.changes
@@ -3138,7 +3149,7 @@ def cluster_group_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.cluster_group_list
     """
-    return core.resource_list(_connect(kwargs), "cluster_group", recursion=recursion)
+    return lxdapi_resources.resource_list(_connect(kwargs), "cluster_group", recursion=recursion)
 
 
 @_salt_errors
@@ -3165,7 +3176,7 @@ def cluster_group_create(name, members=None, description=None, **kwargs):
         salt '*' lxdapi.cluster_group_create gpu members='["node2"]'
     """
     declared = {"members": members, "description": description}
-    return core.resource_create(_connect(kwargs), "cluster_group", name, declared)
+    return lxdapi_resources.resource_create(_connect(kwargs), "cluster_group", name, declared)
 
 
 @_salt_errors
@@ -3214,7 +3225,7 @@ def cluster_group_delete(name, **kwargs):
 
         salt '*' lxdapi.cluster_group_delete gpu
     """
-    return core.resource_delete(_connect(kwargs), "cluster_group", name)
+    return lxdapi_resources.resource_delete(_connect(kwargs), "cluster_group", name)
 
 
 @_salt_errors
@@ -3236,7 +3247,7 @@ def cluster_member_evacuate(name, **kwargs):
 
         salt '*' lxdapi.cluster_member_evacuate node2
     """
-    return core.cluster_member_state(_connect(kwargs), name, "evacuate")
+    return lxdapi_cluster.cluster_member_state(_connect(kwargs), name, "evacuate")
 
 
 @_salt_errors
@@ -3257,4 +3268,4 @@ def cluster_member_restore(name, **kwargs):
 
         salt '*' lxdapi.cluster_member_restore node2
     """
-    return core.cluster_member_state(_connect(kwargs), name, "restore")
+    return lxdapi_cluster.cluster_member_state(_connect(kwargs), name, "restore")

@@ -15,25 +15,45 @@ Connection settings are the execution module's (``remote``, ``endpoint``, ``proj
 import collections.abc
 import logging
 import os
-import sys
 
 import salt.exceptions
 import salt.utils.args
 import salt.utils.templates
 
+# The core, as the execution module imports it (see there): Salt puts the utils folders
+# on sys.path while it loads this module too.
+try:
+    import lxdapi_loader
+
+    lxdapi_loader.load()
+    import lxdapi as core
+    import lxdapi_batch
+    import lxdapi_cluster
+    import lxdapi_files
+    import lxdapi_images
+    import lxdapi_instances
+    import lxdapi_kinds
+    import lxdapi_plans
+    import lxdapi_resources
+    import lxdapi_server
+    import lxdapi_trust
+    import lxdapi_values
+except ImportError as exc:  # the core not synced, or a library it needs missing
+    core = None
+    IMPORT_ERROR = "lxdapi: cannot import the core: {}".format(exc)
+else:
+    IMPORT_ERROR = None
+
 log = logging.getLogger(__name__)
 
 __virtualname__ = "lxdapi"
 
-core = None
-
 
 def __virtual__():
-    # Loading the execution module imports the core once per process (lxdapi_core).
+    if IMPORT_ERROR:
+        return (False, IMPORT_ERROR)
     if "lxdapi.request" not in __salt__:
         return (False, "lxdapi: the lxdapi execution module did not load")
-    global core
-    core = sys.modules["lxdapi_core"]
     return __virtualname__
 
 
@@ -172,20 +192,18 @@ def _resource_converge(name, what, make_plan, kwargs, created_key=None):
 
 def _present(kind, name, declared, kwargs, purge_config=False, purge_devices=False,
              member_config=None, **url_params):
-    label = core.RESOURCE_KINDS[kind]["label"]
     return _resource_converge(
-        name, "{} {!r}".format(label[:1].upper() + label[1:], name),
-        lambda api: core.plan_resource_present(api, kind, name, declared, purge_config,
+        name, "{} {!r}".format(lxdapi_kinds.resource_kind(kind).title, name),
+        lambda api: lxdapi_resources.plan_resource_present(api, kind, name, declared, purge_config,
                                                purge_devices, member_config=member_config,
                                                **url_params),
         kwargs, created_key=kind)
 
 
 def _absent(kind, name, kwargs, **url_params):
-    label = core.RESOURCE_KINDS[kind]["label"]
     return _resource_converge(
-        name, "{} {!r}".format(label[:1].upper() + label[1:], name),
-        lambda api: core.plan_resource_absent(api, kind, name, **url_params), kwargs)
+        name, "{} {!r}".format(lxdapi_kinds.resource_kind(kind).title, name),
+        lambda api: lxdapi_resources.plan_resource_absent(api, kind, name, **url_params), kwargs)
 
 
 def profile_present(name, config=None, devices=None, description=None, purge_config=False,
@@ -800,7 +818,7 @@ def snapshot_present(container, name, stateful=False, **kwargs):
     """
     return _resource_converge(
         name, "Snapshot {!r} of {!r}".format(name, container),
-        lambda api: core.plan_snapshot_present(api, container, name, stateful),
+        lambda api: lxdapi_resources.plan_snapshot_present(api, container, name, stateful),
         kwargs, created_key="snapshot")
 
 
@@ -827,7 +845,7 @@ def snapshot_absent(container, name, **kwargs):
     """
     return _resource_converge(
         name, "Snapshot {!r} of {!r}".format(name, container),
-        lambda api: core.plan_snapshot_absent(api, container, name), kwargs)
+        lambda api: lxdapi_resources.plan_snapshot_absent(api, container, name), kwargs)
 
 
 def _file_source(source):
@@ -942,9 +960,9 @@ def file_managed(container, path=None, source=None, contents=None, mode=None, ui
             content = _render(content, template, context, defaults)
         elif template is not None:
             raise ValueError("template needs source or contents")
-        return core.plan_file_managed(api, container, path, content, mode, uid, gid,
+        return lxdapi_files.plan_file_managed(api, container, path, content, mode, uid, gid,
                                       makedirs=makedirs,
-                                      show_diff=core.check_bool(show_changes, "show_changes"))
+                                      show_diff=lxdapi_values.check_bool(show_changes, "show_changes"))
 
     return _resource_converge(name, "File {} in {!r}".format(path, container), make_plan,
                               kwargs, created_key="file")
@@ -992,7 +1010,7 @@ def directory_present(container, path=None, mode=None, uid=None, gid=None, maked
     path = path or name
     return _resource_converge(
         name, "Folder {} in {!r}".format(path, container),
-        lambda api: core.plan_directory_present(api, container, path, mode, uid, gid,
+        lambda api: lxdapi_files.plan_directory_present(api, container, path, mode, uid, gid,
                                                 makedirs=makedirs),
         kwargs, created_key="folder")
 
@@ -1023,7 +1041,7 @@ def file_absent(container, path=None, **kwargs):
     path = path or name
     return _resource_converge(
         name, "File {} in {!r}".format(path, container),
-        lambda api: core.plan_file_absent(api, container, path), kwargs)
+        lambda api: lxdapi_files.plan_file_absent(api, container, path), kwargs)
 
 
 def _check_retcodes(codes):
@@ -1106,16 +1124,16 @@ def container_exec(name, container, command=None, onlyif_exec=None, unless_exec=
     try:
         if unexpected:
             raise ValueError("unexpected argument(s): {}".format(", ".join(unexpected)))
-        argv = core.command_argv(name if command is None else command)
-        core.exec_body(argv, **exec_args)  # checks env, cwd, user and group up front
+        argv = lxdapi_instances.command_argv(name if command is None else command)
+        lxdapi_instances.exec_body(argv, **exec_args)  # checks env, cwd, user and group up front
         for what, guard in (("onlyif_exec", onlyif_exec), ("unless_exec", unless_exec)):
             if guard is not None:
-                core.command_argv(guard, what)
+                lxdapi_instances.command_argv(guard, what)
         if creates_path is not None:
-            core.check_paths(creates_path, "creates_path")
+            lxdapi_instances.check_paths(creates_path, "creates_path")
         codes = _check_retcodes(success_retcodes)
         api = _api(connection)
-        state = core.instance_state(api, container)
+        state = lxdapi_instances.instance_state(api, container)
         status = state.get("status") if state else None
         if status != "Running":
             what = "does not exist" if status is None else "is {}".format(status)
@@ -1126,7 +1144,7 @@ def container_exec(name, container, command=None, onlyif_exec=None, unless_exec=
                 return ret
             return _fail(ret, "{}: cannot run {}: instance {!r} {}, not Running".format(
                 name, argv, container, what))
-        reason = core.exec_skip_reason(api, container, onlyif_exec, unless_exec, creates_path,
+        reason = lxdapi_instances.exec_skip_reason(api, container, onlyif_exec, unless_exec, creates_path,
                                        **exec_args)
         if reason is not None:
             ret["comment"] = "Not run in {!r}: {}".format(container, reason)
@@ -1135,7 +1153,7 @@ def container_exec(name, container, command=None, onlyif_exec=None, unless_exec=
             ret["result"] = None
             ret["comment"] = "Would have run {} in {!r}.".format(argv, container)
             return ret
-        out = core.instance_exec(api, container, argv, **exec_args)
+        out = lxdapi_instances.instance_exec(api, container, argv, **exec_args)
     except core.APIException as exc:
         return _fail(ret, str(exc))
     except (ValueError, TypeError) as exc:
@@ -1264,7 +1282,7 @@ def container_present(name, source=None, config=None, devices=None, profiles=Non
         connection["project"] = project
 
     def make_plan(api):
-        return core.plan_container_present(
+        return lxdapi_instances.plan_instance_present(
             api, name, source=source, config=config, devices=devices, profiles=profiles,
             instance_type=type, ephemeral=ephemeral, description=description,
             status=status, target=target, restart_on_change=restart_on_change,
@@ -1329,7 +1347,7 @@ def containers_present(name, containers, defaults=None, **connection):
         if unexpected:
             raise ValueError("unexpected argument(s): {}".format(", ".join(unexpected)))
         api = _api(connection)
-        plans = core.plan_containers_present(api, containers, defaults,
+        plans = lxdapi_batch.plan_containers_present(api, containers, defaults,
                                              run_key=globals().get("__instance_id__"))
     except core.APIException as exc:
         return _fail(ret, str(exc))
@@ -1364,7 +1382,7 @@ def _converge_many(ret, api, named_plans, summary):
         ret["changes"] = {c: core.redact(plan.changes) for c, plan in named_plans}
         ret["comment"] = "Would have: {}.".format(summary(named_plans))
         return ret
-    errors = core.apply_plans_concurrently(api, [plan for _, plan in named_plans])
+    errors = lxdapi_batch.apply_plans_concurrently(api, [plan for _, plan in named_plans])
     failed, done = [], []
     for (container, plan), exc in zip(named_plans, errors):
         if exc is None:
@@ -1413,7 +1431,7 @@ def container_absent(name, force=False, timeout=30, **connection):
             - timeout: 60
     """
     return _run(name, connection,
-                lambda api: core.plan_container_absent(api, name, force, timeout),
+                lambda api: lxdapi_instances.plan_instance_absent(api, name, force, timeout),
                 "Container {} deleted.".format(name),
                 "Container {} is already absent.".format(name))
 
@@ -1428,7 +1446,7 @@ def _status_state(name, status, connection, restart=False, force=False, timeout=
 
     return _run(
         name, connection,
-        lambda api: core.plan_container_status(api, name, status, restart, force, timeout),
+        lambda api: lxdapi_instances.plan_instance_status(api, name, status, restart, force, timeout),
         done, "Container {} is already {}.".format(name, status))
 
 
@@ -1465,8 +1483,8 @@ def _restart_many(name, containers, connection):
     names = list(containers) if isinstance(containers, (list, dict)) else []
     try:
         api = _api(connection)
-        listing = {i["name"]: i.get("status") for i in core.instance_list(api, recursion=1)}
-        plans = [core.plan_container_status(api, n, "Running", restart=True)
+        listing = {i["name"]: i.get("status") for i in lxdapi_instances.instance_list(api, recursion=1)}
+        plans = [lxdapi_instances.plan_instance_status(api, n, "Running", restart=True)
                  for n in names if listing.get(n) == "Running"]
     except core.APIException as exc:
         return _fail(ret, str(exc))
@@ -1522,14 +1540,14 @@ def mod_watch(name, sfun=None, **kwargs):
     declared = kwargs.get("status")
 
     def make_plan(api):
-        state = core.instance_state(api, name)
+        state = lxdapi_instances.instance_state(api, name)
         if not state:
             raise ValueError("instance {!r} does not exist".format(name))
         wants_running = sfun == "container_running" or (
-            declared is not None and core.normalize_status(declared) == "Running")
+            declared is not None and lxdapi_values.normalize_status(declared) == "Running")
         if not wants_running and state.get("status") != "Running":
-            return core.Plan(name)  # nothing runs, nothing to restart
-        return core.plan_container_status(api, name, "Running", restart=True,
+            return lxdapi_plans.Plan(name)  # nothing runs, nothing to restart
+        return lxdapi_instances.plan_instance_status(api, name, "Running", restart=True,
                                           timeout=timeout)
 
     def done(plan):
@@ -1651,12 +1669,12 @@ def image_present(name, source, public=False, aliases=None, auto_update=False,
     """
 
     def make_plan(api):
-        return core.plan_image(api, name, _fileserver_path(source), public, aliases,
+        return lxdapi_images.plan_image_present(api, name, _fileserver_path(source), public, aliases,
                                auto_update)
 
     def done(plan):
         made = "published" if isinstance(source, dict) and source.get(
-            "type") in core.PUBLISH_TYPES else "imported"
+            "type") in lxdapi_images.PUBLISH_TYPES else "imported"
         return "Image {} {}.".format(name, made if _created(plan, "image") else "updated")
 
     return _run(name, connection, make_plan, done,
@@ -1680,7 +1698,7 @@ def image_absent(name, **connection):
         old-busybox:
           lxdapi.image_absent
     """
-    return _run(name, connection, lambda api: core.plan_image_absent(api, name),
+    return _run(name, connection, lambda api: lxdapi_images.plan_image_absent(api, name),
                 "Image {} deleted.".format(name),
                 "Image {} is already absent.".format(name))
 
@@ -1717,7 +1735,7 @@ def image_alias_present(name, target, description=None, **connection):
             name, "created" if _created(plan, "alias") else "updated")
 
     return _run(name, connection,
-                lambda api: core.plan_image_alias_present(api, name, target, description),
+                lambda api: lxdapi_images.plan_image_alias_present(api, name, target, description),
                 done, "Image alias {} is already as declared.".format(name))
 
 
@@ -1738,7 +1756,7 @@ def image_alias_absent(name, **connection):
         old-alias:
           lxdapi.image_alias_absent
     """
-    return _run(name, connection, lambda api: core.plan_image_alias_absent(api, name),
+    return _run(name, connection, lambda api: lxdapi_images.plan_image_alias_absent(api, name),
                 "Image alias {} deleted.".format(name),
                 "Image alias {} is already absent.".format(name))
 
@@ -1788,7 +1806,7 @@ def cluster_member_present(name, description=None, failure_domain=None, roles=No
                 scheduler.instance: manual
     """
     return _run(name, kwargs,
-                lambda api: core.plan_cluster_member(api, name, description, failure_domain,
+                lambda api: lxdapi_cluster.plan_cluster_member(api, name, description, failure_domain,
                                                      roles, groups, config),
                 "Cluster member {} updated.".format(name),
                 "Cluster member {} is already as declared.".format(name))
@@ -1886,7 +1904,7 @@ def server_config_present(name, config, purge_config=False, force_secrets=False,
                 images.auto_update_interval: 0
     """
     return _run(name, kwargs,
-                lambda api: core.plan_server_config(api, config, purge_config, target,
+                lambda api: lxdapi_server.plan_server_config(api, config, purge_config, target,
                                                     force_secrets),
                 "The server's config was updated.",
                 "The server's config is already as declared.")
@@ -1934,7 +1952,7 @@ def certificate_present(name, certificate, type="client",  # pylint: disable=red
     """
     return _run(
         name, kwargs,
-        lambda api: core.plan_certificate_present(
+        lambda api: lxdapi_trust.plan_certificate_present(
             api, name, _fileserver_path(certificate, "certificate"), type, restricted,
             projects),
         lambda plan: "Certificate {} {}.".format(
@@ -1960,7 +1978,7 @@ def certificate_absent(name, **kwargs):
         old-minion:
           lxdapi.certificate_absent
     """
-    return _run(name, kwargs, lambda api: core.plan_certificate_absent(api, name),
+    return _run(name, kwargs, lambda api: lxdapi_trust.plan_certificate_absent(api, name),
                 "Certificate {} removed from the trust store.".format(name),
                 "Certificate {} is already absent.".format(name))
 
@@ -1997,8 +2015,8 @@ def _using_run_listing(make_plan):
     def plan(api):
         if _run_has_several_container_states():
             low = globals().get("__low__") or {}
-            core.prefetch_instances(api, run_key=globals().get("__instance_id__"),
+            lxdapi_batch.prefetch_instances(api, run_key=globals().get("__instance_id__"),
                                     asker=(low.get("__id__"), low.get("name")))
-        return core.plan_using_listing(api, make_plan)
+        return lxdapi_batch.plan_using_listing(api, make_plan)
 
     return plan

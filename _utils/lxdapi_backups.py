@@ -16,7 +16,13 @@ import os
 import tempfile
 import time
 
-import lxdapi_core as core
+import logging
+from lxdapi import APIConflictException, APIException, APINotFoundException, get_or_none, name_from_url
+from lxdapi_instances import check_profiles_exist, validate_instance_name
+from lxdapi_values import check_absolute_path, check_bool, check_name
+
+log = logging.getLogger(__name__)
+
 
 #: Compression algorithms an export may ask for (LXD's ``compression_algorithm``).
 BACKUP_COMPRESSIONS = ("gzip", "bzip2", "xz", "zstd", "lz4", "none")
@@ -38,21 +44,21 @@ def instance_backup_export(api, name, dest, instance_only=False, compression=Non
     Raises :class:`APINotFoundException` naming a missing instance, ValueError for bad
     arguments (``dest`` must be an absolute path in an existing folder).
     """
-    name = core.check_name(name, "name")
-    dest = core.check_absolute_path(dest, "dest")
+    name = check_name(name, "name")
+    dest = check_absolute_path(dest, "dest")
     folder = os.path.dirname(dest)
     if not os.path.isdir(folder):
         raise ValueError("dest {}: the folder {} does not exist".format(dest, folder))
     body = {"name": _backup_name(),
-            "instance_only": core.check_bool(instance_only, "instance_only"),
-            "optimized_storage": core.check_bool(optimized_storage, "optimized_storage")}
+            "instance_only": check_bool(instance_only, "instance_only"),
+            "optimized_storage": check_bool(optimized_storage, "optimized_storage")}
     if compression is not None:
         if compression not in BACKUP_COMPRESSIONS:
             raise ValueError("unknown compression {!r}; choose one of {}".format(
                 compression, ", ".join(BACKUP_COMPRESSIONS)))
         body["compression_algorithm"] = compression
-    if core.get_or_none(api, api.instance_path(name)) is None:
-        raise core.APINotFoundException(error="instance {!r} does not exist".format(name))
+    if get_or_none(api, api.instance_path(name)) is None:
+        raise APINotFoundException(error="instance {!r} does not exist".format(name))
     api.post(api.instance_path(name, "backups"), json=body).wait()
     backup_url = api.instance_path(name, "backups", body["name"])
     try:
@@ -75,8 +81,8 @@ def instance_backup_export(api, name, dest, instance_only=False, compression=Non
     finally:
         try:
             api.delete(backup_url).wait()
-        except core.APIException as exc:  # the export is done; a leftover expires
-            core.log.warning("lxdapi: could not delete backup %s: %s", backup_url, exc)
+        except APIException as exc:  # the export is done; a leftover expires
+            log.warning("lxdapi: could not delete backup %s: %s", backup_url, exc)
     return {"dest": dest, "size": size, "sha256": digest.hexdigest()}
 
 
@@ -92,23 +98,23 @@ def instance_backup_import(api, path, name=None, pool=None):
         raise ValueError("backup file {!r} does not exist".format(path))
     headers = {"Content-Type": "application/octet-stream"}
     if name is not None:
-        name = core.validate_instance_name(name)
+        name = validate_instance_name(name)
         headers["X-LXD-name"] = name
-        if core.get_or_none(api, api.instance_path(name)) is not None:
-            raise core.APIConflictException(
+        if get_or_none(api, api.instance_path(name)) is not None:
+            raise APIConflictException(
                 error="instance {!r} already exists; nothing was imported".format(name))
     if pool is not None:
-        headers["X-LXD-pool"] = core.check_name(pool, "pool")
+        headers["X-LXD-pool"] = check_name(pool, "pool")
     with open(path, "rb") as fh:
         done = api.post(api.instances_collection, data=fh, headers=headers).wait()
     resources = ((done.metadata or {}).get("resources") or {}).get("instances") or \
         ((done.metadata or {}).get("resources") or {}).get("containers") or []
-    return name or (core.name_from_url(resources[0]) if resources else None)
+    return name or (name_from_url(resources[0]) if resources else None)
 
 
 def _check_copy_target(api, name, where):
-    if core.get_or_none(api, api.instance_path(name)) is not None:
-        raise core.APIConflictException(
+    if get_or_none(api, api.instance_path(name)) is not None:
+        raise APIConflictException(
             error="instance {!r} already exists on {}; nothing was copied".format(
                 name, where.display_endpoint))
 
@@ -127,25 +133,25 @@ def instance_copy(api, name, new_name=None, target_api=None, instance_only=False
     exist there). Nothing is overwritten: an existing ``new_name`` raises
     :class:`APIConflictException` before anything is sent.
     """
-    name = core.validate_instance_name(name)
-    core.check_bool(instance_only, "instance_only")
-    source = core.get_or_none(api, api.instance_path(name))
+    name = validate_instance_name(name)
+    check_bool(instance_only, "instance_only")
+    source = get_or_none(api, api.instance_path(name))
     if source is None:
-        raise core.APINotFoundException(error="instance {!r} does not exist".format(name))
+        raise APINotFoundException(error="instance {!r} does not exist".format(name))
     meta = source.metadata or {}
     if target_api is None:
         if new_name is None:
             raise ValueError("a copy on the same server needs new_name")
-        new_name = core.validate_instance_name(new_name)
+        new_name = validate_instance_name(new_name)
         _check_copy_target(api, new_name, api)
         body = {"name": new_name, "profiles": list(meta.get("profiles") or []),
                 "source": {"type": "copy", "source": name, "instance_only": instance_only}}
         api.post(api.instances_collection, json=body).wait()
         return new_name
-    new_name = core.validate_instance_name(new_name or name)
+    new_name = validate_instance_name(new_name or name)
     _check_copy_target(target_api, new_name, target_api)
     profiles = list(meta.get("profiles") or [])
-    core.check_profiles_exist(target_api, profiles)
+    check_profiles_exist(target_api, profiles)
     environment = api.server.get("environment") or {}
     if source_url is None:
         addresses = environment.get("addresses") or []
@@ -175,10 +181,10 @@ def instance_copy(api, name, new_name=None, target_api=None, instance_only=False
     }
     try:
         target_api.post(target_api.instances_collection, json=body).wait()
-    except core.APIException:
+    except APIException:
         try:  # the source's half of the migration would wait for a peer that never comes
             api.delete(migration.operation)
-        except core.APIException:
+        except APIException:
             pass
         raise
     migration.wait()

@@ -9,7 +9,11 @@ import threading
 import time
 import urllib.parse
 
-import lxdapi_core as core
+from lxdapi import APIException, reword
+from lxdapi_instances import instance_source, plan_instance_present
+from lxdapi_plans import Plan, Write
+from lxdapi_values import check_name, lxd_config, lxd_devices
+
 
 
 class ListedInstance:
@@ -40,7 +44,7 @@ class ListedInstance:
 class InstanceListing:
     """Every instance of a project as one ``GET instances?recursion=1`` showed it.
 
-    Serves :func:`container_get` only while a plan is built through
+    Serves :func:`lxdapi_instances.instance_get` only while a plan is built through
     :func:`plan_using_listing`, and only reads: a plan built from it that wants to write
     is built again from fresh GETs, so every write carries the instance's own ETag. A
     write through the API to one instance (or creating, renaming one) forgets that
@@ -125,7 +129,7 @@ def prefetch_instances(api, run_key=None, max_age=LISTING_MAX_AGE, asker=None):
 
 
 def plan_using_listing(api, make_plan):
-    """``make_plan(api)``, with :func:`container_get` answered from the run's listing.
+    """``make_plan(api)``, with :func:`lxdapi_instances.instance_get` answered from the run's listing.
 
     When the plan so built has writes (or fails) and used the listing, it is built again
     from fresh GETs: what is written is decided on the instance as it is now, with its
@@ -137,7 +141,7 @@ def plan_using_listing(api, make_plan):
     listing.serve(True)
     try:
         plan = make_plan(api)
-    except (core.APIException, ValueError, TypeError):
+    except (APIException, ValueError, TypeError):
         if not listing.served:
             raise
         plan = None
@@ -178,13 +182,13 @@ def apply_plans_concurrently(api, plans):
                 try:
                     submitted.append((i, plan.writes[k],
                                       submit_write(api, plan.writes[k], previous[i])))
-                except core.APIException as exc:
+                except APIException as exc:
                     errors[i] = exc
         for i, write, result in submitted:
             try:
                 previous[i] = result.wait(write.wait_timeout)
                 plans[i].sent.append(write)
-            except core.APIException as exc:
+            except APIException as exc:
                 errors[i] = exc
     return errors
 
@@ -209,23 +213,23 @@ def create_instances(api, bodies, start=False, timeout=30):
             raise ValueError("each instance needs a mapping with a 'name', not {!r}".format(
                 body))
         body = dict(body)
-        core.check_name(body["name"], "name")
+        check_name(body["name"], "name")
         if not isinstance(body.get("source"), dict):
             source = body.get("source")
             if not isinstance(source, (str, type(None))):
-                core.instance_source(api, source)  # raises ValueError naming it
+                instance_source(api, source)  # raises ValueError naming it
             if source not in sources:  # an alias is looked up once for all
-                sources[source] = core.instance_source(api, source)
+                sources[source] = instance_source(api, source)
             body["source"] = dict(sources[source])
-        for key, normalise in (("config", core.lxd_config), ("devices", core.lxd_devices)):
+        for key, normalise in (("config", lxd_config), ("devices", lxd_devices)):
             if key in body:
                 body[key] = normalise(body[key])
-        plan = core.Plan(body["name"])
+        plan = Plan(body["name"])
         plan.add("instance", None, body["name"])
-        plan.writes.append(core.Write("POST", api.instances_collection, body, keys=("instance",)))
+        plan.writes.append(Write("POST", api.instances_collection, body, keys=("instance",)))
         if start:
             plan.add("status", "Stopped", "Running")
-            plan.writes.append(core.Write(
+            plan.writes.append(Write(
                 "PUT", api.instance_path(body["name"], "state"),
                 {"action": "start", "timeout": int(timeout)},
                 wait_timeout=int(timeout) + 30, keys=("status",)))
@@ -233,7 +237,7 @@ def create_instances(api, bodies, start=False, timeout=30):
     errors = apply_plans_concurrently(api, plans)
     failed = [(plan.name, exc) for plan, exc in zip(plans, errors) if exc is not None]
     if failed:
-        raise core.APIException(
+        raise APIException(
             error="{} of {} instance(s) failed: {}".format(
                 len(failed), len(plans),
                 "; ".join("{}: {}".format(name, exc.error or exc) for name, exc in failed)),
@@ -241,7 +245,7 @@ def create_instances(api, bodies, start=False, timeout=30):
     return [plan.name for plan in plans]
 
 
-#: The arguments of :func:`plan_container_present` a containers_present entry may hold
+#: The arguments of :func:`plan_instance_present` a containers_present entry may hold
 #: (``type`` stands for ``instance_type``, as in the states).
 CONTAINER_ARGS = ("source", "config", "devices", "profiles", "type", "ephemeral",
                   "description", "status", "target", "restart_on_change", "purge_config",
@@ -263,7 +267,7 @@ def _container_specs(containers, defaults):
                          "names to their arguments, not {!r}".format(containers))
     specs = {}
     for name, spec in containers.items():
-        name = core.check_name(name, "container name")
+        name = check_name(name, "container name")
         if spec is not None and not isinstance(spec, dict):
             raise ValueError("container {}: its arguments must be a mapping, not {}".format(
                 name, type(spec).__name__))
@@ -281,7 +285,7 @@ def plan_containers_present(api, containers, defaults=None, run_key=None):
     """The plans of many ``container_present`` at once: ``[(name, plan)]``.
 
     ``containers``: a list of names, or a mapping of names to the arguments of
-    :func:`plan_container_present` (``type`` for the instance type), each over
+    :func:`plan_instance_present` (``type`` for the instance type), each over
     ``defaults``. One instance listing serves them all; bad input for any of them raises
     ValueError naming it, before anything is written. Apply the plans with
     :func:`apply_plans_concurrently`, so that their LXD operations run side by side.
@@ -292,11 +296,11 @@ def plan_containers_present(api, containers, defaults=None, run_key=None):
     for name, args in specs.items():
         try:
             plan = plan_using_listing(
-                api, lambda api, name=name, args=args: core.plan_container_present(
+                api, lambda api, name=name, args=args: plan_instance_present(
                     api, name, **args))
         except ValueError as exc:
             raise ValueError("container {}: {}".format(name, exc)) from None
-        except core.APIException as exc:
-            raise core.reword(exc, "container {}: {}".format(name, exc.error or exc))
+        except APIException as exc:
+            raise reword(exc, "container {}: {}".format(name, exc.error or exc))
         plans.append((name, plan))
     return plans

@@ -7,12 +7,15 @@ Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the co
 
 import urllib.parse
 
-import lxdapi_core as core
+from lxdapi import APIException, APINotFoundException, get_or_none
+from lxdapi_plans import Plan, Write
+from lxdapi_values import check_name, check_names, check_optional_str, lxd_config
+
 
 
 def _require_cluster(api):
     if not (api.get("cluster").metadata or {}).get("enabled"):
-        raise core.APIException(method="GET", url=api.absolute_url("cluster"),
+        raise APIException(method="GET", url=api.absolute_url("cluster"),
                            error="LXD at {} is not clustered".format(api.display_endpoint))
 
 
@@ -26,9 +29,9 @@ def cluster_members(api):
 
 def cluster_member_get(api, name):
     """One cluster member (LXD's object), or None when there is no such member."""
-    name = core.check_name(name, "name")
+    name = check_name(name, "name")
     _require_cluster(api)
-    result = core.get_or_none(api, api.path("cluster", "members", name))
+    result = get_or_none(api, api.path("cluster", "members", name))
     return result.metadata if result else None
 
 
@@ -37,10 +40,10 @@ def plan_instance_move(api, name, location, target):
     ``target``: ``POST /1.0/instances/NAME?target=MEMBER`` with ``{"migration": true}``.
     LXD moves stopped instances between members: the instance must be stopped when the
     write is sent."""
-    plan = core.Plan(name)
+    plan = Plan(name)
     url = api.instance_path(name) + "?" + urllib.parse.urlencode({"target": target})
     plan.add("location", location, target)
-    plan.writes.append(core.Write("POST", url, {"migration": True}, keys=("location",)))
+    plan.writes.append(Write("POST", url, {"migration": True}, keys=("location",)))
     return plan
 
 
@@ -60,14 +63,14 @@ def plan_cluster_member(api, name, description=None, failure_domain=None, roles=
     user assigns (``event-hub``, ``ovn-chassis``) are managed. ``config`` keys not
     declared are kept.
     """
-    name = core.check_name(name, "name")
+    name = check_name(name, "name")
     _require_cluster(api)
     url = api.path("cluster", "members", name)
-    current = core.get_or_none(api, url)
+    current = get_or_none(api, url)
     if current is None:
-        raise core.APINotFoundException(error="cluster member {!r} does not exist".format(name))
+        raise APINotFoundException(error="cluster member {!r} does not exist".format(name))
     meta = current.metadata or {}
-    plan = core.Plan(name)
+    plan = Plan(name)
     body = {"description": meta.get("description") or "",
             "failure_domain": meta.get("failure_domain") or "default",
             "roles": [r for r in meta.get("roles") or [] if r in ASSIGNABLE_ROLES],
@@ -75,13 +78,13 @@ def plan_cluster_member(api, name, description=None, failure_domain=None, roles=
             "config": dict(meta.get("config") or {})}
     for key, value in (("description", description), ("failure_domain", failure_domain)):
         if value is not None:
-            value = core.check_optional_str(value, key)
+            value = check_optional_str(value, key)
             if value != body[key]:
                 plan.add(key, body[key], value)
                 body[key] = value
     for key, value in (("roles", roles), ("groups", groups)):
         if value is not None:
-            value = core.check_names(value, key) if value else []
+            value = check_names(value, key) if value else []
             if key == "roles":
                 unknown = sorted(set(value) - set(ASSIGNABLE_ROLES))
                 if unknown:
@@ -91,7 +94,7 @@ def plan_cluster_member(api, name, description=None, failure_domain=None, roles=
                 plan.add(key, sorted(body[key]), sorted(value))
                 body[key] = sorted(set(value))
     if config is not None:
-        want = core.lxd_config(config, "config")
+        want = lxd_config(config, "config")
         old = {k: body["config"].get(k) for k, v in want.items() if body["config"].get(k, "") != v}
         if old:
             plan.add("config", old, {k: want[k] for k in old})
@@ -101,7 +104,7 @@ def plan_cluster_member(api, name, description=None, failure_domain=None, roles=
                 else:
                     body["config"][key] = want[key]
     if plan.changes:
-        plan.writes.append(core.Write("PUT", url, body, etag=current.etag))
+        plan.writes.append(Write("PUT", url, body, etag=current.etag))
     return plan
 
 
@@ -118,7 +121,7 @@ def cluster_member_state(api, name, action):
         raise ValueError("action must be evacuate or restore, not {!r}".format(action))
     member = cluster_member_get(api, name)
     if member is None:
-        raise core.APINotFoundException(error="cluster member {!r} does not exist".format(name))
+        raise APINotFoundException(error="cluster member {!r} does not exist".format(name))
     done = "Evacuated" if action == "evacuate" else "Online"
     if member.get("status") == done:
         return False

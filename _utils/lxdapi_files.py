@@ -21,7 +21,10 @@ import hashlib
 import posixpath
 import urllib.parse
 
-import lxdapi_core as core
+from lxdapi import APIException, APINotFoundException, get_or_none
+from lxdapi_plans import Plan, Write
+from lxdapi_values import check_absolute_path, check_bool, check_id, check_name
+
 
 
 #: Content diffs are shown for text files up to this size (bytes); larger or binary
@@ -49,13 +52,13 @@ def file_mode(mode):
 
 
 def _owner_id(value, what):
-    return None if value is None else core.check_id(value, what)
+    return None if value is None else check_id(value, what)
 
 
 def instance_file_url(api, instance, path):
     """Relative URL of a file inside an instance (``instances/NAME/files?path=...``)."""
     return api.instance_path(instance, "files") + "?" + urllib.parse.urlencode(
-        {"path": core.check_absolute_path(path)})
+        {"path": check_absolute_path(path)})
 
 
 def instance_file_read(api, instance, path):
@@ -66,14 +69,14 @@ def instance_file_read(api, instance, path):
     from LXD's ``X-LXD-*`` headers. Raises :class:`APINotFoundException` when the
     instance does not exist.
     """
-    core.check_name(instance, "instance")
+    check_name(instance, "instance")
     url = instance_file_url(api, instance, path)
     try:
         result = api.get(url)
-    except core.APINotFoundException:
+    except APINotFoundException:
         require_instance(api, instance)
         return None
-    except core.APIException as exc:
+    except APIException as exc:
         # A file whose content looks like an LXD error document (JSON with an error
         # code) trips APIResult.validate(); the transfer itself succeeded.
         response = getattr(exc.result, "response", None)
@@ -95,17 +98,17 @@ def instance_file_read(api, instance, path):
 
 def require_instance(api, instance):
     """APINotFoundException naming ``instance`` unless it exists."""
-    core.check_name(instance, "instance")
-    if core.get_or_none(api, api.instance_path(instance)) is None:
-        raise core.APINotFoundException(error="instance {!r} does not exist".format(instance))
+    check_name(instance, "instance")
+    if get_or_none(api, api.instance_path(instance)) is None:
+        raise APINotFoundException(error="instance {!r} does not exist".format(instance))
 
 
 def instance_file_get(api, name, path):
     """``(info, content)`` of a file or folder in an instance, or False when it (or the
     instance) does not exist. ``content`` is bytes; for a folder, the list of entries."""
     try:
-        found = instance_file_read(api, core.check_name(name, "name"), path)
-    except core.APINotFoundException:
+        found = instance_file_read(api, check_name(name, "name"), path)
+    except APINotFoundException:
         return False
     if found is None:
         return False
@@ -143,7 +146,7 @@ def _write(url, data, file_type, attributes):
     for key, value in attributes:
         if value is not None:
             headers["X-LXD-" + key] = str(value)
-    return core.Write("POST", url, data=data, headers=headers)
+    return Write("POST", url, data=data, headers=headers)
 
 
 def _plan_parents(api, instance, path, makedirs, plan):
@@ -159,7 +162,7 @@ def _plan_parents(api, instance, path, makedirs, plan):
                                  "folder".format(path, instance, folder, found[1]["type"]))
             break
         if not makedirs:
-            raise core.APINotFoundException(error=(
+            raise APINotFoundException(error=(
                 "cannot write {} in {!r}: its parent folder {} does not exist (makedirs: "
                 "True creates it)").format(path, instance, folder))
         missing.insert(0, folder)
@@ -195,13 +198,13 @@ def plan_file_managed(api, instance, path, content=None, mode=None, uid=None, gi
     ``show_diff`` the ``content`` change carries a unified ``diff`` too (text files up to
     :data:`DIFF_MAX_BYTES`).
     """
-    core.check_name(instance, "instance")
+    check_name(instance, "instance")
     url = instance_file_url(api, instance, path)
     wanted = (("mode", file_mode(mode)), ("uid", _owner_id(uid, "uid")),
               ("gid", _owner_id(gid, "gid")))
     content = _check_content(content)
-    makedirs = core.check_bool(makedirs, "makedirs")
-    plan = core.Plan(path)
+    makedirs = check_bool(makedirs, "makedirs")
+    plan = Plan(path)
     current = instance_file_read(api, instance, path)
     if current is None:
         _plan_parents(api, instance, path, makedirs, plan)
@@ -231,7 +234,7 @@ def plan_file_managed(api, instance, path, content=None, mode=None, uid=None, gi
     if set(plan.changes) - {"content"}:
         # LXD 5.0 applies X-LXD-mode/uid/gid only when it creates the file (and has no
         # X-LXD-modify-perm): recreate it, with every attribute given.
-        plan.writes.append(core.Write("DELETE", url))
+        plan.writes.append(Write("DELETE", url))
         wanted = tuple((key, info[key] if value is None else value) for key, value in wanted)
     plan.writes.append(_write(url, data, "file", wanted))
     return plan
@@ -246,12 +249,12 @@ def plan_directory_present(api, instance, path, mode=None, uid=None, gid=None,
     folder whose mode or owner differ is deleted and created again (LXD sets them only
     on creation); a folder with entries cannot be changed that way: ValueError.
     """
-    core.check_name(instance, "instance")
+    check_name(instance, "instance")
     url = instance_file_url(api, instance, path)
     wanted = (("mode", file_mode(mode)), ("uid", _owner_id(uid, "uid")),
               ("gid", _owner_id(gid, "gid")))
-    makedirs = core.check_bool(makedirs, "makedirs")
-    plan = core.Plan(path)
+    makedirs = check_bool(makedirs, "makedirs")
+    plan = Plan(path)
     current = instance_file_read(api, instance, path)
     if current is None:
         _plan_parents(api, instance, path, makedirs, plan)
@@ -279,7 +282,7 @@ def plan_directory_present(api, instance, path, mode=None, uid=None, gid=None,
                 ", ".join(str(plan.changes[k]["old"]) for k in sorted(plan.changes)),
                 ", ".join(str(plan.changes[k]["new"]) for k in sorted(plan.changes))))
     wanted = tuple((key, info[key] if value is None else value) for key, value in wanted)
-    plan.writes.append(core.Write("DELETE", url))
+    plan.writes.append(Write("DELETE", url))
     plan.writes.append(_write(url, b"", "directory", wanted))
     return plan
 
@@ -290,9 +293,9 @@ def plan_file_absent(api, instance, path):
     Nothing to do when it is absent; ValueError for a folder that has entries (nothing
     inside it is deleted).
     """
-    core.check_name(instance, "instance")
+    check_name(instance, "instance")
     url = instance_file_url(api, instance, path)
-    plan = core.Plan(path)
+    plan = Plan(path)
     current = instance_file_read(api, instance, path)
     if current is None:
         return plan
@@ -304,7 +307,7 @@ def plan_file_absent(api, instance, path):
     plan.add(info["type"] if info["type"] in ("file", "symlink") else "folder", path, None)
     if info["type"] == "file":
         plan.add("content", _digest(content), None)
-    plan.writes.append(core.Write("DELETE", url))
+    plan.writes.append(Write("DELETE", url))
     return plan
 
 
@@ -316,18 +319,18 @@ def instance_file_put(api, name, path, data, mode=None, uid=None, gid=None, make
     instance, ValueError for a missing parent folder (without ``makedirs``) or a path that
     is a folder.
     """
-    return plan_file_managed(api, core.check_name(name, "name"), path, data, mode, uid,
+    return plan_file_managed(api, check_name(name, "name"), path, data, mode, uid,
                              gid, makedirs).apply(api)
 
 
 def instance_mkdir(api, name, path, mode=None, uid=None, gid=None, makedirs=False):
     """Make ``path`` in an instance a folder with this mode and owner; True if it wrote,
     False when it was already so. See :func:`plan_directory_present`."""
-    return plan_directory_present(api, core.check_name(name, "name"), path, mode, uid, gid,
+    return plan_directory_present(api, check_name(name, "name"), path, mode, uid, gid,
                                   makedirs).apply(api)
 
 
 def instance_file_delete(api, name, path):
     """Delete a file, symlink or empty folder in an instance; True if deleted, False if
     it was absent. See :func:`plan_file_absent`."""
-    return plan_file_absent(api, core.check_name(name, "name"), path).apply(api)
+    return plan_file_absent(api, check_name(name, "name"), path).apply(api)

@@ -3,14 +3,23 @@
 Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
 ``core.<name>``; the core re-exports the public names defined here."""
 
+import hashlib
 import os
+import re
 
-import lxdapi_core as core
+from lxdapi import APIConflictException, APINotFoundException, get_or_none
+from lxdapi_operations import list_collection
+from lxdapi_plans import Plan, Write
+from lxdapi_values import check_bool, check_name, check_names, check_optional_str, lxd_config
+
 
 
 # -- image_present and friends: one plan per state
 
 IMAGE_PROTOCOLS = ("lxd", "simplestreams")
+
+#: A whole image fingerprint (sha256, hex).
+FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def check_image_source(source):
@@ -37,7 +46,7 @@ def check_image_source(source):
     if not source.get("alias") and not source.get("fingerprint"):
         raise ValueError("an image source needs an alias or a fingerprint")
     for key in ("alias", "fingerprint", "certificate"):
-        core.check_optional_str(source.get(key), "image source " + key)
+        check_optional_str(source.get(key), "image source " + key)
     out = {"type": "image", "mode": "pull", "server": server.rstrip("/"),
            "protocol": protocol}
     for key in ("alias", "fingerprint", "certificate", "image_type"):
@@ -58,7 +67,8 @@ def pulled_from(image, source):
     )
 
 
-def plan_image(api, name, source, public=False, aliases=None, auto_update=False):
+def plan_image_present(api, name, source, public=False, aliases=None, auto_update=False,
+                       fingerprint=None):
     """The :class:`Plan` that makes image alias ``name`` point at the declared image.
 
     ``source`` is the path of a unified image tarball (present when the server has an
@@ -69,11 +79,19 @@ def plan_image(api, name, source, public=False, aliases=None, auto_update=False)
     from it). The image is uploaded or pulled when missing; ``public`` and ``auto_update``
     are brought to what is declared (one PATCH with If-Match); ``name`` and every name
     in ``aliases`` point at it (created, or moved from another image, which is kept).
+
+    ``name`` None (a file ``source`` only) names no alias: the image is uploaded when
+    missing and nothing else. ``public`` or ``auto_update`` None leaves an existing
+    image's flag as it is.
+    ``fingerprint``: the file's sha256 when the caller knows it (saves reading it).
     """
-    name = core.check_name(name, "name")
-    core.check_bool(public, "public")
-    core.check_bool(auto_update, "auto_update")
-    extra = [] if aliases is None else core.check_names(aliases, "aliases")
+    if name is None and isinstance(source, str):
+        return _plan_image_file(api, None, source, public, auto_update, [], fingerprint)
+    name = check_name(name, "name")
+    for flag, what in ((public, "public"), (auto_update, "auto_update")):
+        if flag is not None:
+            check_bool(flag, what)
+    extra = [] if aliases is None else check_names(aliases, "aliases")
     names = [name] + [a for a in extra if a != name]
     if isinstance(source, dict) and source.get("type") in PUBLISH_TYPES:
         return _plan_image_publish(api, name, source, public, names)
@@ -84,20 +102,25 @@ def plan_image(api, name, source, public=False, aliases=None, auto_update=False)
         raise ValueError("source must be an image file (path or salt:// URL), a remote "
                          "image source mapping or an instance or snapshot to publish, "
                          "not {!r}".format(source))
-    if not os.path.isfile(source):
+    return _plan_image_file(api, name, source, public, auto_update, names, fingerprint)
+
+
+def _plan_image_file(api, name, source, public, auto_update, names, fingerprint):
+    """The image of a unified tarball: uploaded unless the server has its fingerprint."""
+    if not isinstance(source, str) or not os.path.isfile(source):
         raise ValueError("image file {!r} does not exist".format(source))
-    fingerprint = core.image_get_fingerprint(source)
-    plan = core.Plan(name)
-    image = core.image_get(api, fingerprint)
+    fingerprint = fingerprint or image_get_fingerprint(source)
+    plan = Plan(name or fingerprint)
+    image = image_get(api, fingerprint)
     if image:
         _plan_image_settings(api, plan, image, public, auto_update)
         have = {a.get("name") for a in image.metadata.get("aliases") or []}
     else:
         plan.add("image", None, fingerprint)
-        plan.writes.append(core.image_upload_write(source, public))
+        plan.writes.append(image_upload_write(source, bool(public)))
         if auto_update:
             plan.add("auto_update", False, True)
-            plan.writes.append(core.Write("PATCH", api.path("images", fingerprint),
+            plan.writes.append(Write("PATCH", api.path("images", fingerprint),
                                      {"auto_update": True}, keys=("auto_update",)))
         have = set()
     _plan_aliases(api, plan, [a for a in names if a not in have], fingerprint)
@@ -107,11 +130,11 @@ def plan_image(api, name, source, public=False, aliases=None, auto_update=False)
 def _plan_image_settings(api, plan, image, public, auto_update):
     meta, patch = image.metadata, {}
     for key, want in (("public", public), ("auto_update", auto_update)):
-        if bool(meta.get(key)) != want:
+        if want is not None and bool(meta.get(key)) != want:
             plan.add(key, bool(meta.get(key)), want)
             patch[key] = want
     if patch:
-        plan.writes.append(core.Write("PATCH", api.path("images", meta["fingerprint"]), patch,
+        plan.writes.append(Write("PATCH", api.path("images", meta["fingerprint"]), patch,
                                  etag=image.etag, keys=tuple(patch)))
 
 
@@ -120,20 +143,20 @@ def _plan_aliases(api, plan, names, fingerprint):
     the previous write's result for an image whose fingerprint is known only then)."""
     old, new = {}, {}
     for alias in names:
-        current = core.image_alias_get(api, alias)
+        current = image_alias_get(api, alias)
         if current:
             # PUT (target and description), not PATCH: LXD 5.0.2 hangs on an alias PATCH.
             old[alias] = current.metadata.get("target")
             kept = current.metadata.get("description") or ""
             body = (lambda prev, f=fingerprint, d=kept: {"target": f(prev), "description": d}
                     ) if callable(fingerprint) else {"target": fingerprint, "description": kept}
-            plan.writes.append(core.Write("PUT", api.path("images", "aliases", alias), body,
+            plan.writes.append(Write("PUT", api.path("images", "aliases", alias), body,
                                      etag=current.etag, keys=("aliases",)))
         else:
             old[alias] = None
             body = (lambda prev, a=alias, f=fingerprint: {"name": a, "target": f(prev)}) \
                 if callable(fingerprint) else {"name": alias, "target": fingerprint}
-            plan.writes.append(core.Write("POST", "images/aliases", body, keys=("aliases",)))
+            plan.writes.append(Write("POST", "images/aliases", body, keys=("aliases",)))
         new[alias] = fingerprint if isinstance(fingerprint, str) else "(the pulled image)"
     if new:
         plan.changes["aliases"] = {"old": old, "new": new}
@@ -142,7 +165,7 @@ def _plan_aliases(api, plan, names, fingerprint):
 def _plan_image_pull(api, name, source, public, names, auto_update):
     body = {"source": source, "public": public, "auto_update": auto_update}
     return _plan_image_from(api, name, names, public, auto_update, body,
-                            core.source_label(source),
+                            source_label(source),
                             lambda image: pulled_from(image, source))
 
 
@@ -166,7 +189,7 @@ def check_publish_source(api, source):
     if unknown:
         raise ValueError("unknown publish source key(s): {}; use type and name".format(
             ", ".join(unknown)))
-    name = core.check_name(source.get("name"), "publish source name")
+    name = check_name(source.get("name"), "publish source name")
     if source["type"] == "snapshot":
         instance, _, snapshot = name.partition("/")
         if not snapshot or not instance or "/" in snapshot:
@@ -180,9 +203,9 @@ def check_publish_source(api, source):
                              "snapshot use type: snapshot), not {!r}".format(name))
         url = api.instance_path(name)
         what = "instance {!r}".format(name)
-    found = core.get_or_none(api, url)
+    found = get_or_none(api, url)
     if found is None:
-        raise core.APINotFoundException(error="{} does not exist on {}".format(
+        raise APINotFoundException(error="{} does not exist on {}".format(
             what, api.display_endpoint))
     return name, (found.metadata or {}).get("created_at") or ""
 
@@ -211,20 +234,20 @@ def _plan_image_from(api, name, names, public, auto_update, body, label, matches
     ``POST /1.0/images`` with ``body``): nothing to make when alias ``name`` points at an
     image that ``matches``; else the POST, then the aliases (moved ones after it, given
     the fingerprint the operation reports)."""
-    plan = core.Plan(name)
-    alias = core.image_alias_get(api, name)
-    image = core.image_get(api, alias.metadata["target"]) if alias else False
+    plan = Plan(name)
+    alias = image_alias_get(api, name)
+    image = image_get(api, alias.metadata["target"]) if alias else False
     if image and matches(image.metadata):
         _plan_image_settings(api, plan, image, public, auto_update)
         have = {a.get("name") for a in image.metadata.get("aliases") or []}
         _plan_aliases(api, plan, [a for a in names if a not in have],
                       image.metadata["fingerprint"])
         return plan
-    table = core.image_alias_table(api)
+    table = image_alias_table(api)
     free = [a for a in names if a not in table]
     body = dict(body, aliases=[{"name": a} for a in free])
     plan.add("image", None, label)
-    plan.writes.append(core.Write("POST", "images", body, keys=("image",)))
+    plan.writes.append(Write("POST", "images", body, keys=("image",)))
     if free:
         plan.changes["aliases"] = {"old": {a: None for a in free},
                                    "new": {a: label for a in free}}
@@ -249,43 +272,70 @@ def _plan_image_from(api, name, names, public, auto_update, body, label, matches
 
 def plan_image_absent(api, name):
     """The :class:`Plan` that deletes the image named by alias or fingerprint (prefix)."""
-    name = core.check_name(name, "name")
-    alias = core.image_alias_get(api, name)
-    image = core.image_get(api, alias.metadata["target"] if alias else name)
-    plan = core.Plan(name)
+    name = check_name(name, "name")
+    alias = image_alias_get(api, name)
+    image = image_get(api, alias.metadata["target"] if alias else name)
+    plan = Plan(name)
     if not image:
         return plan
     meta = image.metadata
     plan.add("image", {"fingerprint": meta["fingerprint"],
                        "aliases": sorted(a.get("name") for a in meta.get("aliases") or [])},
              None)
-    plan.writes.append(core.Write("DELETE", api.path("images", meta["fingerprint"]),
+    plan.writes.append(Write("DELETE", api.path("images", meta["fingerprint"]),
                              keys=("image",)))
     return plan
 
 
 def plan_image_alias_present(api, name, target, description=None):
     """The :class:`Plan` that points alias ``name`` at ``target`` (a fingerprint, a unique
-    prefix of one, or another alias); ValueError when no such image exists."""
-    name = core.check_name(name, "name")
-    target = core.check_name(target, "target")
-    core.check_optional_str(description, "description")
-    image = core.image_resolve(api, target)
+    prefix of one, or another alias); ValueError when no such image exists.
+
+    An absent alias is created (one POST); one pointing elsewhere, or with another
+    ``description`` (None: not managed), is changed with one PUT with If-Match (not a
+    PATCH: LXD 5.0.2 hangs 20 s on an alias PATCH, then answers 500).
+    """
+    name = check_name(name, "name")
+    target = check_name(target, "target")
+    check_optional_str(description, "description")
+    image = image_get(api, target) if FINGERPRINT_RE.match(target) else image_resolve(api, target)
     if not image:
         raise ValueError("image {!r} does not exist on {}".format(target,
                                                                   api.display_endpoint))
-    return core.plan_image_alias(api, name, image.metadata["fingerprint"], description)
+    target = image.metadata["fingerprint"]
+    plan = Plan(name)
+    alias = image_alias_get(api, name)
+    if not alias:
+        body = {"name": name, "target": target}
+        if description is not None:
+            body["description"] = description
+        plan.add("alias", None, {"target": target, "description": description or ""})
+        plan.writes.append(Write("POST", "images/aliases", body))
+        return plan
+    current = alias.metadata
+    body = {"target": current.get("target"), "description": current.get("description") or ""}
+    if current.get("target") != target:
+        plan.add("target", current.get("target"), target)
+        body["target"] = target
+    if description is not None and (current.get("description") or "") != description:
+        plan.add("description", current.get("description"), description)
+        body["description"] = description
+    if plan.changes:
+        plan.writes.append(
+            Write("PUT", api.path("images", "aliases", name), body, etag=alias.etag)
+        )
+    return plan
 
 
 def plan_image_alias_absent(api, name):
     """The :class:`Plan` that deletes image alias ``name`` (never the image)."""
-    name = core.check_name(name, "name")
-    alias = core.image_alias_get(api, name)
-    plan = core.Plan(name)
+    name = check_name(name, "name")
+    alias = image_alias_get(api, name)
+    plan = Plan(name)
     if alias:
         plan.add("alias", {"target": alias.metadata.get("target"),
                            "description": alias.metadata.get("description") or ""}, None)
-        plan.writes.append(core.Write("DELETE", api.path("images", "aliases", name),
+        plan.writes.append(Write("DELETE", api.path("images", "aliases", name),
                                  keys=("alias",)))
     return plan
 
@@ -295,12 +345,12 @@ def plan_image_alias_absent(api, name):
 
 def image_list(api, recursion=0):
     """Image fingerprints, or (``recursion``) LXD's image objects."""
-    return core.list_collection(api, "images", recursion)
+    return list_collection(api, "images", recursion)
 
 
 def image_alias_list(api, recursion=0):
     """Image alias names, or (``recursion``) the aliases (name, target, description)."""
-    return core.list_collection(api, "images/aliases", recursion)
+    return list_collection(api, "images/aliases", recursion)
 
 
 def image_import(api, path, alias=None, public=False):
@@ -308,10 +358,10 @@ def image_import(api, path, alias=None, public=False):
     ``alias`` at it (moving the alias if it points elsewhere); return the fingerprint."""
     if not isinstance(path, str) or not os.path.isfile(path):
         raise ValueError("image file {!r} does not exist".format(path))
-    fingerprint = core.image_get_fingerprint(path)
-    core.image_present(api, path, fingerprint, public=bool(public))
-    if alias:
-        core.image_alias_present(api, core.check_name(alias, "alias"), fingerprint)
+    fingerprint = image_get_fingerprint(path)
+    name = None if alias is None else check_name(alias, "alias")
+    plan_image_present(api, name, path, public=bool(public) or None, auto_update=None,
+                       fingerprint=fingerprint).apply(api)
     return fingerprint
 
 
@@ -320,30 +370,30 @@ def image_publish(api, instance, snapshot=None, alias=None, public=False, proper
     fingerprint. ``alias`` is pointed at it (moved if it points elsewhere); the image's
     properties record where it came from (:data:`PUBLISHED_FROM`), with ``properties``
     added."""
-    core.check_bool(public, "public")
-    name = core.check_name(instance, "instance")
+    check_bool(public, "public")
+    name = check_name(instance, "instance")
     source = {"type": "instance", "name": name}
     if snapshot is not None:
         source = {"type": "snapshot",
-                  "name": "{}/{}".format(name, core.check_name(snapshot, "snapshot"))}
+                  "name": "{}/{}".format(name, check_name(snapshot, "snapshot"))}
     what, created_at = check_publish_source(api, source)
-    extra = core.lxd_config(properties, "properties")
+    extra = lxd_config(properties, "properties")
     body = {"source": {"type": source["type"], "name": what}, "public": public,
             "properties": dict(extra, **{PUBLISHED_FROM: what,
                                          PUBLISHED_CREATED_AT: created_at})}
     done = api.post("images", json=body).wait()
     fingerprint = ((done.metadata or {}).get("metadata") or {}).get("fingerprint")
     if alias:
-        core.image_alias_present(api, core.check_name(alias, "alias"), fingerprint)
+        plan_image_alias_present(api, check_name(alias, "alias"), fingerprint).apply(api)
     return fingerprint
 
 
 def image_delete(api, image):
     """Delete an image named by alias or fingerprint; True, or False when absent."""
-    found = core.image_resolve(api, image)
+    found = image_resolve(api, image)
     if not found:
         return False
-    core.Write("DELETE", api.path("images", found.metadata["fingerprint"])).send(api)
+    Write("DELETE", api.path("images", found.metadata["fingerprint"])).send(api)
     return True
 
 
@@ -353,25 +403,91 @@ def image_alias_add(api, alias, image, description=None, move=False):
     An alias already pointing at another image raises :class:`APIConflictException`
     unless ``move``; a missing image raises :class:`APINotFoundException`.
     """
-    alias = core.check_name(alias, "alias")
-    found = core.image_resolve(api, image)
+    alias = check_name(alias, "alias")
+    found = image_resolve(api, image)
     if not found:
-        raise core.APINotFoundException(error="no image alias or fingerprint {!r} on {}".format(
+        raise APINotFoundException(error="no image alias or fingerprint {!r} on {}".format(
             image, api.display_endpoint))
     fingerprint = found.metadata["fingerprint"]
-    current = core.image_alias_get(api, alias)
+    current = image_alias_get(api, alias)
     if current and current.metadata.get("target") != fingerprint and not move:
-        raise core.APIConflictException(
+        raise APIConflictException(
             method="POST", url=api.absolute_url("images/aliases"),
             error="alias {!r} already points at {}; pass move=True to move it".format(
                 alias, current.metadata.get("target")))
-    return core.image_alias_present(api, alias, fingerprint, description)
+    return plan_image_alias_present(api, alias, fingerprint, description).apply(api)
 
 
 def image_alias_delete(api, alias):
     """Delete an image alias (not the image); True, or False when absent."""
     try:
-        api.delete(api.path("images", "aliases", core.check_name(alias, "alias")))
-    except core.APINotFoundException:
+        api.delete(api.path("images", "aliases", check_name(alias, "alias")))
+    except APINotFoundException:
         return False
     return True
+
+
+
+
+def image_get(api, fingerprint):
+    """Return the :class:`APIResult` for an image fingerprint (or a unique prefix), or False."""
+    return get_or_none(api, api.path("images", fingerprint)) or False
+
+
+def image_alias_get(api, name):
+    """Return the :class:`APIResult` for an image alias, or False."""
+    return get_or_none(api, api.path("images", "aliases", name)) or False
+
+
+def image_get_fingerprint(path):
+    """Return the sha256 fingerprint of an image tarball (what LXD names it by)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def image_upload_write(path, public=False):
+    """The :class:`Write` that uploads the unified image tarball at ``path``."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    headers = {"Content-Type": "application/octet-stream"}
+    if public:
+        headers["X-LXD-public"] = "1"
+    return Write("POST", "images", data=data, headers=headers, keys=("image",))
+
+
+def image_alias_table(api):
+    """``{alias: fingerprint}`` of the server's image aliases.
+
+    Read with one ``GET images/aliases?recursion=1`` and kept in ``api.read_cache`` for
+    the rest of the run (any write through the API forgets it), so many states naming
+    images by alias cost one request, not one each.
+    """
+    table = api.read_cache.get("image_aliases")
+    if table is None:
+        result = api.get("images/aliases", params={"recursion": 1})
+        table = {a["name"]: a["target"] for a in result.metadata or []}
+        api.read_cache["image_aliases"] = table
+    return table
+
+
+def source_label(source):
+    """A short text naming a declared source (for comments and changes)."""
+    if isinstance(source, dict):
+        what = source.get("alias") or source.get("fingerprint") or source.get("type")
+        if source.get("server"):
+            return "{} from {}".format(what, source["server"])
+        return str(what)
+    return str(source)
+
+
+def image_resolve(api, image):
+    """The :class:`APIResult` of an image named by alias (tried first) or fingerprint
+    (or a unique prefix of one), or False."""
+    image = check_name(image, "image")
+    alias = image_alias_get(api, image)
+    if alias:
+        return image_get(api, alias.metadata["target"])
+    return image_get(api, image)

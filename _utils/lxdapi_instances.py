@@ -9,7 +9,17 @@ import re
 import shlex
 import urllib.parse
 
-import lxdapi_core as core
+import logging
+from lxdapi import APIConflictException, APIException, APINotFoundException, APITimeout, get_or_none, name_from_url, reword
+from lxdapi_cluster import plan_instance_move
+from lxdapi_files import instance_file_read
+from lxdapi_images import FINGERPRINT_RE, image_alias_get, image_alias_table, image_get, source_label
+from lxdapi_operations import list_collection
+from lxdapi_plans import Plan, Write, plan_update
+from lxdapi_values import INSTANCE_ACTIONS, INSTANCE_TYPES, STATUSES, check_absolute_path, check_bool, check_id, check_name, check_names, check_optional_str, check_seconds, ignored_config_key, lxd_config, lxd_devices, normalize_status
+
+log = logging.getLogger(__name__)
+
 
 
 # -- container_present and friends: validation, source, restart, one plan per state
@@ -29,7 +39,6 @@ LIVE_CONFIG_KEYS = (
 )
 INSTANCE_NAME_RULE = ("1 to 63 letters, digits and dashes, starting with a letter and not "
                       "ending with a dash")
-FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def restart_needed(keys):
@@ -51,7 +60,7 @@ def validate_instance_name(name):
 
 def profile_names(api):
     """The names of the server's profiles (in the API's project)."""
-    return [core.name_from_url(url) for url in api.get("profiles").metadata or []]
+    return [name_from_url(url) for url in api.get("profiles").metadata or []]
 
 
 def check_profiles_exist(api, profiles):
@@ -62,29 +71,8 @@ def check_profiles_exist(api, profiles):
             ", ".join(repr(p) for p in missing), api.display_endpoint))
 
 
-def image_alias_table(api):
-    """``{alias: fingerprint}`` of the server's image aliases.
-
-    Read with one ``GET images/aliases?recursion=1`` and kept in ``api.read_cache`` for
-    the rest of the run (any write through the API forgets it), so many states naming
-    images by alias cost one request, not one each.
-    """
-    table = api.read_cache.get("image_aliases")
-    if table is None:
-        result = api.get("images/aliases", params={"recursion": 1})
-        table = {a["name"]: a["target"] for a in result.metadata or []}
-        api.read_cache["image_aliases"] = table
-    return table
 
 
-def source_label(source):
-    """A short text naming a declared source (for comments and changes)."""
-    if isinstance(source, dict):
-        what = source.get("alias") or source.get("fingerprint") or source.get("type")
-        if source.get("server"):
-            return "{} from {}".format(what, source["server"])
-        return str(what)
-    return str(source)
 
 
 def declared_fingerprint(api, source):
@@ -147,16 +135,17 @@ def source_note(api, current, source):
 
 
 def _restart_write(api, name, timeout):
-    return core.Write("PUT", api.instance_path(name, "state"),
+    return Write("PUT", api.instance_path(name, "state"),
                  {"action": "restart", "timeout": int(timeout)},
                  wait_timeout=int(timeout) + 30, keys=("restarted",))
 
 
-def plan_container_present(api, name, source=None, config=None, devices=None,
+def plan_instance_present(api, name, source=None, config=None, devices=None,
                            profiles=None, instance_type="container", ephemeral=False,
                            description=None, status=None, target=None,
                            restart_on_change=False, purge_config=False,
-                           purge_devices=False, timeout=30, migrate=False):
+                           purge_devices=False, timeout=30, migrate=False,
+                          current=None):
     """The :class:`Plan` that creates an instance, or brings an existing one to what is
     declared; then its status.
 
@@ -172,33 +161,39 @@ def plan_container_present(api, name, source=None, config=None, devices=None,
     ``migrate`` moves an instance on another cluster member to ``target`` (LXD moves
     stopped instances: one that is running must be declared ``status: Stopped``).
 
+    ``ephemeral`` None leaves an existing instance's flag as it is (a new one is not
+    ephemeral). ``current`` is the instance's :class:`lxdapi.APIResult` (or False when
+    absent) when the caller has read it; None reads it.
+
     Bad input raises ValueError before any write; a missing image or profile too. Reads:
     the instance (one GET), plus ``GET /1.0`` once per API; an alias source adds the
     alias table, once per API.
     """
     name = validate_instance_name(name)
-    if instance_type not in core.INSTANCE_TYPES:
+    if instance_type not in INSTANCE_TYPES:
         raise ValueError("unknown instance type {!r}; choose {}".format(
-            instance_type, " or ".join(core.INSTANCE_TYPES)))
-    status = None if status is None else core.normalize_status(status)
-    config = None if config is None else core.lxd_config(config)
-    devices = None if devices is None else core.lxd_devices(devices)
-    profiles = None if profiles is None else core.check_names(profiles, "profiles")
-    core.check_optional_str(description, "description")
-    core.check_optional_str(target, "target")
-    for flag, what in ((ephemeral, "ephemeral"), (restart_on_change, "restart_on_change"),
+            instance_type, " or ".join(INSTANCE_TYPES)))
+    status = None if status is None else normalize_status(status)
+    config = None if config is None else lxd_config(config)
+    devices = None if devices is None else lxd_devices(devices)
+    profiles = None if profiles is None else check_names(profiles, "profiles")
+    check_optional_str(description, "description")
+    check_optional_str(target, "target")
+    if ephemeral is not None:
+        check_bool(ephemeral, "ephemeral")
+    for flag, what in ((restart_on_change, "restart_on_change"),
                        (purge_config, "purge_config"), (purge_devices, "purge_devices"),
                        (migrate, "migrate")):
-        core.check_bool(flag, what)
+        check_bool(flag, what)
     if source is not None and not isinstance(source, (str, dict)):
         raise ValueError("source must be an image alias or fingerprint, or LXD's source "
                          "mapping, not {!r}".format(source))
-    timeout = core.check_seconds(timeout)
-    ignored = sorted(k for k in (config or {}) if core.ignored_config_key(k))
+    timeout = check_seconds(timeout)
+    ignored = sorted(k for k in (config or {}) if ignored_config_key(k))
     config = None if config is None else {
-        k: v for k, v in config.items() if not core.ignored_config_key(k)}
+        k: v for k, v in config.items() if not ignored_config_key(k)}
 
-    container = core.container_get(api, name)
+    container = instance_get(api, name) if current is None else current
     if not container:
         plan = _plan_container_create(api, name, source, config, devices, profiles,
                                       instance_type, ephemeral, description, status,
@@ -218,20 +213,20 @@ def copied_profiles(api, source):
     """The profiles of the instance or snapshot a copy ``source`` names (``source``:
     ``INSTANCE`` or ``INSTANCE/SNAPSHOT``). LXD 5.0 copies config and devices but takes
     the profiles only from the request, so a copy without them has no root disk."""
-    what = core.check_name(source.get("source"), "copy source")
+    what = check_name(source.get("source"), "copy source")
     instance, _, snapshot = what.partition("/")
     url = (api.instance_path(instance, "snapshots", snapshot) if snapshot
            else api.instance_path(instance))
-    found = core.get_or_none(api, url)
+    found = get_or_none(api, url)
     if found is None:
-        raise core.APINotFoundException(error="copy source {!r} does not exist on {}".format(
+        raise APINotFoundException(error="copy source {!r} does not exist on {}".format(
             what, api.display_endpoint))
     return list((found.metadata or {}).get("profiles") or [])
 
 
 def _plan_container_create(api, name, source, config, devices, profiles, instance_type,
                            ephemeral, description, status, target, timeout):
-    plan = core.Plan(name)
+    plan = Plan(name)
     if isinstance(source, dict) and source.get("type", "image") == "image" \
             and not source.get("server") and declared_fingerprint(api, source) is False:
         raise ValueError("image {!r} does not exist on {}".format(
@@ -241,7 +236,7 @@ def _plan_container_create(api, name, source, config, devices, profiles, instanc
     elif isinstance(source, dict) and source.get("type") == "copy":
         profiles = copied_profiles(api, source)
     body = {"name": name, "type": instance_type, "source": instance_source(api, source),
-            "ephemeral": ephemeral}
+            "ephemeral": bool(ephemeral)}
     if config:
         body["config"] = config
     if devices:
@@ -260,10 +255,10 @@ def _plan_container_create(api, name, source, config, devices, profiles, instanc
     if target:
         created["target"] = target
     plan.add("instance", None, created)
-    plan.writes.append(core.Write("POST", url, body, keys=("instance",)))
+    plan.writes.append(Write("POST", url, body, keys=("instance",)))
     if status and status != "Stopped":
-        status_plan = core.status_plan(api, name, "Stopped", status, timeout)
-        plan.writes.extend(status_plan.writes)
+        started = plan_instance_status(api, name, status, timeout=timeout, current="Stopped")
+        plan.writes.extend(started.writes)
         plan.add("status", None, status)
     return plan
 
@@ -274,7 +269,7 @@ def _plan_container_update(api, container, source, config, devices, profiles,
                            migrate=False):
     current = container.metadata
     name = current["name"]
-    plan = core.Plan(name)
+    plan = Plan(name)
     declared = {"ephemeral": ephemeral}
     if config is not None or purge_config:
         declared["config"] = config or {}
@@ -284,7 +279,7 @@ def _plan_container_update(api, container, source, config, devices, profiles,
         declared["profiles"] = profiles
     if description is not None:
         declared["description"] = description
-    update = core.plan_update(api.instance_path(name), current, container.etag, declared,
+    update = plan_update(api.instance_path(name), current, container.etag, declared,
                          purge_config, purge_devices)
     if "profiles" in update.changes:
         check_profiles_exist(api, profiles)
@@ -309,11 +304,11 @@ def _plan_container_update(api, container, source, config, devices, profiles,
                          "(declare status: Stopped, or stop it first)".format(
                              name, now, location, target))
     if moving and migrate and now == "Stopped":
-        plan.extend(core.plan_instance_move(api, name, location, target))
+        plan.extend(plan_instance_move(api, name, location, target))
     if status:
-        plan.extend(core.status_plan(api, name, now, status, timeout))
+        plan.extend(plan_instance_status(api, name, status, timeout=timeout, current=now))
     if moving and migrate and now != "Stopped":  # stopped just above
-        plan.extend(core.plan_instance_move(api, name, location, target))
+        plan.extend(plan_instance_move(api, name, location, target))
     changed = (update.changes.get("config") or {}).get("new") or {}
     pending = restart_needed(changed)
     if pending and now in ("Running", "Frozen") and final != "Stopped":
@@ -329,60 +324,20 @@ def _plan_container_update(api, container, source, config, devices, profiles,
     return plan
 
 
-def plan_container_status(api, name, status, restart=False, force=False, timeout=30):
-    """The :class:`Plan` that brings an existing instance to ``status``.
-
-    ``restart`` restarts one that is already Running (or Frozen) when the status is
-    Running; ``force`` makes Stopped a kill rather than a clean shutdown after
-    ``timeout`` seconds. An instance that does not exist raises ValueError.
-    """
-    name = validate_instance_name(name)
-    status = core.normalize_status(status)
-    core.check_bool(restart, "restart")
-    core.check_bool(force, "force")
-    timeout = core.check_seconds(timeout)
-    container = core.container_get(api, name)
-    if not container:
-        raise ValueError("container {!r} does not exist on {}".format(
-            name, api.display_endpoint))
-    now = container.metadata.get("status")
-    plan = core.status_plan(api, name, now, status, timeout, force)
-    if restart and status == "Running" and now in ("Running", "Frozen"):
-        plan.writes.append(_restart_write(api, name, timeout))
-        plan.add("restarted", False, True)
-    return plan
-
-
-def plan_container_absent(api, name, force=False, timeout=30):
-    """The :class:`Plan` that stops (cleanly, unless ``force``) and deletes an instance."""
-    name = validate_instance_name(name)
-    core.check_bool(force, "force")
-    timeout = core.check_seconds(timeout)
-    return core.plan_instance_absent(api, core.container_get(api, name), timeout, force)
-
-
 # -- instances
 
 
 def instance_list(api, recursion=0):
     """Instance names, or (``recursion`` 1 or 2) LXD's instance objects."""
-    return core.list_collection(api, api.instances_collection, recursion)
+    return list_collection(api, api.instances_collection, recursion)
 
 
 def instance_state(api, name):
     """``GET .../state``'s metadata (status, processes, memory, network...), or False."""
-    result = core.get_or_none(api, api.instance_path(core.check_name(name, "name"), "state"))
+    result = get_or_none(api, api.instance_path(check_name(name, "name"), "state"))
     return result.metadata if result else False
 
 
-def image_resolve(api, image):
-    """The :class:`APIResult` of an image named by alias (tried first) or fingerprint
-    (or a unique prefix of one), or False."""
-    image = core.check_name(image, "image")
-    alias = core.image_alias_get(api, image)
-    if alias:
-        return core.image_get(api, alias.metadata["target"])
-    return core.image_get(api, image)
 
 
 def instance_source(api, source):
@@ -398,13 +353,13 @@ def instance_source(api, source):
         if not source.get("type"):
             raise ValueError("source must have a 'type' (image, none, copy, migration)")
         return dict(source)
-    source = core.check_name(source, "source")
-    if core.image_alias_get(api, source):
+    source = check_name(source, "source")
+    if image_alias_get(api, source):
         return {"type": "image", "alias": source}
-    image = core.image_get(api, source)
+    image = image_get(api, source)
     if image:
         return {"type": "image", "fingerprint": image.metadata["fingerprint"]}
-    raise core.APINotFoundException(error="no image alias or fingerprint {!r} on {}".format(
+    raise APINotFoundException(error="no image alias or fingerprint {!r} on {}".format(
         source, api.display_endpoint))
 
 
@@ -417,18 +372,18 @@ def instance_create(api, name, source=None, config=None, devices=None, profiles=
     ``instance_type`` is ``container`` or ``virtual-machine``; ``target`` a cluster
     member. Raises :class:`APIConflictException` when the name is taken.
     """
-    name = validate_instance_name(core.check_name(name, "name"))
-    if instance_type not in core.INSTANCE_TYPES:
+    name = validate_instance_name(check_name(name, "name"))
+    if instance_type not in INSTANCE_TYPES:
         raise ValueError("unknown instance type {!r}; choose {}".format(
-            instance_type, " or ".join(core.INSTANCE_TYPES)))
+            instance_type, " or ".join(INSTANCE_TYPES)))
     if profiles is not None and not isinstance(profiles, (list, tuple)):
         raise ValueError("profiles must be a list of profile names, not {!r}".format(profiles))
     body = {
         "name": name,
         "type": instance_type,
         "source": instance_source(api, source),
-        "config": core.lxd_config(config),
-        "devices": core.lxd_devices(devices),
+        "config": lxd_config(config),
+        "devices": lxd_devices(devices),
         "ephemeral": bool(ephemeral),
     }
     if profiles is not None:
@@ -438,8 +393,8 @@ def instance_create(api, name, source=None, config=None, devices=None, profiles=
     params = {"target": str(target)} if target else None
     try:
         api.post(api.instances_collection, json=body, params=params).wait()
-    except core.APIConflictException as exc:
-        raise core.reword(exc, "instance {!r} already exists".format(name)) from None
+    except APIConflictException as exc:
+        raise reword(exc, "instance {!r} already exists".format(name)) from None
     return api.get(api.instance_path(name)).metadata
 
 
@@ -449,19 +404,19 @@ def instance_delete(api, name, force=False):
     A running (or frozen) instance is refused with :class:`APIConflictException` unless
     ``force``, which kills it first (as ``lxc delete --force``).
     """
-    container = core.container_get(api, core.check_name(name, "name"))
+    container = instance_get(api, check_name(name, "name"))
     if not container:
         return False
     status = container.metadata.get("status")
     if status != "Stopped":
         if not force:
-            raise core.APIConflictException(
+            raise APIConflictException(
                 method="DELETE", url=api.absolute_url(api.instance_path(name)),
                 error="instance {!r} is {}; stop it first, or pass force=True to kill "
                       "it".format(name, status))
-        core.Write("PUT", api.instance_path(name, "state"),
+        Write("PUT", api.instance_path(name, "state"),
               {"action": "stop", "force": True, "timeout": -1}).send(api)
-    core.Write("DELETE", api.instance_path(name)).send(api)
+    Write("DELETE", api.instance_path(name)).send(api)
     return True
 
 
@@ -475,11 +430,11 @@ def instance_action(api, name, action, timeout=30, force=False):
     unfreezing a Stopped instance, or restarting one, raises
     :class:`APIConflictException` naming its status.
     """
-    name = core.check_name(name, "name")
-    if action not in core.INSTANCE_ACTIONS:
+    name = check_name(name, "name")
+    if action not in INSTANCE_ACTIONS:
         raise ValueError("unknown action {!r}; choose one of {}".format(
-            action, ", ".join(core.INSTANCE_ACTIONS)))
-    timeout = core.check_seconds(timeout)
+            action, ", ".join(INSTANCE_ACTIONS)))
+    timeout = check_seconds(timeout)
     current = api.get(api.instance_path(name)).metadata.get("status")
     url = api.absolute_url(api.instance_path(name, "state"))
     refused = {
@@ -487,24 +442,25 @@ def instance_action(api, name, action, timeout=30, force=False):
         ("freeze", "Stopped"): "it is Stopped; start it first",
         ("unfreeze", "Stopped"): "it is Stopped, not Frozen",
     }.get((action, current))
-    if refused or current not in core.STATUSES:
-        raise core.APIConflictException(
+    if refused or current not in STATUSES:
+        raise APIConflictException(
             method="PUT", url=url, error="cannot {} instance {!r}: {}".format(
                 action, name, refused or "it is " + str(current)))
     if action == "restart":
         body = {"action": "restart", "timeout": timeout, "force": bool(force)}
-        core.Write("PUT", api.instance_path(name, "state"), body,
+        Write("PUT", api.instance_path(name, "state"), body,
               wait_timeout=timeout + 30).send(api)
         return True
     status = {"start": "Running", "unfreeze": "Running", "stop": "Stopped",
               "freeze": "Frozen"}[action]
-    return core.status_plan(api, name, current, status, timeout, force).apply(api)
+    return plan_instance_status(api, name, status, force=force, timeout=timeout,
+                                current=current).apply(api)
 
 
 def instance_config_get(api, name, key=None, expanded=False):
     """An instance's ``config`` (``expanded_config`` with ``expanded``), or one key's
     value (None when unset); False when the instance does not exist."""
-    container = core.container_get(api, core.check_name(name, "name"))
+    container = instance_get(api, check_name(name, "name"))
     if not container:
         return False
     config = container.metadata.get("expanded_config" if expanded else "config") or {}
@@ -517,8 +473,8 @@ def plan_instance_config(api, name, config=None, unset=()):
 
     LXD 5.0 removes a key PATCHed to ``""``. Keys already as wanted are not written.
     """
-    name = core.check_name(name, "name")
-    want = core.lxd_config(config)
+    name = check_name(name, "name")
+    want = lxd_config(config)
     unset = [str(k) for k in unset]
     both = set(want) & set(unset)
     if both:
@@ -526,7 +482,7 @@ def plan_instance_config(api, name, config=None, unset=()):
     container = api.get(api.instance_path(name))
     want.update({key: "" for key in unset})
     # plan_update: the one PATCH path (If-Match, and the description LXD 5.0 would drop)
-    plan = core.plan_update(api.instance_path(name), container.metadata, container.etag,
+    plan = plan_update(api.instance_path(name), container.metadata, container.etag,
                        {"config": want})
     plan.name = name
     config = plan.changes.pop("config", {"old": {}, "new": {}})
@@ -543,14 +499,14 @@ def instance_rename(api, name, new_name):
     :class:`APIConflictException` when both do (nothing is overwritten).
     """
     name, new_name = validate_instance_name(name), validate_instance_name(new_name)
-    current = core.get_or_none(api, api.instance_path(name))
-    target = core.get_or_none(api, api.instance_path(new_name))
+    current = get_or_none(api, api.instance_path(name))
+    target = get_or_none(api, api.instance_path(new_name))
     if current is None:
         if target is not None:
             return False
-        raise core.APINotFoundException(error="instance {!r} does not exist".format(name))
+        raise APINotFoundException(error="instance {!r} does not exist".format(name))
     if target is not None:
-        raise core.APIConflictException(
+        raise APIConflictException(
             error="instance {!r} already exists; {!r} was not renamed".format(new_name, name))
     api.post(api.instance_path(name), json={"name": new_name}).wait()
     return True
@@ -581,13 +537,13 @@ def exec_body(command, environment=None, cwd=None, user=None, group=None):
         "interactive": False,
     }
     if environment is not None:
-        body["environment"] = core.lxd_config(environment, "env")
+        body["environment"] = lxd_config(environment, "env")
     if cwd is not None:
-        body["cwd"] = core.check_absolute_path(cwd, "cwd")
+        body["cwd"] = check_absolute_path(cwd, "cwd")
     if user is not None:
-        body["user"] = core.check_id(user, "user")
+        body["user"] = check_id(user, "user")
     if group is not None:
-        body["group"] = core.check_id(group, "group")
+        body["group"] = check_id(group, "group")
     return body
 
 
@@ -598,8 +554,8 @@ def read_exec_log(api, url):
     content = api.get(url).response.content
     try:
         api.delete(url)
-    except core.APIException as exc:  # the output was read; a leftover log is harmless
-        core.log.debug("lxdapi: could not delete exec log %s: %s", url, exc)
+    except APIException as exc:  # the output was read; a leftover log is harmless
+        log.debug("lxdapi: could not delete exec log %s: %s", url, exc)
     return content
 
 
@@ -611,14 +567,14 @@ def instance_exec(api, name, command, environment=None, cwd=None, user=None, gro
     logs are deleted from the server once read. A command that cannot start (not found)
     raises :class:`APIException` naming it.
     """
-    name = core.check_name(name, "name")
+    name = check_name(name, "name")
     body = exec_body(command, environment, cwd, user, group)
     try:
         op = api.post(api.instance_path(name, "exec"), json=body).wait(timeout)
-    except core.APITimeout:
+    except APITimeout:
         raise
-    except core.APIException as exc:
-        raise core.reword(exc, "exec {} in {}: {}".format(body["command"], name, exc.error)) from None
+    except APIException as exc:
+        raise reword(exc, "exec {} in {}: {}".format(body["command"], name, exc.error)) from None
     meta = (op.metadata or {}).get("metadata") or {}
     output = meta.get("output") or {}
     return {
@@ -657,7 +613,7 @@ def check_paths(paths, what):
     if not isinstance(paths, (list, tuple)) or not paths:
         raise ValueError("{} must be an absolute path or a list of them, not {!r}".format(
             what, paths))
-    return [core.check_absolute_path(p, what) for p in paths]
+    return [check_absolute_path(p, what) for p in paths]
 
 
 def exec_skip_reason(api, name, onlyif=None, unless=None, creates=None, **exec_args):
@@ -678,7 +634,7 @@ def exec_skip_reason(api, name, onlyif=None, unless=None, creates=None, **exec_a
             return "unless_exec {} exited 0.".format(argv)
     if creates is not None:
         paths = check_paths(creates, "creates_path")
-        if all(core.instance_file_read(api, name, p) is not None for p in paths):
+        if all(instance_file_read(api, name, p) is not None for p in paths):
             return "{} already exist{}.".format(", ".join(paths),
                                                 "s" if len(paths) == 1 else "")
     return None
@@ -696,10 +652,10 @@ def snapshot_path(api, name, snapshot=None):
 def snapshot_list(api, name, recursion=0):
     """An instance's snapshot names (or objects with ``recursion``), or False if it is
     absent."""
-    name = core.check_name(name, "name")
+    name = check_name(name, "name")
     try:
-        return core.list_collection(api, snapshot_path(api, name), recursion)
-    except core.APINotFoundException:
+        return list_collection(api, snapshot_path(api, name), recursion)
+    except APINotFoundException:
         return False
 
 
@@ -708,44 +664,125 @@ def snapshot_create(api, name, snapshot=None, stateful=False):
 
     Raises :class:`APIConflictException` when the snapshot exists.
     """
-    name = core.check_name(name, "name")
-    before = set(core.list_collection(api, snapshot_path(api, name)))
+    name = check_name(name, "name")
+    before = set(list_collection(api, snapshot_path(api, name)))
     body = {"stateful": bool(stateful)}
     if snapshot is not None:
-        snapshot = core.check_name(snapshot, "snapshot")
+        snapshot = check_name(snapshot, "snapshot")
         if "/" in snapshot:
             raise ValueError("snapshot names cannot contain '/': {!r}".format(snapshot))
         if snapshot in before:
-            raise core.APIConflictException(
+            raise APIConflictException(
                 method="POST", url=api.absolute_url(snapshot_path(api, name)),
                 error="snapshot {!r} of {!r} already exists".format(snapshot, name))
         body["name"] = snapshot
-    core.Write("POST", snapshot_path(api, name), body).send(api)
+    Write("POST", snapshot_path(api, name), body).send(api)
     if snapshot is None:
-        created = set(core.list_collection(api, snapshot_path(api, name))) - before
+        created = set(list_collection(api, snapshot_path(api, name))) - before
         snapshot = sorted(created)[0] if created else None
     return snapshot
 
 
 def snapshot_restore(api, name, snapshot, stateful=False):
     """Restore an instance to one of its snapshots (the instance's config and rootfs)."""
-    name = core.check_name(name, "name")
-    snapshot = core.check_name(snapshot, "snapshot")
-    if not core.get_or_none(api, snapshot_path(api, name, snapshot)):
-        raise core.APINotFoundException(
+    name = check_name(name, "name")
+    snapshot = check_name(snapshot, "snapshot")
+    if not get_or_none(api, snapshot_path(api, name, snapshot)):
+        raise APINotFoundException(
             method="PUT", url=api.absolute_url(api.instance_path(name)),
             error="instance {!r} has no snapshot {!r}".format(name, snapshot))
-    core.Write("PUT", api.instance_path(name),
+    Write("PUT", api.instance_path(name),
           {"restore": snapshot, "stateful": bool(stateful)}).send(api)
     return True
 
 
 def snapshot_delete(api, name, snapshot):
     """Delete a snapshot; True, or False when it (or the instance) does not exist."""
-    name = core.check_name(name, "name")
-    snapshot = core.check_name(snapshot, "snapshot")
+    name = check_name(name, "name")
+    snapshot = check_name(snapshot, "snapshot")
     try:
-        core.Write("DELETE", snapshot_path(api, name, snapshot)).send(api)
-    except core.APINotFoundException:
+        Write("DELETE", snapshot_path(api, name, snapshot)).send(api)
+    except APINotFoundException:
         return False
     return True
+
+
+def instance_get(api, name):
+    """The :class:`lxdapi.APIResult` of instance ``name``, or False when it does not exist.
+
+    While a plan is built through :func:`lxdapi_batch.plan_using_listing`, what the run's
+    one instance listing shows of it (a :class:`lxdapi_batch.ListedInstance`) serves
+    instead of a GET.
+    """
+    listing = api.instance_listing
+    listed = None if listing is None else listing.lookup(name)
+    if listed is not None:
+        return listed
+    return get_or_none(api, api.instance_path(name)) or False
+
+
+#: The state actions that take an instance from one status to another.
+STATUS_STEPS = {
+    ("Stopped", "Running"): ("start",),
+    ("Frozen", "Running"): ("unfreeze",),
+    ("Running", "Stopped"): ("stop",),
+    ("Frozen", "Stopped"): ("unfreeze", "stop"),
+    ("Stopped", "Frozen"): ("start", "freeze"),
+    ("Running", "Frozen"): ("freeze",),
+}
+
+
+def plan_instance_status(api, name, status, restart=False, force=False, timeout=30,
+                         current=None):
+    """The :class:`Plan` that brings instance ``name`` to ``status``.
+
+    ``status`` is Running, Stopped or Frozen (any case). Running unfreezes a Frozen
+    instance; Stopped is a clean shutdown within ``timeout`` seconds (a kill only with
+    ``force``); Frozen starts a stopped instance and freezes it. ``restart`` restarts one
+    that is already Running (or Frozen) when the status is Running. ``current`` is the
+    instance's status when the caller knows it (``Stopped`` for an instance the same plan
+    creates); None reads the instance, and ValueError says when it does not exist.
+    """
+    name = validate_instance_name(name)
+    status = normalize_status(status)
+    check_bool(restart, "restart")
+    check_bool(force, "force")
+    timeout = check_seconds(timeout)
+    if current is None:
+        container = instance_get(api, name)
+        if not container:
+            raise ValueError("container {!r} does not exist on {}".format(
+                name, api.display_endpoint))
+        current = container.metadata.get("status")
+    plan = Plan(name)
+    if current != status:
+        url = api.instance_path(name, "state")
+        for action in STATUS_STEPS.get((current, status), ()):
+            body = {"action": action, "timeout": timeout}
+            if action == "stop":
+                body["force"] = force
+            plan.writes.append(Write("PUT", url, body, wait_timeout=timeout + 30,
+                                     keys=("status",)))
+        plan.add("status", current, status)
+    if restart and status == "Running" and current in ("Running", "Frozen"):
+        plan.writes.append(_restart_write(api, name, timeout))
+        plan.add("restarted", False, True)
+    return plan
+
+
+def plan_instance_absent(api, name, force=False, timeout=30, current=None):
+    """The :class:`Plan` that stops instance ``name`` (cleanly, unless ``force``) and
+    deletes it, if it exists. ``current``: its :class:`lxdapi.APIResult` (or False) when
+    the caller has read it; None reads it."""
+    name = validate_instance_name(name)
+    check_bool(force, "force")
+    timeout = check_seconds(timeout)
+    container = instance_get(api, name) if current is None else current
+    if not container:
+        return Plan(name)
+    status = container.metadata.get("status")
+    plan = plan_instance_status(api, name, "Stopped", force=force, timeout=timeout,
+                                current=status)
+    plan.add("instance", {"name": name, "status": status}, None)
+    plan.writes.append(Write("DELETE", api.instance_path(name), keys=("instance",)))
+    return plan

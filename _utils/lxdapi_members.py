@@ -22,16 +22,11 @@ What LXD 5.0 does on a cluster, and what this part does about it:
 
 import urllib.parse
 
-import lxdapi_core as core
+from lxdapi import name_from_url
+from lxdapi_plans import Plan, Write
+from lxdapi_kinds import resource_kind
+from lxdapi_values import check_name, lxd_config
 
-
-#: Config keys each cluster member holds on its own (LXD's node-specific keys).
-MEMBER_CONFIG_KEYS = {
-    "network": ("bgp.ipv4.nexthop", "bgp.ipv6.nexthop", "bridge.external_interfaces",
-                "parent"),
-    "storage_pool": ("size", "source", "source.wipe", "zfs.pool_name", "lvm.thinpool_name",
-                     "lvm.vg_name", "lvm.vg.force_reuse"),
-}
 
 
 def server_clustered(api):
@@ -41,7 +36,7 @@ def server_clustered(api):
 
 def cluster_member_names(api):
     """The names of the cluster's members, as LXD lists them."""
-    return [core.name_from_url(u) for u in api.get("cluster/members").metadata or []]
+    return [name_from_url(u) for u in api.get("cluster/members").metadata or []]
 
 
 def check_member_config(kind, member_config):
@@ -52,23 +47,23 @@ def check_member_config(kind, member_config):
     """
     if member_config is None:
         return {}
-    spec = core.resource_kind(kind)
-    keys = MEMBER_CONFIG_KEYS.get(kind)
+    spec = resource_kind(kind)
+    keys = spec.member_config_keys
     if not keys:
-        raise ValueError("a {} takes no member_config argument".format(spec["label"]))
+        raise ValueError("a {} takes no member_config argument".format(spec.label))
     if not isinstance(member_config, dict):
         raise ValueError("member_config must be a mapping of cluster member name to config "
                          "keys, not {}".format(type(member_config).__name__))
     checked = {}
     for member, config in member_config.items():
-        member = core.check_name(member, "member_config member")
-        config = core.lxd_config(config, "member_config of {}".format(member))
+        member = check_name(member, "member_config member")
+        config = lxd_config(config, "member_config of {}".format(member))
         shared = sorted(k for k in config if k not in keys)
         if shared:
             raise ValueError(
                 "member_config of {}: {} {} not member-specific; a {}'s member-specific "
                 "keys are {}".format(member, ", ".join(shared),
-                                     "is" if len(shared) == 1 else "are", spec["label"],
+                                     "is" if len(shared) == 1 else "are", spec.label,
                                      ", ".join(keys)))
         checked[member] = config
     return checked
@@ -76,7 +71,7 @@ def check_member_config(kind, member_config):
 
 def split_member_config(kind, config):
     """``(member_keys, global_keys)`` of a config mapping (the first goes to every member)."""
-    keys = MEMBER_CONFIG_KEYS.get(kind, ())
+    keys = resource_kind(kind).member_config_keys
     member = {k: v for k, v in config.items() if k in keys}
     return member, {k: v for k, v in config.items() if k not in keys}
 
@@ -87,7 +82,7 @@ def _members_wanted(api, kind, name, shared, member_config):
     unknown = sorted(set(member_config) - set(members))
     if unknown:
         raise ValueError("member_config of {} {!r} names {}, not a member of the cluster "
-                         "(its members: {})".format(core.resource_kind(kind)["label"], name,
+                         "(its members: {})".format(resource_kind(kind).label, name,
                                                      ", ".join(unknown), ", ".join(members)))
     return {m: dict(shared, **member_config.get(m, {})) for m in members}
 
@@ -97,7 +92,7 @@ def _targeted(url, member):
 
 
 def _create_only_fields(kind, want):
-    return {k: want[k] for k in core.resource_kind(kind)["create_only"] if k in want}
+    return {k: want[k] for k in resource_kind(kind).create_only if k in want}
 
 
 def _global_update(url, want, global_config, current):
@@ -113,7 +108,7 @@ def _global_update(url, want, global_config, current):
         body["config"] = config
     if want.get("description") and want["description"] != current.get("description"):
         body["description"] = want["description"]
-    return core.Write("PATCH", url, body) if body else None
+    return Write("PATCH", url, body) if body else None
 
 
 def plan_cluster_create(api, kind, name, want, member_config, collection, url):
@@ -127,19 +122,19 @@ def plan_cluster_create(api, kind, name, want, member_config, collection, url):
     shared, global_config = split_member_config(kind, want.get("config") or {})
     per_member = _members_wanted(api, kind, name, shared, member_config)
     fixed = _create_only_fields(kind, want)
-    plan = core.Plan(name)
+    plan = Plan(name)
     plan.add(kind, None, name)
     for key, value in want.items():
         plan.add(key, None, global_config if key == "config" else value)
     if any(per_member.values()):
         plan.add("member_config", None, {m: c for m, c in per_member.items() if c})
     for member, config in per_member.items():
-        plan.writes.append(core.Write("POST", _targeted(collection, member),
+        plan.writes.append(Write("POST", _targeted(collection, member),
                                       dict(fixed, name=name, config=config)))
-    plan.writes.append(core.Write("POST", collection,
+    plan.writes.append(Write("POST", collection,
                                   dict(fixed, name=name, config=global_config)))
     if want.get("description"):
-        plan.writes.append(core.Write("PATCH", url, {"description": want["description"]}))
+        plan.writes.append(Write("PATCH", url, {"description": want["description"]}))
     return plan
 
 
@@ -152,11 +147,11 @@ def plan_member_config(api, kind, name, want_config, member_config, url, current
 
     Returns ``(plan, members)``: ``members`` maps each member to its declared keys.
     """
-    spec = core.resource_kind(kind)
+    spec = resource_kind(kind)
     shared, _ = split_member_config(kind, want_config)
     per_member = _members_wanted(api, kind, name, shared, member_config)
     located = set((current or {}).get("locations") or per_member)
-    plan = core.Plan(name)
+    plan = Plan(name)
     old_all, new_all = {}, {}
     for member, wanted in per_member.items():
         if member not in located:
@@ -169,11 +164,11 @@ def plan_member_config(api, kind, name, want_config, member_config, url, current
         for key, value in wanted.items():
             if have.get(key, "") == value:
                 continue
-            if key in spec.get("create_only_config", ()):
+            if key in spec.create_only_config:
                 plan.notes.append(
                     "The {} {!r} has {} {!r} on {}, not the declared {!r}: it can only be "
                     "set at creation, so it was left as it is.".format(
-                        spec["label"], name, key, have.get(key), member, value))
+                        spec.label, name, key, have.get(key), member, value))
                 continue
             old[key], new[key] = have.get(key), value
         if new:
@@ -182,7 +177,7 @@ def plan_member_config(api, kind, name, want_config, member_config, url, current
             # LXD 5.0 resets the description on a PATCH that leaves it out.
             if (held.metadata or {}).get("description"):
                 body["description"] = held.metadata["description"]
-            plan.writes.append(core.Write("PATCH", _targeted(url, member), body,
+            plan.writes.append(Write("PATCH", _targeted(url, member), body,
                                           etag=held.etag, keys=("member_config",)))
     if new_all:
         plan.add("member_config", old_all, new_all)
@@ -201,15 +196,15 @@ def plan_cluster_resume(api, kind, name, want, member_config, collection, url, c
     _, global_config = split_member_config(kind, want.get("config") or {})
     fixed = _create_only_fields(kind, want)
     status = current.get("status")
-    plan = core.Plan(name)
+    plan = Plan(name)
     plan.add("status", status, "Created")
     plan.extend(shared_plan)
     located = set(current.get("locations") or ())
     for member, config in per_member.items():
         if member not in located:
-            plan.writes.append(core.Write("POST", _targeted(collection, member),
+            plan.writes.append(Write("POST", _targeted(collection, member),
                                           dict(fixed, name=name, config=config)))
-    plan.writes.append(core.Write("POST", collection, dict(fixed, name=name)))
+    plan.writes.append(Write("POST", collection, dict(fixed, name=name)))
     update = _global_update(url, want, global_config, current)
     if update is not None:
         plan.writes.append(update)
@@ -221,5 +216,5 @@ def plan_cluster_resume(api, kind, name, want, member_config, collection, url, c
             plan.add("description", current.get("description"), want["description"])
     plan.notes.append("The {} {!r} was {} on the cluster (a creation that stopped "
                       "half-way); its creation was finished.".format(
-                          core.resource_kind(kind)["label"], name, status))
+                          resource_kind(kind).label, name, status))
     return plan

@@ -6,20 +6,26 @@ Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the co
 
 import urllib.parse
 
-import lxdapi_core as core
+from lxdapi import APIConflictException, APIException, APINotFoundException, get_or_none, name_from_url
+from lxdapi_files import require_instance
+from lxdapi_kinds import UPDATE_PUT, resource_kind
+from lxdapi_members import check_member_config, plan_cluster_create, plan_cluster_resume, plan_member_config, server_clustered, split_member_config
+from lxdapi_plans import Plan, Write, plan_update
+from lxdapi_values import check_name, check_names, lxd_config, lxd_devices
+
 
 
 # ---- resources ----
 #
 # Profiles, networks, storage pools, storage volumes and projects differ only in their URL
-# and their fields, so one table (RESOURCE_KINDS) and one reconcile serve them all:
+# and their fields, so one registry (lxdapi_kinds.KINDS) and one reconcile serve them all:
 # GET -> POST when absent, PATCH with If-Match when the declared fields drifted (through
 # plan_update), nothing when equal. Fields that LXD only takes at creation (a pool's
 # driver, a network's type, a volume's content type) are reported in ``plan.notes`` when
 # they differ, never acted on. Snapshots and files inside instances follow.
 
 
-class ResourceInUse(core.APIException):
+class ResourceInUse(APIException):
     """A profile, network, pool, volume or project still in use was not deleted.
 
     ``kind``, ``name`` and ``used_by`` (the URLs of what uses it, as LXD lists them).
@@ -30,109 +36,7 @@ class ResourceInUse(core.APIException):
         self.name = name
         self.used_by = list(used_by)
         super().__init__(error="{} {!r} is in use by {}; it was not deleted".format(
-            resource_kind(kind)["label"], name, ", ".join(self.used_by)))
-
-
-#: The kinds the generic reconcile serves. ``collection``: URL template of the collection
-#: (``{param}`` parts come from the url_params, each quoted); ``fields``: what is compared
-#: and written; ``create_only``: top-level fields LXD takes only at creation;
-#: ``create_only_config``: config keys LXD refuses to change later; ``defaults``: url
-#: parameter defaults; ``full_config``: send the whole config on update (LXD 5.0 replaces
-#: a project's config with what a PATCH holds, dropping its ``features.*`` keys; LXD
-#: 5.0.2's PATCH of a network ACL or zone record drops the connection or wipes the
-#: fields it leaves out): updates are then a PUT of the whole object, with If-Match;
-#: ``lists``: fields that are lists of rules or entries, compared and written whole;
-#: ``name_sets``: fields that are lists of names, compared as sets;
-#: ``set_after_create``: fields LXD 5.0's POST ignores (a volume snapshot's description),
-#: set with a PUT right after it; ``own_used_by``: ``used_by`` entries that do not count as
-#: "in use".
-RESOURCE_KINDS = {
-    "profile": {
-        "label": "profile",
-        "collection": "profiles",
-        "fields": ("config", "devices", "description"),
-        "create_only": (),
-    },
-    "network": {
-        "label": "network",
-        "collection": "networks",
-        "fields": ("config", "description"),
-        "create_only": ("type",),
-        "member_specific": True,
-    },
-    "storage_pool": {
-        "label": "storage pool",
-        "collection": "storage-pools",
-        "fields": ("config", "description"),
-        "create_only": ("driver",),
-        "create_only_config": ("source",),
-        "member_specific": True,
-    },
-    "storage_volume": {
-        "label": "storage volume",
-        "collection": "storage-pools/{pool}/volumes/{type}",
-        "fields": ("config", "description"),
-        "create_only": ("content_type",),
-        "defaults": {"type": "custom"},
-    },
-    "storage_volume_snapshot": {
-        "label": "storage volume snapshot",
-        "collection": "storage-pools/{pool}/volumes/{type}/{volume}/snapshots",
-        "fields": ("description",),
-        "create_only": (),
-        "defaults": {"type": "custom"},
-        "full_config": True,
-        "set_after_create": ("description",),
-    },
-    "network_acl": {
-        "label": "network ACL",
-        "collection": "network-acls",
-        "fields": ("config", "description", "ingress", "egress"),
-        "create_only": (),
-        "full_config": True,
-        "lists": ("ingress", "egress"),
-    },
-    "network_zone": {
-        "label": "network zone",
-        "collection": "network-zones",
-        "fields": ("config", "description"),
-        "create_only": (),
-        "full_config": True,
-    },
-    "network_zone_record": {
-        "label": "network zone record",
-        "collection": "network-zones/{zone}/records",
-        "fields": ("config", "description", "entries"),
-        "create_only": (),
-        "full_config": True,
-        "lists": ("entries",),
-    },
-    "cluster_group": {
-        "label": "cluster group",
-        "collection": "cluster/groups",
-        "fields": ("description", "members"),
-        "create_only": (),
-        "full_config": True,
-        "name_sets": ("members",),
-    },
-    "project": {
-        "label": "project",
-        "collection": "projects",
-        "fields": ("config", "description"),
-        "create_only": (),
-        "full_config": True,
-        "own_used_by": ("/1.0/profiles/default?project={name}",),
-    },
-}
-
-
-def resource_kind(kind):
-    """The :data:`RESOURCE_KINDS` entry of ``kind``; ValueError naming the kinds otherwise."""
-    try:
-        return RESOURCE_KINDS[kind]
-    except (KeyError, TypeError):
-        raise ValueError("unknown resource kind {!r}; choose one of {}".format(
-            kind, ", ".join(sorted(RESOURCE_KINDS)))) from None
+            resource_kind(kind).label, name, ", ".join(self.used_by)))
 
 
 def member_query(spec, target):
@@ -140,9 +44,9 @@ def member_query(spec, target):
     pools), or ""; ValueError for a kind that has none."""
     if target is None:
         return ""
-    if not spec.get("member_specific"):
-        raise ValueError("a {} takes no target argument".format(spec["label"]))
-    return "?" + urllib.parse.urlencode({"target": core.check_name(target, "target")})
+    if not spec.member_specific:
+        raise ValueError("a {} takes no target argument".format(spec.label))
+    return "?" + urllib.parse.urlencode({"target": check_name(target, "target")})
 
 
 def resource_collection(api, kind, **url_params):
@@ -152,21 +56,21 @@ def resource_collection(api, kind, **url_params):
     """
     spec = resource_kind(kind)
     query = member_query(spec, url_params.pop("target", None))
-    params = dict(spec.get("defaults", {}))
+    params = dict(spec.defaults)
     params.update({k: v for k, v in url_params.items() if v is not None})
-    wanted = [s[1:-1] for s in spec["collection"].split("/") if s.startswith("{")]
+    wanted = [s[1:-1] for s in spec.collection.split("/") if s.startswith("{")]
     unexpected = set(url_params) - set(wanted)
     if unexpected:
         raise ValueError("a {} takes no {} argument".format(
-            spec["label"], ", ".join(sorted(unexpected))))
+            spec.label, ", ".join(sorted(unexpected))))
     parts = []
-    for segment in spec["collection"].split("/"):
+    for segment in spec.collection.split("/"):
         if segment.startswith("{"):
             key = segment[1:-1]
             value = params.get(key)
             if not isinstance(value, str) or not value:
                 raise ValueError("a {} needs {}= (a non-empty string)".format(
-                    spec["label"], key))
+                    spec.label, key))
             parts.append(value)
         else:
             parts.append(segment)
@@ -176,7 +80,7 @@ def resource_collection(api, kind, **url_params):
 def resource_url(api, kind, name, **url_params):
     """Relative URL of one resource of ``kind`` (its name quoted; ``target`` as above)."""
     spec = resource_kind(kind)
-    core.check_name(name, spec["label"])
+    check_name(name, spec.label)
     query = member_query(spec, url_params.pop("target", None))
     return resource_collection(api, kind, **url_params) + "/" + api.path(name) + query
 
@@ -184,21 +88,21 @@ def resource_url(api, kind, name, **url_params):
 def _resource_declared(spec, declared):
     """The declared fields, validated and as LXD stores them (None means: not managed)."""
     declared = {k: v for k, v in (declared or {}).items() if v is not None}
-    allowed = set(spec["fields"]) | set(spec["create_only"])
+    allowed = set(spec.fields) | set(spec.create_only)
     unknown = set(declared) - allowed
     if unknown:
         raise ValueError("a {} has no field {}; it takes {}".format(
-            spec["label"], ", ".join(sorted(unknown)), ", ".join(sorted(allowed))))
+            spec.label, ", ".join(sorted(unknown)), ", ".join(sorted(allowed))))
     want = {}
     for key, value in declared.items():
         if key == "config":
-            want[key] = core.lxd_config(value)
+            want[key] = lxd_config(value)
         elif key == "devices":
-            want[key] = core.lxd_devices(value)
-        elif key in spec.get("lists", ()):
+            want[key] = lxd_devices(value)
+        elif key in spec.lists:
             want[key] = rule_list(value, key)
-        elif key in spec.get("name_sets", ()):
-            want[key] = sorted(set(core.check_names(value, key))) if value else []
+        elif key in spec.name_sets:
+            want[key] = sorted(set(check_names(value, key))) if value else []
         elif isinstance(value, (dict, list, bool)):
             raise ValueError("{} must be a string, not {}".format(key, type(value).__name__))
         else:
@@ -238,16 +142,16 @@ def rule_list(value, what):
 
 
 def _plan_create(api, kind, name, want, url_params):
-    plan = core.Plan(name)
+    plan = Plan(name)
     body = dict(want)
     body["name"] = name
     plan.add(kind, None, name)
     for key, value in want.items():
         plan.add(key, None, value)
-    plan.writes.append(core.Write("POST", resource_collection(api, kind, **url_params), body))
-    later = {k: want[k] for k in resource_kind(kind).get("set_after_create", ()) if want.get(k)}
+    plan.writes.append(Write("POST", resource_collection(api, kind, **url_params), body))
+    later = {k: want[k] for k in resource_kind(kind).set_after_create if want.get(k)}
     if later:  # fields LXD's POST ignores for this kind
-        plan.writes.append(core.Write("PUT", resource_url(api, kind, name, **url_params), later))
+        plan.writes.append(Write("PUT", resource_url(api, kind, name, **url_params), later))
     return plan
 
 
@@ -273,49 +177,49 @@ def _plan_converge(api, kind, name, want, current, url, purge_config, purge_devi
     """The plan that brings an existing resource (``current``: its APIResult) to ``want``."""
     spec = resource_kind(kind)
     meta = current.metadata or {}
-    plan = core.Plan(name)
-    if kind == "network" and meta.get("managed") is False:
+    plan = Plan(name)
+    if spec.unmanaged_refused and meta.get("managed") is False:
         raise ValueError(
             "network {!r} is not managed by LXD (a {} interface of the host); "
             "it cannot be configured".format(name, meta.get("type")))
-    for key in spec["create_only"]:
+    for key in spec.create_only:
         if key in want and str(meta.get(key) or "") != want[key]:
             plan.notes.append(
                 "The {} {!r} has {} {!r}, not the declared {!r}: it can only be set at "
                 "creation, so it was left as it is.".format(
-                    spec["label"], name, key, meta.get(key), want[key]))
+                    spec.label, name, key, meta.get(key), want[key]))
     have_config = meta.get("config") or {}
     if "config" in want:
         config = dict(want["config"])
-        for key in spec.get("create_only_config", ()):
+        for key in spec.create_only_config:
             if key in config and config[key] != have_config.get(key):
                 plan.notes.append(
                     "The {} {!r} has {} {!r}, not the declared {!r}: it can only be set "
                     "at creation, so it was left as it is.".format(
-                        spec["label"], name, key, have_config.get(key), config[key]))
+                        spec.label, name, key, have_config.get(key), config[key]))
             if key in have_config:
                 config[key] = have_config[key]  # never changed, never purged
             else:
                 config.pop(key, None)
         want = dict(want, config=config)
-    lists = spec.get("lists", ())
+    lists = spec.lists
     managed = {k: v for k, v in want.items()
-               if k in spec["fields"] and k not in lists + spec.get("name_sets", ())}
-    update = core.plan_update(url, meta, current.etag, managed, purge_config, purge_devices,
-                         writable=spec["fields"])
+               if k in spec.fields and k not in lists + spec.name_sets}
+    update = plan_update(url, meta, current.etag, managed, purge_config, purge_devices,
+                         writable=spec.fields)
     patch = update.writes[0].body if update.writes else {}
     for field in lists:
         have = [_rule(item, field) for item in meta.get(field) or []]
         if field in want and want[field] != have:
             update.add(field, have, want[field])
             patch[field] = want[field]
-    for field in spec.get("name_sets", ()):
+    for field in spec.name_sets:
         have = sorted(meta.get(field) or [])
         if field in want and want[field] != have:
             update.add(field, have, want[field])
             patch[field] = want[field]
-    if patch and spec.get("full_config"):
-        update.writes = [core.Write("PUT", url, _full_config_body(meta, patch, spec["fields"]),
+    if patch and spec.update == UPDATE_PUT:
+        update.writes = [Write("PUT", url, _full_config_body(meta, patch, spec.fields),
                                     etag=current.etag)]
     return plan.extend(update)
 
@@ -324,7 +228,7 @@ def plan_resource_present(api, kind, name, declared, purge_config=False, purge_d
                           member_config=None, **url_params):
     """The :class:`Plan` that creates or converges one profile, network, pool, volume...
 
-    ``kind`` is a key of :data:`RESOURCE_KINDS`; ``declared`` holds the managed fields
+    ``kind`` is a key of :data:`lxdapi_kinds.KINDS`; ``declared`` holds the managed fields
     (``config``, ``devices`` for profiles, ``description``) and the create-only ones
     (``type`` of a network, ``driver`` of a pool, ``content_type`` of a volume); a field
     that is None or missing is not managed. Declared config keys are compared as LXD
@@ -358,10 +262,10 @@ def _read_declared(api, kind, name, declared, member_config, url_params):
     (``current``: its APIResult, or None when it does not exist)."""
     spec = resource_kind(kind)
     want = _resource_declared(spec, declared)
-    member_config = core.check_member_config(kind, member_config)
+    member_config = check_member_config(kind, member_config)
     _check_target_use(member_config, url_params)
     url = resource_url(api, kind, name, **url_params)
-    return spec, want, member_config, url, core.get_or_none(api, url)
+    return spec, want, member_config, url, get_or_none(api, url)
 
 
 def _check_target_use(member_config, url_params):
@@ -377,10 +281,10 @@ def _plan_creation(api, kind, name, want, member_config, url, url_params):
     if url_params.get("target") is not None:
         raise ValueError("the {} {!r} does not exist; create it without target "
                          "(member_config sets each cluster member's own keys)".format(
-                             spec["label"], name))
+                             spec.label, name))
     check_create_only_values(api, kind, want)
-    if kind in core.MEMBER_CONFIG_KEYS and core.server_clustered(api):
-        return core.plan_cluster_create(api, kind, name, want, member_config,
+    if resource_kind(kind).member_specific and server_clustered(api):
+        return plan_cluster_create(api, kind, name, want, member_config,
                                         resource_collection(api, kind, **url_params), url)
     _refuse_member_config(api, member_config)
     return _plan_create(api, kind, name, want, url_params)
@@ -398,21 +302,21 @@ def _plan_existing(api, kind, name, want, current, url, purge_config, purge_devi
     are compared with ``?target=`` (the untargeted GET does not show them)."""
     meta = current.metadata or {}
     config = want.get("config") or {}
-    member_keys, global_config = core.split_member_config(kind, config)
-    on_members = url_params.get("target") is None and kind in core.MEMBER_CONFIG_KEYS and (
+    member_keys, global_config = split_member_config(kind, config)
+    on_members = url_params.get("target") is None and resource_kind(kind).member_specific and (
         member_config or member_keys or meta.get("status", "Created") != "Created")
-    if not (on_members and core.server_clustered(api)):
+    if not (on_members and server_clustered(api)):
         _refuse_member_config(api, member_config)
         return _plan_converge(api, kind, name, want, current, url, purge_config,
                               purge_devices)
     if meta.get("status") in ("Pending", "Errored"):
-        return core.plan_cluster_resume(api, kind, name, want, member_config,
+        return plan_cluster_resume(api, kind, name, want, member_config,
                                         resource_collection(api, kind, **url_params), url,
                                         meta)
     if "config" in want:
         want = dict(want, config=global_config)
     plan = _plan_converge(api, kind, name, want, current, url, purge_config, purge_devices)
-    members, _ = core.plan_member_config(api, kind, name, config, member_config, url, meta)
+    members, _ = plan_member_config(api, kind, name, config, member_config, url, meta)
     # Members first: their PATCHes carry the description as it is (LXD 5.0 resets one a
     # PATCH leaves out) and do not change what the untargeted ETag covers, so the global
     # PATCH after them, which may change the description, still matches its If-Match.
@@ -425,7 +329,7 @@ def resource_in_use(kind, name, current):
     A project's own ``default`` profile does not count.
     """
     spec = resource_kind(kind)
-    own = {t.format(name=name) for t in spec.get("own_used_by", ())}
+    own = {t.format(name=name) for t in spec.own_used_by}
     return [u for u in (current.get("used_by") or []) if u not in own]
 
 
@@ -436,29 +340,29 @@ def plan_resource_absent(api, kind, name, **url_params):
     resource that instances, profiles or volumes still use.
     """
     url = resource_url(api, kind, name, **url_params)
-    plan = core.Plan(name)
-    current = core.get_or_none(api, url)
+    plan = Plan(name)
+    current = get_or_none(api, url)
     if current is None:
         return plan
     used_by = resource_in_use(kind, name, current.metadata or {})
     if used_by:
         raise ResourceInUse(kind, name, used_by)
     plan.add(kind, name, None)
-    plan.writes.append(core.Write("DELETE", url))
+    plan.writes.append(Write("DELETE", url))
     return plan
 
 
 def resource_get(api, kind, name, **url_params):
     """The :class:`APIResult` of one resource of ``kind``, or False when it is absent."""
-    return core.get_or_none(api, resource_url(api, kind, name, **url_params)) or False
+    return get_or_none(api, resource_url(api, kind, name, **url_params)) or False
 
 
 def resource_list(api, kind, recursion=False, **url_params):
     """The names of every resource of ``kind`` (with ``recursion``: their full objects)."""
     url = resource_collection(api, kind, **url_params)
     volume_type = None
-    if kind == "storage_volume":
-        volume_type = url_params.get("type") or "custom"
+    if resource_kind(kind).typed_listing:
+        volume_type = url_params.get("type") or resource_kind(kind).defaults.get("type")
     if recursion:
         items = api.get(url, params={"recursion": 1}).metadata or []
         return [i for i in items if volume_type is None or i.get("type") == volume_type]
@@ -466,7 +370,7 @@ def resource_list(api, kind, recursion=False, **url_params):
     if volume_type is not None:
         urls = [u for u in urls
                 if urllib.parse.urlsplit(u).path.rstrip("/").split("/")[-2] == volume_type]
-    return [core.name_from_url(u) for u in urls]
+    return [name_from_url(u) for u in urls]
 
 
 def resource_create(api, kind, name, declared, member_config=None, **url_params):
@@ -479,10 +383,10 @@ def resource_create(api, kind, name, declared, member_config=None, **url_params)
     """
     spec = resource_kind(kind)
     want = _resource_declared(spec, declared)
-    member_config = core.check_member_config(kind, member_config)
+    member_config = check_member_config(kind, member_config)
     url = resource_url(api, kind, name, **url_params)
-    if core.get_or_none(api, url) is not None:
-        raise core.APIConflictException(error="{} {!r} already exists".format(spec["label"], name))
+    if get_or_none(api, url) is not None:
+        raise APIConflictException(error="{} {!r} already exists".format(spec.label, name))
     plan = _plan_creation(api, kind, name, want, member_config, url, url_params)
     check_device_pools(api, kind, plan).apply(api)
     return api.get(url).metadata
@@ -499,7 +403,7 @@ def resource_update(api, kind, name, declared, purge_config=False, purge_devices
     spec, want, member_config, url, current = _read_declared(api, kind, name, declared,
                                                              member_config, url_params)
     if current is None:
-        raise core.APINotFoundException(error="{} {!r} does not exist".format(spec["label"], name))
+        raise APINotFoundException(error="{} {!r} does not exist".format(spec.label, name))
     plan = _plan_existing(api, kind, name, want, current, url, purge_config, purge_devices,
                           member_config, url_params)
     check_device_pools(api, kind, plan).apply(api)
@@ -532,17 +436,17 @@ def plan_snapshot_present(api, instance, name, stateful=False):
     asked is reported in the notes. Raises :class:`APINotFoundException` when the
     instance does not exist.
     """
-    core.check_name(instance, "instance")
-    core.check_name(name, "snapshot")
+    check_name(instance, "instance")
+    check_name(name, "snapshot")
     if "/" in name:
         raise ValueError("a snapshot name cannot contain '/': {!r}".format(name))
     stateful = _as_bool(stateful, "stateful")
-    plan = core.Plan(name)
-    current = core.get_or_none(api, api.instance_path(instance, "snapshots", name))
+    plan = Plan(name)
+    current = get_or_none(api, api.instance_path(instance, "snapshots", name))
     if current is None:
-        core.require_instance(api, instance)
+        require_instance(api, instance)
         plan.add("snapshot", None, name)
-        plan.writes.append(core.Write("POST", api.instance_path(instance, "snapshots"),
+        plan.writes.append(Write("POST", api.instance_path(instance, "snapshots"),
                                  {"name": name, "stateful": stateful}))
         return plan
     if stateful and not (current.metadata or {}).get("stateful"):
@@ -554,57 +458,45 @@ def plan_snapshot_present(api, instance, name, stateful=False):
 
 def plan_snapshot_absent(api, instance, name):
     """The :class:`Plan` that deletes snapshot ``name`` of ``instance`` if it exists."""
-    core.check_name(instance, "instance")
-    core.check_name(name, "snapshot")
-    plan = core.Plan(name)
+    check_name(instance, "instance")
+    check_name(name, "snapshot")
+    plan = Plan(name)
     url = api.instance_path(instance, "snapshots", name)
-    if core.get_or_none(api, url) is None:
+    if get_or_none(api, url) is None:
         return plan
     plan.add("snapshot", name, None)
-    plan.writes.append(core.Write("DELETE", url))
+    plan.writes.append(Write("DELETE", url))
     return plan
 
 
 def check_create_only_values(api, kind, want):
-    """ValueError naming a network ``type`` or a pool ``driver`` LXD would refuse with a
-    bare "Unknown driver"."""
-    if kind == "network" and want.get("type") and want["type"] not in core.NETWORK_TYPES:
-        raise ValueError("unknown network type {!r}; choose one of {}".format(
-            want["type"], ", ".join(core.NETWORK_TYPES)))
-    if kind == "storage_pool" and want.get("driver"):
-        drivers = [d.get("Name") for d in
-                   (api.server.get("environment") or {}).get("storage_supported_drivers")
-                   or () if isinstance(d, dict)]
-        if drivers and want["driver"] not in drivers:
-            raise ValueError("unknown storage driver {!r}; this server supports {}".format(
-                want["driver"], ", ".join(drivers)))
+    """ValueError naming a value LXD would refuse at creation with a bare error (a
+    network ``type`` or a pool ``driver`` it does not know): the kind's ``check_create``."""
+    spec = resource_kind(kind)
+    if spec.check_create is not None:
+        spec.check_create(api, want)
 
 
 def check_device_pools(api, kind, plan):
     """ValueError when a profile's new disk device names a storage pool that does not
     exist (LXD 5.0 accepts such a profile, and every instance using it then fails)."""
-    if kind != "profile" or "devices" not in plan.changes:
+    if "devices" not in resource_kind(kind).fields or "devices" not in plan.changes:
         return plan
     for device, spec in (plan.changes["devices"]["new"] or {}).items():
         pool = (spec or {}).get("pool")
-        if pool and core.get_or_none(api, api.path("storage-pools", pool)) is None:
+        if pool and get_or_none(api, api.path("storage-pools", pool)) is None:
             raise ValueError("device {!r}: storage pool {!r} does not exist on {}".format(
                 device, pool, api.display_endpoint))
     return plan
-
-
-#: LXD 5.0's answer (HTTP 500) to an instance update sent while another update of the
-#: same instance ran: this write was not made. Sent again (with the same If-Match, so a
-#: change the other update made still fails it with 412) up to BUSY_RETRIES times.
 
 
 def storage_volume_snapshot_restore(api, pool, volume, snapshot, volume_type="custom"):
     """Restore a storage volume to one of its snapshots (``PUT`` of the volume with
     ``restore``). LXD refuses while a running instance uses the volume."""
     url = resource_url(api, "storage_volume", volume, pool=pool, type=volume_type)
-    if core.get_or_none(api, resource_url(api, "storage_volume_snapshot", snapshot, pool=pool,
+    if get_or_none(api, resource_url(api, "storage_volume_snapshot", snapshot, pool=pool,
                                           type=volume_type, volume=volume)) is None:
-        raise core.APINotFoundException(error="storage volume {!r} in pool {!r} has no "
+        raise APINotFoundException(error="storage volume {!r} in pool {!r} has no "
                                               "snapshot {!r}".format(volume, pool, snapshot))
     api.put(url, json={"restore": snapshot}).wait()
     return True

@@ -12,7 +12,9 @@ only when none is (or with ``force_secrets``). On a cluster some keys are per me
 
 import urllib.parse
 
-import lxdapi_core as core
+from lxdapi_plans import Plan, plan_update
+from lxdapi_values import check_bool, check_name, lxd_config
+
 
 #: Server config keys whose value LXD never shows (it shows ``true`` once set).
 WRITE_ONLY_KEYS = ("core.trust_password",)
@@ -23,7 +25,7 @@ def _server_url(api, target=None):
     url = "/" + api.default_version
     if target is None:
         return url
-    return url + "?" + urllib.parse.urlencode({"target": core.check_name(target, "target")})
+    return url + "?" + urllib.parse.urlencode({"target": check_name(target, "target")})
 
 
 def server_config_get(api, target=None):
@@ -41,14 +43,14 @@ def plan_server_config(api, config, purge_config=False, target=None, force_secre
     read back; ``force_secrets`` writes it anyway, on every run. ``target``: on a
     cluster, the member whose own keys are meant.
     """
-    want = core.lxd_config(config, "config")
-    core.check_bool(purge_config, "purge_config")
-    core.check_bool(force_secrets, "force_secrets")
+    want = lxd_config(config, "config")
+    check_bool(purge_config, "purge_config")
+    check_bool(force_secrets, "force_secrets")
     url = _server_url(api, target)
     current = api.request("GET", url)  # fresh, with its ETag (api.server may be cached)
     meta = current.metadata or {}
     have = dict(meta.get("config") or {})
-    plan = core.Plan("server")
+    plan = Plan("server")
     compared = dict(want)
     for key in WRITE_ONLY_KEYS:
         if key in compared and have.get(key) is True and compared[key] != "":
@@ -59,7 +61,7 @@ def plan_server_config(api, config, purge_config=False, target=None, force_secre
                 plan.notes.append("{} is set; its value cannot be read back, so it was "
                                   "not compared (force_secrets: True writes it).".format(key))
     shown = dict(meta, config={k: ("(set)" if v is True else v) for k, v in have.items()})
-    update = core.plan_update(url, shown, current.etag, {"config": compared},
+    update = plan_update(url, shown, current.etag, {"config": compared},
                               purge_config=purge_config, writable=("config",))
     for write in update.writes:
         write.body = {"config": write.body["config"]}  # no description: the server has none

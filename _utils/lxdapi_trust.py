@@ -9,7 +9,11 @@ import os
 import re
 import ssl
 
-import lxdapi_core as core
+from lxdapi import APIException, APIForbiddenException, certificate_fingerprint, get_or_none
+from lxdapi_operations import list_collection
+from lxdapi_plans import Plan, Write
+from lxdapi_values import check_bool, check_name, check_names
+
 
 
 CERTIFICATE_TYPES = ("client", "metrics")
@@ -47,19 +51,19 @@ def certificate_body(pem):
 
 def certificate_list(api, recursion=0):
     """The trust store: fingerprints (``recursion=0``) or LXD's certificate objects."""
-    return core.list_collection(api, "certificates", recursion)
+    return list_collection(api, "certificates", recursion)
 
 
 def certificate_get(api, fingerprint):
     """The :class:`APIResult` of a certificate by fingerprint (or unique prefix), or None."""
-    return core.get_or_none(api, api.path("certificates", core.check_name(fingerprint, "fingerprint")))
+    return get_or_none(api, api.path("certificates", check_name(fingerprint, "fingerprint")))
 
 
 def certificate_find(api, name):
     """The certificates (LXD's objects) called ``name``, else the one whose fingerprint
     is ``name`` or starts with it (at least 8 hex digits); ValueError when a prefix
     fits several."""
-    name = core.check_name(name, "name")
+    name = check_name(name, "name")
     certs = certificate_list(api, recursion=1)
     named = [c for c in certs if c.get("name") == name]
     if named:
@@ -84,8 +88,8 @@ def _check_certificate_args(certificate_type, restricted, projects):
     if certificate_type not in CERTIFICATE_TYPES:
         raise ValueError("unknown certificate type {!r}; choose {}".format(
             certificate_type, " or ".join(CERTIFICATE_TYPES)))
-    core.check_bool(restricted, "restricted")
-    return [] if projects is None else core.check_names(projects, "projects")
+    check_bool(restricted, "restricted")
+    return [] if projects is None else check_names(projects, "projects")
 
 
 def plan_certificate_present(api, name, certificate, certificate_type="client",
@@ -98,11 +102,11 @@ def plan_certificate_present(api, name, certificate, certificate_type="client",
     declared (one PATCH with If-Match). Other certificates called ``name`` are reported
     in a note, never touched.
     """
-    name = core.check_name(name, "name")
+    name = check_name(name, "name")
     projects = _check_certificate_args(certificate_type, restricted, projects)
     pem = certificate_pem(certificate)
-    fingerprint = core.certificate_fingerprint(pem)
-    plan = core.Plan(name)
+    fingerprint = certificate_fingerprint(pem)
+    plan = Plan(name)
     current = certificate_get(api, fingerprint)
     if current is None:
         _check_projects_exist(api, projects)
@@ -111,7 +115,7 @@ def plan_certificate_present(api, name, certificate, certificate_type="client",
         plan.add("certificate", None, {"name": name, "fingerprint": fingerprint,
                                        "type": certificate_type, "restricted": restricted,
                                        "projects": projects})
-        plan.writes.append(core.Write("POST", "certificates", body, keys=("certificate",)))
+        plan.writes.append(Write("POST", "certificates", body, keys=("certificate",)))
         others = [c["fingerprint"] for c in certificate_list(api, recursion=1)
                   if c.get("name") == name]
         if others:
@@ -135,14 +139,14 @@ def plan_certificate_present(api, name, certificate, certificate_type="client",
     if patch:
         if "projects" in patch:
             _check_projects_exist(api, projects)
-        plan.writes.append(core.Write("PATCH", api.path("certificates", fingerprint), patch,
+        plan.writes.append(Write("PATCH", api.path("certificates", fingerprint), patch,
                                  etag=current.etag, keys=tuple(patch)))
     return plan
 
 
 def _check_projects_exist(api, projects):
     if projects:
-        have = set(core.list_collection(api, "projects"))
+        have = set(list_collection(api, "projects"))
         missing = [p for p in projects if p not in have]
         if missing:
             raise ValueError("project(s) {} do not exist on {}".format(
@@ -152,13 +156,13 @@ def _check_projects_exist(api, projects):
 def plan_certificate_absent(api, name):
     """The :class:`Plan` that removes from the trust store every certificate called
     ``name`` (else the one whose fingerprint is, or starts with, ``name``)."""
-    plan = core.Plan(name)
+    plan = Plan(name)
     found = certificate_find(api, name)
     if found:
         old = [_certificate_summary(c) for c in found]
         plan.add("certificate", old[0] if len(old) == 1 else old, None)
         for cert in found:
-            plan.writes.append(core.Write("DELETE", api.path("certificates", cert["fingerprint"]),
+            plan.writes.append(Write("DELETE", api.path("certificates", cert["fingerprint"]),
                                      keys=("certificate",)))
     return plan
 
@@ -175,9 +179,9 @@ def certificate_add(api, certificate, name=None, certificate_type="client", rest
     body = {"type": certificate_type, "certificate": certificate_body(pem),
             "restricted": restricted, "projects": projects}
     if name is not None:
-        body["name"] = core.check_name(name, "name")
-    core.Write("POST", "certificates", body).send(api)
-    return core.certificate_fingerprint(pem)
+        body["name"] = check_name(name, "name")
+    Write("POST", "certificates", body).send(api)
+    return certificate_fingerprint(pem)
 
 
 def certificate_delete(api, name):
@@ -191,10 +195,10 @@ def certificate_delete(api, name):
 def certificate_token_create(api, name, restricted=False, projects=None):
     """Ask the server for a trust token a client can redeem once (``certificate_token``
     API extension); return the token text (base64, as ``lxc config trust add`` prints)."""
-    name = core.check_name(name, "name")
+    name = check_name(name, "name")
     projects = _check_certificate_args("client", restricted, projects)
     if not api.has_extension("certificate_token"):
-        raise core.APIException(error="LXD at {} does not issue trust tokens (no "
+        raise APIException(error="LXD at {} does not issue trust tokens (no "
                                  "certificate_token API extension)".format(
                                      api.display_endpoint))
     body = {"type": "client", "name": name, "token": True, "restricted": restricted,
@@ -286,12 +290,12 @@ def create_client_certificate(cert_path, key_path, common_name="lxdapi", days=36
     error). Returns ``{"cert", "key", "fingerprint", "certificate" (the PEM),
     "created"}``; the key itself is never returned or logged.
     """
-    cert_path, key_path = core.check_name(cert_path, "cert"), core.check_name(key_path, "key")
-    common_name = core.check_name(common_name, "common_name")
+    cert_path, key_path = check_name(cert_path, "cert"), check_name(key_path, "key")
+    common_name = check_name(common_name, "common_name")
     if isinstance(days, bool) or not str(days).isdigit() or int(days) < 1:
         raise ValueError("days must be a whole number of days (>= 1), not {!r}".format(days))
     days = int(days)
-    core.check_bool(overwrite, "overwrite")
+    check_bool(overwrite, "overwrite")
     have = [os.path.exists(p) for p in (cert_path, key_path)]
     created = overwrite or not all(have)
     if not overwrite and any(have) and not all(have):
@@ -311,7 +315,7 @@ def create_client_certificate(cert_path, key_path, common_name="lxdapi", days=36
         with open(cert_path, "wb") as fh:
             fh.write(cert_pem)
     pem = certificate_pem(cert_path)
-    return {"cert": cert_path, "key": key_path, "fingerprint": core.certificate_fingerprint(pem),
+    return {"cert": cert_path, "key": key_path, "fingerprint": certificate_fingerprint(pem),
             "certificate": pem, "created": created}
 
 
@@ -334,13 +338,13 @@ def authenticate(api, password=None, token=None, name=None):
         raise ValueError("authenticate needs a client certificate and key (cert= and key=, "
                          "or the remote's settings); lxdapi.client_certificate_create makes "
                          "them")
-    fingerprint = core.certificate_fingerprint(cert)
+    fingerprint = certificate_fingerprint(cert)
     api._server = None
     if api.server.get("auth") == "trusted":
         return {"trusted": True, "changed": False, "fingerprint": fingerprint}
     body = {"type": "client"}
     if name:
-        body["name"] = core.check_name(name, "name")
+        body["name"] = check_name(name, "name")
     if password:
         body["password"] = str(password)
     elif api.has_extension("explicit_trust_token"):
@@ -348,19 +352,19 @@ def authenticate(api, password=None, token=None, name=None):
     elif api.has_extension("certificate_token"):
         body["password"] = str(token)
     else:
-        raise core.APIException(error="LXD at {} does not take trust tokens (no certificate_token "
+        raise APIException(error="LXD at {} does not take trust tokens (no certificate_token "
                                  "API extension); use its trust password".format(
                                      api.display_endpoint))
     try:
         api.post("certificates", json=body)
-    except core.APIForbiddenException as exc:
+    except APIForbiddenException as exc:
         exc.error = "LXD at {} refused the trust {}: the client stays untrusted".format(
             api.display_endpoint, "password" if password else "token")
         exc.args = ("{} {} {}".format(exc.method, exc.url, exc.error),)
         raise
     api._server = None
     if api.server.get("auth") != "trusted":
-        raise core.APIForbiddenException(
+        raise APIForbiddenException(
             method="POST", url=api.absolute_url("certificates"),
             error="LXD at {} took the certificate but still does not trust this "
                   "client".format(api.display_endpoint))

@@ -23,7 +23,6 @@ Only loopback traffic; everything it creates is deleted, the private daemon stop
 import argparse
 import datetime
 import http.client
-import importlib.util
 import json
 import os
 import platform
@@ -38,22 +37,16 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "_utils"))
 
+import lxdapi_loader  # noqa: E402
 import lxdhost  # noqa: E402
 
+core = lxdapi_loader.load(os.path.join(ROOT, "_utils"))
 
-def import_core():
-    """The core as the Salt modules load it (``lxdapi_core``), see tests/conftest.py."""
-    if "lxdapi_core" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "lxdapi_core", os.path.join(ROOT, "_utils", "lxdapi.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["lxdapi_core"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["lxdapi_core"]
-
-
-core = import_core()
+import lxdapi_batch  # noqa: E402
+import lxdapi_images  # noqa: E402
+import lxdapi_instances  # noqa: E402
 
 
 #: Requests a client sends before the next one takes its turn (table 1).
@@ -230,13 +223,13 @@ class Bench:
             self.lxd_dir = os.path.join(self.tmp, "lxd")
             self.socket = lxdhost.start_daemon(self.lxd_dir)
         self.api = core.API.factory(self.socket)
-        if not core.image_alias_get(self.api, self.alias):
+        if not lxdapi_images.image_alias_get(self.api, self.alias):
             image = os.path.join(self.tmp, "busybox.tar.gz")
             fingerprint = lxdhost.build_busybox_image(image)
             if not core.image_get(self.api, fingerprint):
-                core.image_import(self.api, image)
+                lxdapi_images.image_import(self.api, image)
                 self.alias_imported = fingerprint
-            core.image_alias_add(self.api, self.alias, fingerprint)
+            lxdapi_images.image_alias_add(self.api, self.alias, fingerprint)
         existing = [n for n in self.names + [self.get_name] if core.container_get(self.api, n)]
         if existing and self.args.endpoint:
             raise SystemExit("instances {} exist already on {}; remove them or pass "
@@ -260,9 +253,9 @@ class Bench:
             if self.socket and os.path.exists(self.socket):
                 self.delete(self.names + [self.get_name])
                 if self.args.endpoint:
-                    core.image_alias_delete(self.api, self.alias)
+                    lxdapi_images.image_alias_delete(self.api, self.alias)
                     if self.alias_imported:
-                        core.image_delete(self.api, self.alias_imported)
+                        lxdapi_images.image_delete(self.api, self.alias_imported)
         finally:
             if self.lxd_dir:
                 say("stopping the private LXD")
@@ -275,8 +268,8 @@ class Bench:
         for name in names:
             container = core.container_get(self.api, name)
             if container:
-                plans.append(core.plan_instance_absent(self.api, container, force=True))
-        errors = core.apply_plans_concurrently(self.api, plans)
+                plans.append(lxdapi_instances.plan_instance_absent(self.api, container, force=True))
+        errors = lxdapi_batch.apply_plans_concurrently(self.api, plans)
         failed = [str(e) for e in errors if e is not None]
         if failed:
             raise RuntimeError("cleanup failed: " + "; ".join(failed))
@@ -315,7 +308,7 @@ class Bench:
         n = self.args.requests
         n = max(BLOCK, n - n % BLOCK)
         say("1. per request: {} GETs x {} runs per client".format(n, self.args.runs))
-        core.plan_container_present(self.api, self.get_name, source=self.alias,
+        lxdapi_instances.plan_instance_present(self.api, self.get_name, source=self.alias,
                                     status="Running").apply(self.api)
         path = "/1.0/instances/" + self.get_name
 
@@ -458,7 +451,7 @@ class Bench:
                              json={"action": "start", "timeout": 30}).wait()
 
         def core_concurrent():
-            core.create_instances(self.api, bodies, start=True)
+            lxdapi_batch.create_instances(self.api, bodies, start=True)
 
         labels = {
             "salt_new": "salt-call state.apply, from nothing",
@@ -492,7 +485,7 @@ class Bench:
             timed("core_seq", core_one_by_one)
             self.delete(self.names)
             timed("core_conc", core_concurrent)
-            running = [c["name"] for c in core.instance_list(self.api, recursion=1)
+            running = [c["name"] for c in lxdapi_instances.instance_list(self.api, recursion=1)
                        if c["name"] in self.names and c["status"] == "Running"]
             if len(running) != count:
                 raise RuntimeError("create_instances left {} of {} running".format(

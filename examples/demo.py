@@ -23,21 +23,16 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "_utils"))
 
+import lxdapi_loader  # noqa: E402
 import lxdhost  # noqa: E402
 
 PRIVATE_DIR = os.path.join(ROOT, ".lxd")
 
 
 def _core():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "lxdapi_demo_core", os.path.join(ROOT, "_utils", "lxdapi.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # the core loads its parts through it
-    spec.loader.exec_module(module)
-    return module
+    return lxdapi_loader.load(os.path.join(ROOT, "_utils"))
 
 
 def answers(socket_path):

@@ -5,7 +5,6 @@ No LXD is mocked. The daemon runs in a temporary LXD_DIR with a ``dir`` pool nam
 ``busybox``); it is shut down and its folder removed at the end of the session.
 """
 
-import importlib.util
 import os
 import shutil
 import sys
@@ -15,23 +14,13 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "_utils"))
 
+import lxdapi_loader  # noqa: E402
 import lxdhost  # noqa: E402
 
-
-def _import_core():
-    # The same module object the Salt modules use (they load it as "lxdapi_core").
-    if "lxdapi_core" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "lxdapi_core", os.path.join(ROOT, "_utils", "lxdapi.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["lxdapi_core"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["lxdapi_core"]
-
-
-core = _import_core()
+# The core as the Salt modules load it (the same modules: see test_bootstrap.py).
+core = lxdapi_loader.load(os.path.join(ROOT, "_utils"))
 
 
 class Daemon:

@@ -16,6 +16,9 @@ import pytest
 import requests
 
 from conftest import core
+import lxdapi_batch
+import lxdapi_instances
+import lxdapi_plans
 
 
 @pytest.fixture
@@ -110,16 +113,16 @@ def test_listing_answers_like_per_instance_gets(lxd, api, names, request_log):
     lxd.lxc("init", "busybox", names[0], "-c", "user.a=1")
     lxd.lxc("init", "busybox", names[1])
     lxd.lxc("start", names[1])
-    listing = core.prefetch_instances(api, run_key="test")
+    listing = lxdapi_batch.prefetch_instances(api, run_key="test")
     seen = {}
 
     def make_plan(api_):
         for name in names:
             seen[name] = core.container_get(api_, name)
-        return core.Plan()
+        return lxdapi_plans.Plan()
 
     request_log.clear()
-    core.plan_using_listing(api, make_plan)
+    lxdapi_batch.plan_using_listing(api, make_plan)
     # Both instances came from the listing; the absent one was looked up (404).
     assert [(m, url.rsplit("/", 1)[1], status) for m, url, status in request_log] == [
         ("GET", names[2], 404)]
@@ -134,23 +137,23 @@ def test_listing_answers_like_per_instance_gets(lxd, api, names, request_log):
     assert len(request_log) == 1
     # The same run does not list again; another run does.
     request_log.clear()
-    assert core.prefetch_instances(api, run_key="test") is listing
+    assert lxdapi_batch.prefetch_instances(api, run_key="test") is listing
     assert request_log == []
-    assert core.prefetch_instances(api, run_key="next") is not listing
+    assert lxdapi_batch.prefetch_instances(api, run_key="next") is not listing
     assert len(request_log) == 1 and request_log[0][1].endswith("/1.0/instances")
 
 
 def test_a_plan_that_writes_is_rebuilt_from_a_fresh_get(lxd, api, names, request_log):
     name = names[0]
     lxd.lxc("init", "busybox", name, "-c", "user.a=1")
-    core.prefetch_instances(api, run_key="test")
+    lxdapi_batch.prefetch_instances(api, run_key="test")
     lxd.lxc("config", "set", name, "user.a=2")  # drift after the listing was read
 
     def make_plan(api_):
-        return core.plan_container_present(api_, name, config={"user.a": "3"})
+        return lxdapi_instances.plan_instance_present(api_, name, config={"user.a": "3"})
 
     request_log.clear()
-    plan = core.plan_using_listing(api, make_plan)
+    plan = lxdapi_batch.plan_using_listing(api, make_plan)
     # Decided on the instance as it is now, with its ETag for If-Match.
     assert plan.changes["config"] == {"old": {"user.a": "2"}, "new": {"user.a": "3"}}
     assert [(m, u.rsplit("/1.0/", 1)[1]) for m, u, _ in request_log] == [
@@ -162,11 +165,11 @@ def test_a_plan_that_writes_is_rebuilt_from_a_fresh_get(lxd, api, names, request
 
 def test_a_plan_with_nothing_to_do_costs_no_request(lxd, api, names, request_log):
     lxd.lxc("init", "busybox", names[0], "-c", "user.a=1")
-    core.prefetch_instances(api, run_key="test")
+    lxdapi_batch.prefetch_instances(api, run_key="test")
     api.server  # read once per API anyway
     request_log.clear()
-    plan = core.plan_using_listing(
-        api, lambda a: core.plan_container_present(a, names[0], config={"user.a": 1}))
+    plan = lxdapi_batch.plan_using_listing(
+        api, lambda a: lxdapi_instances.plan_instance_present(a, names[0], config={"user.a": 1}))
     assert not plan.writes and plan.changes == {}
     assert request_log == []
 
@@ -174,7 +177,7 @@ def test_a_plan_with_nothing_to_do_costs_no_request(lxd, api, names, request_log
 def test_writes_forget_what_they_change(lxd, api, names, unique_name):
     lxd.lxc("init", "busybox", names[0])
     lxd.lxc("init", "busybox", names[1])
-    listing = core.prefetch_instances(api, run_key="test")
+    listing = lxdapi_batch.prefetch_instances(api, run_key="test")
     listing.serve(True)
     try:
         assert listing.lookup(names[0]) and listing.lookup(names[1])
@@ -202,7 +205,7 @@ def test_create_instances_creates_and_starts_every_one(lxd, api, names, request_
     bodies = [{"name": n, "source": "busybox", "config": {"user.n": i}}
               for i, n in enumerate(names)]
     request_log.clear()
-    assert core.create_instances(api, bodies, start=True) == names
+    assert lxdapi_batch.create_instances(api, bodies, start=True) == names
     for i, name in enumerate(names):
         instance = held(api, name)
         assert instance["status"] == "Running"
@@ -219,7 +222,7 @@ def test_create_instances_creates_the_others_when_one_fails(lxd, api, names):
     lxd.lxc("init", "busybox", names[1])  # taken
     bodies = [{"name": n, "source": "busybox"} for n in names]
     with pytest.raises(core.APIException) as info:
-        core.create_instances(api, bodies)
+        lxdapi_batch.create_instances(api, bodies)
     assert "1 of 3 instance(s) failed" in str(info.value)
     assert names[1] in str(info.value)
     assert held(api, names[0]) is not None and held(api, names[2]) is not None
@@ -227,17 +230,17 @@ def test_create_instances_creates_the_others_when_one_fails(lxd, api, names):
 
 def test_create_instances_refuses_bad_input_before_writing(lxd, api, names, request_log):
     with pytest.raises(ValueError):
-        core.create_instances(api, [{"name": names[0]}, {"source": "busybox"}])
+        lxdapi_batch.create_instances(api, [{"name": names[0]}, {"source": "busybox"}])
     assert request_log.writes == []
     assert held(api, names[0]) is None
 
 
 def test_apply_plans_concurrently_reports_each_plan(lxd, api, names):
     lxd.lxc("init", "busybox", names[0])
-    plans = [core.plan_container_present(api, n, source="busybox", status="Running")
+    plans = [lxdapi_instances.plan_instance_present(api, n, source="busybox", status="Running")
              for n in names[1:]]
-    plans.append(core.plan_container_present(api, names[0], config={"user.x": "y"}))
-    assert core.apply_plans_concurrently(api, plans) == [None, None, None]
+    plans.append(lxdapi_instances.plan_instance_present(api, names[0], config={"user.x": "y"}))
+    assert lxdapi_batch.apply_plans_concurrently(api, plans) == [None, None, None]
     assert [held(api, n)["status"] for n in names[1:]] == ["Running", "Running"]
     assert held(api, names[0])["config"]["user.x"] == "y"
     assert all(len(p.sent) == len(p.writes) for p in plans)

@@ -13,6 +13,8 @@ import pytest
 
 from conftest import core
 
+import lxdapi_instances
+
 
 def config_of(lxd, name, kind="instances"):
     return json.loads(lxd.lxc("query", "/1.0/{}/{}".format(kind, name)))["config"]
@@ -60,8 +62,8 @@ def after_get_of():
 
 
 def test_plan_built_then_changed_by_another_client_is_refused(api, lxd, container):
-    plan = core.plan_instance(api, core.container_get(api, container),
-                              {"config": {"user.a": "ours"}})
+    plan = lxdapi_instances.plan_instance_present(api, container, config={"user.a": "ours"},
+                                                  ephemeral=None)
     assert [w.method for w in plan.writes] == ["PATCH"] and plan.writes[0].etag
 
     lxd.lxc("config", "set", container, "user.a", "theirs")  # the other writer

@@ -8,6 +8,8 @@ import pytest
 
 from conftest import core
 
+import lxdapi_instances
+
 # Long and unlike anything in a path or a generated name, so a match means a leak.
 SECRET_VALUE = "t2-debug-Sup3r-s3cret-value"
 
@@ -151,7 +153,8 @@ def test_stale_etag_is_refused_and_nothing_is_overwritten(lxd, api, unique_name)
     lxd.lxc("init", "busybox", unique_name)
     try:
         container = core.container_get(api, unique_name)
-        plan = core.plan_instance(api, container, {"config": {"user.a": "ours"}})
+        plan = lxdapi_instances.plan_instance_present(api, unique_name, config={"user.a": "ours"},
+                                                      ephemeral=None, current=container)
         lxd.lxc("config", "set", unique_name, "user.a", "theirs")  # a second writer
         with pytest.raises(core.APIPreconditionFailed, match="changed by another client"):
             plan.apply(api)

@@ -14,6 +14,7 @@ import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 from conftest import core
+import lxdapi_instances
 
 
 def held(lxd, name):
@@ -232,7 +233,7 @@ def test_wait_timeout_names_the_operation_and_leaves_it_running(modules, lxd, co
 def test_wait_timeout_in_the_core(lxd, container):
     lxd.lxc("launch", "busybox", container)
     api = lxd.api(wait_timeout=1)
-    body = core.exec_body(["sleep", "6"])
+    body = lxdapi_instances.exec_body(["sleep", "6"])
     result = api.post(api.instance_path(container, "exec"), json=body)
     with pytest.raises(core.APITimeout) as info:
         result.wait()

@@ -220,16 +220,16 @@ def test_stop_start_cycle(modules, api, container, request_log):
 
 def test_stop_is_clean_by_default_and_force_kills(modules, api, container, monkeypatch):
     # A clean stop sends force=false with the timeout; force=True sends force=true.
-    import lxdapi_core
+    import lxdapi_plans
 
     bodies = []
-    original = lxdapi_core.Write.send
+    original = lxdapi_plans.Write.send
 
     def record(write, *args, **kwargs):
         bodies.append(write.body)
         return original(write, *args, **kwargs)
 
-    monkeypatch.setattr(lxdapi_core.Write, "send", record)
+    monkeypatch.setattr(lxdapi_plans.Write, "send", record)
     assert modules.lxdapi.container_stop(container, timeout=20) is True
     modules.lxdapi.container_start(container)
     assert modules.lxdapi.container_stop(container, force=True) is True
@@ -347,16 +347,16 @@ def test_config_set_several_keys_as_strings(modules, api, container):
 
 def test_config_set_sends_if_match(modules, api, container, monkeypatch):
     # The PATCH carries the ETag of the GET it was planned from.
-    import lxdapi_core
+    import lxdapi
 
     seen = []
-    original = lxdapi_core.API.request
+    original = lxdapi.API.request
 
     def spy(self, method, url, *args, **kwargs):
         seen.append((method, kwargs.get("etag")))
         return original(self, method, url, *args, **kwargs)
 
-    monkeypatch.setattr(lxdapi_core.API, "request", spy)
+    monkeypatch.setattr(lxdapi.API, "request", spy)
     modules.lxdapi.container_config_set(container, "user.etag", "1")
     patches = [etag for method, etag in seen if method == "PATCH"]
     assert patches and patches[0]

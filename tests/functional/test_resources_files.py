@@ -8,6 +8,7 @@ import pytest
 
 from conftest import core
 from resources_support import cleanup, make_container  # noqa: F401
+import lxdapi_files
 
 
 @pytest.fixture
@@ -115,7 +116,7 @@ def test_test_mode_predicts_and_writes_nothing(states, api, container, request_l
                                      mode="0700", test=True)
     assert ret.result is None
     assert ret.changes == {"content": {"old": _sha(b"x"), "new": _sha(b"y"),
-                                       "diff": core.text_diff(b"x", b"y", "/root/b")},
+                                       "diff": lxdapi_files.text_diff(b"x", b"y", "/root/b")},
                            "mode": {"old": "0644", "new": "0700"}}
     assert request_log.writes == []
     assert _file(api, container, "/root/b") == (b"x", "0644", 0, 0)

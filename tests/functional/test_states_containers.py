@@ -11,6 +11,7 @@ import lxdhost
 import pytest
 
 from conftest import core
+import lxdapi_instances
 
 DEVICES = {"scratch": {"type": "disk", "source": "/tmp", "path": "/mnt/scratch"}}
 
@@ -295,7 +296,7 @@ def test_a_concurrent_writer_is_never_overwritten(states, api, container, lxd):
 def test_core_plan_refuses_a_stale_etag(api, lxd, container):
     """The plan is built, someone else writes with lxc, then the plan is applied."""
     lxd.lxc("init", "busybox", container)
-    plan = core.plan_container_present(api, container, config={"user.a": "ours"})
+    plan = lxdapi_instances.plan_instance_present(api, container, config={"user.a": "ours"})
     assert [w.method for w in plan.writes] == ["PATCH"] and plan.writes[0].etag
     lxd.lxc("config", "set", container, "user.b", "theirs")
     with pytest.raises(core.APIPreconditionFailed) as err:

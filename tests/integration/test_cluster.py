@@ -15,6 +15,8 @@ from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 from conftest import core
 from remote_support import client_pair, held
+import lxdapi_cluster
+import lxdapi_resources
 
 pytestmark = pytest.mark.integration
 
@@ -234,7 +236,7 @@ def test_storage_pool_per_member_config_with_target(modules, cluster, conn, requ
 
 def test_target_is_refused_where_lxd_has_no_member_config(modules, cluster, conn):
     with pytest.raises(ValueError, match="a profile takes no target"):
-        core.resource_get(cluster.api(), "profile", "default", target="node3")
+        lxdapi_resources.resource_get(cluster.api(), "profile", "default", target="node3")
     with pytest.raises(SaltInvocationError, match="target must be a non-empty name"):
         modules.lxdapi.network_get("x", target="", **conn)
 
@@ -357,7 +359,7 @@ def test_network_present_sets_each_members_parent(states, cluster, conn, network
     assert predicted.changes == {"member_config": {"old": {"node4": {"parent": first}},
                                                    "new": {"node4": {"parent": second}}}}
     assert request_log.writes == []
-    plan = core.plan_resource_present(cluster.api(), "network", network,
+    plan = lxdapi_resources.plan_resource_present(cluster.api(), "network", network,
                                       {"config": {"parent": first}},
                                       member_config={"node4": {"parent": second}})
     assert [(w.method, w.url.endswith("?target=node4"), bool(w.etag))
@@ -463,7 +465,7 @@ def test_member_config_needs_a_cluster_and_no_target(states, modules, lxd, clust
         modules.lxdapi.storage_pool_update("default", target="node3",
                                            member_config={"node3": {"source": "/x"}}, **conn)
     with pytest.raises(ValueError, match="create it without target"):
-        core.plan_resource_present(cluster.api(), "network", "nosuch0", {"type": "macvlan"},
+        lxdapi_resources.plan_resource_present(cluster.api(), "network", "nosuch0", {"type": "macvlan"},
                                    target="node3")
 
 
@@ -477,11 +479,11 @@ def node4_restored(cluster):
     yield
     api = cluster.api()
     if held(api, "cluster/members/node4")["status"] == "Evacuated":
-        core.cluster_member_state(api, "node4", "restore")
-    core.plan_cluster_member(
+        lxdapi_cluster.cluster_member_state(api, "node4", "restore")
+    lxdapi_cluster.plan_cluster_member(
         api, "node4", description=before["description"],
         failure_domain=before["failure_domain"],
-        roles=[r for r in before["roles"] if r in core.ASSIGNABLE_ROLES],
+        roles=[r for r in before["roles"] if r in lxdapi_cluster.ASSIGNABLE_ROLES],
         config={k: before["config"].get(k, "") for k in ("scheduler.instance",)}).apply(api)
 
 
@@ -546,8 +548,8 @@ def group(cluster):
     yield name
     api = cluster.api()
     if held(api, "cluster/groups/" + name):
-        core.resource_update(api, "cluster_group", name, {"members": []})
-        core.resource_delete(api, "cluster_group", name)
+        lxdapi_resources.resource_update(api, "cluster_group", name, {"members": []})
+        lxdapi_resources.resource_delete(api, "cluster_group", name)
 
 
 def test_cluster_group_present_and_placement(states, modules, cluster, conn, group,

@@ -15,6 +15,7 @@ from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 from conftest import core
 from remote_support import client_pair, held, https_server, minion_loaders
+import lxdapi_trust
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +77,7 @@ def remote_states(remote_loaders):
 
 
 def trusted_fingerprints(server):
-    return {c["fingerprint"]: c for c in core.certificate_list(server.local_api(), 1)}
+    return {c["fingerprint"]: c for c in lxdapi_trust.certificate_list(server.local_api(), 1)}
 
 
 def forget(server, fingerprint):
@@ -249,7 +250,7 @@ def test_client_certificate_create_with_openssl(certs, unique_name, monkeypatch)
 
     monkeypatch.setattr(core.trust, "_client_certificate_cryptography", no_cryptography)
     prefix = os.path.join(certs["folder"], unique_name)
-    made = core.create_client_certificate(prefix + ".crt", prefix + ".key", "minion-y")
+    made = lxdapi_trust.create_client_certificate(prefix + ".crt", prefix + ".key", "minion-y")
     assert made["created"] is True
     assert stat.S_IMODE(os.stat(prefix + ".key").st_mode) == 0o600
     assert made["fingerprint"] == core.certificate_fingerprint(prefix + ".crt")

@@ -3,26 +3,28 @@
 import pytest
 
 from conftest import core
+import lxdapi_plans
+import lxdapi_values
 
 
 def test_lxd_value_matches_how_lxd_stores_config():
-    assert core.lxd_value(True) == "true"
-    assert core.lxd_value(False) == "false"
-    assert core.lxd_value(1) == "1"
-    assert core.lxd_value("1") == "1"
-    assert core.lxd_value(None) == ""
+    assert lxdapi_values.lxd_value(True) == "true"
+    assert lxdapi_values.lxd_value(False) == "false"
+    assert lxdapi_values.lxd_value(1) == "1"
+    assert lxdapi_values.lxd_value("1") == "1"
+    assert lxdapi_values.lxd_value(None) == ""
     with pytest.raises(TypeError):
-        core.lxd_value({"a": 1})
+        lxdapi_values.lxd_value({"a": 1})
 
 
 def test_lxd_devices_require_a_type():
-    assert core.lxd_devices({"eth0": {"type": "nic", "mtu": 1500}}) == {
+    assert lxdapi_values.lxd_devices({"eth0": {"type": "nic", "mtu": 1500}}) == {
         "eth0": {"type": "nic", "mtu": "1500"}
     }
     with pytest.raises(ValueError, match="device 'eth0'"):
-        core.lxd_devices({"eth0": {"mtu": 1500}})
+        lxdapi_values.lxd_devices({"eth0": {"mtu": 1500}})
     with pytest.raises(ValueError, match="mapping"):
-        core.lxd_devices(["eth0"])
+        lxdapi_values.lxd_devices(["eth0"])
 
 
 CURRENT = {
@@ -34,14 +36,14 @@ CURRENT = {
 
 
 def test_diff_equal_values_compared_as_strings():
-    changes, patch, removed = core.diff_fields(
+    changes, patch, removed = lxdapi_plans.diff_fields(
         CURRENT, {"config": {"user.a": 1}, "profiles": ["default", "extra"], "description": "web"}
     )
     assert (changes, patch, removed) == ({}, {}, [])
 
 
 def test_diff_profile_order_matters():
-    changes, patch, _ = core.diff_fields(CURRENT, {"profiles": ["extra", "default"]})
+    changes, patch, _ = lxdapi_plans.diff_fields(CURRENT, {"profiles": ["extra", "default"]})
     assert changes == {
         "profiles": {"old": ["default", "extra"], "new": ["extra", "default"]}
     }
@@ -49,7 +51,7 @@ def test_diff_profile_order_matters():
 
 
 def test_diff_ignores_volatile_and_image_keys_even_when_purging():
-    changes, patch, _ = core.diff_fields(
+    changes, patch, _ = lxdapi_plans.diff_fields(
         CURRENT,
         {"config": {"user.a": "1", "volatile.uuid": "y"}},
         purge_config=True,
@@ -59,7 +61,7 @@ def test_diff_ignores_volatile_and_image_keys_even_when_purging():
 
 
 def test_diff_devices_added_changed_and_purged():
-    changes, patch, removed = core.diff_fields(
+    changes, patch, removed = lxdapi_plans.diff_fields(
         CURRENT,
         {"devices": {"d1": {"type": "none"}, "d3": {"type": "none"}}},
         purge_devices=True,
@@ -70,7 +72,7 @@ def test_diff_devices_added_changed_and_purged():
 
 
 def test_plan_update_puts_whole_object_when_devices_go():
-    plan = core.plan_update("instances/x", CURRENT, '"etag"', {"devices": {}},
+    plan = lxdapi_plans.plan_update("instances/x", CURRENT, '"etag"', {"devices": {}},
                             purge_devices=True)
     (write,) = plan.writes
     assert write.method == "PUT" and write.etag == '"etag"'
@@ -80,7 +82,7 @@ def test_plan_update_puts_whole_object_when_devices_go():
 
 
 def test_plan_update_patches_with_if_match():
-    plan = core.plan_update("instances/x", CURRENT, '"etag"', {"config": {"user.c": 3}})
+    plan = lxdapi_plans.plan_update("instances/x", CURRENT, '"etag"', {"config": {"user.c": 3}})
     (write,) = plan.writes
     # the current description rides along: LXD 5.0 resets it on a PATCH without it
     assert (write.method, write.etag, write.body) == (
@@ -106,9 +108,9 @@ def test_redact_hides_passwords_tokens_and_private_keys():
 
 
 def test_status_names_are_checked_and_listed():
-    assert core.normalize_status("running") == "Running"
+    assert lxdapi_values.normalize_status("running") == "Running"
     with pytest.raises(ValueError, match="Running, Stopped, Frozen"):
-        core.normalize_status("Paused")
+        lxdapi_values.normalize_status("Paused")
 
 
 def test_connection_precedence_kwarg_remote_config_default():

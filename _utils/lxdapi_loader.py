@@ -1,0 +1,104 @@
+"""The one way in: import lxdapi's core as it is on disk now.
+
+The core is a folder of plain modules (``lxdapi.py``, ``lxdapi_plans.py``, ...) that
+import each other by their flat names. Who uses it:
+
+- Salt's execution and state modules: Salt puts every utils folder (``_utils`` of a
+  ``module_dirs`` entry, a synced ``extmods/utils``, an installed extension's ``utils``)
+  on ``sys.path`` while it loads them, so they ``import lxdapi_loader`` and call
+  :func:`load`; the beacon, whose loader does not do that, puts Salt's utils folders
+  on ``sys.path`` itself for that one import;
+- the tests, the benchmarks and the demo: ``_utils`` on ``sys.path``, then :func:`load`.
+
+:func:`load` returns the ``lxdapi`` module after checking that the files it was read from
+are still the ones on disk. After ``saltutil.sync_all`` changed them, the next call drops
+every ``lxdapi*`` module of the old core from ``sys.modules`` and imports them all anew, so
+a minion that has been running (its beacon loaded the core in the main process, and jobs
+fork from it) uses the new core on its next job. Between such changes every caller gets
+the same module objects: one :class:`lxdapi.APIException` class per loaded core.
+"""
+
+import importlib
+import os
+import sys
+import threading
+
+#: The modules of the core, in an order where each one's imports come before it.
+MODULES = (
+    "lxdapi",
+    "lxdapi_values",
+    "lxdapi_plans",
+    "lxdapi_operations",
+    "lxdapi_kinds",
+    "lxdapi_cluster",
+    "lxdapi_files",
+    "lxdapi_images",
+    "lxdapi_instances",
+    "lxdapi_members",
+    "lxdapi_resources",
+    "lxdapi_backups",
+    "lxdapi_server",
+    "lxdapi_trust",
+    "lxdapi_batch",
+    "lxdapi_shortcuts",
+)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+_lock = threading.Lock()
+
+
+def stamp(folder):
+    """What the core's files in ``folder`` are now: ``((name, mtime_ns, size), ...)``."""
+    found = []
+    for name in MODULES + ("lxdapi_loader",):
+        try:
+            info = os.stat(os.path.join(folder, name + ".py"))
+        except OSError:
+            found.append((name, None, None))
+        else:
+            found.append((name, info.st_mtime_ns, info.st_size))
+    return tuple(found)
+
+
+def _loaded_from(module):
+    return os.path.dirname(os.path.abspath(module.__file__))
+
+
+def load(folder=None):
+    """The core's ``lxdapi`` module, every part of it imported from ``folder``.
+
+    ``folder`` defaults to this file's own folder. Imports nothing when the core is
+    loaded already from that folder and its files have not changed since; otherwise
+    (first call, files changed, another folder) forgets the core's modules and imports
+    them all from ``folder``, which goes first on ``sys.path``. Raises ImportError when
+    a module or a library it needs (requests...) is missing.
+    """
+    folder = os.path.abspath(folder or HERE)
+    now = stamp(folder)
+    with _lock:
+        core = sys.modules.get("lxdapi")
+        if (
+            core is not None
+            and getattr(core, "LOADED_STAMP", None) == now
+            and _loaded_from(core) == folder
+        ):
+            return core
+        for name in list(sys.modules):
+            if name in MODULES:
+                del sys.modules[name]
+        if folder in sys.path:
+            sys.path.remove(folder)
+        sys.path.insert(0, folder)
+        importlib.invalidate_caches()
+        try:
+            for name in MODULES:
+                importlib.import_module(name)
+        except BaseException:
+            for name in MODULES:  # never leave half a core behind
+                sys.modules.pop(name, None)
+            raise
+        core = sys.modules["lxdapi"]
+        core.LOADED_STAMP = now
+        return core
+

@@ -1,0 +1,137 @@
+"""Values as LXD stores them, and the checks of arguments: every function here is pure
+(no request), raises ValueError naming the argument and what it must be."""
+
+IGNORED_CONFIG_PREFIXES = ("volatile.", "image.")
+STATUSES = ("Running", "Stopped", "Frozen")
+
+
+
+
+def lxd_value(value):
+    """A config value as LXD stores it: a string (``True`` -> ``"true"``, 1 -> ``"1"``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        raise TypeError("config values must be scalars, not {}".format(type(value).__name__))
+    return str(value)
+
+
+def lxd_config(config, what="config"):
+    """Normalise a config mapping: string keys, string values."""
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise ValueError("{} must be a mapping, not {}".format(what, type(config).__name__))
+    try:
+        return {str(k): lxd_value(v) for k, v in config.items()}
+    except TypeError as exc:
+        raise ValueError("{}: {}".format(what, exc)) from None
+
+
+def lxd_devices(devices):
+    """Normalise a devices mapping: each device a mapping of strings with a ``type``."""
+    if devices is None:
+        return {}
+    if not isinstance(devices, dict):
+        raise ValueError("devices must be a mapping, not {}".format(type(devices).__name__))
+    out = {}
+    for name, dev in devices.items():
+        if not isinstance(dev, dict) or not dev.get("type"):
+            raise ValueError("device {!r} must be a mapping with a 'type'".format(name))
+        out[str(name)] = lxd_config(dev, "device {!r}".format(name))
+    return out
+
+
+def ignored_config_key(key):
+    return key.startswith(IGNORED_CONFIG_PREFIXES)
+
+
+def normalize_status(status):
+    """``running`` -> ``Running``; raise ValueError listing the choices otherwise."""
+    for choice in STATUSES:
+        if str(status).lower() == choice.lower():
+            return choice
+    raise ValueError(
+        "unknown status {!r}; choose one of {}".format(status, ", ".join(STATUSES))
+    )
+
+
+# Plain functions behind the execution module's imperative calls: server information and
+# operations, instance lists, actions, config keys, exec, files and snapshots, image and
+# alias look-ups. Each takes an API first. Bad input raises ValueError (naming the
+# argument); what the server refuses raises the APIException subclass, with a message that
+# names the instance, file or image concerned.
+
+INSTANCE_TYPES = ("container", "virtual-machine")
+INSTANCE_ACTIONS = ("start", "stop", "restart", "freeze", "unfreeze")
+
+
+def check_recursion(recursion):
+    """``recursion`` as an int 0, 1 or 2; ValueError otherwise."""
+    try:
+        value = int(recursion or 0)
+    except (TypeError, ValueError):
+        value = -1
+    if isinstance(recursion, bool) or value not in (0, 1, 2):
+        raise ValueError("recursion must be 0, 1 or 2, not {!r}".format(recursion))
+    return value
+
+
+def check_seconds(value, what="timeout"):
+    """A non-negative number of seconds (int); ValueError naming ``what`` otherwise."""
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        seconds = -1
+    if isinstance(value, bool) or seconds < 0:
+        raise ValueError("{} must be a number of seconds (>= 0), not {!r}".format(what, value))
+    return seconds
+
+
+def check_id(value, what):
+    """A numeric uid/gid (int >= 0); ValueError naming ``what`` otherwise."""
+    try:
+        number = int(str(value))
+    except (TypeError, ValueError):
+        number = -1
+    if isinstance(value, bool) or number < 0:
+        raise ValueError("{} must be a numeric id (0, 1000, ...), not {!r}".format(what, value))
+    return number
+
+
+def check_absolute_path(path, what="path"):
+    """``path`` as a string; ValueError unless it is absolute."""
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError("{} must be an absolute path, not {!r}".format(what, path))
+    return path
+
+
+def check_name(value, what):
+    """A non-empty name as a string; ValueError naming ``what`` otherwise."""
+    if value is None or isinstance(value, (dict, list, bool)) or not str(value).strip():
+        raise ValueError("{} must be a non-empty name, not {!r}".format(what, value))
+    return str(value)
+
+
+def check_bool(value, what):
+    """``value`` if it is True or False; ValueError naming ``what`` otherwise."""
+    if not isinstance(value, bool):
+        raise ValueError("{} must be true or false, not {!r}".format(what, value))
+    return value
+
+
+def check_optional_str(value, what):
+    """``value`` if it is None or a string; ValueError naming ``what`` otherwise."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("{} must be a string, not {!r}".format(what, value))
+    return value
+
+
+def check_names(values, what):
+    """A list of non-empty names (from a list or tuple); ValueError naming ``what``."""
+    if not isinstance(values, (list, tuple)) or not all(
+            isinstance(v, str) and v for v in values):
+        raise ValueError("{} must be a list of names, not {!r}".format(what, values))
+    return list(values)

@@ -1,0 +1,51 @@
+"""Sphinx configuration for the lxdapi documentation (``make docs``)."""
+
+import os
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
+
+# The core's files are plain modules imported by flat names (``import lxdapi``), as Salt
+# imports them from its utils folder; the Salt modules are documented through the
+# installed package (``pip install -e .``): saltext_lxdapi.modules.lxdapi and friends.
+sys.path.insert(0, os.path.join(ROOT, "_utils"))
+# This site's own directive (the architecture page's table of the core's files).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ext"))
+
+project = "lxdapi"
+author = "the lxdapi authors"
+copyright = "lxdapi authors"  # noqa: A001 - Sphinx's name
+version = release = "0.1.0"
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.viewcode",
+    "lxdapi_parts",
+]
+
+exclude_patterns = ["_build", "_ext"]
+templates_path = []
+html_static_path = []
+
+html_theme = "alabaster"
+html_title = "lxdapi"
+html_theme_options = {
+    "description": "LXD and Incus from Salt, through the REST API",
+    "fixed_sidebar": True,
+    "page_width": "1160px",
+    "sidebar_width": "260px",
+}
+
+# Signatures as in the source (the Salt functions take **kwargs connection settings).
+autodoc_member_order = "bysource"
+autodoc_typehints = "none"
+autodoc_default_options = {
+    "members": True,
+    "show-inheritance": True,
+}
+# Pages name their module in the title; each entry shows the function's own name.
+add_module_names = False
+# A method that has no docstring of its own is left out rather than shown with the one of
+# the class it overrides (e.g. requests.Session.request, whose text refers to requests'
+# own documentation).
+autodoc_inherit_docstrings = False
