@@ -59,7 +59,7 @@ def __virtual__():
 
 def _connection_options():
     """The connection settings a beacon takes, as every lxdapi function does."""
-    return ("remote",) + _core().CONNECTION_ARGUMENTS
+    return _core().CONNECTION_ARGUMENTS
 
 
 def _options():

@@ -54,9 +54,6 @@ log = logging.getLogger(__name__)
 __virtualname__ = "lxdapi"
 __func_alias__ = {"list_": "list"}
 
-CONNECTION_ARGS = ("remote",)
-
-
 def __virtual__():
     if IMPORT_ERROR:
         return (False, IMPORT_ERROR)
@@ -120,7 +117,7 @@ def _connect(kwargs):
 def _split_connection(kwargs):
     """Split a function's ``**kwargs`` into (connection settings, the rest)."""
     kwargs = salt.utils.args.clean_kwargs(**kwargs)
-    conn_keys = set(core.CONNECTION_ARGUMENTS) | set(CONNECTION_ARGS)
+    conn_keys = set(core.CONNECTION_ARGUMENTS)
     conn = {k: v for k, v in kwargs.items() if k in conn_keys}
     rest = {k: v for k, v in kwargs.items() if k not in conn_keys}
     return conn, rest
@@ -626,7 +623,7 @@ def _target_api(to):
     if isinstance(to, str):
         return _api(remote=to)
     if isinstance(to, dict):
-        unknown = sorted(set(to) - set(core.CONNECTION_ARGUMENTS) - {"remote"})
+        unknown = sorted(set(to) - set(core.CONNECTION_ARGUMENTS))
         if unknown:
             raise SaltInvocationError("to: unknown connection setting(s) {}".format(
                 ", ".join(unknown)))
@@ -1922,7 +1919,7 @@ def storage_pool_create(name, driver, config=None, description=None, member_conf
 
 @_salt_errors
 def storage_pool_update(name, config=None, description=None, target=None, member_config=None,
-                        **kwargs):
+                        purge_config=False, **kwargs):
     """
     Bring an existing storage pool to the given config and description (only the keys
     given are compared: LXD adds its own, such as ``source``); return the changes.
@@ -1942,7 +1939,11 @@ def storage_pool_update(name, config=None, description=None, target=None, member
 
     member_config
         On an LXD cluster: each member's own keys to set, ``{member: {key: value}}``
-        (``source``, ``size``, ``zfs.pool_name``, ``lvm.vg_name``...); read and written with ``?target=MEMBER``. Not together with ``target``.
+        (``source``, ``size``, ``zfs.pool_name``, ``lvm.vg_name``...); read and written
+        with ``?target=MEMBER``. Not together with ``target``.
+
+    purge_config
+        Remove the config keys that are not given (default False).
 
     kwargs
         Connection settings; see the module.
@@ -1955,8 +1956,8 @@ def storage_pool_update(name, config=None, description=None, target=None, member
         salt '*' lxdapi.storage_pool_update data config='{"size": "20GB"}' target=node2
     """
     declared = {"config": config, "description": description}
-    return _resource_update("storage_pool", name, declared, kwargs, target=target,
-                            member_config=member_config)
+    return _resource_update("storage_pool", name, declared, kwargs, purge_config,
+                            target=target, member_config=member_config)
 
 
 @_salt_errors
@@ -2143,6 +2144,65 @@ def storage_volume_delete(pool, name, type="custom", **kwargs):  # pylint: disab
     """
     return lxdapi_resources.resource_delete(_connect(kwargs), "storage_volume", name, pool=pool,
                                 type=type)
+
+
+@_salt_errors
+def storage_volume_snapshot_get(pool, volume, name, **kwargs):
+    """
+    Return a snapshot of a custom storage volume as LXD holds it, or False when it does
+    not exist.
+
+    pool
+        The storage pool's name.
+
+    volume
+        The custom volume's name.
+
+    name
+        The snapshot's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_volume_snapshot_get default data1 before-upgrade
+    """
+    return _resource_get("storage_volume_snapshot", name, kwargs, pool=pool, volume=volume)
+
+
+@_salt_errors
+def storage_volume_snapshot_update(pool, volume, name, description=None, **kwargs):
+    """
+    Bring an existing snapshot of a custom storage volume to the given description (its
+    one writable field; a PUT with If-Match, only when it differs); return the changes.
+    Fails if the snapshot does not exist.
+
+    pool
+        The storage pool's name.
+
+    volume
+        The custom volume's name.
+
+    name
+        The snapshot's name.
+
+    description
+        The snapshot's description; None: not managed.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_volume_snapshot_update default data1 before-upgrade description="the last good one"
+    """
+    return _resource_update("storage_volume_snapshot", name, {"description": description},
+                            kwargs, pool=pool, volume=volume)
 
 
 @_salt_errors
@@ -2737,7 +2797,7 @@ def project_create(name, config=None, description=None, **kwargs):
 
 
 @_salt_errors
-def project_update(name, config=None, description=None, **kwargs):
+def project_update(name, config=None, description=None, purge_config=False, **kwargs):
     """
     Bring an existing project to the given config keys and description; return the
     changes. Keys not given are kept (the whole config is written back with If-Match:
@@ -2752,6 +2812,9 @@ def project_update(name, config=None, description=None, **kwargs):
     description
         The new description.
 
+    purge_config
+        Remove the config keys that are not given (default False).
+
     kwargs
         Connection settings; see the module.
 
@@ -2762,7 +2825,7 @@ def project_update(name, config=None, description=None, **kwargs):
         salt '*' lxdapi.project_update staging config='{"limits.instances": 20}'
     """
     declared = {"config": config, "description": description}
-    return _resource_update("project", name, declared, kwargs)
+    return _resource_update("project", name, declared, kwargs, purge_config)
 
 
 @_salt_errors

@@ -77,73 +77,89 @@ def _fail(ret, message):
     return ret
 
 
-def _converge(name, make_plan, done, unchanged, connection):
-    """Run one state: build the plan, then report, predict or apply it.
+def _internal_error(where, exc):
+    """Log the traceback of an unexpected exception (a bug in lxdapi) and return the
+    comment that reports it: the state, the exception, and where its traceback is."""
+    log.exception("lxdapi: internal error in %s", where)
+    return ("lxdapi internal error in {}: {}: {} (a bug, not bad input; its traceback is "
+            "in the minion log)".format(where, type(exc).__name__, exc))
 
-    ``make_plan(api)`` returns a :class:`Plan`; ``done`` and ``unchanged`` are the
-    comments for a run that changed something and for one with nothing to do.
-    Core errors and bad input become ``result: False`` with a comment, never a traceback.
+
+def _words(words, plan):
+    """A comment given as text, or as ``words(plan)``."""
+    return words(plan) if callable(words) else words
+
+
+def _failure(name, plan, exc):
+    """The comment of a plan whose writes failed: what LXD said, and what went through."""
+    message = "{}: {}".format(name, exc)
+    sent = getattr(plan, "sent", None) or []
+    if len(sent) < len(plan.writes):
+        made = plan.applied_changes()
+        if made:
+            message += " (made before the failure: {})".format(", ".join(made))
+        elif sent:
+            message += " (some writes went through before the failure)"
+    return message
+
+
+def _converge(name, kwargs, make_plan, done, unchanged, would=None, failed=None):
+    """The one path of every state: build the plan, then report, predict or apply it.
+
+    ``kwargs``: the state's connection settings (any other argument is refused);
+    ``make_plan(api)`` returns a :class:`lxdapi_plans.Plan` (or an object that behaves as
+    one: ``writes``, ``changes``, ``notes``, ``apply``, ``applied_changes``). The comments,
+    each a text or a callable given the plan: ``done`` after a run that changed something,
+    ``unchanged`` when there was nothing to do, ``would`` in test mode (default "Would
+    have: " and ``done``); ``failed(plan, exc)`` words a failure of its writes.
+
+    Bad input (ValueError) and what LXD refuses become ``result: False`` with a comment
+    naming the problem; anything else is a bug, reported as such with its traceback in
+    the minion log. Never a traceback in the ret.
     """
     ret = _ret(name)
+    connection, unexpected = _connection_args(kwargs)
     try:
+        if unexpected:
+            raise ValueError("unexpected argument(s): {}".format(", ".join(unexpected)))
         api = _api(connection)
         plan = make_plan(api)
     except core.APIException as exc:
         return _fail(ret, str(exc))
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, OSError) as exc:
         return _fail(ret, "{}: {}".format(name, exc))
+    except Exception as exc:  # a bug, not bad input
+        return _fail(ret, _internal_error(name, exc))
     notes = list(plan.notes)
     if not plan.writes:
-        ret["comment"] = " ".join([unchanged] + notes)
+        ret["comment"] = " ".join([_words(unchanged, plan)] + notes)
         return ret
     if __opts__.get("test"):
         ret["result"] = None
         ret["changes"] = core.redact(plan.changes)  # no password or key in a report
-        ret["comment"] = " ".join(["Would have: " + done] + notes)
+        text = _words(would, plan) if would else "Would have: " + _words(done, plan)
+        ret["comment"] = " ".join([text] + notes)
         return ret
     try:
         plan.apply(api)
-    except core.APIException as exc:
+    except (core.APIException, OSError) as exc:
         # What went through before the failure is reported, and only that.
         ret["changes"] = core.redact(plan.applied_changes())
-        message = "{}: {}".format(name, exc)
-        if ret["changes"]:
-            message += " (made before the failure: {})".format(", ".join(ret["changes"]))
-        elif getattr(plan, "sent", None):
-            message += " (some writes went through before the failure)"
-        return _fail(ret, message)
+        return _fail(ret, failed(plan, exc) if failed else _failure(name, plan, exc))
+    except Exception as exc:  # a bug, not bad input
+        ret["changes"] = core.redact(plan.applied_changes())
+        return _fail(ret, _internal_error(name, exc))
     ret["changes"] = core.redact(plan.changes)
-    ret["comment"] = " ".join([done] + notes)
+    ret["comment"] = " ".join([_words(done, plan)] + notes)
     return ret
 
 
 def _connection_args(kwargs):
     """A state's connection kwargs, and the sorted names of any other (unexpected) ones."""
     kwargs = salt.utils.args.clean_kwargs(**kwargs)
-    allowed = set(core.CONNECTION_ARGUMENTS) | {"remote"}
+    allowed = set(core.CONNECTION_ARGUMENTS)
     unexpected = sorted(k for k in kwargs if k not in allowed)
     return {k: v for k, v in kwargs.items() if k in allowed}, unexpected
-
-
-def _run(name, kwargs, make_plan, done, unchanged):
-    """:func:`_converge` with unexpected arguments refused; ``done`` may be a callable
-    ``done(plan)`` choosing the comment from what the plan does."""
-    connection, unexpected = _connection_args(kwargs)
-    seen = {}
-
-    def plan_checked(api):
-        if unexpected:
-            raise ValueError("unexpected argument(s): {}".format(", ".join(unexpected)))
-        plan = make_plan(api)
-        seen["plan"] = plan
-        return plan
-
-    text = "\0done\0"
-    ret = _converge(name, plan_checked, text if callable(done) else done, unchanged,
-                    connection)
-    if callable(done) and text in ret["comment"]:
-        ret["comment"] = ret["comment"].replace(text, done(seen["plan"]), 1)
-    return ret
 
 
 def _created(plan, key):
@@ -176,15 +192,15 @@ def _fileserver_path(source, what="source"):
 # other connection settings (``remote``, ``endpoint``, ...).
 
 def _resource_converge(name, what, make_plan, kwargs, created_key=None):
-    """:func:`_run` for one resource, with comments that name it.
+    """:func:`_converge` for one resource, with comments that name it.
 
     ``what`` names the resource (``Profile 'web'``); ``created_key`` is the plan's change
     key that marks a creation (None for an absent state).
     """
     if created_key is None:
-        return _run(name, kwargs, make_plan, "{} deleted.".format(what),
+        return _converge(name, kwargs, make_plan, "{} deleted.".format(what),
                     "{} is already absent.".format(what))
-    return _run(name, kwargs, make_plan,
+    return _converge(name, kwargs, make_plan,
                 lambda plan: "{} {}.".format(
                     what, "created" if _created(plan, created_key) else "updated"),
                 "{} is already as declared.".format(what))
@@ -276,7 +292,7 @@ def profile_absent(name, **kwargs):
     return _absent("profile", name, kwargs)
 
 
-def network_present(name, type="bridge", config=None, description=None, member_config=None,
+def network_present(name, type="bridge", config=None, description=None, purge_config=False, member_config=None,
                     **kwargs):  # pylint: disable=redefined-builtin
     """
     Ensure a managed network exists with the declared config keys and description.
@@ -296,6 +312,10 @@ def network_present(name, type="bridge", config=None, description=None, member_c
 
     description
         The description; None: not managed.
+
+    purge_config
+        Remove the config keys that are not declared (default False). Keys LXD sets
+        itself go too unless declared (a network's generated addresses, for one).
 
     member_config
         On an LXD cluster: each member's own keys, ``{member: {key: value}}`` (``parent``, ``bridge.external_interfaces``, ``bgp.ipv4.nexthop``, ``bgp.ipv6.nexthop``);
@@ -325,7 +345,8 @@ def network_present(name, type="bridge", config=None, description=None, member_c
                 node2: {parent: eno2}
     """
     declared = {"type": type, "config": config, "description": description}
-    return _present("network", name, declared, kwargs, member_config=member_config)
+    return _present("network", name, declared, kwargs, purge_config,
+                    member_config=member_config)
 
 
 def network_absent(name, **kwargs):
@@ -349,7 +370,7 @@ def network_absent(name, **kwargs):
     return _absent("network", name, kwargs)
 
 
-def storage_pool_present(name, driver, config=None, description=None, member_config=None,
+def storage_pool_present(name, driver, config=None, description=None, purge_config=False, member_config=None,
                          **kwargs):
     """
     Ensure a storage pool exists with the declared config keys and description.
@@ -370,6 +391,10 @@ def storage_pool_present(name, driver, config=None, description=None, member_con
 
     description
         The description; None: not managed.
+
+    purge_config
+        Remove the config keys that are not declared (default False). Keys LXD sets
+        itself go too unless declared (a network's generated addresses, for one).
 
     member_config
         On an LXD cluster: each member's own keys, ``{member: {key: value}}`` (``source``, ``size``, ``zfs.pool_name``, ``lvm.vg_name``...);
@@ -399,7 +424,8 @@ def storage_pool_present(name, driver, config=None, description=None, member_con
                 node2: {source: /srv/b}
     """
     declared = {"driver": driver, "config": config, "description": description}
-    return _present("storage_pool", name, declared, kwargs, member_config=member_config)
+    return _present("storage_pool", name, declared, kwargs, purge_config,
+                    member_config=member_config)
 
 
 def storage_pool_absent(name, **kwargs):
@@ -424,7 +450,7 @@ def storage_pool_absent(name, **kwargs):
 
 
 def storage_volume_present(pool, name, type="custom", config=None, content_type=None,
-                           description=None, **kwargs):  # pylint: disable=redefined-builtin
+                           description=None, purge_config=False, **kwargs):  # pylint: disable=redefined-builtin
     """
     Ensure a storage volume exists in ``pool`` with the declared config and description.
 
@@ -449,6 +475,10 @@ def storage_volume_present(pool, name, type="custom", config=None, content_type=
     description
         The description; None: not managed.
 
+    purge_config
+        Remove the config keys that are not declared (default False). Keys LXD sets
+        itself go too unless declared (a network's generated addresses, for one).
+
     kwargs
         ``project`` and the other connection settings.
 
@@ -463,7 +493,7 @@ def storage_volume_present(pool, name, type="custom", config=None, content_type=
                 user.owner: web
     """
     declared = {"config": config, "content_type": content_type, "description": description}
-    return _present("storage_volume", name, declared, kwargs, pool=pool, type=type)
+    return _present("storage_volume", name, declared, kwargs, purge_config, pool=pool, type=type)
 
 
 def storage_volume_absent(pool, name, type="custom", **kwargs):  # pylint: disable=redefined-builtin
@@ -556,7 +586,7 @@ def storage_volume_snapshot_absent(pool, volume, name, **kwargs):
 
 
 def network_acl_present(name, ingress=None, egress=None, config=None, description=None,
-                        **kwargs):
+                        purge_config=False, **kwargs):
     """
     Ensure a network ACL exists with the declared rules, config keys and description.
 
@@ -582,6 +612,10 @@ def network_acl_present(name, ingress=None, egress=None, config=None, descriptio
     description
         The description; None: not managed.
 
+    purge_config
+        Remove the config keys that are not declared (default False). Keys LXD sets
+        itself go too unless declared (a network's generated addresses, for one).
+
     kwargs
         ``project`` and the other connection settings.
 
@@ -598,7 +632,7 @@ def network_acl_present(name, ingress=None, egress=None, config=None, descriptio
     """
     declared = {"ingress": ingress, "egress": egress, "config": config,
                 "description": description}
-    return _present("network_acl", name, declared, kwargs)
+    return _present("network_acl", name, declared, kwargs, purge_config)
 
 
 def network_acl_absent(name, **kwargs):
@@ -622,7 +656,7 @@ def network_acl_absent(name, **kwargs):
     return _absent("network_acl", name, kwargs)
 
 
-def network_zone_present(name, config=None, description=None, **kwargs):
+def network_zone_present(name, config=None, description=None, purge_config=False, **kwargs):
     """
     Ensure a network DNS zone exists with the declared config keys and description.
 
@@ -635,6 +669,10 @@ def network_zone_present(name, config=None, description=None, **kwargs):
 
     description
         The description; None: not managed.
+
+    purge_config
+        Remove the config keys that are not declared (default False). Keys LXD sets
+        itself go too unless declared (a network's generated addresses, for one).
 
     kwargs
         ``project`` and the other connection settings.
@@ -649,7 +687,7 @@ def network_zone_present(name, config=None, description=None, **kwargs):
                 dns.nameservers: ns1.example.net
     """
     declared = {"config": config, "description": description}
-    return _present("network_zone", name, declared, kwargs)
+    return _present("network_zone", name, declared, kwargs, purge_config)
 
 
 def network_zone_absent(name, **kwargs):
@@ -674,7 +712,7 @@ def network_zone_absent(name, **kwargs):
 
 
 def network_zone_record_present(zone, name, entries=None, config=None, description=None,
-                                **kwargs):
+                                purge_config=False, **kwargs):
     """
     Ensure a record of a network DNS zone exists with the declared entries.
 
@@ -694,6 +732,10 @@ def network_zone_record_present(zone, name, entries=None, config=None, descripti
     description
         The description; None: not managed.
 
+    purge_config
+        Remove the config keys that are not declared (default False). Keys LXD sets
+        itself go too unless declared (a network's generated addresses, for one).
+
     kwargs
         ``project`` and the other connection settings.
 
@@ -708,7 +750,7 @@ def network_zone_record_present(zone, name, entries=None, config=None, descripti
               - {type: A, value: 192.0.2.10, ttl: 300}
     """
     declared = {"entries": entries, "config": config, "description": description}
-    return _present("network_zone_record", name, declared, kwargs, zone=zone)
+    return _present("network_zone_record", name, declared, kwargs, purge_config, zone=zone)
 
 
 def network_zone_record_absent(zone, name, **kwargs):
@@ -735,7 +777,7 @@ def network_zone_record_absent(zone, name, **kwargs):
     return _absent("network_zone_record", name, kwargs, zone=zone)
 
 
-def project_present(name, config=None, description=None, **kwargs):
+def project_present(name, config=None, description=None, purge_config=False, **kwargs):
     """
     Ensure a project exists with the declared config keys and description.
 
@@ -752,6 +794,10 @@ def project_present(name, config=None, description=None, **kwargs):
     description
         The description; None: not managed.
 
+    purge_config
+        Remove the config keys that are not declared (default False). Keys LXD sets
+        itself go too unless declared (a network's generated addresses, for one).
+
     kwargs
         Connection settings.
 
@@ -765,7 +811,7 @@ def project_present(name, config=None, description=None, **kwargs):
                 limits.instances: 10
     """
     declared = {"config": config, "description": description}
-    return _present("project", name, declared, kwargs)
+    return _present("project", name, declared, kwargs, purge_config)
 
 
 def project_absent(name, **kwargs):
@@ -1044,17 +1090,6 @@ def file_absent(container, path=None, **kwargs):
         lambda api: lxdapi_files.plan_file_absent(api, container, path), kwargs)
 
 
-def _check_retcodes(codes):
-    if codes is None:
-        return [0]
-    if isinstance(codes, int) and not isinstance(codes, bool):
-        codes = [codes]
-    if not isinstance(codes, (list, tuple)) or not codes or not all(
-            isinstance(c, int) and not isinstance(c, bool) for c in codes):
-        raise ValueError("success_retcodes must be a list of exit codes, not {!r}".format(codes))
-    return list(codes)
-
-
 def container_exec(name, container, command=None, onlyif_exec=None, unless_exec=None,
                    creates_path=None, env=None, cwd=None, user=None, group=None,
                    success_retcodes=None, **kwargs):
@@ -1118,56 +1153,34 @@ def container_exec(name, container, command=None, onlyif_exec=None, unless_exec=
             - command: [apk, add, nginx]
             - creates_path: /usr/sbin/nginx
     """
-    ret = _ret(name)
-    connection, unexpected = _connection_args(kwargs)
-    exec_args = {"environment": env, "cwd": cwd, "user": user, "group": group}
-    try:
-        if unexpected:
-            raise ValueError("unexpected argument(s): {}".format(", ".join(unexpected)))
-        argv = lxdapi_instances.command_argv(name if command is None else command)
-        lxdapi_instances.exec_body(argv, **exec_args)  # checks env, cwd, user and group up front
-        for what, guard in (("onlyif_exec", onlyif_exec), ("unless_exec", unless_exec)):
-            if guard is not None:
-                lxdapi_instances.command_argv(guard, what)
-        if creates_path is not None:
-            lxdapi_instances.check_paths(creates_path, "creates_path")
-        codes = _check_retcodes(success_retcodes)
-        api = _api(connection)
-        state = lxdapi_instances.instance_state(api, container)
-        status = state.get("status") if state else None
-        if status != "Running":
-            what = "does not exist" if status is None else "is {}".format(status)
-            if __opts__.get("test"):
-                ret["result"] = None
-                ret["comment"] = ("Would have run {} in {!r}, which {} now (an earlier state "
-                                  "may create or start it).".format(argv, container, what))
-                return ret
-            return _fail(ret, "{}: cannot run {}: instance {!r} {}, not Running".format(
-                name, argv, container, what))
-        reason = lxdapi_instances.exec_skip_reason(api, container, onlyif_exec, unless_exec, creates_path,
-                                       **exec_args)
-        if reason is not None:
-            ret["comment"] = "Not run in {!r}: {}".format(container, reason)
-            return ret
-        if __opts__.get("test"):
-            ret["result"] = None
-            ret["comment"] = "Would have run {} in {!r}.".format(argv, container)
-            return ret
-        out = lxdapi_instances.instance_exec(api, container, argv, **exec_args)
-    except core.APIException as exc:
-        return _fail(ret, str(exc))
-    except (ValueError, TypeError) as exc:
-        return _fail(ret, "{}: {}".format(name, exc))
-    ret["changes"] = {"retcode": out["retcode"],
-                      "stdout": out["stdout"].decode("utf-8", "replace"),
-                      "stderr": out["stderr"].decode("utf-8", "replace")}
-    if out["retcode"] in codes:
-        ret["comment"] = "Ran {} in {!r} (exit {}).".format(argv, container, out["retcode"])
-    else:
-        _fail(ret, "{} in {!r} exited {}: {}".format(
-            argv, container, out["retcode"],
-            ret["changes"]["stderr"].strip() or "(no output on stderr)"))
-    return ret
+    testing = __opts__.get("test")
+
+    def make_plan(api):
+        plan = lxdapi_instances.plan_instance_exec(
+            api, container, name if command is None else command, onlyif=onlyif_exec,
+            unless=unless_exec, creates=creates_path, success_retcodes=success_retcodes,
+            environment=env, cwd=cwd, user=user, group=group)
+        if plan.status != "Running" and not testing:
+            raise ValueError("cannot run {}: instance {!r} {}, not Running".format(
+                plan.argv, container, _exec_where(plan)))
+        return plan
+
+    def would(plan):
+        if plan.status != "Running":
+            return ("Would have run {} in {!r}, which {} now (an earlier state may create "
+                    "or start it).".format(plan.argv, container, _exec_where(plan)))
+        return "Would have run {} in {!r}.".format(plan.argv, container)
+
+    return _converge(
+        name, kwargs, make_plan,
+        lambda plan: "Ran {} in {!r} (exit {}).".format(plan.argv, container,
+                                                         plan.changes["retcode"]),
+        lambda plan: "Not run in {!r}: {}".format(container, plan.skip_reason),
+        would=would, failed=lambda plan, exc: exc.error)
+
+
+def _exec_where(plan):
+    return "does not exist" if plan.status is None else "is {}".format(plan.status)
 
 
 # ---- containers and images ----
@@ -1293,7 +1306,7 @@ def container_present(name, source=None, config=None, devices=None, profiles=Non
         return "Container {} {}.".format(
             name, "created" if _created(plan, "instance") else "updated")
 
-    return _run(name, connection, _using_run_listing(make_plan), done,
+    return _converge(name, connection, _using_run_listing(make_plan), done,
                 "Container {} is already as declared.".format(name))
 
 
@@ -1341,68 +1354,39 @@ def containers_present(name, containers, defaults=None, **connection):
                   status: Stopped
                   config: {limits.cpu: "1"}
     """
-    ret = _ret(name)
-    connection, unexpected = _connection_args(connection)
-    try:
-        if unexpected:
-            raise ValueError("unexpected argument(s): {}".format(", ".join(unexpected)))
-        api = _api(connection)
-        plans = lxdapi_batch.plan_containers_present(api, containers, defaults,
-                                             run_key=globals().get("__instance_id__"))
-    except core.APIException as exc:
-        return _fail(ret, str(exc))
-    except (ValueError, TypeError) as exc:
-        return _fail(ret, "{}: {}".format(name, exc))
-    notes = [note for _, plan in plans for note in plan.notes]
-    todo = [(container, plan) for container, plan in plans if plan.writes]
-    if not todo:
-        ret["comment"] = " ".join(["All {} containers are already as declared.".format(
-            len(plans))] + notes)
-        return ret
-
-    def summary(done):
-        created = [c for c, plan in done if _created(plan, "instance")]
-        updated = [c for c, plan in done if not _created(plan, "instance")]
-        return "; ".join(part for part in (
-            "created " + ", ".join(created) if created else "",
-            "updated " + ", ".join(updated) if updated else "") if part)
-
-    _converge_many(ret, api, todo, summary)
-    ret["comment"] = " ".join([ret["comment"]] + notes)
-    return ret
+    return _converge_group(
+        name, connection,
+        lambda api: lxdapi_batch.plan_containers_present(
+            api, containers, defaults, run_key=globals().get("__instance_id__")),
+        _created_or_updated,
+        lambda group: "All {} containers are already as declared.".format(len(group.named)))
 
 
-def _converge_many(ret, api, named_plans, summary):
-    """Predict (test mode) or apply, side by side, the plans of several containers
-    (``named_plans``: ``[(container, plan)]``, each with writes) into one ret, changes
-    per container. ``summary(done)`` words what was (or would be) done. A container
-    whose writes fail fails the state, naming it; the others are still converged."""
-    if __opts__.get("test"):
-        ret["result"] = None
-        ret["changes"] = {c: core.redact(plan.changes) for c, plan in named_plans}
-        ret["comment"] = "Would have: {}.".format(summary(named_plans))
-        return ret
-    errors = lxdapi_batch.apply_plans_concurrently(api, [plan for _, plan in named_plans])
-    failed, done = [], []
-    for (container, plan), exc in zip(named_plans, errors):
-        if exc is None:
-            done.append((container, plan))
-            ret["changes"][container] = core.redact(plan.changes)
-        else:
-            failed.append("{}: {}".format(container, exc))
-            made = plan.applied_changes()
-            if made:
-                ret["changes"][container] = core.redact(made)
-    comment = []
-    if done:
-        text = summary(done)
-        comment.append("{}.".format(text[:1].upper() + text[1:]))
-    if failed:
-        ret["result"] = False
-        comment.insert(0, "{} of {} container(s) failed: {}.".format(
-            len(failed), len(named_plans), "; ".join(failed)))
-    ret["comment"] = " ".join(comment)
-    return ret
+def _created_or_updated(named_plans):
+    created = [c for c, plan in named_plans if _created(plan, "instance")]
+    updated = [c for c, plan in named_plans if not _created(plan, "instance")]
+    return "; ".join(part for part in (
+        "created " + ", ".join(created) if created else "",
+        "updated " + ", ".join(updated) if updated else "") if part)
+
+
+def _converge_group(name, kwargs, make_group, summary, unchanged):
+    """:func:`_converge` of a :class:`lxdapi_batch.PlanGroup` (several containers' plans,
+    applied side by side), changes per container. ``summary(named_plans)`` words what
+    was (or would be) done. A container whose writes fail fails the state, naming it;
+    the others are still converged, and the comment says so."""
+
+    def capital(text):
+        return text[:1].upper() + text[1:]
+
+    def failed(group, exc):
+        done = summary(group.done)
+        return " ".join([exc.error + "."] + (["{}.".format(capital(done))] if done else []))
+
+    return _converge(name, kwargs, make_group,
+                     lambda group: "{}.".format(capital(summary(group.todo))), unchanged,
+                     would=lambda group: "Would have: {}.".format(summary(group.todo)),
+                     failed=failed)
 
 
 def container_absent(name, force=False, timeout=30, **connection):
@@ -1430,7 +1414,7 @@ def container_absent(name, force=False, timeout=30, **connection):
           lxdapi.container_absent:
             - timeout: 60
     """
-    return _run(name, connection,
+    return _converge(name, connection,
                 lambda api: lxdapi_instances.plan_instance_absent(api, name, force, timeout),
                 "Container {} deleted.".format(name),
                 "Container {} is already absent.".format(name))
@@ -1444,7 +1428,7 @@ def _status_state(name, status, connection, restart=False, force=False, timeout=
             name, plan.changes["status"]["new"],
             " (restarted)" if "restarted" in plan.changes else "")
 
-    return _run(
+    return _converge(
         name, connection,
         lambda api: lxdapi_instances.plan_instance_status(api, name, status, restart, force, timeout),
         done, "Container {} is already {}.".format(name, status))
@@ -1479,22 +1463,20 @@ def container_running(name, restart=False, timeout=30, **connection):
 
 def _restart_many(name, containers, connection):
     """mod_watch of a containers_present: restart its running containers at once."""
-    ret = _ret(name)
     names = list(containers) if isinstance(containers, (list, dict)) else []
-    try:
-        api = _api(connection)
-        listing = {i["name"]: i.get("status") for i in lxdapi_instances.instance_list(api, recursion=1)}
-        plans = [lxdapi_instances.plan_instance_status(api, n, "Running", restart=True)
-                 for n in names if listing.get(n) == "Running"]
-    except core.APIException as exc:
-        return _fail(ret, str(exc))
-    except (ValueError, TypeError) as exc:
-        return _fail(ret, "{}: {}".format(name, exc))
-    if not plans:
-        ret["comment"] = "None of the containers of {} runs; nothing to restart.".format(name)
-        return ret
-    return _converge_many(ret, api, [(p.name, p) for p in plans], lambda done: (
-        "restarted {} (a watched state changed)".format(", ".join(c for c, _ in done))))
+
+    def make_group(api):
+        listing = {i["name"]: i.get("status")
+                   for i in lxdapi_instances.instance_list(api, recursion=1)}
+        return lxdapi_batch.PlanGroup(
+            (n, lxdapi_instances.plan_instance_status(api, n, "Running", restart=True))
+            for n in names if listing.get(n) == "Running")
+
+    return _converge_group(
+        name, connection, make_group,
+        lambda done: "restarted {} (a watched state changed)".format(
+            ", ".join(c for c, _ in done)),
+        "None of the containers of {} runs; nothing to restart.".format(name))
 
 
 def mod_watch(name, sfun=None, **kwargs):
@@ -1555,7 +1537,7 @@ def mod_watch(name, sfun=None, **kwargs):
             if "status" not in plan.changes else \
             "Container {} is now {}.".format(name, plan.changes["status"]["new"])
 
-    return _run(name, connection, make_plan, done,
+    return _converge(name, connection, make_plan, done,
                 "Container {} is not running; nothing to restart.".format(name))
 
 
@@ -1677,7 +1659,7 @@ def image_present(name, source, public=False, aliases=None, auto_update=False,
             "type") in lxdapi_images.PUBLISH_TYPES else "imported"
         return "Image {} {}.".format(name, made if _created(plan, "image") else "updated")
 
-    return _run(name, connection, make_plan, done,
+    return _converge(name, connection, make_plan, done,
                 "Image {} is already present.".format(name))
 
 
@@ -1698,7 +1680,7 @@ def image_absent(name, **connection):
         old-busybox:
           lxdapi.image_absent
     """
-    return _run(name, connection, lambda api: lxdapi_images.plan_image_absent(api, name),
+    return _converge(name, connection, lambda api: lxdapi_images.plan_image_absent(api, name),
                 "Image {} deleted.".format(name),
                 "Image {} is already absent.".format(name))
 
@@ -1734,7 +1716,7 @@ def image_alias_present(name, target, description=None, **connection):
         return "Image alias {} {}.".format(
             name, "created" if _created(plan, "alias") else "updated")
 
-    return _run(name, connection,
+    return _converge(name, connection,
                 lambda api: lxdapi_images.plan_image_alias_present(api, name, target, description),
                 done, "Image alias {} is already as declared.".format(name))
 
@@ -1756,7 +1738,7 @@ def image_alias_absent(name, **connection):
         old-alias:
           lxdapi.image_alias_absent
     """
-    return _run(name, connection, lambda api: lxdapi_images.plan_image_alias_absent(api, name),
+    return _converge(name, connection, lambda api: lxdapi_images.plan_image_alias_absent(api, name),
                 "Image alias {} deleted.".format(name),
                 "Image alias {} is already absent.".format(name))
 
@@ -1805,7 +1787,7 @@ def cluster_member_present(name, description=None, failure_domain=None, roles=No
             - config:
                 scheduler.instance: manual
     """
-    return _run(name, kwargs,
+    return _converge(name, kwargs,
                 lambda api: lxdapi_cluster.plan_cluster_member(api, name, description, failure_domain,
                                                      roles, groups, config),
                 "Cluster member {} updated.".format(name),
@@ -1903,7 +1885,7 @@ def server_config_present(name, config, purge_config=False, force_secrets=False,
                 core.https_address: 127.0.0.1:8443
                 images.auto_update_interval: 0
     """
-    return _run(name, kwargs,
+    return _converge(name, kwargs,
                 lambda api: lxdapi_server.plan_server_config(api, config, purge_config, target,
                                                     force_secrets),
                 "The server's config was updated.",
@@ -1950,7 +1932,7 @@ def certificate_present(name, certificate, type="client",  # pylint: disable=red
             - restricted: True
             - projects: [web]
     """
-    return _run(
+    return _converge(
         name, kwargs,
         lambda api: lxdapi_trust.plan_certificate_present(
             api, name, _fileserver_path(certificate, "certificate"), type, restricted,
@@ -1978,7 +1960,7 @@ def certificate_absent(name, **kwargs):
         old-minion:
           lxdapi.certificate_absent
     """
-    return _run(name, kwargs, lambda api: lxdapi_trust.plan_certificate_absent(api, name),
+    return _converge(name, kwargs, lambda api: lxdapi_trust.plan_certificate_absent(api, name),
                 "Certificate {} removed from the trust store.".format(name),
                 "Certificate {} is already absent.".format(name))
 

@@ -920,6 +920,8 @@ def name_from_url(url):
 # ---------------------------------------------------------------- connection settings
 
 
+#: The connection settings (see :func:`resolve_connection`), as a remote's entry holds
+#: them.
 CONNECTION_KEYS = ("endpoint", "cert", "key", "verify", "server_cert", "timeout",
                    "wait_timeout", "project")
 
@@ -929,8 +931,9 @@ CONNECTION_KEYS = ("endpoint", "cert", "key", "verify", "server_cert", "timeout"
 CONNECTION_ALIASES = {"client_key": "key", "request_timeout": "timeout"}
 
 
-#: Every keyword argument that is a connection setting.
-CONNECTION_ARGUMENTS = CONNECTION_KEYS + tuple(CONNECTION_ALIASES)
+#: Every keyword argument that is a connection setting: the execution functions, the
+#: states and the beacon take these, and only these, besides their own parameters.
+CONNECTION_ARGUMENTS = ("remote",) + CONNECTION_KEYS + tuple(CONNECTION_ALIASES)
 
 
 def resolve_connection(kwargs, config_get=None):
@@ -1013,6 +1016,3 @@ def __getattr__(name):
         return value
     raise AttributeError("module {!r} has no attribute {!r}".format(__name__, name))
 
-
-def __dir__():
-    return sorted(set(globals()) | set(SEED_API))

@@ -193,6 +193,57 @@ def apply_plans_concurrently(api, plans):
     return errors
 
 
+class PlansFailed(APIException):
+    """Some plans of a :class:`PlanGroup` failed; the others went through."""
+
+
+class PlanGroup:
+    """The plans of several instances, converged as one: what ``containers_present`` (and
+    the restart of its watch) hands to a state's converge as it would one :class:`Plan`.
+
+    ``named``: ``[(instance, plan)]``. ``todo`` are those with writes; ``writes``,
+    ``changes`` (per instance) and ``notes`` are theirs together. :meth:`apply` sends them
+    side by side (:func:`apply_plans_concurrently`); then ``done`` lists the
+    ``(instance, plan)`` that went through and ``failed`` the ``(instance, plan,
+    exception)`` that did not, and :class:`PlansFailed` is raised if any failed.
+    """
+
+    def __init__(self, named):
+        self.named = list(named)
+        self.todo = [(name, plan) for name, plan in self.named if plan.writes]
+        self.notes = [note for _, plan in self.named for note in plan.notes]
+        self.writes = [write for _, plan in self.todo for write in plan.writes]
+        self.changes = {name: plan.changes for name, plan in self.todo}
+        self.done, self.failed = [], []
+
+    def __bool__(self):
+        return bool(self.writes)
+
+    def apply(self, api):
+        """Apply every plan side by side; True. Raises :class:`PlansFailed` naming each
+        instance whose writes failed (the others are converged all the same)."""
+        errors = apply_plans_concurrently(api, [plan for _, plan in self.todo])
+        for (name, plan), exc in zip(self.todo, errors):
+            if exc is None:
+                self.done.append((name, plan))
+            else:
+                self.failed.append((name, plan, exc))
+        if self.failed:
+            raise PlansFailed(error="{} of {} container(s) failed: {}".format(
+                len(self.failed), len(self.todo),
+                "; ".join("{}: {}".format(name, exc) for name, _, exc in self.failed)))
+        return True
+
+    def applied_changes(self):
+        """The changes made: each applied plan's, and what a failed one wrote first."""
+        made = {name: plan.changes for name, plan in self.done}
+        for name, plan, _ in self.failed:
+            partial = plan.applied_changes()
+            if partial:
+                made[name] = partial
+        return made
+
+
 def create_instances(api, bodies, start=False, timeout=30):
     """Create many instances at once: every POST first, then wait on all the operations.
 
@@ -282,13 +333,13 @@ def _container_specs(containers, defaults):
 
 
 def plan_containers_present(api, containers, defaults=None, run_key=None):
-    """The plans of many ``container_present`` at once: ``[(name, plan)]``.
+    """The plans of many ``container_present`` at once: a :class:`PlanGroup`.
 
     ``containers``: a list of names, or a mapping of names to the arguments of
     :func:`plan_instance_present` (``type`` for the instance type), each over
     ``defaults``. One instance listing serves them all; bad input for any of them raises
-    ValueError naming it, before anything is written. Apply the plans with
-    :func:`apply_plans_concurrently`, so that their LXD operations run side by side.
+    ValueError naming it, before anything is written. :meth:`PlanGroup.apply` sends
+    their writes side by side.
     """
     specs = _container_specs(containers, defaults)
     prefetch_instances(api, run_key=run_key)
@@ -303,4 +354,4 @@ def plan_containers_present(api, containers, defaults=None, run_key=None):
         except APIException as exc:
             raise reword(exc, "container {}: {}".format(name, exc.error or exc))
         plans.append((name, plan))
-    return plans
+    return PlanGroup(plans)

@@ -640,6 +640,85 @@ def exec_skip_reason(api, name, onlyif=None, unless=None, creates=None, **exec_a
     return None
 
 
+def check_retcodes(codes):
+    """The exit codes that count as success (``[0]`` for None); ValueError otherwise."""
+    if codes is None:
+        return [0]
+    if isinstance(codes, int) and not isinstance(codes, bool):
+        codes = [codes]
+    if not isinstance(codes, (list, tuple)) or not codes or not all(
+            isinstance(c, int) and not isinstance(c, bool) for c in codes):
+        raise ValueError("success_retcodes must be a list of exit codes, not {!r}".format(codes))
+    return list(codes)
+
+
+class CommandFailed(APIException):
+    """A command run in an instance exited with a code that is not a success code."""
+
+
+class ExecPlan(Plan):
+    """The plan of a command to run in an instance (``container_exec``).
+
+    ``argv``, ``instance`` and ``status`` (the instance's, when the plan was made) say what
+    and where; ``skip_reason`` why it need not run (then it has no write). Its changes,
+    ``{retcode, stdout, stderr}``, are known only once it ran: :meth:`apply` runs it and
+    raises :class:`CommandFailed` when the exit code is not one of ``success_codes``.
+    """
+
+    def __init__(self, api, instance, argv, exec_args, success_codes, status,
+                 skip_reason=None):
+        super().__init__(instance)
+        self.instance, self.argv, self.status = instance, argv, status
+        self.exec_args, self.success_codes = exec_args, success_codes
+        self.skip_reason = skip_reason
+        if skip_reason is None:
+            self.writes.append(Write("POST", api.instance_path(instance, "exec"),
+                                     exec_body(argv, **exec_args), keys=("retcode",)))
+
+    def apply(self, api):
+        self.sent = []
+        out = instance_exec(api, self.instance, self.argv, **self.exec_args)
+        self.sent = list(self.writes)
+        self.changes = {"retcode": out["retcode"],
+                        "stdout": out["stdout"].decode("utf-8", "replace"),
+                        "stderr": out["stderr"].decode("utf-8", "replace")}
+        if out["retcode"] not in self.success_codes:
+            raise CommandFailed(error="{} in {!r} exited {}: {}".format(
+                self.argv, self.instance, out["retcode"],
+                self.changes["stderr"].strip() or "(no output on stderr)"))
+        return True
+
+    def applied_changes(self):
+        return dict(self.changes)
+
+
+def plan_instance_exec(api, instance, command, onlyif=None, unless=None, creates=None,
+                       success_retcodes=None, **exec_args):
+    """The :class:`ExecPlan` of ``command`` in ``instance``, its guards evaluated there.
+
+    ``command``, ``onlyif`` and ``unless``: argv lists or strings (see
+    :func:`command_argv`); ``creates``: absolute paths; ``exec_args``: ``environment``,
+    ``cwd``, ``user``, ``group``. Everything is checked (ValueError) before anything runs;
+    the guards run (they only read) only when the instance is Running: one that is not
+    gives a plan with a write whose ``status`` says so, for the caller to refuse or, in
+    test mode, to predict.
+    """
+    argv = command_argv(command)
+    exec_body(argv, **exec_args)  # checks env, cwd, user and group up front
+    for what, guard in (("onlyif_exec", onlyif), ("unless_exec", unless)):
+        if guard is not None:
+            command_argv(guard, what)
+    if creates is not None:
+        check_paths(creates, "creates_path")
+    codes = check_retcodes(success_retcodes)
+    state = instance_state(api, instance)
+    status = state.get("status") if state else None
+    reason = None
+    if status == "Running":
+        reason = exec_skip_reason(api, instance, onlyif, unless, creates, **exec_args)
+    return ExecPlan(api, instance, argv, exec_args, codes, status, reason)
+
+
 # -- snapshots
 
 

@@ -26,19 +26,6 @@ from lxdapi_instances import (
     plan_instance_status,
 )
 
-__all__ = [
-    "container_get",
-    "container_absent",
-    "container_apply_config",
-    "container_apply_status",
-    "image_get",
-    "image_alias_get",
-    "image_get_fingerprint",
-    "image_present",
-    "image_absent",
-    "image_alias_present",
-]
-
 #: The keys of ``container_apply_config``'s ``config``: an instance as LXD's API takes it.
 INSTANCE_BODY_KEYS = ("name", "source", "config", "devices", "profiles", "type", "ephemeral",
                       "description")

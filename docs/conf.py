@@ -1,5 +1,6 @@
 """Sphinx configuration for the lxdapi documentation (``make docs``)."""
 
+import importlib.metadata
 import os
 import sys
 
@@ -14,8 +15,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ex
 
 project = "lxdapi"
 author = "the lxdapi authors"
-copyright = "lxdapi authors"  # noqa: A001 - Sphinx's name
-version = release = "0.1.0"
+copyright = "lxdapi authors"
+# setup.cfg's version, as pip installed it (make setup: pip install -e .).
+version = release = importlib.metadata.version("saltext-lxdapi")
 
 extensions = [
     "sphinx.ext.autodoc",

@@ -7,14 +7,19 @@ repository's ``_modules``, ``_states``, ``_utils`` and ``_beacons`` (installed a
 ``saltext_lxdapi.modules``, ``.states``, ``.utils`` and ``.beacons``).
 """
 
-import importlib
+import importlib.util
 
 
 def get_dirs():
     """Return ``{"modules": [...], "states": [...], "utils": [...], "beacons": [...]}``
-    for Salt's loader."""
+    for Salt's loader.
+
+    The folders are found without importing them: importing ``saltext_lxdapi.utils``
+    loads the core, which Salt's modules do themselves from the utils folder Salt puts
+    first on their sys.path.
+    """
     dirs = {}
     for ext_type in ("modules", "states", "utils", "beacons"):
-        package = importlib.import_module("saltext_lxdapi." + ext_type)
-        dirs[ext_type] = list(package.__path__)
+        spec = importlib.util.find_spec("saltext_lxdapi." + ext_type)
+        dirs[ext_type] = list(spec.submodule_search_locations)
     return dirs

@@ -129,13 +129,59 @@ def loaders(minion_opts):
     """Salt's functional loaders: ``loaders.modules.lxdapi``, ``loaders.states.lxdapi``."""
     from saltfactories.utils.functional import Loaders
 
-    return Loaders(minion_opts)
+    loaders = Loaders(minion_opts)
+    check_requests_are_observed(loaders)
+    return loaders
+
+
+def observed(call):
+    """Call ``call()``; the requests this process's core saw meanwhile."""
+    seen = []
+
+    def observer(method, url, status):
+        seen.append((method, url, status))
+
+    core.API.observers.append(observer)
+    try:
+        call()
+    finally:
+        core.API.observers.remove(observer)
+    return seen
+
+
+def check_requests_are_observed(loaders):
+    """The canary: a request sent by the Salt-loaded execution module and one sent by a
+    state (run through ``state.single``, which loads the state module anew) are both seen
+    by the core the tests watch. Were Salt's loaders to use another copy of the core,
+    ``request_log`` would see nothing and every "no write" assertion would pass while
+    observing nothing: this fails the session first."""
+    via_module = observed(lambda: loaders.modules.lxdapi.get(""))
+    via_state = observed(lambda: loaders.states.lxdapi.profile_absent(name="lxdapi-canary"))
+    assert via_module and via_state, (
+        "the Salt loaders' core is not the one the tests observe: module saw {}, state "
+        "saw {}".format(via_module, via_state))
+
+
+def loaded_core(function):
+    """The core that a function of a module Salt loaded uses (its ``core`` global)."""
+    return getattr(function, "func", function).__globals__["core"]
+
+
+def check_same_core(function):
+    """Fail unless the Salt-loaded ``function`` uses the very core this process watches:
+    otherwise ``request_log`` (an observer on ``core.API``) would see none of its requests
+    and every "no write" assertion would pass while observing nothing."""
+    used = loaded_core(function)
+    assert used is core, "the Salt loaders use another core ({!r}) than the tests ({!r})".format(
+        used, core)
+    assert used.API is core.API
 
 
 @pytest.fixture
 def modules(loaders):
     """``modules.lxdapi.<function>`` calls the real execution module."""
     loaders.context.clear()
+    check_same_core(loaders.modules.lxdapi.request)
     return loaders.modules
 
 

@@ -127,3 +127,27 @@ def test_absent_refuses_while_used_then_deletes_once(states, api, lxd, network, 
     ret = states.lxdapi.network_absent(name=network)
     assert ret.result is True and ret.changes == {}
     assert request_log.writes == []
+
+
+def test_purge_config_removes_undeclared_keys_once(states, api, network, lxd, request_log):
+    states.lxdapi.network_present(name=network, config=NO_ADDRESSES)
+    lxd.lxc("network", "set", network, "user.stray", "by-hand")
+
+    request_log.clear()
+    ret = states.lxdapi.network_present(name=network, config=NO_ADDRESSES, purge_config=True,
+                                        test=True)
+    assert ret.result is None
+    assert ret.changes == {"config": {"old": {"user.stray": "by-hand"},
+                                      "new": {"user.stray": None}}}
+    assert request_log.writes == []
+    assert held(api, "networks/" + network)["config"]["user.stray"] == "by-hand"
+
+    ret = states.lxdapi.network_present(name=network, config=NO_ADDRESSES, purge_config=True)
+    assert ret.result is True, ret.comment
+    assert "user.stray" not in held(api, "networks/" + network)["config"]
+    assert held(api, "networks/" + network)["config"]["ipv4.address"] == "none"
+
+    request_log.clear()
+    again = states.lxdapi.network_present(name=network, config=NO_ADDRESSES, purge_config=True)
+    assert again.result is True and again.changes == {}, again.comment
+    assert request_log.writes == []

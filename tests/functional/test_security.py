@@ -7,6 +7,7 @@ and changes, and the error messages.
 """
 
 import ast
+import glob
 import base64
 import json
 import logging
@@ -297,10 +298,28 @@ def test_shell_metacharacters_are_passed_literally(modules, running, argument):
     assert modules.lxdapi.container_exec(running, ["test", "-e", "/tmp/x"])["retcode"] == 1
 
 
+def product_files():
+    """Every Python file the product is made of: the core's parts, the Salt modules, the
+    beacon, the package's entry point."""
+    found = []
+    for folder in ("_utils", "_modules", "_states", "_beacons", "saltext_lxdapi"):
+        found += sorted(glob.glob(os.path.join(ROOT, folder, "*.py")))
+    return found
+
+
+def test_the_shell_scan_covers_every_part_of_the_core():
+    scanned = {os.path.relpath(p, ROOT) for p in product_files()}
+    assert "_utils/lxdapi_trust.py" in scanned  # where the one subprocess call lives
+    import lxdapi_loader
+
+    assert {"_utils/{}.py".format(m) for m in lxdapi_loader.MODULES} <= scanned
+
+
 def test_no_shell_in_the_code():
-    """No ``shell=True``, ``os.system`` or ``os.popen`` in the modules or the core."""
-    for path in ("_utils/lxdapi.py", "_modules/lxdapi.py", "_states/lxdapi.py"):
-        tree = ast.parse(open(os.path.join(ROOT, path)).read())
+    """No ``shell=True``, ``os.system`` or ``os.popen``, and no command given as one
+    string, anywhere in the product."""
+    for path in product_files():
+        tree = ast.parse(open(path).read())
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
                 func = ast.unparse(node.func)
@@ -309,6 +328,9 @@ def test_no_shell_in_the_code():
                 for keyword in node.keywords:
                     assert not (keyword.arg == "shell"
                                 and ast.unparse(keyword.value) != "False"), (path, node.lineno)
+                if func.startswith("subprocess.") and node.args:
+                    assert not isinstance(node.args[0], (ast.Constant, ast.JoinedStr)), (
+                        "a command as one string", path, node.lineno)
 
 
 # ----------------------------------------------------- names cannot reach another one

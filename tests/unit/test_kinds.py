@@ -1,0 +1,99 @@
+"""The resource kind registry: one declaration per kind, invalid ones refused, and every
+kind served by the same set of execution functions and states, with matching arguments.
+
+Reads the Salt modules with ``ast`` (nothing is loaded), so it checks the source itself.
+"""
+
+import ast
+import os
+
+import pytest
+
+import lxdapi_kinds
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+#: What every kind has at the Salt surface.
+MODULE_SUFFIXES = ("get", "list", "create", "update", "delete")
+STATE_SUFFIXES = ("present", "absent")
+
+
+def functions(relpath):
+    tree = ast.parse(open(os.path.join(ROOT, relpath)).read())
+    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+MODULE = functions("_modules/lxdapi.py")
+STATES = functions("_states/lxdapi.py")
+
+
+def parameters(node):
+    args = node.args
+    return [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+
+
+def surface(kind):
+    """``{function name: its ast node}`` of every Salt function of ``kind``."""
+    names = {"{}_{}".format(kind.name, s): MODULE for s in MODULE_SUFFIXES}
+    names.update({"{}_{}".format(kind.name, s): STATES for s in STATE_SUFFIXES})
+    return {name: where.get(name) for name, where in names.items()}
+
+
+@pytest.mark.parametrize("kind", list(lxdapi_kinds.KINDS.values()), ids=lambda k: k.name)
+def test_every_kind_has_its_functions_and_states(kind):
+    missing = sorted(name for name, node in surface(kind).items() if node is None)
+    assert not missing, "{} has no {}".format(kind.name, ", ".join(missing))
+
+
+@pytest.mark.parametrize("kind", list(lxdapi_kinds.KINDS.values()), ids=lambda k: k.name)
+def test_their_arguments_match_the_kind(kind):
+    found = {name: parameters(node) for name, node in surface(kind).items() if node}
+    for name, params in found.items():
+        for param in kind.url_params:
+            if param in kind.defaults:
+                continue
+            assert param in params, "{} lacks {}= (a part of the kind's URL)".format(name, param)
+        # A URL part with a default is taken by all of a kind's functions or by none.
+        for param in kind.defaults:
+            takes = {n for n, p in found.items() if param in p}
+            assert takes in (set(), set(found)), "{}= is taken by {} only".format(
+                param, ", ".join(sorted(takes)))
+        assert name.endswith("_list") or "name" in params, name
+    declared = set(kind.fields) | set(kind.create_only)
+    for name in ("{}_present".format(kind.name), "{}_create".format(kind.name)):
+        params = set(found[name])
+        assert declared <= params, "{} lacks {}".format(name, ", ".join(sorted(declared - params)))
+        assert ("member_config" in params) == kind.member_specific, name
+    update = set(found["{}_update".format(kind.name)])
+    assert set(kind.fields) <= update, "{}_update lacks {}".format(
+        kind.name, ", ".join(sorted(set(kind.fields) - update)))
+    for name in ("{}_present".format(kind.name), "{}_update".format(kind.name)):
+        params = set(found[name])
+        assert ("purge_config" in params) == ("config" in kind.fields), name
+        assert ("purge_devices" in params) == ("devices" in kind.fields), name
+
+
+def test_kinds_are_declared_once_with_their_rules():
+    assert set(lxdapi_kinds.KINDS) == {k.name for k in lxdapi_kinds.KINDS.values()}
+    acl = lxdapi_kinds.resource_kind("network_acl")
+    assert acl.update == lxdapi_kinds.UPDATE_PUT and acl.lists == ("ingress", "egress")
+    assert lxdapi_kinds.resource_kind("network").member_specific
+    with pytest.raises(ValueError, match="unknown resource kind 'nope'; choose one of"):
+        lxdapi_kinds.resource_kind("nope")
+
+
+@pytest.mark.parametrize("bad, problem", [
+    ({"lists": ("rules",), "fields": ("rules",)}, "update must be 'put'"),
+    ({"lists": ("rules",)}, "lists rules not in fields"),
+    ({"update": "merge"}, "update must be"),
+    ({"create_only": ("config",)}, "both create_only and updated"),
+    ({"member_config_keys": ("parent",), "fields": ("description",)}, "need a config field"),
+    ({"defaults": {"pool": "x"}}, "defaults name no {param}"),
+    ({"typed_listing": True}, "typed_listing needs a {type}"),
+])
+def test_an_invalid_kind_is_refused(bad, problem):
+    args = dict(name="thing", label="thing", collection="things",
+                fields=("config", "description"))
+    args.update(bad)
+    with pytest.raises(TypeError, match=problem.replace("{", r"\{").replace("}", r"\}")):
+        lxdapi_kinds.ResourceKind(**args)
