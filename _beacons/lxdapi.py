@@ -31,8 +31,15 @@ log = logging.getLogger(__name__)
 __virtualname__ = "lxdapi"
 
 #: Options every beacon takes, handled by Salt itself.
-SALT_OPTIONS = ("interval", "enabled", "disable_during_state_run", "run_once",
-                "beacon_module", "_beacon_name")
+SALT_OPTIONS = (
+    "interval",
+    "enabled",
+    "disable_during_state_run",
+    "run_once",
+    "beacon_module",
+    "_beacon_name",
+)
+
 
 def _core():
     """lxdapi's core, through the one bootstrap (``lxdapi_loader.load``), as it is on disk.
@@ -98,10 +105,12 @@ def validate(config):
     unknown = sorted(set(merged) - set(options))
     if unknown:
         return False, "lxdapi beacon: unknown option(s) {}; it takes {}".format(
-            ", ".join(unknown), ", ".join(o for o in options if not o.startswith("_")))
+            ", ".join(unknown), ", ".join(o for o in options if not o.startswith("_"))
+        )
     instances = merged.get("instances")
-    if instances is not None and (not isinstance(instances, list) or not all(
-            isinstance(i, str) and i for i in instances)):
+    if instances is not None and (
+        not isinstance(instances, list) or not all(isinstance(i, str) and i for i in instances)
+    ):
         return False, "lxdapi beacon: instances must be a list of names"
     if not isinstance(merged.get("emit_at_start", False), bool):
         return False, "lxdapi beacon: emit_at_start must be true or false"
@@ -136,8 +145,7 @@ def beacon(config):
     except (CommandExecutionError, SaltInvocationError) as exc:
         log.warning("lxdapi beacon: cannot list the instances: %s", exc)
         return []
-    now = {i["name"]: i.get("status") for i in listed
-           if wanted is None or i.get("name") in wanted}
+    now = {i["name"]: i.get("status") for i in listed if wanted is None or i.get("name") in wanted}
     key = "lxdapi.beacon.statuses." + json.dumps(connection, sort_keys=True, default=str)
     before = __context__.get(key)
     __context__[key] = now
@@ -145,5 +153,8 @@ def beacon(config):
         if not conf.get("emit_at_start"):
             return []
         before = {}
-    return [{"tag": name, "instance": name, "old": before.get(name), "new": now.get(name)}
-            for name in sorted(set(before) | set(now)) if before.get(name) != now.get(name)]
+    return [
+        {"tag": name, "instance": name, "old": before.get(name), "new": now.get(name)}
+        for name in sorted(set(before) | set(now))
+        if before.get(name) != now.get(name)
+    ]

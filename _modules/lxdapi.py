@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 __virtualname__ = "lxdapi"
 __func_alias__ = {"list_": "list"}
 
+
 def __virtual__():
     if IMPORT_ERROR:
         return (False, IMPORT_ERROR)
@@ -96,8 +97,10 @@ def _internal_error(where, exc):
     """Log the traceback of an unexpected exception (a bug in lxdapi) and return the text
     that reports it: the function, the exception, and where its traceback is."""
     log.exception("lxdapi: internal error in %s", where)
-    return "lxdapi internal error in {}: {}: {} (a bug, not bad input; its traceback is in " \
+    return (
+        "lxdapi internal error in {}: {}: {} (a bug, not bad input; its traceback is in "
         "the minion log)".format(where, type(exc).__name__, exc)
+    )
 
 
 def _api(**kwargs):
@@ -125,9 +128,7 @@ def _split_connection(kwargs):
 
 def _no_extra(rest):
     if rest:
-        raise SaltInvocationError(
-            "unexpected argument(s): {}".format(", ".join(sorted(rest)))
-        )
+        raise SaltInvocationError("unexpected argument(s): {}".format(", ".join(sorted(rest))))
 
 
 def _result(result, wait=True):
@@ -301,6 +302,7 @@ def delete(path, wait=True, **kwargs):
 # "execution helpers" section; these check Salt-side input, resolve salt://
 # sources and shape the return value.
 
+
 def _local_source(source):
     """A local path for ``source``: a ``salt://`` URL is fetched with ``cp.cache_file``."""
     source = str(source)
@@ -369,8 +371,7 @@ def server_config_get(target=None, **kwargs):
 
 
 @_salt_errors
-def server_config_set(config, purge_config=False, force_secrets=False, target=None,
-                      **kwargs):
+def server_config_set(config, purge_config=False, force_secrets=False, target=None, **kwargs):
     """
     Bring the LXD server's config keys to ``config`` (one PATCH of ``/1.0`` with
     If-Match, only when something differs); return the changes (empty: nothing to do).
@@ -397,8 +398,11 @@ def server_config_set(config, purge_config=False, force_secrets=False, target=No
 
         salt '*' lxdapi.server_config_set '{"images.auto_update_interval": 0}'
     """
-    return core.redact(lxdapi_server.server_config_set(_connect(kwargs), config, purge_config,
-                                              target, force_secrets))
+    return core.redact(
+        lxdapi_server.server_config_set(
+            _connect(kwargs), config, purge_config, target, force_secrets
+        )
+    )
 
 
 @_salt_errors
@@ -539,9 +543,18 @@ def container_state(name, **kwargs):
 
 
 @_salt_errors
-def container_create(name, source=None, config=None, devices=None, profiles=None,
-                     type="container", ephemeral=False, description=None, target=None,
-                     **kwargs):  # pylint: disable=redefined-builtin
+def container_create(
+    name,
+    source=None,
+    config=None,
+    devices=None,
+    profiles=None,
+    type="container",
+    ephemeral=False,
+    description=None,
+    target=None,
+    **kwargs,
+):  # pylint: disable=redefined-builtin
     """
     Create an instance (stopped) and return its metadata.
 
@@ -587,9 +600,16 @@ def container_create(name, source=None, config=None, devices=None, profiles=None
         salt '*' lxdapi.container_create vm1 source=debian type=virtual-machine
     """
     return lxdapi_instances.instance_create(
-        _connect(kwargs), name, source=source, config=config, devices=devices,
-        profiles=profiles, instance_type=type, ephemeral=ephemeral,
-        description=description, target=target,
+        _connect(kwargs),
+        name,
+        source=source,
+        config=config,
+        devices=devices,
+        profiles=profiles,
+        instance_type=type,
+        ephemeral=ephemeral,
+        description=description,
+        target=target,
     )
 
 
@@ -625,16 +645,17 @@ def _target_api(to):
     if isinstance(to, dict):
         unknown = sorted(set(to) - set(core.CONNECTION_ARGUMENTS))
         if unknown:
-            raise SaltInvocationError("to: unknown connection setting(s) {}".format(
-                ", ".join(unknown)))
+            raise SaltInvocationError(
+                "to: unknown connection setting(s) {}".format(", ".join(unknown))
+            )
         return _api(**to)
-    raise SaltInvocationError("to must be a remote's name or a mapping of connection "
-                              "settings, not {!r}".format(to))
+    raise SaltInvocationError(
+        "to must be a remote's name or a mapping of connection settings, not {!r}".format(to)
+    )
 
 
 @_salt_errors
-def container_copy(name, new_name=None, to=None, instance_only=False, source_url=None,
-                   **kwargs):
+def container_copy(name, new_name=None, to=None, instance_only=False, source_url=None, **kwargs):
     """
     Copy an instance, with its snapshots, on the same server or to another one; return
     the new instance's name. An existing instance of that name is never overwritten.
@@ -671,9 +692,14 @@ def container_copy(name, new_name=None, to=None, instance_only=False, source_url
         salt '*' lxdapi.container_copy web1 web1-clone
         salt '*' lxdapi.container_copy web1 to=rack2
     """
-    return lxdapi_backups.instance_copy(_connect(kwargs), name, new_name=new_name,
-                              target_api=None if to is None else _target_api(to),
-                              instance_only=instance_only, source_url=source_url)
+    return lxdapi_backups.instance_copy(
+        _connect(kwargs),
+        name,
+        new_name=new_name,
+        target_api=None if to is None else _target_api(to),
+        instance_only=instance_only,
+        source_url=source_url,
+    )
 
 
 @_salt_errors
@@ -705,8 +731,9 @@ def container_backup_export(name, dest, instance_only=False, compression=None, *
 
         salt '*' lxdapi.container_backup_export web1 /srv/backups/web1.tar.gz
     """
-    return lxdapi_backups.instance_backup_export(_connect(kwargs), name, dest,
-                                       instance_only=instance_only, compression=compression)
+    return lxdapi_backups.instance_backup_export(
+        _connect(kwargs), name, dest, instance_only=instance_only, compression=compression
+    )
 
 
 @_salt_errors
@@ -733,8 +760,9 @@ def container_backup_import(source, name=None, pool=None, **kwargs):
 
         salt '*' lxdapi.container_backup_import /srv/backups/web1.tar.gz name=web1-restored
     """
-    return lxdapi_backups.instance_backup_import(_connect(kwargs), _local_source(source), name=name,
-                                       pool=pool)
+    return lxdapi_backups.instance_backup_import(
+        _connect(kwargs), _local_source(source), name=name, pool=pool
+    )
 
 
 @_salt_errors
@@ -764,7 +792,9 @@ def container_delete(name, force=False, **kwargs):
 
 
 def _action(name, action, timeout, force, kwargs):
-    return lxdapi_instances.instance_action(_connect(kwargs), name, action, timeout=timeout, force=force)
+    return lxdapi_instances.instance_action(
+        _connect(kwargs), name, action, timeout=timeout, force=force
+    )
 
 
 @_salt_errors
@@ -1035,8 +1065,9 @@ def container_exec(name, command, env=None, cwd=None, user=None, group=None, **k
         salt '*' lxdapi.container_exec web1 '["uname", "-a"]'
         salt '*' lxdapi.container_exec web1 '["sh", "-c", "echo $A"]' env='{"A": 1}'
     """
-    result = lxdapi_instances.instance_exec(_connect(kwargs), name, command, environment=env, cwd=cwd,
-                                user=user, group=group)
+    result = lxdapi_instances.instance_exec(
+        _connect(kwargs), name, command, environment=env, cwd=cwd, user=user, group=group
+    )
     return {
         "retcode": result["retcode"],
         "stdout": result["stdout"].decode("utf-8", "replace"),
@@ -1090,8 +1121,9 @@ def container_file_get(name, path, dest=None, **kwargs):
 
 
 @_salt_errors
-def container_file_put(name, path, source=None, contents=None, mode=None, uid=None,
-                       gid=None, makedirs=False, **kwargs):
+def container_file_put(
+    name, path, source=None, contents=None, mode=None, uid=None, gid=None, makedirs=False, **kwargs
+):
     """
     Write a file into an instance; True if written, False if already identical.
 
@@ -1131,7 +1163,8 @@ def container_file_put(name, path, source=None, contents=None, mode=None, uid=No
 
         salt '*' lxdapi.container_file_put web1 /etc/motd contents='hello'
         salt '*' lxdapi.container_file_put web1 /srv/app/conf/app.ini contents='[app]' makedirs=True
-        salt '*' lxdapi.container_file_put web1 /etc/app.conf source=salt://app/app.conf mode=0640 uid=0 gid=33
+        salt '*' lxdapi.container_file_put web1 /etc/app.conf source=salt://app/app.conf \
+            mode=0640 uid=0 gid=33
     """
     if (source is None) == (contents is None):
         raise SaltInvocationError("give exactly one of source and contents")
@@ -1140,8 +1173,9 @@ def container_file_put(name, path, source=None, contents=None, mode=None, uid=No
             data = fh.read()
     else:
         data = contents if isinstance(contents, bytes) else str(contents).encode("utf-8")
-    return lxdapi_files.instance_file_put(_connect(kwargs), name, path, data, mode=mode, uid=uid,
-                                  gid=gid, makedirs=makedirs)
+    return lxdapi_files.instance_file_put(
+        _connect(kwargs), name, path, data, mode=mode, uid=uid, gid=gid, makedirs=makedirs
+    )
 
 
 @_salt_errors
@@ -1201,8 +1235,9 @@ def container_mkdir(name, path, mode=None, uid=None, gid=None, makedirs=False, *
 
         salt '*' lxdapi.container_mkdir web1 /srv/app/data mode=0750 uid=33 makedirs=True
     """
-    return lxdapi_files.instance_mkdir(_connect(kwargs), name, path, mode=mode, uid=uid, gid=gid,
-                               makedirs=makedirs)
+    return lxdapi_files.instance_mkdir(
+        _connect(kwargs), name, path, mode=mode, uid=uid, gid=gid, makedirs=makedirs
+    )
 
 
 @_salt_errors
@@ -1376,8 +1411,9 @@ def image_import(source, alias=None, public=False, **kwargs):
         salt '*' lxdapi.image_import salt://images/busybox.tar.gz alias=busybox
         salt '*' lxdapi.image_import /srv/images/debian.tar.gz
     """
-    return lxdapi_images.image_import(_connect(kwargs), _local_source(source), alias=alias,
-                             public=public)
+    return lxdapi_images.image_import(
+        _connect(kwargs), _local_source(source), alias=alias, public=public
+    )
 
 
 @_salt_errors
@@ -1413,8 +1449,9 @@ def image_publish(name, snapshot=None, alias=None, public=False, properties=None
 
         salt '*' lxdapi.image_publish web1 snapshot=golden alias=web-golden
     """
-    return lxdapi_images.image_publish(_connect(kwargs), name, snapshot=snapshot, alias=alias,
-                              public=public, properties=properties)
+    return lxdapi_images.image_publish(
+        _connect(kwargs), name, snapshot=snapshot, alias=alias, public=public, properties=properties
+    )
 
 
 @_salt_errors
@@ -1489,8 +1526,9 @@ def image_alias_add(alias, image, description=None, move=False, **kwargs):
         salt '*' lxdapi.image_alias_add stable 9262df4baa2c
         salt '*' lxdapi.image_alias_add stable busybox move=True
     """
-    return lxdapi_images.image_alias_add(_connect(kwargs), alias, image, description=description,
-                                move=move)
+    return lxdapi_images.image_alias_add(
+        _connect(kwargs), alias, image, description=description, move=move
+    )
 
 
 @_salt_errors
@@ -1526,11 +1564,18 @@ def _resource_get(kind, name, kwargs, **url_params):
     return result.metadata if result else False
 
 
-def _resource_update(kind, name, declared, kwargs, purge_config=False, purge_devices=False,
-                     **url_params):
-    plan = lxdapi_resources.resource_update(_connect(kwargs), kind, name, declared,
-                                purge_config=purge_config, purge_devices=purge_devices,
-                                **url_params)
+def _resource_update(
+    kind, name, declared, kwargs, purge_config=False, purge_devices=False, **url_params
+):
+    plan = lxdapi_resources.resource_update(
+        _connect(kwargs),
+        kind,
+        name,
+        declared,
+        purge_config=purge_config,
+        purge_devices=purge_devices,
+        **url_params,
+    )
     for note in plan.notes:
         log.warning("lxdapi: %s", note)
     return plan.changes
@@ -1614,8 +1659,15 @@ def profile_create(name, config=None, devices=None, description=None, **kwargs):
 
 
 @_salt_errors
-def profile_update(name, config=None, devices=None, description=None, purge_config=False,
-                   purge_devices=False, **kwargs):
+def profile_update(
+    name,
+    config=None,
+    devices=None,
+    description=None,
+    purge_config=False,
+    purge_devices=False,
+    **kwargs,
+):
     """
     Bring an existing profile to the given fields (a PATCH with If-Match, only when
     something differs); return the changes as ``{field: {old, new}}`` (empty: nothing
@@ -1725,8 +1777,9 @@ def network_list(recursion=False, **kwargs):
 
 
 @_salt_errors
-def network_create(name, type="bridge", config=None, description=None, member_config=None,
-                   **kwargs):  # pylint: disable=redefined-builtin
+def network_create(
+    name, type="bridge", config=None, description=None, member_config=None, **kwargs
+):  # pylint: disable=redefined-builtin
     """
     Create a managed network; return it as LXD then holds it. Fails if it exists.
 
@@ -1745,7 +1798,8 @@ def network_create(name, type="bridge", config=None, description=None, member_co
         The network's description.
 
     member_config
-        On an LXD cluster: each member's own keys, ``{member: {key: value}}`` (``parent``, ``bridge.external_interfaces``, ``bgp.ipv4.nexthop``, ``bgp.ipv6.nexthop``).
+        On an LXD cluster: each member's own keys, ``{member: {key: value}}`` (``parent``,
+        ``bridge.external_interfaces``, ``bgp.ipv4.nexthop``, ``bgp.ipv6.nexthop``).
         Member-specific keys in ``config`` go to every member; this overrides them per
         member. LXD's creation steps (a pending entry on each member, then the creation
         everywhere) are made for you.
@@ -1758,16 +1812,25 @@ def network_create(name, type="bridge", config=None, description=None, member_co
     .. code-block:: bash
 
         salt '*' lxdapi.network_create br1 config='{"ipv4.address": "none", "ipv6.address": "none"}'
-        salt '*' lxdapi.network_create lan type=macvlan member_config='{"node1": {"parent": "eth1"}, "node2": {"parent": "eno2"}}'
+        salt '*' lxdapi.network_create lan type=macvlan member_config='{"node1": {"parent": \
+            "eth1"}, "node2": {"parent": "eno2"}}'
     """
     declared = {"type": type, "config": config, "description": description}
-    return lxdapi_resources.resource_create(_connect(kwargs), "network", name, declared,
-                                member_config=member_config)
+    return lxdapi_resources.resource_create(
+        _connect(kwargs), "network", name, declared, member_config=member_config
+    )
 
 
 @_salt_errors
-def network_update(name, config=None, description=None, purge_config=False, target=None,
-                   member_config=None, **kwargs):
+def network_update(
+    name,
+    config=None,
+    description=None,
+    purge_config=False,
+    target=None,
+    member_config=None,
+    **kwargs,
+):
     """
     Bring an existing managed network to the given config and description (a PATCH with
     If-Match, only when something differs); return the changes (empty: nothing to do).
@@ -1789,7 +1852,8 @@ def network_update(name, config=None, description=None, purge_config=False, targ
 
     member_config
         On an LXD cluster: each member's own keys to set, ``{member: {key: value}}``
-        (``parent``, ``bridge.external_interfaces``, ``bgp.ipv4.nexthop``, ``bgp.ipv6.nexthop``); read and written with ``?target=MEMBER``. Not together with ``target``.
+        (``parent``, ``bridge.external_interfaces``, ``bgp.ipv4.nexthop``, ``bgp.ipv6.nexthop``);
+        read and written with ``?target=MEMBER``. Not together with ``target``.
 
     kwargs
         Connection settings; see the module.
@@ -1799,12 +1863,14 @@ def network_update(name, config=None, description=None, purge_config=False, targ
     .. code-block:: bash
 
         salt '*' lxdapi.network_update br1 config='{"bridge.mtu": 1400}'
-        salt '*' lxdapi.network_update br1 config='{"bridge.external_interfaces": "eth1"}' target=node2
+        salt '*' lxdapi.network_update br1 config='{"bridge.external_interfaces": "eth1"}' \
+            target=node2
         salt '*' lxdapi.network_update lan member_config='{"node2": {"parent": "eno3"}}'
     """
     declared = {"config": config, "description": description}
-    return _resource_update("network", name, declared, kwargs, purge_config, target=target,
-                            member_config=member_config)
+    return _resource_update(
+        "network", name, declared, kwargs, purge_config, target=target, member_config=member_config
+    )
 
 
 @_salt_errors
@@ -1878,8 +1944,7 @@ def storage_pool_list(recursion=False, **kwargs):
 
 
 @_salt_errors
-def storage_pool_create(name, driver, config=None, description=None, member_config=None,
-                        **kwargs):
+def storage_pool_create(name, driver, config=None, description=None, member_config=None, **kwargs):
     """
     Create a storage pool; return it as LXD then holds it. Fails if it exists.
 
@@ -1897,7 +1962,8 @@ def storage_pool_create(name, driver, config=None, description=None, member_conf
         The pool's description.
 
     member_config
-        On an LXD cluster: each member's own keys, ``{member: {key: value}}`` (``source``, ``size``, ``zfs.pool_name``, ``lvm.vg_name``...).
+        On an LXD cluster: each member's own keys, ``{member: {key: value}}`` (``source``,
+        ``size``, ``zfs.pool_name``, ``lvm.vg_name``...).
         Member-specific keys in ``config`` go to every member; this overrides them per
         member. LXD's creation steps (a pending entry on each member, then the creation
         everywhere) are made for you.
@@ -1910,16 +1976,25 @@ def storage_pool_create(name, driver, config=None, description=None, member_conf
     .. code-block:: bash
 
         salt '*' lxdapi.storage_pool_create data dir config='{"source": "/srv/lxd"}'
-        salt '*' lxdapi.storage_pool_create data dir member_config='{"node1": {"source": "/srv/a"}, "node2": {"source": "/srv/b"}}'
+        salt '*' lxdapi.storage_pool_create data dir member_config='{"node1": {"source": \
+            "/srv/a"}, "node2": {"source": "/srv/b"}}'
     """
     declared = {"driver": driver, "config": config, "description": description}
-    return lxdapi_resources.resource_create(_connect(kwargs), "storage_pool", name, declared,
-                                member_config=member_config)
+    return lxdapi_resources.resource_create(
+        _connect(kwargs), "storage_pool", name, declared, member_config=member_config
+    )
 
 
 @_salt_errors
-def storage_pool_update(name, config=None, description=None, target=None, member_config=None,
-                        purge_config=False, **kwargs):
+def storage_pool_update(
+    name,
+    config=None,
+    description=None,
+    target=None,
+    member_config=None,
+    purge_config=False,
+    **kwargs,
+):
     """
     Bring an existing storage pool to the given config and description (only the keys
     given are compared: LXD adds its own, such as ``source``); return the changes.
@@ -1956,8 +2031,15 @@ def storage_pool_update(name, config=None, description=None, target=None, member
         salt '*' lxdapi.storage_pool_update data config='{"size": "20GB"}' target=node2
     """
     declared = {"config": config, "description": description}
-    return _resource_update("storage_pool", name, declared, kwargs, purge_config,
-                            target=target, member_config=member_config)
+    return _resource_update(
+        "storage_pool",
+        name,
+        declared,
+        kwargs,
+        purge_config,
+        target=target,
+        member_config=member_config,
+    )
 
 
 @_salt_errors
@@ -2013,8 +2095,7 @@ def storage_volume_get(pool, name, type="custom", **kwargs):  # pylint: disable=
 
 
 @_salt_errors
-def storage_volume_list(pool, type="custom", recursion=False,
-                        **kwargs):  # pylint: disable=redefined-builtin
+def storage_volume_list(pool, type="custom", recursion=False, **kwargs):  # pylint: disable=redefined-builtin
     """
     List a pool's volumes of one type: names, or with ``recursion=True`` full objects.
 
@@ -2037,13 +2118,15 @@ def storage_volume_list(pool, type="custom", recursion=False,
         salt '*' lxdapi.storage_volume_list default
         salt '*' lxdapi.storage_volume_list default type=container
     """
-    return lxdapi_resources.resource_list(_connect(kwargs), "storage_volume", recursion=recursion,
-                              pool=pool, type=type)
+    return lxdapi_resources.resource_list(
+        _connect(kwargs), "storage_volume", recursion=recursion, pool=pool, type=type
+    )
 
 
 @_salt_errors
-def storage_volume_create(pool, name, type="custom", config=None, content_type=None,
-                          description=None, **kwargs):  # pylint: disable=redefined-builtin
+def storage_volume_create(
+    pool, name, type="custom", config=None, content_type=None, description=None, **kwargs
+):  # pylint: disable=redefined-builtin
     """
     Create a custom storage volume; return it as LXD then holds it. Fails if it exists.
 
@@ -2075,13 +2158,15 @@ def storage_volume_create(pool, name, type="custom", config=None, content_type=N
         salt '*' lxdapi.storage_volume_create default data1 config='{"user.owner": "web"}'
     """
     declared = {"config": config, "content_type": content_type, "description": description}
-    return lxdapi_resources.resource_create(_connect(kwargs), "storage_volume", name, declared,
-                                pool=pool, type=type)
+    return lxdapi_resources.resource_create(
+        _connect(kwargs), "storage_volume", name, declared, pool=pool, type=type
+    )
 
 
 @_salt_errors
-def storage_volume_update(pool, name, type="custom", config=None, description=None,
-                          purge_config=False, **kwargs):  # pylint: disable=redefined-builtin
+def storage_volume_update(
+    pool, name, type="custom", config=None, description=None, purge_config=False, **kwargs
+):  # pylint: disable=redefined-builtin
     """
     Bring an existing storage volume to the given config and description (a PATCH with
     If-Match, only when something differs); return the changes.
@@ -2114,8 +2199,9 @@ def storage_volume_update(pool, name, type="custom", config=None, description=No
         salt '*' lxdapi.storage_volume_update default data1 description="web data"
     """
     declared = {"config": config, "description": description}
-    return _resource_update("storage_volume", name, declared, kwargs, purge_config,
-                            pool=pool, type=type)
+    return _resource_update(
+        "storage_volume", name, declared, kwargs, purge_config, pool=pool, type=type
+    )
 
 
 @_salt_errors
@@ -2142,8 +2228,9 @@ def storage_volume_delete(pool, name, type="custom", **kwargs):  # pylint: disab
 
         salt '*' lxdapi.storage_volume_delete default data1
     """
-    return lxdapi_resources.resource_delete(_connect(kwargs), "storage_volume", name, pool=pool,
-                                type=type)
+    return lxdapi_resources.resource_delete(
+        _connect(kwargs), "storage_volume", name, pool=pool, type=type
+    )
 
 
 @_salt_errors
@@ -2199,10 +2286,17 @@ def storage_volume_snapshot_update(pool, volume, name, description=None, **kwarg
 
     .. code-block:: bash
 
-        salt '*' lxdapi.storage_volume_snapshot_update default data1 before-upgrade description="the last good one"
+        salt '*' lxdapi.storage_volume_snapshot_update default data1 before-upgrade \
+            description="the last good one"
     """
-    return _resource_update("storage_volume_snapshot", name, {"description": description},
-                            kwargs, pool=pool, volume=volume)
+    return _resource_update(
+        "storage_volume_snapshot",
+        name,
+        {"description": description},
+        kwargs,
+        pool=pool,
+        volume=volume,
+    )
 
 
 @_salt_errors
@@ -2229,8 +2323,9 @@ def storage_volume_snapshot_list(pool, volume, recursion=False, **kwargs):
 
         salt '*' lxdapi.storage_volume_snapshot_list default data1
     """
-    return lxdapi_resources.resource_list(_connect(kwargs), "storage_volume_snapshot",
-                              recursion=recursion, pool=pool, volume=volume)
+    return lxdapi_resources.resource_list(
+        _connect(kwargs), "storage_volume_snapshot", recursion=recursion, pool=pool, volume=volume
+    )
 
 
 @_salt_errors
@@ -2260,8 +2355,14 @@ def storage_volume_snapshot_create(pool, volume, name, description=None, **kwarg
 
         salt '*' lxdapi.storage_volume_snapshot_create default data1 before-upgrade
     """
-    return lxdapi_resources.resource_create(_connect(kwargs), "storage_volume_snapshot", name,
-                                {"description": description}, pool=pool, volume=volume)
+    return lxdapi_resources.resource_create(
+        _connect(kwargs),
+        "storage_volume_snapshot",
+        name,
+        {"description": description},
+        pool=pool,
+        volume=volume,
+    )
 
 
 @_salt_errors
@@ -2315,8 +2416,9 @@ def storage_volume_snapshot_delete(pool, volume, name, **kwargs):
 
         salt '*' lxdapi.storage_volume_snapshot_delete default data1 before-upgrade
     """
-    return lxdapi_resources.resource_delete(_connect(kwargs), "storage_volume_snapshot", name,
-                                pool=pool, volume=volume)
+    return lxdapi_resources.resource_delete(
+        _connect(kwargs), "storage_volume_snapshot", name, pool=pool, volume=volume
+    )
 
 
 # -- network ACLs, DNS zones and their records
@@ -2363,8 +2465,7 @@ def network_acl_list(recursion=False, **kwargs):
 
 
 @_salt_errors
-def network_acl_create(name, ingress=None, egress=None, config=None, description=None,
-                       **kwargs):
+def network_acl_create(name, ingress=None, egress=None, config=None, description=None, **kwargs):
     """
     Create a network ACL; return it as LXD then holds it. Fails if it exists.
 
@@ -2391,16 +2492,17 @@ def network_acl_create(name, ingress=None, egress=None, config=None, description
 
     .. code-block:: bash
 
-        salt '*' lxdapi.network_acl_create web-in ingress='[{"action": "allow", "protocol": "tcp", "destination_port": "80", "state": "enabled"}]'
+        salt '*' lxdapi.network_acl_create web-in ingress='[{"action": "allow", "protocol": \
+            "tcp", "destination_port": "80", "state": "enabled"}]'
     """
-    declared = {"ingress": ingress, "egress": egress, "config": config,
-                "description": description}
+    declared = {"ingress": ingress, "egress": egress, "config": config, "description": description}
     return lxdapi_resources.resource_create(_connect(kwargs), "network_acl", name, declared)
 
 
 @_salt_errors
-def network_acl_update(name, ingress=None, egress=None, config=None, description=None,
-                       purge_config=False, **kwargs):
+def network_acl_update(
+    name, ingress=None, egress=None, config=None, description=None, purge_config=False, **kwargs
+):
     """
     Bring an existing network ACL to the given rules, config and description (a PUT of
     the whole ACL with If-Match, only when something differs); return the changes.
@@ -2432,8 +2534,7 @@ def network_acl_update(name, ingress=None, egress=None, config=None, description
 
         salt '*' lxdapi.network_acl_update web-in egress='[]'
     """
-    declared = {"ingress": ingress, "egress": egress, "config": config,
-                "description": description}
+    declared = {"ingress": ingress, "egress": egress, "config": config, "description": description}
     return _resource_update("network_acl", name, declared, kwargs, purge_config)
 
 
@@ -2519,7 +2620,8 @@ def network_zone_create(name, config=None, description=None, **kwargs):
 
     .. code-block:: bash
 
-        salt '*' lxdapi.network_zone_create lxd.example.net config='{"dns.nameservers": "ns1.example.net"}'
+        salt '*' lxdapi.network_zone_create lxd.example.net config='{"dns.nameservers": \
+            "ns1.example.net"}'
     """
     declared = {"config": config, "description": description}
     return lxdapi_resources.resource_create(_connect(kwargs), "network_zone", name, declared)
@@ -2621,13 +2723,13 @@ def network_zone_record_list(zone, recursion=False, **kwargs):
 
         salt '*' lxdapi.network_zone_record_list lxd.example.net
     """
-    return lxdapi_resources.resource_list(_connect(kwargs), "network_zone_record", recursion=recursion,
-                              zone=zone)
+    return lxdapi_resources.resource_list(
+        _connect(kwargs), "network_zone_record", recursion=recursion, zone=zone
+    )
 
 
 @_salt_errors
-def network_zone_record_create(zone, name, entries=None, config=None, description=None,
-                               **kwargs):
+def network_zone_record_create(zone, name, entries=None, config=None, description=None, **kwargs):
     """
     Create a record in a network DNS zone; return it as LXD then holds it. Fails if it
     exists.
@@ -2654,16 +2756,19 @@ def network_zone_record_create(zone, name, entries=None, config=None, descriptio
 
     .. code-block:: bash
 
-        salt '*' lxdapi.network_zone_record_create lxd.example.net www entries='[{"type": "A", "value": "192.0.2.10"}]'
+        salt '*' lxdapi.network_zone_record_create lxd.example.net www entries='[{"type": "A", \
+            "value": "192.0.2.10"}]'
     """
     declared = {"entries": entries, "config": config, "description": description}
-    return lxdapi_resources.resource_create(_connect(kwargs), "network_zone_record", name, declared,
-                                zone=zone)
+    return lxdapi_resources.resource_create(
+        _connect(kwargs), "network_zone_record", name, declared, zone=zone
+    )
 
 
 @_salt_errors
-def network_zone_record_update(zone, name, entries=None, config=None, description=None,
-                               purge_config=False, **kwargs):
+def network_zone_record_update(
+    zone, name, entries=None, config=None, description=None, purge_config=False, **kwargs
+):
     """
     Bring an existing record to the given entries, config and description (a PUT of the
     whole record with If-Match, only when something differs); return the changes.
@@ -2693,11 +2798,11 @@ def network_zone_record_update(zone, name, entries=None, config=None, descriptio
 
     .. code-block:: bash
 
-        salt '*' lxdapi.network_zone_record_update lxd.example.net www entries='[{"type": "A", "value": "192.0.2.11"}]'
+        salt '*' lxdapi.network_zone_record_update lxd.example.net www entries='[{"type": "A", \
+            "value": "192.0.2.11"}]'
     """
     declared = {"entries": entries, "config": config, "description": description}
-    return _resource_update("network_zone_record", name, declared, kwargs, purge_config,
-                            zone=zone)
+    return _resource_update("network_zone_record", name, declared, kwargs, purge_config, zone=zone)
 
 
 @_salt_errors
@@ -2721,7 +2826,9 @@ def network_zone_record_delete(zone, name, **kwargs):
 
         salt '*' lxdapi.network_zone_record_delete lxd.example.net www
     """
-    return lxdapi_resources.resource_delete(_connect(kwargs), "network_zone_record", name, zone=zone)
+    return lxdapi_resources.resource_delete(
+        _connect(kwargs), "network_zone_record", name, zone=zone
+    )
 
 
 # -- projects
@@ -2920,8 +3027,14 @@ def certificate_get(fingerprint, **kwargs):
 
 
 @_salt_errors
-def certificate_add(certificate, name=None, type="client", restricted=False,  # pylint: disable=redefined-builtin
-                    projects=None, **kwargs):
+def certificate_add(
+    certificate,
+    name=None,
+    type="client",
+    restricted=False,  # pylint: disable=redefined-builtin
+    projects=None,
+    **kwargs,
+):
     """
     Add a certificate to the server's trust store; return its fingerprint.
 
@@ -2949,8 +3062,9 @@ def certificate_add(certificate, name=None, type="client", restricted=False,  # 
 
         salt lxdhost lxdapi.certificate_add /srv/minion1.crt name=minion1
     """
-    return lxdapi_trust.certificate_add(_connect(kwargs), _certificate_text(certificate), name,
-                                type, restricted, projects)
+    return lxdapi_trust.certificate_add(
+        _connect(kwargs), _certificate_text(certificate), name, type, restricted, projects
+    )
 
 
 @_salt_errors
@@ -3004,8 +3118,9 @@ def certificate_token_create(name, restricted=False, projects=None, **kwargs):
 
 
 @_salt_errors
-def client_certificate_create(path_prefix=None, cert=None, key=None, common_name=None,
-                              days=3650, overwrite=False):
+def client_certificate_create(
+    path_prefix=None, cert=None, key=None, common_name=None, days=3650, overwrite=False
+):
     """
     Make this minion a client key and a self-signed certificate for LXD's HTTPS API.
 
@@ -3046,10 +3161,12 @@ def client_certificate_create(path_prefix=None, cert=None, key=None, common_name
         raise SaltInvocationError("give both cert and key paths")
     if not cert:
         prefix = path_prefix or os.path.join(
-            __opts__.get("pki_dir") or __opts__.get("cachedir"), "lxdapi")
+            __opts__.get("pki_dir") or __opts__.get("cachedir"), "lxdapi"
+        )
         cert, key = str(prefix) + ".crt", str(prefix) + ".key"
     return lxdapi_trust.create_client_certificate(
-        cert, key, common_name or __opts__.get("id") or "lxdapi", days, overwrite)
+        cert, key, common_name or __opts__.get("id") or "lxdapi", days, overwrite
+    )
 
 
 @_salt_errors
@@ -3089,8 +3206,9 @@ def authenticate(remote=None, password=None, token=None, name=None, **kwargs):
     _no_extra(rest)
     if remote:
         conn["remote"] = remote
-    return lxdapi_trust.authenticate(_api(**conn), password=password, token=token,
-                             name=name or None)
+    return lxdapi_trust.authenticate(
+        _api(**conn), password=password, token=token, name=name or None
+    )
 
 
 @_salt_errors
@@ -3134,8 +3252,9 @@ def cluster_member_get(name, **kwargs):
 
 
 @_salt_errors
-def cluster_member_update(name, description=None, failure_domain=None, roles=None,
-                          groups=None, config=None, **kwargs):
+def cluster_member_update(
+    name, description=None, failure_domain=None, roles=None, groups=None, config=None, **kwargs
+):
     """
     Bring a cluster member's settings to what is given (a PUT with If-Match, only when
     something differs; what is not given is kept); return the changes.
@@ -3167,10 +3286,12 @@ def cluster_member_update(name, description=None, failure_domain=None, roles=Non
 
     .. code-block:: bash
 
-        salt '*' lxdapi.cluster_member_update node2 failure_domain=rack2 config='{"scheduler.instance": "manual"}'
+        salt '*' lxdapi.cluster_member_update node2 failure_domain=rack2 \
+            config='{"scheduler.instance": "manual"}'
     """
-    plan = lxdapi_cluster.plan_cluster_member(_connect(kwargs), name, description, failure_domain,
-                                    roles, groups, config)
+    plan = lxdapi_cluster.plan_cluster_member(
+        _connect(kwargs), name, description, failure_domain, roles, groups, config
+    )
     plan.apply(_connect(kwargs))
     return plan.changes
 

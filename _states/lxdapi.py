@@ -81,8 +81,10 @@ def _internal_error(where, exc):
     """Log the traceback of an unexpected exception (a bug in lxdapi) and return the
     comment that reports it: the state, the exception, and where its traceback is."""
     log.exception("lxdapi: internal error in %s", where)
-    return ("lxdapi internal error in {}: {}: {} (a bug, not bad input; its traceback is "
-            "in the minion log)".format(where, type(exc).__name__, exc))
+    return (
+        "lxdapi internal error in {}: {}: {} (a bug, not bad input; its traceback is "
+        "in the minion log)".format(where, type(exc).__name__, exc)
+    )
 
 
 def _words(words, plan):
@@ -191,6 +193,7 @@ def _fileserver_path(source, what="source"):
 # plan_file_managed) handed to _converge. Every state also takes ``project=`` and the
 # other connection settings (``remote``, ``endpoint``, ...).
 
+
 def _resource_converge(name, what, make_plan, kwargs, created_key=None):
     """:func:`_converge` for one resource, with comments that name it.
 
@@ -198,32 +201,68 @@ def _resource_converge(name, what, make_plan, kwargs, created_key=None):
     key that marks a creation (None for an absent state).
     """
     if created_key is None:
-        return _converge(name, kwargs, make_plan, "{} deleted.".format(what),
-                    "{} is already absent.".format(what))
-    return _converge(name, kwargs, make_plan,
-                lambda plan: "{} {}.".format(
-                    what, "created" if _created(plan, created_key) else "updated"),
-                "{} is already as declared.".format(what))
+        return _converge(
+            name,
+            kwargs,
+            make_plan,
+            "{} deleted.".format(what),
+            "{} is already absent.".format(what),
+        )
+    return _converge(
+        name,
+        kwargs,
+        make_plan,
+        lambda plan: "{} {}.".format(what, "created" if _created(plan, created_key) else "updated"),
+        "{} is already as declared.".format(what),
+    )
 
 
-def _present(kind, name, declared, kwargs, purge_config=False, purge_devices=False,
-             member_config=None, **url_params):
+def _present(
+    kind,
+    name,
+    declared,
+    kwargs,
+    purge_config=False,
+    purge_devices=False,
+    member_config=None,
+    **url_params,
+):
     return _resource_converge(
-        name, "{} {!r}".format(lxdapi_kinds.resource_kind(kind).title, name),
-        lambda api: lxdapi_resources.plan_resource_present(api, kind, name, declared, purge_config,
-                                               purge_devices, member_config=member_config,
-                                               **url_params),
-        kwargs, created_key=kind)
+        name,
+        "{} {!r}".format(lxdapi_kinds.resource_kind(kind).title, name),
+        lambda api: lxdapi_resources.plan_resource_present(
+            api,
+            kind,
+            name,
+            declared,
+            purge_config,
+            purge_devices,
+            member_config=member_config,
+            **url_params,
+        ),
+        kwargs,
+        created_key=kind,
+    )
 
 
 def _absent(kind, name, kwargs, **url_params):
     return _resource_converge(
-        name, "{} {!r}".format(lxdapi_kinds.resource_kind(kind).title, name),
-        lambda api: lxdapi_resources.plan_resource_absent(api, kind, name, **url_params), kwargs)
+        name,
+        "{} {!r}".format(lxdapi_kinds.resource_kind(kind).title, name),
+        lambda api: lxdapi_resources.plan_resource_absent(api, kind, name, **url_params),
+        kwargs,
+    )
 
 
-def profile_present(name, config=None, devices=None, description=None, purge_config=False,
-                    purge_devices=False, **kwargs):
+def profile_present(
+    name,
+    config=None,
+    devices=None,
+    description=None,
+    purge_config=False,
+    purge_devices=False,
+    **kwargs,
+):
     """
     Ensure a profile exists with the declared config keys, devices and description.
 
@@ -292,8 +331,15 @@ def profile_absent(name, **kwargs):
     return _absent("profile", name, kwargs)
 
 
-def network_present(name, type="bridge", config=None, description=None, purge_config=False, member_config=None,
-                    **kwargs):  # pylint: disable=redefined-builtin
+def network_present(
+    name,
+    type="bridge",
+    config=None,
+    description=None,
+    purge_config=False,
+    member_config=None,
+    **kwargs,
+):  # pylint: disable=redefined-builtin
     """
     Ensure a managed network exists with the declared config keys and description.
 
@@ -318,7 +364,8 @@ def network_present(name, type="bridge", config=None, description=None, purge_co
         itself go too unless declared (a network's generated addresses, for one).
 
     member_config
-        On an LXD cluster: each member's own keys, ``{member: {key: value}}`` (``parent``, ``bridge.external_interfaces``, ``bgp.ipv4.nexthop``, ``bgp.ipv6.nexthop``);
+        On an LXD cluster: each member's own keys, ``{member: {key: value}}`` (``parent``,
+        ``bridge.external_interfaces``, ``bgp.ipv4.nexthop``, ``bgp.ipv6.nexthop``);
         member-specific keys in ``config`` go to every member, this overrides them per
         member. On a cluster the creation is LXD's two steps (a pending entry on each
         member, then the creation everywhere), and a creation that stopped half-way
@@ -345,8 +392,7 @@ def network_present(name, type="bridge", config=None, description=None, purge_co
                 node2: {parent: eno2}
     """
     declared = {"type": type, "config": config, "description": description}
-    return _present("network", name, declared, kwargs, purge_config,
-                    member_config=member_config)
+    return _present("network", name, declared, kwargs, purge_config, member_config=member_config)
 
 
 def network_absent(name, **kwargs):
@@ -370,8 +416,9 @@ def network_absent(name, **kwargs):
     return _absent("network", name, kwargs)
 
 
-def storage_pool_present(name, driver, config=None, description=None, purge_config=False, member_config=None,
-                         **kwargs):
+def storage_pool_present(
+    name, driver, config=None, description=None, purge_config=False, member_config=None, **kwargs
+):
     """
     Ensure a storage pool exists with the declared config keys and description.
 
@@ -397,7 +444,8 @@ def storage_pool_present(name, driver, config=None, description=None, purge_conf
         itself go too unless declared (a network's generated addresses, for one).
 
     member_config
-        On an LXD cluster: each member's own keys, ``{member: {key: value}}`` (``source``, ``size``, ``zfs.pool_name``, ``lvm.vg_name``...);
+        On an LXD cluster: each member's own keys, ``{member: {key: value}}`` (``source``,
+        ``size``, ``zfs.pool_name``, ``lvm.vg_name``...);
         member-specific keys in ``config`` go to every member, this overrides them per
         member. On a cluster the creation is LXD's two steps (a pending entry on each
         member, then the creation everywhere), and a creation that stopped half-way
@@ -424,8 +472,9 @@ def storage_pool_present(name, driver, config=None, description=None, purge_conf
                 node2: {source: /srv/b}
     """
     declared = {"driver": driver, "config": config, "description": description}
-    return _present("storage_pool", name, declared, kwargs, purge_config,
-                    member_config=member_config)
+    return _present(
+        "storage_pool", name, declared, kwargs, purge_config, member_config=member_config
+    )
 
 
 def storage_pool_absent(name, **kwargs):
@@ -449,8 +498,16 @@ def storage_pool_absent(name, **kwargs):
     return _absent("storage_pool", name, kwargs)
 
 
-def storage_volume_present(pool, name, type="custom", config=None, content_type=None,
-                           description=None, purge_config=False, **kwargs):  # pylint: disable=redefined-builtin
+def storage_volume_present(
+    pool,
+    name,
+    type="custom",
+    config=None,
+    content_type=None,
+    description=None,
+    purge_config=False,
+    **kwargs,
+):  # pylint: disable=redefined-builtin
     """
     Ensure a storage volume exists in ``pool`` with the declared config and description.
 
@@ -553,8 +610,14 @@ def storage_volume_snapshot_present(pool, volume, name, description=None, **kwar
             - pool: default
             - volume: data1
     """
-    return _present("storage_volume_snapshot", name, {"description": description}, kwargs,
-                    pool=pool, volume=volume)
+    return _present(
+        "storage_volume_snapshot",
+        name,
+        {"description": description},
+        kwargs,
+        pool=pool,
+        volume=volume,
+    )
 
 
 def storage_volume_snapshot_absent(pool, volume, name, **kwargs):
@@ -585,8 +648,9 @@ def storage_volume_snapshot_absent(pool, volume, name, **kwargs):
     return _absent("storage_volume_snapshot", name, kwargs, pool=pool, volume=volume)
 
 
-def network_acl_present(name, ingress=None, egress=None, config=None, description=None,
-                        purge_config=False, **kwargs):
+def network_acl_present(
+    name, ingress=None, egress=None, config=None, description=None, purge_config=False, **kwargs
+):
     """
     Ensure a network ACL exists with the declared rules, config keys and description.
 
@@ -630,8 +694,7 @@ def network_acl_present(name, ingress=None, egress=None, config=None, descriptio
             - egress:
               - {action: reject, destination: 192.0.2.0/24, state: enabled}
     """
-    declared = {"ingress": ingress, "egress": egress, "config": config,
-                "description": description}
+    declared = {"ingress": ingress, "egress": egress, "config": config, "description": description}
     return _present("network_acl", name, declared, kwargs, purge_config)
 
 
@@ -711,8 +774,9 @@ def network_zone_absent(name, **kwargs):
     return _absent("network_zone", name, kwargs)
 
 
-def network_zone_record_present(zone, name, entries=None, config=None, description=None,
-                                purge_config=False, **kwargs):
+def network_zone_record_present(
+    zone, name, entries=None, config=None, description=None, purge_config=False, **kwargs
+):
     """
     Ensure a record of a network DNS zone exists with the declared entries.
 
@@ -863,9 +927,12 @@ def snapshot_present(container, name, stateful=False, **kwargs):
             - container: web1
     """
     return _resource_converge(
-        name, "Snapshot {!r} of {!r}".format(name, container),
+        name,
+        "Snapshot {!r} of {!r}".format(name, container),
         lambda api: lxdapi_resources.plan_snapshot_present(api, container, name, stateful),
-        kwargs, created_key="snapshot")
+        kwargs,
+        created_key="snapshot",
+    )
 
 
 def snapshot_absent(container, name, **kwargs):
@@ -890,8 +957,11 @@ def snapshot_absent(container, name, **kwargs):
             - container: web1
     """
     return _resource_converge(
-        name, "Snapshot {!r} of {!r}".format(name, container),
-        lambda api: lxdapi_resources.plan_snapshot_absent(api, container, name), kwargs)
+        name,
+        "Snapshot {!r} of {!r}".format(name, container),
+        lambda api: lxdapi_resources.plan_snapshot_absent(api, container, name),
+        kwargs,
+    )
 
 
 def _file_source(source):
@@ -903,7 +973,8 @@ def _file_source(source):
         source = cached
     elif not os.path.isabs(str(source)):
         raise ValueError(
-            "source must be a salt:// URL or an absolute path, not {!r}".format(source))
+            "source must be a salt:// URL or an absolute path, not {!r}".format(source)
+        )
     with open(source, "rb") as fh:
         return fh.read()
 
@@ -922,19 +993,38 @@ def _render(content, template, context, defaults):
             raise ValueError("{} must be a mapping, not {}".format(what, type(value).__name__))
     engines = salt.utils.templates.TEMPLATE_REGISTRY
     if template not in engines:
-        raise ValueError("unknown template engine {!r}; choose one of {}".format(
-            template, ", ".join(sorted(engines))))
+        raise ValueError(
+            "unknown template engine {!r}; choose one of {}".format(
+                template, ", ".join(sorted(engines))
+            )
+        )
     try:
         return __salt__["file.apply_template_on_contents"](
-            content, template, dict(context or {}), dict(defaults or {}),
-            globals().get("__env__", "base"))
+            content,
+            template,
+            dict(context or {}),
+            dict(defaults or {}),
+            globals().get("__env__", "base"),
+        )
     except salt.exceptions.SaltException as exc:
         raise ValueError("the template could not be rendered: {}".format(exc)) from None
 
 
-def file_managed(container, path=None, source=None, contents=None, mode=None, uid=None,
-                 gid=None, makedirs=False, template=None, context=None, defaults=None,
-                 show_changes=True, **kwargs):
+def file_managed(
+    container,
+    path=None,
+    source=None,
+    contents=None,
+    mode=None,
+    uid=None,
+    gid=None,
+    makedirs=False,
+    template=None,
+    context=None,
+    defaults=None,
+    show_changes=True,
+    **kwargs,
+):
     """
     Ensure a file inside an instance has the declared content, mode and owner.
 
@@ -1006,16 +1096,26 @@ def file_managed(container, path=None, source=None, contents=None, mode=None, ui
             content = _render(content, template, context, defaults)
         elif template is not None:
             raise ValueError("template needs source or contents")
-        return lxdapi_files.plan_file_managed(api, container, path, content, mode, uid, gid,
-                                      makedirs=makedirs,
-                                      show_diff=lxdapi_values.check_bool(show_changes, "show_changes"))
+        return lxdapi_files.plan_file_managed(
+            api,
+            container,
+            path,
+            content,
+            mode,
+            uid,
+            gid,
+            makedirs=makedirs,
+            show_diff=lxdapi_values.check_bool(show_changes, "show_changes"),
+        )
 
-    return _resource_converge(name, "File {} in {!r}".format(path, container), make_plan,
-                              kwargs, created_key="file")
+    return _resource_converge(
+        name, "File {} in {!r}".format(path, container), make_plan, kwargs, created_key="file"
+    )
 
 
-def directory_present(container, path=None, mode=None, uid=None, gid=None, makedirs=False,
-                      **kwargs):
+def directory_present(
+    container, path=None, mode=None, uid=None, gid=None, makedirs=False, **kwargs
+):
     """
     Ensure a folder exists inside an instance, with the declared mode and owner.
 
@@ -1055,10 +1155,14 @@ def directory_present(container, path=None, mode=None, uid=None, gid=None, maked
     name = kwargs.pop("name", None) or path
     path = path or name
     return _resource_converge(
-        name, "Folder {} in {!r}".format(path, container),
-        lambda api: lxdapi_files.plan_directory_present(api, container, path, mode, uid, gid,
-                                                makedirs=makedirs),
-        kwargs, created_key="folder")
+        name,
+        "Folder {} in {!r}".format(path, container),
+        lambda api: lxdapi_files.plan_directory_present(
+            api, container, path, mode, uid, gid, makedirs=makedirs
+        ),
+        kwargs,
+        created_key="folder",
+    )
 
 
 def file_absent(container, path=None, **kwargs):
@@ -1086,13 +1190,27 @@ def file_absent(container, path=None, **kwargs):
     name = kwargs.pop("name", None) or path
     path = path or name
     return _resource_converge(
-        name, "File {} in {!r}".format(path, container),
-        lambda api: lxdapi_files.plan_file_absent(api, container, path), kwargs)
+        name,
+        "File {} in {!r}".format(path, container),
+        lambda api: lxdapi_files.plan_file_absent(api, container, path),
+        kwargs,
+    )
 
 
-def container_exec(name, container, command=None, onlyif_exec=None, unless_exec=None,
-                   creates_path=None, env=None, cwd=None, user=None, group=None,
-                   success_retcodes=None, **kwargs):
+def container_exec(
+    name,
+    container,
+    command=None,
+    onlyif_exec=None,
+    unless_exec=None,
+    creates_path=None,
+    env=None,
+    cwd=None,
+    user=None,
+    group=None,
+    success_retcodes=None,
+    **kwargs,
+):
     """
     Run a command in a running instance, as Salt's ``cmd.run`` does on a host: every time,
     unless a guard run in the instance (``onlyif_exec``, ``unless_exec``,
@@ -1157,26 +1275,45 @@ def container_exec(name, container, command=None, onlyif_exec=None, unless_exec=
 
     def make_plan(api):
         plan = lxdapi_instances.plan_instance_exec(
-            api, container, name if command is None else command, onlyif=onlyif_exec,
-            unless=unless_exec, creates=creates_path, success_retcodes=success_retcodes,
-            environment=env, cwd=cwd, user=user, group=group)
+            api,
+            container,
+            name if command is None else command,
+            onlyif=onlyif_exec,
+            unless=unless_exec,
+            creates=creates_path,
+            success_retcodes=success_retcodes,
+            environment=env,
+            cwd=cwd,
+            user=user,
+            group=group,
+        )
         if plan.status != "Running" and not testing:
-            raise ValueError("cannot run {}: instance {!r} {}, not Running".format(
-                plan.argv, container, _exec_where(plan)))
+            raise ValueError(
+                "cannot run {}: instance {!r} {}, not Running".format(
+                    plan.argv, container, _exec_where(plan)
+                )
+            )
         return plan
 
     def would(plan):
         if plan.status != "Running":
-            return ("Would have run {} in {!r}, which {} now (an earlier state may create "
-                    "or start it).".format(plan.argv, container, _exec_where(plan)))
+            return (
+                "Would have run {} in {!r}, which {} now (an earlier state may create "
+                "or start it).".format(plan.argv, container, _exec_where(plan))
+            )
         return "Would have run {} in {!r}.".format(plan.argv, container)
 
     return _converge(
-        name, kwargs, make_plan,
-        lambda plan: "Ran {} in {!r} (exit {}).".format(plan.argv, container,
-                                                         plan.changes["retcode"]),
+        name,
+        kwargs,
+        make_plan,
+        lambda plan: "Ran {} in {!r} (exit {}).".format(
+            plan.argv, container, plan.changes["retcode"]
+        ),
         lambda plan: "Not run in {!r}: {}".format(container, plan.skip_reason),
-        would=would, failed=lambda plan, exc: exc.error)
+        would=would,
+        failed=lambda plan, exc: exc.error,
+    )
 
 
 def _exec_where(plan):
@@ -1192,11 +1329,25 @@ def _exec_where(plan):
 # unexpected argument fails the state, naming it.
 
 
-def container_present(name, source=None, config=None, devices=None, profiles=None,
-                      type="container",  # pylint: disable=redefined-builtin
-                      ephemeral=False, description=None, status=None, target=None,
-                      project=None, restart_on_change=False, purge_config=False,
-                      purge_devices=False, timeout=30, migrate=False, **connection):
+def container_present(
+    name,
+    source=None,
+    config=None,
+    devices=None,
+    profiles=None,
+    type="container",  # pylint: disable=redefined-builtin
+    ephemeral=False,
+    description=None,
+    status=None,
+    target=None,
+    project=None,
+    restart_on_change=False,
+    purge_config=False,
+    purge_devices=False,
+    timeout=30,
+    migrate=False,
+    **connection,
+):
     """
     Ensure a container (or virtual machine) exists as declared, then has ``status``.
 
@@ -1296,18 +1447,36 @@ def container_present(name, source=None, config=None, devices=None, profiles=Non
 
     def make_plan(api):
         return lxdapi_instances.plan_instance_present(
-            api, name, source=source, config=config, devices=devices, profiles=profiles,
-            instance_type=type, ephemeral=ephemeral, description=description,
-            status=status, target=target, restart_on_change=restart_on_change,
-            purge_config=purge_config, purge_devices=purge_devices, timeout=timeout,
-            migrate=migrate)
+            api,
+            name,
+            source=source,
+            config=config,
+            devices=devices,
+            profiles=profiles,
+            instance_type=type,
+            ephemeral=ephemeral,
+            description=description,
+            status=status,
+            target=target,
+            restart_on_change=restart_on_change,
+            purge_config=purge_config,
+            purge_devices=purge_devices,
+            timeout=timeout,
+            migrate=migrate,
+        )
 
     def done(plan):
         return "Container {} {}.".format(
-            name, "created" if _created(plan, "instance") else "updated")
+            name, "created" if _created(plan, "instance") else "updated"
+        )
 
-    return _converge(name, connection, _using_run_listing(make_plan), done,
-                "Container {} is already as declared.".format(name))
+    return _converge(
+        name,
+        connection,
+        _using_run_listing(make_plan),
+        done,
+        "Container {} is already as declared.".format(name),
+    )
 
 
 def containers_present(name, containers, defaults=None, **connection):
@@ -1355,19 +1524,27 @@ def containers_present(name, containers, defaults=None, **connection):
                   config: {limits.cpu: "1"}
     """
     return _converge_group(
-        name, connection,
+        name,
+        connection,
         lambda api: lxdapi_batch.plan_containers_present(
-            api, containers, defaults, run_key=globals().get("__instance_id__")),
+            api, containers, defaults, run_key=globals().get("__instance_id__")
+        ),
         _created_or_updated,
-        lambda group: "All {} containers are already as declared.".format(len(group.named)))
+        lambda group: "All {} containers are already as declared.".format(len(group.named)),
+    )
 
 
 def _created_or_updated(named_plans):
     created = [c for c, plan in named_plans if _created(plan, "instance")]
     updated = [c for c, plan in named_plans if not _created(plan, "instance")]
-    return "; ".join(part for part in (
-        "created " + ", ".join(created) if created else "",
-        "updated " + ", ".join(updated) if updated else "") if part)
+    return "; ".join(
+        part
+        for part in (
+            "created " + ", ".join(created) if created else "",
+            "updated " + ", ".join(updated) if updated else "",
+        )
+        if part
+    )
 
 
 def _converge_group(name, kwargs, make_group, summary, unchanged):
@@ -1383,10 +1560,15 @@ def _converge_group(name, kwargs, make_group, summary, unchanged):
         done = summary(group.done)
         return " ".join([exc.error + "."] + (["{}.".format(capital(done))] if done else []))
 
-    return _converge(name, kwargs, make_group,
-                     lambda group: "{}.".format(capital(summary(group.todo))), unchanged,
-                     would=lambda group: "Would have: {}.".format(summary(group.todo)),
-                     failed=failed)
+    return _converge(
+        name,
+        kwargs,
+        make_group,
+        lambda group: "{}.".format(capital(summary(group.todo))),
+        unchanged,
+        would=lambda group: "Would have: {}.".format(summary(group.todo)),
+        failed=failed,
+    )
 
 
 def container_absent(name, force=False, timeout=30, **connection):
@@ -1414,10 +1596,13 @@ def container_absent(name, force=False, timeout=30, **connection):
           lxdapi.container_absent:
             - timeout: 60
     """
-    return _converge(name, connection,
-                lambda api: lxdapi_instances.plan_instance_absent(api, name, force, timeout),
-                "Container {} deleted.".format(name),
-                "Container {} is already absent.".format(name))
+    return _converge(
+        name,
+        connection,
+        lambda api: lxdapi_instances.plan_instance_absent(api, name, force, timeout),
+        "Container {} deleted.".format(name),
+        "Container {} is already absent.".format(name),
+    )
 
 
 def _status_state(name, status, connection, restart=False, force=False, timeout=30):
@@ -1425,13 +1610,20 @@ def _status_state(name, status, connection, restart=False, force=False, timeout=
         if "status" not in plan.changes:
             return "Container {} restarted.".format(name)
         return "Container {} is now {}{}.".format(
-            name, plan.changes["status"]["new"],
-            " (restarted)" if "restarted" in plan.changes else "")
+            name,
+            plan.changes["status"]["new"],
+            " (restarted)" if "restarted" in plan.changes else "",
+        )
 
     return _converge(
-        name, connection,
-        lambda api: lxdapi_instances.plan_instance_status(api, name, status, restart, force, timeout),
-        done, "Container {} is already {}.".format(name, status))
+        name,
+        connection,
+        lambda api: lxdapi_instances.plan_instance_status(
+            api, name, status, restart, force, timeout
+        ),
+        done,
+        "Container {} is already {}.".format(name, status),
+    )
 
 
 def container_running(name, restart=False, timeout=30, **connection):
@@ -1466,17 +1658,22 @@ def _restart_many(name, containers, connection):
     names = list(containers) if isinstance(containers, (list, dict)) else []
 
     def make_group(api):
-        listing = {i["name"]: i.get("status")
-                   for i in lxdapi_instances.instance_list(api, recursion=1)}
+        listing = {
+            i["name"]: i.get("status") for i in lxdapi_instances.instance_list(api, recursion=1)
+        }
         return lxdapi_batch.PlanGroup(
             (n, lxdapi_instances.plan_instance_status(api, n, "Running", restart=True))
-            for n in names if listing.get(n) == "Running")
+            for n in names
+            if listing.get(n) == "Running"
+        )
 
     return _converge_group(
-        name, connection, make_group,
-        lambda done: "restarted {} (a watched state changed)".format(
-            ", ".join(c for c, _ in done)),
-        "None of the containers of {} runs; nothing to restart.".format(name))
+        name,
+        connection,
+        make_group,
+        lambda done: "restarted {} (a watched state changed)".format(", ".join(c for c, _ in done)),
+        "None of the containers of {} runs; nothing to restart.".format(name),
+    )
 
 
 def mod_watch(name, sfun=None, **kwargs):
@@ -1526,19 +1723,28 @@ def mod_watch(name, sfun=None, **kwargs):
         if not state:
             raise ValueError("instance {!r} does not exist".format(name))
         wants_running = sfun == "container_running" or (
-            declared is not None and lxdapi_values.normalize_status(declared) == "Running")
+            declared is not None and lxdapi_values.normalize_status(declared) == "Running"
+        )
         if not wants_running and state.get("status") != "Running":
             return lxdapi_plans.Plan(name)  # nothing runs, nothing to restart
-        return lxdapi_instances.plan_instance_status(api, name, "Running", restart=True,
-                                          timeout=timeout)
+        return lxdapi_instances.plan_instance_status(
+            api, name, "Running", restart=True, timeout=timeout
+        )
 
     def done(plan):
-        return "Container {} restarted (a watched state changed).".format(name) \
-            if "status" not in plan.changes else \
-            "Container {} is now {}.".format(name, plan.changes["status"]["new"])
+        return (
+            "Container {} restarted (a watched state changed).".format(name)
+            if "status" not in plan.changes
+            else "Container {} is now {}.".format(name, plan.changes["status"]["new"])
+        )
 
-    return _converge(name, connection, make_plan, done,
-                "Container {} is not running; nothing to restart.".format(name))
+    return _converge(
+        name,
+        connection,
+        make_plan,
+        done,
+        "Container {} is not running; nothing to restart.".format(name),
+    )
 
 
 def container_stopped(name, force=False, timeout=30, **connection):
@@ -1589,8 +1795,7 @@ def container_frozen(name, **connection):
     return _status_state(name, "Frozen", connection)
 
 
-def image_present(name, source, public=False, aliases=None, auto_update=False,
-                  **connection):
+def image_present(name, source, public=False, aliases=None, auto_update=False, **connection):
     """
     Ensure the image from ``source`` is on the server with alias ``name``.
 
@@ -1651,16 +1856,19 @@ def image_present(name, source, public=False, aliases=None, auto_update=False,
     """
 
     def make_plan(api):
-        return lxdapi_images.plan_image_present(api, name, _fileserver_path(source), public, aliases,
-                               auto_update)
+        return lxdapi_images.plan_image_present(
+            api, name, _fileserver_path(source), public, aliases, auto_update
+        )
 
     def done(plan):
-        made = "published" if isinstance(source, dict) and source.get(
-            "type") in lxdapi_images.PUBLISH_TYPES else "imported"
+        made = (
+            "published"
+            if isinstance(source, dict) and source.get("type") in lxdapi_images.PUBLISH_TYPES
+            else "imported"
+        )
         return "Image {} {}.".format(name, made if _created(plan, "image") else "updated")
 
-    return _converge(name, connection, make_plan, done,
-                "Image {} is already present.".format(name))
+    return _converge(name, connection, make_plan, done, "Image {} is already present.".format(name))
 
 
 def image_absent(name, **connection):
@@ -1680,9 +1888,13 @@ def image_absent(name, **connection):
         old-busybox:
           lxdapi.image_absent
     """
-    return _converge(name, connection, lambda api: lxdapi_images.plan_image_absent(api, name),
-                "Image {} deleted.".format(name),
-                "Image {} is already absent.".format(name))
+    return _converge(
+        name,
+        connection,
+        lambda api: lxdapi_images.plan_image_absent(api, name),
+        "Image {} deleted.".format(name),
+        "Image {} is already absent.".format(name),
+    )
 
 
 def image_alias_present(name, target, description=None, **connection):
@@ -1714,11 +1926,16 @@ def image_alias_present(name, target, description=None, **connection):
 
     def done(plan):
         return "Image alias {} {}.".format(
-            name, "created" if _created(plan, "alias") else "updated")
+            name, "created" if _created(plan, "alias") else "updated"
+        )
 
-    return _converge(name, connection,
-                lambda api: lxdapi_images.plan_image_alias_present(api, name, target, description),
-                done, "Image alias {} is already as declared.".format(name))
+    return _converge(
+        name,
+        connection,
+        lambda api: lxdapi_images.plan_image_alias_present(api, name, target, description),
+        done,
+        "Image alias {} is already as declared.".format(name),
+    )
 
 
 def image_alias_absent(name, **connection):
@@ -1738,9 +1955,13 @@ def image_alias_absent(name, **connection):
         old-alias:
           lxdapi.image_alias_absent
     """
-    return _converge(name, connection, lambda api: lxdapi_images.plan_image_alias_absent(api, name),
-                "Image alias {} deleted.".format(name),
-                "Image alias {} is already absent.".format(name))
+    return _converge(
+        name,
+        connection,
+        lambda api: lxdapi_images.plan_image_alias_absent(api, name),
+        "Image alias {} deleted.".format(name),
+        "Image alias {} is already absent.".format(name),
+    )
 
 
 # ---- remotes, trust and clusters ----
@@ -1749,8 +1970,9 @@ def image_alias_absent(name, **connection):
 # core plan (plan_certificate_present / plan_certificate_absent) to _converge.
 
 
-def cluster_member_present(name, description=None, failure_domain=None, roles=None,
-                           groups=None, config=None, **kwargs):
+def cluster_member_present(
+    name, description=None, failure_domain=None, roles=None, groups=None, config=None, **kwargs
+):
     """
     Ensure a member of an LXD cluster has the declared settings (None: not managed): one
     PUT with If-Match, only when something differs.
@@ -1787,11 +2009,15 @@ def cluster_member_present(name, description=None, failure_domain=None, roles=No
             - config:
                 scheduler.instance: manual
     """
-    return _converge(name, kwargs,
-                lambda api: lxdapi_cluster.plan_cluster_member(api, name, description, failure_domain,
-                                                     roles, groups, config),
-                "Cluster member {} updated.".format(name),
-                "Cluster member {} is already as declared.".format(name))
+    return _converge(
+        name,
+        kwargs,
+        lambda api: lxdapi_cluster.plan_cluster_member(
+            api, name, description, failure_domain, roles, groups, config
+        ),
+        "Cluster member {} updated.".format(name),
+        "Cluster member {} is already as declared.".format(name),
+    )
 
 
 def cluster_group_present(name, members=None, description=None, **kwargs):
@@ -1844,8 +2070,9 @@ def cluster_group_absent(name, **kwargs):
     return _absent("cluster_group", name, kwargs)
 
 
-def server_config_present(name, config, purge_config=False, force_secrets=False,
-                          target=None, **kwargs):
+def server_config_present(
+    name, config, purge_config=False, force_secrets=False, target=None, **kwargs
+):
     """
     Ensure the LXD server's own config keys (``core.https_address``, ``images.*``,
     ``core.trust_password``...) are as declared: one PATCH of ``/1.0`` with If-Match,
@@ -1885,15 +2112,25 @@ def server_config_present(name, config, purge_config=False, force_secrets=False,
                 core.https_address: 127.0.0.1:8443
                 images.auto_update_interval: 0
     """
-    return _converge(name, kwargs,
-                lambda api: lxdapi_server.plan_server_config(api, config, purge_config, target,
-                                                    force_secrets),
-                "The server's config was updated.",
-                "The server's config is already as declared.")
+    return _converge(
+        name,
+        kwargs,
+        lambda api: lxdapi_server.plan_server_config(
+            api, config, purge_config, target, force_secrets
+        ),
+        "The server's config was updated.",
+        "The server's config is already as declared.",
+    )
 
 
-def certificate_present(name, certificate, type="client",  # pylint: disable=redefined-builtin
-                        restricted=False, projects=None, **kwargs):
+def certificate_present(
+    name,
+    certificate,
+    type="client",  # pylint: disable=redefined-builtin
+    restricted=False,
+    projects=None,
+    **kwargs,
+):
     """
     Ensure a certificate is in the LXD server's trust store, named ``name``, with the
     declared type, restriction and projects.
@@ -1933,13 +2170,16 @@ def certificate_present(name, certificate, type="client",  # pylint: disable=red
             - projects: [web]
     """
     return _converge(
-        name, kwargs,
+        name,
+        kwargs,
         lambda api: lxdapi_trust.plan_certificate_present(
-            api, name, _fileserver_path(certificate, "certificate"), type, restricted,
-            projects),
+            api, name, _fileserver_path(certificate, "certificate"), type, restricted, projects
+        ),
         lambda plan: "Certificate {} {}.".format(
-            name, "added to the trust store" if _created(plan, "certificate") else "updated"),
-        "Certificate {} is already trusted as declared.".format(name))
+            name, "added to the trust store" if _created(plan, "certificate") else "updated"
+        ),
+        "Certificate {} is already trusted as declared.".format(name),
+    )
 
 
 def certificate_absent(name, **kwargs):
@@ -1960,9 +2200,13 @@ def certificate_absent(name, **kwargs):
         old-minion:
           lxdapi.certificate_absent
     """
-    return _converge(name, kwargs, lambda api: lxdapi_trust.plan_certificate_absent(api, name),
-                "Certificate {} removed from the trust store.".format(name),
-                "Certificate {} is already absent.".format(name))
+    return _converge(
+        name,
+        kwargs,
+        lambda api: lxdapi_trust.plan_certificate_absent(api, name),
+        "Certificate {} removed from the trust store.".format(name),
+        "Certificate {} is already absent.".format(name),
+    )
 
 
 # ---- one listing per state run ----
@@ -1981,9 +2225,11 @@ def _run_has_several_container_states():
     """True when the current state run holds two or more lxdapi container states."""
     seen = 0
     for chunk in globals().get("__lowstate__") or ():
-        if (isinstance(chunk, collections.abc.Mapping)
-                and chunk.get("state") == __virtualname__
-                and chunk.get("fun") in LISTING_STATES):
+        if (
+            isinstance(chunk, collections.abc.Mapping)
+            and chunk.get("state") == __virtualname__
+            and chunk.get("fun") in LISTING_STATES
+        ):
             seen += 1
             if seen >= 2:
                 return True
@@ -1997,8 +2243,11 @@ def _using_run_listing(make_plan):
     def plan(api):
         if _run_has_several_container_states():
             low = globals().get("__low__") or {}
-            lxdapi_batch.prefetch_instances(api, run_key=globals().get("__instance_id__"),
-                                    asker=(low.get("__id__"), low.get("name")))
+            lxdapi_batch.prefetch_instances(
+                api,
+                run_key=globals().get("__instance_id__"),
+                asker=(low.get("__id__"), low.get("name")),
+            )
         return lxdapi_batch.plan_using_listing(api, make_plan)
 
     return plan

@@ -63,7 +63,6 @@ except ImportError:  # pragma: no cover - reported by the Salt modules' __virtua
 log = logging.getLogger(__name__)
 
 
-
 DEFAULT_VERSION = "1.0"
 
 
@@ -171,9 +170,7 @@ def _is_secret_key(key):
 def redact(data):
     """Return a copy of ``data`` with passwords, tokens and private keys replaced."""
     if isinstance(data, dict):
-        return {
-            k: (REDACTED if _is_secret_key(k) and v else redact(v)) for k, v in data.items()
-        }
+        return {k: (REDACTED if _is_secret_key(k) and v else redact(v)) for k, v in data.items()}
     if isinstance(data, list):
         return [redact(v) for v in data]
     if isinstance(data, str) and "PRIVATE KEY-----" in data:
@@ -254,7 +251,8 @@ class APIResult:
             code = data.get("status_code")
             if isinstance(code, int) and code >= 400:
                 raise APIException(
-                    self, error=data.get("err") or data.get("error") or data.get("status"),
+                    self,
+                    error=data.get("err") or data.get("error") or data.get("status"),
                     status=code,
                 )
             for value in data.values():
@@ -331,14 +329,14 @@ class APIResult:
 def operation_error(started, exc, timeout=None):
     """Name the request that started an operation (``started``, its :class:`APIResult`)
     and the operation in the error of its failed or timed-out ``/wait``; return ``exc``."""
-    if started.request is None or exc.result is None \
-            or exc.result.response.status_code >= 400:
+    if started.request is None or exc.result is None or exc.result.response.status_code >= 400:
         return exc  # the /wait itself was refused (404 ...): keep that error
     exc.operation = started.operation
     exc.method, exc.url = started.request.method, started.request.url
     if isinstance(exc, APITimeout):
         text = "operation {} still running after {:g}s; it was left running".format(
-            started.operation, float(timeout))
+            started.operation, float(timeout)
+        )
     else:
         text = "operation {} failed: {}".format(started.operation, exc.error)
     return reword(exc, text)
@@ -361,8 +359,7 @@ def presented_fingerprint(url, timeout=10):
     verification), or None when it cannot be read."""
     parts = urllib.parse.urlsplit(url)
     try:
-        pem = ssl.get_server_certificate((parts.hostname, parts.port or 443),
-                                         timeout=timeout)
+        pem = ssl.get_server_certificate((parts.hostname, parts.port or 443), timeout=timeout)
     except (OSError, ValueError):
         return None
     return certificate_fingerprint(pem)
@@ -389,9 +386,7 @@ class PinnedCertAdapter(requests.adapters.HTTPAdapter):
         conn.assert_fingerprint = self.fingerprint
 
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
-        params, pool_kwargs = super().build_connection_pool_key_attributes(
-            request, False, cert
-        )
+        params, pool_kwargs = super().build_connection_pool_key_attributes(request, False, cert)
         pool_kwargs["assert_fingerprint"] = self.fingerprint
         pool_kwargs["cert_reqs"] = "CERT_NONE"
         return params, pool_kwargs
@@ -407,10 +402,13 @@ class PinnedCertAdapter(requests.adapters.HTTPAdapter):
                 raise
             parts = urllib.parse.urlsplit(request.url)
         raise APICertificateMismatch(
-            method=request.method, url=request.url,
+            method=request.method,
+            url=request.url,
             error="the server certificate of {}://{} does not match the pinned "
-                  "server_cert (pinned sha256 {}, the server presents {})".format(
-                      parts.scheme, parts.netloc, self.fingerprint, presented))
+            "server_cert (pinned sha256 {}, the server presents {})".format(
+                parts.scheme, parts.netloc, self.fingerprint, presented
+            ),
+        )
 
 
 if requests_unixsocket is not None:
@@ -455,25 +453,47 @@ class UnixSession(requests.Session):
         # Fewer headers to send: HTTP/1.1 keeps the connection alive anyway, LXD's JSON
         # is not compressed.
         self.headers = requests.structures.CaseInsensitiveDict(
-            {"User-Agent": "lxdapi", "Accept-Encoding": "identity"})
+            {"User-Agent": "lxdapi", "Accept-Encoding": "identity"}
+        )
 
-    def request(self, method, url, params=None, data=None, headers=None, json=None,
-                timeout=None, verify=None, **kwargs):  # pylint: disable=arguments-differ
-        if (kwargs or self.hooks.get("response") or not url.startswith("http+unix://")
-                or isinstance(timeout, tuple)
-                or (data is not None and (not isinstance(data, bytes) or json is not None))):
-            return super().request(method, url, params=params, data=data, headers=headers,
-                                   json=json, timeout=timeout, verify=verify, **kwargs)
-        return self._fast_request(str(method).upper(), url, params, data, headers, json,
-                                  timeout)
+    def request(
+        self,
+        method,
+        url,
+        params=None,
+        data=None,
+        headers=None,
+        json=None,
+        timeout=None,
+        verify=None,
+        **kwargs,
+    ):  # pylint: disable=arguments-differ
+        if (
+            kwargs
+            or self.hooks.get("response")
+            or not url.startswith("http+unix://")
+            or isinstance(timeout, tuple)
+            or (data is not None and (not isinstance(data, bytes) or json is not None))
+        ):
+            return super().request(
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=headers,
+                json=json,
+                timeout=timeout,
+                verify=verify,
+                **kwargs,
+            )
+        return self._fast_request(str(method).upper(), url, params, data, headers, json, timeout)
 
     def _fast_request(self, method, url, params, data, headers, body, timeout):
-        netloc, _, path = url[len("http+unix://"):].partition("/")
+        netloc, _, path = url[len("http+unix://") :].partition("/")
         path = requests.utils.requote_uri("/" + path)
         if params:
             items = params.items() if isinstance(params, dict) else params
-            query = urllib.parse.urlencode([(k, v) for k, v in items if v is not None],
-                                           doseq=True)
+            query = urllib.parse.urlencode([(k, v) for k, v in items if v is not None], doseq=True)
             if query:
                 path += ("&" if "?" in path else "?") + query
         full_url = "http+unix://" + netloc + path
@@ -529,8 +549,7 @@ class UnixSession(requests.Session):
                     conn.connect()
                 if conn.sock.gettimeout() != timeout:
                     conn.sock.settimeout(timeout)
-                http.client.HTTPConnection.request(conn, method, path, body=data,
-                                                   headers=headers)
+                http.client.HTTPConnection.request(conn, method, path, body=data, headers=headers)
                 raw = http.client.HTTPConnection.getresponse(conn)
                 return raw, raw.read()
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
@@ -599,12 +618,10 @@ def make_session(endpoint=None, cert=None, key=None, verify=True, server_cert=No
     if endpoint and endpoint.startswith("http+unix://"):
         return endpoint.rstrip("/"), unix_session()
     if endpoint and endpoint.startswith("unix:"):
-        endpoint = endpoint[len("unix:"):]
+        endpoint = endpoint[len("unix:") :]
     path = endpoint or find_local_socket()
     if endpoint and not os.path.exists(path):
-        raise APIConnectionError(
-            url=path, error="no LXD socket at {}. {}".format(path, START_HINT)
-        )
+        raise APIConnectionError(url=path, error="no LXD socket at {}. {}".format(path, START_HINT))
     return "http+unix://" + urllib.parse.quote(path, safe=""), unix_session()
 
 
@@ -620,8 +637,9 @@ def quote_path_part(part):
     """
     text = str(part)
     if text in (".", ".."):
-        raise ValueError("{!r} cannot be a name: it would address the resource above "
-                         "it".format(text))
+        raise ValueError(
+            "{!r} cannot be a name: it would address the resource above it".format(text)
+        )
     return urllib.parse.quote(text, safe="")
 
 
@@ -699,8 +717,9 @@ class API:
         cert, key = kwargs.pop("cert", None), kwargs.pop("key", None)
         verify = kwargs.pop("verify", True)
         server_cert = kwargs.pop("server_cert", None)
-        base, session = make_session(endpoint, cert=cert, key=key, verify=verify,
-                                     server_cert=server_cert)
+        base, session = make_session(
+            endpoint, cert=cert, key=key, verify=verify, server_cert=server_cert
+        )
         return cls(session, base, default_version=default_version, **kwargs)
 
     # -- URLs -------------------------------------------------------------------------
@@ -752,22 +771,30 @@ class API:
             response = self.session.request(method, full_url, *args, **kwargs)
         except requests.exceptions.Timeout as exc:
             raise APITimeout(
-                method=method, url=full_url,
+                method=method,
+                url=full_url,
                 error="no answer within {}s from {}: {}".format(
-                    kwargs["timeout"], self.display_endpoint, exc),
+                    kwargs["timeout"], self.display_endpoint, exc
+                ),
             ) from None
         except requests.exceptions.SSLError as exc:
             pinned = isinstance(self.session.get_adapter(full_url), PinnedCertAdapter)
             raise APIConnectionError(
-                method=method, url=full_url,
+                method=method,
+                url=full_url,
                 error="TLS with {} failed: {}{}".format(
-                    self.display_endpoint, _root_cause(exc),
-                    "" if pinned else ". Give verify= a CA bundle that signs the server's "
-                    "certificate, or server_cert= the server's certificate to pin it"),
+                    self.display_endpoint,
+                    _root_cause(exc),
+                    ""
+                    if pinned
+                    else ". Give verify= a CA bundle that signs the server's "
+                    "certificate, or server_cert= the server's certificate to pin it",
+                ),
             ) from None
         except (requests.exceptions.ConnectionError, OSError) as exc:
             raise APIConnectionError(
-                method=method, url=full_url,
+                method=method,
+                url=full_url,
                 error="cannot reach LXD at {}: {}".format(self.display_endpoint, _root_cause(exc)),
             ) from None
         result = APIResult(self, response)
@@ -813,7 +840,7 @@ class API:
     def display_endpoint(self):
         """The endpoint as a person would write it (a socket path or an https URL)."""
         if self.endpoint.startswith("http+unix://"):
-            return urllib.parse.unquote(self.endpoint[len("http+unix://"):])
+            return urllib.parse.unquote(self.endpoint[len("http+unix://") :])
         return self.endpoint
 
     @property
@@ -868,18 +895,21 @@ def explain_forbidden(api, exc):
             who = "no client certificate was given (set cert and key)"
         else:
             try:
-                who = "its certificate {} (sha256 {}) is not in the server's trust " \
-                      "store".format(cert, certificate_fingerprint(cert))
+                who = "its certificate {} (sha256 {}) is not in the server's trust store".format(
+                    cert, certificate_fingerprint(cert)
+                )
             except (OSError, ValueError):
                 who = "its certificate {} is not in the server's trust store".format(cert)
-        text = ("not trusted: LXD at {} does not trust this client, so the request is "
-                "forbidden ({}): {}. Get it trusted with lxdapi.authenticate (a trust "
-                "password or token) or 'lxc config trust add' on the server.").format(
-                    api.display_endpoint, server_said, who)
+        text = (
+            "not trusted: LXD at {} does not trust this client, so the request is "
+            "forbidden ({}): {}. Get it trusted with lxdapi.authenticate (a trust "
+            "password or token) or 'lxc config trust add' on the server."
+        ).format(api.display_endpoint, server_said, who)
     else:
-        text = ("forbidden: LXD at {} trusts this client but does not allow this ({}); a "
-                "restricted certificate only reaches its own projects.").format(
-                    api.display_endpoint, server_said)
+        text = (
+            "forbidden: LXD at {} trusts this client but does not allow this ({}); a "
+            "restricted certificate only reaches its own projects."
+        ).format(api.display_endpoint, server_said)
     exc.error = text
     exc.args = ("{} {} {}".format(exc.method or "", exc.url or "", text).strip(),)
 
@@ -888,16 +918,20 @@ def check_project_exists(api, url):
     """After a 404 on ``url``: raise :class:`APIProjectNotFound` when the API's project is
     missing (checked once per API); return quietly otherwise."""
     path = urllib.parse.urlsplit(url).path
-    if not api.project or getattr(api, "_project_seen", False) \
-            or path.startswith("/{}/projects".format(api.default_version)):
+    if (
+        not api.project
+        or getattr(api, "_project_seen", False)
+        or path.startswith("/{}/projects".format(api.default_version))
+    ):
         return
     try:
         api.get(api.path("projects", api.project))
     except APINotFoundException:
         raise APIProjectNotFound(
-            method="GET", url=url,
-            error="project {!r} does not exist on {}".format(
-                api.project, api.display_endpoint)) from None
+            method="GET",
+            url=url,
+            error="project {!r} does not exist on {}".format(api.project, api.display_endpoint),
+        ) from None
     except APIException:
         return
     api._project_seen = True
@@ -922,8 +956,16 @@ def name_from_url(url):
 
 #: The connection settings (see :func:`resolve_connection`), as a remote's entry holds
 #: them.
-CONNECTION_KEYS = ("endpoint", "cert", "key", "verify", "server_cert", "timeout",
-                   "wait_timeout", "project")
+CONNECTION_KEYS = (
+    "endpoint",
+    "cert",
+    "key",
+    "verify",
+    "server_cert",
+    "timeout",
+    "wait_timeout",
+    "project",
+)
 
 
 #: Other names for two settings, for the functions whose own parameters are called
@@ -956,13 +998,17 @@ def resolve_connection(kwargs, config_get=None):
     if remote:
         remotes = config_get("lxdapi:remotes", {}) or {}
         if remote not in remotes:
-            raise ValueError("unknown remote {!r}; configured remotes: {}".format(
-                remote, ", ".join(sorted(remotes)) or "none (set lxdapi:remotes)"))
+            raise ValueError(
+                "unknown remote {!r}; configured remotes: {}".format(
+                    remote, ", ".join(sorted(remotes)) or "none (set lxdapi:remotes)"
+                )
+            )
         entry = remotes[remote] or {}
         unknown = set(entry) - set(CONNECTION_KEYS)
         if unknown:
-            raise ValueError("remote {!r} has unknown settings: {}".format(
-                remote, ", ".join(sorted(unknown))))
+            raise ValueError(
+                "remote {!r} has unknown settings: {}".format(remote, ", ".join(sorted(unknown)))
+            )
         settings = {k: v for k, v in settings.items() if k == "project"}
         settings.update(entry)
     for key in CONNECTION_KEYS:
@@ -979,8 +1025,11 @@ def cached_api(settings, cache, debug=False):
     cache_key = "lxdapi.api." + json.dumps(settings, sort_keys=True, default=str)
     api = cache.get(cache_key)
     if api is None:
-        api = API.factory(settings.get("endpoint"), debug=debug,
-                          **{k: v for k, v in settings.items() if k != "endpoint"})
+        api = API.factory(
+            settings.get("endpoint"),
+            debug=debug,
+            **{k: v for k, v in settings.items() if k != "endpoint"},
+        )
         cache[cache_key] = api
     return api
 
@@ -1015,4 +1064,3 @@ def __getattr__(name):
         globals()[name] = value
         return value
     raise AttributeError("module {!r} has no attribute {!r}".format(__name__, name))
-

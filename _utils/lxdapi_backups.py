@@ -12,12 +12,18 @@ it from the server, whatever happened. An import sends a tarball as the body of
 """
 
 import hashlib
+import logging
 import os
 import tempfile
 import time
 
-import logging
-from lxdapi import APIConflictException, APIException, APINotFoundException, get_or_none, name_from_url
+from lxdapi import (
+    APIConflictException,
+    APIException,
+    APINotFoundException,
+    get_or_none,
+    name_from_url,
+)
 from lxdapi_instances import check_profiles_exist, validate_instance_name
 from lxdapi_values import check_absolute_path, check_bool, check_name
 
@@ -34,8 +40,9 @@ def _backup_name():
     return "lxdapi-{}-{}".format(int(time.time()), os.getpid())
 
 
-def instance_backup_export(api, name, dest, instance_only=False, compression=None,
-                           optimized_storage=False):
+def instance_backup_export(
+    api, name, dest, instance_only=False, compression=None, optimized_storage=False
+):
     """Export instance ``name`` (with its snapshots unless ``instance_only``) to the
     local file ``dest``; return ``{"dest", "size", "sha256"}``.
 
@@ -49,13 +56,18 @@ def instance_backup_export(api, name, dest, instance_only=False, compression=Non
     folder = os.path.dirname(dest)
     if not os.path.isdir(folder):
         raise ValueError("dest {}: the folder {} does not exist".format(dest, folder))
-    body = {"name": _backup_name(),
-            "instance_only": check_bool(instance_only, "instance_only"),
-            "optimized_storage": check_bool(optimized_storage, "optimized_storage")}
+    body = {
+        "name": _backup_name(),
+        "instance_only": check_bool(instance_only, "instance_only"),
+        "optimized_storage": check_bool(optimized_storage, "optimized_storage"),
+    }
     if compression is not None:
         if compression not in BACKUP_COMPRESSIONS:
-            raise ValueError("unknown compression {!r}; choose one of {}".format(
-                compression, ", ".join(BACKUP_COMPRESSIONS)))
+            raise ValueError(
+                "unknown compression {!r}; choose one of {}".format(
+                    compression, ", ".join(BACKUP_COMPRESSIONS)
+                )
+            )
         body["compression_algorithm"] = compression
     if get_or_none(api, api.instance_path(name)) is None:
         raise APINotFoundException(error="instance {!r} does not exist".format(name))
@@ -102,13 +114,17 @@ def instance_backup_import(api, path, name=None, pool=None):
         headers["X-LXD-name"] = name
         if get_or_none(api, api.instance_path(name)) is not None:
             raise APIConflictException(
-                error="instance {!r} already exists; nothing was imported".format(name))
+                error="instance {!r} already exists; nothing was imported".format(name)
+            )
     if pool is not None:
         headers["X-LXD-pool"] = check_name(pool, "pool")
     with open(path, "rb") as fh:
         done = api.post(api.instances_collection, data=fh, headers=headers).wait()
-    resources = ((done.metadata or {}).get("resources") or {}).get("instances") or \
-        ((done.metadata or {}).get("resources") or {}).get("containers") or []
+    resources = (
+        ((done.metadata or {}).get("resources") or {}).get("instances")
+        or ((done.metadata or {}).get("resources") or {}).get("containers")
+        or []
+    )
     return name or (name_from_url(resources[0]) if resources else None)
 
 
@@ -116,11 +132,12 @@ def _check_copy_target(api, name, where):
     if get_or_none(api, api.instance_path(name)) is not None:
         raise APIConflictException(
             error="instance {!r} already exists on {}; nothing was copied".format(
-                name, where.display_endpoint))
+                name, where.display_endpoint
+            )
+        )
 
 
-def instance_copy(api, name, new_name=None, target_api=None, instance_only=False,
-                  source_url=None):
+def instance_copy(api, name, new_name=None, target_api=None, instance_only=False, source_url=None):
     """Copy instance ``name`` (stopped or not; with its snapshots unless
     ``instance_only``) to ``new_name``; return the new name.
 
@@ -144,8 +161,11 @@ def instance_copy(api, name, new_name=None, target_api=None, instance_only=False
             raise ValueError("a copy on the same server needs new_name")
         new_name = validate_instance_name(new_name)
         _check_copy_target(api, new_name, api)
-        body = {"name": new_name, "profiles": list(meta.get("profiles") or []),
-                "source": {"type": "copy", "source": name, "instance_only": instance_only}}
+        body = {
+            "name": new_name,
+            "profiles": list(meta.get("profiles") or []),
+            "source": {"type": "copy", "source": name, "instance_only": instance_only},
+        }
         api.post(api.instances_collection, json=body).wait()
         return new_name
     new_name = validate_instance_name(new_name or name)
@@ -156,28 +176,39 @@ def instance_copy(api, name, new_name=None, target_api=None, instance_only=False
     if source_url is None:
         addresses = environment.get("addresses") or []
         if not addresses:
-            raise ValueError("LXD at {} does not listen on HTTPS (core.https_address), so "
-                             "{} cannot pull {!r} from it".format(
-                                 api.display_endpoint, target_api.display_endpoint, name))
+            raise ValueError(
+                "LXD at {} does not listen on HTTPS (core.https_address), so "
+                "{} cannot pull {!r} from it".format(
+                    api.display_endpoint, target_api.display_endpoint, name
+                )
+            )
         source_url = "https://" + addresses[0]
     elif not str(source_url).startswith("https://"):
         raise ValueError("source_url must be https://host:port, not {!r}".format(source_url))
-    migration = api.post(api.instance_path(name),
-                         json={"migration": True, "live": False,
-                               "instance_only": instance_only})
+    migration = api.post(
+        api.instance_path(name),
+        json={"migration": True, "live": False, "instance_only": instance_only},
+    )
     operation = (migration.data or {}).get("metadata") or {}
     body = {
-        "name": new_name, "architecture": meta.get("architecture"),
-        "type": meta.get("type") or "container", "profiles": profiles,
-        "config": {k: v for k, v in (meta.get("config") or {}).items()
-                   if not k.startswith("volatile.")},
-        "devices": meta.get("devices") or {}, "ephemeral": bool(meta.get("ephemeral")),
+        "name": new_name,
+        "architecture": meta.get("architecture"),
+        "type": meta.get("type") or "container",
+        "profiles": profiles,
+        "config": {
+            k: v for k, v in (meta.get("config") or {}).items() if not k.startswith("volatile.")
+        },
+        "devices": meta.get("devices") or {},
+        "ephemeral": bool(meta.get("ephemeral")),
         "description": meta.get("description") or "",
-        "source": {"type": "migration", "mode": "pull", "instance_only": instance_only,
-                   "operation": "{}/1.0/operations/{}".format(source_url.rstrip("/"),
-                                                              operation.get("id")),
-                   "certificate": environment.get("certificate") or "",
-                   "secrets": operation.get("metadata") or {}},
+        "source": {
+            "type": "migration",
+            "mode": "pull",
+            "instance_only": instance_only,
+            "operation": "{}/1.0/operations/{}".format(source_url.rstrip("/"), operation.get("id")),
+            "certificate": environment.get("certificate") or "",
+            "secrets": operation.get("metadata") or {},
+        },
     }
     try:
         target_api.post(target_api.instances_collection, json=body).wait()

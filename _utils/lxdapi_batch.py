@@ -15,7 +15,6 @@ from lxdapi_plans import Plan, Write
 from lxdapi_values import check_name, lxd_config, lxd_devices
 
 
-
 class ListedInstance:
     """An instance as one listing (``GET instances?recursion=1``) showed it.
 
@@ -72,8 +71,11 @@ class InstanceListing:
         serving now, when the instance was written to since, and when the listing does
         not show it (an instance to create: the plan that creates it is decided on a
         fresh 404, not on a listing that may be older)."""
-        if (not self.valid or self._serving_thread != threading.get_ident()
-                or name in self.forgotten):
+        if (
+            not self.valid
+            or self._serving_thread != threading.get_ident()
+            or name in self.forgotten
+        ):
             return None
         item = self.items.get(name)
         if item is None:
@@ -116,8 +118,13 @@ def prefetch_instances(api, run_key=None, max_age=LISTING_MAX_AGE, asker=None):
     through :func:`plan_using_listing`.
     """
     listing = api.instance_listing
-    if (listing is not None and listing.valid and listing.run_key == run_key
-            and listing.age() < max_age and (asker is None or asker not in listing.askers)):
+    if (
+        listing is not None
+        and listing.valid
+        and listing.run_key == run_key
+        and listing.age() < max_age
+        and (asker is None or asker not in listing.askers)
+    ):
         if asker is not None:
             listing.askers.add(asker)
         return listing
@@ -129,7 +136,8 @@ def prefetch_instances(api, run_key=None, max_age=LISTING_MAX_AGE, asker=None):
 
 
 def plan_using_listing(api, make_plan):
-    """``make_plan(api)``, with :func:`lxdapi_instances.instance_get` answered from the run's listing.
+    """``make_plan(api)``, with :func:`lxdapi_instances.instance_get` answered from the
+    run's listing.
 
     When the plan so built has writes (or fails) and used the listing, it is built again
     from fresh GETs: what is written is decided on the instance as it is now, with its
@@ -180,8 +188,9 @@ def apply_plans_concurrently(api, plans):
         for i, plan in enumerate(plans):
             if errors[i] is None and k < len(plan.writes):
                 try:
-                    submitted.append((i, plan.writes[k],
-                                      submit_write(api, plan.writes[k], previous[i])))
+                    submitted.append(
+                        (i, plan.writes[k], submit_write(api, plan.writes[k], previous[i]))
+                    )
                 except APIException as exc:
                     errors[i] = exc
         for i, write, result in submitted:
@@ -229,9 +238,13 @@ class PlanGroup:
             else:
                 self.failed.append((name, plan, exc))
         if self.failed:
-            raise PlansFailed(error="{} of {} container(s) failed: {}".format(
-                len(self.failed), len(self.todo),
-                "; ".join("{}: {}".format(name, exc) for name, _, exc in self.failed)))
+            raise PlansFailed(
+                error="{} of {} container(s) failed: {}".format(
+                    len(self.failed),
+                    len(self.todo),
+                    "; ".join("{}: {}".format(name, exc) for name, _, exc in self.failed),
+                )
+            )
         return True
 
     def applied_changes(self):
@@ -261,8 +274,7 @@ def create_instances(api, bodies, start=False, timeout=30):
     plans, sources = [], {}
     for body in bodies:
         if not isinstance(body, dict) or not isinstance(body.get("name"), str):
-            raise ValueError("each instance needs a mapping with a 'name', not {!r}".format(
-                body))
+            raise ValueError("each instance needs a mapping with a 'name', not {!r}".format(body))
         body = dict(body)
         check_name(body["name"], "name")
         if not isinstance(body.get("source"), dict):
@@ -280,27 +292,48 @@ def create_instances(api, bodies, start=False, timeout=30):
         plan.writes.append(Write("POST", api.instances_collection, body, keys=("instance",)))
         if start:
             plan.add("status", "Stopped", "Running")
-            plan.writes.append(Write(
-                "PUT", api.instance_path(body["name"], "state"),
-                {"action": "start", "timeout": int(timeout)},
-                wait_timeout=int(timeout) + 30, keys=("status",)))
+            plan.writes.append(
+                Write(
+                    "PUT",
+                    api.instance_path(body["name"], "state"),
+                    {"action": "start", "timeout": int(timeout)},
+                    wait_timeout=int(timeout) + 30,
+                    keys=("status",),
+                )
+            )
         plans.append(plan)
     errors = apply_plans_concurrently(api, plans)
     failed = [(plan.name, exc) for plan, exc in zip(plans, errors) if exc is not None]
     if failed:
         raise APIException(
             error="{} of {} instance(s) failed: {}".format(
-                len(failed), len(plans),
-                "; ".join("{}: {}".format(name, exc.error or exc) for name, exc in failed)),
-            status=failed[0][1].status)
+                len(failed),
+                len(plans),
+                "; ".join("{}: {}".format(name, exc.error or exc) for name, exc in failed),
+            ),
+            status=failed[0][1].status,
+        )
     return [plan.name for plan in plans]
 
 
 #: The arguments of :func:`plan_instance_present` a containers_present entry may hold
 #: (``type`` stands for ``instance_type``, as in the states).
-CONTAINER_ARGS = ("source", "config", "devices", "profiles", "type", "ephemeral",
-                  "description", "status", "target", "restart_on_change", "purge_config",
-                  "purge_devices", "timeout", "migrate")
+CONTAINER_ARGS = (
+    "source",
+    "config",
+    "devices",
+    "profiles",
+    "type",
+    "ephemeral",
+    "description",
+    "status",
+    "target",
+    "restart_on_change",
+    "purge_config",
+    "purge_devices",
+    "timeout",
+    "migrate",
+)
 
 
 def _container_specs(containers, defaults):
@@ -309,24 +342,35 @@ def _container_specs(containers, defaults):
     if defaults is None:
         defaults = {}
     if not isinstance(defaults, dict):
-        raise ValueError("defaults must be a mapping of container arguments, not {}".format(
-            type(defaults).__name__))
+        raise ValueError(
+            "defaults must be a mapping of container arguments, not {}".format(
+                type(defaults).__name__
+            )
+        )
     if isinstance(containers, (list, tuple)):
         containers = {name: None for name in containers}
     if not isinstance(containers, dict) or not containers:
-        raise ValueError("containers must be a non-empty list of names or a mapping of "
-                         "names to their arguments, not {!r}".format(containers))
+        raise ValueError(
+            "containers must be a non-empty list of names or a mapping of "
+            "names to their arguments, not {!r}".format(containers)
+        )
     specs = {}
     for name, spec in containers.items():
         name = check_name(name, "container name")
         if spec is not None and not isinstance(spec, dict):
-            raise ValueError("container {}: its arguments must be a mapping, not {}".format(
-                name, type(spec).__name__))
+            raise ValueError(
+                "container {}: its arguments must be a mapping, not {}".format(
+                    name, type(spec).__name__
+                )
+            )
         args = dict(defaults, **(spec or {}))
         unknown = sorted(set(args) - set(CONTAINER_ARGS))
         if unknown:
-            raise ValueError("container {}: unknown argument(s) {}; a container takes {}".format(
-                name, ", ".join(unknown), ", ".join(CONTAINER_ARGS)))
+            raise ValueError(
+                "container {}: unknown argument(s) {}; a container takes {}".format(
+                    name, ", ".join(unknown), ", ".join(CONTAINER_ARGS)
+                )
+            )
         args["instance_type"] = args.pop("type", "container")
         specs[name] = args
     return specs
@@ -347,11 +391,11 @@ def plan_containers_present(api, containers, defaults=None, run_key=None):
     for name, args in specs.items():
         try:
             plan = plan_using_listing(
-                api, lambda api, name=name, args=args: plan_instance_present(
-                    api, name, **args))
+                api, lambda api, name=name, args=args: plan_instance_present(api, name, **args)
+            )
         except ValueError as exc:
             raise ValueError("container {}: {}".format(name, exc)) from None
         except APIException as exc:
-            raise reword(exc, "container {}: {}".format(name, exc.error or exc))
+            raise reword(exc, "container {}: {}".format(name, exc.error or exc)) from None
         plans.append((name, plan))
     return PlanGroup(plans)

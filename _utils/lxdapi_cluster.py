@@ -12,11 +12,13 @@ from lxdapi_plans import Plan, Write
 from lxdapi_values import check_name, check_names, check_optional_str, lxd_config
 
 
-
 def _require_cluster(api):
     if not (api.get("cluster").metadata or {}).get("enabled"):
-        raise APIException(method="GET", url=api.absolute_url("cluster"),
-                           error="LXD at {} is not clustered".format(api.display_endpoint))
+        raise APIException(
+            method="GET",
+            url=api.absolute_url("cluster"),
+            error="LXD at {} is not clustered".format(api.display_endpoint),
+        )
 
 
 def cluster_members(api):
@@ -52,8 +54,9 @@ def plan_instance_move(api, name, location, target):
 MEMBER_FIELDS = ("description", "failure_domain", "roles", "groups", "config")
 
 
-def plan_cluster_member(api, name, description=None, failure_domain=None, roles=None,
-                        groups=None, config=None):
+def plan_cluster_member(
+    api, name, description=None, failure_domain=None, roles=None, groups=None, config=None
+):
     """The :class:`Plan` that brings a cluster member's declared settings to what is
     given (None: not managed): one PUT of the member's writable fields with If-Match,
     keeping what is not declared.
@@ -71,11 +74,13 @@ def plan_cluster_member(api, name, description=None, failure_domain=None, roles=
         raise APINotFoundException(error="cluster member {!r} does not exist".format(name))
     meta = current.metadata or {}
     plan = Plan(name)
-    body = {"description": meta.get("description") or "",
-            "failure_domain": meta.get("failure_domain") or "default",
-            "roles": [r for r in meta.get("roles") or [] if r in ASSIGNABLE_ROLES],
-            "groups": list(meta.get("groups") or []),
-            "config": dict(meta.get("config") or {})}
+    body = {
+        "description": meta.get("description") or "",
+        "failure_domain": meta.get("failure_domain") or "default",
+        "roles": [r for r in meta.get("roles") or [] if r in ASSIGNABLE_ROLES],
+        "groups": list(meta.get("groups") or []),
+        "config": dict(meta.get("config") or {}),
+    }
     for key, value in (("description", description), ("failure_domain", failure_domain)):
         if value is not None:
             value = check_optional_str(value, key)
@@ -88,8 +93,11 @@ def plan_cluster_member(api, name, description=None, failure_domain=None, roles=
             if key == "roles":
                 unknown = sorted(set(value) - set(ASSIGNABLE_ROLES))
                 if unknown:
-                    raise ValueError("role(s) {} cannot be assigned; a member may be given "
-                                     "{}".format(", ".join(unknown), ", ".join(ASSIGNABLE_ROLES)))
+                    raise ValueError(
+                        "role(s) {} cannot be assigned; a member may be given {}".format(
+                            ", ".join(unknown), ", ".join(ASSIGNABLE_ROLES)
+                        )
+                    )
             if set(value) != set(body[key]):
                 plan.add(key, sorted(body[key]), sorted(value))
                 body[key] = sorted(set(value))
@@ -125,6 +133,5 @@ def cluster_member_state(api, name, action):
     done = "Evacuated" if action == "evacuate" else "Online"
     if member.get("status") == done:
         return False
-    api.post(api.path("cluster", "members", name, "state"),
-             json={"action": action}).wait()
+    api.post(api.path("cluster", "members", name, "state"), json={"action": action}).wait()
     return True

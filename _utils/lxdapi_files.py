@@ -25,8 +25,6 @@ from lxdapi import APIException, APINotFoundException, get_or_none
 from lxdapi_plans import Plan, Write
 from lxdapi_values import check_absolute_path, check_bool, check_id, check_name
 
-
-
 #: Content diffs are shown for text files up to this size (bytes); larger or binary
 #: content is reported by its sha256 digest only.
 DIFF_MAX_BYTES = 64 * 1024
@@ -45,8 +43,12 @@ def file_mode(mode):
     if text.startswith("0o"):
         text = text[2:]
     text = text.lstrip("0") or "0"
-    if isinstance(mode, bool) or not isinstance(mode, (int, str)) or len(text) > 4 \
-            or set(text) - set("01234567"):
+    if (
+        isinstance(mode, bool)
+        or not isinstance(mode, (int, str))
+        or len(text) > 4
+        or set(text) - set("01234567")
+    ):
         raise ValueError("mode must be octal digits such as '0644', not {!r}".format(mode))
     return text.zfill(4)
 
@@ -57,8 +59,11 @@ def _owner_id(value, what):
 
 def instance_file_url(api, instance, path):
     """Relative URL of a file inside an instance (``instances/NAME/files?path=...``)."""
-    return api.instance_path(instance, "files") + "?" + urllib.parse.urlencode(
-        {"path": check_absolute_path(path)})
+    return (
+        api.instance_path(instance, "files")
+        + "?"
+        + urllib.parse.urlencode({"path": check_absolute_path(path)})
+    )
 
 
 def instance_file_read(api, instance, path):
@@ -133,8 +138,9 @@ def text_diff(old, new, path):
     except UnicodeDecodeError:
         return None
     lines = []
-    for line in difflib.unified_diff(old_text.splitlines(True), new_text.splitlines(True),
-                                     fromfile=path + " (was)", tofile=path):
+    for line in difflib.unified_diff(
+        old_text.splitlines(True), new_text.splitlines(True), fromfile=path + " (was)", tofile=path
+    ):
         lines.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(lines)
 
@@ -158,20 +164,27 @@ def _plan_parents(api, instance, path, makedirs, plan):
         found = instance_file_read(api, instance, folder)
         if found is not None:
             if found[1]["type"] not in ("directory", "symlink"):  # LXD follows a link
-                raise ValueError("{} in {!r} cannot be written: {} is a {}, not a "
-                                 "folder".format(path, instance, folder, found[1]["type"]))
+                raise ValueError(
+                    "{} in {!r} cannot be written: {} is a {}, not a folder".format(
+                        path, instance, folder, found[1]["type"]
+                    )
+                )
             break
         if not makedirs:
-            raise APINotFoundException(error=(
-                "cannot write {} in {!r}: its parent folder {} does not exist (makedirs: "
-                "True creates it)").format(path, instance, folder))
+            raise APINotFoundException(
+                error=(
+                    "cannot write {} in {!r}: its parent folder {} does not exist (makedirs: "
+                    "True creates it)"
+                ).format(path, instance, folder)
+            )
         missing.insert(0, folder)
         folder = posixpath.dirname(folder) or "/"
     if missing:
         plan.add("folders", None, missing)
         for folder in missing:
-            plan.writes.append(_write(instance_file_url(api, instance, folder), b"",
-                                      "directory", ()))
+            plan.writes.append(
+                _write(instance_file_url(api, instance, folder), b"", "directory", ())
+            )
     return plan
 
 
@@ -179,13 +192,21 @@ def _check_content(content):
     if isinstance(content, str):
         content = content.encode("utf-8")
     if content is not None and not isinstance(content, bytes):
-        raise ValueError("contents must be text or bytes, not {}".format(
-            type(content).__name__))
+        raise ValueError("contents must be text or bytes, not {}".format(type(content).__name__))
     return content
 
 
-def plan_file_managed(api, instance, path, content=None, mode=None, uid=None, gid=None,
-                      makedirs=False, show_diff=False):
+def plan_file_managed(
+    api,
+    instance,
+    path,
+    content=None,
+    mode=None,
+    uid=None,
+    gid=None,
+    makedirs=False,
+    show_diff=False,
+):
     """The :class:`Plan` that makes a file in ``instance`` hold ``content`` with this owner.
 
     ``content``: bytes or text (UTF-8); None manages only mode and owner (an absent file
@@ -200,8 +221,11 @@ def plan_file_managed(api, instance, path, content=None, mode=None, uid=None, gi
     """
     check_name(instance, "instance")
     url = instance_file_url(api, instance, path)
-    wanted = (("mode", file_mode(mode)), ("uid", _owner_id(uid, "uid")),
-              ("gid", _owner_id(gid, "gid")))
+    wanted = (
+        ("mode", file_mode(mode)),
+        ("uid", _owner_id(uid, "uid")),
+        ("gid", _owner_id(gid, "gid")),
+    )
     content = _check_content(content)
     makedirs = check_bool(makedirs, "makedirs")
     plan = Plan(path)
@@ -218,8 +242,11 @@ def plan_file_managed(api, instance, path, content=None, mode=None, uid=None, gi
         return plan
     data, info = current
     if info["type"] != "file":
-        raise ValueError("{} in {!r} is a {}, not a file; it was left as it is".format(
-            path, instance, info["type"]))
+        raise ValueError(
+            "{} in {!r} is a {}, not a file; it was left as it is".format(
+                path, instance, info["type"]
+            )
+        )
     if content is not None and content != data:
         plan.add("content", _digest(data), _digest(content))
         diff = text_diff(data, content, path) if show_diff else None
@@ -240,8 +267,7 @@ def plan_file_managed(api, instance, path, content=None, mode=None, uid=None, gi
     return plan
 
 
-def plan_directory_present(api, instance, path, mode=None, uid=None, gid=None,
-                           makedirs=False):
+def plan_directory_present(api, instance, path, mode=None, uid=None, gid=None, makedirs=False):
     """The :class:`Plan` that makes ``path`` in ``instance`` a folder with this mode and
     owner (None: as it is; a new folder gets LXD's 0755, root).
 
@@ -251,8 +277,11 @@ def plan_directory_present(api, instance, path, mode=None, uid=None, gid=None,
     """
     check_name(instance, "instance")
     url = instance_file_url(api, instance, path)
-    wanted = (("mode", file_mode(mode)), ("uid", _owner_id(uid, "uid")),
-              ("gid", _owner_id(gid, "gid")))
+    wanted = (
+        ("mode", file_mode(mode)),
+        ("uid", _owner_id(uid, "uid")),
+        ("gid", _owner_id(gid, "gid")),
+    )
     makedirs = check_bool(makedirs, "makedirs")
     plan = Plan(path)
     current = instance_file_read(api, instance, path)
@@ -266,8 +295,11 @@ def plan_directory_present(api, instance, path, mode=None, uid=None, gid=None,
         return plan
     entries, info = current
     if info["type"] != "directory":
-        raise ValueError("{} in {!r} is a {}, not a folder; it was left as it is".format(
-            path, instance, info["type"]))
+        raise ValueError(
+            "{} in {!r} is a {}, not a folder; it was left as it is".format(
+                path, instance, info["type"]
+            )
+        )
     for key, value in wanted:
         if value is not None and value != info[key]:
             plan.add(key, info[key], value)
@@ -278,9 +310,13 @@ def plan_directory_present(api, instance, path, mode=None, uid=None, gid=None,
             "the folder {} in {!r} has {} {}, not the declared {}: LXD's file API sets "
             "them only when it creates a folder, and this one is not empty; change them "
             "inside the instance (lxdapi.container_exec with chmod/chown)".format(
-                path, instance, " and ".join(sorted(plan.changes)),
+                path,
+                instance,
+                " and ".join(sorted(plan.changes)),
                 ", ".join(str(plan.changes[k]["old"]) for k in sorted(plan.changes)),
-                ", ".join(str(plan.changes[k]["new"]) for k in sorted(plan.changes))))
+                ", ".join(str(plan.changes[k]["new"]) for k in sorted(plan.changes)),
+            )
+        )
     wanted = tuple((key, info[key] if value is None else value) for key, value in wanted)
     plan.writes.append(Write("DELETE", url))
     plan.writes.append(_write(url, b"", "directory", wanted))
@@ -301,9 +337,10 @@ def plan_file_absent(api, instance, path):
         return plan
     content, info = current
     if info["type"] == "directory" and content:
-        raise ValueError("{} in {!r} is a folder with {} entries; only an empty folder is "
-                         "removed, so it was left as it is".format(path, instance,
-                                                                   len(content)))
+        raise ValueError(
+            "{} in {!r} is a folder with {} entries; only an empty folder is "
+            "removed, so it was left as it is".format(path, instance, len(content))
+        )
     plan.add(info["type"] if info["type"] in ("file", "symlink") else "folder", path, None)
     if info["type"] == "file":
         plan.add("content", _digest(content), None)
@@ -319,15 +356,17 @@ def instance_file_put(api, name, path, data, mode=None, uid=None, gid=None, make
     instance, ValueError for a missing parent folder (without ``makedirs``) or a path that
     is a folder.
     """
-    return plan_file_managed(api, check_name(name, "name"), path, data, mode, uid,
-                             gid, makedirs).apply(api)
+    return plan_file_managed(
+        api, check_name(name, "name"), path, data, mode, uid, gid, makedirs
+    ).apply(api)
 
 
 def instance_mkdir(api, name, path, mode=None, uid=None, gid=None, makedirs=False):
     """Make ``path`` in an instance a folder with this mode and owner; True if it wrote,
     False when it was already so. See :func:`plan_directory_present`."""
-    return plan_directory_present(api, check_name(name, "name"), path, mode, uid, gid,
-                                  makedirs).apply(api)
+    return plan_directory_present(
+        api, check_name(name, "name"), path, mode, uid, gid, makedirs
+    ).apply(api)
 
 
 def instance_file_delete(api, name, path):

@@ -12,8 +12,6 @@ from lxdapi_operations import list_collection
 from lxdapi_plans import Plan, Write
 from lxdapi_values import check_bool, check_name, check_names, check_optional_str, lxd_config
 
-
-
 # -- image_present and friends: one plan per state
 
 IMAGE_PROTOCOLS = ("lxd", "simplestreams")
@@ -29,26 +27,37 @@ def check_image_source(source):
     ``simplestreams``), ``alias`` or ``fingerprint`` (which image), ``certificate``
     (the server's PEM, for a self-signed LXD server). ValueError names what is wrong.
     """
-    known = {"server", "protocol", "alias", "fingerprint", "certificate", "type", "mode",
-             "image_type"}
+    known = {
+        "server",
+        "protocol",
+        "alias",
+        "fingerprint",
+        "certificate",
+        "type",
+        "mode",
+        "image_type",
+    }
     unknown = sorted(set(source) - known)
     if unknown:
-        raise ValueError("unknown image source key(s): {}; use server, protocol, alias, "
-                         "fingerprint, certificate".format(", ".join(unknown)))
+        raise ValueError(
+            "unknown image source key(s): {}; use server, protocol, alias, "
+            "fingerprint, certificate".format(", ".join(unknown))
+        )
     server = source.get("server")
     if not isinstance(server, str) or not server.startswith(("https://", "http://")):
-        raise ValueError("an image source needs a server URL (https://host:port), not "
-                         "{!r}".format(server))
+        raise ValueError(
+            "an image source needs a server URL (https://host:port), not {!r}".format(server)
+        )
     protocol = source.get("protocol") or "lxd"
     if protocol not in IMAGE_PROTOCOLS:
-        raise ValueError("unknown image protocol {!r}; choose {}".format(
-            protocol, " or ".join(IMAGE_PROTOCOLS)))
+        raise ValueError(
+            "unknown image protocol {!r}; choose {}".format(protocol, " or ".join(IMAGE_PROTOCOLS))
+        )
     if not source.get("alias") and not source.get("fingerprint"):
         raise ValueError("an image source needs an alias or a fingerprint")
     for key in ("alias", "fingerprint", "certificate"):
         check_optional_str(source.get(key), "image source " + key)
-    out = {"type": "image", "mode": "pull", "server": server.rstrip("/"),
-           "protocol": protocol}
+    out = {"type": "image", "mode": "pull", "server": server.rstrip("/"), "protocol": protocol}
     for key in ("alias", "fingerprint", "certificate", "image_type"):
         if source.get(key):
             out[key] = source[key]
@@ -67,8 +76,9 @@ def pulled_from(image, source):
     )
 
 
-def plan_image_present(api, name, source, public=False, aliases=None, auto_update=False,
-                       fingerprint=None):
+def plan_image_present(
+    api, name, source, public=False, aliases=None, auto_update=False, fingerprint=None
+):
     """The :class:`Plan` that makes image alias ``name`` point at the declared image.
 
     ``source`` is the path of a unified image tarball (present when the server has an
@@ -96,12 +106,13 @@ def plan_image_present(api, name, source, public=False, aliases=None, auto_updat
     if isinstance(source, dict) and source.get("type") in PUBLISH_TYPES:
         return _plan_image_publish(api, name, source, public, names)
     if isinstance(source, dict):
-        return _plan_image_pull(api, name, check_image_source(source), public, names,
-                                auto_update)
+        return _plan_image_pull(api, name, check_image_source(source), public, names, auto_update)
     if not isinstance(source, str) or not source:
-        raise ValueError("source must be an image file (path or salt:// URL), a remote "
-                         "image source mapping or an instance or snapshot to publish, "
-                         "not {!r}".format(source))
+        raise ValueError(
+            "source must be an image file (path or salt:// URL), a remote "
+            "image source mapping or an instance or snapshot to publish, "
+            "not {!r}".format(source)
+        )
     return _plan_image_file(api, name, source, public, auto_update, names, fingerprint)
 
 
@@ -120,8 +131,14 @@ def _plan_image_file(api, name, source, public, auto_update, names, fingerprint)
         plan.writes.append(image_upload_write(source, bool(public)))
         if auto_update:
             plan.add("auto_update", False, True)
-            plan.writes.append(Write("PATCH", api.path("images", fingerprint),
-                                     {"auto_update": True}, keys=("auto_update",)))
+            plan.writes.append(
+                Write(
+                    "PATCH",
+                    api.path("images", fingerprint),
+                    {"auto_update": True},
+                    keys=("auto_update",),
+                )
+            )
         have = set()
     _plan_aliases(api, plan, [a for a in names if a not in have], fingerprint)
     return plan
@@ -134,8 +151,15 @@ def _plan_image_settings(api, plan, image, public, auto_update):
             plan.add(key, bool(meta.get(key)), want)
             patch[key] = want
     if patch:
-        plan.writes.append(Write("PATCH", api.path("images", meta["fingerprint"]), patch,
-                                 etag=image.etag, keys=tuple(patch)))
+        plan.writes.append(
+            Write(
+                "PATCH",
+                api.path("images", meta["fingerprint"]),
+                patch,
+                etag=image.etag,
+                keys=tuple(patch),
+            )
+        )
 
 
 def _plan_aliases(api, plan, names, fingerprint):
@@ -148,14 +172,27 @@ def _plan_aliases(api, plan, names, fingerprint):
             # PUT (target and description), not PATCH: LXD 5.0.2 hangs on an alias PATCH.
             old[alias] = current.metadata.get("target")
             kept = current.metadata.get("description") or ""
-            body = (lambda prev, f=fingerprint, d=kept: {"target": f(prev), "description": d}
-                    ) if callable(fingerprint) else {"target": fingerprint, "description": kept}
-            plan.writes.append(Write("PUT", api.path("images", "aliases", alias), body,
-                                     etag=current.etag, keys=("aliases",)))
+            body = (
+                (lambda prev, f=fingerprint, d=kept: {"target": f(prev), "description": d})
+                if callable(fingerprint)
+                else {"target": fingerprint, "description": kept}
+            )
+            plan.writes.append(
+                Write(
+                    "PUT",
+                    api.path("images", "aliases", alias),
+                    body,
+                    etag=current.etag,
+                    keys=("aliases",),
+                )
+            )
         else:
             old[alias] = None
-            body = (lambda prev, a=alias, f=fingerprint: {"name": a, "target": f(prev)}) \
-                if callable(fingerprint) else {"name": alias, "target": fingerprint}
+            body = (
+                (lambda prev, a=alias, f=fingerprint: {"name": a, "target": f(prev)})
+                if callable(fingerprint)
+                else {"name": alias, "target": fingerprint}
+            )
             plan.writes.append(Write("POST", "images/aliases", body, keys=("aliases",)))
         new[alias] = fingerprint if isinstance(fingerprint, str) else "(the pulled image)"
     if new:
@@ -164,9 +201,16 @@ def _plan_aliases(api, plan, names, fingerprint):
 
 def _plan_image_pull(api, name, source, public, names, auto_update):
     body = {"source": source, "public": public, "auto_update": auto_update}
-    return _plan_image_from(api, name, names, public, auto_update, body,
-                            source_label(source),
-                            lambda image: pulled_from(image, source))
+    return _plan_image_from(
+        api,
+        name,
+        names,
+        public,
+        auto_update,
+        body,
+        source_label(source),
+        lambda image: pulled_from(image, source),
+    )
 
 
 #: ``type`` of an image source that publishes an instance or snapshot of this server.
@@ -187,26 +231,31 @@ def check_publish_source(api, source):
     """
     unknown = sorted(set(source) - {"type", "name"})
     if unknown:
-        raise ValueError("unknown publish source key(s): {}; use type and name".format(
-            ", ".join(unknown)))
+        raise ValueError(
+            "unknown publish source key(s): {}; use type and name".format(", ".join(unknown))
+        )
     name = check_name(source.get("name"), "publish source name")
     if source["type"] == "snapshot":
         instance, _, snapshot = name.partition("/")
         if not snapshot or not instance or "/" in snapshot:
-            raise ValueError("a snapshot to publish is named INSTANCE/SNAPSHOT, not "
-                             "{!r}".format(name))
+            raise ValueError(
+                "a snapshot to publish is named INSTANCE/SNAPSHOT, not {!r}".format(name)
+            )
         url = api.instance_path(instance, "snapshots", snapshot)
         what = "snapshot {!r} of {!r}".format(snapshot, instance)
     else:
         if "/" in name:
-            raise ValueError("an instance to publish has no '/' in its name (for a "
-                             "snapshot use type: snapshot), not {!r}".format(name))
+            raise ValueError(
+                "an instance to publish has no '/' in its name (for a "
+                "snapshot use type: snapshot), not {!r}".format(name)
+            )
         url = api.instance_path(name)
         what = "instance {!r}".format(name)
     found = get_or_none(api, url)
     if found is None:
-        raise APINotFoundException(error="{} does not exist on {}".format(
-            what, api.display_endpoint))
+        raise APINotFoundException(
+            error="{} does not exist on {}".format(what, api.display_endpoint)
+        )
     return name, (found.metadata or {}).get("created_at") or ""
 
 
@@ -217,16 +266,17 @@ def _plan_image_publish(api, name, source, public, names):
     what, created_at = check_publish_source(api, source)
     kind = "snapshot" if source["type"] == "snapshot" else "instance"
     properties = {PUBLISHED_FROM: what, PUBLISHED_CREATED_AT: created_at}
-    body = {"source": {"type": kind, "name": what}, "public": public,
-            "properties": properties}
+    body = {"source": {"type": kind, "name": what}, "public": public, "properties": properties}
 
     def matches(image):
         held = image.get("properties") or {}
         return held.get(PUBLISHED_FROM) == what and (
-            kind == "instance" or held.get(PUBLISHED_CREATED_AT) == created_at)
+            kind == "instance" or held.get(PUBLISHED_CREATED_AT) == created_at
+        )
 
-    return _plan_image_from(api, name, names, public, False, body,
-                            "published from {} {}".format(kind, what), matches)
+    return _plan_image_from(
+        api, name, names, public, False, body, "published from {} {}".format(kind, what), matches
+    )
 
 
 def _plan_image_from(api, name, names, public, auto_update, body, label, matches):
@@ -240,8 +290,7 @@ def _plan_image_from(api, name, names, public, auto_update, body, label, matches
     if image and matches(image.metadata):
         _plan_image_settings(api, plan, image, public, auto_update)
         have = {a.get("name") for a in image.metadata.get("aliases") or []}
-        _plan_aliases(api, plan, [a for a in names if a not in have],
-                      image.metadata["fingerprint"])
+        _plan_aliases(api, plan, [a for a in names if a not in have], image.metadata["fingerprint"])
         return plan
     table = image_alias_table(api)
     free = [a for a in names if a not in table]
@@ -249,15 +298,15 @@ def _plan_image_from(api, name, names, public, auto_update, body, label, matches
     plan.add("image", None, label)
     plan.writes.append(Write("POST", "images", body, keys=("image",)))
     if free:
-        plan.changes["aliases"] = {"old": {a: None for a in free},
-                                   "new": {a: label for a in free}}
+        plan.changes["aliases"] = {"old": {a: None for a in free}, "new": {a: label for a in free}}
     made = {}
 
     def fingerprint_of(previous):
         # The first alias write follows the POST: its result names the fingerprint.
         if "fingerprint" not in made:
             made["fingerprint"] = ((previous.metadata or {}).get("metadata") or {}).get(
-                "fingerprint")
+                "fingerprint"
+            )
         return made["fingerprint"]
 
     moved = [a for a in names if a in table]
@@ -279,11 +328,15 @@ def plan_image_absent(api, name):
     if not image:
         return plan
     meta = image.metadata
-    plan.add("image", {"fingerprint": meta["fingerprint"],
-                       "aliases": sorted(a.get("name") for a in meta.get("aliases") or [])},
-             None)
-    plan.writes.append(Write("DELETE", api.path("images", meta["fingerprint"]),
-                             keys=("image",)))
+    plan.add(
+        "image",
+        {
+            "fingerprint": meta["fingerprint"],
+            "aliases": sorted(a.get("name") for a in meta.get("aliases") or []),
+        },
+        None,
+    )
+    plan.writes.append(Write("DELETE", api.path("images", meta["fingerprint"]), keys=("image",)))
     return plan
 
 
@@ -300,8 +353,7 @@ def plan_image_alias_present(api, name, target, description=None):
     check_optional_str(description, "description")
     image = image_get(api, target) if FINGERPRINT_RE.match(target) else image_resolve(api, target)
     if not image:
-        raise ValueError("image {!r} does not exist on {}".format(target,
-                                                                  api.display_endpoint))
+        raise ValueError("image {!r} does not exist on {}".format(target, api.display_endpoint))
     target = image.metadata["fingerprint"]
     plan = Plan(name)
     alias = image_alias_get(api, name)
@@ -321,9 +373,7 @@ def plan_image_alias_present(api, name, target, description=None):
         plan.add("description", current.get("description"), description)
         body["description"] = description
     if plan.changes:
-        plan.writes.append(
-            Write("PUT", api.path("images", "aliases", name), body, etag=alias.etag)
-        )
+        plan.writes.append(Write("PUT", api.path("images", "aliases", name), body, etag=alias.etag))
     return plan
 
 
@@ -333,10 +383,15 @@ def plan_image_alias_absent(api, name):
     alias = image_alias_get(api, name)
     plan = Plan(name)
     if alias:
-        plan.add("alias", {"target": alias.metadata.get("target"),
-                           "description": alias.metadata.get("description") or ""}, None)
-        plan.writes.append(Write("DELETE", api.path("images", "aliases", name),
-                                 keys=("alias",)))
+        plan.add(
+            "alias",
+            {
+                "target": alias.metadata.get("target"),
+                "description": alias.metadata.get("description") or "",
+            },
+            None,
+        )
+        plan.writes.append(Write("DELETE", api.path("images", "aliases", name), keys=("alias",)))
     return plan
 
 
@@ -360,8 +415,9 @@ def image_import(api, path, alias=None, public=False):
         raise ValueError("image file {!r} does not exist".format(path))
     fingerprint = image_get_fingerprint(path)
     name = None if alias is None else check_name(alias, "alias")
-    plan_image_present(api, name, path, public=bool(public) or None, auto_update=None,
-                       fingerprint=fingerprint).apply(api)
+    plan_image_present(
+        api, name, path, public=bool(public) or None, auto_update=None, fingerprint=fingerprint
+    ).apply(api)
     return fingerprint
 
 
@@ -374,13 +430,17 @@ def image_publish(api, instance, snapshot=None, alias=None, public=False, proper
     name = check_name(instance, "instance")
     source = {"type": "instance", "name": name}
     if snapshot is not None:
-        source = {"type": "snapshot",
-                  "name": "{}/{}".format(name, check_name(snapshot, "snapshot"))}
+        source = {
+            "type": "snapshot",
+            "name": "{}/{}".format(name, check_name(snapshot, "snapshot")),
+        }
     what, created_at = check_publish_source(api, source)
     extra = lxd_config(properties, "properties")
-    body = {"source": {"type": source["type"], "name": what}, "public": public,
-            "properties": dict(extra, **{PUBLISHED_FROM: what,
-                                         PUBLISHED_CREATED_AT: created_at})}
+    body = {
+        "source": {"type": source["type"], "name": what},
+        "public": public,
+        "properties": dict(extra, **{PUBLISHED_FROM: what, PUBLISHED_CREATED_AT: created_at}),
+    }
     done = api.post("images", json=body).wait()
     fingerprint = ((done.metadata or {}).get("metadata") or {}).get("fingerprint")
     if alias:
@@ -406,15 +466,19 @@ def image_alias_add(api, alias, image, description=None, move=False):
     alias = check_name(alias, "alias")
     found = image_resolve(api, image)
     if not found:
-        raise APINotFoundException(error="no image alias or fingerprint {!r} on {}".format(
-            image, api.display_endpoint))
+        raise APINotFoundException(
+            error="no image alias or fingerprint {!r} on {}".format(image, api.display_endpoint)
+        )
     fingerprint = found.metadata["fingerprint"]
     current = image_alias_get(api, alias)
     if current and current.metadata.get("target") != fingerprint and not move:
         raise APIConflictException(
-            method="POST", url=api.absolute_url("images/aliases"),
+            method="POST",
+            url=api.absolute_url("images/aliases"),
             error="alias {!r} already points at {}; pass move=True to move it".format(
-                alias, current.metadata.get("target")))
+                alias, current.metadata.get("target")
+            ),
+        )
     return plan_image_alias_present(api, alias, fingerprint, description).apply(api)
 
 
@@ -425,8 +489,6 @@ def image_alias_delete(api, alias):
     except APINotFoundException:
         return False
     return True
-
-
 
 
 def image_get(api, fingerprint):

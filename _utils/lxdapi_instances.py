@@ -5,21 +5,49 @@ keys, exec and its guards, snapshots).
 Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
 ``core.<name>``; the core re-exports the public names defined here."""
 
+import logging
 import re
 import shlex
 import urllib.parse
 
-import logging
-from lxdapi import APIConflictException, APIException, APINotFoundException, APITimeout, get_or_none, name_from_url, reword
+from lxdapi import (
+    APIConflictException,
+    APIException,
+    APINotFoundException,
+    APITimeout,
+    get_or_none,
+    name_from_url,
+    reword,
+)
 from lxdapi_cluster import plan_instance_move
 from lxdapi_files import instance_file_read
-from lxdapi_images import FINGERPRINT_RE, image_alias_get, image_alias_table, image_get, source_label
+from lxdapi_images import (
+    FINGERPRINT_RE,
+    image_alias_get,
+    image_alias_table,
+    image_get,
+    source_label,
+)
 from lxdapi_operations import list_collection
 from lxdapi_plans import Plan, Write, plan_update
-from lxdapi_values import INSTANCE_ACTIONS, INSTANCE_TYPES, STATUSES, check_absolute_path, check_bool, check_id, check_name, check_names, check_optional_str, check_seconds, ignored_config_key, lxd_config, lxd_devices, normalize_status
+from lxdapi_values import (
+    INSTANCE_ACTIONS,
+    INSTANCE_TYPES,
+    STATUSES,
+    check_absolute_path,
+    check_bool,
+    check_id,
+    check_name,
+    check_names,
+    check_optional_str,
+    check_seconds,
+    ignored_config_key,
+    lxd_config,
+    lxd_devices,
+    normalize_status,
+)
 
 log = logging.getLogger(__name__)
-
 
 
 # -- container_present and friends: validation, source, restart, one plan per state
@@ -27,24 +55,40 @@ log = logging.getLogger(__name__)
 #: Config keys LXD applies only when the instance (re)starts ("Live update: no" in LXD's
 #: instance options), and the exceptions under those prefixes that do apply live.
 RESTART_CONFIG_KEYS = (
-    "raw.idmap", "raw.lxc", "raw.qemu", "raw.seccomp", "security.devlxd",
-    "security.devlxd.images", "security.privileged", "security.secureboot",
-    "limits.memory.hugepages", "migration.stateful", "agent.nic_config",
+    "raw.idmap",
+    "raw.lxc",
+    "raw.qemu",
+    "raw.seccomp",
+    "security.devlxd",
+    "security.devlxd.images",
+    "security.privileged",
+    "security.secureboot",
+    "limits.memory.hugepages",
+    "migration.stateful",
+    "agent.nic_config",
 )
-RESTART_CONFIG_PREFIXES = ("limits.kernel.", "linux.sysctl.", "nvidia.", "security.idmap.",
-                           "security.syscalls.")
+RESTART_CONFIG_PREFIXES = (
+    "limits.kernel.",
+    "linux.sysctl.",
+    "nvidia.",
+    "security.idmap.",
+    "security.syscalls.",
+)
 LIVE_CONFIG_KEYS = (
-    "security.syscalls.intercept.mount.allowed", "security.syscalls.intercept.mount.fuse",
+    "security.syscalls.intercept.mount.allowed",
+    "security.syscalls.intercept.mount.fuse",
     "security.syscalls.intercept.mount.shift",
 )
-INSTANCE_NAME_RULE = ("1 to 63 letters, digits and dashes, starting with a letter and not "
-                      "ending with a dash")
+INSTANCE_NAME_RULE = (
+    "1 to 63 letters, digits and dashes, starting with a letter and not ending with a dash"
+)
 
 
 def restart_needed(keys):
     """The config keys among ``keys`` that take effect only when the instance restarts."""
     return sorted(
-        key for key in keys
+        key
+        for key in keys
         if key not in LIVE_CONFIG_KEYS
         and (key in RESTART_CONFIG_KEYS or key.startswith(RESTART_CONFIG_PREFIXES))
     )
@@ -52,8 +96,11 @@ def restart_needed(keys):
 
 def validate_instance_name(name):
     """``name`` if LXD accepts it as an instance name; ValueError saying the rule otherwise."""
-    if (not isinstance(name, str) or not re.match(r"^[A-Za-z][A-Za-z0-9-]{0,62}$", name)
-            or name.endswith("-")):
+    if (
+        not isinstance(name, str)
+        or not re.match(r"^[A-Za-z][A-Za-z0-9-]{0,62}$", name)
+        or name.endswith("-")
+    ):
         raise ValueError("invalid instance name {!r}: use {}".format(name, INSTANCE_NAME_RULE))
     return name
 
@@ -67,12 +114,11 @@ def check_profiles_exist(api, profiles):
     """Raise ValueError naming the ``profiles`` the server does not have."""
     missing = [p for p in profiles if p not in profile_names(api)]
     if missing:
-        raise ValueError("profile(s) {} do not exist on {}".format(
-            ", ".join(repr(p) for p in missing), api.display_endpoint))
-
-
-
-
+        raise ValueError(
+            "profile(s) {} do not exist on {}".format(
+                ", ".join(repr(p) for p in missing), api.display_endpoint
+            )
+        )
 
 
 def declared_fingerprint(api, source):
@@ -120,32 +166,55 @@ def source_note(api, current, source):
     base = config.get("volatile.base_image")
     label = source_label(source)
     if not base:
-        return ("{} was not created from an image, not from {} as declared; it is left as "
-                "it is (nothing is recreated).".format(name, label))
+        return (
+            "{} was not created from an image, not from {} as declared; it is left as "
+            "it is (nothing is recreated).".format(name, label)
+        )
     if wanted is False:
-        return ("Cannot tell whether {} was created from {}: there is no such image alias "
-                "now; it is left as it is.".format(name, label))
+        return (
+            "Cannot tell whether {} was created from {}: there is no such image alias "
+            "now; it is left as it is.".format(name, label)
+        )
     if not base.startswith(wanted):
         was = base[:12]
         if config.get("image.description"):
             was += " ({})".format(config["image.description"])
-        return ("{} was created from image {}, not from {} ({}) as declared; it is left as "
-                "it is (nothing is recreated).".format(name, was, label, wanted[:12]))
+        return (
+            "{} was created from image {}, not from {} ({}) as declared; it is left as "
+            "it is (nothing is recreated).".format(name, was, label, wanted[:12])
+        )
     return None
 
 
 def _restart_write(api, name, timeout):
-    return Write("PUT", api.instance_path(name, "state"),
-                 {"action": "restart", "timeout": int(timeout)},
-                 wait_timeout=int(timeout) + 30, keys=("restarted",))
+    return Write(
+        "PUT",
+        api.instance_path(name, "state"),
+        {"action": "restart", "timeout": int(timeout)},
+        wait_timeout=int(timeout) + 30,
+        keys=("restarted",),
+    )
 
 
-def plan_instance_present(api, name, source=None, config=None, devices=None,
-                           profiles=None, instance_type="container", ephemeral=False,
-                           description=None, status=None, target=None,
-                           restart_on_change=False, purge_config=False,
-                           purge_devices=False, timeout=30, migrate=False,
-                          current=None):
+def plan_instance_present(
+    api,
+    name,
+    source=None,
+    config=None,
+    devices=None,
+    profiles=None,
+    instance_type="container",
+    ephemeral=False,
+    description=None,
+    status=None,
+    target=None,
+    restart_on_change=False,
+    purge_config=False,
+    purge_devices=False,
+    timeout=30,
+    migrate=False,
+    current=None,
+):
     """The :class:`Plan` that creates an instance, or brings an existing one to what is
     declared; then its status.
 
@@ -171,8 +240,11 @@ def plan_instance_present(api, name, source=None, config=None, devices=None,
     """
     name = validate_instance_name(name)
     if instance_type not in INSTANCE_TYPES:
-        raise ValueError("unknown instance type {!r}; choose {}".format(
-            instance_type, " or ".join(INSTANCE_TYPES)))
+        raise ValueError(
+            "unknown instance type {!r}; choose {}".format(
+                instance_type, " or ".join(INSTANCE_TYPES)
+            )
+        )
     status = None if status is None else normalize_status(status)
     config = None if config is None else lxd_config(config)
     devices = None if devices is None else lxd_devices(devices)
@@ -181,31 +253,63 @@ def plan_instance_present(api, name, source=None, config=None, devices=None,
     check_optional_str(target, "target")
     if ephemeral is not None:
         check_bool(ephemeral, "ephemeral")
-    for flag, what in ((restart_on_change, "restart_on_change"),
-                       (purge_config, "purge_config"), (purge_devices, "purge_devices"),
-                       (migrate, "migrate")):
+    for flag, what in (
+        (restart_on_change, "restart_on_change"),
+        (purge_config, "purge_config"),
+        (purge_devices, "purge_devices"),
+        (migrate, "migrate"),
+    ):
         check_bool(flag, what)
     if source is not None and not isinstance(source, (str, dict)):
-        raise ValueError("source must be an image alias or fingerprint, or LXD's source "
-                         "mapping, not {!r}".format(source))
+        raise ValueError(
+            "source must be an image alias or fingerprint, or LXD's source "
+            "mapping, not {!r}".format(source)
+        )
     timeout = check_seconds(timeout)
     ignored = sorted(k for k in (config or {}) if ignored_config_key(k))
-    config = None if config is None else {
-        k: v for k, v in config.items() if not ignored_config_key(k)}
+    config = (
+        None if config is None else {k: v for k, v in config.items() if not ignored_config_key(k)}
+    )
 
     container = instance_get(api, name) if current is None else current
     if not container:
-        plan = _plan_container_create(api, name, source, config, devices, profiles,
-                                      instance_type, ephemeral, description, status,
-                                      target, timeout)
+        plan = _plan_container_create(
+            api,
+            name,
+            source,
+            config,
+            devices,
+            profiles,
+            instance_type,
+            ephemeral,
+            description,
+            status,
+            target,
+            timeout,
+        )
     else:
-        plan = _plan_container_update(api, container, source, config, devices, profiles,
-                                      instance_type, ephemeral, description, status,
-                                      target, restart_on_change, purge_config,
-                                      purge_devices, timeout, migrate)
+        plan = _plan_container_update(
+            api,
+            container,
+            source,
+            config,
+            devices,
+            profiles,
+            instance_type,
+            ephemeral,
+            description,
+            status,
+            target,
+            restart_on_change,
+            purge_config,
+            purge_devices,
+            timeout,
+            migrate,
+        )
     if ignored:
-        plan.notes.append("{} left alone: volatile.* and image.* keys are LXD's own.".format(
-            ", ".join(ignored)))
+        plan.notes.append(
+            "{} left alone: volatile.* and image.* keys are LXD's own.".format(", ".join(ignored))
+        )
     return plan
 
 
@@ -215,28 +319,53 @@ def copied_profiles(api, source):
     the profiles only from the request, so a copy without them has no root disk."""
     what = check_name(source.get("source"), "copy source")
     instance, _, snapshot = what.partition("/")
-    url = (api.instance_path(instance, "snapshots", snapshot) if snapshot
-           else api.instance_path(instance))
+    url = (
+        api.instance_path(instance, "snapshots", snapshot)
+        if snapshot
+        else api.instance_path(instance)
+    )
     found = get_or_none(api, url)
     if found is None:
-        raise APINotFoundException(error="copy source {!r} does not exist on {}".format(
-            what, api.display_endpoint))
+        raise APINotFoundException(
+            error="copy source {!r} does not exist on {}".format(what, api.display_endpoint)
+        )
     return list((found.metadata or {}).get("profiles") or [])
 
 
-def _plan_container_create(api, name, source, config, devices, profiles, instance_type,
-                           ephemeral, description, status, target, timeout):
+def _plan_container_create(
+    api,
+    name,
+    source,
+    config,
+    devices,
+    profiles,
+    instance_type,
+    ephemeral,
+    description,
+    status,
+    target,
+    timeout,
+):
     plan = Plan(name)
-    if isinstance(source, dict) and source.get("type", "image") == "image" \
-            and not source.get("server") and declared_fingerprint(api, source) is False:
-        raise ValueError("image {!r} does not exist on {}".format(
-            source_label(source), api.display_endpoint))
+    if (
+        isinstance(source, dict)
+        and source.get("type", "image") == "image"
+        and not source.get("server")
+        and declared_fingerprint(api, source) is False
+    ):
+        raise ValueError(
+            "image {!r} does not exist on {}".format(source_label(source), api.display_endpoint)
+        )
     if profiles is not None:
         check_profiles_exist(api, profiles)
     elif isinstance(source, dict) and source.get("type") == "copy":
         profiles = copied_profiles(api, source)
-    body = {"name": name, "type": instance_type, "source": instance_source(api, source),
-            "ephemeral": bool(ephemeral)}
+    body = {
+        "name": name,
+        "type": instance_type,
+        "source": instance_source(api, source),
+        "ephemeral": bool(ephemeral),
+    }
     if config:
         body["config"] = config
     if devices:
@@ -263,10 +392,24 @@ def _plan_container_create(api, name, source, config, devices, profiles, instanc
     return plan
 
 
-def _plan_container_update(api, container, source, config, devices, profiles,
-                           instance_type, ephemeral, description, status, target,
-                           restart_on_change, purge_config, purge_devices, timeout,
-                           migrate=False):
+def _plan_container_update(
+    api,
+    container,
+    source,
+    config,
+    devices,
+    profiles,
+    instance_type,
+    ephemeral,
+    description,
+    status,
+    target,
+    restart_on_change,
+    purge_config,
+    purge_devices,
+    timeout,
+    migrate=False,
+):
     current = container.metadata
     name = current["name"]
     plan = Plan(name)
@@ -279,8 +422,9 @@ def _plan_container_update(api, container, source, config, devices, profiles,
         declared["profiles"] = profiles
     if description is not None:
         declared["description"] = description
-    update = plan_update(api.instance_path(name), current, container.etag, declared,
-                         purge_config, purge_devices)
+    update = plan_update(
+        api.instance_path(name), current, container.etag, declared, purge_config, purge_devices
+    )
     if "profiles" in update.changes:
         check_profiles_exist(api, profiles)
     plan.extend(update)
@@ -289,20 +433,26 @@ def _plan_container_update(api, container, source, config, devices, profiles,
     if note:
         plan.notes.append(note)
     if current.get("type") and current["type"] != instance_type:
-        plan.notes.append("{} is a {}, not a {} as declared; it is left as it is.".format(
-            name, current["type"], instance_type))
+        plan.notes.append(
+            "{} is a {}, not a {} as declared; it is left as it is.".format(
+                name, current["type"], instance_type
+            )
+        )
     location = current.get("location")
     moving = bool(target and location not in (None, "", "none") and location != target)
     if moving and not migrate:
-        plan.notes.append("{} is on cluster member {}, not {} as declared; it is not "
-                          "moved (migrate: True moves it).".format(name, location, target))
+        plan.notes.append(
+            "{} is on cluster member {}, not {} as declared; it is not "
+            "moved (migrate: True moves it).".format(name, location, target)
+        )
 
     now = current.get("status")
     final = status or now
     if moving and migrate and now != "Stopped" and final != "Stopped":
-        raise ValueError("{} is {} on cluster member {}; it must be stopped to move to {} "
-                         "(declare status: Stopped, or stop it first)".format(
-                             name, now, location, target))
+        raise ValueError(
+            "{} is {} on cluster member {}; it must be stopped to move to {} "
+            "(declare status: Stopped, or stop it first)".format(name, now, location, target)
+        )
     if moving and migrate and now == "Stopped":
         plan.extend(plan_instance_move(api, name, location, target))
     if status:
@@ -319,8 +469,11 @@ def _plan_container_update(api, container, source, config, devices, profiles,
         else:
             plan.notes.append(
                 "A restart is pending: {} only take(s) effect when {} restarts{}.".format(
-                    ", ".join(pending), name,
-                    "" if final == "Frozen" else " (restart_on_change: True does it)"))
+                    ", ".join(pending),
+                    name,
+                    "" if final == "Frozen" else " (restart_on_change: True does it)",
+                )
+            )
     return plan
 
 
@@ -336,8 +489,6 @@ def instance_state(api, name):
     """``GET .../state``'s metadata (status, processes, memory, network...), or False."""
     result = get_or_none(api, api.instance_path(check_name(name, "name"), "state"))
     return result.metadata if result else False
-
-
 
 
 def instance_source(api, source):
@@ -359,13 +510,23 @@ def instance_source(api, source):
     image = image_get(api, source)
     if image:
         return {"type": "image", "fingerprint": image.metadata["fingerprint"]}
-    raise APINotFoundException(error="no image alias or fingerprint {!r} on {}".format(
-        source, api.display_endpoint))
+    raise APINotFoundException(
+        error="no image alias or fingerprint {!r} on {}".format(source, api.display_endpoint)
+    )
 
 
-def instance_create(api, name, source=None, config=None, devices=None, profiles=None,
-                    instance_type="container", ephemeral=False, description=None,
-                    target=None):
+def instance_create(
+    api,
+    name,
+    source=None,
+    config=None,
+    devices=None,
+    profiles=None,
+    instance_type="container",
+    ephemeral=False,
+    description=None,
+    target=None,
+):
     """Create an instance (waiting for it) and return its metadata.
 
     ``source`` is an image alias or fingerprint, LXD's source dict, or None (empty);
@@ -374,8 +535,11 @@ def instance_create(api, name, source=None, config=None, devices=None, profiles=
     """
     name = validate_instance_name(check_name(name, "name"))
     if instance_type not in INSTANCE_TYPES:
-        raise ValueError("unknown instance type {!r}; choose {}".format(
-            instance_type, " or ".join(INSTANCE_TYPES)))
+        raise ValueError(
+            "unknown instance type {!r}; choose {}".format(
+                instance_type, " or ".join(INSTANCE_TYPES)
+            )
+        )
     if profiles is not None and not isinstance(profiles, (list, tuple)):
         raise ValueError("profiles must be a list of profile names, not {!r}".format(profiles))
     body = {
@@ -411,11 +575,17 @@ def instance_delete(api, name, force=False):
     if status != "Stopped":
         if not force:
             raise APIConflictException(
-                method="DELETE", url=api.absolute_url(api.instance_path(name)),
-                error="instance {!r} is {}; stop it first, or pass force=True to kill "
-                      "it".format(name, status))
-        Write("PUT", api.instance_path(name, "state"),
-              {"action": "stop", "force": True, "timeout": -1}).send(api)
+                method="DELETE",
+                url=api.absolute_url(api.instance_path(name)),
+                error="instance {!r} is {}; stop it first, or pass force=True to kill it".format(
+                    name, status
+                ),
+            )
+        Write(
+            "PUT",
+            api.instance_path(name, "state"),
+            {"action": "stop", "force": True, "timeout": -1},
+        ).send(api)
     Write("DELETE", api.instance_path(name)).send(api)
     return True
 
@@ -432,8 +602,9 @@ def instance_action(api, name, action, timeout=30, force=False):
     """
     name = check_name(name, "name")
     if action not in INSTANCE_ACTIONS:
-        raise ValueError("unknown action {!r}; choose one of {}".format(
-            action, ", ".join(INSTANCE_ACTIONS)))
+        raise ValueError(
+            "unknown action {!r}; choose one of {}".format(action, ", ".join(INSTANCE_ACTIONS))
+        )
     timeout = check_seconds(timeout)
     current = api.get(api.instance_path(name)).metadata.get("status")
     url = api.absolute_url(api.instance_path(name, "state"))
@@ -444,17 +615,22 @@ def instance_action(api, name, action, timeout=30, force=False):
     }.get((action, current))
     if refused or current not in STATUSES:
         raise APIConflictException(
-            method="PUT", url=url, error="cannot {} instance {!r}: {}".format(
-                action, name, refused or "it is " + str(current)))
+            method="PUT",
+            url=url,
+            error="cannot {} instance {!r}: {}".format(
+                action, name, refused or "it is " + str(current)
+            ),
+        )
     if action == "restart":
         body = {"action": "restart", "timeout": timeout, "force": bool(force)}
-        Write("PUT", api.instance_path(name, "state"), body,
-              wait_timeout=timeout + 30).send(api)
+        Write("PUT", api.instance_path(name, "state"), body, wait_timeout=timeout + 30).send(api)
         return True
-    status = {"start": "Running", "unfreeze": "Running", "stop": "Stopped",
-              "freeze": "Frozen"}[action]
-    return plan_instance_status(api, name, status, force=force, timeout=timeout,
-                                current=current).apply(api)
+    status = {"start": "Running", "unfreeze": "Running", "stop": "Stopped", "freeze": "Frozen"}[
+        action
+    ]
+    return plan_instance_status(
+        api, name, status, force=force, timeout=timeout, current=current
+    ).apply(api)
 
 
 def instance_config_get(api, name, key=None, expanded=False):
@@ -482,8 +658,9 @@ def plan_instance_config(api, name, config=None, unset=()):
     container = api.get(api.instance_path(name))
     want.update({key: "" for key in unset})
     # plan_update: the one PATCH path (If-Match, and the description LXD 5.0 would drop)
-    plan = plan_update(api.instance_path(name), container.metadata, container.etag,
-                       {"config": want})
+    plan = plan_update(
+        api.instance_path(name), container.metadata, container.etag, {"config": want}
+    )
     plan.name = name
     config = plan.changes.pop("config", {"old": {}, "new": {}})
     for key, new in config["new"].items():
@@ -507,7 +684,8 @@ def instance_rename(api, name, new_name):
         raise APINotFoundException(error="instance {!r} does not exist".format(name))
     if target is not None:
         raise APIConflictException(
-            error="instance {!r} already exists; {!r} was not renamed".format(new_name, name))
+            error="instance {!r} already exists; {!r} was not renamed".format(new_name, name)
+        )
     api.post(api.instance_path(name), json={"name": new_name}).wait()
     return True
 
@@ -524,7 +702,8 @@ def exec_body(command, environment=None, cwd=None, user=None, group=None):
     if isinstance(command, (str, bytes)):
         raise ValueError(
             "command must be an argv list such as ['ls', '-l'], not the string {!r}: "
-            "nothing runs through a shell (use ['sh', '-c', '...'] for one)".format(command))
+            "nothing runs through a shell (use ['sh', '-c', '...'] for one)".format(command)
+        )
     if not isinstance(command, (list, tuple)) or not command:
         raise ValueError("command must be a non-empty argv list, not {!r}".format(command))
     for arg in command:
@@ -559,8 +738,9 @@ def read_exec_log(api, url):
     return content
 
 
-def instance_exec(api, name, command, environment=None, cwd=None, user=None, group=None,
-                  timeout=None):
+def instance_exec(
+    api, name, command, environment=None, cwd=None, user=None, group=None, timeout=None
+):
     """Run ``command`` (an argv list) in a running instance and wait for it.
 
     Returns ``{"retcode": int, "stdout": bytes, "stderr": bytes}``; the recorded output
@@ -592,17 +772,19 @@ def command_argv(command, what="command"):
         try:
             argv = shlex.split(command)
         except ValueError as exc:
-            raise ValueError("{} {!r} cannot be split into words: {}".format(
-                what, command, exc)) from None
+            raise ValueError(
+                "{} {!r} cannot be split into words: {}".format(what, command, exc)
+            ) from None
     elif isinstance(command, (list, tuple)):
         argv = list(command)
     else:
-        raise ValueError("{} must be an argv list or a string, not {}".format(
-            what, type(command).__name__))
-    if not argv or not all(isinstance(a, (str, int, float)) and not isinstance(a, bool)
-                           for a in argv):
-        raise ValueError("{} must be a non-empty list of words, not {!r}".format(
-            what, command))
+        raise ValueError(
+            "{} must be an argv list or a string, not {}".format(what, type(command).__name__)
+        )
+    if not argv or not all(
+        isinstance(a, (str, int, float)) and not isinstance(a, bool) for a in argv
+    ):
+        raise ValueError("{} must be a non-empty list of words, not {!r}".format(what, command))
     return [str(a) for a in argv]
 
 
@@ -611,8 +793,9 @@ def check_paths(paths, what):
     if isinstance(paths, str):
         paths = [paths]
     if not isinstance(paths, (list, tuple)) or not paths:
-        raise ValueError("{} must be an absolute path or a list of them, not {!r}".format(
-            what, paths))
+        raise ValueError(
+            "{} must be an absolute path or a list of them, not {!r}".format(what, paths)
+        )
     return [check_absolute_path(p, what) for p in paths]
 
 
@@ -635,8 +818,7 @@ def exec_skip_reason(api, name, onlyif=None, unless=None, creates=None, **exec_a
     if creates is not None:
         paths = check_paths(creates, "creates_path")
         if all(instance_file_read(api, name, p) is not None for p in paths):
-            return "{} already exist{}.".format(", ".join(paths),
-                                                "s" if len(paths) == 1 else "")
+            return "{} already exist{}.".format(", ".join(paths), "s" if len(paths) == 1 else "")
     return None
 
 
@@ -646,8 +828,11 @@ def check_retcodes(codes):
         return [0]
     if isinstance(codes, int) and not isinstance(codes, bool):
         codes = [codes]
-    if not isinstance(codes, (list, tuple)) or not codes or not all(
-            isinstance(c, int) and not isinstance(c, bool) for c in codes):
+    if (
+        not isinstance(codes, (list, tuple))
+        or not codes
+        or not all(isinstance(c, int) and not isinstance(c, bool) for c in codes)
+    ):
         raise ValueError("success_retcodes must be a list of exit codes, not {!r}".format(codes))
     return list(codes)
 
@@ -665,35 +850,55 @@ class ExecPlan(Plan):
     raises :class:`CommandFailed` when the exit code is not one of ``success_codes``.
     """
 
-    def __init__(self, api, instance, argv, exec_args, success_codes, status,
-                 skip_reason=None):
+    def __init__(self, api, instance, argv, exec_args, success_codes, status, skip_reason=None):
         super().__init__(instance)
         self.instance, self.argv, self.status = instance, argv, status
         self.exec_args, self.success_codes = exec_args, success_codes
         self.skip_reason = skip_reason
         if skip_reason is None:
-            self.writes.append(Write("POST", api.instance_path(instance, "exec"),
-                                     exec_body(argv, **exec_args), keys=("retcode",)))
+            self.writes.append(
+                Write(
+                    "POST",
+                    api.instance_path(instance, "exec"),
+                    exec_body(argv, **exec_args),
+                    keys=("retcode",),
+                )
+            )
 
     def apply(self, api):
         self.sent = []
         out = instance_exec(api, self.instance, self.argv, **self.exec_args)
         self.sent = list(self.writes)
-        self.changes = {"retcode": out["retcode"],
-                        "stdout": out["stdout"].decode("utf-8", "replace"),
-                        "stderr": out["stderr"].decode("utf-8", "replace")}
+        self.changes = {
+            "retcode": out["retcode"],
+            "stdout": out["stdout"].decode("utf-8", "replace"),
+            "stderr": out["stderr"].decode("utf-8", "replace"),
+        }
         if out["retcode"] not in self.success_codes:
-            raise CommandFailed(error="{} in {!r} exited {}: {}".format(
-                self.argv, self.instance, out["retcode"],
-                self.changes["stderr"].strip() or "(no output on stderr)"))
+            raise CommandFailed(
+                error="{} in {!r} exited {}: {}".format(
+                    self.argv,
+                    self.instance,
+                    out["retcode"],
+                    self.changes["stderr"].strip() or "(no output on stderr)",
+                )
+            )
         return True
 
     def applied_changes(self):
         return dict(self.changes)
 
 
-def plan_instance_exec(api, instance, command, onlyif=None, unless=None, creates=None,
-                       success_retcodes=None, **exec_args):
+def plan_instance_exec(
+    api,
+    instance,
+    command,
+    onlyif=None,
+    unless=None,
+    creates=None,
+    success_retcodes=None,
+    **exec_args,
+):
     """The :class:`ExecPlan` of ``command`` in ``instance``, its guards evaluated there.
 
     ``command``, ``onlyif`` and ``unless``: argv lists or strings (see
@@ -752,8 +957,10 @@ def snapshot_create(api, name, snapshot=None, stateful=False):
             raise ValueError("snapshot names cannot contain '/': {!r}".format(snapshot))
         if snapshot in before:
             raise APIConflictException(
-                method="POST", url=api.absolute_url(snapshot_path(api, name)),
-                error="snapshot {!r} of {!r} already exists".format(snapshot, name))
+                method="POST",
+                url=api.absolute_url(snapshot_path(api, name)),
+                error="snapshot {!r} of {!r} already exists".format(snapshot, name),
+            )
         body["name"] = snapshot
     Write("POST", snapshot_path(api, name), body).send(api)
     if snapshot is None:
@@ -768,10 +975,13 @@ def snapshot_restore(api, name, snapshot, stateful=False):
     snapshot = check_name(snapshot, "snapshot")
     if not get_or_none(api, snapshot_path(api, name, snapshot)):
         raise APINotFoundException(
-            method="PUT", url=api.absolute_url(api.instance_path(name)),
-            error="instance {!r} has no snapshot {!r}".format(name, snapshot))
-    Write("PUT", api.instance_path(name),
-          {"restore": snapshot, "stateful": bool(stateful)}).send(api)
+            method="PUT",
+            url=api.absolute_url(api.instance_path(name)),
+            error="instance {!r} has no snapshot {!r}".format(name, snapshot),
+        )
+    Write("PUT", api.instance_path(name), {"restore": snapshot, "stateful": bool(stateful)}).send(
+        api
+    )
     return True
 
 
@@ -811,8 +1021,7 @@ STATUS_STEPS = {
 }
 
 
-def plan_instance_status(api, name, status, restart=False, force=False, timeout=30,
-                         current=None):
+def plan_instance_status(api, name, status, restart=False, force=False, timeout=30, current=None):
     """The :class:`Plan` that brings instance ``name`` to ``status``.
 
     ``status`` is Running, Stopped or Frozen (any case). Running unfreezes a Frozen
@@ -830,8 +1039,9 @@ def plan_instance_status(api, name, status, restart=False, force=False, timeout=
     if current is None:
         container = instance_get(api, name)
         if not container:
-            raise ValueError("container {!r} does not exist on {}".format(
-                name, api.display_endpoint))
+            raise ValueError(
+                "container {!r} does not exist on {}".format(name, api.display_endpoint)
+            )
         current = container.metadata.get("status")
     plan = Plan(name)
     if current != status:
@@ -840,8 +1050,7 @@ def plan_instance_status(api, name, status, restart=False, force=False, timeout=
             body = {"action": action, "timeout": timeout}
             if action == "stop":
                 body["force"] = force
-            plan.writes.append(Write("PUT", url, body, wait_timeout=timeout + 30,
-                                     keys=("status",)))
+            plan.writes.append(Write("PUT", url, body, wait_timeout=timeout + 30, keys=("status",)))
         plan.add("status", current, status)
     if restart and status == "Running" and current in ("Running", "Frozen"):
         plan.writes.append(_restart_write(api, name, timeout))
@@ -860,8 +1069,7 @@ def plan_instance_absent(api, name, force=False, timeout=30, current=None):
     if not container:
         return Plan(name)
     status = container.metadata.get("status")
-    plan = plan_instance_status(api, name, "Stopped", force=force, timeout=timeout,
-                                current=status)
+    plan = plan_instance_status(api, name, "Stopped", force=force, timeout=timeout, current=status)
     plan.add("instance", {"name": name, "status": status}, None)
     plan.writes.append(Write("DELETE", api.instance_path(name), keys=("instance",)))
     return plan

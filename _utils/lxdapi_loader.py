@@ -101,4 +101,3 @@ def load(folder=None):
         core = sys.modules["lxdapi"]
         core.LOADED_STAMP = now
         return core
-

@@ -23,10 +23,9 @@ What LXD 5.0 does on a cluster, and what this part does about it:
 import urllib.parse
 
 from lxdapi import name_from_url
-from lxdapi_plans import Plan, Write
 from lxdapi_kinds import resource_kind
+from lxdapi_plans import Plan, Write
 from lxdapi_values import check_name, lxd_config
-
 
 
 def server_clustered(api):
@@ -52,8 +51,11 @@ def check_member_config(kind, member_config):
     if not keys:
         raise ValueError("a {} takes no member_config argument".format(spec.label))
     if not isinstance(member_config, dict):
-        raise ValueError("member_config must be a mapping of cluster member name to config "
-                         "keys, not {}".format(type(member_config).__name__))
+        raise ValueError(
+            "member_config must be a mapping of cluster member name to config keys, not {}".format(
+                type(member_config).__name__
+            )
+        )
     checked = {}
     for member, config in member_config.items():
         member = check_name(member, "member_config member")
@@ -62,9 +64,14 @@ def check_member_config(kind, member_config):
         if shared:
             raise ValueError(
                 "member_config of {}: {} {} not member-specific; a {}'s member-specific "
-                "keys are {}".format(member, ", ".join(shared),
-                                     "is" if len(shared) == 1 else "are", spec.label,
-                                     ", ".join(keys)))
+                "keys are {}".format(
+                    member,
+                    ", ".join(shared),
+                    "is" if len(shared) == 1 else "are",
+                    spec.label,
+                    ", ".join(keys),
+                )
+            )
         checked[member] = config
     return checked
 
@@ -81,9 +88,12 @@ def _members_wanted(api, kind, name, shared, member_config):
     members = cluster_member_names(api)
     unknown = sorted(set(member_config) - set(members))
     if unknown:
-        raise ValueError("member_config of {} {!r} names {}, not a member of the cluster "
-                         "(its members: {})".format(resource_kind(kind).label, name,
-                                                     ", ".join(unknown), ", ".join(members)))
+        raise ValueError(
+            "member_config of {} {!r} names {}, not a member of the cluster "
+            "(its members: {})".format(
+                resource_kind(kind).label, name, ", ".join(unknown), ", ".join(members)
+            )
+        )
     return {m: dict(shared, **member_config.get(m, {})) for m in members}
 
 
@@ -129,10 +139,10 @@ def plan_cluster_create(api, kind, name, want, member_config, collection, url):
     if any(per_member.values()):
         plan.add("member_config", None, {m: c for m, c in per_member.items() if c})
     for member, config in per_member.items():
-        plan.writes.append(Write("POST", _targeted(collection, member),
-                                      dict(fixed, name=name, config=config)))
-    plan.writes.append(Write("POST", collection,
-                                  dict(fixed, name=name, config=global_config)))
+        plan.writes.append(
+            Write("POST", _targeted(collection, member), dict(fixed, name=name, config=config))
+        )
+    plan.writes.append(Write("POST", collection, dict(fixed, name=name, config=global_config)))
     if want.get("description"):
         plan.writes.append(Write("PATCH", url, {"description": want["description"]}))
     return plan
@@ -168,7 +178,9 @@ def plan_member_config(api, kind, name, want_config, member_config, url, current
                 plan.notes.append(
                     "The {} {!r} has {} {!r} on {}, not the declared {!r}: it can only be "
                     "set at creation, so it was left as it is.".format(
-                        spec.label, name, key, have.get(key), member, value))
+                        spec.label, name, key, have.get(key), member, value
+                    )
+                )
                 continue
             old[key], new[key] = have.get(key), value
         if new:
@@ -177,8 +189,11 @@ def plan_member_config(api, kind, name, want_config, member_config, url, current
             # LXD 5.0 resets the description on a PATCH that leaves it out.
             if (held.metadata or {}).get("description"):
                 body["description"] = held.metadata["description"]
-            plan.writes.append(Write("PATCH", _targeted(url, member), body,
-                                          etag=held.etag, keys=("member_config",)))
+            plan.writes.append(
+                Write(
+                    "PATCH", _targeted(url, member), body, etag=held.etag, keys=("member_config",)
+                )
+            )
     if new_all:
         plan.add("member_config", old_all, new_all)
     return plan, per_member
@@ -192,7 +207,8 @@ def plan_cluster_resume(api, kind, name, want, member_config, collection, url, c
     description.
     """
     shared_plan, per_member = plan_member_config(
-        api, kind, name, want.get("config") or {}, member_config, url, current)
+        api, kind, name, want.get("config") or {}, member_config, url, current
+    )
     _, global_config = split_member_config(kind, want.get("config") or {})
     fixed = _create_only_fields(kind, want)
     status = current.get("status")
@@ -202,19 +218,22 @@ def plan_cluster_resume(api, kind, name, want, member_config, collection, url, c
     located = set(current.get("locations") or ())
     for member, config in per_member.items():
         if member not in located:
-            plan.writes.append(Write("POST", _targeted(collection, member),
-                                          dict(fixed, name=name, config=config)))
+            plan.writes.append(
+                Write("POST", _targeted(collection, member), dict(fixed, name=name, config=config))
+            )
     plan.writes.append(Write("POST", collection, dict(fixed, name=name)))
     update = _global_update(url, want, global_config, current)
     if update is not None:
         plan.writes.append(update)
         have = current.get("config") or {}
         if "config" in update.body:
-            plan.add("config", {k: have.get(k) for k in update.body["config"]},
-                     update.body["config"])
+            plan.add(
+                "config", {k: have.get(k) for k in update.body["config"]}, update.body["config"]
+            )
         if "description" in update.body:
             plan.add("description", current.get("description"), want["description"])
-    plan.notes.append("The {} {!r} was {} on the cluster (a creation that stopped "
-                      "half-way); its creation was finished.".format(
-                          resource_kind(kind).label, name, status))
+    plan.notes.append(
+        "The {} {!r} was {} on the cluster (a creation that stopped "
+        "half-way); its creation was finished.".format(resource_kind(kind).label, name, status)
+    )
     return plan

@@ -4,9 +4,22 @@ from lxdapi import APIException, APINotFoundException, APITimeout, name_from_url
 from lxdapi_values import check_name, check_recursion, check_seconds
 
 SERVER_SUMMARY_KEYS = (
-    "server_name", "server_version", "server_clustered", "server_pid", "project",
-    "kernel", "kernel_version", "kernel_architecture", "architectures", "os_name",
-    "os_version", "driver", "driver_version", "storage", "storage_version", "firewall",
+    "server_name",
+    "server_version",
+    "server_clustered",
+    "server_pid",
+    "project",
+    "kernel",
+    "kernel_version",
+    "kernel_architecture",
+    "architectures",
+    "os_name",
+    "os_version",
+    "driver",
+    "driver_version",
+    "storage",
+    "storage_version",
+    "firewall",
 )
 OPERATION_RUNNING_CODES = (103, 105, 106)  # Running, Pending, Cancelling
 
@@ -39,8 +52,6 @@ def list_collection(api, url, recursion=0):
     return items if recursion else [name_from_url(item) for item in items]
 
 
-
-
 def server_info(api):
     """A summary of ``GET /1.0``: version, API version and extensions, auth, environment."""
     meta = api.get("").metadata or {}
@@ -60,8 +71,9 @@ def operation_path(api, operation):
     """Relative URL of an operation given its id or its URL (``/1.0/operations/<id>``)."""
     op_id = name_from_url(check_name(operation, "operation"))
     if not op_id:
-        raise ValueError("operation must be an id or /1.0/operations/<id>, not {!r}".format(
-            operation))
+        raise ValueError(
+            "operation must be an id or /1.0/operations/<id>, not {!r}".format(operation)
+        )
     return api.path("operations", op_id)
 
 
@@ -95,12 +107,17 @@ def operation_wait(api, operation, timeout=None):
     url = operation_path(api, operation)
     timeout = api.wait_timeout if timeout is None else check_seconds(timeout)
     try:
-        result = api.get(url + "/wait", params={"timeout": int(timeout)},
-                         timeout=timeout + api.timeout)
+        result = api.get(
+            url + "/wait", params={"timeout": int(timeout)}, timeout=timeout + api.timeout
+        )
     except APINotFoundException:
         return False
     meta = result.metadata or {}
     if meta.get("status_code") in OPERATION_RUNNING_CODES:
-        raise APITimeout(result, error="operation {} still running after {}s; it was left "
-                         "running".format(name_from_url(url), timeout))
+        raise APITimeout(
+            result,
+            error="operation {} still running after {}s; it was left running".format(
+                name_from_url(url), timeout
+            ),
+        )
     return meta

@@ -5,12 +5,8 @@ nothing; a real run calls :meth:`Plan.apply`. Every state and shortcut is a plan
 import copy
 import time
 
-
 from lxdapi import APIException, APIPreconditionFailed, reword
 from lxdapi_values import ignored_config_key, lxd_config, lxd_devices
-
-
-
 
 
 class Write:
@@ -21,8 +17,9 @@ class Write:
     :class:`APIResult` of the plan's previous write (e.g. a fingerprint known only then).
     """
 
-    def __init__(self, method, url, body=None, etag=None, data=None, headers=None,
-                 wait_timeout=None, keys=()):
+    def __init__(
+        self, method, url, body=None, etag=None, data=None, headers=None, wait_timeout=None, keys=()
+    ):
         self.method = method
         self.url = url
         self.body = body
@@ -52,8 +49,10 @@ class Write:
             try:
                 return api.request(self.method, self.url, **kwargs).wait(self.wait_timeout)
             except APIPreconditionFailed as exc:
-                exc.error = "{} was changed by another client since it was read; not overwritten".format(
-                    self.url
+                exc.error = (
+                    "{} was changed by another client since it was read; not overwritten".format(
+                        self.url
+                    )
                 )
                 exc.args = ("{} {} {}".format(exc.method, exc.url, exc.error),)
                 raise
@@ -61,8 +60,11 @@ class Write:
                 if not refused_as_busy(exc):
                     raise
                 if attempt == BUSY_RETRIES:  # LXD refused it: another update ran
-                    raise reword(exc, "{} was being changed by another client at the same "
-                                      "moment; not overwritten ({})".format(self.url, exc.error))
+                    raise reword(
+                        exc,
+                        "{} was being changed by another client at the same "
+                        "moment; not overwritten ({})".format(self.url, exc.error),
+                    ) from None
                 time.sleep(0.05 * (attempt + 1))  # then again, with the same If-Match
 
     def __repr__(self):
@@ -119,11 +121,14 @@ class Plan:
         if len(sent) == len(self.writes):
             return dict(self.changes)
         pending = set()
-        for write in self.writes[len(sent):]:
+        for write in self.writes[len(sent) :]:
             pending.update(write.keys)
         tagged = {key for write in self.writes for key in write.keys}
-        return {key: change for key, change in self.changes.items()
-                if key in tagged and key not in pending}
+        return {
+            key: change
+            for key, change in self.changes.items()
+            if key in tagged and key not in pending
+        }
 
 
 def diff_fields(current, declared, purge_config=False, purge_devices=False):
@@ -139,7 +144,9 @@ def diff_fields(current, declared, purge_config=False, purge_devices=False):
     changes, patch, removed_devices = {}, {}, []
     if "config" in declared:
         have = current.get("config") or {}
-        want = {k: v for k, v in lxd_config(declared["config"]).items() if not ignored_config_key(k)}
+        want = {
+            k: v for k, v in lxd_config(declared["config"]).items() if not ignored_config_key(k)
+        }
         old, new = {}, {}
         for key, value in want.items():
             if have.get(key, "") != value:  # "" (or None) declared: the key is absent
@@ -174,23 +181,34 @@ def diff_fields(current, declared, purge_config=False, purge_devices=False):
     if "description" in declared and declared["description"] is not None:
         if (current.get("description") or "") != str(declared["description"]):
             changes["description"] = {
-                "old": current.get("description"), "new": str(declared["description"])
+                "old": current.get("description"),
+                "new": str(declared["description"]),
             }
             patch["description"] = str(declared["description"])
     if declared.get("ephemeral") is not None:
         if bool(current.get("ephemeral")) != bool(declared["ephemeral"]):
-            changes["ephemeral"] = {"old": bool(current.get("ephemeral")),
-                                    "new": bool(declared["ephemeral"])}
+            changes["ephemeral"] = {
+                "old": bool(current.get("ephemeral")),
+                "new": bool(declared["ephemeral"]),
+            }
             patch["ephemeral"] = bool(declared["ephemeral"])
     return changes, patch, removed_devices
 
 
-WRITABLE_FIELDS = ("config", "devices", "profiles", "description", "ephemeral",
-                   "architecture", "stateful")
+WRITABLE_FIELDS = (
+    "config",
+    "devices",
+    "profiles",
+    "description",
+    "ephemeral",
+    "architecture",
+    "stateful",
+)
 
 
-def plan_update(url, current, etag, declared, purge_config=False, purge_devices=False,
-                writable=WRITABLE_FIELDS):
+def plan_update(
+    url, current, etag, declared, purge_config=False, purge_devices=False, writable=WRITABLE_FIELDS
+):
     """The :class:`Plan` that brings an existing resource to ``declared``.
 
     A PATCH with If-Match when it can; a PUT of the whole writable object (with
@@ -226,6 +244,9 @@ BUSY_RETRIES = 3
 
 def refused_as_busy(exc):
     """True when LXD refused a write only because another update of it was running."""
-    return (exc.status == 500 and exc.result is not None
-            and exc.result.response.status_code == 500
-            and BUSY_UPDATE_TEXT in (exc.error or ""))
+    return (
+        exc.status == 500
+        and exc.result is not None
+        and exc.result.response.status_code == 500
+        and BUSY_UPDATE_TEXT in (exc.error or "")
+    )

@@ -6,14 +6,25 @@ Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the co
 
 import urllib.parse
 
-from lxdapi import APIConflictException, APIException, APINotFoundException, get_or_none, name_from_url
+from lxdapi import (
+    APIConflictException,
+    APIException,
+    APINotFoundException,
+    get_or_none,
+    name_from_url,
+)
 from lxdapi_files import require_instance
 from lxdapi_kinds import UPDATE_PUT, resource_kind
-from lxdapi_members import check_member_config, plan_cluster_create, plan_cluster_resume, plan_member_config, server_clustered, split_member_config
+from lxdapi_members import (
+    check_member_config,
+    plan_cluster_create,
+    plan_cluster_resume,
+    plan_member_config,
+    server_clustered,
+    split_member_config,
+)
 from lxdapi_plans import Plan, Write, plan_update
 from lxdapi_values import check_name, check_names, lxd_config, lxd_devices
-
-
 
 # ---- resources ----
 #
@@ -35,8 +46,11 @@ class ResourceInUse(APIException):
         self.kind = kind
         self.name = name
         self.used_by = list(used_by)
-        super().__init__(error="{} {!r} is in use by {}; it was not deleted".format(
-            resource_kind(kind).label, name, ", ".join(self.used_by)))
+        super().__init__(
+            error="{} {!r} is in use by {}; it was not deleted".format(
+                resource_kind(kind).label, name, ", ".join(self.used_by)
+            )
+        )
 
 
 def member_query(spec, target):
@@ -61,16 +75,16 @@ def resource_collection(api, kind, **url_params):
     wanted = [s[1:-1] for s in spec.collection.split("/") if s.startswith("{")]
     unexpected = set(url_params) - set(wanted)
     if unexpected:
-        raise ValueError("a {} takes no {} argument".format(
-            spec.label, ", ".join(sorted(unexpected))))
+        raise ValueError(
+            "a {} takes no {} argument".format(spec.label, ", ".join(sorted(unexpected)))
+        )
     parts = []
     for segment in spec.collection.split("/"):
         if segment.startswith("{"):
             key = segment[1:-1]
             value = params.get(key)
             if not isinstance(value, str) or not value:
-                raise ValueError("a {} needs {}= (a non-empty string)".format(
-                    spec.label, key))
+                raise ValueError("a {} needs {}= (a non-empty string)".format(spec.label, key))
             parts.append(value)
         else:
             parts.append(segment)
@@ -91,8 +105,11 @@ def _resource_declared(spec, declared):
     allowed = set(spec.fields) | set(spec.create_only)
     unknown = set(declared) - allowed
     if unknown:
-        raise ValueError("a {} has no field {}; it takes {}".format(
-            spec.label, ", ".join(sorted(unknown)), ", ".join(sorted(allowed))))
+        raise ValueError(
+            "a {} has no field {}; it takes {}".format(
+                spec.label, ", ".join(sorted(unknown)), ", ".join(sorted(allowed))
+            )
+        )
     want = {}
     for key, value in declared.items():
         if key == "config":
@@ -120,14 +137,16 @@ def _rule(item, what):
         if value is None or value == "":
             continue
         if isinstance(value, (dict, list, bool)):
-            raise ValueError("{}: {} must be a string or a number, not {!r}".format(
-                what, key, value))
+            raise ValueError(
+                "{}: {} must be a string or a number, not {!r}".format(what, key, value)
+            )
         if key == "ttl":
             try:
                 rule[key] = int(value)
             except (TypeError, ValueError):
-                raise ValueError("{}: ttl must be a number of seconds, not {!r}".format(
-                    what, value)) from None
+                raise ValueError(
+                    "{}: ttl must be a number of seconds, not {!r}".format(what, value)
+                ) from None
         else:
             rule[str(key)] = str(value)
     return rule
@@ -181,13 +200,16 @@ def _plan_converge(api, kind, name, want, current, url, purge_config, purge_devi
     if spec.unmanaged_refused and meta.get("managed") is False:
         raise ValueError(
             "network {!r} is not managed by LXD (a {} interface of the host); "
-            "it cannot be configured".format(name, meta.get("type")))
+            "it cannot be configured".format(name, meta.get("type"))
+        )
     for key in spec.create_only:
         if key in want and str(meta.get(key) or "") != want[key]:
             plan.notes.append(
                 "The {} {!r} has {} {!r}, not the declared {!r}: it can only be set at "
                 "creation, so it was left as it is.".format(
-                    spec.label, name, key, meta.get(key), want[key]))
+                    spec.label, name, key, meta.get(key), want[key]
+                )
+            )
     have_config = meta.get("config") or {}
     if "config" in want:
         config = dict(want["config"])
@@ -196,17 +218,21 @@ def _plan_converge(api, kind, name, want, current, url, purge_config, purge_devi
                 plan.notes.append(
                     "The {} {!r} has {} {!r}, not the declared {!r}: it can only be set "
                     "at creation, so it was left as it is.".format(
-                        spec.label, name, key, have_config.get(key), config[key]))
+                        spec.label, name, key, have_config.get(key), config[key]
+                    )
+                )
             if key in have_config:
                 config[key] = have_config[key]  # never changed, never purged
             else:
                 config.pop(key, None)
         want = dict(want, config=config)
     lists = spec.lists
-    managed = {k: v for k, v in want.items()
-               if k in spec.fields and k not in lists + spec.name_sets}
-    update = plan_update(url, meta, current.etag, managed, purge_config, purge_devices,
-                         writable=spec.fields)
+    managed = {
+        k: v for k, v in want.items() if k in spec.fields and k not in lists + spec.name_sets
+    }
+    update = plan_update(
+        url, meta, current.etag, managed, purge_config, purge_devices, writable=spec.fields
+    )
     patch = update.writes[0].body if update.writes else {}
     for field in lists:
         have = [_rule(item, field) for item in meta.get(field) or []]
@@ -219,13 +245,22 @@ def _plan_converge(api, kind, name, want, current, url, purge_config, purge_devi
             update.add(field, have, want[field])
             patch[field] = want[field]
     if patch and spec.update == UPDATE_PUT:
-        update.writes = [Write("PUT", url, _full_config_body(meta, patch, spec.fields),
-                                    etag=current.etag)]
+        update.writes = [
+            Write("PUT", url, _full_config_body(meta, patch, spec.fields), etag=current.etag)
+        ]
     return plan.extend(update)
 
 
-def plan_resource_present(api, kind, name, declared, purge_config=False, purge_devices=False,
-                          member_config=None, **url_params):
+def plan_resource_present(
+    api,
+    kind,
+    name,
+    declared,
+    purge_config=False,
+    purge_devices=False,
+    member_config=None,
+    **url_params,
+):
     """The :class:`Plan` that creates or converges one profile, network, pool, volume...
 
     ``kind`` is a key of :data:`lxdapi_kinds.KINDS`; ``declared`` holds the managed fields
@@ -246,13 +281,24 @@ def plan_resource_present(api, kind, name, declared, purge_config=False, purge_d
     project). Create-only fields that differ: a note, no write.
     Raises ValueError for bad input.
     """
-    _, want, member_config, url, current = _read_declared(api, kind, name, declared,
-                                                          member_config, url_params)
+    _, want, member_config, url, current = _read_declared(
+        api, kind, name, declared, member_config, url_params
+    )
     if current is None:
         plan = _plan_creation(api, kind, name, want, member_config, url, url_params)
     else:
-        plan = _plan_existing(api, kind, name, want, current, url, purge_config,
-                              purge_devices, member_config, url_params)
+        plan = _plan_existing(
+            api,
+            kind,
+            name,
+            want,
+            current,
+            url,
+            purge_config,
+            purge_devices,
+            member_config,
+            url_params,
+        )
     return check_device_pools(api, kind, plan)
 
 
@@ -270,8 +316,9 @@ def _read_declared(api, kind, name, declared, member_config, url_params):
 
 def _check_target_use(member_config, url_params):
     if url_params.get("target") is not None and member_config:
-        raise ValueError("give target (one member's own config) or member_config (each "
-                         "member's), not both")
+        raise ValueError(
+            "give target (one member's own config) or member_config (each member's), not both"
+        )
 
 
 def _plan_creation(api, kind, name, want, member_config, url, url_params):
@@ -279,40 +326,55 @@ def _plan_creation(api, kind, name, want, member_config, url, url_params):
     cluster for networks and pools)."""
     spec = resource_kind(kind)
     if url_params.get("target") is not None:
-        raise ValueError("the {} {!r} does not exist; create it without target "
-                         "(member_config sets each cluster member's own keys)".format(
-                             spec.label, name))
+        raise ValueError(
+            "the {} {!r} does not exist; create it without target "
+            "(member_config sets each cluster member's own keys)".format(spec.label, name)
+        )
     check_create_only_values(api, kind, want)
     if resource_kind(kind).member_specific and server_clustered(api):
-        return plan_cluster_create(api, kind, name, want, member_config,
-                                        resource_collection(api, kind, **url_params), url)
+        return plan_cluster_create(
+            api, kind, name, want, member_config, resource_collection(api, kind, **url_params), url
+        )
     _refuse_member_config(api, member_config)
     return _plan_create(api, kind, name, want, url_params)
 
 
 def _refuse_member_config(api, member_config):
     if member_config:
-        raise ValueError("member_config is for LXD clusters; LXD at {} is not "
-                         "clustered".format(api.display_endpoint))
+        raise ValueError(
+            "member_config is for LXD clusters; LXD at {} is not clustered".format(
+                api.display_endpoint
+            )
+        )
 
 
-def _plan_existing(api, kind, name, want, current, url, purge_config, purge_devices,
-                   member_config, url_params):
+def _plan_existing(
+    api, kind, name, want, current, url, purge_config, purge_devices, member_config, url_params
+):
     """The plan that converges an existing resource; on a cluster, each member's own keys
     are compared with ``?target=`` (the untargeted GET does not show them)."""
     meta = current.metadata or {}
     config = want.get("config") or {}
     member_keys, global_config = split_member_config(kind, config)
-    on_members = url_params.get("target") is None and resource_kind(kind).member_specific and (
-        member_config or member_keys or meta.get("status", "Created") != "Created")
+    on_members = (
+        url_params.get("target") is None
+        and resource_kind(kind).member_specific
+        and (member_config or member_keys or meta.get("status", "Created") != "Created")
+    )
     if not (on_members and server_clustered(api)):
         _refuse_member_config(api, member_config)
-        return _plan_converge(api, kind, name, want, current, url, purge_config,
-                              purge_devices)
+        return _plan_converge(api, kind, name, want, current, url, purge_config, purge_devices)
     if meta.get("status") in ("Pending", "Errored"):
-        return plan_cluster_resume(api, kind, name, want, member_config,
-                                        resource_collection(api, kind, **url_params), url,
-                                        meta)
+        return plan_cluster_resume(
+            api,
+            kind,
+            name,
+            want,
+            member_config,
+            resource_collection(api, kind, **url_params),
+            url,
+            meta,
+        )
     if "config" in want:
         want = dict(want, config=global_config)
     plan = _plan_converge(api, kind, name, want, current, url, purge_config, purge_devices)
@@ -368,8 +430,11 @@ def resource_list(api, kind, recursion=False, **url_params):
         return [i for i in items if volume_type is None or i.get("type") == volume_type]
     urls = api.get(url).metadata or []
     if volume_type is not None:
-        urls = [u for u in urls
-                if urllib.parse.urlsplit(u).path.rstrip("/").split("/")[-2] == volume_type]
+        urls = [
+            u
+            for u in urls
+            if urllib.parse.urlsplit(u).path.rstrip("/").split("/")[-2] == volume_type
+        ]
     return [name_from_url(u) for u in urls]
 
 
@@ -392,20 +457,30 @@ def resource_create(api, kind, name, declared, member_config=None, **url_params)
     return api.get(url).metadata
 
 
-def resource_update(api, kind, name, declared, purge_config=False, purge_devices=False,
-                    member_config=None, **url_params):
+def resource_update(
+    api,
+    kind,
+    name,
+    declared,
+    purge_config=False,
+    purge_devices=False,
+    member_config=None,
+    **url_params,
+):
     """Bring an existing resource to ``declared``; return the applied :class:`Plan`.
 
     ``member_config`` and ``target``: networks and pools on a cluster, as for
     :func:`plan_resource_present`. Raises :class:`APINotFoundException` when it does not
     exist.
     """
-    spec, want, member_config, url, current = _read_declared(api, kind, name, declared,
-                                                             member_config, url_params)
+    spec, want, member_config, url, current = _read_declared(
+        api, kind, name, declared, member_config, url_params
+    )
     if current is None:
         raise APINotFoundException(error="{} {!r} does not exist".format(spec.label, name))
-    plan = _plan_existing(api, kind, name, want, current, url, purge_config, purge_devices,
-                          member_config, url_params)
+    plan = _plan_existing(
+        api, kind, name, want, current, url, purge_config, purge_devices, member_config, url_params
+    )
     check_device_pools(api, kind, plan).apply(api)
     return plan
 
@@ -446,13 +521,19 @@ def plan_snapshot_present(api, instance, name, stateful=False):
     if current is None:
         require_instance(api, instance)
         plan.add("snapshot", None, name)
-        plan.writes.append(Write("POST", api.instance_path(instance, "snapshots"),
-                                 {"name": name, "stateful": stateful}))
+        plan.writes.append(
+            Write(
+                "POST",
+                api.instance_path(instance, "snapshots"),
+                {"name": name, "stateful": stateful},
+            )
+        )
         return plan
     if stateful and not (current.metadata or {}).get("stateful"):
         plan.notes.append(
             "Snapshot {!r} of {!r} exists and is not stateful; a snapshot cannot be "
-            "changed, so it was left as it is.".format(name, instance))
+            "changed, so it was left as it is.".format(name, instance)
+        )
     return plan
 
 
@@ -485,8 +566,11 @@ def check_device_pools(api, kind, plan):
     for device, spec in (plan.changes["devices"]["new"] or {}).items():
         pool = (spec or {}).get("pool")
         if pool and get_or_none(api, api.path("storage-pools", pool)) is None:
-            raise ValueError("device {!r}: storage pool {!r} does not exist on {}".format(
-                device, pool, api.display_endpoint))
+            raise ValueError(
+                "device {!r}: storage pool {!r} does not exist on {}".format(
+                    device, pool, api.display_endpoint
+                )
+            )
     return plan
 
 
@@ -494,9 +578,19 @@ def storage_volume_snapshot_restore(api, pool, volume, snapshot, volume_type="cu
     """Restore a storage volume to one of its snapshots (``PUT`` of the volume with
     ``restore``). LXD refuses while a running instance uses the volume."""
     url = resource_url(api, "storage_volume", volume, pool=pool, type=volume_type)
-    if get_or_none(api, resource_url(api, "storage_volume_snapshot", snapshot, pool=pool,
-                                          type=volume_type, volume=volume)) is None:
-        raise APINotFoundException(error="storage volume {!r} in pool {!r} has no "
-                                              "snapshot {!r}".format(volume, pool, snapshot))
+    if (
+        get_or_none(
+            api,
+            resource_url(
+                api, "storage_volume_snapshot", snapshot, pool=pool, type=volume_type, volume=volume
+            ),
+        )
+        is None
+    ):
+        raise APINotFoundException(
+            error="storage volume {!r} in pool {!r} has no snapshot {!r}".format(
+                volume, pool, snapshot
+            )
+        )
     api.put(url, json={"restore": snapshot}).wait()
     return True

@@ -15,7 +15,6 @@ import urllib.parse
 from lxdapi_plans import Plan, plan_update
 from lxdapi_values import check_bool, check_name, lxd_config
 
-
 #: Server config keys whose value LXD never shows (it shows ``true`` once set).
 WRITE_ONLY_KEYS = ("core.trust_password",)
 
@@ -58,11 +57,19 @@ def plan_server_config(api, config, purge_config=False, target=None, force_secre
                 have[key] = None  # never equal: written again
             else:
                 compared.pop(key)
-                plan.notes.append("{} is set; its value cannot be read back, so it was "
-                                  "not compared (force_secrets: True writes it).".format(key))
+                plan.notes.append(
+                    "{} is set; its value cannot be read back, so it was "
+                    "not compared (force_secrets: True writes it).".format(key)
+                )
     shown = dict(meta, config={k: ("(set)" if v is True else v) for k, v in have.items()})
-    update = plan_update(url, shown, current.etag, {"config": compared},
-                              purge_config=purge_config, writable=("config",))
+    update = plan_update(
+        url,
+        shown,
+        current.etag,
+        {"config": compared},
+        purge_config=purge_config,
+        writable=("config",),
+    )
     for write in update.writes:
         write.body = {"config": write.body["config"]}  # no description: the server has none
     return plan.extend(update)

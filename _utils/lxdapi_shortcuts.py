@@ -11,24 +11,45 @@ and return Salt's data, and live in the execution and state modules.
 """
 
 from lxdapi_images import (
-    image_alias_get,
     image_get,
     image_get_fingerprint,
     plan_image_absent,
     plan_image_alias_present,
     plan_image_present,
 )
-from lxdapi_values import normalize_status
 from lxdapi_instances import (
     instance_get,
     plan_instance_absent,
     plan_instance_present,
     plan_instance_status,
 )
+from lxdapi_values import normalize_status
+
+#: The 2016 library's shortcuts: the ones defined here, and the two image reads it had,
+#: which are the images part's own.
+__all__ = [
+    "container_get",
+    "container_absent",
+    "container_apply_config",
+    "container_apply_status",
+    "image_get",
+    "image_get_fingerprint",
+    "image_present",
+    "image_absent",
+    "image_alias_present",
+]
 
 #: The keys of ``container_apply_config``'s ``config``: an instance as LXD's API takes it.
-INSTANCE_BODY_KEYS = ("name", "source", "config", "devices", "profiles", "type", "ephemeral",
-                      "description")
+INSTANCE_BODY_KEYS = (
+    "name",
+    "source",
+    "config",
+    "devices",
+    "profiles",
+    "type",
+    "ephemeral",
+    "description",
+)
 
 
 def container_get(api, name):
@@ -61,14 +82,25 @@ def container_apply_config(api, container, config, purge_config=False, purge_dev
     config = dict(config or {})
     unknown = sorted(set(config) - set(INSTANCE_BODY_KEYS))
     if unknown:
-        raise ValueError("unknown instance key(s) {}; use {}".format(
-            ", ".join(unknown), ", ".join(INSTANCE_BODY_KEYS)))
+        raise ValueError(
+            "unknown instance key(s) {}; use {}".format(
+                ", ".join(unknown), ", ".join(INSTANCE_BODY_KEYS)
+            )
+        )
     plan = plan_instance_present(
-        api, _name(container, config), source=config.get("source"),
-        config=config.get("config"), devices=config.get("devices"),
-        profiles=config.get("profiles"), instance_type=config.get("type") or "container",
-        ephemeral=config.get("ephemeral"), description=config.get("description"),
-        purge_config=purge_config, purge_devices=purge_devices, current=container)
+        api,
+        _name(container, config),
+        source=config.get("source"),
+        config=config.get("config"),
+        devices=config.get("devices"),
+        profiles=config.get("profiles"),
+        instance_type=config.get("type") or "container",
+        ephemeral=config.get("ephemeral"),
+        description=config.get("description"),
+        purge_config=purge_config,
+        purge_devices=purge_devices,
+        current=container,
+    )
     return plan.apply(api)
 
 
@@ -86,9 +118,14 @@ def container_apply_status(api, container, status, timeout=30, force=False):
     status = normalize_status(status)
     if not container:  # no instance, no status to change
         return False
-    return plan_instance_status(api, container.metadata["name"], status, force=force,
-                                timeout=timeout,
-                                current=container.metadata.get("status")).apply(api)
+    return plan_instance_status(
+        api,
+        container.metadata["name"],
+        status,
+        force=force,
+        timeout=timeout,
+        current=container.metadata.get("status"),
+    ).apply(api)
 
 
 def container_absent(api, container, timeout=30, force=False):
@@ -102,8 +139,9 @@ def container_absent(api, container, timeout=30, force=False):
     """
     if not container:
         return False
-    return plan_instance_absent(api, container.metadata["name"], force=force,
-                                timeout=timeout, current=container).apply(api)
+    return plan_instance_absent(
+        api, container.metadata["name"], force=force, timeout=timeout, current=container
+    ).apply(api)
 
 
 def image_present(api, path, fingerprint=None, public=False):
@@ -113,8 +151,9 @@ def image_present(api, path, fingerprint=None, public=False):
 
         image_present(api, '/srv/busybox.tar.gz')
     """
-    return plan_image_present(api, None, path, public=bool(public) or None,
-                              auto_update=None, fingerprint=fingerprint).apply(api)
+    return plan_image_present(
+        api, None, path, public=bool(public) or None, auto_update=None, fingerprint=fingerprint
+    ).apply(api)
 
 
 def image_absent(api, fingerprint):

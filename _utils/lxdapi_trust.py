@@ -14,28 +14,32 @@ from lxdapi_operations import list_collection
 from lxdapi_plans import Plan, Write
 from lxdapi_values import check_bool, check_name, check_names
 
-
-
 CERTIFICATE_TYPES = ("client", "metrics")
 
 
 def certificate_pem(certificate):
     """The PEM text of a certificate given as PEM text or as the path of a PEM file."""
     if not isinstance(certificate, str) or not certificate.strip():
-        raise ValueError("certificate must be a PEM certificate or the path of one, not "
-                         "{!r}".format(certificate))
+        raise ValueError(
+            "certificate must be a PEM certificate or the path of one, not {!r}".format(certificate)
+        )
     text = certificate
     if "-----BEGIN" not in certificate:
         if not os.path.isfile(certificate):
-            raise ValueError("certificate {!r} is neither a PEM certificate nor an "
-                             "existing file".format(certificate))
+            raise ValueError(
+                "certificate {!r} is neither a PEM certificate nor an existing file".format(
+                    certificate
+                )
+            )
         with open(certificate) as fh:
             text = fh.read()
-    match = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", text,
-                      re.S)
+    match = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", text, re.S)
     if not match:
-        raise ValueError("no PEM certificate (-----BEGIN CERTIFICATE-----) in {}".format(
-            "the given text" if text is certificate else certificate))
+        raise ValueError(
+            "no PEM certificate (-----BEGIN CERTIFICATE-----) in {}".format(
+                "the given text" if text is certificate else certificate
+            )
+        )
     try:
         ssl.PEM_cert_to_DER_cert(match.group(0))
     except ValueError as exc:
@@ -45,8 +49,9 @@ def certificate_pem(certificate):
 
 def certificate_body(pem):
     """A PEM certificate as ``POST /1.0/certificates`` takes it: base64 DER, no armour."""
-    return "".join(line.strip() for line in pem.strip().splitlines()
-                   if not line.startswith("-----"))
+    return "".join(
+        line.strip() for line in pem.strip().splitlines() if not line.startswith("-----")
+    )
 
 
 def certificate_list(api, recursion=0):
@@ -73,27 +78,38 @@ def certificate_find(api, name):
         return []
     found = [c for c in certs if c.get("fingerprint", "").startswith(prefix)]
     if len(found) > 1:
-        raise ValueError("fingerprint prefix {!r} fits {} certificates; give more "
-                         "digits".format(name, len(found)))
+        raise ValueError(
+            "fingerprint prefix {!r} fits {} certificates; give more digits".format(
+                name, len(found)
+            )
+        )
     return found
 
 
 def _certificate_summary(cert):
-    return {"name": cert.get("name"), "fingerprint": cert.get("fingerprint"),
-            "type": cert.get("type"), "restricted": bool(cert.get("restricted")),
-            "projects": list(cert.get("projects") or [])}
+    return {
+        "name": cert.get("name"),
+        "fingerprint": cert.get("fingerprint"),
+        "type": cert.get("type"),
+        "restricted": bool(cert.get("restricted")),
+        "projects": list(cert.get("projects") or []),
+    }
 
 
 def _check_certificate_args(certificate_type, restricted, projects):
     if certificate_type not in CERTIFICATE_TYPES:
-        raise ValueError("unknown certificate type {!r}; choose {}".format(
-            certificate_type, " or ".join(CERTIFICATE_TYPES)))
+        raise ValueError(
+            "unknown certificate type {!r}; choose {}".format(
+                certificate_type, " or ".join(CERTIFICATE_TYPES)
+            )
+        )
     check_bool(restricted, "restricted")
     return [] if projects is None else check_names(projects, "projects")
 
 
-def plan_certificate_present(api, name, certificate, certificate_type="client",
-                             restricted=False, projects=None):
+def plan_certificate_present(
+    api, name, certificate, certificate_type="client", restricted=False, projects=None
+):
     """The :class:`Plan` that puts ``certificate`` (PEM text or path) in the trust store
     as ``name`` with the declared type, ``restricted`` flag and ``projects``.
 
@@ -110,22 +126,43 @@ def plan_certificate_present(api, name, certificate, certificate_type="client",
     current = certificate_get(api, fingerprint)
     if current is None:
         _check_projects_exist(api, projects)
-        body = {"type": certificate_type, "name": name, "certificate": certificate_body(pem),
-                "restricted": restricted, "projects": projects}
-        plan.add("certificate", None, {"name": name, "fingerprint": fingerprint,
-                                       "type": certificate_type, "restricted": restricted,
-                                       "projects": projects})
+        body = {
+            "type": certificate_type,
+            "name": name,
+            "certificate": certificate_body(pem),
+            "restricted": restricted,
+            "projects": projects,
+        }
+        plan.add(
+            "certificate",
+            None,
+            {
+                "name": name,
+                "fingerprint": fingerprint,
+                "type": certificate_type,
+                "restricted": restricted,
+                "projects": projects,
+            },
+        )
         plan.writes.append(Write("POST", "certificates", body, keys=("certificate",)))
-        others = [c["fingerprint"] for c in certificate_list(api, recursion=1)
-                  if c.get("name") == name]
+        others = [
+            c["fingerprint"] for c in certificate_list(api, recursion=1) if c.get("name") == name
+        ]
         if others:
-            plan.notes.append("Other certificate(s) called {!r} are kept: {}.".format(
-                name, ", ".join(f[:12] for f in others)))
+            plan.notes.append(
+                "Other certificate(s) called {!r} are kept: {}.".format(
+                    name, ", ".join(f[:12] for f in others)
+                )
+            )
         return plan
     meta = current.metadata
     patch = {}
-    for key, want in (("name", name), ("type", certificate_type),
-                      ("restricted", restricted), ("projects", projects)):
+    for key, want in (
+        ("name", name),
+        ("type", certificate_type),
+        ("restricted", restricted),
+        ("projects", projects),
+    ):
         have = meta.get(key)
         if key == "restricted":
             have = bool(have)
@@ -139,8 +176,15 @@ def plan_certificate_present(api, name, certificate, certificate_type="client",
     if patch:
         if "projects" in patch:
             _check_projects_exist(api, projects)
-        plan.writes.append(Write("PATCH", api.path("certificates", fingerprint), patch,
-                                 etag=current.etag, keys=tuple(patch)))
+        plan.writes.append(
+            Write(
+                "PATCH",
+                api.path("certificates", fingerprint),
+                patch,
+                etag=current.etag,
+                keys=tuple(patch),
+            )
+        )
     return plan
 
 
@@ -149,8 +193,9 @@ def _check_projects_exist(api, projects):
         have = set(list_collection(api, "projects"))
         missing = [p for p in projects if p not in have]
         if missing:
-            raise ValueError("project(s) {} do not exist on {}".format(
-                ", ".join(missing), api.display_endpoint))
+            raise ValueError(
+                "project(s) {} do not exist on {}".format(", ".join(missing), api.display_endpoint)
+            )
 
 
 def plan_certificate_absent(api, name):
@@ -162,13 +207,17 @@ def plan_certificate_absent(api, name):
         old = [_certificate_summary(c) for c in found]
         plan.add("certificate", old[0] if len(old) == 1 else old, None)
         for cert in found:
-            plan.writes.append(Write("DELETE", api.path("certificates", cert["fingerprint"]),
-                                     keys=("certificate",)))
+            plan.writes.append(
+                Write(
+                    "DELETE", api.path("certificates", cert["fingerprint"]), keys=("certificate",)
+                )
+            )
     return plan
 
 
-def certificate_add(api, certificate, name=None, certificate_type="client", restricted=False,
-                    projects=None):
+def certificate_add(
+    api, certificate, name=None, certificate_type="client", restricted=False, projects=None
+):
     """Add a certificate (PEM text or path) to the trust store; return its fingerprint.
 
     :class:`APIConflictException`-like errors from LXD (already trusted) are raised.
@@ -176,8 +225,12 @@ def certificate_add(api, certificate, name=None, certificate_type="client", rest
     projects = _check_certificate_args(certificate_type, restricted, projects)
     pem = certificate_pem(certificate)
     _check_projects_exist(api, projects)
-    body = {"type": certificate_type, "certificate": certificate_body(pem),
-            "restricted": restricted, "projects": projects}
+    body = {
+        "type": certificate_type,
+        "certificate": certificate_body(pem),
+        "restricted": restricted,
+        "projects": projects,
+    }
     if name is not None:
         body["name"] = check_name(name, "name")
     Write("POST", "certificates", body).send(api)
@@ -198,17 +251,28 @@ def certificate_token_create(api, name, restricted=False, projects=None):
     name = check_name(name, "name")
     projects = _check_certificate_args("client", restricted, projects)
     if not api.has_extension("certificate_token"):
-        raise APIException(error="LXD at {} does not issue trust tokens (no "
-                                 "certificate_token API extension)".format(
-                                     api.display_endpoint))
-    body = {"type": "client", "name": name, "token": True, "restricted": restricted,
-            "projects": projects}
+        raise APIException(
+            error="LXD at {} does not issue trust tokens (no "
+            "certificate_token API extension)".format(api.display_endpoint)
+        )
+    body = {
+        "type": "client",
+        "name": name,
+        "token": True,
+        "restricted": restricted,
+        "projects": projects,
+    }
     result = api.post("certificates", json=body)
     meta = (result.metadata or {}).get("metadata") or {}  # the token operation's
-    token = {"client_name": name, "fingerprint": meta.get("fingerprint"),
-             "addresses": meta.get("addresses"), "secret": meta.get("secret"),
-             "expires_at": meta.get("expires_at") or "0001-01-01T00:00:00Z"}
+    token = {
+        "client_name": name,
+        "fingerprint": meta.get("fingerprint"),
+        "addresses": meta.get("addresses"),
+        "secret": meta.get("secret"),
+        "expires_at": meta.get("expires_at") or "0001-01-01T00:00:00Z",
+    }
     import base64
+
     return base64.b64encode(json.dumps(token, separators=(",", ":")).encode()).decode()
 
 
@@ -248,13 +312,14 @@ def _client_certificate_cryptography(common_name, days):
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]),
-                       critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+        )
         .sign(key, hashes.SHA384())
     )
-    key_pem = key.private_bytes(serialization.Encoding.PEM,
-                                serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
@@ -265,15 +330,37 @@ def _client_certificate_openssl(common_name, days):
     with tempfile.TemporaryDirectory() as tmp:  # 0700: the key never sits readable
         key_path, cert_path = os.path.join(tmp, "client.key"), os.path.join(tmp, "client.crt")
         proc = subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:secp384r1", "-sha384", "-nodes", "-days", str(days),
-             "-subj", "/CN=" + common_name.replace("/", "\\/"), "-addext",
-             "extendedKeyUsage=clientAuth", "-keyout", key_path, "-out", cert_path],
-            capture_output=True, text=True, check=False,
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:secp384r1",
+                "-sha384",
+                "-nodes",
+                "-days",
+                str(days),
+                "-subj",
+                "/CN=" + common_name.replace("/", "\\/"),
+                "-addext",
+                "extendedKeyUsage=clientAuth",
+                "-keyout",
+                key_path,
+                "-out",
+                cert_path,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
-            raise OSError("openssl could not make the client certificate: {}".format(
-                proc.stderr.strip().splitlines()[-1:] or proc.returncode))
+            raise OSError(
+                "openssl could not make the client certificate: {}".format(
+                    proc.stderr.strip().splitlines()[-1:] or proc.returncode
+                )
+            )
         with open(cert_path, "rb") as fh:
             cert_pem = fh.read()
         with open(key_path, "rb") as fh:
@@ -281,8 +368,9 @@ def _client_certificate_openssl(common_name, days):
     return cert_pem, key_pem
 
 
-def create_client_certificate(cert_path, key_path, common_name="lxdapi", days=3650,
-                              overwrite=False):
+def create_client_certificate(
+    cert_path, key_path, common_name="lxdapi", days=3650, overwrite=False
+):
     """Make a client key (EC P-384, written 0600) and a self-signed certificate for it.
 
     Uses the ``cryptography`` package when it is importable, else the ``openssl``
@@ -299,9 +387,11 @@ def create_client_certificate(cert_path, key_path, common_name="lxdapi", days=36
     have = [os.path.exists(p) for p in (cert_path, key_path)]
     created = overwrite or not all(have)
     if not overwrite and any(have) and not all(have):
-        raise ValueError("{} exists but {} does not; pass overwrite=True to make a new "
-                         "pair".format(*((cert_path, key_path) if have[0]
-                                         else (key_path, cert_path))))
+        raise ValueError(
+            "{} exists but {} does not; pass overwrite=True to make a new pair".format(
+                *((cert_path, key_path) if have[0] else (key_path, cert_path))
+            )
+        )
     if created:
         for path in (cert_path, key_path):
             folder = os.path.dirname(os.path.abspath(path))
@@ -315,8 +405,13 @@ def create_client_certificate(cert_path, key_path, common_name="lxdapi", days=36
         with open(cert_path, "wb") as fh:
             fh.write(cert_pem)
     pem = certificate_pem(cert_path)
-    return {"cert": cert_path, "key": key_path, "fingerprint": certificate_fingerprint(pem),
-            "certificate": pem, "created": created}
+    return {
+        "cert": cert_path,
+        "key": key_path,
+        "fingerprint": certificate_fingerprint(pem),
+        "certificate": pem,
+        "created": created,
+    }
 
 
 def authenticate(api, password=None, token=None, name=None):
@@ -331,13 +426,16 @@ def authenticate(api, password=None, token=None, name=None):
     if bool(password) == bool(token):
         raise ValueError("give a trust password or a trust token (one of them)")
     if not api.endpoint.startswith("https://"):
-        raise ValueError("authenticate needs an HTTPS endpoint, not {}".format(
-            api.display_endpoint))
+        raise ValueError(
+            "authenticate needs an HTTPS endpoint, not {}".format(api.display_endpoint)
+        )
     cert = api.session.cert[0] if isinstance(api.session.cert, tuple) else api.session.cert
     if not cert:
-        raise ValueError("authenticate needs a client certificate and key (cert= and key=, "
-                         "or the remote's settings); lxdapi.client_certificate_create makes "
-                         "them")
+        raise ValueError(
+            "authenticate needs a client certificate and key (cert= and key=, "
+            "or the remote's settings); lxdapi.client_certificate_create makes "
+            "them"
+        )
     fingerprint = certificate_fingerprint(cert)
     api._server = None
     if api.server.get("auth") == "trusted":
@@ -352,20 +450,25 @@ def authenticate(api, password=None, token=None, name=None):
     elif api.has_extension("certificate_token"):
         body["password"] = str(token)
     else:
-        raise APIException(error="LXD at {} does not take trust tokens (no certificate_token "
-                                 "API extension); use its trust password".format(
-                                     api.display_endpoint))
+        raise APIException(
+            error="LXD at {} does not take trust tokens (no certificate_token "
+            "API extension); use its trust password".format(api.display_endpoint)
+        )
     try:
         api.post("certificates", json=body)
     except APIForbiddenException as exc:
         exc.error = "LXD at {} refused the trust {}: the client stays untrusted".format(
-            api.display_endpoint, "password" if password else "token")
+            api.display_endpoint, "password" if password else "token"
+        )
         exc.args = ("{} {} {}".format(exc.method, exc.url, exc.error),)
         raise
     api._server = None
     if api.server.get("auth") != "trusted":
         raise APIForbiddenException(
-            method="POST", url=api.absolute_url("certificates"),
-            error="LXD at {} took the certificate but still does not trust this "
-                  "client".format(api.display_endpoint))
+            method="POST",
+            url=api.absolute_url("certificates"),
+            error="LXD at {} took the certificate but still does not trust this client".format(
+                api.display_endpoint
+            ),
+        )
     return {"trusted": True, "changed": True, "fingerprint": fingerprint}

@@ -5,8 +5,6 @@ IGNORED_CONFIG_PREFIXES = ("volatile.", "image.")
 STATUSES = ("Running", "Stopped", "Frozen")
 
 
-
-
 def lxd_value(value):
     """A config value as LXD stores it: a string (``True`` -> ``"true"``, 1 -> ``"1"``)."""
     if isinstance(value, bool):
@@ -53,9 +51,7 @@ def normalize_status(status):
     for choice in STATUSES:
         if str(status).lower() == choice.lower():
             return choice
-    raise ValueError(
-        "unknown status {!r}; choose one of {}".format(status, ", ".join(STATUSES))
-    )
+    raise ValueError("unknown status {!r}; choose one of {}".format(status, ", ".join(STATUSES)))
 
 
 # Plain functions behind the execution module's imperative calls: server information and
@@ -131,7 +127,6 @@ def check_optional_str(value, what):
 
 def check_names(values, what):
     """A list of non-empty names (from a list or tuple); ValueError naming ``what``."""
-    if not isinstance(values, (list, tuple)) or not all(
-            isinstance(v, str) and v for v in values):
+    if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) and v for v in values):
         raise ValueError("{} must be a list of names, not {!r}".format(what, values))
     return list(values)

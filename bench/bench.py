@@ -48,7 +48,6 @@ import lxdapi_batch  # noqa: E402
 import lxdapi_images  # noqa: E402
 import lxdapi_instances  # noqa: E402
 
-
 #: Requests a client sends before the next one takes its turn (table 1).
 BLOCK = 10
 
@@ -128,8 +127,7 @@ class CountingProxy:
             upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             upstream.connect(self.target)
             threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
-            threading.Thread(target=self._requests, args=(client, upstream),
-                             daemon=True).start()
+            threading.Thread(target=self._requests, args=(client, upstream), daemon=True).start()
 
     @staticmethod
     def _pump(src, dst):
@@ -162,7 +160,7 @@ class CountingProxy:
                     end = buf.find(b"\r\n\r\n")
                     if end < 0:
                         break
-                    head, buf = buf[:end].decode("latin-1"), buf[end + 4:]
+                    head, buf = buf[:end].decode("latin-1"), buf[end + 4 :]
                     lines = head.split("\r\n")
                     method, target = lines[0].split(" ")[:2]
                     with self.lock:
@@ -232,21 +230,39 @@ class Bench:
             lxdapi_images.image_alias_add(self.api, self.alias, fingerprint)
         existing = [n for n in self.names + [self.get_name] if core.container_get(self.api, n)]
         if existing and self.args.endpoint:
-            raise SystemExit("instances {} exist already on {}; remove them or pass "
-                             "--prefix".format(", ".join(existing), self.socket))
+            raise SystemExit(
+                "instances {} exist already on {}; remove them or pass --prefix".format(
+                    ", ".join(existing), self.socket
+                )
+            )
         self.delete(existing)
         self.salt_dir = os.path.join(self.tmp, "salt")
         os.makedirs(os.path.join(self.salt_dir, "srv"))
         with open(os.path.join(self.salt_dir, "srv", "bench.sls"), "w") as fh:
             for name in self.names:
-                fh.write("{}:\n  lxdapi.container_present:\n    - source: {}\n"
-                         "    - config:\n        user.bench: '1'\n"
-                         "    - status: Running\n".format(name, self.alias))
+                fh.write(
+                    "{}:\n  lxdapi.container_present:\n    - source: {}\n"
+                    "    - config:\n        user.bench: '1'\n"
+                    "    - status: Running\n".format(name, self.alias)
+                )
         with open(os.path.join(self.salt_dir, "srv", "bench_many.sls"), "w") as fh:
-            json.dump({"bench-containers": {"lxdapi.containers_present": [
-                {"defaults": {"source": self.alias, "config": {"user.bench": "1"},
-                              "status": "Running"}},
-                {"containers": self.names}]}}, fh)  # JSON is YAML
+            json.dump(
+                {
+                    "bench-containers": {
+                        "lxdapi.containers_present": [
+                            {
+                                "defaults": {
+                                    "source": self.alias,
+                                    "config": {"user.bench": "1"},
+                                    "status": "Running",
+                                }
+                            },
+                            {"containers": self.names},
+                        ]
+                    }
+                },
+                fh,
+            )  # JSON is YAML
 
     def teardown(self):
         try:
@@ -284,21 +300,29 @@ class Bench:
         server = self.api.server.get("environment", {})
         try:
             import pylxd
+
             pylxd_version = pylxd.__version__
         except ImportError:
             pylxd_version = "not installed"
         import requests
+
         return [
             ("CPU", "{} ({} CPUs, nproc)".format(model, os.cpu_count())),
             ("Kernel", platform.release()),
-            ("LXD", "{} (storage {}, {})".format(server.get("server_version"),
-                                                  server.get("storage"),
-                                                  "private daemon" if self.lxd_dir
-                                                  else self.socket)),
+            (
+                "LXD",
+                "{} (storage {}, {})".format(
+                    server.get("server_version"),
+                    server.get("storage"),
+                    "private daemon" if self.lxd_dir else self.socket,
+                ),
+            ),
             ("Python", platform.python_version()),
             ("requests / pylxd", "{} / {}".format(requests.__version__, pylxd_version)),
-            ("Runs per value", "{} ({} for creations from nothing)".format(
-                self.args.runs, self.args.create_runs)),
+            (
+                "Runs per value",
+                "{} ({} for creations from nothing)".format(self.args.runs, self.args.create_runs),
+            ),
             ("Date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")),
         ]
 
@@ -308,8 +332,9 @@ class Bench:
         n = self.args.requests
         n = max(BLOCK, n - n % BLOCK)
         say("1. per request: {} GETs x {} runs per client".format(n, self.args.runs))
-        lxdapi_instances.plan_instance_present(self.api, self.get_name, source=self.alias,
-                                    status="Running").apply(self.api)
+        lxdapi_instances.plan_instance_present(
+            self.api, self.get_name, source=self.alias, status="Running"
+        ).apply(self.api)
         path = "/1.0/instances/" + self.get_name
 
         floor = UnixHTTPConnection(self.socket)
@@ -324,6 +349,7 @@ class Bench:
             return ours.get(path).metadata
 
         import requests
+
         stock_session = requests.Session()  # what the core did before issue 7
         stock_session.mount("http+unix://", core.UnixSocketAdapter())
         stock = core.API(stock_session, ours.endpoint)
@@ -331,11 +357,14 @@ class Bench:
         def stock_get():
             return stock.get(path).metadata
 
-        clients = [("http.client keep-alive + json.loads (floor)", floor_get),
-                   ("lxdapi API.get", ours_get),
-                   ("lxdapi API.get, stock requests path", stock_get)]
+        clients = [
+            ("http.client keep-alive + json.loads (floor)", floor_get),
+            ("lxdapi API.get", ours_get),
+            ("lxdapi API.get, stock requests path", stock_get),
+        ]
         try:
             import pylxd
+
             pylxd_client = pylxd.Client(endpoint=self.socket)
 
             def pylxd_get():
@@ -347,7 +376,7 @@ class Bench:
         wall = {label: [] for label, _ in clients}
         cpu = {label: [] for label, _ in clients}
         ratio = {label: [] for label, _ in clients}
-        for label, get in clients:  # warm up: connect, read /1.0
+        for _label, get in clients:  # warm up: connect, read /1.0
             for _ in range(BLOCK):
                 get()
         blocks = max(1, n // BLOCK)
@@ -366,17 +395,25 @@ class Bench:
                 wall[label].append(seconds / (blocks * BLOCK) * 1000)
                 cpu[label].append(cpu_seconds / (blocks * BLOCK) * 1000)
                 ratio[label].append(seconds / base)
-        rows = [(label, "{:.3f}".format(median(wall[label])),
-                 "{:.2f}x".format(median(ratio[label])),
-                 "{:.3f}".format(median(cpu[label])))
-                for label, _ in clients]
-        self.tables.append((
-            "1. Per request: GET /1.0/instances/NAME, {} per run".format(n),
-            rst_table(["client", "ms/request", "x floor", "client CPU ms/request"], rows),
-            "Target: lxdapi <= 1.15x the floor. The clients take turns every {} requests "
-            "(so that all see the same load on the machine); the ratio is the median of "
-            "each run's ratio. The stock requests path is what the core did before its "
-            "unix-socket fast path (UnixSession).".format(BLOCK)))
+        rows = [
+            (
+                label,
+                "{:.3f}".format(median(wall[label])),
+                "{:.2f}x".format(median(ratio[label])),
+                "{:.3f}".format(median(cpu[label])),
+            )
+            for label, _ in clients
+        ]
+        self.tables.append(
+            (
+                "1. Per request: GET /1.0/instances/NAME, {} per run".format(n),
+                rst_table(["client", "ms/request", "x floor", "client CPU ms/request"], rows),
+                "Target: lxdapi <= 1.15x the floor. The clients take turns every {} requests "
+                "(so that all see the same load on the machine); the ratio is the median of "
+                "each run's ratio. The stock requests path is what the core did before its "
+                "unix-socket fast path (UnixSession).".format(BLOCK),
+            )
+        )
 
     # -- salt-call -----------------------------------------------------------------------
 
@@ -384,15 +421,18 @@ class Bench:
         conf = os.path.join(self.salt_dir, "conf")
         os.makedirs(conf, exist_ok=True)
         with open(os.path.join(conf, "minion"), "w") as fh:
-            json.dump({
-                "id": "lxdapi-bench",
-                "file_client": "local",
-                "root_dir": os.path.join(self.salt_dir, "root"),
-                "file_roots": {"base": [os.path.join(self.salt_dir, "srv")]},
-                "module_dirs": [ROOT],
-                "lxdapi": {"endpoint": endpoint},
-                "log_level_logfile": "warning",
-            }, fh)  # JSON is YAML
+            json.dump(
+                {
+                    "id": "lxdapi-bench",
+                    "file_client": "local",
+                    "root_dir": os.path.join(self.salt_dir, "root"),
+                    "file_roots": {"base": [os.path.join(self.salt_dir, "srv")]},
+                    "module_dirs": [ROOT],
+                    "lxdapi": {"endpoint": endpoint},
+                    "log_level_logfile": "warning",
+                },
+                fh,
+            )  # JSON is YAML
         return conf
 
     def salt_apply(self, endpoint, debug=False, sls="bench"):
@@ -404,8 +444,12 @@ class Bench:
             env["DEBUG"] = "1"
         conf = self.salt_config(endpoint)
         t0 = time.perf_counter()
-        proc = subprocess.run([salt_call, "--local", "-c", conf, "state.apply", sls,
-                               "--out=json"], env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [salt_call, "--local", "-c", conf, "state.apply", sls, "--out=json"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         seconds = time.perf_counter() - t0
         try:
             ret = json.loads(proc.stdout)["local"]
@@ -441,14 +485,22 @@ class Bench:
             for name in self.names:
                 self.lxc("config", "show", name)
 
-        bodies = [{"name": n, "source": {"type": "image", "alias": self.alias},
-                   "config": {"user.bench": "1"}} for n in self.names]
+        bodies = [
+            {
+                "name": n,
+                "source": {"type": "image", "alias": self.alias},
+                "config": {"user.bench": "1"},
+            }
+            for n in self.names
+        ]
 
         def core_one_by_one():
             for body in bodies:
                 self.api.post("instances", json=body).wait()
-                self.api.put("instances/{}/state".format(body["name"]),
-                             json={"action": "start", "timeout": 30}).wait()
+                self.api.put(
+                    "instances/{}/state".format(body["name"]),
+                    json={"action": "start", "timeout": 30},
+                ).wait()
 
         def core_concurrent():
             lxdapi_batch.create_instances(self.api, bodies, start=True)
@@ -465,8 +517,7 @@ class Bench:
         }
         create_runs = self.args.create_runs
         for r in range(create_runs):
-            say("2./3. converging {} containers, run {} of {}".format(
-                count, r + 1, create_runs))
+            say("2./3. converging {} containers, run {} of {}".format(count, r + 1, create_runs))
             self.delete(self.names)
             timed("salt_new", lambda: self.salt_apply(self.socket))
             # The no-op runs (cheap) are repeated until there are --runs of them.
@@ -485,33 +536,51 @@ class Bench:
             timed("core_seq", core_one_by_one)
             self.delete(self.names)
             timed("core_conc", core_concurrent)
-            running = [c["name"] for c in lxdapi_instances.instance_list(self.api, recursion=1)
-                       if c["name"] in self.names and c["status"] == "Running"]
+            running = [
+                c["name"]
+                for c in lxdapi_instances.instance_list(self.api, recursion=1)
+                if c["name"] in self.names and c["status"] == "Running"
+            ]
             if len(running) != count:
-                raise RuntimeError("create_instances left {} of {} running".format(
-                    len(running), count))
+                raise RuntimeError(
+                    "create_instances left {} of {} running".format(len(running), count)
+                )
         self.delete(self.names)
         rows = []
-        for key in ("salt_new", "salt_noop", "many_new", "many_noop", "lxc_new", "lxc_noop",
-                    "core_seq", "core_conc"):
+        for key in (
+            "salt_new",
+            "salt_noop",
+            "many_new",
+            "many_noop",
+            "lxc_new",
+            "lxc_noop",
+            "core_seq",
+            "core_conc",
+        ):
             states = times.get(key + "_states")
-            rows.append((labels[key], "{:.2f}".format(median(times[key])),
-                         "{:.0f}".format(median(times[key]) / count * 1000),
-                         "{:.3f}".format(median(states)) if states else "-",
-                         len(times[key])))
-        self.tables.append((
-            "3. Wall time, {} containers (source image, one config key, Running)".format(
-                count),
-            rst_table(["work", "seconds", "ms/container", "in the states (s)", "runs"],
-                      rows),
-            "salt-call's time includes its own start-up and state compilation; \"in the "
-            "states\" is the sum of the states' own durations. containers_present "
-            "declares the same containers in one state, which sends every creation, then "
-            "every start, before waiting on any. The lxc loop runs two lxc "
-            "processes per container from nothing (init with -c, start), and one list "
-            "plus one config show per container as a no-op. The core rows send the same "
-            "writes as the states (POST, then a start), one container after the other or "
-            "all at once."))
+            rows.append(
+                (
+                    labels[key],
+                    "{:.2f}".format(median(times[key])),
+                    "{:.0f}".format(median(times[key]) / count * 1000),
+                    "{:.3f}".format(median(states)) if states else "-",
+                    len(times[key]),
+                )
+            )
+        self.tables.append(
+            (
+                "3. Wall time, {} containers (source image, one config key, Running)".format(count),
+                rst_table(["work", "seconds", "ms/container", "in the states (s)", "runs"], rows),
+                "salt-call's time includes its own start-up and state compilation; \"in the "
+                "states\" is the sum of the states' own durations. containers_present "
+                "declares the same containers in one state, which sends every creation, then "
+                "every start, before waiting on any. The lxc loop runs two lxc "
+                "processes per container from nothing (init with -c, start), and one list "
+                "plus one config show per container as a no-op. The core rows send the same "
+                "writes as the states (POST, then a start), one container after the other or "
+                "all at once.",
+            )
+        )
 
     def count_noop_requests(self):
         """The no-op run's requests: the core's own DEBUG dump and the proxy's count."""
@@ -525,44 +594,53 @@ class Bench:
         dumped = []
         for line in stderr.splitlines():
             parts = line.split(" ")
-            if len(parts) == 2 and parts[0] in ("GET", "POST", "PUT", "PATCH", "DELETE") \
-                    and parts[1].startswith(("http+unix://", "https://")):
+            if (
+                len(parts) == 2
+                and parts[0] in ("GET", "POST", "PUT", "PATCH", "DELETE")
+                and parts[1].startswith(("http+unix://", "https://"))
+            ):
                 path = "/" + parts[1].split("://", 1)[1].split("/", 1)[1]
                 dumped.append((parts[0], path))
         answers = len([line for line in stderr.splitlines() if line.startswith("HTTP/")])
         count = len(self.names)
         rows = []
-        for label, reqs in (("the core (DEBUG=1 dump)", dumped),
-                            ("proxy on the socket", seen)):
+        for label, reqs in (("the core (DEBUG=1 dump)", dumped), ("proxy on the socket", seen)):
             writes = [r for r in reqs if r[0] != "GET"]
-            rows.append((label, len(reqs), len(writes),
-                         "{:.2f}".format(len(reqs) / count)))
+            rows.append((label, len(reqs), len(writes), "{:.2f}".format(len(reqs) / count)))
         if answers != len(dumped):
             say("   warning: {} requests dumped but {} answers".format(len(dumped), answers))
         listing = ", ".join("{} {}".format(m, p) for m, p in seen)
-        self.tables.append((
-            "2. Requests in a no-op run of {} container_present states".format(count),
-            rst_table(["counted by", "requests", "writes", "per container"], rows),
-            "Target: no writes and <= {} requests ({} per container + 1). The requests: "
-            "{}.".format(count + 1, 1, listing)))
+        self.tables.append(
+            (
+                "2. Requests in a no-op run of {} container_present states".format(count),
+                rst_table(["counted by", "requests", "writes", "per container"], rows),
+                "Target: no writes and <= {} requests ({} per container + 1). The requests: "
+                "{}.".format(count + 1, 1, listing),
+            )
+        )
 
     # -- 4. operation wait latency -------------------------------------------------------
 
     def op_latency(self):
         samples = max(5, self.args.runs)
         say("4. operation wait latency, {} runs".format(samples))
-        body = {"command": ["sleep", "0.5"], "record-output": False,
-                "wait-for-websocket": False, "interactive": False}
+        body = {
+            "command": ["sleep", "0.5"],
+            "record-output": False,
+            "wait-for-websocket": False,
+            "interactive": False,
+        }
         url = "instances/{}/exec".format(self.get_name)
 
         def ended_at(op):
             text = op["updated_at"]
             date, _, frac = text.partition(".")
             digits = "".join(ch for ch in frac if ch.isdigit())
-            zone = frac[len(digits):] or "+00:00"
+            zone = frac[len(digits) :] or "+00:00"
             zone = "+00:00" if zone == "Z" else zone
-            stamp = datetime.datetime.fromisoformat("{}.{}{}".format(
-                date, digits[:6].ljust(6, "0"), zone))
+            stamp = datetime.datetime.fromisoformat(
+                "{}.{}{}".format(date, digits[:6].ljust(6, "0"), zone)
+            )
             return stamp.timestamp()
 
         def long_poll():
@@ -579,15 +657,20 @@ class Bench:
                 time.sleep(0.1)
 
         rows = []
-        for label, func in (("APIResult.wait() (GET .../wait long-poll)", long_poll),
-                            ("GET operation every 0.1 s", poll_loop)):
+        for label, func in (
+            ("APIResult.wait() (GET .../wait long-poll)", long_poll),
+            ("GET operation every 0.1 s", poll_loop),
+        ):
             lat = [func() * 1000 for _ in range(samples)]
             rows.append((label, "{:.1f}".format(median(lat)), "{:.1f}".format(max(lat))))
-        self.tables.append((
-            "4. Operation wait latency (exec of sleep 0.5, {} runs)".format(samples),
-            rst_table(["waiting with", "ms after the end (median)", "worst"], rows),
-            "From the operation's updated_at (its end, LXD's clock) to the client "
-            "holding the result (same machine, same clock)."))
+        self.tables.append(
+            (
+                "4. Operation wait latency (exec of sleep 0.5, {} runs)".format(samples),
+                rst_table(["waiting with", "ms after the end (median)", "worst"], rows),
+                "From the operation's updated_at (its end, LXD's clock) to the client "
+                "holding the result (same machine, same clock).",
+            )
+        )
 
     # -- report --------------------------------------------------------------------------
 
@@ -601,22 +684,32 @@ class Bench:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--endpoint", help="an LXD unix socket to use instead of a "
-                        "private daemon (the bench creates and deletes its own instances)")
+    parser.add_argument(
+        "--endpoint",
+        help="an LXD unix socket to use instead of a "
+        "private daemon (the bench creates and deletes its own instances)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs per value (median)")
-    parser.add_argument("--create-runs", type=int, default=2,
-                        help="runs of each creation from nothing in table 3 (median)")
-    parser.add_argument("--requests", type=int, default=200,
-                        help="GETs per client and run in table 1")
-    parser.add_argument("--containers", type=int, default=20,
-                        help="containers in the SLS and the loops")
-    parser.add_argument("--prefix", default="lxdapi-bench",
-                        help="name prefix of the instances it creates")
+    parser.add_argument(
+        "--create-runs",
+        type=int,
+        default=2,
+        help="runs of each creation from nothing in table 3 (median)",
+    )
+    parser.add_argument(
+        "--requests", type=int, default=200, help="GETs per client and run in table 1"
+    )
+    parser.add_argument(
+        "--containers", type=int, default=20, help="containers in the SLS and the loops"
+    )
+    parser.add_argument(
+        "--prefix", default="lxdapi-bench", help="name prefix of the instances it creates"
+    )
     args = parser.parse_args(argv)
     try:
         lxdhost.require_lxd()
     except lxdhost.LXDHostError as exc:
-        raise SystemExit(str(exc))
+        raise SystemExit(str(exc)) from None
     bench = Bench(args)
     started = time.perf_counter()
     try:

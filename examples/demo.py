@@ -59,8 +59,7 @@ def find_or_start_lxd():
         if answers(path):
             return path, path.startswith(PRIVATE_DIR + os.sep)
     if os.environ.get("LXD_DIR"):
-        raise lxdhost.LXDHostError(
-            "no LXD answers on {} (LXD_DIR is set)".format(candidates[0]))
+        raise lxdhost.LXDHostError("no LXD answers on {} (LXD_DIR is set)".format(candidates[0]))
     print("No LXD answers; starting a private daemon in {}".format(PRIVATE_DIR))
     return lxdhost.start_daemon(PRIVATE_DIR), True
 
@@ -101,15 +100,23 @@ def salt_call_path():
     path = os.path.join(os.path.dirname(sys.executable), "salt-call")
     if not os.path.exists(path):
         raise lxdhost.LXDHostError(
-            "{} is missing: install salt in this Python's environment (make setup)".format(path))
+            "{} is missing: install salt in this Python's environment (make setup)".format(path)
+        )
     return path
 
 
 def apply_demo(conf_dir):
     """Run ``state.apply demo``; return (exit code, its output)."""
-    cmd = [salt_call_path(), "--local", "-c", conf_dir, "--retcode-passthrough",
-           "--force-color" if sys.stdout.isatty() else "--no-color",
-           "state.apply", "demo"]
+    cmd = [
+        salt_call_path(),
+        "--local",
+        "-c",
+        conf_dir,
+        "--retcode-passthrough",
+        "--force-color" if sys.stdout.isatty() else "--no-color",
+        "state.apply",
+        "demo",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     return proc.returncode, proc.stdout + proc.stderr
 
@@ -133,8 +140,7 @@ def main():
     try:
         lxdhost.require_lxd()
         socket_path, private = find_or_start_lxd()
-        build_dir = os.path.abspath(os.environ.get("DEMO_BUILD_DIR")
-                                    or os.path.join(HERE, "build"))
+        build_dir = os.path.abspath(os.environ.get("DEMO_BUILD_DIR") or os.path.join(HERE, "build"))
         os.makedirs(build_dir, exist_ok=True)
         build_image(build_dir)
         conf_dir = write_salt_config(build_dir, socket_path)
@@ -145,10 +151,10 @@ def main():
     print("LXD: {}".format(socket_path))
     status = 0
     for run in ("first", "second"):
-        shown = os.path.relpath(conf_dir, ROOT) if conf_dir.startswith(ROOT + os.sep) \
-            else conf_dir
-        print("\n===== salt-call --local -c {} state.apply demo ({} run) =====\n".format(
-            shown, run))
+        shown = os.path.relpath(conf_dir, ROOT) if conf_dir.startswith(ROOT + os.sep) else conf_dir
+        print(
+            "\n===== salt-call --local -c {} state.apply demo ({} run) =====\n".format(shown, run)
+        )
         code, output = apply_demo(conf_dir)
         print(output)
         succeeded, failed, changed = summary(output)
@@ -157,14 +163,18 @@ def main():
             status = 1
             break
         if run == "second" and changed:
-            print("demo: the second run changed {} state(s); expected none".format(changed),
-                  file=sys.stderr)
+            print(
+                "demo: the second run changed {} state(s); expected none".format(changed),
+                file=sys.stderr,
+            )
             status = 1
         if run == "second" and not changed:
             print("Second run: {} states, no changes.".format(succeeded))
     if private:
-        print("\nThe demo daemon in .lxd is still running. Stop it with:\n"
-              "    python tools/lxdhost.py stop .lxd")
+        print(
+            "\nThe demo daemon in .lxd is still running. Stop it with:\n"
+            "    python tools/lxdhost.py stop .lxd"
+        )
     return status
 
 

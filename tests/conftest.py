@@ -159,7 +159,8 @@ def check_requests_are_observed(loaders):
     via_state = observed(lambda: loaders.states.lxdapi.profile_absent(name="lxdapi-canary"))
     assert via_module and via_state, (
         "the Salt loaders' core is not the one the tests observe: module saw {}, state "
-        "saw {}".format(via_module, via_state))
+        "saw {}".format(via_module, via_state)
+    )
 
 
 def loaded_core(function):
@@ -173,7 +174,8 @@ def check_same_core(function):
     and every "no write" assertion would pass while observing nothing."""
     used = loaded_core(function)
     assert used is core, "the Salt loaders use another core ({!r}) than the tests ({!r})".format(
-        used, core)
+        used, core
+    )
     assert used.API is core.API
 
 

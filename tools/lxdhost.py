@@ -38,9 +38,34 @@ DEFAULT_PRESEED = {
 }
 
 BUSYBOX_APPLETS = (
-    "sh", "ash", "ls", "cat", "echo", "ps", "sleep", "id", "pwd", "env", "true",
-    "false", "mkdir", "rm", "touch", "printf", "test", "uname", "hostname", "mount",
-    "halt", "poweroff", "reboot", "kill", "grep", "head", "wc", "stat",
+    "sh",
+    "ash",
+    "ls",
+    "cat",
+    "echo",
+    "ps",
+    "sleep",
+    "id",
+    "pwd",
+    "env",
+    "true",
+    "false",
+    "mkdir",
+    "rm",
+    "touch",
+    "printf",
+    "test",
+    "uname",
+    "hostname",
+    "mount",
+    "halt",
+    "poweroff",
+    "reboot",
+    "kill",
+    "grep",
+    "head",
+    "wc",
+    "stat",
 )
 
 
@@ -92,7 +117,8 @@ def _check_traversable(path):
             raise LXDHostError(
                 "{} is not traversable by others (mode {:o}); containers under {} would "
                 "fail to start: chmod o+x it or use another folder".format(
-                    parent, os.stat(parent).st_mode & 0o777, path)
+                    parent, os.stat(parent).st_mode & 0o777, path
+                )
             )
         parent = os.path.dirname(parent)
 
@@ -188,6 +214,7 @@ def build_busybox_image(dest, description="busybox (offline)"):
         with open(os.path.join(tmp, "metadata.yaml"), "w") as fh:
             json.dump(metadata, fh)  # JSON is YAML
         tmp_dest = dest + ".part"
+
         # Fixed mtimes (in the tar and the gzip header) and owners: the same busybox and
         # description always give the same fingerprint.
         def _fix(info):
@@ -196,9 +223,11 @@ def build_busybox_image(dest, description="busybox (offline)"):
             info.uname = info.gname = "root"
             return info
 
-        with open(tmp_dest, "wb") as raw, gzip.GzipFile(
-            filename="", mode="wb", fileobj=raw, mtime=0
-        ) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+        with (
+            open(tmp_dest, "wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
+            tarfile.open(fileobj=gz, mode="w") as tar,
+        ):
             tar.add(os.path.join(tmp, "metadata.yaml"), "metadata.yaml", filter=_fix)
             tar.add(rootfs, "rootfs", filter=_fix)
         os.replace(tmp_dest, dest)
@@ -296,10 +325,27 @@ def make_client_certificate(cert_path, key_path, common_name="lxdapi-test", days
     old_umask = os.umask(0o077)
     try:
         proc = subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:secp384r1", "-nodes", "-days", str(days), "-subj",
-             "/CN=" + common_name, "-keyout", key_path, "-out", cert_path],
-            capture_output=True, text=True, check=False,
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:secp384r1",
+                "-nodes",
+                "-days",
+                str(days),
+                "-subj",
+                "/CN=" + common_name,
+                "-keyout",
+                key_path,
+                "-out",
+                cert_path,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
     finally:
         os.umask(old_umask)
@@ -315,8 +361,9 @@ def trust_certificate(lxd_dir, cert_path, name="lxdapi-test"):
     """Add the client certificate at ``cert_path`` to the daemon's trust store (as
     ``lxc config trust add`` does); return its SHA-256 fingerprint."""
     lxc(lxd_dir, "config", "trust", "add", cert_path, "--name", name)
-    proc = subprocess.run(["openssl", "x509", "-in", cert_path, "-outform", "DER"],
-                          capture_output=True, check=True)
+    proc = subprocess.run(
+        ["openssl", "x509", "-in", cert_path, "-outform", "DER"], capture_output=True, check=True
+    )
     return hashlib.sha256(proc.stdout).hexdigest()
 
 
@@ -327,8 +374,9 @@ def _cluster_preseed(address, name):
     return preseed
 
 
-def start_cluster(base, members=(("node3", "127.0.0.3"), ("node4", "127.0.0.4")),
-                  port=None, timeout=90):
+def start_cluster(
+    base, members=(("node3", "127.0.0.3"), ("node4", "127.0.0.4")), port=None, timeout=90
+):
     """Start a cluster of daemons on loopback, one LXD_DIR per member under ``base``.
 
     ``members`` are ``(server name, address)`` pairs; the first bootstraps the cluster
@@ -343,24 +391,36 @@ def start_cluster(base, members=(("node3", "127.0.0.3"), ("node4", "127.0.0.4"))
     started = []
     try:
         first_name, first_host = members[0]
-        first = {"name": first_name, "lxd_dir": os.path.join(base, first_name),
-                 "address": "{}:{}".format(first_host, port)}
-        first["socket"] = start_daemon(first["lxd_dir"],
-                                       _cluster_preseed(first["address"], first_name),
-                                       timeout)
+        first = {
+            "name": first_name,
+            "lxd_dir": os.path.join(base, first_name),
+            "address": "{}:{}".format(first_host, port),
+        }
+        first["socket"] = start_daemon(
+            first["lxd_dir"], _cluster_preseed(first["address"], first_name), timeout
+        )
         started.append(first)
         wait_listening(first["address"], timeout)
         for name, host in members[1:]:
             out = lxc(first["lxd_dir"], "cluster", "add", name)
             token = [line for line in out.splitlines() if line.strip()][-1].strip()
-            member = {"name": name, "lxd_dir": os.path.join(base, name),
-                      "address": "{}:{}".format(host, port)}
-            preseed = {"cluster": {
-                "enabled": True, "server_name": name, "server_address": member["address"],
-                "cluster_address": first["address"], "cluster_token": token,
-                "member_config": [{"entity": "storage-pool", "name": "default",
-                                   "key": "source", "value": ""}],
-            }}
+            member = {
+                "name": name,
+                "lxd_dir": os.path.join(base, name),
+                "address": "{}:{}".format(host, port),
+            }
+            preseed = {
+                "cluster": {
+                    "enabled": True,
+                    "server_name": name,
+                    "server_address": member["address"],
+                    "cluster_address": first["address"],
+                    "cluster_token": token,
+                    "member_config": [
+                        {"entity": "storage-pool", "name": "default", "key": "source", "value": ""}
+                    ],
+                }
+            }
             started.append(member)
             member["socket"] = start_daemon(member["lxd_dir"], preseed, timeout)
         names = [m["name"] for m in started]
@@ -371,8 +431,9 @@ def start_cluster(base, members=(("node3", "127.0.0.3"), ("node4", "127.0.0.4"))
             return all(status.get(n) == "Online" for n in names)
 
         if not wait_for(all_online, timeout=timeout, interval=0.5):
-            raise LXDHostError("cluster members {} are not all online after {}s".format(
-                ", ".join(names), timeout))
+            raise LXDHostError(
+                "cluster members {} are not all online after {}s".format(", ".join(names), timeout)
+            )
         return started
     except BaseException:
         stop_cluster(started)

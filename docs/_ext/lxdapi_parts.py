@@ -37,16 +37,22 @@ def imports_of(path):
                 names = [child.module.split(".")[0]]
             for name in names:
                 found[name] = found.get(name, True) and in_function
-            visit(child, in_function or isinstance(
-                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+            visit(
+                child,
+                in_function
+                or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)),
+            )
 
     visit(tree, False)
     stdlib = getattr(sys, "stdlib_module_names", ())
-    core = sorted((n, lazy) for n, lazy in found.items()
-                  if n == "lxdapi" or n.startswith("lxdapi_"))
-    other = sorted((n, lazy) for n, lazy in found.items()
-                   if not (n == "lxdapi" or n.startswith("lxdapi_"))
-                   and n not in stdlib and n != "__future__")
+    core = sorted(
+        (n, lazy) for n, lazy in found.items() if n == "lxdapi" or n.startswith("lxdapi_")
+    )
+    other = sorted(
+        (n, lazy)
+        for n, lazy in found.items()
+        if not (n == "lxdapi" or n.startswith("lxdapi_")) and n not in stdlib and n != "__future__"
+    )
     return core, other
 
 
@@ -107,16 +113,24 @@ class LxdapiParts(Directive):
                     cell += nodes.paragraph(text="the standard library only")
                 row += cell
             else:
-                log.warning("lxdapi-parts: %s is listed but %s does not exist", name, path,
-                            location=(env.docname, self.lineno))
+                log.warning(
+                    "lxdapi-parts: %s is listed but %s does not exist",
+                    name,
+                    path,
+                    location=(env.docname, self.lineno),
+                )
                 row += nodes.entry("", nodes.paragraph(text="(missing)"))
             body += row
-        on_disk = sorted(f[:-3] for f in os.listdir(UTILS)
-                         if f.startswith("lxdapi") and f.endswith(".py"))
+        on_disk = sorted(
+            f[:-3] for f in os.listdir(UTILS) if f.startswith("lxdapi") and f.endswith(".py")
+        )
         for name in on_disk:
             if name not in listed:
-                log.warning("lxdapi-parts: _utils/%s.py is not in the table", name,
-                            location=(env.docname, self.lineno))
+                log.warning(
+                    "lxdapi-parts: _utils/%s.py is not in the table",
+                    name,
+                    location=(env.docname, self.lineno),
+                )
         return [table]
 
 

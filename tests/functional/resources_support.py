@@ -46,5 +46,8 @@ def make_container(lxd, cleanup, name, *args, project=None):
 def require_firewall_tool():
     """LXD starts a bridge only with nftables or iptables on the host: say so plainly."""
     if not (shutil.which("nft") or shutil.which("iptables")):
-        pytest.fail("LXD needs nftables (or iptables) on the host to create a bridge: "
-                    "apt-get install -y nftables", pytrace=False)
+        pytest.fail(
+            "LXD needs nftables (or iptables) on the host to create a bridge: "
+            "apt-get install -y nftables",
+            pytrace=False,
+        )

@@ -28,15 +28,18 @@ def test_status_changes_become_events(beacons, lxd, cleanup, unique_name):
     lxd.lxc("init", "busybox", name)
     created = _events(beacons, name)
     assert [(e["tag"], e["data"]["old"], e["data"]["new"]) for e in created] == [
-        ("salt/beacon/{}/lxdapi/{}".format(beacons.opts["id"], name), None, "Stopped")]
+        ("salt/beacon/{}/lxdapi/{}".format(beacons.opts["id"], name), None, "Stopped")
+    ]
     assert _events(beacons, name) == []  # nothing changed
     lxd.lxc("start", name)
     lxd.lxc("pause", name)
     assert [(e["data"]["old"], e["data"]["new"]) for e in _events(beacons, name)] == [
-        ("Stopped", "Frozen")]
+        ("Stopped", "Frozen")
+    ]
     lxd.lxc("delete", "--force", name)
-    assert [(e["data"]["instance"], e["data"]["old"], e["data"]["new"])
-            for e in _events(beacons, name)] == [(name, "Frozen", None)]
+    assert [
+        (e["data"]["instance"], e["data"]["old"], e["data"]["new"]) for e in _events(beacons, name)
+    ] == [(name, "Frozen", None)]
 
 
 def test_emit_at_start_and_a_bad_configuration(beacons, lxd, cleanup, unique_name, caplog):
@@ -48,7 +51,9 @@ def test_emit_at_start_and_a_bad_configuration(beacons, lxd, cleanup, unique_nam
 
     validate = beacons.beacons["lxdapi.validate"]
     assert validate([{"instances": "web1"}]) == (
-        False, "lxdapi beacon: instances must be a list of names")
+        False,
+        "lxdapi beacon: instances must be a list of names",
+    )
     assert validate([{"intervall": 10}])[0] is False
     assert "unknown option(s) intervall" in validate([{"intervall": 10}])[1]
     assert validate([{"interval": 10}, {"remote": "rack2"}])[0] is True

@@ -15,10 +15,10 @@ import json
 import pytest
 import requests
 
-from conftest import core
 import lxdapi_batch
 import lxdapi_instances
 import lxdapi_plans
+from conftest import core
 
 
 @pytest.fixture
@@ -43,8 +43,12 @@ def test_unix_sessions_take_the_fast_path_and_answer_like_requests(lxd, api):
     stock = requests.Session()
     stock.mount("http+unix://", core.UnixSocketAdapter())
     slow = core.API(stock, api.endpoint)
-    for url, params in (("", None), ("instances", {"recursion": 1}),
-                        ("profiles/default", None), ("images/aliases/busybox", None)):
+    for url, params in (
+        ("", None),
+        ("instances", {"recursion": 1}),
+        ("profiles/default", None),
+        ("images/aliases/busybox", None),
+    ):
         fast_result, slow_result = api.get(url, params=params), slow.get(url, params=params)
         assert fast_result.metadata == slow_result.metadata
         assert fast_result.etag == slow_result.etag
@@ -59,15 +63,18 @@ def test_fast_path_sends_json_bytes_headers_and_if_match(lxd, api, unique_name):
         current = api.get(api.path("profiles", unique_name))
         assert current.metadata["description"] == "é d"
         # If-Match with the current ETag passes, a stale one is refused (412).
-        api.patch(api.path("profiles", unique_name), json={"description": "two"},
-                  etag=current.etag)
+        api.patch(api.path("profiles", unique_name), json={"description": "two"}, etag=current.etag)
         with pytest.raises(core.APIPreconditionFailed):
-            api.patch(api.path("profiles", unique_name), json={"description": "three"},
-                      etag=current.etag)
+            api.patch(
+                api.path("profiles", unique_name), json={"description": "three"}, etag=current.etag
+            )
         # A raw bytes body with its own Content-Type.
         body = json.dumps({"config": {"user.raw": "1"}, "description": "raw"}).encode()
-        api.put(api.path("profiles", unique_name), data=body,
-                headers={"Content-Type": "application/json"})
+        api.put(
+            api.path("profiles", unique_name),
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
         held_profile = api.get(api.path("profiles", unique_name)).metadata
         assert held_profile["config"] == {"user.raw": "1"}
         assert held_profile["description"] == "raw"
@@ -79,16 +86,19 @@ def test_fast_path_errors_are_the_cores(lxd, api, unique_name, tmp_path):
     with pytest.raises(core.APINotFoundException) as info:
         api.get(api.instance_path(unique_name))
     assert info.value.status == 404
-    missing = core.API(core.unix_session(),
-                       "http+unix://" + str(tmp_path / "no.socket").replace("/", "%2F"))
+    missing = core.API(
+        core.unix_session(), "http+unix://" + str(tmp_path / "no.socket").replace("/", "%2F")
+    )
     with pytest.raises(core.APIConnectionError):
         missing.get("")
     # A request that outlives its timeout (an operation wait) is an APITimeout.
     lxd.lxc("init", "busybox", unique_name)
     try:
         api.put(api.instance_path(unique_name, "state"), json={"action": "start"}).wait()
-        op = api.post(api.instance_path(unique_name, "exec"), json={
-            "command": ["sleep", "3"], "wait-for-websocket": False, "interactive": False})
+        op = api.post(
+            api.instance_path(unique_name, "exec"),
+            json={"command": ["sleep", "3"], "wait-for-websocket": False, "interactive": False},
+        )
         with pytest.raises(core.APITimeout):
             api.get(op.operation + "/wait", params={"timeout": 10}, timeout=0.5)
         # The connection that timed out is replaced: the next request works.
@@ -125,7 +135,8 @@ def test_listing_answers_like_per_instance_gets(lxd, api, names, request_log):
     lxdapi_batch.plan_using_listing(api, make_plan)
     # Both instances came from the listing; the absent one was looked up (404).
     assert [(m, url.rsplit("/", 1)[1], status) for m, url, status in request_log] == [
-        ("GET", names[2], 404)]
+        ("GET", names[2], 404)
+    ]
     for name in names[:2]:
         fresh = api.get(api.instance_path(name)).metadata
         assert seen[name].metadata == fresh
@@ -157,7 +168,8 @@ def test_a_plan_that_writes_is_rebuilt_from_a_fresh_get(lxd, api, names, request
     # Decided on the instance as it is now, with its ETag for If-Match.
     assert plan.changes["config"] == {"old": {"user.a": "2"}, "new": {"user.a": "3"}}
     assert [(m, u.rsplit("/1.0/", 1)[1]) for m, u, _ in request_log] == [
-        ("GET", "instances/" + name)]
+        ("GET", "instances/" + name)
+    ]
     assert plan.writes[0].etag == api.get(api.instance_path(name)).etag
     plan.apply(api)
     assert held(api, name)["config"]["user.a"] == "3"
@@ -166,10 +178,11 @@ def test_a_plan_that_writes_is_rebuilt_from_a_fresh_get(lxd, api, names, request
 def test_a_plan_with_nothing_to_do_costs_no_request(lxd, api, names, request_log):
     lxd.lxc("init", "busybox", names[0], "-c", "user.a=1")
     lxdapi_batch.prefetch_instances(api, run_key="test")
-    api.server  # read once per API anyway
+    assert api.server  # read once per API anyway
     request_log.clear()
     plan = lxdapi_batch.plan_using_listing(
-        api, lambda a: lxdapi_instances.plan_instance_present(a, names[0], config={"user.a": 1}))
+        api, lambda a: lxdapi_instances.plan_instance_present(a, names[0], config={"user.a": 1})
+    )
     assert not plan.writes and plan.changes == {}
     assert request_log == []
 
@@ -195,15 +208,17 @@ def test_writes_forget_what_they_change(lxd, api, names, unique_name):
     finally:
         listing.serve(False)
         core.get_or_none(api, api.path("profiles", unique_name)) and api.delete(
-            api.path("profiles", unique_name))
+            api.path("profiles", unique_name)
+        )
 
 
 # --------------------------------------------------------------- concurrent creation
 
 
 def test_create_instances_creates_and_starts_every_one(lxd, api, names, request_log):
-    bodies = [{"name": n, "source": "busybox", "config": {"user.n": i}}
-              for i, n in enumerate(names)]
+    bodies = [
+        {"name": n, "source": "busybox", "config": {"user.n": i}} for i, n in enumerate(names)
+    ]
     request_log.clear()
     assert lxdapi_batch.create_instances(api, bodies, start=True) == names
     for i, name in enumerate(names):
@@ -212,8 +227,11 @@ def test_create_instances_creates_and_starts_every_one(lxd, api, names, request_
         assert instance["config"]["user.n"] == str(i)
         assert instance["config"]["volatile.base_image"] == lxd.fingerprint
     # All POSTs went out before the first wait, then all starts.
-    methods = [m for m, url, _ in request_log if "/wait" not in url
-               and not url.split("?")[0].endswith(("/images/aliases/busybox",))]
+    methods = [
+        m
+        for m, url, _ in request_log
+        if "/wait" not in url and not url.split("?")[0].endswith(("/images/aliases/busybox",))
+    ]
     writes = [m for m in methods if m != "GET"]
     assert writes == ["POST"] * 3 + ["PUT"] * 3
 
@@ -237,8 +255,10 @@ def test_create_instances_refuses_bad_input_before_writing(lxd, api, names, requ
 
 def test_apply_plans_concurrently_reports_each_plan(lxd, api, names):
     lxd.lxc("init", "busybox", names[0])
-    plans = [lxdapi_instances.plan_instance_present(api, n, source="busybox", status="Running")
-             for n in names[1:]]
+    plans = [
+        lxdapi_instances.plan_instance_present(api, n, source="busybox", status="Running")
+        for n in names[1:]
+    ]
     plans.append(lxdapi_instances.plan_instance_present(api, names[0], config={"user.x": "y"}))
     assert lxdapi_batch.apply_plans_concurrently(api, plans) == [None, None, None]
     assert [held(api, n)["status"] for n in names[1:]] == ["Running", "Running"]
@@ -249,12 +269,13 @@ def test_apply_plans_concurrently_reports_each_plan(lxd, api, names):
 # ---------------------------------------------------------------------- states of a run
 
 
-def test_container_states_of_one_run_share_one_listing(modules, api, lxd, names,
-                                                         request_log):
+def test_container_states_of_one_run_share_one_listing(modules, api, lxd, names, request_log):
     high = {
-        name: {"lxdapi": ["container_present", {"source": "busybox",
-                                                "config": {"user.k": "v"}}],
-               "__sls__": "bench", "__env__": "base"}
+        name: {
+            "lxdapi": ["container_present", {"source": "busybox", "config": {"user.k": "v"}}],
+            "__sls__": "bench",
+            "__env__": "base",
+        }
         for name in names
     }
     first = modules.state.high(high)
@@ -276,6 +297,7 @@ def test_container_states_of_one_run_share_one_listing(modules, api, lxd, names,
     assert [m for m, _, _ in request_log.writes] == ["PATCH"]
     gets = [url for m, url, _ in request_log if m == "GET"]
     assert sum(url.endswith("/instances/" + names[1]) for url in gets) == 1
-    assert not any(url.endswith(("/instances/" + names[0], "/instances/" + names[2]))
-                   for url in gets)
+    assert not any(
+        url.endswith(("/instances/" + names[0], "/instances/" + names[2])) for url in gets
+    )
     assert held(api, names[1])["config"]["user.k"] == "v"

@@ -14,7 +14,8 @@ def other_copy_of_the_core():
     """``_utils/lxdapi.py`` executed a second time, under another name: what the Salt
     loaders would hold if they reached the core some other way."""
     spec = importlib.util.spec_from_file_location(
-        "lxdapi_canary_copy", os.path.join(ROOT, "_utils", "lxdapi.py"))
+        "lxdapi_canary_copy", os.path.join(ROOT, "_utils", "lxdapi.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

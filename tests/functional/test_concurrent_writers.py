@@ -11,9 +11,8 @@ import json
 
 import pytest
 
-from conftest import core
-
 import lxdapi_instances
+from conftest import core
 
 
 def config_of(lxd, name, kind="instances"):
@@ -62,8 +61,9 @@ def after_get_of():
 
 
 def test_plan_built_then_changed_by_another_client_is_refused(api, lxd, container):
-    plan = lxdapi_instances.plan_instance_present(api, container, config={"user.a": "ours"},
-                                                  ephemeral=None)
+    plan = lxdapi_instances.plan_instance_present(
+        api, container, config={"user.a": "ours"}, ephemeral=None
+    )
     assert [w.method for w in plan.writes] == ["PATCH"] and plan.writes[0].etag
 
     lxd.lxc("config", "set", container, "user.a", "theirs")  # the other writer
@@ -75,10 +75,13 @@ def test_plan_built_then_changed_by_another_client_is_refused(api, lxd, containe
     assert config_of(lxd, container)["user.a"] == "theirs"
 
 
-def test_state_fails_on_a_change_between_get_and_patch(states, lxd, container, after_get_of,
-                                                        request_log):
-    fired = after_get_of("/instances/" + container, lambda: lxd.lxc(
-        "config", "set", container, "user.a=theirs", "user.b=also-theirs"))
+def test_state_fails_on_a_change_between_get_and_patch(
+    states, lxd, container, after_get_of, request_log
+):
+    fired = after_get_of(
+        "/instances/" + container,
+        lambda: lxd.lxc("config", "set", container, "user.a=theirs", "user.b=also-theirs"),
+    )
 
     ret = states.lxdapi.container_present(name=container, config={"user.a": "ours"})
 
@@ -99,11 +102,22 @@ def test_state_fails_on_a_change_between_get_and_patch(states, lxd, container, a
 
 
 def test_purging_put_is_refused_too(states, lxd, container, after_get_of):
-    lxd.lxc("config", "device", "add", container, "scratch", "disk", "source=/tmp",
-            "path=/mnt/scratch")
-    fired = after_get_of("/instances/" + container, lambda: lxd.lxc(
-        "config", "device", "add", container, "theirs", "disk", "source=/tmp",
-        "path=/mnt/theirs"))
+    lxd.lxc(
+        "config", "device", "add", container, "scratch", "disk", "source=/tmp", "path=/mnt/scratch"
+    )
+    fired = after_get_of(
+        "/instances/" + container,
+        lambda: lxd.lxc(
+            "config",
+            "device",
+            "add",
+            container,
+            "theirs",
+            "disk",
+            "source=/tmp",
+            "path=/mnt/theirs",
+        ),
+    )
 
     ret = states.lxdapi.container_present(name=container, devices={}, purge_devices=True)
 
@@ -114,12 +128,13 @@ def test_purging_put_is_refused_too(states, lxd, container, after_get_of):
     assert set(devices) == {"scratch", "theirs"}
 
 
-def test_status_is_not_applied_after_a_refused_config_write(states, lxd, container,
-                                                             after_get_of):
-    after_get_of("/instances/" + container,
-                 lambda: lxd.lxc("config", "set", container, "user.a", "theirs"))
-    ret = states.lxdapi.container_present(name=container, config={"user.a": "ours"},
-                                          status="Running")
+def test_status_is_not_applied_after_a_refused_config_write(states, lxd, container, after_get_of):
+    after_get_of(
+        "/instances/" + container, lambda: lxd.lxc("config", "set", container, "user.a", "theirs")
+    )
+    ret = states.lxdapi.container_present(
+        name=container, config={"user.a": "ours"}, status="Running"
+    )
     assert ret.result is False
     assert "changed by another client" in ret.comment
     instance = json.loads(lxd.lxc("query", "/1.0/instances/" + container))
@@ -127,10 +142,10 @@ def test_status_is_not_applied_after_a_refused_config_write(states, lxd, contain
     assert instance["config"]["user.a"] == "theirs"
 
 
-def test_profile_state_fails_on_a_change_between_get_and_patch(states, lxd, profile,
-                                                                after_get_of):
-    fired = after_get_of("/profiles/" + profile,
-                         lambda: lxd.lxc("profile", "set", profile, "user.a", "theirs"))
+def test_profile_state_fails_on_a_change_between_get_and_patch(states, lxd, profile, after_get_of):
+    fired = after_get_of(
+        "/profiles/" + profile, lambda: lxd.lxc("profile", "set", profile, "user.a", "theirs")
+    )
     ret = states.lxdapi.profile_present(name=profile, config={"user.a": "ours"})
     assert fired
     assert ret.result is False
@@ -138,12 +153,12 @@ def test_profile_state_fails_on_a_change_between_get_and_patch(states, lxd, prof
     assert config_of(lxd, profile, "profiles")["user.a"] == "theirs"
 
 
-def test_module_update_fails_on_a_change_between_get_and_patch(modules, lxd, profile,
-                                                                 after_get_of):
+def test_module_update_fails_on_a_change_between_get_and_patch(modules, lxd, profile, after_get_of):
     from salt.exceptions import CommandExecutionError
 
-    after_get_of("/profiles/" + profile,
-                 lambda: lxd.lxc("profile", "set", profile, "user.a", "theirs"))
+    after_get_of(
+        "/profiles/" + profile, lambda: lxd.lxc("profile", "set", profile, "user.a", "theirs")
+    )
     with pytest.raises(CommandExecutionError, match="changed by another client"):
         modules.lxdapi.profile_update(profile, config={"user.a": "ours"})
     assert config_of(lxd, profile, "profiles")["user.a"] == "theirs"
@@ -181,6 +196,7 @@ def test_racing_writer_never_loses_an_update(states, lxd, container):
     assert outcomes
     for ret in outcomes:
         assert ret.result is True or (
-            ret.result is False and "changed by another client" in ret.comment), ret.comment
+            ret.result is False and "changed by another client" in ret.comment
+        ), ret.comment
     final = config_of(lxd, container)["user.a"]
     assert final == "ours" or final == "theirs-39"

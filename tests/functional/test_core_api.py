@@ -6,9 +6,8 @@ import subprocess
 
 import pytest
 
-from conftest import core
-
 import lxdapi_instances
+from conftest import core
 
 # Long and unlike anything in a path or a generated name, so a match means a leak.
 SECRET_VALUE = "t2-debug-Sup3r-s3cret-value"
@@ -50,7 +49,9 @@ def test_seed_scenario_each_step_then_again_as_noop(lxd, api, unique_name, tmp_p
     container = core.container_get(api, unique_name)
     assert core.container_apply_status(api, container, "Running") is True
     assert _state(lxd, unique_name) == "Running"
-    assert core.container_apply_status(api, core.container_get(api, unique_name), "Running") is False
+    assert (
+        core.container_apply_status(api, core.container_get(api, unique_name), "Running") is False
+    )
 
     assert core.container_apply_status(api, core.container_get(api, unique_name), "Frozen") is True
     assert _state(lxd, unique_name) == "Frozen"
@@ -109,7 +110,10 @@ def test_config_drift_is_repaired_with_one_patch(lxd, api, unique_name, request_
         assert held["description"] == "d"  # LXD 5.0 drops it on a PATCH without it
         assert any(k.startswith("volatile.") for k in held["config"])
         del request_log[:]
-        assert core.container_apply_config(api, core.container_get(api, unique_name), declared) is False
+        assert (
+            core.container_apply_config(api, core.container_get(api, unique_name), declared)
+            is False
+        )
         assert request_log.writes == []
     finally:
         lxd.lxc("delete", "--force", unique_name)
@@ -121,8 +125,11 @@ def test_purge_config_and_devices(lxd, api, unique_name):
     try:
         declared = {"config": {"user.kept": "1"}, "devices": {}}
         changed = core.container_apply_config(
-            api, core.container_get(api, unique_name), declared,
-            purge_config=True, purge_devices=True,
+            api,
+            core.container_get(api, unique_name),
+            declared,
+            purge_config=True,
+            purge_devices=True,
         )
         assert changed is True
         held = _instance(lxd, unique_name)
@@ -153,8 +160,9 @@ def test_stale_etag_is_refused_and_nothing_is_overwritten(lxd, api, unique_name)
     lxd.lxc("init", "busybox", unique_name)
     try:
         container = core.container_get(api, unique_name)
-        plan = lxdapi_instances.plan_instance_present(api, unique_name, config={"user.a": "ours"},
-                                                      ephemeral=None, current=container)
+        plan = lxdapi_instances.plan_instance_present(
+            api, unique_name, config={"user.a": "ours"}, ephemeral=None, current=container
+        )
         lxd.lxc("config", "set", unique_name, "user.a", "theirs")  # a second writer
         with pytest.raises(core.APIPreconditionFailed, match="changed by another client"):
             plan.apply(api)
@@ -200,10 +208,15 @@ def test_failed_operation_raises_with_lxds_err(lxd, api, unique_name):
 def test_wait_timeout_names_the_operation_and_leaves_it_running(lxd, api, unique_name):
     lxd.lxc("launch", "busybox", unique_name)
     try:
-        op = api.post(api.instance_path(unique_name, "exec"), json={
-            "command": ["sleep", "3"], "wait-for-websocket": False,
-            "interactive": False, "record-output": True,
-        })
+        op = api.post(
+            api.instance_path(unique_name, "exec"),
+            json={
+                "command": ["sleep", "3"],
+                "wait-for-websocket": False,
+                "interactive": False,
+                "record-output": True,
+            },
+        )
         with pytest.raises(core.APITimeout) as info:
             op.wait(timeout=1)
         assert op.operation in str(info.value)
@@ -237,16 +250,22 @@ def test_one_keepalive_connection_is_reused(api, lxd):
 
 def test_debug_dump_in_the_seeds_format(lxd, unique_name, capsys):
     api = lxd.api(debug=True)
-    api.post("profiles", json={"name": unique_name, "description": "x",
-                               "config": {"user.secret_token": SECRET_VALUE}})
+    api.post(
+        "profiles",
+        json={
+            "name": unique_name,
+            "description": "x",
+            "config": {"user.secret_token": SECRET_VALUE},
+        },
+    )
     try:
         err = capsys.readouterr().err
         lines = err.splitlines()
         assert lines[0] == "POST {}/1.0/profiles".format(api.endpoint)
         body_end = lines.index("}")
-        assert json.loads("\n".join(lines[1:body_end + 1]))["name"] == unique_name
+        assert json.loads("\n".join(lines[1 : body_end + 1]))["name"] == unique_name
         assert lines[body_end + 1] == "HTTP/201" or lines[body_end + 1] == "HTTP/200"
-        assert json.loads("\n".join(lines[body_end + 2:]))["type"] == "sync"
+        assert json.loads("\n".join(lines[body_end + 2 :]))["type"] == "sync"
         assert SECRET_VALUE not in err  # secrets are redacted
         assert '    "name": "{}"'.format(unique_name) in err  # indented JSON
     finally:
@@ -274,11 +293,20 @@ def test_connection_refused_names_the_endpoint(tmp_path):
 
 
 def test_project_is_sent_on_every_request(lxd, unique_name):
-    lxd.lxc("project", "create", unique_name, "-c", "features.images=false",
-            "-c", "features.profiles=false")
+    lxd.lxc(
+        "project",
+        "create",
+        unique_name,
+        "-c",
+        "features.images=false",
+        "-c",
+        "features.profiles=false",
+    )
     try:
         api = lxd.api(project=unique_name)
-        api.post("instances", json={"name": "p1", "source": {"type": "image", "alias": "busybox"}}).wait()
+        api.post(
+            "instances", json={"name": "p1", "source": {"type": "image", "alias": "busybox"}}
+        ).wait()
         assert "p1" in lxd.lxc("list", "--project", unique_name, "--format", "csv", "-c", "n")
         assert "p1" not in lxd.lxc("list", "--format", "csv", "-c", "n").split()
         assert core.container_absent(api, core.container_get(api, "p1")) is True

@@ -9,12 +9,12 @@ import re
 import socket
 import time
 
-import lxdhost
 import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from conftest import core
 import lxdapi_instances
+import lxdhost
+from conftest import core
 
 
 def held(lxd, name):
@@ -157,7 +157,10 @@ def test_daemon_restart_between_calls_reconnects(own_daemon, modules, loaders):
     assert modules.lxdapi.profile_create("from-module", endpoint=sock)["name"] == "from-module"
     assert [v for k, v in loaders.context.items() if k.startswith("lxdapi.api.")] == cached
     assert sorted(modules.lxdapi.profile_list(endpoint=sock)) == [
-        "after-restart", "default", "from-module"]
+        "after-restart",
+        "default",
+        "from-module",
+    ]
 
 
 def test_daemon_down_then_up_again(own_daemon, modules):
@@ -201,8 +204,11 @@ def test_failing_start_from_the_module(modules, lxd, container):
     with pytest.raises(CommandExecutionError) as info:
         modules.lxdapi.container_start(container)
     message = str(info.value)
-    assert re.search(r"PUT \S+/1\.0/instances/{}/state operation /1\.0/operations/\S+ "
-                     r"failed: .*rootfs".format(container), message), message
+    assert re.search(
+        r"PUT \S+/1\.0/instances/{}/state operation /1\.0/operations/\S+ "
+        r"failed: .*rootfs".format(container),
+        message,
+    ), message
 
 
 # ---------------------------------------------------------------- a wait that times out
@@ -276,8 +282,7 @@ def test_silent_unix_socket_times_out_quickly(silent_socket, modules):
     assert isinstance(exc, core.APITimeout)
     assert "no answer within 0.5s from {}".format(silent_socket) in str(exc)
 
-    exc = _fails_fast(lambda: modules.lxdapi.container_list(endpoint=silent_socket,
-                                                            timeout=0.5))
+    exc = _fails_fast(lambda: modules.lxdapi.container_list(endpoint=silent_socket, timeout=0.5))
     assert isinstance(exc, CommandExecutionError)
     assert "no answer within 0.5s from {}".format(silent_socket) in str(exc)
 

@@ -30,15 +30,16 @@ def _image(lxd, fingerprint):
     return json.loads(lxd.lxc("query", "/1.0/images/" + fingerprint))
 
 
-def test_a_snapshot_published_once_then_again_when_taken_anew(states, lxd, golden,
-                                                              request_log):
+def test_a_snapshot_published_once_then_again_when_taken_anew(states, lxd, golden, request_log):
     name, alias = golden
     source = {"type": "snapshot", "name": name + "/golden"}
     predicted = states.lxdapi.image_present(alias, source=source, test=True)
     assert predicted.result is None, predicted.comment
     label = "published from snapshot {}/golden".format(name)
-    assert predicted.changes == {"image": {"old": None, "new": label},
-                                 "aliases": {"old": {alias: None}, "new": {alias: label}}}
+    assert predicted.changes == {
+        "image": {"old": None, "new": label},
+        "aliases": {"old": {alias: None}, "new": {alias: label}},
+    }
     assert request_log.writes == [] and _alias_target(lxd, alias) is None
 
     ret = states.lxdapi.image_present(alias, source=source)
@@ -83,30 +84,39 @@ def test_an_instance_is_published_only_when_stopped(states, lxd, golden):
     lxd.lxc("stop", "--force", name)
     ret = states.lxdapi.image_present(alias, source=source)
     assert ret.result is True, ret.comment
-    assert _image(lxd, _alias_target(lxd, alias))["properties"]["lxdapi.published_from"] \
-        == name
+    assert _image(lxd, _alias_target(lxd, alias))["properties"]["lxdapi.published_from"] == name
     assert states.lxdapi.image_present(alias, source=source).changes == {}
 
 
 def test_image_publish_from_the_execution_module(modules, lxd, golden):
     name, alias = golden
-    fingerprint = modules.lxdapi.image_publish(name, snapshot="golden", alias=alias,
-                                               properties={"os": "busybox"})
+    fingerprint = modules.lxdapi.image_publish(
+        name, snapshot="golden", alias=alias, properties={"os": "busybox"}
+    )
     assert _alias_target(lxd, alias) == fingerprint
     assert _image(lxd, fingerprint)["properties"]["os"] == "busybox"
     assert modules.lxdapi.image_get(alias)["fingerprint"] == fingerprint
 
 
-@pytest.mark.parametrize("source, expected", [
-    ({"type": "snapshot", "name": "{name}/nope"}, "snapshot 'nope' of '{name}' does not exist"),
-    ({"type": "snapshot", "name": "{name}"}, "a snapshot to publish is named INSTANCE/SNAPSHOT"),
-    ({"type": "instance", "name": "{name}-nope"}, "instance '{name}-nope' does not exist"),
-    ({"type": "instance", "name": "{name}/golden"}, "for a snapshot use type: snapshot"),
-    ({"type": "snapshot", "name": "{name}/golden", "compression": "xz"},
-     "unknown publish source key(s): compression"),
-])
-def test_bad_publish_sources_fail_and_publish_nothing(states, lxd, golden, request_log,
-                                                      source, expected):
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ({"type": "snapshot", "name": "{name}/nope"}, "snapshot 'nope' of '{name}' does not exist"),
+        (
+            {"type": "snapshot", "name": "{name}"},
+            "a snapshot to publish is named INSTANCE/SNAPSHOT",
+        ),
+        ({"type": "instance", "name": "{name}-nope"}, "instance '{name}-nope' does not exist"),
+        ({"type": "instance", "name": "{name}/golden"}, "for a snapshot use type: snapshot"),
+        (
+            {"type": "snapshot", "name": "{name}/golden", "compression": "xz"},
+            "unknown publish source key(s): compression",
+        ),
+    ],
+)
+def test_bad_publish_sources_fail_and_publish_nothing(
+    states, lxd, golden, request_log, source, expected
+):
     name, alias = golden
     source = {k: v.format(name=name) for k, v in source.items()}
     ret = states.lxdapi.image_present(alias, source=source)

@@ -28,8 +28,7 @@ def test_export_then_import_as_a_new_instance(modules, lxd, cleanup, source, tmp
     dest = tmp_path / "backup.tar.gz"
     out = modules.lxdapi.container_backup_export(source, str(dest))
     data = dest.read_bytes()
-    assert out == {"dest": str(dest), "size": len(data),
-                   "sha256": hashlib.sha256(data).hexdigest()}
+    assert out == {"dest": str(dest), "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     assert len(data) > 1000
     assert oct(dest.stat().st_mode & 0o777) == "0o600"
     assert [p.name for p in tmp_path.iterdir()] == ["backup.tar.gz"]  # no partial file
@@ -39,22 +38,18 @@ def test_export_then_import_as_a_new_instance(modules, lxd, cleanup, source, tmp
     copy = source[:-4] + "-restored"
     cleanup(["delete", "--force", copy])
     assert modules.lxdapi.container_backup_import(str(dest), name=copy) == copy
-    assert modules.lxdapi.container_file_get(copy, "/root/marker")["content"] == \
-        "from the source\n"
+    assert modules.lxdapi.container_file_get(copy, "/root/marker")["content"] == "from the source\n"
     assert modules.lxdapi.snapshot_list(copy) == ["snap0"]
 
     # a second import under the same name is refused, the first one untouched
     with pytest.raises(CommandExecutionError, match="already exists; nothing was imported"):
         modules.lxdapi.container_backup_import(str(dest), name=copy)
-    assert modules.lxdapi.container_file_get(copy, "/root/marker")["content"] == \
-        "from the source\n"
+    assert modules.lxdapi.container_file_get(copy, "/root/marker")["content"] == "from the source\n"
 
 
-def test_instance_only_export_leaves_the_snapshots_out(modules, lxd, cleanup, source,
-                                                       tmp_path):
+def test_instance_only_export_leaves_the_snapshots_out(modules, lxd, cleanup, source, tmp_path):
     dest = tmp_path / "only.tar.xz"
-    modules.lxdapi.container_backup_export(source, str(dest), instance_only=True,
-                                           compression="xz")
+    modules.lxdapi.container_backup_export(source, str(dest), instance_only=True, compression="xz")
     copy = source[:-4] + "-only"
     cleanup(["delete", "--force", copy])
     modules.lxdapi.container_backup_import(str(dest), name=copy)
@@ -65,10 +60,14 @@ def test_backup_bad_input(modules, lxd, source, tmp_path):
     cases = [
         (dict(name=source, dest="relative.tar.gz"), "dest must be an absolute path"),
         (dict(name=source, dest=str(tmp_path / "no" / "b.tar")), "does not exist"),
-        (dict(name=source, dest=str(tmp_path / "b.tar"), compression="rar"),
-         "unknown compression 'rar'"),
-        (dict(name=source, dest=str(tmp_path / "b.tar"), instance_only="yes"),
-         "instance_only must be true or false"),
+        (
+            dict(name=source, dest=str(tmp_path / "b.tar"), compression="rar"),
+            "unknown compression 'rar'",
+        ),
+        (
+            dict(name=source, dest=str(tmp_path / "b.tar"), instance_only="yes"),
+            "instance_only must be true or false",
+        ),
     ]
     for kwargs, expected in cases:
         with pytest.raises(SaltInvocationError, match=expected):
@@ -100,8 +99,9 @@ def test_rename(modules, lxd, cleanup, source, unique_name):
 def test_container_present_copies_a_snapshot(states, lxd, cleanup, source, request_log):
     copy = source[:-4] + "-copy"
     cleanup(["delete", "--force", copy])
-    declared = dict(source={"type": "copy", "source": source + "/snap0"},
-                    config={"user.role": "copy"})
+    declared = dict(
+        source={"type": "copy", "source": source + "/snap0"}, config={"user.role": "copy"}
+    )
     ret = states.lxdapi.container_present(copy, **declared)
     assert ret.result is True, ret.comment
     held = _held(lxd, copy)
@@ -116,8 +116,9 @@ def test_container_present_copies_a_snapshot(states, lxd, cleanup, source, reque
 
 
 def test_a_copy_of_a_missing_source_fails_clearly(states, lxd, source, request_log):
-    ret = states.lxdapi.container_present(source + "-x", source={"type": "copy",
-                                                                 "source": source + "/nope"})
+    ret = states.lxdapi.container_present(
+        source + "-x", source={"type": "copy", "source": source + "/nope"}
+    )
     assert ret.result is False
     assert "copy source '{}/nope' does not exist".format(source) in ret.comment
     assert request_log.writes == []

@@ -19,8 +19,11 @@ def read_in(api, container, path):
     """The file's bytes and X-LXD headers, read straight from the server."""
     result = api.get(api.instance_path(container, "files"), params={"path": path})
     headers = result.response.headers
-    return result.response.content, (headers["X-LXD-mode"], headers["X-LXD-uid"],
-                                     headers["X-LXD-gid"])
+    return result.response.content, (
+        headers["X-LXD-mode"],
+        headers["X-LXD-uid"],
+        headers["X-LXD-gid"],
+    )
 
 
 def exec_logs(api, container):
@@ -33,7 +36,8 @@ def exec_logs(api, container):
 def test_exec_returns_retcode_stdout_stderr(modules, api, container):
     before = exec_logs(api, container)
     result = modules.lxdapi.container_exec(
-        container, ["sh", "-c", "echo out; echo err >&2; exit 3"])
+        container, ["sh", "-c", "echo out; echo err >&2; exit 3"]
+    )
     assert result == {"retcode": 3, "stdout": "out\n", "stderr": "err\n"}
     # The recorded output logs were deleted from the server once read.
     assert exec_logs(api, container) == before
@@ -41,8 +45,13 @@ def test_exec_returns_retcode_stdout_stderr(modules, api, container):
 
 def test_exec_env_cwd_user_group(modules, container):
     result = modules.lxdapi.container_exec(
-        container, ["sh", "-c", "echo $GREETING; pwd; id -u; id -g"],
-        env={"GREETING": "hi there", "N": 1}, cwd="/tmp", user=1000, group=1001)
+        container,
+        ["sh", "-c", "echo $GREETING; pwd; id -u; id -g"],
+        env={"GREETING": "hi there", "N": 1},
+        cwd="/tmp",
+        user=1000,
+        group=1001,
+    )
     assert result["retcode"] == 0
     assert result["stdout"].split("\n")[:4] == ["hi there", "/tmp", "1000", "1001"]
 
@@ -96,31 +105,38 @@ def test_exec_in_stopped_or_absent_container(modules, lxd, unique_name):
 
 def test_file_put_contents_with_mode_uid_gid(modules, api, container, request_log):
     path = "/tmp/put-contents.txt"
-    assert modules.lxdapi.container_file_put(
-        container, path, contents="hello\n", mode="0600", uid=1000, gid=1001) is True
+    assert (
+        modules.lxdapi.container_file_put(
+            container, path, contents="hello\n", mode="0600", uid=1000, gid=1001
+        )
+        is True
+    )
     assert read_in(api, container, path) == (b"hello\n", ("0600", "1000", "1001"))
     # Same content and attributes: nothing written.
     request_log.clear()
-    assert modules.lxdapi.container_file_put(
-        container, path, contents="hello\n", mode="0600", uid=1000, gid=1001) is False
+    assert (
+        modules.lxdapi.container_file_put(
+            container, path, contents="hello\n", mode="0600", uid=1000, gid=1001
+        )
+        is False
+    )
     assert request_log.writes == []
     # Salt's YAML turns an unquoted 0640 into the int 640: still mode 0640.
-    assert modules.lxdapi.container_file_put(container, path, contents="hello\n",
-                                             mode=640) is True
+    assert modules.lxdapi.container_file_put(container, path, contents="hello\n", mode=640) is True
     assert read_in(api, container, path) == (b"hello\n", ("0640", "1000", "1001"))
     # New content, attributes not given: they are kept.
     assert modules.lxdapi.container_file_put(container, path, contents="changed") is True
     assert read_in(api, container, path) == (b"changed", ("0640", "1000", "1001"))
-    assert modules.lxdapi.container_file_put(container, path, contents="changed",
-                                             uid=0, gid=0) is True
+    assert (
+        modules.lxdapi.container_file_put(container, path, contents="changed", uid=0, gid=0) is True
+    )
     assert read_in(api, container, path) == (b"changed", ("0640", "0", "0"))
 
 
 def test_file_put_from_local_path_and_binary(modules, api, container, tmp_path):
     local = tmp_path / "blob.bin"
     local.write_bytes(bytes(range(256)))
-    assert modules.lxdapi.container_file_put(container, "/tmp/blob.bin",
-                                             source=str(local)) is True
+    assert modules.lxdapi.container_file_put(container, "/tmp/blob.bin", source=str(local)) is True
     assert read_in(api, container, "/tmp/blob.bin")[0] == bytes(range(256))
 
 
@@ -131,20 +147,22 @@ def test_file_put_from_salt_url(modules, api, container, minion_opts):
     with open(src, "w") as fh:
         fh.write("from the fileserver\n")
     try:
-        assert modules.lxdapi.container_file_put(
-            container, "/etc/motd", source="salt://lxdapi-test/motd", mode="0644") is True
+        assert (
+            modules.lxdapi.container_file_put(
+                container, "/etc/motd", source="salt://lxdapi-test/motd", mode="0644"
+            )
+            is True
+        )
     finally:
         os.remove(src)
-    assert read_in(api, container, "/etc/motd") == (b"from the fileserver\n",
-                                                    ("0644", "0", "0"))
+    assert read_in(api, container, "/etc/motd") == (b"from the fileserver\n", ("0644", "0", "0"))
 
 
 def test_file_put_bad_input(modules, api, container):
     with pytest.raises(SaltInvocationError, match="exactly one of source and contents"):
         modules.lxdapi.container_file_put(container, "/tmp/x")
     with pytest.raises(SaltInvocationError, match="exactly one of source and contents"):
-        modules.lxdapi.container_file_put(container, "/tmp/x", source="/etc/hosts",
-                                          contents="x")
+        modules.lxdapi.container_file_put(container, "/tmp/x", source="/etc/hosts", contents="x")
     with pytest.raises(SaltInvocationError, match="source file /no/such/file does not exist"):
         modules.lxdapi.container_file_put(container, "/tmp/x", source="/no/such/file")
     with pytest.raises(SaltInvocationError, match="salt://nope/missing was not found"):
@@ -167,8 +185,14 @@ def test_file_put_bad_input(modules, api, container):
 
 def test_file_get(modules, container):
     got = modules.lxdapi.container_file_get(container, "/etc/passwd")
-    assert got == {"path": "/etc/passwd", "type": "file", "mode": "0644", "uid": 0, "gid": 0,
-                   "content": "root:x:0:0:root:/root:/bin/sh\n"}
+    assert got == {
+        "path": "/etc/passwd",
+        "type": "file",
+        "mode": "0644",
+        "uid": 0,
+        "gid": 0,
+        "content": "root:x:0:0:root:/root:/bin/sh\n",
+    }
 
 
 def test_file_get_json_content(modules, container):

@@ -11,8 +11,12 @@ import sys
 import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "tools"))
+sys.path.insert(
+    0,
+    os.path.join(
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tools"
+    ),
+)
 
 import lxdhost  # noqa: E402
 
@@ -33,8 +37,9 @@ def clean_other(lxd, other_image):
 
 
 def aliases_on_server(api):
-    return {a["name"]: a["target"] for a in api.get("images/aliases",
-                                                    params={"recursion": 1}).metadata}
+    return {
+        a["name"]: a["target"] for a in api.get("images/aliases", params={"recursion": 1}).metadata
+    }
 
 
 def images_on_server(api):
@@ -50,7 +55,8 @@ def test_image_get_by_alias_fingerprint_and_prefix(modules, lxd):
     assert modules.lxdapi.image_get(lxd.fingerprint) == by_alias
     assert modules.lxdapi.image_get(lxd.fingerprint[:12])["fingerprint"] == lxd.fingerprint
     assert {"name": "busybox", "description": ""} in [
-        {k: a[k] for k in ("name", "description")} for a in by_alias["aliases"]]
+        {k: a[k] for k in ("name", "description")} for a in by_alias["aliases"]
+    ]
 
 
 def test_image_get_absent(modules):
@@ -87,8 +93,9 @@ def test_image_import_local_path_idempotent(modules, api, clean_other, request_l
     assert request_log.writes == []
 
 
-def test_image_import_salt_url_with_alias_and_public(modules, api, clean_other, minion_opts,
-                                                     unique_name):
+def test_image_import_salt_url_with_alias_and_public(
+    modules, api, clean_other, minion_opts, unique_name
+):
     path, fingerprint = clean_other
     base = minion_opts["file_roots"]["base"][0]
     folder = os.path.join(base, "lxdapi-images")
@@ -96,8 +103,9 @@ def test_image_import_salt_url_with_alias_and_public(modules, api, clean_other, 
     shutil.copy(path, os.path.join(folder, "other.tar.gz"))
     alias = unique_name[:50] + "-img"
     try:
-        got = modules.lxdapi.image_import("salt://lxdapi-images/other.tar.gz", alias=alias,
-                                          public=True)
+        got = modules.lxdapi.image_import(
+            "salt://lxdapi-images/other.tar.gz", alias=alias, public=True
+        )
     finally:
         shutil.rmtree(folder)
     assert got == fingerprint
@@ -145,8 +153,10 @@ def test_image_delete_by_fingerprint_and_alias(modules, api, lxd, clean_other):
 def test_image_alias_add_and_delete(modules, api, lxd, unique_name, request_log):
     alias = unique_name[:50] + "-a"
     try:
-        assert modules.lxdapi.image_alias_add(alias, lxd.fingerprint[:12],
-                                              description="test alias") is True
+        assert (
+            modules.lxdapi.image_alias_add(alias, lxd.fingerprint[:12], description="test alias")
+            is True
+        )
         held = api.get("images/aliases/" + alias).metadata
         assert (held["target"], held["description"]) == (lxd.fingerprint, "test alias")
         request_log.clear()
@@ -166,8 +176,10 @@ def test_image_alias_add_move(modules, api, lxd, clean_other, unique_name):
     alias = unique_name[:50] + "-m"
     try:
         modules.lxdapi.image_alias_add(alias, lxd.fingerprint)
-        with pytest.raises(CommandExecutionError, match="already points at {}; pass "
-                           "move=True".format(lxd.fingerprint)):
+        with pytest.raises(
+            CommandExecutionError,
+            match="already points at {}; pass move=True".format(lxd.fingerprint),
+        ):
             modules.lxdapi.image_alias_add(alias, fingerprint)
         assert aliases_on_server(api)[alias] == lxd.fingerprint
         assert modules.lxdapi.image_alias_add(alias, fingerprint, move=True) is True

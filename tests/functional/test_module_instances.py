@@ -89,9 +89,12 @@ def test_unknown_keyword_is_refused(modules, container):
 def test_container_create_from_alias(modules, api, unique_name, cleanup, lxd):
     cleanup.append(unique_name)
     meta = modules.lxdapi.container_create(
-        unique_name, source="busybox", config={"limits.cpu": 1, "user.flag": True},
+        unique_name,
+        source="busybox",
+        config={"limits.cpu": 1, "user.flag": True},
         devices={"extra": {"type": "disk", "path": "/mnt", "source": "/tmp"}},
-        profiles=["default"], description="made by a test",
+        profiles=["default"],
+        description="made by a test",
     )
     assert meta["name"] == unique_name
     held = api.get(api.instance_path(unique_name)).metadata
@@ -290,8 +293,13 @@ def test_freeze_or_unfreeze_stopped_is_refused(modules, api, lxd, unique_name, c
 
 
 def test_actions_on_absent_container(modules, unique_name):
-    for func in ("container_start", "container_stop", "container_restart",
-                 "container_freeze", "container_unfreeze"):
+    for func in (
+        "container_start",
+        "container_stop",
+        "container_restart",
+        "container_freeze",
+        "container_unfreeze",
+    ):
         with pytest.raises(CommandExecutionError, match="not found") as info:
             getattr(modules.lxdapi, func)(unique_name)
         assert unique_name in str(info.value)
@@ -319,8 +327,10 @@ def test_config_get_expanded_shows_profile_keys(modules, api, lxd, unique_name, 
         cleanup.append(unique_name)
         lxd.lxc("init", "busybox", unique_name, "-p", "default", "-p", profile)
         assert modules.lxdapi.container_config_get(unique_name, "user.from-profile") is None
-        assert modules.lxdapi.container_config_get(
-            unique_name, "user.from-profile", expanded=True) == "yes"
+        assert (
+            modules.lxdapi.container_config_get(unique_name, "user.from-profile", expanded=True)
+            == "yes"
+        )
     finally:
         lxd.lxc("delete", "--force", unique_name, check=False)
         lxd.lxc("profile", "delete", profile, check=False)
@@ -339,7 +349,8 @@ def test_config_set_one_key_then_noop(modules, api, container, request_log):
 
 def test_config_set_several_keys_as_strings(modules, api, container):
     changes = modules.lxdapi.container_config_set(
-        container, config={"user.a": 1, "user.b": True}, key="user.c", value="x")
+        container, config={"user.a": 1, "user.b": True}, key="user.c", value="x"
+    )
     assert set(changes) == {"user.a", "user.b", "user.c"}
     config = config_of(api, container)
     assert (config["user.a"], config["user.b"], config["user.c"]) == ("1", "true", "x")

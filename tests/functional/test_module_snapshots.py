@@ -13,7 +13,9 @@ def container(lxd, unique_name):
 
 
 def snapshots_on_server(api, name):
-    return sorted(u.rsplit("/", 1)[-1] for u in api.get(api.instance_path(name, "snapshots")).metadata)
+    return sorted(
+        u.rsplit("/", 1)[-1] for u in api.get(api.instance_path(name, "snapshots")).metadata
+    )
 
 
 def test_create_list_delete(modules, api, container):

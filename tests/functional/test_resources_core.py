@@ -2,36 +2,39 @@
 
 import pytest
 
-from conftest import core
-from resources_support import cleanup, held, make_container, short_name  # noqa: F401
 import lxdapi_files
 import lxdapi_resources
+from conftest import core
+from resources_support import cleanup, held, make_container, short_name  # noqa: F401
 
 
 def test_plan_then_concurrent_change_is_not_overwritten(api, lxd, unique_name, cleanup):
     """Writes carry If-Match: a change made between read and write makes it fail."""
     cleanup(["profile", "delete", unique_name])
     lxd.lxc("profile", "create", unique_name)
-    plan = lxdapi_resources.plan_resource_present(api, "profile", unique_name, {"config": {"user.a": 1}})
+    plan = lxdapi_resources.plan_resource_present(
+        api, "profile", unique_name, {"config": {"user.a": 1}}
+    )
     assert plan.writes[0].method == "PATCH" and plan.writes[0].etag
     lxd.lxc("profile", "set", unique_name, "user.other", "theirs")
     with pytest.raises(core.APIPreconditionFailed, match="changed by another client"):
         plan.apply(api)
     assert held(api, "profiles/" + unique_name)["config"] == {"user.other": "theirs"}
 
-    plan = lxdapi_resources.plan_resource_present(api, "profile", unique_name, {"config": {"user.a": 1}})
+    plan = lxdapi_resources.plan_resource_present(
+        api, "profile", unique_name, {"config": {"user.a": 1}}
+    )
     assert plan.apply(api) is True
-    assert held(api, "profiles/" + unique_name)["config"] == {"user.a": "1",
-                                                              "user.other": "theirs"}
-    assert not lxdapi_resources.plan_resource_present(api, "profile", unique_name,
-                                          {"config": {"user.a": "1"}})
+    assert held(api, "profiles/" + unique_name)["config"] == {"user.a": "1", "user.other": "theirs"}
+    assert not lxdapi_resources.plan_resource_present(
+        api, "profile", unique_name, {"config": {"user.a": "1"}}
+    )
 
 
 def test_in_use_is_an_exception_listing_users(api, lxd, unique_name, cleanup):
     cleanup(["profile", "delete", unique_name])
     lxd.lxc("profile", "create", unique_name)
-    container = make_container(lxd, cleanup, unique_name + "-c", "-p", "default",
-                               "-p", unique_name)
+    container = make_container(lxd, cleanup, unique_name + "-c", "-p", "default", "-p", unique_name)
     with pytest.raises(lxdapi_resources.ResourceInUse) as info:
         lxdapi_resources.plan_resource_absent(api, "profile", unique_name)
     assert info.value.used_by == ["/1.0/instances/" + container]
@@ -52,7 +55,12 @@ def test_names_are_quoted_and_inputs_checked(api):
         lxdapi_resources.plan_resource_present(api, "profile", "p", {"driver": "dir"})
     with pytest.raises(ValueError, match="non-empty name"):
         lxdapi_resources.plan_resource_present(api, "profile", "", {})
-    assert lxdapi_files.file_mode(644) == lxdapi_files.file_mode("0o644") == lxdapi_files.file_mode("0644") == "0644"
+    assert (
+        lxdapi_files.file_mode(644)
+        == lxdapi_files.file_mode("0o644")
+        == lxdapi_files.file_mode("0644")
+        == "0644"
+    )
     with pytest.raises(ValueError):
         lxdapi_files.file_mode("888")
 
@@ -61,11 +69,12 @@ def test_pool_source_is_never_purged_or_changed(api, lxd, cleanup):
     pool = short_name("t5s")
     cleanup(["storage", "delete", pool])
     lxd.lxc("storage", "create", pool, "dir", "rsync.bwlimit=1MB")
-    plan = lxdapi_resources.plan_resource_present(api, "storage_pool", pool,
-                                      {"config": {"source": "/elsewhere"}},
-                                      purge_config=True)
-    assert plan.changes == {"config": {"old": {"rsync.bwlimit": "1MB"},
-                                       "new": {"rsync.bwlimit": None}}}
+    plan = lxdapi_resources.plan_resource_present(
+        api, "storage_pool", pool, {"config": {"source": "/elsewhere"}}, purge_config=True
+    )
+    assert plan.changes == {
+        "config": {"old": {"rsync.bwlimit": "1MB"}, "new": {"rsync.bwlimit": None}}
+    }
     assert any("source" in note for note in plan.notes)
     plan.apply(api)
     config = held(api, "storage-pools/" + pool)["config"]

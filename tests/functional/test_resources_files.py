@@ -6,9 +6,8 @@ import uuid
 
 import pytest
 
-from conftest import core
-from resources_support import cleanup, make_container  # noqa: F401
 import lxdapi_files
+from resources_support import cleanup, make_container  # noqa: F401
 
 
 @pytest.fixture
@@ -28,8 +27,12 @@ def _file(api, container, path):
     except core.APIException as exc:  # a file whose text looks like an LXD error
         result = exc.result
     headers = result.response.headers
-    return (result.response.content, headers["X-LXD-Mode"], int(headers["X-LXD-Uid"]),
-            int(headers["X-LXD-Gid"]))
+    return (
+        result.response.content,
+        headers["X-LXD-Mode"],
+        int(headers["X-LXD-Uid"]),
+        int(headers["X-LXD-Gid"]),
+    )
 
 
 def _sha(data):
@@ -37,8 +40,14 @@ def _sha(data):
 
 
 def test_create_then_noop_without_a_write(states, api, container, request_log):
-    ret = states.lxdapi.file_managed(name="/root/app.conf", container=container,
-                                     contents="port = 80\n", mode="0600", uid=5, gid=6)
+    ret = states.lxdapi.file_managed(
+        name="/root/app.conf",
+        container=container,
+        contents="port = 80\n",
+        mode="0600",
+        uid=5,
+        gid=6,
+    )
     assert ret.result is True, ret.comment
     assert "created" in ret.comment
     assert ret.changes == {
@@ -51,60 +60,62 @@ def test_create_then_noop_without_a_write(states, api, container, request_log):
     assert _file(api, container, "/root/app.conf") == (b"port = 80\n", "0600", 5, 6)
 
     request_log.clear()
-    ret = states.lxdapi.file_managed(name="/root/app.conf", container=container,
-                                     contents="port = 80\n", mode=600, uid="5", gid=6)
+    ret = states.lxdapi.file_managed(
+        name="/root/app.conf", container=container, contents="port = 80\n", mode=600, uid="5", gid=6
+    )
     assert ret.result is True and ret.changes == {}
     assert "already as declared" in ret.comment
     assert request_log.writes == []
 
 
 def test_content_and_mode_updates(states, api, container, request_log):
-    states.lxdapi.file_managed(name="/root/a", container=container, contents="one",
-                               mode="0600")
+    states.lxdapi.file_managed(name="/root/a", container=container, contents="one", mode="0600")
     # content only: the mode on the server is kept
     ret = states.lxdapi.file_managed(name="/root/a", container=container, contents="two")
     assert ret.result is True, ret.comment
     assert "updated" in ret.comment
-    assert ret.changes == {"content": {
-        "old": _sha(b"one"), "new": _sha(b"two"),
-        "diff": "--- /root/a (was)\n+++ /root/a\n@@ -1 +1 @@\n"
-                "-one\n\\ No newline at end of file\n+two\n\\ No newline at end of file\n"}}
+    assert ret.changes == {
+        "content": {
+            "old": _sha(b"one"),
+            "new": _sha(b"two"),
+            "diff": "--- /root/a (was)\n+++ /root/a\n@@ -1 +1 @@\n"
+            "-one\n\\ No newline at end of file\n+two\n\\ No newline at end of file\n",
+        }
+    }
     assert _file(api, container, "/root/a") == (b"two", "0600", 0, 0)
 
     # mode and owner only: the content is kept
     request_log.clear()
-    ret = states.lxdapi.file_managed(name="/root/a", container=container, mode="0640",
-                                     uid=7)
+    ret = states.lxdapi.file_managed(name="/root/a", container=container, mode="0640", uid=7)
     assert ret.result is True, ret.comment
-    assert ret.changes == {"mode": {"old": "0600", "new": "0640"},
-                           "uid": {"old": 0, "new": 7}}
+    assert ret.changes == {"mode": {"old": "0600", "new": "0640"}, "uid": {"old": 0, "new": 7}}
     # LXD 5.0 sets mode and owner only on a file it creates: the file is recreated
     assert [w[0] for w in request_log.writes] == ["DELETE", "POST"]
     assert _file(api, container, "/root/a") == (b"two", "0640", 7, 0)
 
     request_log.clear()
-    ret = states.lxdapi.file_managed(name="/root/a", container=container, mode="0640",
-                                     uid=7, gid=0)
+    ret = states.lxdapi.file_managed(name="/root/a", container=container, mode="0640", uid=7, gid=0)
     assert ret.result is True and ret.changes == {}
     assert request_log.writes == []
 
 
 def test_path_argument_and_binary_content_that_looks_like_json(states, api, container):
     text = '{"type": "error", "error_code": 500, "status_code": 400}'
-    ret = states.lxdapi.file_managed(name="my json file", container=container,
-                                     path="/root/x.json", contents=text)
+    ret = states.lxdapi.file_managed(
+        name="my json file", container=container, path="/root/x.json", contents=text
+    )
     assert ret.result is True, ret.comment
     assert ret.changes["file"] == {"old": None, "new": "/root/x.json"}
     assert _file(api, container, "/root/x.json")[0] == text.encode()
-    ret = states.lxdapi.file_managed(name="my json file", container=container,
-                                     path="/root/x.json", contents=text)
+    ret = states.lxdapi.file_managed(
+        name="my json file", container=container, path="/root/x.json", contents=text
+    )
     assert ret.result is True and ret.changes == {}
 
 
 def test_test_mode_predicts_and_writes_nothing(states, api, container, request_log):
     request_log.clear()
-    ret = states.lxdapi.file_managed(name="/root/b", container=container, contents="x",
-                                     test=True)
+    ret = states.lxdapi.file_managed(name="/root/b", container=container, contents="x", test=True)
     assert ret.result is None
     assert ret.changes["content"] == {"old": None, "new": _sha(b"x")}
     assert request_log.writes == []
@@ -112,18 +123,23 @@ def test_test_mode_predicts_and_writes_nothing(states, api, container, request_l
 
     states.lxdapi.file_managed(name="/root/b", container=container, contents="x")
     request_log.clear()
-    ret = states.lxdapi.file_managed(name="/root/b", container=container, contents="y",
-                                     mode="0700", test=True)
+    ret = states.lxdapi.file_managed(
+        name="/root/b", container=container, contents="y", mode="0700", test=True
+    )
     assert ret.result is None
-    assert ret.changes == {"content": {"old": _sha(b"x"), "new": _sha(b"y"),
-                                       "diff": lxdapi_files.text_diff(b"x", b"y", "/root/b")},
-                           "mode": {"old": "0644", "new": "0700"}}
+    assert ret.changes == {
+        "content": {
+            "old": _sha(b"x"),
+            "new": _sha(b"y"),
+            "diff": lxdapi_files.text_diff(b"x", b"y", "/root/b"),
+        },
+        "mode": {"old": "0644", "new": "0700"},
+    }
     assert request_log.writes == []
     assert _file(api, container, "/root/b") == (b"x", "0644", 0, 0)
 
 
-def test_source_from_salt_and_from_a_local_path(states, api, container, minion_opts,
-                                                tmp_path):
+def test_source_from_salt_and_from_a_local_path(states, api, container, minion_opts, tmp_path):
     state_tree = minion_opts["file_roots"]["base"][0]
     relative = "lxdapi-test-{}.txt".format(uuid.uuid4().hex[:8])
     source = os.path.join(state_tree, relative)
@@ -131,25 +147,27 @@ def test_source_from_salt_and_from_a_local_path(states, api, container, minion_o
     with open(source, "wb") as fh:
         fh.write(b"from the fileserver\n")
     try:
-        ret = states.lxdapi.file_managed(name="/root/motd", container=container,
-                                         source="salt://" + relative)
+        ret = states.lxdapi.file_managed(
+            name="/root/motd", container=container, source="salt://" + relative
+        )
         assert ret.result is True, ret.comment
         assert _file(api, container, "/root/motd")[0] == b"from the fileserver\n"
-        ret = states.lxdapi.file_managed(name="/root/motd", container=container,
-                                         source="salt://" + relative)
+        ret = states.lxdapi.file_managed(
+            name="/root/motd", container=container, source="salt://" + relative
+        )
         assert ret.result is True and ret.changes == {}
     finally:
         os.remove(source)
 
     local = tmp_path / "local.txt"
     local.write_bytes(b"\x00binary\xff")
-    ret = states.lxdapi.file_managed(name="/root/motd", container=container,
-                                     source=str(local))
+    ret = states.lxdapi.file_managed(name="/root/motd", container=container, source=str(local))
     assert ret.result is True, ret.comment
     assert _file(api, container, "/root/motd")[0] == b"\x00binary\xff"
 
-    ret = states.lxdapi.file_managed(name="/root/motd", container=container,
-                                     source="salt://no-such-file-here.txt")
+    ret = states.lxdapi.file_managed(
+        name="/root/motd", container=container, source="salt://no-such-file-here.txt"
+    )
     assert ret.result is False
     assert "could not be fetched" in ret.comment
     assert _file(api, container, "/root/motd")[0] == b"\x00binary\xff"
@@ -159,7 +177,10 @@ def test_bad_input_fails_and_changes_nothing(states, api, container, unique_name
     cases = [
         (dict(name="relative/path", contents="x"), "absolute"),
         (dict(name="/etc", contents="x"), "directory"),
-        (dict(name="/no/such/folder/f", contents="x"), "parent folder /no/such/folder does not exist"),
+        (
+            dict(name="/no/such/folder/f", contents="x"),
+            "parent folder /no/such/folder does not exist",
+        ),
         (dict(name="/root/c", contents="x", source="/etc/hostname"), "not both"),
         (dict(name="/root/c", contents="x", mode="rwx"), "octal"),
         (dict(name="/root/c", contents="x", mode="99999"), "octal"),
@@ -168,15 +189,23 @@ def test_bad_input_fails_and_changes_nothing(states, api, container, unique_name
         (dict(name="/root/c", source="relative.txt"), "absolute path"),
         (dict(name="/root/c", contents="x", owner="root"), "owner"),
         (dict(name="/root/c", contents="x", makedirs="yes"), "makedirs must be true or false"),
-        (dict(name="/root/c", contents="{{ x }}", template="nope"),
-         "unknown template engine 'nope'"),
-        (dict(name="/root/c", contents="{{ x ", template="jinja"),
-         "the template could not be rendered"),
-        (dict(name="/root/c", contents="x", template="jinja", context=["x"]),
-         "context must be a mapping"),
+        (
+            dict(name="/root/c", contents="{{ x }}", template="nope"),
+            "unknown template engine 'nope'",
+        ),
+        (
+            dict(name="/root/c", contents="{{ x ", template="jinja"),
+            "the template could not be rendered",
+        ),
+        (
+            dict(name="/root/c", contents="x", template="jinja", context=["x"]),
+            "context must be a mapping",
+        ),
         (dict(name="/root/c", template="jinja"), "template needs source or contents"),
-        (dict(name="/root/c", contents="x", show_changes="no"),
-         "show_changes must be true or false"),
+        (
+            dict(name="/root/c", contents="x", show_changes="no"),
+            "show_changes must be true or false",
+        ),
     ]
     for kwargs, expected in cases:
         ret = states.lxdapi.file_managed(container=container, **kwargs)
@@ -185,8 +214,7 @@ def test_bad_input_fails_and_changes_nothing(states, api, container, unique_name
     assert _file(api, container, "/root/c") is None
     assert _file(api, container, "/etc")[1] == "0755"
 
-    ret = states.lxdapi.file_managed(name="/root/c", container=unique_name + "-nope",
-                                     contents="x")
+    ret = states.lxdapi.file_managed(name="/root/c", container=unique_name + "-nope", contents="x")
     assert ret.result is False
     assert "does not exist" in ret.comment and unique_name + "-nope" in ret.comment
 
@@ -199,17 +227,24 @@ def _entries(api, container, path):
     return sorted(result.metadata)
 
 
-def test_makedirs_creates_the_missing_parent_folders(states, modules, api, container,
-                                                     request_log):
-    predicted = states.lxdapi.file_managed(name="/srv/app/conf/app.ini", container=container,
-                                           contents="[app]\n", makedirs=True, test=True)
+def test_makedirs_creates_the_missing_parent_folders(states, modules, api, container, request_log):
+    predicted = states.lxdapi.file_managed(
+        name="/srv/app/conf/app.ini",
+        container=container,
+        contents="[app]\n",
+        makedirs=True,
+        test=True,
+    )
     assert predicted.result is None
-    assert predicted.changes["folders"] == {"old": None,
-                                            "new": ["/srv", "/srv/app", "/srv/app/conf"]}
+    assert predicted.changes["folders"] == {
+        "old": None,
+        "new": ["/srv", "/srv/app", "/srv/app/conf"],
+    }
     assert request_log.writes == [] and _file(api, container, "/srv") is None
 
-    ret = states.lxdapi.file_managed(name="/srv/app/conf/app.ini", container=container,
-                                     contents="[app]\n", makedirs=True)
+    ret = states.lxdapi.file_managed(
+        name="/srv/app/conf/app.ini", container=container, contents="[app]\n", makedirs=True
+    )
     assert ret.result is True, ret.comment
     assert ret.changes["folders"]["new"] == ["/srv", "/srv/app", "/srv/app/conf"]
     assert [m for m, _, _ in request_log.writes] == ["POST"] * 4
@@ -217,50 +252,58 @@ def test_makedirs_creates_the_missing_parent_folders(states, modules, api, conta
     assert _entries(api, container, "/srv/app") == ["conf"]
 
     request_log.clear()
-    again = states.lxdapi.file_managed(name="/srv/app/conf/app.ini", container=container,
-                                       contents="[app]\n", makedirs=True)
+    again = states.lxdapi.file_managed(
+        name="/srv/app/conf/app.ini", container=container, contents="[app]\n", makedirs=True
+    )
     assert again.result is True and again.changes == {}
     assert request_log.writes == []
 
     # the module: the same, and a parent that is a file is refused
-    assert modules.lxdapi.container_file_put(container, "/opt/x/y.txt", contents="y",
-                                             makedirs=True) is True
+    assert (
+        modules.lxdapi.container_file_put(container, "/opt/x/y.txt", contents="y", makedirs=True)
+        is True
+    )
     assert _file(api, container, "/opt/x/y.txt")[0] == b"y"
-    ret = states.lxdapi.file_managed(name="/opt/x/y.txt/z", container=container,
-                                     contents="z", makedirs=True)
+    ret = states.lxdapi.file_managed(
+        name="/opt/x/y.txt/z", container=container, contents="z", makedirs=True
+    )
     # (LXD itself answers the read of a path under a file with "not a directory")
     assert ret.result is False and "not a directory" in ret.comment
-    ret = states.lxdapi.file_managed(name="/opt/x/y.txt", container=container,
-                                     contents="z", makedirs=True, mode="0600")
+    ret = states.lxdapi.file_managed(
+        name="/opt/x/y.txt", container=container, contents="z", makedirs=True, mode="0600"
+    )
     assert ret.result is True and "mode" in ret.changes
 
 
-def test_a_parent_that_is_a_symlink_to_a_folder_is_followed(states, modules, lxd, api,
-                                                             container):
+def test_a_parent_that_is_a_symlink_to_a_folder_is_followed(states, modules, lxd, api, container):
     lxd.lxc("start", container)
     out = modules.lxdapi.container_exec(container, ["sh", "-c", "ln -s /tmp /root/tmp-link"])
     assert out["retcode"] == 0, out
-    ret = states.lxdapi.file_managed(name="/root/tmp-link/via-link", container=container,
-                                     contents="x")
+    ret = states.lxdapi.file_managed(
+        name="/root/tmp-link/via-link", container=container, contents="x"
+    )
     assert ret.result is True, ret.comment
     assert _file(api, container, "/tmp/via-link")[0] == b"x"
 
 
-def test_template_renders_with_context_defaults_and_grains(states, api, container,
-                                                           minion_opts):
+def test_template_renders_with_context_defaults_and_grains(states, api, container, minion_opts):
     base = minion_opts["file_roots"]["base"][0]
     os.makedirs(os.path.join(base, "lxdapi-test"), exist_ok=True)
     source = os.path.join(base, "lxdapi-test", "app.ini.j2")
     with open(source, "w") as fh:
         fh.write("role = {{ role }}\nport = {{ port }}\nos = {{ grains['kernel'] }}\n")
-    declared = dict(name="/root/app.ini", container=container, source="salt://lxdapi-test/app.ini.j2",
-                    template="jinja", defaults={"role": "web", "port": 80},
-                    context={"port": 8080})
+    declared = dict(
+        name="/root/app.ini",
+        container=container,
+        source="salt://lxdapi-test/app.ini.j2",
+        template="jinja",
+        defaults={"role": "web", "port": 80},
+        context={"port": 8080},
+    )
     try:
         ret = states.lxdapi.file_managed(**declared)
         assert ret.result is True, ret.comment
-        assert _file(api, container, "/root/app.ini")[0] == \
-            b"role = web\nport = 8080\nos = Linux\n"
+        assert _file(api, container, "/root/app.ini")[0] == b"role = web\nport = 8080\nos = Linux\n"
         assert states.lxdapi.file_managed(**declared).changes == {}
 
         ret = states.lxdapi.file_managed(**dict(declared, context={"port": 9090}))
@@ -269,32 +312,40 @@ def test_template_renders_with_context_defaults_and_grains(states, api, containe
     finally:
         os.remove(source)
 
-    ret = states.lxdapi.file_managed(name="/root/inline", container=container,
-                                     contents="hello {{ who }}", template="jinja",
-                                     context={"who": "world"})
+    ret = states.lxdapi.file_managed(
+        name="/root/inline",
+        container=container,
+        contents="hello {{ who }}",
+        template="jinja",
+        context={"who": "world"},
+    )
     assert ret.result is True, ret.comment
     assert _file(api, container, "/root/inline")[0] == b"hello world"
 
 
 def test_show_changes_false_and_binary_content_give_digests_only(states, container):
     states.lxdapi.file_managed(name="/root/s", container=container, contents="a = 1\n")
-    ret = states.lxdapi.file_managed(name="/root/s", container=container, contents="a = 2\n",
-                                     show_changes=False)
+    ret = states.lxdapi.file_managed(
+        name="/root/s", container=container, contents="a = 2\n", show_changes=False
+    )
     assert set(ret.changes["content"]) == {"old", "new"}
     ret = states.lxdapi.file_managed(name="/root/s", container=container, contents=b"\0\1")
     assert set(ret.changes["content"]) == {"old", "new"}
 
 
 def test_directory_present(states, modules, api, container, request_log):
-    declared = dict(name="/srv/data", container=container, mode="0750", uid=33, gid=33,
-                    makedirs=True)
+    declared = dict(
+        name="/srv/data", container=container, mode="0750", uid=33, gid=33, makedirs=True
+    )
     predicted = states.lxdapi.directory_present(test=True, **declared)
     assert predicted.result is None
-    assert predicted.changes == {"folders": {"old": None, "new": ["/srv"]},
-                                 "folder": {"old": None, "new": "/srv/data"},
-                                 "mode": {"old": None, "new": "0750"},
-                                 "uid": {"old": None, "new": 33},
-                                 "gid": {"old": None, "new": 33}}
+    assert predicted.changes == {
+        "folders": {"old": None, "new": ["/srv"]},
+        "folder": {"old": None, "new": "/srv/data"},
+        "mode": {"old": None, "new": "0750"},
+        "uid": {"old": None, "new": 33},
+        "gid": {"old": None, "new": 33},
+    }
     assert request_log.writes == []
 
     ret = states.lxdapi.directory_present(**declared)
@@ -333,8 +384,10 @@ def test_file_absent(states, modules, api, container, request_log):
     request_log.clear()
     predicted = states.lxdapi.file_absent(name="/root/gone", container=container, test=True)
     assert predicted.result is None
-    assert predicted.changes == {"file": {"old": "/root/gone", "new": None},
-                                 "content": {"old": _sha(b"bye"), "new": None}}
+    assert predicted.changes == {
+        "file": {"old": "/root/gone", "new": None},
+        "content": {"old": _sha(b"bye"), "new": None},
+    }
     assert request_log.writes == [] and _file(api, container, "/root/gone") is not None
 
     ret = states.lxdapi.file_absent(name="/root/gone", container=container)

@@ -7,8 +7,7 @@ create and in-use delete refused; what the server holds is checked after each st
 import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from resources_support import (  # noqa: F401
-    cleanup, held, make_container, require_firewall_tool, short_name)
+from resources_support import cleanup, held, make_container, require_firewall_tool, short_name  # noqa: F401
 
 NO_ADDRESSES = {"ipv4.address": "none", "ipv6.address": "none"}
 
@@ -17,9 +16,12 @@ def test_profile_functions(modules, api, lxd, unique_name, cleanup, request_log)
     fn = modules.lxdapi
     cleanup(["profile", "delete", unique_name])
     assert fn.profile_get(unique_name) is False
-    created = fn.profile_create(unique_name, config={"user.a": 1}, description="d",
-                                devices={"tmp": {"type": "disk", "source": "/tmp",
-                                                 "path": "/mnt"}})
+    created = fn.profile_create(
+        unique_name,
+        config={"user.a": 1},
+        description="d",
+        devices={"tmp": {"type": "disk", "source": "/tmp", "path": "/mnt"}},
+    )
     assert created["config"] == {"user.a": "1"} and created["description"] == "d"
     assert held(api, "profiles/" + unique_name)["devices"]["tmp"]["path"] == "/mnt"
     assert fn.profile_get(unique_name)["config"] == {"user.a": "1"}
@@ -29,8 +31,7 @@ def test_profile_functions(modules, api, lxd, unique_name, cleanup, request_log)
     with pytest.raises(CommandExecutionError, match="already exists"):
         fn.profile_create(unique_name)
 
-    changes = fn.profile_update(unique_name, config={"user.b": 2}, devices={},
-                                purge_devices=True)
+    changes = fn.profile_update(unique_name, config={"user.b": 2}, devices={}, purge_devices=True)
     assert changes["config"] == {"old": {"user.b": None}, "new": {"user.b": "2"}}
     assert changes["devices"]["new"] == {"tmp": None}
     profile = held(api, "profiles/" + unique_name)
@@ -39,8 +40,7 @@ def test_profile_functions(modules, api, lxd, unique_name, cleanup, request_log)
     assert fn.profile_update(unique_name, config={"user.b": "2"}) == {}
     assert request_log.writes == []
 
-    container = make_container(lxd, cleanup, unique_name + "-c", "-p", "default",
-                               "-p", unique_name)
+    container = make_container(lxd, cleanup, unique_name + "-c", "-p", "default", "-p", unique_name)
     with pytest.raises(CommandExecutionError, match="in use by .*" + container):
         fn.profile_delete(unique_name)
     lxd.lxc("delete", "--force", container)
@@ -72,8 +72,10 @@ def test_network_functions(modules, api, lxd, cleanup, unique_name):
         fn.network_create(name, config=NO_ADDRESSES)
 
     changes = fn.network_update(name, config={"bridge.mtu": 1400}, description="e")
-    assert changes == {"config": {"old": {"bridge.mtu": None}, "new": {"bridge.mtu": "1400"}},
-                       "description": {"old": "d", "new": "e"}}
+    assert changes == {
+        "config": {"old": {"bridge.mtu": None}, "new": {"bridge.mtu": "1400"}},
+        "description": {"old": "d", "new": "e"},
+    }
     network = held(api, "networks/" + name)
     assert network["config"]["bridge.mtu"] == "1400" and network["description"] == "e"
     assert network["config"]["ipv4.address"] == "none"
@@ -98,7 +100,8 @@ def test_storage_pool_and_volume_functions(modules, api, lxd, cleanup, unique_na
     with pytest.raises(CommandExecutionError, match="already exists"):
         fn.storage_pool_create(pool, "dir")
     assert fn.storage_pool_update(pool, config={"rsync.bwlimit": "5MB"}) == {
-        "config": {"old": {"rsync.bwlimit": None}, "new": {"rsync.bwlimit": "5MB"}}}
+        "config": {"old": {"rsync.bwlimit": None}, "new": {"rsync.bwlimit": "5MB"}}
+    }
     assert held(api, "storage-pools/" + pool)["config"]["rsync.bwlimit"] == "5MB"
 
     cleanup(["storage", "volume", "delete", pool, unique_name])
@@ -108,9 +111,12 @@ def test_storage_pool_and_volume_functions(modules, api, lxd, cleanup, unique_na
     assert fn.storage_volume_list(pool) == [unique_name]
     assert [v["name"] for v in fn.storage_volume_list(pool, recursion=True)] == [unique_name]
     assert fn.storage_volume_update(pool, unique_name, description="vol") == {
-        "description": {"old": "", "new": "vol"}}
-    assert held(api, "storage-pools/{}/volumes/custom/{}".format(pool, unique_name))[
-        "description"] == "vol"
+        "description": {"old": "", "new": "vol"}
+    }
+    assert (
+        held(api, "storage-pools/{}/volumes/custom/{}".format(pool, unique_name))["description"]
+        == "vol"
+    )
 
     with pytest.raises(CommandExecutionError, match="in use"):
         fn.storage_pool_delete(pool)
@@ -147,7 +153,8 @@ def test_project_functions(modules, api, lxd, cleanup):
         fn.project_create(name)
 
     assert fn.project_update(name, config={"limits.instances": 4}) == {
-        "config": {"old": {"limits.instances": "3"}, "new": {"limits.instances": "4"}}}
+        "config": {"old": {"limits.instances": "3"}, "new": {"limits.instances": "4"}}
+    }
     project = held(api, "projects/" + name)
     assert project["config"]["limits.instances"] == "4"
     assert project["config"]["features.profiles"] == "true"  # not dropped

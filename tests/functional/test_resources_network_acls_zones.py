@@ -30,8 +30,12 @@ def test_acl_present_create_update_noop(states, api, acl, request_log):
     declared = dict(ingress=WEB_IN, config={"user.owner": "web"}, description="web in")
     predicted = states.lxdapi.network_acl_present(acl, test=True, **declared)
     assert predicted.result is None
-    assert predicted.changes["ingress"] == {"old": None, "new": [
-        {"action": "allow", "protocol": "tcp", "destination_port": "80", "state": "enabled"}]}
+    assert predicted.changes["ingress"] == {
+        "old": None,
+        "new": [
+            {"action": "allow", "protocol": "tcp", "destination_port": "80", "state": "enabled"}
+        ],
+    }
     assert request_log.writes == [] and held(api, "network-acls/" + acl) is None
 
     ret = states.lxdapi.network_acl_present(acl, **declared)
@@ -67,8 +71,14 @@ def test_acl_in_use_is_not_deleted(states, modules, api, lxd, cleanup, acl):
     states.lxdapi.network_acl_present(acl, ingress=WEB_IN)
     network = short_name("br")
     cleanup(["network", "delete", network])
-    lxd.lxc("network", "create", network, "ipv4.address=none", "ipv6.address=none",
-            "security.acls=" + acl)
+    lxd.lxc(
+        "network",
+        "create",
+        network,
+        "ipv4.address=none",
+        "ipv6.address=none",
+        "security.acls=" + acl,
+    )
     ret = states.lxdapi.network_acl_absent(acl)
     assert ret.result is False and "is in use by /1.0/networks/" + network in ret.comment
     assert held(api, "network-acls/" + acl) is not None
@@ -83,38 +93,42 @@ def test_acl_in_use_is_not_deleted(states, modules, api, lxd, cleanup, acl):
 
 
 def test_acl_execution_functions(modules, acl):
-    made = modules.lxdapi.network_acl_create(acl, egress=[{"action": "allow",
-                                                            "state": "logged"}])
+    made = modules.lxdapi.network_acl_create(acl, egress=[{"action": "allow", "state": "logged"}])
     assert made["egress"] == [{"action": "allow", "state": "logged"}]
     assert acl in modules.lxdapi.network_acl_list()
     changes = modules.lxdapi.network_acl_update(acl, egress=[], description="none out")
-    assert changes == {"egress": {"old": [{"action": "allow", "state": "logged"}], "new": []},
-                       "description": {"old": "", "new": "none out"}}
+    assert changes == {
+        "egress": {"old": [{"action": "allow", "state": "logged"}], "new": []},
+        "description": {"old": "", "new": "none out"},
+    }
     assert modules.lxdapi.network_acl_get(acl)["egress"] == []
     assert modules.lxdapi.network_acl_update(acl, egress=[]) == {}
 
 
 def test_zone_and_records(states, modules, api, zone, request_log):
-    ret = states.lxdapi.network_zone_present(zone, config={"dns.nameservers": "ns1.example.net"},
-                                             description="lab")
+    ret = states.lxdapi.network_zone_present(
+        zone, config={"dns.nameservers": "ns1.example.net"}, description="lab"
+    )
     assert ret.result is True, ret.comment
     assert held(api, "network-zones/" + zone)["config"] == {"dns.nameservers": "ns1.example.net"}
 
     entries = [{"type": "A", "value": "192.0.2.10", "ttl": "300"}]
-    predicted = states.lxdapi.network_zone_record_present(name="www", zone=zone, entries=entries,
-                                                          test=True)
+    predicted = states.lxdapi.network_zone_record_present(
+        name="www", zone=zone, entries=entries, test=True
+    )
     assert predicted.result is None
-    assert predicted.changes["entries"]["new"] == [{"type": "A", "value": "192.0.2.10",
-                                                    "ttl": 300}]
-    ret = states.lxdapi.network_zone_record_present(name="www", zone=zone, entries=entries,
-                                                    description="web")
+    assert predicted.changes["entries"]["new"] == [{"type": "A", "value": "192.0.2.10", "ttl": 300}]
+    ret = states.lxdapi.network_zone_record_present(
+        name="www", zone=zone, entries=entries, description="web"
+    )
     assert ret.result is True, ret.comment
     record = held(api, "network-zones/{}/records/www".format(zone))
     assert record["entries"] == [{"type": "A", "value": "192.0.2.10", "ttl": 300}]
 
     request_log.clear()
-    again = states.lxdapi.network_zone_record_present(name="www", zone=zone, entries=entries,
-                                                      description="web")
+    again = states.lxdapi.network_zone_record_present(
+        name="www", zone=zone, entries=entries, description="web"
+    )
     assert again.result is True and again.changes == {}
     assert request_log.writes == []
 
@@ -137,14 +151,21 @@ def test_zone_and_records(states, modules, api, zone, request_log):
     assert held(api, "network-zones/" + zone) is None
 
 
-@pytest.mark.parametrize("kwargs, expected", [
-    (dict(ingress="allow all"), "ingress must be a list of mappings"),
-    (dict(ingress=["allow"]), "each item of ingress must be a mapping"),
-    (dict(egress=[{"action": "allow", "state": "enabled", "port": [80]}]),
-     "egress: port must be a string or a number"),
-    (dict(ingress=[{"action": "permit", "state": "enabled"}]),
-     "Action must be one of: allow, drop, reject"),  # LXD's own words
-])
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        (dict(ingress="allow all"), "ingress must be a list of mappings"),
+        (dict(ingress=["allow"]), "each item of ingress must be a mapping"),
+        (
+            dict(egress=[{"action": "allow", "state": "enabled", "port": [80]}]),
+            "egress: port must be a string or a number",
+        ),
+        (
+            dict(ingress=[{"action": "permit", "state": "enabled"}]),
+            "Action must be one of: allow, drop, reject",
+        ),  # LXD's own words
+    ],
+)
 def test_acl_bad_input(states, modules, api, acl, request_log, kwargs, expected):
     ret = states.lxdapi.network_acl_present(acl, **kwargs)
     assert ret.result is False and expected in ret.comment, ret.comment
@@ -155,7 +176,8 @@ def test_acl_bad_input(states, modules, api, acl, request_log, kwargs, expected)
 def test_record_bad_input(modules, zone):
     modules.lxdapi.network_zone_create(zone)
     with pytest.raises(SaltInvocationError, match="ttl must be a number of seconds"):
-        modules.lxdapi.network_zone_record_create(zone, "www", entries=[
-            {"type": "A", "value": "192.0.2.1", "ttl": "soon"}])
+        modules.lxdapi.network_zone_record_create(
+            zone, "www", entries=[{"type": "A", "value": "192.0.2.1", "ttl": "soon"}]
+        )
     with pytest.raises(SaltInvocationError, match="a network zone record needs zone="):
         modules.lxdapi.network_zone_record_create("", "www", entries=[])

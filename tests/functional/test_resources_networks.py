@@ -6,8 +6,7 @@ LXD needs a firewall tool (nftables or iptables) on the host to start a bridge.
 
 import pytest
 
-from resources_support import (  # noqa: F401
-    cleanup, held, make_container, require_firewall_tool, short_name)
+from resources_support import cleanup, held, make_container, require_firewall_tool, short_name  # noqa: F401
 
 NO_ADDRESSES = {"ipv4.address": "none", "ipv6.address": "none"}
 
@@ -22,8 +21,9 @@ def network(lxd, cleanup):
 
 
 def test_create_then_noop_without_a_write(states, api, network, request_log):
-    ret = states.lxdapi.network_present(name=network, config=NO_ADDRESSES,
-                                        description="test bridge")
+    ret = states.lxdapi.network_present(
+        name=network, config=NO_ADDRESSES, description="test bridge"
+    )
     assert ret.result is True, ret.comment
     assert "created" in ret.comment
     assert ret.changes["network"] == {"old": None, "new": network}
@@ -34,8 +34,9 @@ def test_create_then_noop_without_a_write(states, api, network, request_log):
     assert held_net["description"] == "test bridge"
 
     request_log.clear()
-    ret = states.lxdapi.network_present(name=network, config=NO_ADDRESSES,
-                                        description="test bridge")
+    ret = states.lxdapi.network_present(
+        name=network, config=NO_ADDRESSES, description="test bridge"
+    )
     assert ret.result is True
     assert ret.changes == {}
     assert request_log.writes == []
@@ -48,8 +49,7 @@ def test_update_and_test_mode(states, api, network, request_log):
     config = dict(NO_ADDRESSES, **{"bridge.mtu": 1400})
     ret = states.lxdapi.network_present(name=network, config=config, test=True)
     assert ret.result is None
-    assert ret.changes == {"config": {"old": {"bridge.mtu": None},
-                                      "new": {"bridge.mtu": "1400"}}}
+    assert ret.changes == {"config": {"old": {"bridge.mtu": None}, "new": {"bridge.mtu": "1400"}}}
     assert request_log.writes == []
     assert "bridge.mtu" not in held(api, "networks/" + network)["config"]
 
@@ -103,8 +103,9 @@ def test_bad_input_fails_and_changes_nothing(states, api, network):
     assert "not managed" in ret.comment
 
 
-def test_absent_refuses_while_used_then_deletes_once(states, api, lxd, network, cleanup,
-                                                     request_log, unique_name):
+def test_absent_refuses_while_used_then_deletes_once(
+    states, api, lxd, network, cleanup, request_log, unique_name
+):
     states.lxdapi.network_present(name=network, config=NO_ADDRESSES)
     container = make_container(lxd, cleanup, unique_name, "--network", network)
 
@@ -134,11 +135,13 @@ def test_purge_config_removes_undeclared_keys_once(states, api, network, lxd, re
     lxd.lxc("network", "set", network, "user.stray", "by-hand")
 
     request_log.clear()
-    ret = states.lxdapi.network_present(name=network, config=NO_ADDRESSES, purge_config=True,
-                                        test=True)
+    ret = states.lxdapi.network_present(
+        name=network, config=NO_ADDRESSES, purge_config=True, test=True
+    )
     assert ret.result is None
-    assert ret.changes == {"config": {"old": {"user.stray": "by-hand"},
-                                      "new": {"user.stray": None}}}
+    assert ret.changes == {
+        "config": {"old": {"user.stray": "by-hand"}, "new": {"user.stray": None}}
+    }
     assert request_log.writes == []
     assert held(api, "networks/" + network)["config"]["user.stray"] == "by-hand"
 

@@ -8,8 +8,11 @@ DEVICES = {"scratch": {"type": "disk", "source": "/tmp", "path": "/mnt/scratch"}
 def test_create_then_noop_without_a_write(states, api, unique_name, cleanup, request_log):
     cleanup(["profile", "delete", unique_name])
     ret = states.lxdapi.profile_present(
-        name=unique_name, config={"limits.processes": 100, "user.flag": True},
-        devices=DEVICES, description="web servers")
+        name=unique_name,
+        config={"limits.processes": 100, "user.flag": True},
+        devices=DEVICES,
+        description="web servers",
+    )
     assert ret.result is True, ret.comment
     assert "created" in ret.comment
     assert ret.changes["profile"] == {"old": None, "new": unique_name}
@@ -21,8 +24,11 @@ def test_create_then_noop_without_a_write(states, api, unique_name, cleanup, req
 
     request_log.clear()
     ret = states.lxdapi.profile_present(
-        name=unique_name, config={"limits.processes": "100", "user.flag": "true"},
-        devices=DEVICES, description="web servers")
+        name=unique_name,
+        config={"limits.processes": "100", "user.flag": "true"},
+        devices=DEVICES,
+        description="web servers",
+    )
     assert ret.result is True
     assert ret.changes == {}
     assert "already as declared" in ret.comment
@@ -30,16 +36,14 @@ def test_create_then_noop_without_a_write(states, api, unique_name, cleanup, req
     assert request_log.count("GET") <= 2  # the profile (and at most GET /1.0)
 
 
-def test_update_changes_only_what_is_declared(states, api, unique_name, cleanup,
-                                              request_log, lxd):
+def test_update_changes_only_what_is_declared(states, api, unique_name, cleanup, request_log, lxd):
     cleanup(["profile", "delete", unique_name])
     lxd.lxc("profile", "create", unique_name)
     lxd.lxc("profile", "set", unique_name, "user.keep", "me")
     lxd.lxc("profile", "set", unique_name, "user.a", "1")
 
     request_log.clear()
-    ret = states.lxdapi.profile_present(name=unique_name, config={"user.a": 2},
-                                        description="new")
+    ret = states.lxdapi.profile_present(name=unique_name, config={"user.a": 2}, description="new")
     assert ret.result is True, ret.comment
     assert "updated" in ret.comment
     assert ret.changes == {
@@ -54,10 +58,12 @@ def test_update_changes_only_what_is_declared(states, api, unique_name, cleanup,
 
 def test_purge_config_and_devices(states, api, unique_name, cleanup, lxd):
     cleanup(["profile", "delete", unique_name])
-    states.lxdapi.profile_present(name=unique_name, config={"user.a": 1, "user.b": 2},
-                                  devices=DEVICES)
-    ret = states.lxdapi.profile_present(name=unique_name, config={"user.a": 1},
-                                        devices={}, purge_config=True, purge_devices=True)
+    states.lxdapi.profile_present(
+        name=unique_name, config={"user.a": 1, "user.b": 2}, devices=DEVICES
+    )
+    ret = states.lxdapi.profile_present(
+        name=unique_name, config={"user.a": 1}, devices={}, purge_config=True, purge_devices=True
+    )
     assert ret.result is True, ret.comment
     assert ret.changes["config"] == {"old": {"user.b": "2"}, "new": {"user.b": None}}
     assert ret.changes["devices"]["new"] == {"scratch": None}
@@ -66,8 +72,7 @@ def test_purge_config_and_devices(states, api, unique_name, cleanup, lxd):
     assert profile["devices"] == {}
 
 
-def test_test_mode_predicts_and_writes_nothing(states, api, unique_name, cleanup,
-                                               request_log):
+def test_test_mode_predicts_and_writes_nothing(states, api, unique_name, cleanup, request_log):
     cleanup(["profile", "delete", unique_name])
     request_log.clear()
     ret = states.lxdapi.profile_present(name=unique_name, config={"user.a": 1}, test=True)
@@ -116,19 +121,18 @@ def test_bad_input_fails_and_changes_nothing(states, api, unique_name, cleanup):
     assert held(api, "profiles/" + unique_name) is None
 
     states.lxdapi.profile_present(name=unique_name, config={"user.a": 1})
-    ret = states.lxdapi.profile_present(name=unique_name, config={"user.a": 2,
-                                                                  "no.such.key": 1})
+    ret = states.lxdapi.profile_present(name=unique_name, config={"user.a": 2, "no.such.key": 1})
     assert ret.result is False
     assert "no.such.key" in ret.comment
     assert held(api, "profiles/" + unique_name)["config"] == {"user.a": "1"}
 
 
-def test_absent_refuses_while_used_then_deletes_once(states, api, lxd, unique_name, cleanup,
-                                                     request_log):
+def test_absent_refuses_while_used_then_deletes_once(
+    states, api, lxd, unique_name, cleanup, request_log
+):
     cleanup(["profile", "delete", unique_name])
     states.lxdapi.profile_present(name=unique_name, config={"user.a": 1})
-    container = make_container(lxd, cleanup, unique_name + "-c", "-p", "default",
-                               "-p", unique_name)
+    container = make_container(lxd, cleanup, unique_name + "-c", "-p", "default", "-p", unique_name)
 
     ret = states.lxdapi.profile_absent(name=unique_name)
     assert ret.result is False
@@ -154,8 +158,7 @@ def test_profile_in_a_project(states, api, lxd, unique_name, cleanup):
     cleanup(["project", "delete", project])
     lxd.lxc("project", "create", project)
     cleanup(["profile", "delete", unique_name, "--project", project])
-    ret = states.lxdapi.profile_present(name=unique_name, config={"user.a": 1},
-                                        project=project)
+    ret = states.lxdapi.profile_present(name=unique_name, config={"user.a": 1}, project=project)
     assert ret.result is True, ret.comment
     assert held(api, "profiles/" + unique_name, project=project)["config"] == {"user.a": "1"}
     assert held(api, "profiles/" + unique_name) is None  # not in the default project

@@ -14,9 +14,11 @@ def project(lxd, cleanup):
 
 
 def test_create_then_noop_without_a_write(states, api, project, request_log):
-    ret = states.lxdapi.project_present(name=project, config={"features.images": False,
-                                                              "limits.instances": 5},
-                                        description="staging")
+    ret = states.lxdapi.project_present(
+        name=project,
+        config={"features.images": False, "limits.instances": 5},
+        description="staging",
+    )
     assert ret.result is True, ret.comment
     assert ret.changes["project"] == {"old": None, "new": project}
     held_project = held(api, "projects/" + project)
@@ -26,9 +28,11 @@ def test_create_then_noop_without_a_write(states, api, project, request_log):
     assert held_project["description"] == "staging"
 
     request_log.clear()
-    ret = states.lxdapi.project_present(name=project, config={"features.images": "false",
-                                                              "limits.instances": "5"},
-                                        description="staging")
+    ret = states.lxdapi.project_present(
+        name=project,
+        config={"features.images": "false", "limits.instances": "5"},
+        description="staging",
+    )
     assert ret.result is True and ret.changes == {}
     assert request_log.writes == []
 
@@ -40,17 +44,20 @@ def test_update_keeps_undeclared_keys(states, api, project, request_log):
     assert before["used_by"]  # its own default profile
 
     request_log.clear()
-    ret = states.lxdapi.project_present(name=project, config={"limits.instances": 7},
-                                        description="more", test=True)
+    ret = states.lxdapi.project_present(
+        name=project, config={"limits.instances": 7}, description="more", test=True
+    )
     assert ret.result is None
-    assert ret.changes == {"config": {"old": {"limits.instances": "5"},
-                                      "new": {"limits.instances": "7"}},
-                           "description": {"old": "", "new": "more"}}
+    assert ret.changes == {
+        "config": {"old": {"limits.instances": "5"}, "new": {"limits.instances": "7"}},
+        "description": {"old": "", "new": "more"},
+    }
     assert request_log.writes == []
     assert held(api, "projects/" + project) == before
 
-    ret = states.lxdapi.project_present(name=project, config={"limits.instances": 7},
-                                        description="more")
+    ret = states.lxdapi.project_present(
+        name=project, config={"limits.instances": 7}, description="more"
+    )
     assert ret.result is True, ret.comment
     after = held(api, "projects/" + project)
     assert after["config"] == dict(before["config"], **{"limits.instances": "7"})
@@ -75,11 +82,13 @@ def test_bad_input_fails_and_changes_nothing(states, api, project, lxd, cleanup)
     assert held(api, "projects/" + project) == before
 
 
-def test_absent_refuses_while_not_empty_then_deletes_once(states, api, lxd, project,
-                                                          cleanup, request_log):
+def test_absent_refuses_while_not_empty_then_deletes_once(
+    states, api, lxd, project, cleanup, request_log
+):
     # sharing the default project's images and profiles (root disk) lets busybox start
-    states.lxdapi.project_present(name=project, config={"features.images": False,
-                                                        "features.profiles": False})
+    states.lxdapi.project_present(
+        name=project, config={"features.images": False, "features.profiles": False}
+    )
     container = make_container(lxd, cleanup, "t5-c-" + project, project=project)
 
     ret = states.lxdapi.project_absent(name=project)

@@ -87,8 +87,9 @@ def test_bad_input_fails_and_changes_nothing(states, api, container, unique_name
 def test_snapshot_in_a_project(states, api, lxd, cleanup, unique_name):
     project = short_name("t5p")
     cleanup(["project", "delete", project])
-    lxd.lxc("project", "create", project, "-c", "features.images=false",
-            "-c", "features.profiles=false")
+    lxd.lxc(
+        "project", "create", project, "-c", "features.images=false", "-c", "features.profiles=false"
+    )
     container = make_container(lxd, cleanup, unique_name, project=project)
     ret = states.lxdapi.snapshot_present(name="snap0", container=container, project=project)
     assert ret.result is True, ret.comment

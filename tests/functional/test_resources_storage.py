@@ -29,8 +29,9 @@ def made_pool(states, pool):
 def test_pool_create_then_noop_without_a_write(states, api, pool, tmp_path, request_log):
     source = str(tmp_path / "pool")
     os.mkdir(source)
-    ret = states.lxdapi.storage_pool_present(name=pool, driver="dir",
-                                             config={"source": source}, description="d")
+    ret = states.lxdapi.storage_pool_present(
+        name=pool, driver="dir", config={"source": source}, description="d"
+    )
     assert ret.result is True, ret.comment
     assert ret.changes["storage_pool"] == {"old": None, "new": pool}
     assert ret.changes["driver"] == {"old": None, "new": "dir"}
@@ -40,8 +41,9 @@ def test_pool_create_then_noop_without_a_write(states, api, pool, tmp_path, requ
     assert held_pool["description"] == "d"
 
     request_log.clear()
-    ret = states.lxdapi.storage_pool_present(name=pool, driver="dir",
-                                             config={"source": source}, description="d")
+    ret = states.lxdapi.storage_pool_present(
+        name=pool, driver="dir", config={"source": source}, description="d"
+    )
     assert ret.result is True and ret.changes == {}
     assert request_log.writes == []
     # undeclared keys LXD added (source) are not compared
@@ -52,17 +54,19 @@ def test_pool_create_then_noop_without_a_write(states, api, pool, tmp_path, requ
 
 def test_pool_update_and_test_mode(states, api, made_pool, request_log):
     request_log.clear()
-    ret = states.lxdapi.storage_pool_present(name=made_pool, driver="dir",
-                                             config={"rsync.bwlimit": "10MB"}, test=True)
+    ret = states.lxdapi.storage_pool_present(
+        name=made_pool, driver="dir", config={"rsync.bwlimit": "10MB"}, test=True
+    )
     assert ret.result is None
-    assert ret.changes == {"config": {"old": {"rsync.bwlimit": None},
-                                      "new": {"rsync.bwlimit": "10MB"}}}
+    assert ret.changes == {
+        "config": {"old": {"rsync.bwlimit": None}, "new": {"rsync.bwlimit": "10MB"}}
+    }
     assert request_log.writes == []
     assert "rsync.bwlimit" not in held(api, "storage-pools/" + made_pool)["config"]
 
-    ret = states.lxdapi.storage_pool_present(name=made_pool, driver="dir",
-                                             config={"rsync.bwlimit": "10MB"},
-                                             description="bulk")
+    ret = states.lxdapi.storage_pool_present(
+        name=made_pool, driver="dir", config={"rsync.bwlimit": "10MB"}, description="bulk"
+    )
     assert ret.result is True, ret.comment
     assert ret.changes["config"]["new"] == {"rsync.bwlimit": "10MB"}
     assert ret.changes["description"] == {"old": "", "new": "bulk"}
@@ -72,12 +76,12 @@ def test_pool_update_and_test_mode(states, api, made_pool, request_log):
     assert held_pool["description"] == "bulk"
 
 
-def test_pool_create_only_fields_are_reported_not_acted_on(states, api, made_pool,
-                                                           request_log):
+def test_pool_create_only_fields_are_reported_not_acted_on(states, api, made_pool, request_log):
     before = held(api, "storage-pools/" + made_pool)
     request_log.clear()
-    ret = states.lxdapi.storage_pool_present(name=made_pool, driver="btrfs",
-                                             config={"source": "/elsewhere"})
+    ret = states.lxdapi.storage_pool_present(
+        name=made_pool, driver="btrfs", config={"source": "/elsewhere"}
+    )
     assert ret.result is True
     assert ret.changes == {}
     assert "driver 'dir'" in ret.comment and "btrfs" in ret.comment
@@ -102,8 +106,7 @@ def test_pool_bad_input_fails_and_changes_nothing(states, api, pool):
     assert "driver must be a string" in ret.comment
 
 
-def test_pool_absent_refuses_while_used_then_deletes_once(states, api, lxd, made_pool,
-                                                          request_log):
+def test_pool_absent_refuses_while_used_then_deletes_once(states, api, lxd, made_pool, request_log):
     lxd.lxc("storage", "volume", "create", made_pool, "vol1")
     ret = states.lxdapi.storage_pool_absent(name=made_pool)
     assert ret.result is False
@@ -140,11 +143,10 @@ def _volume(api, pool, name, **params):
     return held(api, "storage-pools/{}/volumes/custom/{}".format(pool, name), **params)
 
 
-def test_volume_create_then_noop_without_a_write(states, api, made_pool, volume,
-                                                 request_log):
-    ret = states.lxdapi.storage_volume_present(pool=made_pool, name=volume,
-                                               config={"user.owner": "web"},
-                                               description="data")
+def test_volume_create_then_noop_without_a_write(states, api, made_pool, volume, request_log):
+    ret = states.lxdapi.storage_volume_present(
+        pool=made_pool, name=volume, config={"user.owner": "web"}, description="data"
+    )
     assert ret.result is True, ret.comment
     assert ret.changes["storage_volume"] == {"old": None, "new": volume}
     held_volume = _volume(api, made_pool, volume)
@@ -153,51 +155,48 @@ def test_volume_create_then_noop_without_a_write(states, api, made_pool, volume,
     assert held_volume["description"] == "data"
 
     request_log.clear()
-    ret = states.lxdapi.storage_volume_present(pool=made_pool, name=volume,
-                                               config={"user.owner": "web"},
-                                               description="data")
+    ret = states.lxdapi.storage_volume_present(
+        pool=made_pool, name=volume, config={"user.owner": "web"}, description="data"
+    )
     assert ret.result is True and ret.changes == {}
     assert request_log.writes == []
 
 
-def test_volume_update_test_mode_and_content_type(states, api, made_pool, volume,
-                                                  request_log):
-    states.lxdapi.storage_volume_present(pool=made_pool, name=volume,
-                                         config={"user.owner": "web"})
+def test_volume_update_test_mode_and_content_type(states, api, made_pool, volume, request_log):
+    states.lxdapi.storage_volume_present(pool=made_pool, name=volume, config={"user.owner": "web"})
     request_log.clear()
-    ret = states.lxdapi.storage_volume_present(pool=made_pool, name=volume,
-                                               config={"user.owner": "db"}, test=True)
+    ret = states.lxdapi.storage_volume_present(
+        pool=made_pool, name=volume, config={"user.owner": "db"}, test=True
+    )
     assert ret.result is None
-    assert ret.changes == {"config": {"old": {"user.owner": "web"},
-                                      "new": {"user.owner": "db"}}}
+    assert ret.changes == {"config": {"old": {"user.owner": "web"}, "new": {"user.owner": "db"}}}
     assert request_log.writes == []
     assert _volume(api, made_pool, volume)["config"] == {"user.owner": "web"}
 
-    ret = states.lxdapi.storage_volume_present(pool=made_pool, name=volume,
-                                               config={"user.owner": "db"})
+    ret = states.lxdapi.storage_volume_present(
+        pool=made_pool, name=volume, config={"user.owner": "db"}
+    )
     assert ret.result is True, ret.comment
     assert [w[0] for w in request_log.writes] == ["PATCH"]
     assert _volume(api, made_pool, volume)["config"] == {"user.owner": "db"}
 
     request_log.clear()
-    ret = states.lxdapi.storage_volume_present(pool=made_pool, name=volume,
-                                               content_type="block")
+    ret = states.lxdapi.storage_volume_present(pool=made_pool, name=volume, content_type="block")
     assert ret.result is True and ret.changes == {}
     assert "content_type 'filesystem'" in ret.comment and "block" in ret.comment
     assert request_log.writes == []
 
 
 def test_volume_block_content_type_at_creation(states, api, made_pool, volume):
-    ret = states.lxdapi.storage_volume_present(pool=made_pool, name=volume,
-                                               content_type="block",
-                                               config={"size": "10MiB"})
+    ret = states.lxdapi.storage_volume_present(
+        pool=made_pool, name=volume, content_type="block", config={"size": "10MiB"}
+    )
     assert ret.result is True, ret.comment
     assert _volume(api, made_pool, volume)["content_type"] == "block"
 
 
 def test_volume_bad_input_fails_and_changes_nothing(states, api, made_pool, volume):
-    ret = states.lxdapi.storage_volume_present(pool=made_pool, name=volume,
-                                               content_type="weird")
+    ret = states.lxdapi.storage_volume_present(pool=made_pool, name=volume, content_type="weird")
     assert ret.result is False
     assert "content type" in ret.comment.lower()
     assert _volume(api, made_pool, volume) is None
@@ -206,8 +205,7 @@ def test_volume_bad_input_fails_and_changes_nothing(states, api, made_pool, volu
     assert ret.result is False
     assert "pool not found" in ret.comment.lower()
 
-    ret = states.lxdapi.storage_volume_present(pool=made_pool, name=volume,
-                                               type="container")
+    ret = states.lxdapi.storage_volume_present(pool=made_pool, name=volume, type="container")
     assert ret.result is False
     assert "container" in ret.comment
     assert _volume(api, made_pool, volume) is None
@@ -218,7 +216,8 @@ def test_volume_bad_input_fails_and_changes_nothing(states, api, made_pool, volu
 
 
 def test_volume_absent_refuses_while_attached_then_deletes_once(
-        states, api, lxd, made_pool, volume, cleanup, request_log):
+    states, api, lxd, made_pool, volume, cleanup, request_log
+):
     states.lxdapi.storage_volume_present(pool=made_pool, name=volume)
     container = make_container(lxd, cleanup, volume + "-c")
     lxd.lxc("storage", "volume", "attach", made_pool, volume, container, "/data")
@@ -245,12 +244,10 @@ def test_volume_in_a_project(states, api, lxd, made_pool, volume, cleanup):
     cleanup(["project", "delete", project])
     lxd.lxc("project", "create", project)
     cleanup(["storage", "volume", "delete", made_pool, volume, "--project", project])
-    ret = states.lxdapi.storage_volume_present(pool=made_pool, name=volume,
-                                               project=project)
+    ret = states.lxdapi.storage_volume_present(pool=made_pool, name=volume, project=project)
     assert ret.result is True, ret.comment
     assert _volume(api, made_pool, volume, project=project) is not None
     assert _volume(api, made_pool, volume) is None
-    ret = states.lxdapi.storage_volume_absent(pool=made_pool, name=volume,
-                                              project=project)
+    ret = states.lxdapi.storage_volume_absent(pool=made_pool, name=volume, project=project)
     assert ret.result is True and ret.changes
     assert _volume(api, made_pool, volume, project=project) is None

@@ -17,8 +17,7 @@ def volume(lxd, cleanup, unique_name):
 
 
 def _snapshot(api, volume, name):
-    return held(api, "storage-pools/default/volumes/custom/{}/snapshots/{}".format(volume,
-                                                                                 name))
+    return held(api, "storage-pools/default/volumes/custom/{}/snapshots/{}".format(volume, name))
 
 
 def test_snapshot_present_then_noop_then_absent(states, modules, api, volume, request_log):
@@ -42,17 +41,19 @@ def test_snapshot_present_then_noop_then_absent(states, modules, api, volume, re
     assert _snapshot(api, volume, "before")["description"] == "v2"
     assert modules.lxdapi.storage_volume_snapshot_list("default", volume) == ["before"]
 
-    ret = states.lxdapi.storage_volume_snapshot_absent(name="before", pool="default",
-                                                       volume=volume)
+    ret = states.lxdapi.storage_volume_snapshot_absent(name="before", pool="default", volume=volume)
     assert ret.result is True and ret.changes
     assert _snapshot(api, volume, "before") is None
-    assert states.lxdapi.storage_volume_snapshot_absent(
-        name="before", pool="default", volume=volume).changes == {}
+    assert (
+        states.lxdapi.storage_volume_snapshot_absent(
+            name="before", pool="default", volume=volume
+        ).changes
+        == {}
+    )
     assert modules.lxdapi.storage_volume_snapshot_delete("default", volume, "before") is False
 
 
-def test_restore_brings_back_what_the_volume_held(modules, lxd, cleanup, api, volume,
-                                                  unique_name):
+def test_restore_brings_back_what_the_volume_held(modules, lxd, cleanup, api, volume, unique_name):
     name = unique_name[:50] + "-user"
     cleanup(["delete", "--force", name])
     lxd.lxc("launch", "busybox", name)

@@ -7,18 +7,18 @@ and changes, and the error messages.
 """
 
 import ast
-import glob
 import base64
+import glob
 import json
 import logging
 import os
 import shutil
 import stat
 
-import lxdhost
 import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
+import lxdhost
 from conftest import ROOT, core
 
 SECRET = "t8-Sup3r-s3cret-pa55"
@@ -54,9 +54,15 @@ def shown(capfd, caplog, monkeypatch):
 
     def everything():
         out, err = capfd.readouterr()
-        everything.text += out + err + "\n".join(
-            "{} {}".format(r.name, r.getMessage()) for r in caplog.records
-            if not r.name.startswith("saltfactories"))
+        everything.text += (
+            out
+            + err
+            + "\n".join(
+                "{} {}".format(r.name, r.getMessage())
+                for r in caplog.records
+                if not r.name.startswith("saltfactories")
+            )
+        )
         caplog.clear()
         return everything.text
 
@@ -70,8 +76,7 @@ def key_body(pem):
     A PEM's short last line (``Xw==``) may turn up by chance in other base64 text, such as
     a certificate in the dump, so only lines long enough to mean a leak are kept.
     """
-    return [line for line in pem.splitlines()
-            if len(line) >= 32 and not line.startswith("-----")]
+    return [line for line in pem.splitlines() if len(line) >= 32 and not line.startswith("-----")]
 
 
 def assert_not_shown(text, *secrets):
@@ -108,8 +113,9 @@ def test_verify_false_warns(https_daemon, caplog, modules):
         api = core.API.factory(endpoint, verify=False)
     assert api.session.verify is False
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert any("TLS verification is off for {}".format(endpoint) in r.getMessage()
-               for r in warnings), caplog.text
+    assert any(
+        "TLS verification is off for {}".format(endpoint) in r.getMessage() for r in warnings
+    ), caplog.text
     assert api.get("").metadata["auth"] == "untrusted"
 
     caplog.clear()
@@ -129,8 +135,7 @@ def test_pinned_server_certificate_needs_no_verify_false(https_daemon, caplog):
 # ----------------------------------------------------------- secrets are never shown
 
 
-def test_trust_password_and_client_key_are_never_shown(https_daemon, modules, shown,
-                                                       tmp_path):
+def test_trust_password_and_client_key_are_never_shown(https_daemon, modules, shown, tmp_path):
     lxd_dir, sock, endpoint, server_cert = https_daemon
     # The trust password, set through the raw API with the debug dump on.
     modules.lxdapi.patch("/1.0", {"config": {"core.trust_password": SECRET}}, endpoint=sock)
@@ -145,8 +150,12 @@ def test_trust_password_and_client_key_are_never_shown(https_daemon, modules, sh
     assert KEY_HEADER in key_pem or "PRIVATE KEY" in key_pem
     assert_not_shown(json.dumps(made), KEY_HEADER, key_body(key_pem))
 
-    conn = {"endpoint": endpoint, "cert": made["cert"], "key": made["key"],
-            "server_cert": server_cert}
+    conn = {
+        "endpoint": endpoint,
+        "cert": made["cert"],
+        "key": made["key"],
+        "server_cert": server_cert,
+    }
     with pytest.raises(CommandExecutionError) as info:
         modules.lxdapi.authenticate(password=SECRET + "-wrong", **conn)
     assert "refused the trust password" in str(info.value)
@@ -170,8 +179,8 @@ def test_trust_token_is_never_shown(https_daemon, modules, shown, tmp_path):
 
     made = modules.lxdapi.client_certificate_create(path_prefix=str(tmp_path / "tok"))
     result = modules.lxdapi.authenticate(
-        token=token, endpoint=endpoint, cert=made["cert"], key=made["key"],
-        server_cert=server_cert)
+        token=token, endpoint=endpoint, cert=made["cert"], key=made["key"], server_cert=server_cert
+    )
     assert result["trusted"] is True
     assert_not_shown(shown(), secret, token)
     lxdhost.lxc(lxd_dir, "config", "trust", "remove", result["fingerprint"], check=False)
@@ -180,8 +189,13 @@ def test_trust_token_is_never_shown(https_daemon, modules, shown, tmp_path):
 def test_private_key_in_a_request_body_is_redacted(lxd, shown):
     key_pem = open(_client_key(lxd)).read()
     api = lxd.api(debug=True)
-    body = {"type": "client", "name": "t8-not-a-cert", "certificate": "not a certificate",
-            "description": key_pem, "nested": [{"value": key_pem}]}
+    body = {
+        "type": "client",
+        "name": "t8-not-a-cert",
+        "certificate": "not a certificate",
+        "description": key_pem,
+        "nested": [{"value": key_pem}],
+    }
     with pytest.raises(core.APIException) as info:
         api.post("certificates", json=body)
     text = shown()
@@ -199,21 +213,25 @@ def _client_key(lxd):
     return path
 
 
-def test_secret_config_values_stay_out_of_state_changes(states, api, lxd, unique_name,
-                                                        shown):
+def test_secret_config_values_stay_out_of_state_changes(states, api, lxd, unique_name, shown):
     try:
         ret = states.lxdapi.profile_present(
-            name=unique_name, config={"user.db_password": SECRET, "user.api_token": SECRET,
-                                      "user.plain": "visible"}, test=True)
+            name=unique_name,
+            config={"user.db_password": SECRET, "user.api_token": SECRET, "user.plain": "visible"},
+            test=True,
+        )
         assert ret.result is None
         assert ret.changes["config"]["new"]["user.db_password"] == core.REDACTED
         ret = states.lxdapi.profile_present(
-            name=unique_name, config={"user.db_password": SECRET, "user.api_token": SECRET,
-                                      "user.plain": "visible"})
+            name=unique_name,
+            config={"user.db_password": SECRET, "user.api_token": SECRET, "user.plain": "visible"},
+        )
         assert ret.result is True, ret.comment
-        assert ret.changes["config"]["new"] == {"user.db_password": core.REDACTED,
-                                                "user.api_token": core.REDACTED,
-                                                "user.plain": "visible"}
+        assert ret.changes["config"]["new"] == {
+            "user.db_password": core.REDACTED,
+            "user.api_token": core.REDACTED,
+            "user.plain": "visible",
+        }
         assert_not_shown(json.dumps(ret.changes) + ret.comment + shown(), SECRET)
         # LXD holds the real value.
         held = json.loads(lxd.lxc("query", "/1.0/profiles/" + unique_name))["config"]
@@ -222,31 +240,43 @@ def test_secret_config_values_stay_out_of_state_changes(states, api, lxd, unique
         lxd.lxc("profile", "delete", unique_name, check=False)
 
 
-def test_file_contents_and_exec_environment_are_never_shown(states, modules, lxd,
-                                                            unique_name, shown):
+def test_file_contents_and_exec_environment_are_never_shown(
+    states, modules, lxd, unique_name, shown
+):
     key_pem = open(_client_key(lxd)).read()
     lxd.lxc("launch", "busybox", unique_name)
     try:
-        ret = states.lxdapi.file_managed(container=unique_name, name="/root/id.key",
-                                         contents=key_pem, mode="0600")
+        ret = states.lxdapi.file_managed(
+            container=unique_name, name="/root/id.key", contents=key_pem, mode="0600"
+        )
         assert ret.result is True, ret.comment
         assert ret.changes["content"]["new"].startswith("sha256:")
         # A changed key is reported by digest only: no diff, whose context lines would
         # show the key's body without its PEM markers.
         other_pem = key_pem.replace(key_body(key_pem)[1], key_body(key_pem)[1][::-1])
-        changed = states.lxdapi.file_managed(container=unique_name, name="/root/id.key",
-                                             contents=other_pem, mode="0600")
+        changed = states.lxdapi.file_managed(
+            container=unique_name, name="/root/id.key", contents=other_pem, mode="0600"
+        )
         assert changed.result is True, changed.comment
         assert set(changed.changes["content"]) == {"old", "new"}
         out = modules.lxdapi.container_exec(
-            unique_name, ["sh", "-c", 'test "$DB_PASSWORD" = "$EXPECTED_PASSWORD" && echo same'],
-            env={"DB_PASSWORD": SECRET, "EXPECTED_PASSWORD": SECRET})
+            unique_name,
+            ["sh", "-c", 'test "$DB_PASSWORD" = "$EXPECTED_PASSWORD" && echo same'],
+            env={"DB_PASSWORD": SECRET, "EXPECTED_PASSWORD": SECRET},
+        )
         assert out["stdout"] == "same\n"
         text = shown()
         assert "/exec" in text and core.REDACTED in text
-        assert_not_shown(text + json.dumps(ret.changes) + ret.comment
-                         + json.dumps(changed.changes) + changed.comment, SECRET,
-                         key_body(key_pem), key_body(other_pem))
+        assert_not_shown(
+            text
+            + json.dumps(ret.changes)
+            + ret.comment
+            + json.dumps(changed.changes)
+            + changed.comment,
+            SECRET,
+            key_body(key_pem),
+            key_body(other_pem),
+        )
     finally:
         lxd.lxc("delete", "--force", unique_name, check=False)
 
@@ -260,8 +290,9 @@ def test_generated_keys_are_written_0600(modules, tmp_path):
         made = modules.lxdapi.client_certificate_create(path_prefix=str(tmp_path / "c"))
         assert stat.S_IMODE(os.stat(made["key"]).st_mode) == 0o600
         assert made["created"] is True
-        made = modules.lxdapi.client_certificate_create(path_prefix=str(tmp_path / "c"),
-                                                        overwrite=True)
+        made = modules.lxdapi.client_certificate_create(
+            path_prefix=str(tmp_path / "c"), overwrite=True
+        )
         assert stat.S_IMODE(os.stat(made["key"]).st_mode) == 0o600
         new_dir = tmp_path / "new" / "folder"
         made = modules.lxdapi.client_certificate_create(path_prefix=str(new_dir / "c"))
@@ -288,10 +319,18 @@ def test_exec_refuses_a_command_string(modules, running):
     assert modules.lxdapi.container_exec(running, ["test", "-e", "/tmp/x"])["retcode"] == 1
 
 
-@pytest.mark.parametrize("argument", [
-    "a; touch /tmp/x", "$(touch /tmp/x)", "`touch /tmp/x`", "a && touch /tmp/x",
-    "a | touch /tmp/x", "a > /tmp/x", "'a'\"b\"\\c *",
-])
+@pytest.mark.parametrize(
+    "argument",
+    [
+        "a; touch /tmp/x",
+        "$(touch /tmp/x)",
+        "`touch /tmp/x`",
+        "a && touch /tmp/x",
+        "a | touch /tmp/x",
+        "a > /tmp/x",
+        "'a'\"b\"\\c *",
+    ],
+)
 def test_shell_metacharacters_are_passed_literally(modules, running, argument):
     out = modules.lxdapi.container_exec(running, ["echo", argument])
     assert out == {"retcode": 0, "stdout": argument + "\n", "stderr": ""}
@@ -323,23 +362,42 @@ def test_no_shell_in_the_code():
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
                 func = ast.unparse(node.func)
-                assert func not in ("os.system", "os.popen", "subprocess.getoutput",
-                                    "subprocess.getstatusoutput"), (path, node.lineno)
+                assert func not in (
+                    "os.system",
+                    "os.popen",
+                    "subprocess.getoutput",
+                    "subprocess.getstatusoutput",
+                ), (path, node.lineno)
                 for keyword in node.keywords:
-                    assert not (keyword.arg == "shell"
-                                and ast.unparse(keyword.value) != "False"), (path, node.lineno)
+                    assert not (keyword.arg == "shell" and ast.unparse(keyword.value) != "False"), (
+                        path,
+                        node.lineno,
+                    )
                 if func.startswith("subprocess.") and node.args:
                     assert not isinstance(node.args[0], (ast.Constant, ast.JoinedStr)), (
-                        "a command as one string", path, node.lineno)
+                        "a command as one string",
+                        path,
+                        node.lineno,
+                    )
 
 
 # ----------------------------------------------------- names cannot reach another one
 
 
 def tricky_names(victim):
-    return [victim + "/../" + victim, "x/../../profiles/" + victim, victim + "?recursion=1",
-            victim + "#x", "..%2F" + victim, "%2e%2e/" + victim, victim + "/", "./" + victim,
-            "..", ".", victim + "%00"]
+    return [
+        victim + "/../" + victim,
+        "x/../../profiles/" + victim,
+        victim + "?recursion=1",
+        victim + "#x",
+        "..%2F" + victim,
+        "%2e%2e/" + victim,
+        victim + "/",
+        "./" + victim,
+        "..",
+        ".",
+        victim + "%00",
+    ]
 
 
 @pytest.fixture
@@ -365,22 +423,23 @@ def _outcome(call):
         return exc
 
 
-def test_names_cannot_reach_another_resource(modules, states, lxd, api, victim,
-                                             request_log):
+def test_names_cannot_reach_another_resource(modules, states, lxd, api, victim, request_log):
     profile_before = json.loads(lxd.lxc("query", "/1.0/profiles/" + victim))
     instance_before = json.loads(lxd.lxc("query", "/1.0/instances/" + victim))
     for name in tricky_names(victim):
-        got = _outcome(lambda: modules.lxdapi.profile_get(name))
+        got = _outcome(lambda name=name: modules.lxdapi.profile_get(name))
         assert got is False or isinstance(got, Exception), (name, got)
-        got = _outcome(lambda: modules.lxdapi.container_get(name))
+        got = _outcome(lambda name=name: modules.lxdapi.container_get(name))
         assert got is False or isinstance(got, Exception), (name, got)
-        got = _outcome(lambda: modules.lxdapi.profile_delete(name))
+        got = _outcome(lambda name=name: modules.lxdapi.profile_delete(name))
         assert got is False or isinstance(got, Exception), (name, got)
-        got = _outcome(lambda: modules.lxdapi.profile_update(name, config={"user.mark": 2}))
+        got = _outcome(
+            lambda name=name: modules.lxdapi.profile_update(name, config={"user.mark": 2})
+        )
         assert isinstance(got, Exception), (name, got)
-        got = _outcome(lambda: modules.lxdapi.container_delete(name, force=True))
+        got = _outcome(lambda name=name: modules.lxdapi.container_delete(name, force=True))
         assert got is False or isinstance(got, Exception), (name, got)
-        got = _outcome(lambda: modules.lxdapi.snapshot_delete(victim, name))
+        got = _outcome(lambda name=name: modules.lxdapi.snapshot_delete(victim, name))
         assert got is False or isinstance(got, Exception), (name, got)
 
         ret = states.lxdapi.profile_absent(name=name)
@@ -394,14 +453,21 @@ def test_names_cannot_reach_another_resource(modules, states, lxd, api, victim,
         assert ret.result is False or "already absent" in ret.comment, (name, ret.comment)
 
     # Every write went to a URL of its own (and was refused); none reached the victims.
-    victims = {api.absolute_url(u) for u in ("profiles/" + victim, "instances/" + victim,
-                                             "instances/{}/snapshots/snap0".format(victim))}
+    victims = {
+        api.absolute_url(u)
+        for u in (
+            "profiles/" + victim,
+            "instances/" + victim,
+            "instances/{}/snapshots/snap0".format(victim),
+        )
+    }
     assert not [w for w in request_log.writes if w[1] in victims or w[2] < 400]
     assert json.loads(lxd.lxc("query", "/1.0/profiles/" + victim)) == profile_before
     after = json.loads(lxd.lxc("query", "/1.0/instances/" + victim))
     assert after == instance_before
     assert json.loads(lxd.lxc("query", "/1.0/instances/{}/snapshots".format(victim))) == [
-        "/1.0/instances/{}/snapshots/snap0".format(victim)]
+        "/1.0/instances/{}/snapshots/snap0".format(victim)
+    ]
 
 
 def test_dot_names_are_refused_before_any_request(api):

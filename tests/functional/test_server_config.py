@@ -27,16 +27,18 @@ def test_server_config_present(states, lxd, restored, request_log):
     declared = {"images.auto_update_interval": 0, "images.remote_cache_expiry": "5"}
     predicted = states.lxdapi.server_config_present("lxd", config=declared, test=True)
     assert predicted.result is None
-    assert predicted.changes == {"config": {
-        "old": {"images.auto_update_interval": None, "images.remote_cache_expiry": None},
-        "new": {"images.auto_update_interval": "0", "images.remote_cache_expiry": "5"}}}
+    assert predicted.changes == {
+        "config": {
+            "old": {"images.auto_update_interval": None, "images.remote_cache_expiry": None},
+            "new": {"images.auto_update_interval": "0", "images.remote_cache_expiry": "5"},
+        }
+    }
     assert request_log.writes == []
 
     ret = states.lxdapi.server_config_present("lxd", config=declared)
     assert ret.result is True and ret.changes == predicted.changes, ret.comment
     held = _held(lxd)
-    assert (held["images.auto_update_interval"], held["images.remote_cache_expiry"]) == (
-        "0", "5")
+    assert (held["images.auto_update_interval"], held["images.remote_cache_expiry"]) == ("0", "5")
     assert [m for m, _, _ in request_log.writes] == ["PATCH"]
 
     request_log.clear()
@@ -46,17 +48,19 @@ def test_server_config_present(states, lxd, restored, request_log):
     assert request_log.writes == []
 
     # "" unsets a key; the others are kept
-    ret = states.lxdapi.server_config_present(
-        "lxd", config={"images.remote_cache_expiry": ""})
-    assert ret.changes == {"config": {"old": {"images.remote_cache_expiry": "5"},
-                                      "new": {"images.remote_cache_expiry": ""}}}
+    ret = states.lxdapi.server_config_present("lxd", config={"images.remote_cache_expiry": ""})
+    assert ret.changes == {
+        "config": {
+            "old": {"images.remote_cache_expiry": "5"},
+            "new": {"images.remote_cache_expiry": ""},
+        }
+    }
     held = _held(lxd)
     assert "images.remote_cache_expiry" not in held
     assert held["images.auto_update_interval"] == "0"
 
 
-def test_trust_password_is_set_once_and_never_shown(states, modules, lxd, restored,
-                                                    request_log):
+def test_trust_password_is_set_once_and_never_shown(states, modules, lxd, restored, request_log):
     ret = states.lxdapi.server_config_present("lxd", config={"core.trust_password": SECRET})
     assert ret.result is True, ret.comment
     assert ret.changes["config"]["new"] == {"core.trust_password": core.REDACTED}
@@ -69,8 +73,9 @@ def test_trust_password_is_set_once_and_never_shown(states, modules, lxd, restor
     assert "core.trust_password is set; its value cannot be read back" in again.comment
     assert request_log.writes == []
 
-    forced = states.lxdapi.server_config_present("lxd", config={"core.trust_password": SECRET},
-                                                 force_secrets=True)
+    forced = states.lxdapi.server_config_present(
+        "lxd", config={"core.trust_password": SECRET}, force_secrets=True
+    )
     assert forced.result is True and forced.changes
     assert [m for m, _, _ in request_log.writes] == ["PATCH"]
     for ret_ in (ret, again, forced):

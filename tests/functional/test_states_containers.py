@@ -7,11 +7,11 @@ the requests the core sent (``request_log``): a second run writes nothing.
 import json
 import shutil
 
-import lxdhost
 import pytest
 
-from conftest import core
 import lxdapi_instances
+import lxdhost
+from conftest import core
 
 DEVICES = {"scratch": {"type": "disk", "source": "/tmp", "path": "/mnt/scratch"}}
 
@@ -57,17 +57,25 @@ def other_image(lxd, tmp_path_factory):
 
 def test_create_with_config_devices_profiles_and_status(states, api, container, lxd):
     ret = states.lxdapi.container_present(
-        name=container, source="busybox", profiles=["default"],
+        name=container,
+        source="busybox",
+        profiles=["default"],
         config={"limits.processes": 100, "user.role": "web", "boot.autostart": False},
-        devices=DEVICES, description="a web server", status="Running")
+        devices=DEVICES,
+        description="a web server",
+        status="Running",
+    )
     assert ret.result is True, ret.comment
     assert ret.comment.startswith("Container {} created.".format(container))
     assert ret.changes["instance"]["old"] is None
     created = ret.changes["instance"]["new"]
     assert created["name"] == container
     assert created["source"] == "busybox"
-    assert created["config"] == {"limits.processes": "100", "user.role": "web",
-                                 "boot.autostart": "false"}
+    assert created["config"] == {
+        "limits.processes": "100",
+        "user.role": "web",
+        "boot.autostart": "false",
+    }
     assert ret.changes["status"] == {"old": None, "new": "Running"}
 
     instance = held(api, container)
@@ -81,11 +89,18 @@ def test_create_with_config_devices_profiles_and_status(states, api, container, 
     assert instance["description"] == "a web server"
 
 
-def test_second_run_writes_nothing_and_reads_the_container_once(states, api, container,
-                                                                lxd, request_log):
-    declared = dict(name=container, source=lxd.fingerprint, profiles=["default"],
-                    config={"limits.processes": 100, "user.on": True}, devices=DEVICES,
-                    description="x", status="Running")
+def test_second_run_writes_nothing_and_reads_the_container_once(
+    states, api, container, lxd, request_log
+):
+    declared = dict(
+        name=container,
+        source=lxd.fingerprint,
+        profiles=["default"],
+        config={"limits.processes": 100, "user.on": True},
+        devices=DEVICES,
+        description="x",
+        status="Running",
+    )
     assert states.lxdapi.container_present(**declared).result is True
 
     request_log.clear()
@@ -101,13 +116,17 @@ def test_second_run_writes_nothing_and_reads_the_container_once(states, api, con
     assert sum(u.endswith("/1.0") for u in urls) == 1
 
 
-def test_alias_source_costs_one_alias_table_read_per_run(states, modules, lxd, request_log,
-                                                         unique_name):
+def test_alias_source_costs_one_alias_table_read_per_run(
+    states, modules, lxd, request_log, unique_name
+):
     """Two containers in one run (state.high): the alias table is read once, for both."""
     names = [unique_name + "-a", unique_name + "-b"]
     high = {
-        name: {"lxdapi": ["container_present", {"source": "busybox"}], "__sls__": "t",
-               "__env__": "base"}
+        name: {
+            "lxdapi": ["container_present", {"source": "busybox"}],
+            "__sls__": "t",
+            "__env__": "base",
+        }
         for name in names
     }
     try:
@@ -130,33 +149,40 @@ def test_alias_source_costs_one_alias_table_read_per_run(states, modules, lxd, r
 
 
 def test_values_compared_as_lxd_stores_them(states, container, request_log):
-    states.lxdapi.container_present(name=container, source="busybox",
-                                    config={"user.n": "1", "security.nesting": "true"})
+    states.lxdapi.container_present(
+        name=container, source="busybox", config={"user.n": "1", "security.nesting": "true"}
+    )
     request_log.clear()
-    ret = states.lxdapi.container_present(name=container, source="busybox",
-                                          config={"user.n": 1, "security.nesting": True})
+    ret = states.lxdapi.container_present(
+        name=container, source="busybox", config={"user.n": 1, "security.nesting": True}
+    )
     assert ret.result is True and ret.changes == {}, ret.comment
     assert request_log.writes == []
 
 
 def test_update_touches_declared_keys_only(states, api, container, lxd, request_log):
-    states.lxdapi.container_present(name=container, source="busybox",
-                                    config={"user.a": 1, "user.b": 2}, devices=DEVICES)
+    states.lxdapi.container_present(
+        name=container, source="busybox", config={"user.a": 1, "user.b": 2}, devices=DEVICES
+    )
     lxd.lxc("config", "set", container, "user.other", "theirs")
     before = held(api, container)["config"]
 
     request_log.clear()
     ret = states.lxdapi.container_present(
-        name=container, source="busybox", config={"user.a": 10},
+        name=container,
+        source="busybox",
+        config={"user.a": 10},
         devices={"extra": {"type": "disk", "source": "/tmp", "path": "/mnt/extra"}},
-        description="updated")
+        description="updated",
+    )
     assert ret.result is True, ret.comment
     assert ret.comment.startswith("Container {} updated.".format(container))
     assert ret.changes == {
         "config": {"old": {"user.a": "1"}, "new": {"user.a": "10"}},
-        "devices": {"old": {"extra": None},
-                    "new": {"extra": {"type": "disk", "source": "/tmp",
-                                      "path": "/mnt/extra"}}},
+        "devices": {
+            "old": {"extra": None},
+            "new": {"extra": {"type": "disk", "source": "/tmp", "path": "/mnt/extra"}},
+        },
         "description": {"old": "", "new": "updated"},
     }
     writes = request_log.writes
@@ -171,18 +197,24 @@ def test_update_touches_declared_keys_only(states, api, container, lxd, request_
     assert set(held(api, container)["devices"]) == {"scratch", "extra"}
 
 
-def test_purge_config_and_devices_never_touch_volatile_or_image_keys(states, api,
-                                                                     container, lxd):
-    states.lxdapi.container_present(name=container, source="busybox",
-                                    config={"user.a": 1, "user.b": 2}, devices=DEVICES)
+def test_purge_config_and_devices_never_touch_volatile_or_image_keys(states, api, container, lxd):
+    states.lxdapi.container_present(
+        name=container, source="busybox", config={"user.a": 1, "user.b": 2}, devices=DEVICES
+    )
     before = held(api, container)["config"]
     ret = states.lxdapi.container_present(
-        name=container, config={"user.a": 1, "volatile.base_image": "0" * 64},
-        devices={}, purge_config=True, purge_devices=True)
+        name=container,
+        config={"user.a": 1, "volatile.base_image": "0" * 64},
+        devices={},
+        purge_config=True,
+        purge_devices=True,
+    )
     assert ret.result is True, ret.comment
     assert ret.changes["config"] == {"old": {"user.b": "2"}, "new": {"user.b": None}}
-    assert ret.changes["devices"] == {"old": {"scratch": DEVICES["scratch"]},
-                                      "new": {"scratch": None}}
+    assert ret.changes["devices"] == {
+        "old": {"scratch": DEVICES["scratch"]},
+        "new": {"scratch": None},
+    }
     assert "volatile.base_image left alone" in ret.comment
     instance = held(api, container)
     assert instance["devices"] == {}
@@ -196,15 +228,17 @@ def test_profiles_are_an_exact_ordered_list(states, api, container, lxd, unique_
     profile = unique_name[:50] + "-p"
     lxd.lxc("profile", "create", profile)
     try:
-        ret = states.lxdapi.container_present(name=container, source="busybox",
-                                              profiles=["default", profile])
+        ret = states.lxdapi.container_present(
+            name=container, source="busybox", profiles=["default", profile]
+        )
         assert ret.result is True, ret.comment
         assert held(api, container)["profiles"] == ["default", profile]
 
         ret = states.lxdapi.container_present(name=container, profiles=[profile, "default"])
         assert ret.result is True, ret.comment
-        assert ret.changes == {"profiles": {"old": ["default", profile],
-                                            "new": [profile, "default"]}}
+        assert ret.changes == {
+            "profiles": {"old": ["default", profile], "new": [profile, "default"]}
+        }
         assert held(api, container)["profiles"] == [profile, "default"]
 
         ret = states.lxdapi.container_present(name=container, profiles=["default"])
@@ -215,12 +249,11 @@ def test_profiles_are_an_exact_ordered_list(states, api, container, lxd, unique_
         lxd.lxc("profile", "delete", profile, check=False)
 
 
-def test_test_mode_predicts_creation_and_writes_nothing(states, api, container,
-                                                        request_log):
+def test_test_mode_predicts_creation_and_writes_nothing(states, api, container, request_log):
     request_log.clear()
-    ret = states.lxdapi.container_present(name=container, source="busybox",
-                                          config={"user.a": 1}, status="Running",
-                                          test=True)
+    ret = states.lxdapi.container_present(
+        name=container, source="busybox", config={"user.a": 1}, status="Running", test=True
+    )
     assert ret.result is None
     assert ret.comment.startswith("Would have: Container {} created".format(container))
     assert ret.changes["instance"]["old"] is None
@@ -228,36 +261,39 @@ def test_test_mode_predicts_creation_and_writes_nothing(states, api, container,
     assert request_log.writes == []
     assert held(api, container) is None
 
-    real = states.lxdapi.container_present(name=container, source="busybox",
-                                           config={"user.a": 1}, status="Running")
+    real = states.lxdapi.container_present(
+        name=container, source="busybox", config={"user.a": 1}, status="Running"
+    )
     assert real.changes == ret.changes  # the same changes a real run reports
 
 
-def test_test_mode_predicts_an_update_and_writes_nothing(states, api, container,
-                                                         request_log):
+def test_test_mode_predicts_an_update_and_writes_nothing(states, api, container, request_log):
     states.lxdapi.container_present(name=container, source="busybox", config={"user.a": 1})
     request_log.clear()
-    ret = states.lxdapi.container_present(name=container, config={"user.a": 2},
-                                          status="Running", test=True)
+    ret = states.lxdapi.container_present(
+        name=container, config={"user.a": 2}, status="Running", test=True
+    )
     assert ret.result is None
-    assert ret.changes == {"config": {"old": {"user.a": "1"}, "new": {"user.a": "2"}},
-                           "status": {"old": "Stopped", "new": "Running"}}
+    assert ret.changes == {
+        "config": {"old": {"user.a": "1"}, "new": {"user.a": "2"}},
+        "status": {"old": "Stopped", "new": "Running"},
+    }
     assert request_log.writes == []
     instance = held(api, container)
     assert instance["config"]["user.a"] == "1"
     assert instance["status"] == "Stopped"
 
 
-def test_status_is_applied_after_the_config_and_reported(states, api, container,
-                                                         request_log):
+def test_status_is_applied_after_the_config_and_reported(states, api, container, request_log):
     states.lxdapi.container_present(name=container, source="busybox")
     request_log.clear()
-    ret = states.lxdapi.container_present(name=container, config={"user.a": 1},
-                                          status="running")
+    ret = states.lxdapi.container_present(name=container, config={"user.a": 1}, status="running")
     assert ret.result is True, ret.comment
     assert ret.changes["status"] == {"old": "Stopped", "new": "Running"}
     assert [(m, u.rsplit("/", 1)[-1]) for m, u, _ in request_log.writes][:2] == [
-        ("PATCH", container), ("PUT", "state")]
+        ("PATCH", container),
+        ("PUT", "state"),
+    ]
 
     for status, old in (("Frozen", "Running"), ("Running", "Frozen"), ("Stopped", "Running")):
         ret = states.lxdapi.container_present(name=container, status=status)
@@ -308,8 +344,9 @@ def test_core_plan_refuses_a_stale_etag(api, lxd, container):
     assert plan.applied_changes() == {}
 
 
-def test_a_different_source_is_reported_never_acted_on(states, api, container, lxd,
-                                                       other_image, request_log):
+def test_a_different_source_is_reported_never_acted_on(
+    states, api, container, lxd, other_image, request_log
+):
     alias, fingerprint = other_image
     states.lxdapi.container_present(name=container, source="busybox", config={"user.a": 1})
     uuid_before = held(api, container)["config"]["volatile.uuid"]
@@ -335,23 +372,23 @@ def test_restart_pending_is_said_and_done_on_request(states, api, container, lxd
     states.lxdapi.container_present(name=container, source="busybox", status="Running")
     pid = init_pid(lxd, container)
 
-    ret = states.lxdapi.container_present(name=container,
-                                          config={"limits.kernel.nofile": 2048})
+    ret = states.lxdapi.container_present(name=container, config={"limits.kernel.nofile": 2048})
     assert ret.result is True, ret.comment
     assert "A restart is pending: limits.kernel.nofile" in ret.comment
     assert "restarted" not in ret.changes
     assert init_pid(lxd, container) == pid
     assert held(api, container)["config"]["limits.kernel.nofile"] == "2048"
 
-    ret = states.lxdapi.container_present(name=container, config={"user.live": 1},
-                                          restart_on_change=True)
+    ret = states.lxdapi.container_present(
+        name=container, config={"user.live": 1}, restart_on_change=True
+    )
     assert ret.comment == "Container {} updated.".format(container)
     assert "restarted" not in ret.changes
     assert init_pid(lxd, container) == pid  # a live key: no restart
 
-    ret = states.lxdapi.container_present(name=container,
-                                          config={"limits.kernel.nofile": 4096},
-                                          restart_on_change=True)
+    ret = states.lxdapi.container_present(
+        name=container, config={"limits.kernel.nofile": 4096}, restart_on_change=True
+    )
     assert ret.result is True, ret.comment
     assert ret.changes["restarted"] == {"old": False, "new": True}
     assert "Restarted to apply limits.kernel.nofile" in ret.comment
@@ -362,19 +399,20 @@ def test_restart_pending_is_said_and_done_on_request(states, api, container, lxd
 def test_a_stopped_container_needs_no_restart_note(states, container):
     states.lxdapi.container_present(name=container, source="busybox")
     # a restart-only key, changed while the container is stopped: nothing to restart
-    ret = states.lxdapi.container_present(name=container,
-                                          config={"security.devlxd": "false"},
-                                          restart_on_change=True)
+    ret = states.lxdapi.container_present(
+        name=container, config={"security.devlxd": "false"}, restart_on_change=True
+    )
     assert ret.result is True
     assert ret.comment == "Container {} updated.".format(container)
     assert "restarted" not in ret.changes
 
 
-def test_a_failed_start_is_reported_with_what_was_written(states, api, container, lxd,
-                                                          shared_dir):
+def test_a_failed_start_is_reported_with_what_was_written(states, api, container, lxd, shared_dir):
     states.lxdapi.container_present(
-        name=container, source="busybox",
-        devices={"share": {"type": "disk", "source": shared_dir, "path": "/mnt/share"}})
+        name=container,
+        source="busybox",
+        devices={"share": {"type": "disk", "source": shared_dir, "path": "/mnt/share"}},
+    )
     shutil.rmtree(shared_dir)  # the device's source is gone: LXD cannot start it
 
     ret = states.lxdapi.container_present(name=container, status="Running")
@@ -385,8 +423,7 @@ def test_a_failed_start_is_reported_with_what_was_written(states, api, container
     assert held(api, container)["status"] == "Stopped"
 
     # The PATCH goes through, the start fails: the config change is reported, only it.
-    ret = states.lxdapi.container_present(name=container, config={"user.a": 1},
-                                          status="Running")
+    ret = states.lxdapi.container_present(name=container, config={"user.a": 1}, status="Running")
     assert ret.result is False
     assert ret.changes == {"config": {"old": {"user.a": None}, "new": {"user.a": "1"}}}
     assert "made before the failure: config" in ret.comment
@@ -415,8 +452,9 @@ def test_a_failed_start_is_reported_with_what_was_written(states, api, container
         ({"description": 5}, "description must be a string"),
     ],
 )
-def test_bad_input_fails_and_creates_nothing(states, api, container, request_log,
-                                             declared, problem):
+def test_bad_input_fails_and_creates_nothing(
+    states, api, container, request_log, declared, problem
+):
     declared = dict({"source": "busybox"}, **declared)
     request_log.clear()
     ret = states.lxdapi.container_present(name=container, **declared)
@@ -444,8 +482,9 @@ def test_bad_name_fails_and_sends_nothing(states, request_log):
         ({"status": "Paused"}, "unknown status 'Paused'"),
     ],
 )
-def test_bad_input_leaves_an_existing_container_unchanged(states, api, container,
-                                                          declared, problem):
+def test_bad_input_leaves_an_existing_container_unchanged(
+    states, api, container, declared, problem
+):
     states.lxdapi.container_present(name=container, source="busybox", config={"user.a": 1})
     before = held(api, container)
     ret = states.lxdapi.container_present(name=container, **declared)
@@ -471,18 +510,21 @@ def test_creation_can_end_frozen_and_ephemeral_is_managed(states, api, container
 
 def test_a_container_in_a_project(states, api, lxd, unique_name, request_log):
     project = unique_name[:40] + "-prj"
-    lxd.lxc("project", "create", project, "-c", "features.images=false",
-            "-c", "features.profiles=false")
+    lxd.lxc(
+        "project", "create", project, "-c", "features.images=false", "-c", "features.profiles=false"
+    )
     try:
-        ret = states.lxdapi.container_present(name=unique_name, source="busybox",
-                                              project=project, config={"user.a": 1})
+        ret = states.lxdapi.container_present(
+            name=unique_name, source="busybox", project=project, config={"user.a": 1}
+        )
         assert ret.result is True, ret.comment
         in_project = core.API.factory(lxd.socket, project=project)
         assert held(in_project, unique_name)["config"]["user.a"] == "1"
         assert held(api, unique_name) is None  # not in the default project
         request_log.clear()
-        ret = states.lxdapi.container_present(name=unique_name, source="busybox",
-                                              project=project, config={"user.a": 1})
+        ret = states.lxdapi.container_present(
+            name=unique_name, source="busybox", project=project, config={"user.a": 1}
+        )
         assert ret.result is True and ret.changes == {}
         assert request_log.writes == []
         ret = states.lxdapi.container_absent(name=unique_name, project=project)
@@ -496,14 +538,14 @@ def test_a_container_in_a_project(states, api, lxd, unique_name, request_log):
 # ------------------------------------------------------------------- container_absent
 
 
-def test_absent_stops_cleanly_deletes_and_reports_the_old_status(states, api, container,
-                                                                 lxd, request_log):
+def test_absent_stops_cleanly_deletes_and_reports_the_old_status(
+    states, api, container, lxd, request_log
+):
     lxd.lxc("launch", "busybox", container)
     request_log.clear()
     ret = states.lxdapi.container_absent(name=container, test=True)
     assert ret.result is None
-    assert ret.changes["instance"] == {"old": {"name": container, "status": "Running"},
-                                       "new": None}
+    assert ret.changes["instance"] == {"old": {"name": container, "status": "Running"}, "new": None}
     assert request_log.writes == [] and held(api, container)["status"] == "Running"
 
     ret = states.lxdapi.container_absent(name=container)

@@ -8,9 +8,9 @@ import os
 import shutil
 import uuid
 
-import lxdhost
 import pytest
 
+import lxdhost
 from conftest import core
 
 
@@ -52,8 +52,7 @@ def alias(unique_name, cleanup):
 # ---------------------------------------------------------------------- image_present
 
 
-def test_import_from_a_file_then_noop(states, api, alias, image_file, cleanup,
-                                      request_log):
+def test_import_from_a_file_then_noop(states, api, alias, image_file, cleanup, request_log):
     path, fingerprint = image_file
     cleanup["images"].append(fingerprint)
     cleanup["aliases"].append(alias + "-2")
@@ -62,8 +61,10 @@ def test_import_from_a_file_then_noop(states, api, alias, image_file, cleanup,
     assert ret.comment == "Image {} imported.".format(alias)
     assert ret.changes == {
         "image": {"old": None, "new": fingerprint},
-        "aliases": {"old": {alias: None, alias + "-2": None},
-                    "new": {alias: fingerprint, alias + "-2": fingerprint}},
+        "aliases": {
+            "old": {alias: None, alias + "-2": None},
+            "new": {alias: fingerprint, alias + "-2": fingerprint},
+        },
     }
     image = held(api, "images/" + fingerprint)
     assert image["public"] is False and image["auto_update"] is False
@@ -78,8 +79,7 @@ def test_import_from_a_file_then_noop(states, api, alias, image_file, cleanup,
     assert request_log.count("GET") == 1  # the image: it lists its aliases
 
 
-def test_test_mode_predicts_and_uploads_nothing(states, api, alias, image_file,
-                                                request_log):
+def test_test_mode_predicts_and_uploads_nothing(states, api, alias, image_file, request_log):
     path, fingerprint = image_file
     request_log.clear()
     ret = states.lxdapi.image_present(name=alias, source=path, public=True, test=True)
@@ -92,12 +92,12 @@ def test_test_mode_predicts_and_uploads_nothing(states, api, alias, image_file,
     assert held(api, "images/aliases/" + alias) is None
 
 
-def test_public_and_auto_update_are_kept_as_declared(states, api, alias, image_file,
-                                                     cleanup, request_log):
+def test_public_and_auto_update_are_kept_as_declared(
+    states, api, alias, image_file, cleanup, request_log
+):
     path, fingerprint = image_file
     cleanup["images"].append(fingerprint)
-    ret = states.lxdapi.image_present(name=alias, source=path, public=True,
-                                      auto_update=True)
+    ret = states.lxdapi.image_present(name=alias, source=path, public=True, auto_update=True)
     assert ret.result is True, ret.comment
     assert ret.changes["auto_update"] == {"old": False, "new": True}
     image = held(api, "images/" + fingerprint)
@@ -107,16 +107,18 @@ def test_public_and_auto_update_are_kept_as_declared(states, api, alias, image_f
     ret = states.lxdapi.image_present(name=alias, source=path)
     assert ret.result is True, ret.comment
     assert ret.comment == "Image {} updated.".format(alias)
-    assert ret.changes == {"public": {"old": True, "new": False},
-                           "auto_update": {"old": True, "new": False}}
+    assert ret.changes == {
+        "public": {"old": True, "new": False},
+        "auto_update": {"old": True, "new": False},
+    }
     assert [w[0] for w in request_log.writes] == ["PATCH"]
     image = held(api, "images/" + fingerprint)
     assert image["public"] is False and image["auto_update"] is False
 
 
-def test_a_new_tarball_moves_the_alias_and_keeps_the_old_image(states, api, alias,
-                                                               image_file, cleanup,
-                                                               tmp_path):
+def test_a_new_tarball_moves_the_alias_and_keeps_the_old_image(
+    states, api, alias, image_file, cleanup, tmp_path
+):
     path, fingerprint = image_file
     cleanup["images"].append(fingerprint)
     assert states.lxdapi.image_present(name=alias, source=path).result is True
@@ -136,8 +138,9 @@ def test_a_new_tarball_moves_the_alias_and_keeps_the_old_image(states, api, alia
 
     # And back: the old image exists, only the alias moves.
     ret = states.lxdapi.image_present(name=alias, source=path)
-    assert ret.changes == {"aliases": {"old": {alias: new_fingerprint},
-                                       "new": {alias: fingerprint}}}
+    assert ret.changes == {
+        "aliases": {"old": {alias: new_fingerprint}, "new": {alias: fingerprint}}
+    }
     assert alias_target(api, alias) == fingerprint
 
 
@@ -165,16 +168,19 @@ def test_salt_url_source(states, api, alias, image_file, cleanup, minion_opts):
         ({"source": None}, "source must be an image file"),
         ({"public": "yes"}, "public must be true or false"),
         ({"aliases": "other"}, "aliases must be a list of names"),
-        ({"source": {"server": "https://127.0.0.1:1", "protocol": "ftp", "alias": "x"}},
-         "unknown image protocol 'ftp'"),
+        (
+            {"source": {"server": "https://127.0.0.1:1", "protocol": "ftp", "alias": "x"}},
+            "unknown image protocol 'ftp'",
+        ),
         ({"source": {"protocol": "lxd", "alias": "x"}}, "needs a server URL"),
         ({"source": {"server": "https://127.0.0.1:1"}}, "needs an alias or a fingerprint"),
-        ({"source": {"server": "https://127.0.0.1:1", "alias": "x", "colour": "red"}},
-         "unknown image source key(s): colour"),
+        (
+            {"source": {"server": "https://127.0.0.1:1", "alias": "x", "colour": "red"}},
+            "unknown image source key(s): colour",
+        ),
     ],
 )
-def test_image_present_bad_input(states, api, alias, image_file, request_log, declared,
-                                 problem):
+def test_image_present_bad_input(states, api, alias, image_file, request_log, declared, problem):
     declared = dict({"source": image_file[0]}, **declared)
     request_log.clear()
     ret = states.lxdapi.image_present(name=alias, **declared)
@@ -200,24 +206,30 @@ def image_server(tmp_path_factory):
         path = str(tmp_path_factory.mktemp("served") / "served.tar.gz")
         fingerprint = lxdhost.build_busybox_image(path, description="served")
         lxdhost.lxc(lxd_dir, "image", "import", path, "--alias", "served", "--public")
-        yield {"server": "https://" + address,
-               "certificate": lxdhost.server_certificate(lxd_dir),
-               "fingerprint": fingerprint}
+        yield {
+            "server": "https://" + address,
+            "certificate": lxdhost.server_certificate(lxd_dir),
+            "fingerprint": fingerprint,
+        }
     finally:
         lxdhost.stop_daemon(lxd_dir)
         shutil.rmtree(base, ignore_errors=True)
 
 
-def test_pull_from_an_image_server_then_noop(states, api, alias, image_server, cleanup,
-                                             request_log):
+def test_pull_from_an_image_server_then_noop(
+    states, api, alias, image_server, cleanup, request_log
+):
     cleanup["images"].append(image_server["fingerprint"])
-    source = {"server": image_server["server"], "protocol": "lxd", "alias": "served",
-              "certificate": image_server["certificate"]}
+    source = {
+        "server": image_server["server"],
+        "protocol": "lxd",
+        "alias": "served",
+        "certificate": image_server["certificate"],
+    }
     request_log.clear()
     ret = states.lxdapi.image_present(name=alias, source=source, test=True)
     assert ret.result is None
-    assert ret.changes["image"] == {"old": None,
-                                    "new": "served from " + image_server["server"]}
+    assert ret.changes["image"] == {"old": None, "new": "served from " + image_server["server"]}
     assert request_log.writes == []
 
     ret = states.lxdapi.image_present(name=alias, source=source)
@@ -241,26 +253,33 @@ def test_pull_from_an_image_server_then_noop(states, api, alias, image_server, c
     assert ret.result is True and ret.changes == {}, ret.comment
 
 
-def test_pull_moves_an_alias_that_points_elsewhere(states, api, alias, image_server,
-                                                   cleanup, lxd):
+def test_pull_moves_an_alias_that_points_elsewhere(states, api, alias, image_server, cleanup, lxd):
     cleanup["images"].append(image_server["fingerprint"])
     lxd.lxc("image", "delete", image_server["fingerprint"], check=False)
     lxd.lxc("image", "alias", "create", alias, lxd.fingerprint)
-    source = {"server": image_server["server"], "alias": "served",
-              "certificate": image_server["certificate"]}
+    source = {
+        "server": image_server["server"],
+        "alias": "served",
+        "certificate": image_server["certificate"],
+    }
     ret = states.lxdapi.image_present(name=alias, source=source)
     assert ret.result is True, ret.comment
     assert ret.changes["aliases"] == {
         "old": {alias: lxd.fingerprint},
-        "new": {alias: "served from " + image_server["server"]}}
+        "new": {alias: "served from " + image_server["server"]},
+    }
     assert alias_target(api, alias) == image_server["fingerprint"]
     assert held(api, "images/" + lxd.fingerprint) is not None  # the session's image stays
 
 
-def test_a_failed_pull_is_reported_and_leaves_nothing(states, api, alias, image_server,
-                                                      request_log):
-    source = {"server": image_server["server"], "alias": "no-such-image",
-              "certificate": image_server["certificate"]}
+def test_a_failed_pull_is_reported_and_leaves_nothing(
+    states, api, alias, image_server, request_log
+):
+    source = {
+        "server": image_server["server"],
+        "alias": "no-such-image",
+        "certificate": image_server["certificate"],
+    }
     images_before = held(api, "images")
     ret = states.lxdapi.image_present(name=alias, source=source)
     assert ret.result is False
@@ -273,8 +292,9 @@ def test_a_failed_pull_is_reported_and_leaves_nothing(states, api, alias, image_
 # ------------------------------------------------------------------------ image_absent
 
 
-def test_image_absent_by_alias_and_by_fingerprint(states, api, alias, image_file, lxd,
-                                                  cleanup, request_log):
+def test_image_absent_by_alias_and_by_fingerprint(
+    states, api, alias, image_file, lxd, cleanup, request_log
+):
     path, fingerprint = image_file
     cleanup["images"].append(fingerprint)
     lxd.lxc("image", "import", path, "--alias", alias)
@@ -282,8 +302,9 @@ def test_image_absent_by_alias_and_by_fingerprint(states, api, alias, image_file
     request_log.clear()
     ret = states.lxdapi.image_absent(name=alias, test=True)
     assert ret.result is None
-    assert ret.changes == {"image": {"old": {"fingerprint": fingerprint, "aliases": [alias]},
-                                     "new": None}}
+    assert ret.changes == {
+        "image": {"old": {"fingerprint": fingerprint, "aliases": [alias]}, "new": None}
+    }
     assert request_log.writes == [] and held(api, "images/" + fingerprint)
 
     ret = states.lxdapi.image_absent(name=alias)
@@ -313,18 +334,19 @@ def test_image_absent_bad_input(states, request_log):
 # ------------------------------------------------------- image_alias_present / absent
 
 
-def test_alias_create_describe_move_and_noop(states, api, alias, image_file, lxd,
-                                             cleanup, request_log):
+def test_alias_create_describe_move_and_noop(
+    states, api, alias, image_file, lxd, cleanup, request_log
+):
     path, fingerprint = image_file
     cleanup["images"].append(fingerprint)
     lxd.lxc("image", "import", path)
 
     request_log.clear()
-    ret = states.lxdapi.image_alias_present(name=alias, target=lxd.fingerprint[:12],
-                                            test=True)
+    ret = states.lxdapi.image_alias_present(name=alias, target=lxd.fingerprint[:12], test=True)
     assert ret.result is None
-    assert ret.changes == {"alias": {"old": None,
-                                     "new": {"target": lxd.fingerprint, "description": ""}}}
+    assert ret.changes == {
+        "alias": {"old": None, "new": {"target": lxd.fingerprint, "description": ""}}
+    }
     assert request_log.writes == [] and held(api, "images/aliases/" + alias) is None
 
     ret = states.lxdapi.image_alias_present(name=alias, target=lxd.fingerprint[:12])
@@ -332,18 +354,22 @@ def test_alias_create_describe_move_and_noop(states, api, alias, image_file, lxd
     assert ret.comment == "Image alias {} created.".format(alias)
     assert alias_target(api, alias) == lxd.fingerprint
 
-    ret = states.lxdapi.image_alias_present(name=alias, target=fingerprint,
-                                            description="moved")
+    ret = states.lxdapi.image_alias_present(name=alias, target=fingerprint, description="moved")
     assert ret.result is True, ret.comment
     assert ret.comment == "Image alias {} updated.".format(alias)
-    assert ret.changes == {"target": {"old": lxd.fingerprint, "new": fingerprint},
-                           "description": {"old": "", "new": "moved"}}
+    assert ret.changes == {
+        "target": {"old": lxd.fingerprint, "new": fingerprint},
+        "description": {"old": "", "new": "moved"},
+    }
     assert held(api, "images/aliases/" + alias) == {
-        "name": alias, "target": fingerprint, "description": "moved", "type": "container"}
+        "name": alias,
+        "target": fingerprint,
+        "description": "moved",
+        "type": "container",
+    }
 
     request_log.clear()
-    ret = states.lxdapi.image_alias_present(name=alias, target=fingerprint,
-                                            description="moved")
+    ret = states.lxdapi.image_alias_present(name=alias, target=fingerprint, description="moved")
     assert ret.result is True and ret.changes == {}
     assert request_log.writes == []
 
@@ -365,8 +391,9 @@ def test_alias_absent_keeps_the_image(states, api, alias, lxd, request_log):
     lxd.lxc("image", "alias", "create", alias, lxd.fingerprint)
     ret = states.lxdapi.image_alias_absent(name=alias)
     assert ret.result is True, ret.comment
-    assert ret.changes == {"alias": {"old": {"target": lxd.fingerprint, "description": ""},
-                                     "new": None}}
+    assert ret.changes == {
+        "alias": {"old": {"target": lxd.fingerprint, "description": ""}, "new": None}
+    }
     assert held(api, "images/aliases/" + alias) is None
     assert held(api, "images/" + lxd.fingerprint) is not None
 

@@ -30,8 +30,10 @@ def test_many_containers_created_side_by_side_then_a_no_op(states, lxd, names, r
     web, batch = names[:3], names[3]
     declared = dict(
         defaults={"source": "busybox", "profiles": ["default"], "status": "Running"},
-        containers=dict({n: {} for n in web},
-                        **{batch: {"status": "Stopped", "config": {"limits.cpu": 1}}}))
+        containers=dict(
+            {n: {} for n in web}, **{batch: {"status": "Stopped", "config": {"limits.cpu": 1}}}
+        ),
+    )
 
     predicted = states.lxdapi.containers_present("farm", test=True, **declared)
     assert predicted.result is None, predicted.comment
@@ -65,16 +67,19 @@ def test_many_containers_created_side_by_side_then_a_no_op(states, lxd, names, r
     declared["containers"][batch] = {"status": "Stopped", "config": {"limits.cpu": 2}}
     ret = states.lxdapi.containers_present("farm", **declared)
     assert ret.result is True, ret.comment
-    assert ret.changes == {batch: {"config": {"old": {"limits.cpu": "1"},
-                                              "new": {"limits.cpu": "2"}}}}
+    assert ret.changes == {
+        batch: {"config": {"old": {"limits.cpu": "1"}, "new": {"limits.cpu": "2"}}}
+    }
     assert ret.comment == "Updated {}.".format(batch)
 
 
 def test_a_refused_container_fails_the_state_and_the_others_are_made(states, lxd, names):
     good, bad = names[:2]
     ret = states.lxdapi.containers_present(
-        "farm", defaults={"source": "busybox"},
-        containers={good: {}, bad: {"config": {"limits.memory": "lots"}}})
+        "farm",
+        defaults={"source": "busybox"},
+        containers={good: {}, bad: {"config": {"limits.memory": "lots"}}},
+    )
     assert ret.result is False
     assert ret.comment.startswith("1 of 2 container(s) failed: {}: ".format(bad))
     assert "Invalid value: lots" in ret.comment  # LXD's own words
@@ -83,19 +88,23 @@ def test_a_refused_container_fails_the_state_and_the_others_are_made(states, lxd
     assert _held(lxd, good) is not None and _held(lxd, bad) is None
 
 
-@pytest.mark.parametrize("kwargs, expected", [
-    (dict(containers="web1"), "containers must be a non-empty list of names or a mapping"),
-    (dict(containers=[]), "containers must be a non-empty list"),
-    (dict(containers={"web1": ["busybox"]}), "container web1: its arguments must be a mapping"),
-    (dict(containers={"web1": {"sauce": "busybox"}}), "container web1: unknown argument(s) sauce"),
-    (dict(containers=["web1"], defaults="busybox"), "defaults must be a mapping"),
-    (dict(containers={"web1": {"source": "no-such-image"}}), "container web1: "),
-    (dict(containers={"web1": {"source": "busybox", "status": "Asleep"}}),
-     "container web1: "),
-    (dict(containers={"bad_name!": {"source": "busybox"}}), "bad_name!"),
-])
-def test_bad_input_fails_before_anything_is_written(states, lxd, request_log, kwargs,
-                                                    expected):
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        (dict(containers="web1"), "containers must be a non-empty list of names or a mapping"),
+        (dict(containers=[]), "containers must be a non-empty list"),
+        (dict(containers={"web1": ["busybox"]}), "container web1: its arguments must be a mapping"),
+        (
+            dict(containers={"web1": {"sauce": "busybox"}}),
+            "container web1: unknown argument(s) sauce",
+        ),
+        (dict(containers=["web1"], defaults="busybox"), "defaults must be a mapping"),
+        (dict(containers={"web1": {"source": "no-such-image"}}), "container web1: "),
+        (dict(containers={"web1": {"source": "busybox", "status": "Asleep"}}), "container web1: "),
+        (dict(containers={"bad_name!": {"source": "busybox"}}), "bad_name!"),
+    ],
+)
+def test_bad_input_fails_before_anything_is_written(states, lxd, request_log, kwargs, expected):
     ret = states.lxdapi.containers_present("farm", **kwargs)
     assert ret.result is False and expected in ret.comment, ret.comment
     assert ret.changes == {} and request_log.writes == []

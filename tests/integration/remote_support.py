@@ -11,7 +11,6 @@ import os
 import shutil
 
 import lxdhost
-
 from conftest import ROOT, core
 
 

@@ -9,14 +9,14 @@ import shutil
 import subprocess
 import uuid
 
-import lxdhost
 import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from conftest import core
-from remote_support import client_pair, held
 import lxdapi_cluster
 import lxdapi_resources
+import lxdhost
+from conftest import core
+from remote_support import client_pair, held
 
 pytestmark = pytest.mark.integration
 
@@ -93,8 +93,7 @@ def test_a_server_that_is_not_clustered_says_so(modules, lxd):
         modules.lxdapi.cluster_members(endpoint=lxd.socket)
 
 
-def test_members_over_https_with_the_pinned_cluster_certificate(modules, cluster,
-                                                                tmp_path):
+def test_members_over_https_with_the_pinned_cluster_certificate(modules, cluster, tmp_path):
     # Each member answers with the cluster certificate, which names neither 127.0.0.3
     # nor 127.0.0.4: pinning it works, checking host names against it does not.
     cert, key = client_pair(str(tmp_path), "cluster-client")
@@ -103,13 +102,17 @@ def test_members_over_https_with_the_pinned_cluster_certificate(modules, cluster
     try:
         for name in ("node3", "node4"):
             url = "https://" + cluster.members[name]["address"]
-            members = modules.lxdapi.cluster_members(endpoint=url, cert=cert, key=key,
-                                                     server_cert=cluster.cluster_cert)
+            members = modules.lxdapi.cluster_members(
+                endpoint=url, cert=cert, key=key, server_cert=cluster.cluster_cert
+            )
             assert {m["status"] for m in members} == {"Online"}
         with pytest.raises(CommandExecutionError, match="TLS with .* failed"):
             modules.lxdapi.cluster_members(
-                endpoint="https://" + cluster.members["node4"]["address"], cert=cert,
-                key=key, verify=cluster.cluster_cert)
+                endpoint="https://" + cluster.members["node4"]["address"],
+                cert=cert,
+                key=key,
+                verify=cluster.cluster_cert,
+            )
     finally:
         cluster.lxc("config", "trust", "remove", fingerprint, check=False)
 
@@ -117,34 +120,31 @@ def test_members_over_https_with_the_pinned_cluster_certificate(modules, cluster
 # ----------------------------------------------------------------- placement
 
 
-def test_container_present_places_it_on_the_target(states, cluster, conn, container,
-                                                   request_log):
-    predicted = states.lxdapi.container_present(container, source="busybox",
-                                                target="node4", test=True, **conn)
+def test_container_present_places_it_on_the_target(states, cluster, conn, container, request_log):
+    predicted = states.lxdapi.container_present(
+        container, source="busybox", target="node4", test=True, **conn
+    )
     assert predicted.result is None
     assert predicted.changes["instance"]["new"]["target"] == "node4"
     assert request_log.writes == []
     assert location(cluster, container) is None
 
-    ret = states.lxdapi.container_present(container, source="busybox", target="node4",
-                                          **conn)
+    ret = states.lxdapi.container_present(container, source="busybox", target="node4", **conn)
     assert ret.result is True, ret.comment
     assert location(cluster, container) == "node4"
-    assert any("target=node4" in url for method, url, _ in request_log.writes
-               if method == "POST")
+    assert any("target=node4" in url for method, url, _ in request_log.writes if method == "POST")
 
     request_log.clear()
-    again = states.lxdapi.container_present(container, source="busybox", target="node4",
-                                            **conn)
+    again = states.lxdapi.container_present(container, source="busybox", target="node4", **conn)
     assert again.result is True and again.changes == {}
     assert request_log.writes == []
 
 
-def test_container_on_another_member_is_reported_not_moved(states, cluster, conn,
-                                                           container, request_log):
+def test_container_on_another_member_is_reported_not_moved(
+    states, cluster, conn, container, request_log
+):
     cluster.lxc("init", "busybox", container, "--target", "node4")
-    ret = states.lxdapi.container_present(container, source="busybox", target="node3",
-                                          **conn)
+    ret = states.lxdapi.container_present(container, source="busybox", target="node3", **conn)
     assert ret.result is True and ret.changes == {}
     assert "on cluster member node4, not node3" in ret.comment
     assert "migrate: True" in ret.comment
@@ -154,8 +154,9 @@ def test_container_on_another_member_is_reported_not_moved(states, cluster, conn
 
 def test_migrate_moves_a_stopped_container(states, cluster, conn, container, request_log):
     cluster.lxc("init", "busybox", container, "--target", "node4")
-    predicted = states.lxdapi.container_present(container, target="node3", migrate=True,
-                                                test=True, **conn)
+    predicted = states.lxdapi.container_present(
+        container, target="node3", migrate=True, test=True, **conn
+    )
     assert predicted.result is None
     assert predicted.changes == {"location": {"old": "node4", "new": "node3"}}
     assert request_log.writes == []
@@ -167,24 +168,26 @@ def test_migrate_moves_a_stopped_container(states, cluster, conn, container, req
     assert location(cluster, container) == "node3"
 
     request_log.clear()
-    again = states.lxdapi.container_present(container, target="node3", migrate=True,
-                                            **conn)
+    again = states.lxdapi.container_present(container, target="node3", migrate=True, **conn)
     assert again.result is True and again.changes == {}
     assert request_log.writes == []
 
 
 def test_migrate_refuses_a_running_container_unless_declared_stopped(
-        states, cluster, conn, container):
+    states, cluster, conn, container
+):
     cluster.lxc("launch", "busybox", container, "--target", "node4")
-    ret = states.lxdapi.container_present(container, target="node3", migrate=True,
-                                          status="Running", **conn)
+    ret = states.lxdapi.container_present(
+        container, target="node3", migrate=True, status="Running", **conn
+    )
     assert ret.result is False
     assert "must be stopped to move to node3" in ret.comment
     found = held(cluster.api(), "instances/" + container)
     assert (found["location"], found["status"]) == ("node4", "Running")
 
-    ret = states.lxdapi.container_present(container, target="node3", migrate=True,
-                                          status="Stopped", **conn)
+    ret = states.lxdapi.container_present(
+        container, target="node3", migrate=True, status="Stopped", **conn
+    )
     assert ret.result is True, ret.comment
     assert ret.changes["location"] == {"old": "node4", "new": "node3"}
     assert ret.changes["status"]["new"] == "Stopped"
@@ -193,11 +196,11 @@ def test_migrate_refuses_a_running_container_unless_declared_stopped(
 
 
 def test_placement_bad_input(states, cluster, conn, container, request_log):
-    ret = states.lxdapi.container_present(container, source="busybox", target="node9",
-                                          **conn)
+    ret = states.lxdapi.container_present(container, source="busybox", target="node9", **conn)
     assert ret.result is False and "node9" in ret.comment
-    ret = states.lxdapi.container_present(container, source="busybox", target="node3",
-                                          migrate="yes", **conn)
+    ret = states.lxdapi.container_present(
+        container, source="busybox", target="node3", migrate="yes", **conn
+    )
     assert ret.result is False and "migrate" in ret.comment
     assert location(cluster, container) is None
     assert [w for w in request_log.writes if "node9" not in w[1]] == []
@@ -222,14 +225,19 @@ def test_storage_pool_per_member_config_with_target(modules, cluster, conn, requ
 
     # a targeted update compares with that member's own config: equal, so no write
     del request_log[:]
-    assert modules.lxdapi.storage_pool_update(
-        "default", config={"source": node4["config"]["source"]}, target="node4", **conn) == {}
+    assert (
+        modules.lxdapi.storage_pool_update(
+            "default", config={"source": node4["config"]["source"]}, target="node4", **conn
+        )
+        == {}
+    )
     assert request_log.writes == []
 
     # a write carries the target: LXD judges the key as a member-specific one
     with pytest.raises(CommandExecutionError, match="cluster member specific key"):
         modules.lxdapi.storage_pool_update(
-            "default", config={"rsync.bwlimit": "5MB"}, target="node4", **conn)
+            "default", config={"rsync.bwlimit": "5MB"}, target="node4", **conn
+        )
     assert [(m, "target=node4" in u) for m, u, _ in request_log.writes] == [("PATCH", True)]
     assert "rsync.bwlimit" not in modules.lxdapi.storage_pool_get("default", **conn)["config"]
 
@@ -259,8 +267,9 @@ def parents():
     """Two host interfaces (veth pairs, no traffic) to serve as macvlan parents."""
     names = [_short_name("lxv") for _ in range(2)]
     for name in names:
-        subprocess.run(["ip", "link", "add", name, "type", "veth", "peer", "name",
-                        name + "p"], check=True)
+        subprocess.run(
+            ["ip", "link", "add", name, "type", "veth", "peer", "name", name + "p"], check=True
+        )
     yield names
     for name in names:
         subprocess.run(["ip", "link", "del", name], check=False)
@@ -288,11 +297,17 @@ def _member_view(cluster, kind, name, member):
 
 
 def test_storage_pool_present_creates_on_every_member_with_its_own_source(
-        states, cluster, conn, pool, request_log):
+    states, cluster, conn, pool, request_log
+):
     name, sources = pool
     member_config = {m: {"source": path} for m, path in sources.items()}
-    declared = dict(driver="dir", description="two sources", config={"rsync.bwlimit": "5MB"},
-                    member_config=member_config, **conn)
+    declared = dict(
+        driver="dir",
+        description="two sources",
+        config={"rsync.bwlimit": "5MB"},
+        member_config=member_config,
+        **conn,
+    )
 
     predicted = states.lxdapi.storage_pool_present(name, test=True, **declared)
     assert predicted.result is None, predicted.comment
@@ -305,7 +320,11 @@ def test_storage_pool_present_creates_on_every_member_with_its_own_source(
     assert ret.comment == "Storage pool {!r} created.".format(name)
     # a pending POST per member, the final POST, then the description LXD's final POST drops
     assert [(m, u.split("?")[-1] if "?" in u else "") for m, u, _ in request_log.writes] == [
-        ("POST", "target=node3"), ("POST", "target=node4"), ("POST", ""), ("PATCH", "")]
+        ("POST", "target=node3"),
+        ("POST", "target=node4"),
+        ("POST", ""),
+        ("PATCH", ""),
+    ]
     whole = held(cluster.api(), "storage-pools/" + name)
     assert (whole["status"], whole["description"]) == ("Created", "two sources")
     assert whole["config"] == {"rsync.bwlimit": "5MB"}
@@ -323,27 +342,36 @@ def test_storage_pool_present_creates_on_every_member_with_its_own_source(
     assert ret.result is True and ret.changes == {}
     assert "on node4" in ret.comment and "can only be set at creation" in ret.comment
     assert request_log.writes == []
-    assert _member_view(cluster, "storage-pools", name, "node4")["config"]["source"] == \
-        sources["node4"]
+    assert (
+        _member_view(cluster, "storage-pools", name, "node4")["config"]["source"]
+        == sources["node4"]
+    )
 
     gone = states.lxdapi.storage_pool_absent(name, **conn)
     assert gone.result is True and gone.changes
     assert held(cluster.api(), "storage-pools/" + name) is None
 
 
-def test_network_present_sets_each_members_parent(states, cluster, conn, network, parents,
-                                                  request_log):
+def test_network_present_sets_each_members_parent(
+    states, cluster, conn, network, parents, request_log
+):
     first, second = parents
-    declared = dict(type="macvlan", config={"parent": first, "mtu": "1400"},
-                    description="lan", **conn)
+    declared = dict(
+        type="macvlan", config={"parent": first, "mtu": "1400"}, description="lan", **conn
+    )
     ret = states.lxdapi.network_present(network, **declared)
     assert ret.result is True, ret.comment
     assert ret.changes["config"]["new"] == {"mtu": "1400"}  # the global keys
-    assert ret.changes["member_config"]["new"] == {"node3": {"parent": first},
-                                                   "node4": {"parent": first}}
+    assert ret.changes["member_config"]["new"] == {
+        "node3": {"parent": first},
+        "node4": {"parent": first},
+    }
     whole = held(cluster.api(), "networks/" + network)
     assert (whole["status"], whole["description"], whole["config"]) == (
-        "Created", "lan", {"mtu": "1400"})
+        "Created",
+        "lan",
+        {"mtu": "1400"},
+    )
     for member in cluster.members:
         assert _member_view(cluster, "networks", network, member)["config"]["parent"] == first
 
@@ -356,19 +384,24 @@ def test_network_present_sets_each_members_parent(states, cluster, conn, network
     on_node4 = dict(declared, member_config={"node4": {"parent": second}})
     predicted = states.lxdapi.network_present(network, test=True, **on_node4)
     assert predicted.result is None
-    assert predicted.changes == {"member_config": {"old": {"node4": {"parent": first}},
-                                                   "new": {"node4": {"parent": second}}}}
+    assert predicted.changes == {
+        "member_config": {"old": {"node4": {"parent": first}}, "new": {"node4": {"parent": second}}}
+    }
     assert request_log.writes == []
-    plan = lxdapi_resources.plan_resource_present(cluster.api(), "network", network,
-                                      {"config": {"parent": first}},
-                                      member_config={"node4": {"parent": second}})
-    assert [(w.method, w.url.endswith("?target=node4"), bool(w.etag))
-            for w in plan.writes] == [("PATCH", True, True)]
+    plan = lxdapi_resources.plan_resource_present(
+        cluster.api(),
+        "network",
+        network,
+        {"config": {"parent": first}},
+        member_config={"node4": {"parent": second}},
+    )
+    assert [(w.method, w.url.endswith("?target=node4"), bool(w.etag)) for w in plan.writes] == [
+        ("PATCH", True, True)
+    ]
 
     ret = states.lxdapi.network_present(network, **on_node4)
     assert ret.result is True and ret.changes == predicted.changes, ret.comment
-    assert [(m, u.endswith("target=node4")) for m, u, _ in request_log.writes] == [
-        ("PATCH", True)]
+    assert [(m, u.endswith("target=node4")) for m, u, _ in request_log.writes] == [("PATCH", True)]
     assert _member_view(cluster, "networks", network, "node4")["config"]["parent"] == second
     assert _member_view(cluster, "networks", network, "node3")["config"]["parent"] == first
     whole = held(cluster.api(), "networks/" + network)  # the rest kept
@@ -380,17 +413,21 @@ def test_network_present_sets_each_members_parent(states, cluster, conn, network
 
 
 def test_a_creation_that_failed_half_way_is_finished_on_the_next_run(
-        states, cluster, conn, network, parents):
+    states, cluster, conn, network, parents
+):
     declared = dict(type="macvlan", config={"mtu": "1400"}, description="lan", **conn)
     failed = states.lxdapi.network_present(
-        network, member_config={"node3": {"parent": "lxnosuch0"}, "node4": {"parent": parents[0]}},
-        **declared)
+        network,
+        member_config={"node3": {"parent": "lxnosuch0"}, "node4": {"parent": parents[0]}},
+        **declared,
+    )
     assert failed.result is False
     assert 'Parent interface "lxnosuch0" not found' in failed.comment
     assert held(cluster.api(), "networks/" + network)["status"] == "Errored"
 
-    fixed = dict(declared, member_config={"node3": {"parent": parents[0]},
-                                          "node4": {"parent": parents[0]}})
+    fixed = dict(
+        declared, member_config={"node3": {"parent": parents[0]}, "node4": {"parent": parents[0]}}
+    )
     ret = states.lxdapi.network_present(network, **fixed)
     assert ret.result is True, ret.comment
     assert ret.changes["status"] == {"old": "Errored", "new": "Created"}
@@ -398,7 +435,10 @@ def test_a_creation_that_failed_half_way_is_finished_on_the_next_run(
     assert "was Errored on the cluster" in ret.comment
     whole = held(cluster.api(), "networks/" + network)
     assert (whole["status"], whole["description"], whole["config"]) == (
-        "Created", "lan", {"mtu": "1400"})
+        "Created",
+        "lan",
+        {"mtu": "1400"},
+    )
     assert _member_view(cluster, "networks", network, "node3")["config"]["parent"] == parents[0]
 
     assert states.lxdapi.network_present(network, **fixed).changes == {}
@@ -406,67 +446,82 @@ def test_a_creation_that_failed_half_way_is_finished_on_the_next_run(
 
 def test_a_pool_pending_on_some_members_is_finished(states, cluster, conn, pool):
     name, sources = pool
-    cluster.lxc("storage", "create", name, "dir", "source=" + sources["node3"],
-                "--target", "node3")
+    cluster.lxc("storage", "create", name, "dir", "source=" + sources["node3"], "--target", "node3")
     assert held(cluster.api(), "storage-pools/" + name)["status"] == "Pending"
     ret = states.lxdapi.storage_pool_present(
-        name, driver="dir", member_config={m: {"source": p} for m, p in sources.items()},
-        **conn)
+        name, driver="dir", member_config={m: {"source": p} for m, p in sources.items()}, **conn
+    )
     assert ret.result is True, ret.comment
     assert ret.changes["status"] == {"old": "Pending", "new": "Created"}
     assert held(cluster.api(), "storage-pools/" + name)["status"] == "Created"
-    assert _member_view(cluster, "storage-pools", name, "node4")["config"]["source"] == \
-        sources["node4"]
+    assert (
+        _member_view(cluster, "storage-pools", name, "node4")["config"]["source"]
+        == sources["node4"]
+    )
 
 
 def test_member_config_from_the_execution_module(modules, cluster, conn, network, parents):
     first, second = parents
     made = modules.lxdapi.network_create(
-        network, type="macvlan", member_config={"node3": {"parent": first},
-                                                "node4": {"parent": second}}, **conn)
+        network,
+        type="macvlan",
+        member_config={"node3": {"parent": first}, "node4": {"parent": second}},
+        **conn,
+    )
     assert made["status"] == "Created"
-    assert modules.lxdapi.network_get(network, target="node4", **conn)["config"]["parent"] \
-        == second
-    changes = modules.lxdapi.network_update(network, member_config={"node4": {"parent": first}},
-                                            **conn)
-    assert changes == {"member_config": {"old": {"node4": {"parent": second}},
-                                         "new": {"node4": {"parent": first}}}}
-    assert modules.lxdapi.network_get(network, target="node4", **conn)["config"]["parent"] \
-        == first
-    assert modules.lxdapi.network_update(network, member_config={"node4": {"parent": first}},
-                                         **conn) == {}
+    assert modules.lxdapi.network_get(network, target="node4", **conn)["config"]["parent"] == second
+    changes = modules.lxdapi.network_update(
+        network, member_config={"node4": {"parent": first}}, **conn
+    )
+    assert changes == {
+        "member_config": {"old": {"node4": {"parent": second}}, "new": {"node4": {"parent": first}}}
+    }
+    assert modules.lxdapi.network_get(network, target="node4", **conn)["config"]["parent"] == first
+    assert (
+        modules.lxdapi.network_update(network, member_config={"node4": {"parent": first}}, **conn)
+        == {}
+    )
 
 
-@pytest.mark.parametrize("member_config, expected", [
-    ({"node3": {"mtu": "1400"}}, "member_config of node3: mtu is not member-specific"),
-    ({"node9": {"parent": "eth0"}}, "names node9, not a member of the cluster"),
-    (["node3"], "member_config must be a mapping"),
-    ({"node3": "eth0"}, "member_config of node3 must be a mapping"),
-])
-def test_member_config_bad_input(states, modules, cluster, conn, network, member_config,
-                                 expected, request_log):
-    ret = states.lxdapi.network_present(network, type="macvlan", member_config=member_config,
-                                        **conn)
+@pytest.mark.parametrize(
+    "member_config, expected",
+    [
+        ({"node3": {"mtu": "1400"}}, "member_config of node3: mtu is not member-specific"),
+        ({"node9": {"parent": "eth0"}}, "names node9, not a member of the cluster"),
+        (["node3"], "member_config must be a mapping"),
+        ({"node3": "eth0"}, "member_config of node3 must be a mapping"),
+    ],
+)
+def test_member_config_bad_input(
+    states, modules, cluster, conn, network, member_config, expected, request_log
+):
+    ret = states.lxdapi.network_present(
+        network, type="macvlan", member_config=member_config, **conn
+    )
     assert ret.result is False and expected in ret.comment, ret.comment
     with pytest.raises(SaltInvocationError, match=expected):
-        modules.lxdapi.network_create(network, type="macvlan", member_config=member_config,
-                                      **conn)
+        modules.lxdapi.network_create(network, type="macvlan", member_config=member_config, **conn)
     assert request_log.writes == []
     assert held(cluster.api(), "networks/" + network) is None
 
 
 def test_member_config_needs_a_cluster_and_no_target(states, modules, lxd, cluster, conn):
-    ret = states.lxdapi.storage_pool_present("pool-single", driver="dir",
-                                             member_config={"node3": {"source": "/srv/x"}},
-                                             endpoint=lxd.socket)
+    ret = states.lxdapi.storage_pool_present(
+        "pool-single",
+        driver="dir",
+        member_config={"node3": {"source": "/srv/x"}},
+        endpoint=lxd.socket,
+    )
     assert ret.result is False and "is not clustered" in ret.comment
     assert held(lxd.api(), "storage-pools/pool-single") is None
     with pytest.raises(SaltInvocationError, match="not both"):
-        modules.lxdapi.storage_pool_update("default", target="node3",
-                                           member_config={"node3": {"source": "/x"}}, **conn)
+        modules.lxdapi.storage_pool_update(
+            "default", target="node3", member_config={"node3": {"source": "/x"}}, **conn
+        )
     with pytest.raises(ValueError, match="create it without target"):
-        lxdapi_resources.plan_resource_present(cluster.api(), "network", "nosuch0", {"type": "macvlan"},
-                                   target="node3")
+        lxdapi_resources.plan_resource_present(
+            cluster.api(), "network", "nosuch0", {"type": "macvlan"}, target="node3"
+        )
 
 
 # ------------------------------------------------------ members: settings, evacuation
@@ -481,23 +536,31 @@ def node4_restored(cluster):
     if held(api, "cluster/members/node4")["status"] == "Evacuated":
         lxdapi_cluster.cluster_member_state(api, "node4", "restore")
     lxdapi_cluster.plan_cluster_member(
-        api, "node4", description=before["description"],
+        api,
+        "node4",
+        description=before["description"],
         failure_domain=before["failure_domain"],
         roles=[r for r in before["roles"] if r in lxdapi_cluster.ASSIGNABLE_ROLES],
-        config={k: before["config"].get(k, "") for k in ("scheduler.instance",)}).apply(api)
+        config={k: before["config"].get(k, "") for k in ("scheduler.instance",)},
+    ).apply(api)
 
 
 def test_cluster_member_present(states, cluster, conn, node4_restored, request_log):
-    declared = dict(description="second member", failure_domain="rack2",
-                    roles=["event-hub"], config={"scheduler.instance": "manual"}, **conn)
+    declared = dict(
+        description="second member",
+        failure_domain="rack2",
+        roles=["event-hub"],
+        config={"scheduler.instance": "manual"},
+        **conn,
+    )
     predicted = states.lxdapi.cluster_member_present("node4", test=True, **declared)
     assert predicted.result is None
     assert predicted.changes == {
         "description": {"old": "", "new": "second member"},
         "failure_domain": {"old": "default", "new": "rack2"},
         "roles": {"old": [], "new": ["event-hub"]},
-        "config": {"old": {"scheduler.instance": None},
-                   "new": {"scheduler.instance": "manual"}}}
+        "config": {"old": {"scheduler.instance": None}, "new": {"scheduler.instance": "manual"}},
+    }
     assert request_log.writes == []
 
     ret = states.lxdapi.cluster_member_present("node4", **declared)
@@ -552,17 +615,19 @@ def group(cluster):
         lxdapi_resources.resource_delete(api, "cluster_group", name)
 
 
-def test_cluster_group_present_and_placement(states, modules, cluster, conn, group,
-                                             container, request_log):
-    predicted = states.lxdapi.cluster_group_present(group, members=["node4"],
-                                                    description="the fourth", test=True,
-                                                    **conn)
+def test_cluster_group_present_and_placement(
+    states, modules, cluster, conn, group, container, request_log
+):
+    predicted = states.lxdapi.cluster_group_present(
+        group, members=["node4"], description="the fourth", test=True, **conn
+    )
     assert predicted.result is None
     assert predicted.changes["members"] == {"old": None, "new": ["node4"]}
     assert request_log.writes == [] and held(cluster.api(), "cluster/groups/" + group) is None
 
-    ret = states.lxdapi.cluster_group_present(group, members=["node4"],
-                                              description="the fourth", **conn)
+    ret = states.lxdapi.cluster_group_present(
+        group, members=["node4"], description="the fourth", **conn
+    )
     assert ret.result is True, ret.comment
     assert ret.comment == "Cluster group {!r} created.".format(group)
     found = held(cluster.api(), "cluster/groups/" + group)
@@ -579,8 +644,7 @@ def test_cluster_group_present_and_placement(states, modules, cluster, conn, gro
 
     ret = states.lxdapi.cluster_group_present(group, members=["node3", "node4"], **conn)
     assert ret.changes == {"members": {"old": ["node4"], "new": ["node3", "node4"]}}
-    assert sorted(held(cluster.api(), "cluster/groups/" + group)["members"]) == [
-        "node3", "node4"]
+    assert sorted(held(cluster.api(), "cluster/groups/" + group)["members"]) == ["node3", "node4"]
     assert held(cluster.api(), "cluster/groups/" + group)["description"] == "the fourth"
 
     refused = states.lxdapi.cluster_group_absent(group, **conn)
@@ -592,20 +656,32 @@ def test_cluster_group_present_and_placement(states, modules, cluster, conn, gro
     assert states.lxdapi.cluster_group_absent(group, **conn).changes == {}
 
 
-def test_description_and_a_members_key_change_in_one_run(states, cluster, conn, network,
-                                                         parents, request_log):
+def test_description_and_a_members_key_change_in_one_run(
+    states, cluster, conn, network, parents, request_log
+):
     first, second = parents
-    states.lxdapi.network_present(network, type="macvlan", config={"parent": first},
-                                  description="old", **conn)
-    ret = states.lxdapi.network_present(network, type="macvlan", config={"parent": first},
-                                        member_config={"node4": {"parent": second}},
-                                        description="new", **conn)
+    states.lxdapi.network_present(
+        network, type="macvlan", config={"parent": first}, description="old", **conn
+    )
+    ret = states.lxdapi.network_present(
+        network,
+        type="macvlan",
+        config={"parent": first},
+        member_config={"node4": {"parent": second}},
+        description="new",
+        **conn,
+    )
     assert ret.result is True, ret.comment
     assert set(ret.changes) == {"description", "member_config"}
     assert held(cluster.api(), "networks/" + network)["description"] == "new"
     assert _member_view(cluster, "networks", network, "node4")["config"]["parent"] == second
     request_log.clear()
-    again = states.lxdapi.network_present(network, type="macvlan", config={"parent": first},
-                                          member_config={"node4": {"parent": second}},
-                                          description="new", **conn)
+    again = states.lxdapi.network_present(
+        network,
+        type="macvlan",
+        config={"parent": first},
+        member_config={"node4": {"parent": second}},
+        description="new",
+        **conn,
+    )
     assert again.changes == {} and request_log.writes == []

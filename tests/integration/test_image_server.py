@@ -5,10 +5,10 @@ own (another fingerprint than the session daemon's); it is stopped at the end. T
 session daemon pulls from it, pinning nothing but the server's certificate.
 """
 
-import lxdhost
 import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
+import lxdhost
 from remote_support import held, https_server
 
 pytestmark = pytest.mark.integration
@@ -46,8 +46,9 @@ def container(lxd, unique_name, pulled):
     lxd.lxc("delete", "--force", unique_name, check=False)
 
 
-def test_image_present_pulls_from_the_image_server(states, api, lxd, source, pulled,
-                                                   unique_name, request_log):
+def test_image_present_pulls_from_the_image_server(
+    states, api, lxd, source, pulled, unique_name, request_log
+):
     fingerprint = pulled
     assert held(api, "images/" + fingerprint) is None
 
@@ -69,8 +70,9 @@ def test_image_present_pulls_from_the_image_server(states, api, lxd, source, pul
     assert request_log.writes == []
 
 
-def test_image_present_without_the_server_certificate_fails(states, api, source, pulled,
-                                                            unique_name):
+def test_image_present_without_the_server_certificate_fails(
+    states, api, source, pulled, unique_name
+):
     source = dict(source)
     del source["certificate"]
     ret = states.lxdapi.image_present(unique_name, source=source)
@@ -80,11 +82,16 @@ def test_image_present_without_the_server_certificate_fails(states, api, source,
     assert held(api, "images/aliases/" + unique_name) is None
 
 
-def test_container_present_pulls_its_image(states, api, lxd, image_server, container,
-                                           request_log):
+def test_container_present_pulls_its_image(states, api, lxd, image_server, container, request_log):
     server, fingerprint, pem = image_server
-    pull = {"type": "image", "mode": "pull", "server": server.url, "protocol": "lxd",
-            "alias": "busybox", "certificate": pem}
+    pull = {
+        "type": "image",
+        "mode": "pull",
+        "server": server.url,
+        "protocol": "lxd",
+        "alias": "busybox",
+        "certificate": pem,
+    }
     ret = states.lxdapi.container_present(container, source=pull, status="Running")
     assert ret.result is True, ret.comment
     found = held(api, "instances/" + container)
@@ -100,18 +107,18 @@ def test_container_present_pulls_its_image(states, api, lxd, image_server, conta
 def test_exec_image_list_on_the_server_over_https(modules, image_server):
     # The image server as a remote: its public image is readable untrusted, pinned.
     server, fingerprint, _ = image_server
-    images = modules.lxdapi.image_list(endpoint=server.url,
-                                       server_cert=server.server_cert)
+    images = modules.lxdapi.image_list(endpoint=server.url, server_cert=server.server_cert)
     assert fingerprint in images
-    assert modules.lxdapi.info(endpoint=server.url,
-                               server_cert=server.server_cert)["auth"] == "untrusted"
+    assert (
+        modules.lxdapi.info(endpoint=server.url, server_cert=server.server_cert)["auth"]
+        == "untrusted"
+    )
 
 
 # ------------------------------------------------ copies from one server to another
 
 
-def test_container_copy_between_servers_and_on_one(modules, lxd, api, image_server,
-                                                   unique_name):
+def test_container_copy_between_servers_and_on_one(modules, lxd, api, image_server, unique_name):
     """The HTTPS daemon is the source; the session daemon pulls from it (LXD's migration
     in pull mode, with one-time secrets: neither trusts the other)."""
     server = image_server[0]

@@ -86,8 +86,7 @@ def test_salt_minion_lxdapi_container_get(salt_cli, minion, lxd, unique_name):
         assert ret.data["name"] == unique_name
         assert ret.data["status"] == "Stopped"
 
-        missing = salt_cli.run("lxdapi.container_get", unique_name + "-x",
-                               minion_tgt=minion.id)
+        missing = salt_cli.run("lxdapi.container_get", unique_name + "-x", minion_tgt=minion.id)
         assert missing.returncode == 0 and missing.data is False
     finally:
         lxd.lxc("delete", "--force", unique_name, check=False)
@@ -95,8 +94,7 @@ def test_salt_minion_lxdapi_container_get(salt_cli, minion, lxd, unique_name):
 
 def test_state_apply_through_the_master(salt_cli, minion, api, names, cleanup):
     name = names["container"]
-    predicted = salt_cli.run("state.apply", "lxdapi_demo", "test=True",
-                             minion_tgt=minion.id)
+    predicted = salt_cli.run("state.apply", "lxdapi_demo", "test=True", minion_tgt=minion.id)
     assert predicted.returncode == 0, predicted
     assert all(s["result"] is None for s in predicted.data.values())
     assert held(api, "instances/" + name) is None

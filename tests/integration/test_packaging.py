@@ -62,13 +62,17 @@ def salt_call(tmp_path, config_dir, *args, hide_entry_point=False):
     mode = "hide-entry-point" if hide_entry_point else "as-installed"
     return subprocess.run(
         [sys.executable, str(script), mode, "--local", "-c", config_dir, *args, "--out=json"],
-        capture_output=True, text=True, timeout=180, cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=str(tmp_path),
     )
 
 
 def test_the_entry_point_is_registered():
-    points = [ep for ep in importlib.metadata.entry_points(group="salt.loader")
-              if ep.name == "lxdapi"]
+    points = [
+        ep for ep in importlib.metadata.entry_points(group="salt.loader") if ep.name == "lxdapi"
+    ]
     assert points, "saltext-lxdapi is not installed: run pip install -e . (make setup)"
     dirs = points[0].load()()
     assert set(dirs) == {"modules", "states", "utils", "beacons"}
@@ -114,11 +118,11 @@ def test_saltutil_sync_all_from_file_roots(tmp_path, lxd):
     proc = salt_call(tmp_path, config_dir, "lxdapi.info", hide_entry_point=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout)["local"]["auth"] == "trusted"
-    proc = salt_call(tmp_path, config_dir, "sys.list_state_functions", "lxdapi",
-                     hide_entry_point=True)
+    proc = salt_call(
+        tmp_path, config_dir, "sys.list_state_functions", "lxdapi", hide_entry_point=True
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout)["local"], "no lxdapi states loaded from the sync"
-
 
 
 def test_the_beacon_loads_through_the_entry_point(minion_opts):

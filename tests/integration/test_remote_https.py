@@ -13,9 +13,9 @@ import stat
 import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
+import lxdapi_trust
 from conftest import core
 from remote_support import client_pair, held, https_server, minion_loaders
-import lxdapi_trust
 
 pytestmark = pytest.mark.integration
 
@@ -41,8 +41,7 @@ def certs(server, tmp_path_factory):
 def https(server, certs):
     """Connection kwargs for the trusted client, pinning the server's certificate."""
     cert, key = certs["trusted"]
-    return {"endpoint": server.url, "cert": cert, "key": key,
-            "server_cert": server.server_cert}
+    return {"endpoint": server.url, "cert": cert, "key": key, "server_cert": server.server_cert}
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +52,18 @@ def remote_loaders(salt_factories, lxd, server, certs):
     config = {
         "endpoint": lxd.socket,
         "remotes": {
-            "lab": {"endpoint": server.url, "cert": cert, "key": key,
-                    "server_cert": server.server_cert},
-            "lab-ca": {"endpoint": server.url, "cert": cert, "key": key,
-                       "verify": server.server_cert},
+            "lab": {
+                "endpoint": server.url,
+                "cert": cert,
+                "key": key,
+                "server_cert": server.server_cert,
+            },
+            "lab-ca": {
+                "endpoint": server.url,
+                "cert": cert,
+                "key": key,
+                "verify": server.server_cert,
+            },
         },
     }
     loaders = minion_loaders(salt_factories, "lxdapi-remote-https", config)
@@ -100,18 +107,18 @@ def test_trusted_client_reads_and_writes_over_https(modules, server, https, uniq
     assert held(server.local_api(), "instances/" + unique_name) is None
 
 
-def test_functions_with_their_own_key_and_timeout_take_client_key(modules, server, https,
-                                                                  unique_name):
+def test_functions_with_their_own_key_and_timeout_take_client_key(
+    modules, server, https, unique_name
+):
     """``container_config_set(name, key, value)`` has a ``key`` of its own: the TLS key
     goes as ``client_key`` (and the request timeout as ``request_timeout``)."""
     conn = dict(https, client_key=https.pop("key"), request_timeout=20)
     try:
         modules.lxdapi.container_create(unique_name, **conn)  # no image: an empty one
-        assert modules.lxdapi.container_config_set(unique_name, "user.via", "https",
-                                                   **conn) == {
-            "user.via": {"old": None, "new": "https"}}
-        assert held(server.local_api(), "instances/" + unique_name)["config"][
-            "user.via"] == "https"
+        assert modules.lxdapi.container_config_set(unique_name, "user.via", "https", **conn) == {
+            "user.via": {"old": None, "new": "https"}
+        }
+        assert held(server.local_api(), "instances/" + unique_name)["config"]["user.via"] == "https"
         assert modules.lxdapi.container_config_get(unique_name, "user.via", **conn) == "https"
         assert modules.lxdapi.container_stop(unique_name, timeout=5, **conn) is False
     finally:
@@ -121,8 +128,9 @@ def test_functions_with_their_own_key_and_timeout_take_client_key(modules, serve
 def test_untrusted_client_gets_a_clear_error(modules, server, certs, unique_name):
     cert, key = certs["untrusted"]
     with pytest.raises(CommandExecutionError) as err:
-        modules.lxdapi.container_create(unique_name, endpoint=server.url, cert=cert,
-                                        key=key, server_cert=server.server_cert)
+        modules.lxdapi.container_create(
+            unique_name, endpoint=server.url, cert=cert, key=key, server_cert=server.server_cert
+        )
     text = str(err.value)
     assert "not trusted" in text and "forbidden" in text
     assert core.certificate_fingerprint(cert) in text
@@ -157,8 +165,7 @@ def test_ca_bundle_verifies_the_server(modules, server, certs, monkeypatch):
     # requests lets REQUESTS_CA_BUNDLE override a session's CA bundle; the core must not.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     cert, key = certs["trusted"]
-    info = modules.lxdapi.info(endpoint=server.url, cert=cert, key=key,
-                               verify=server.server_cert)
+    info = modules.lxdapi.info(endpoint=server.url, cert=cert, key=key, verify=server.server_cert)
     assert info["auth"] == "trusted"
 
 
@@ -180,8 +187,7 @@ def test_verify_false_works_and_warns(modules, server, certs, caplog, monkeypatc
 def test_missing_ca_bundle_is_named(modules, server, certs):
     cert, key = certs["trusted"]
     with pytest.raises(CommandExecutionError, match="CA bundle '/nonexistent.pem'"):
-        modules.lxdapi.info(endpoint=server.url, cert=cert, key=key,
-                            verify="/nonexistent.pem")
+        modules.lxdapi.info(endpoint=server.url, cert=cert, key=key, verify="/nonexistent.pem")
 
 
 # ------------------------------------------------------------------- named remotes
@@ -196,7 +202,8 @@ def test_named_remote_from_minion_config(remote_modules, server, lxd):
     local = remote_modules.lxdapi.info()
     assert local["auth"] == "trusted"
     assert "trusted-client" not in [
-        c["name"] for c in remote_modules.lxdapi.certificate_list(recursion=1)]
+        c["name"] for c in remote_modules.lxdapi.certificate_list(recursion=1)
+    ]
 
 
 def test_unknown_remote_names_the_configured_ones(remote_modules):
@@ -208,8 +215,9 @@ def test_state_through_a_named_remote(remote_states, server, certs, request_log)
     pem_path = client_pair(certs["folder"], "via-remote")[0]
     fingerprint = core.certificate_fingerprint(pem_path)
     try:
-        ret = remote_states.lxdapi.certificate_present("via-remote", certificate=pem_path,
-                                                       remote="lab")
+        ret = remote_states.lxdapi.certificate_present(
+            "via-remote", certificate=pem_path, remote="lab"
+        )
         assert ret.result is True and ret.changes["certificate"]["old"] is None
         assert request_log and all(url.startswith(server.url) for _, url, _ in request_log)
         assert trusted_fingerprints(server)[fingerprint]["name"] == "via-remote"
@@ -223,8 +231,7 @@ def test_state_through_a_named_remote(remote_states, server, certs, request_log)
 def test_client_certificate_create_writes_a_private_key(modules, certs, unique_name, caplog):
     prefix = os.path.join(certs["folder"], unique_name)
     with caplog.at_level(logging.DEBUG):
-        made = modules.lxdapi.client_certificate_create(path_prefix=prefix,
-                                                        common_name="minion-x")
+        made = modules.lxdapi.client_certificate_create(path_prefix=prefix, common_name="minion-x")
     assert made["created"] is True
     assert made["cert"] == prefix + ".crt" and made["key"] == prefix + ".key"
     assert stat.S_IMODE(os.stat(made["key"]).st_mode) == 0o600
@@ -271,9 +278,14 @@ def test_client_certificate_create_refuses_half_a_pair(modules, certs, unique_na
 def test_authenticate_with_the_trust_password(modules, server, certs, unique_name):
     server.lxc("config", "set", "core.trust_password", "s3cret-pw")
     made = modules.lxdapi.client_certificate_create(
-        path_prefix=os.path.join(certs["folder"], unique_name))
-    conn = {"endpoint": server.url, "cert": made["cert"], "key": made["key"],
-            "server_cert": server.server_cert}
+        path_prefix=os.path.join(certs["folder"], unique_name)
+    )
+    conn = {
+        "endpoint": server.url,
+        "cert": made["cert"],
+        "key": made["key"],
+        "server_cert": server.server_cert,
+    }
     try:
         with pytest.raises(CommandExecutionError, match="refused the trust password"):
             modules.lxdapi.authenticate(password="wrong", **conn)
@@ -296,11 +308,16 @@ def test_authenticate_with_a_trust_token(modules, server, certs, unique_name):
     assert api.has_extension("certificate_token")
     token = modules.lxdapi.certificate_token_create(unique_name, endpoint=server.socket)
     made = modules.lxdapi.client_certificate_create(
-        path_prefix=os.path.join(certs["folder"], unique_name))
+        path_prefix=os.path.join(certs["folder"], unique_name)
+    )
     try:
-        done = modules.lxdapi.authenticate(token=token, endpoint=server.url,
-                                           cert=made["cert"], key=made["key"],
-                                           server_cert=server.server_cert)
+        done = modules.lxdapi.authenticate(
+            token=token,
+            endpoint=server.url,
+            cert=made["cert"],
+            key=made["key"],
+            server_cert=server.server_cert,
+        )
         assert done["trusted"] is True and done["changed"] is True
         assert trusted_fingerprints(server)[made["fingerprint"]]["name"] == unique_name
     finally:
@@ -315,8 +332,7 @@ def test_authenticate_through_a_named_remote(remote_modules):
 
 def test_authenticate_bad_input(modules, server, certs):
     cert, key = certs["untrusted"]
-    conn = {"endpoint": server.url, "cert": cert, "key": key,
-            "server_cert": server.server_cert}
+    conn = {"endpoint": server.url, "cert": cert, "key": key, "server_cert": server.server_cert}
     with pytest.raises(SaltInvocationError, match="password or a trust token"):
         modules.lxdapi.authenticate(**conn)
     with pytest.raises(SaltInvocationError, match="password or a trust token"):
@@ -324,8 +340,9 @@ def test_authenticate_bad_input(modules, server, certs):
     with pytest.raises(SaltInvocationError, match="needs an HTTPS endpoint"):
         modules.lxdapi.authenticate(password="a", endpoint=server.socket)
     with pytest.raises(SaltInvocationError, match="needs a client certificate"):
-        modules.lxdapi.authenticate(password="a", endpoint=server.url,
-                                    server_cert=server.server_cert)
+        modules.lxdapi.authenticate(
+            password="a", endpoint=server.url, server_cert=server.server_cert
+        )
 
 
 # -------------------------------------------------------- the trust store (exec)
@@ -354,8 +371,7 @@ def test_certificate_add_refuses_what_is_not_a_certificate(modules, server):
     with pytest.raises(SaltInvocationError, match="neither a PEM certificate nor"):
         modules.lxdapi.certificate_add("not a certificate", endpoint=server.socket)
     with pytest.raises(SaltInvocationError, match="unknown certificate type 'admin'"):
-        modules.lxdapi.certificate_add(server.server_cert, type="admin",
-                                       endpoint=server.socket)
+        modules.lxdapi.certificate_add(server.server_cert, type="admin", endpoint=server.socket)
 
 
 # ------------------------------------------------------- the trust store (states)
@@ -373,8 +389,7 @@ def pem(certs, server, unique_name):
     forget(server, fingerprint)
 
 
-def test_certificate_present_adds_updates_and_is_idempotent(states, server, pem,
-                                                            request_log):
+def test_certificate_present_adds_updates_and_is_idempotent(states, server, pem, request_log):
     path, text, fingerprint = pem
     conn = {"endpoint": server.socket}
     ret = states.lxdapi.certificate_present("web-client", certificate=text, **conn)
@@ -383,7 +398,10 @@ def test_certificate_present_adds_updates_and_is_idempotent(states, server, pem,
     assert "added to the trust store" in ret.comment
     held_cert = trusted_fingerprints(server)[fingerprint]
     assert (held_cert["name"], held_cert["type"], held_cert["restricted"]) == (
-        "web-client", "client", False)
+        "web-client",
+        "client",
+        False,
+    )
 
     request_log.clear()
     again = states.lxdapi.certificate_present("web-client", certificate=path, **conn)
@@ -391,9 +409,9 @@ def test_certificate_present_adds_updates_and_is_idempotent(states, server, pem,
     assert "already trusted" in again.comment
     assert request_log.writes == []
 
-    updated = states.lxdapi.certificate_present("web-client2", certificate=path,
-                                                restricted=True, projects=["default"],
-                                                **conn)
+    updated = states.lxdapi.certificate_present(
+        "web-client2", certificate=path, restricted=True, projects=["default"], **conn
+    )
     assert updated.result is True, updated.comment
     assert updated.changes == {
         "name": {"old": "web-client", "new": "web-client2"},
@@ -402,14 +420,18 @@ def test_certificate_present_adds_updates_and_is_idempotent(states, server, pem,
     }
     held_cert = trusted_fingerprints(server)[fingerprint]
     assert (held_cert["name"], held_cert["restricted"], held_cert["projects"]) == (
-        "web-client2", True, ["default"])
+        "web-client2",
+        True,
+        ["default"],
+    )
     assert [w[0] for w in request_log.writes] == ["PATCH"]
 
 
 def test_certificate_present_test_mode_writes_nothing(states, server, pem, request_log):
     path, _, fingerprint = pem
-    ret = states.lxdapi.certificate_present("would-be", certificate=path,
-                                            endpoint=server.socket, test=True)
+    ret = states.lxdapi.certificate_present(
+        "would-be", certificate=path, endpoint=server.socket, test=True
+    )
     assert ret.result is None
     assert ret.changes["certificate"]["new"]["fingerprint"] == fingerprint
     assert "Would have" in ret.comment
@@ -420,15 +442,21 @@ def test_certificate_present_test_mode_writes_nothing(states, server, pem, reque
 def test_certificate_present_bad_input(states, server, pem, request_log):
     _, _, fingerprint = pem
     before = trusted_fingerprints(server)
-    ret = states.lxdapi.certificate_present("bad", certificate="not a certificate",
-                                            endpoint=server.socket)
+    ret = states.lxdapi.certificate_present(
+        "bad", certificate="not a certificate", endpoint=server.socket
+    )
     assert ret.result is False and "neither a PEM certificate nor" in ret.comment
-    ret = states.lxdapi.certificate_present("bad", certificate=pem[0], type="admin",
-                                            endpoint=server.socket)
+    ret = states.lxdapi.certificate_present(
+        "bad", certificate=pem[0], type="admin", endpoint=server.socket
+    )
     assert ret.result is False and "unknown certificate type 'admin'" in ret.comment
-    ret = states.lxdapi.certificate_present("bad", certificate=pem[0], restricted=True,
-                                            projects=["no-such-project"],
-                                            endpoint=server.socket)
+    ret = states.lxdapi.certificate_present(
+        "bad",
+        certificate=pem[0],
+        restricted=True,
+        projects=["no-such-project"],
+        endpoint=server.socket,
+    )
     assert ret.result is False and "no-such-project" in ret.comment, ret.comment
     assert trusted_fingerprints(server) == before
     assert fingerprint not in before

@@ -22,12 +22,16 @@ def config_dir(tmp_path, lxd):
     """A minion config dir: local file client, its own root_dir, modules from the checkout."""
     conf = tmp_path / "conf"
     conf.mkdir()
-    (conf / "minion").write_text(json.dumps({  # JSON is YAML
-        "file_client": "local",
-        "root_dir": str(tmp_path / "root"),
-        "module_dirs": [ROOT],
-        "lxdapi": {"endpoint": lxd.socket},
-    }))
+    (conf / "minion").write_text(
+        json.dumps(
+            {  # JSON is YAML
+                "file_client": "local",
+                "root_dir": str(tmp_path / "root"),
+                "module_dirs": [ROOT],
+                "lxdapi": {"endpoint": lxd.socket},
+            }
+        )
+    )
     return str(conf)
 
 
@@ -35,7 +39,10 @@ def salt_call(config_dir, *args):
     assert os.path.exists(SALT_CALL), "salt-call not found beside " + sys.executable
     return subprocess.run(
         [SALT_CALL, "--local", "-c", config_dir, *args, "--out=json"],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
 
 
@@ -62,8 +69,9 @@ def test_container_get_absent_prints_false(config_dir, unique_name):
 
 
 def test_exec_and_config_set_from_the_command_line(config_dir, container, api):
-    proc = salt_call(config_dir, "lxdapi.container_exec", container,
-                     '["sh", "-c", "echo $A"]', 'env={"A": 1}')
+    proc = salt_call(
+        config_dir, "lxdapi.container_exec", container, '["sh", "-c", "echo $A"]', 'env={"A": 1}'
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["local"] == {"retcode": 0, "stdout": "1\n", "stderr": ""}
     proc = salt_call(config_dir, "lxdapi.container_config_set", container, "user.cli", "blue")
@@ -74,8 +82,14 @@ def test_exec_and_config_set_from_the_command_line(config_dir, container, api):
 
 def test_file_put_mode_written_unquoted(config_dir, container, api):
     # On the command line 0640 reaches the module as the int 640: still mode 0640.
-    proc = salt_call(config_dir, "lxdapi.container_file_put", container, "/tmp/cli.txt",
-                     "contents=from the cli", "mode=0640")
+    proc = salt_call(
+        config_dir,
+        "lxdapi.container_file_put",
+        container,
+        "/tmp/cli.txt",
+        "contents=from the cli",
+        "mode=0640",
+    )
     assert proc.returncode == 0, proc.stderr
     result = api.get(api.instance_path(container, "files"), params={"path": "/tmp/cli.txt"})
     assert result.response.content == b"from the cli"

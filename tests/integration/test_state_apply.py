@@ -12,9 +12,9 @@ import sys
 import textwrap
 import uuid
 
-import lxdhost
 import pytest
 
+import lxdhost
 from conftest import core
 
 pytestmark = pytest.mark.integration
@@ -36,13 +36,17 @@ def salt(tmp_path, lxd):
     tree.mkdir()
     conf = tmp_path / "conf"
     conf.mkdir()
-    (conf / "minion").write_text(json.dumps({  # JSON is YAML
-        "file_client": "local",
-        "root_dir": str(tmp_path / "root"),
-        "file_roots": {"base": [str(tree)]},
-        "module_dirs": [ROOT],
-        "lxdapi": {"endpoint": lxd.socket},
-    }))
+    (conf / "minion").write_text(
+        json.dumps(
+            {  # JSON is YAML
+                "file_client": "local",
+                "root_dir": str(tmp_path / "root"),
+                "file_roots": {"base": [str(tree)]},
+                "module_dirs": [ROOT],
+                "lxdapi": {"endpoint": lxd.socket},
+            }
+        )
+    )
 
     class Salt:
         def __init__(self):
@@ -53,32 +57,41 @@ def salt(tmp_path, lxd):
 
         def apply(self, sls, test=False, pillar=None):
             assert os.path.exists(SALT_CALL), "salt-call not found beside " + sys.executable
-            args = [SALT_CALL, "--local", "-c", str(conf), "--out=json",
-                    "--retcode-passthrough", "state.apply", sls]
+            args = [
+                SALT_CALL,
+                "--local",
+                "-c",
+                str(conf),
+                "--out=json",
+                "--retcode-passthrough",
+                "state.apply",
+                sls,
+            ]
             if test:
                 args.append("test=True")
             if pillar:
                 args.append("pillar=" + json.dumps(pillar))
-            proc = subprocess.run(args, capture_output=True, text=True, timeout=300,
-                                  cwd=ROOT)
+            proc = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=ROOT)
             try:
                 data = json.loads(proc.stdout)["local"]
             except (ValueError, KeyError):
-                raise AssertionError("salt-call printed no state results:\n{}\n{}".format(
-                    proc.stdout, proc.stderr)) from None
+                raise AssertionError(
+                    "salt-call printed no state results:\n{}\n{}".format(proc.stdout, proc.stderr)
+                ) from None
             assert isinstance(data, dict), data  # a list means the SLS did not render
             return proc.returncode, {v["__id__"]: v for v in data.values()}
 
     return Salt()
 
 
-def test_image_containers_and_alias_converge_then_nothing_changes(salt, api, lxd,
-                                                                  unique_name):
+def test_image_containers_and_alias_converge_then_nothing_changes(salt, api, lxd, unique_name):
     image = str(salt.tree / "img.tar.gz")
     fingerprint = lxdhost.build_busybox_image(image, description="sls image")
     web, worker = unique_name + "-web", unique_name + "-wrk"
     alias, extra = unique_name + "-img", unique_name + "-stable"
-    salt.write("site", """
+    salt.write(
+        "site",
+        """
         {alias}:
           lxdapi.image_present:
             - source: salt://img.tar.gz
@@ -108,8 +121,11 @@ def test_image_containers_and_alias_converge_then_nothing_changes(salt, api, lxd
             - status: Stopped
             - require:
               - lxdapi: {alias}
-        """.format(alias=alias, extra=extra, web=web, worker=worker))
-    salt.write("teardown", """
+        """.format(alias=alias, extra=extra, web=web, worker=worker),
+    )
+    salt.write(
+        "teardown",
+        """
         {web}:
           lxdapi.container_absent: []
         {worker}:
@@ -121,7 +137,8 @@ def test_image_containers_and_alias_converge_then_nothing_changes(salt, api, lxd
             - require:
               - lxdapi: {web}
               - lxdapi: {worker}
-        """.format(alias=alias, extra=extra, web=web, worker=worker))
+        """.format(alias=alias, extra=extra, web=web, worker=worker),
+    )
     try:
         code, first = salt.apply("site")
         assert code == 0, first
@@ -144,7 +161,8 @@ def test_image_containers_and_alias_converge_then_nothing_changes(salt, api, lxd
         code, second = salt.apply("site")
         assert code == 0
         assert {k: (r["result"], r["changes"]) for k, r in second.items()} == {
-            k: (True, {}) for k in first}
+            k: (True, {}) for k in first
+        }
 
         # Drift made by someone else is repaired; test=True predicts it first.
         lxd.lxc("config", "set", web, "user.role", "changed-by-hand")
@@ -152,7 +170,8 @@ def test_image_containers_and_alias_converge_then_nothing_changes(salt, api, lxd
         code, predicted = salt.apply("site", test=True)
         assert predicted[web]["result"] is None
         assert predicted[web]["changes"] == {
-            "config": {"old": {"user.role": "changed-by-hand"}, "new": {"user.role": "web"}}}
+            "config": {"old": {"user.role": "changed-by-hand"}, "new": {"user.role": "web"}}
+        }
         assert predicted[worker]["changes"] == {"status": {"old": "Running", "new": "Stopped"}}
         assert held(api, "instances/" + web)["config"]["user.role"] == "changed-by-hand"
         code, repaired = salt.apply("site")
@@ -181,7 +200,9 @@ def test_image_containers_and_alias_converge_then_nothing_changes(salt, api, lxd
 
 
 def test_bad_input_in_an_sls_fails_and_creates_nothing(salt, api, unique_name):
-    salt.write("bad", """
+    salt.write(
+        "bad",
+        """
         {name}-a:
           lxdapi.container_present:
             - source: busybox
@@ -196,11 +217,13 @@ def test_bad_input_in_an_sls_fails_and_creates_nothing(salt, api, unique_name):
         {name}-d:
           lxdapi.image_present:
             - source: salt://no-such.tar.gz
-        """.format(name=unique_name))
+        """.format(name=unique_name),
+    )
     code, results = salt.apply("bad")
     assert code != 0
     assert {k: r["result"] for k, r in results.items()} == {
-        unique_name + s: False for s in ("-a", "-b", "-c", "-d")}
+        unique_name + s: False for s in ("-a", "-b", "-c", "-d")
+    }
     assert "unknown status 'Sleeping'" in results[unique_name + "-a"]["comment"]
     assert "no-such-image" in results[unique_name + "-b"]["comment"]
     assert "no-such-profile" in results[unique_name + "-c"]["comment"]
@@ -217,8 +240,14 @@ def test_the_demo_runs_twice_on_the_session_daemon(lxd, api, tmp_path):
     names = ("demo-web", "demo-worker")
     assert all(held(api, "instances/" + n) is None for n in names)
     try:
-        proc = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "demo.py")],
-                              env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
+        proc = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "examples", "demo.py")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=ROOT,
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         out = proc.stdout
         assert "LXD: {}".format(lxd.socket) in out
@@ -233,8 +262,7 @@ def test_the_demo_runs_twice_on_the_session_daemon(lxd, api, tmp_path):
         motd = api.get(files, params={"path": "/etc/motd"}).response.content.decode()
         assert motd.startswith("This is ") and "demo web container" in motd
         assert "Host kernel: Linux" in motd
-        assert api.get(files, params={"path": "/srv/app"}).response.headers[
-            "X-LXD-Mode"] == "0750"
+        assert api.get(files, params={"path": "/srv/app"}).response.headers["X-LXD-Mode"] == "0750"
         assert api.get(files, params={"path": "/srv/app/ready"}).response.content
         target = held(api, "images/aliases/demo-busybox")["target"]
         assert held(api, "images/aliases/demo-stable")["target"] == target
@@ -248,16 +276,20 @@ def test_the_demo_runs_twice_on_the_session_daemon(lxd, api, tmp_path):
             lxd.lxc("image", "delete", alias["target"], check=False)
 
 
-def test_watch_restarts_a_running_container_when_a_watched_state_changed(salt, api, lxd,
-                                                                         unique_name):
+def test_watch_restarts_a_running_container_when_a_watched_state_changed(
+    salt, api, lxd, unique_name
+):
     name = unique_name
     lxd.lxc("launch", "busybox", name)
     try:
+
         def pid():
             return held(api, "instances/{}/state".format(name))["pid"]
 
         def write(contents):
-            salt.write("watched", """
+            salt.write(
+                "watched",
+                """
                 {name}-conf:
                   lxdapi.file_managed:
                     - container: {name}
@@ -268,7 +300,8 @@ def test_watch_restarts_a_running_container_when_a_watched_state_changed(salt, a
                   lxdapi.container_running:
                     - watch:
                       - lxdapi: {name}-conf
-                """.format(name=name, contents=contents))
+                """.format(name=name, contents=contents),
+            )
 
         write("port-80")
         first = pid()
@@ -290,7 +323,9 @@ def test_watch_restarts_a_running_container_when_a_watched_state_changed(salt, a
 
         # a container_present that is stopped stays stopped
         lxd.lxc("stop", "--force", name)
-        salt.write("watched", """
+        salt.write(
+            "watched",
+            """
             {name}-conf:
               lxdapi.file_managed:
                 - container: {name}
@@ -301,7 +336,8 @@ def test_watch_restarts_a_running_container_when_a_watched_state_changed(salt, a
               lxdapi.container_present:
                 - watch:
                   - lxdapi: {name}-conf
-            """.format(name=name))
+            """.format(name=name),
+        )
         code, ret = salt.apply("watched")
         assert code == 0, ret
         assert ret[name]["changes"] == {}
@@ -325,8 +361,7 @@ def test_the_estate_example_converges_then_nothing_changes(salt, api, lxd):
         assert all(r["changes"] for r in ret.values()), ret
         for name in names:
             assert held(api, "instances/" + name)["status"] == "Running"
-            assert held(api, "instances/" + name)["profiles"] == ["default",
-                                                                  prefix + "-profile"]
+            assert held(api, "instances/" + name)["profiles"] == ["default", prefix + "-profile"]
         files = api.instance_path(prefix + "-db", "files")
         conf = api.get(files, params={"path": "/data/conf/db.ini"}).response
         assert conf.content.decode().startswith("[db]\nrole = primary\n")
@@ -346,13 +381,15 @@ def test_the_estate_example_converges_then_nothing_changes(salt, api, lxd):
         lxd.lxc("network", "delete", prefix + "-br", check=False)
 
 
-def test_watch_on_containers_present_restarts_the_running_ones(salt, api, lxd,
-                                                               unique_name):
+def test_watch_on_containers_present_restarts_the_running_ones(salt, api, lxd, unique_name):
     running, stopped = unique_name[:50] + "-run", unique_name[:50] + "-stop"
     profile = unique_name[:50] + "-prof"
     try:
+
         def write(version):
-            salt.write("watched_many", """
+            salt.write(
+                "watched_many",
+                """
                 {profile}:
                   lxdapi.profile_present:
                     - config:
@@ -366,8 +403,8 @@ def test_watch_on_containers_present_restarts_the_running_ones(salt, api, lxd,
                         {stopped}: {{status: Stopped}}
                     - watch:
                       - lxdapi: {profile}
-                """.format(running=running, stopped=stopped, profile=profile,
-                           version=version))
+                """.format(running=running, stopped=stopped, profile=profile, version=version),
+            )
 
         write("one")
         code, ret = salt.apply("watched_many")  # creates them: no restart on top
@@ -387,7 +424,9 @@ def test_watch_on_containers_present_restarts_the_running_ones(salt, api, lxd,
         assert code == 0 and ret["farm"]["changes"] == {}
 
         # watch on another lxdapi state: a require that runs on changes, nothing more
-        salt.write("watched_other", """
+        salt.write(
+            "watched_other",
+            """
             {profile}:
               lxdapi.profile_present:
                 - config:
@@ -400,10 +439,12 @@ def test_watch_on_containers_present_restarts_the_running_ones(salt, api, lxd,
                 - contents: hello
                 - watch:
                   - lxdapi: {profile}
-            """.format(profile=profile, running=running))
+            """.format(profile=profile, running=running),
+        )
         salt.apply("watched_other")
-        salt.write("watched_other", (salt.tree / "watched_other.sls").read_text().replace(
-            "three", "four"))
+        salt.write(
+            "watched_other", (salt.tree / "watched_other.sls").read_text().replace("three", "four")
+        )
         code, ret = salt.apply("watched_other")
         assert code == 0, ret
         motd = ret[profile + "-motd"]

@@ -16,16 +16,20 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UTILS = os.path.join(ROOT, "_utils")
-PARTS = sorted(
-    os.path.basename(p)[:-3] for p in glob.glob(os.path.join(UTILS, "lxdapi*.py"))
-)
+PARTS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(UTILS, "lxdapi*.py")))
 
 
 def run(code, cwd=None, path=(UTILS,)):
     """Run ``code`` in a fresh interpreter with ``path`` on sys.path; its stdout."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(path))
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -44,7 +48,8 @@ def test_every_part_imports_on_its_own(part, tmp_path):
 
 def test_one_core_whichever_name_reached_it(tmp_path):
     # The installed package's names and the flat names are the same modules.
-    out = run("""
+    out = run(
+        """
         import lxdapi_loader
         core = lxdapi_loader.load()
         import saltext_lxdapi.utils.lxdapi as packaged
@@ -55,7 +60,10 @@ def test_one_core_whichever_name_reached_it(tmp_path):
         assert lxdapi_plans.APIException is core.APIException
         assert lxdapi_loader.load() is core
         print("one")
-    """, cwd=str(tmp_path), path=(UTILS, ROOT))
+    """,
+        cwd=str(tmp_path),
+        path=(UTILS, ROOT),
+    )
     assert out.strip() == "one"
 
 
@@ -84,7 +92,8 @@ def test_the_seed_api_is_there_and_defined_once():
 def test_a_changed_core_is_loaded_anew_and_an_unchanged_one_is_not(tmp_path):
     copy = str(tmp_path / "utils")
     shutil.copytree(UTILS, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    out = run("""
+    out = run(
+        """
         import sys
         import lxdapi_loader
         first = lxdapi_loader.load({copy!r})
@@ -98,7 +107,10 @@ def test_a_changed_core_is_loaded_anew_and_an_unchanged_one_is_not(tmp_path):
         assert plans.APIException is second.APIException  # every part anew
         assert lxdapi_loader.load({copy!r}) is second
         print("reloaded")
-    """.format(copy=copy), cwd=str(tmp_path), path=(copy,))
+    """.format(copy=copy),
+        cwd=str(tmp_path),
+        path=(copy,),
+    )
     assert out.strip() == "reloaded"
 
 
@@ -107,7 +119,8 @@ def test_a_broken_core_leaves_nothing_half_loaded(tmp_path):
     shutil.copytree(UTILS, copy, ignore=shutil.ignore_patterns("__pycache__"))
     with open(os.path.join(copy, "lxdapi_trust.py"), "a") as fh:
         fh.write("\nimport no_such_module_here\n")
-    out = run("""
+    out = run(
+        """
         import sys
         import lxdapi_loader
         try:
@@ -115,7 +128,10 @@ def test_a_broken_core_leaves_nothing_half_loaded(tmp_path):
         except ImportError as exc:
             print("refused:", exc.name)
         assert not [m for m in lxdapi_loader.MODULES if m in sys.modules]
-    """.format(copy=copy), cwd=str(tmp_path), path=(copy,))
+    """.format(copy=copy),
+        cwd=str(tmp_path),
+        path=(copy,),
+    )
     assert out.strip() == "refused: no_such_module_here"
 
 
@@ -146,8 +162,7 @@ def test_salt_utils_loader_loads_every_file(layout, tmp_path):
         opts["extension_modules"] = str(tmp_path / "extmods")
     else:
         extmods = tmp_path / "extmods"
-        shutil.copytree(UTILS, str(extmods / "utils"),
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(UTILS, str(extmods / "utils"), ignore=shutil.ignore_patterns("__pycache__"))
         opts["extension_modules"] = str(extmods)
     out = run(SALT_UTILS_LOADER.format(opts=opts), cwd=str(tmp_path), path=())
     found = json.loads(out.strip().splitlines()[-1])
@@ -162,3 +177,10 @@ def test_the_cores_docstring_maps_every_part():
 
     mapped = re.findall(r"^``(lxdapi_\w+)``\s+\S", lxdapi.__doc__, flags=re.M)
     assert sorted(mapped) == sorted(p for p in PARTS if p != "lxdapi")
+
+
+def test_the_seed_api_is_what_the_shortcuts_export():
+    import lxdapi
+    import lxdapi_shortcuts
+
+    assert sorted(lxdapi.SEED_API) == sorted(lxdapi_shortcuts.__all__)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from conftest import core
 import lxdapi_plans
 import lxdapi_values
+from conftest import core
 
 
 def test_lxd_value_matches_how_lxd_stores_config():
@@ -44,9 +44,7 @@ def test_diff_equal_values_compared_as_strings():
 
 def test_diff_profile_order_matters():
     changes, patch, _ = lxdapi_plans.diff_fields(CURRENT, {"profiles": ["extra", "default"]})
-    assert changes == {
-        "profiles": {"old": ["default", "extra"], "new": ["extra", "default"]}
-    }
+    assert changes == {"profiles": {"old": ["default", "extra"], "new": ["extra", "default"]}}
     assert patch == {"profiles": ["extra", "default"]}
 
 
@@ -72,8 +70,9 @@ def test_diff_devices_added_changed_and_purged():
 
 
 def test_plan_update_puts_whole_object_when_devices_go():
-    plan = lxdapi_plans.plan_update("instances/x", CURRENT, '"etag"', {"devices": {}},
-                            purge_devices=True)
+    plan = lxdapi_plans.plan_update(
+        "instances/x", CURRENT, '"etag"', {"devices": {}}, purge_devices=True
+    )
     (write,) = plan.writes
     assert write.method == "PUT" and write.etag == '"etag"'
     assert write.body["devices"] == {}
@@ -86,7 +85,9 @@ def test_plan_update_patches_with_if_match():
     (write,) = plan.writes
     # the current description rides along: LXD 5.0 resets it on a PATCH without it
     assert (write.method, write.etag, write.body) == (
-        "PATCH", '"etag"', {"config": {"user.c": "3"}, "description": "web"}
+        "PATCH",
+        '"etag"',
+        {"config": {"user.c": "3"}, "description": "web"},
     )
     assert plan.changes == {"config": {"old": {"user.c": None}, "new": {"user.c": "3"}}}
 
@@ -125,14 +126,18 @@ def test_connection_precedence_kwarg_remote_config_default():
 
     assert core.resolve_connection({}, None) == {}
     assert core.resolve_connection({}, config_get) == {
-        "endpoint": "/config.socket", "project": "cfgproj"
+        "endpoint": "/config.socket",
+        "project": "cfgproj",
     }
     assert core.resolve_connection({"remote": "far"}, config_get) == {
-        "endpoint": "https://127.0.0.1:8443", "verify": False, "project": "cfgproj"
+        "endpoint": "https://127.0.0.1:8443",
+        "verify": False,
+        "project": "cfgproj",
     }
-    assert core.resolve_connection(
-        {"remote": "far", "endpoint": "/kw.socket"}, config_get
-    )["endpoint"] == "/kw.socket"
+    assert (
+        core.resolve_connection({"remote": "far", "endpoint": "/kw.socket"}, config_get)["endpoint"]
+        == "/kw.socket"
+    )
     with pytest.raises(ValueError, match="unknown remote 'near'"):
         core.resolve_connection({"remote": "near"}, config_get)
 
@@ -150,6 +155,10 @@ def test_missing_socket_names_every_path_tried(monkeypatch, tmp_path):
     assert str(tmp_path / "unix.socket") in message
     assert "Start it" in message
     monkeypatch.delenv("LXD_DIR")
-    monkeypatch.setattr(core, "SOCKET_CANDIDATES", ("/nonexistent/a.socket", "/nonexistent/b.socket"))
-    with pytest.raises(core.APIConnectionError, match="/nonexistent/a.socket, /nonexistent/b.socket"):
+    monkeypatch.setattr(
+        core, "SOCKET_CANDIDATES", ("/nonexistent/a.socket", "/nonexistent/b.socket")
+    )
+    with pytest.raises(
+        core.APIConnectionError, match="/nonexistent/a.socket, /nonexistent/b.socket"
+    ):
         core.API.factory()

@@ -17,7 +17,8 @@ MODULE_FILES = ("_modules/lxdapi.py", "_states/lxdapi.py", "_beacons/lxdapi.py")
 def public_functions_in(source, filename="<source>"):
     tree = ast.parse(source, filename=filename)
     return [
-        node for node in tree.body
+        node
+        for node in tree.body
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         and not node.name.startswith("_")
     ]
@@ -62,7 +63,8 @@ def test_there_are_public_functions_to_check():
 def test_every_public_function_has_a_cli_example(relpath):
     missing = without_cli_example(public_functions(relpath))
     assert not missing, "public functions without a 'CLI Example:' docstring:\n" + "\n".join(
-        missing)
+        missing
+    )
 
 
 @pytest.mark.parametrize("relpath", MODULE_FILES)
@@ -73,22 +75,26 @@ def test_every_parameter_is_documented(relpath):
         for param in named_parameters(node):
             if param not in headings:
                 missing.append("{}:{} {}({})".format(relpath, node.lineno, node.name, param))
-    assert not missing, "parameters without a heading of their own in their function's " \
+    assert not missing, (
+        "parameters without a heading of their own in their function's "
         "docstring:\n" + "\n".join(missing)
+    )
 
 
 def test_a_parameter_named_only_in_prose_is_not_documented():
-    doc = ("Start it; pass timeout to wait longer.\n\nname\n    The instance.\n\n"
-           "user, group\n    Numeric ids.\n\nCLI Example:\n\n    salt '*' x\n")
+    doc = (
+        "Start it; pass timeout to wait longer.\n\nname\n    The instance.\n\n"
+        "user, group\n    Numeric ids.\n\nCLI Example:\n\n    salt '*' x\n"
+    )
     assert parameter_headings(doc) == {"name", "user", "group"}
 
 
 def test_the_walker_flags_what_it_should():
     source = (
         'def documented():\n    """x\n\n    CLI Example:\n    """\n\n'
-        'def bare():\n    pass\n\n'
+        "def bare():\n    pass\n\n"
         'def no_example():\n    """Does things."""\n\n'
-        'def _private():\n    pass\n\n'
-        'def __virtual__():\n    return True\n'
+        "def _private():\n    pass\n\n"
+        "def __virtual__():\n    return True\n"
     )
     assert without_cli_example(public_functions_in(source)) == ["bare", "no_example"]

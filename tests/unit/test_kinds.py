@@ -57,7 +57,8 @@ def test_their_arguments_match_the_kind(kind):
         for param in kind.defaults:
             takes = {n for n, p in found.items() if param in p}
             assert takes in (set(), set(found)), "{}= is taken by {} only".format(
-                param, ", ".join(sorted(takes)))
+                param, ", ".join(sorted(takes))
+            )
         assert name.endswith("_list") or "name" in params, name
     declared = set(kind.fields) | set(kind.create_only)
     for name in ("{}_present".format(kind.name), "{}_create".format(kind.name)):
@@ -66,7 +67,8 @@ def test_their_arguments_match_the_kind(kind):
         assert ("member_config" in params) == kind.member_specific, name
     update = set(found["{}_update".format(kind.name)])
     assert set(kind.fields) <= update, "{}_update lacks {}".format(
-        kind.name, ", ".join(sorted(set(kind.fields) - update)))
+        kind.name, ", ".join(sorted(set(kind.fields) - update))
+    )
     for name in ("{}_present".format(kind.name), "{}_update".format(kind.name)):
         params = set(found[name])
         assert ("purge_config" in params) == ("config" in kind.fields), name
@@ -82,18 +84,20 @@ def test_kinds_are_declared_once_with_their_rules():
         lxdapi_kinds.resource_kind("nope")
 
 
-@pytest.mark.parametrize("bad, problem", [
-    ({"lists": ("rules",), "fields": ("rules",)}, "update must be 'put'"),
-    ({"lists": ("rules",)}, "lists rules not in fields"),
-    ({"update": "merge"}, "update must be"),
-    ({"create_only": ("config",)}, "both create_only and updated"),
-    ({"member_config_keys": ("parent",), "fields": ("description",)}, "need a config field"),
-    ({"defaults": {"pool": "x"}}, "defaults name no {param}"),
-    ({"typed_listing": True}, "typed_listing needs a {type}"),
-])
+@pytest.mark.parametrize(
+    "bad, problem",
+    [
+        ({"lists": ("rules",), "fields": ("rules",)}, "update must be 'put'"),
+        ({"lists": ("rules",)}, "lists rules not in fields"),
+        ({"update": "merge"}, "update must be"),
+        ({"create_only": ("config",)}, "both create_only and updated"),
+        ({"member_config_keys": ("parent",), "fields": ("description",)}, "need a config field"),
+        ({"defaults": {"pool": "x"}}, "defaults name no {param}"),
+        ({"typed_listing": True}, "typed_listing needs a {type}"),
+    ],
+)
 def test_an_invalid_kind_is_refused(bad, problem):
-    args = dict(name="thing", label="thing", collection="things",
-                fields=("config", "description"))
+    args = dict(name="thing", label="thing", collection="things", fields=("config", "description"))
     args.update(bad)
     with pytest.raises(TypeError, match=problem.replace("{", r"\{").replace("}", r"\}")):
         lxdapi_kinds.ResourceKind(**args)
