@@ -3,13 +3,15 @@
 #   make test    set-up, then the whole test suite against private LXD daemons
 #   make demo    set-up, then the example SLS applied twice with salt-call
 #   make bench   set-up, then the benchmark table (see BENCHMARKS.rst)
+#   make lint    set-up, then ruff: lint and format check (configured in pyproject.toml)
+#   make docs    set-up, then the documentation site in docs/_build/html (warnings fail)
 
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup deps venv test demo bench docs clean
+.PHONY: setup deps venv test demo bench lint docs clean
 
 setup: deps venv
 
@@ -31,7 +33,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg setup.py pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[tests,bench]'
+	$(PY) -m pip install -q -e '.[tests,bench,docs,lint]'
 	touch $@
 
 test: setup
@@ -45,8 +47,11 @@ bench: setup
 
 # The documentation site (docs/), warnings as errors. A failed build forgets its doctrees,
 # so that the next build reads every page again and shows the same warnings.
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
 docs: setup
-	@$(PY) -c 'import sphinx' 2>/dev/null || $(PY) -m pip install -q -e '.[docs]'
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html \
 	  || { rm -rf docs/_build/html/.doctrees; exit 1; }
 

@@ -1526,7 +1526,7 @@ def containers_present(name, containers, defaults=None, **connection):
     return _converge_group(
         name,
         connection,
-        lambda api: lxdapi_batch.plan_containers_present(
+        lambda api: lxdapi_batch.plan_instances_present(
             api, containers, defaults, run_key=globals().get("__instance_id__")
         ),
         _created_or_updated,

@@ -318,7 +318,7 @@ def create_instances(api, bodies, start=False, timeout=30):
 
 #: The arguments of :func:`plan_instance_present` a containers_present entry may hold
 #: (``type`` stands for ``instance_type``, as in the states).
-CONTAINER_ARGS = (
+INSTANCE_ARGS = (
     "source",
     "config",
     "devices",
@@ -336,7 +336,7 @@ CONTAINER_ARGS = (
 )
 
 
-def _container_specs(containers, defaults):
+def _instance_specs(containers, defaults):
     """``containers`` (a list of names, or names mapped to their arguments) merged over
     ``defaults``, as ``{name: arguments}``; ValueError naming a bad entry."""
     if defaults is None:
@@ -364,11 +364,11 @@ def _container_specs(containers, defaults):
                 )
             )
         args = dict(defaults, **(spec or {}))
-        unknown = sorted(set(args) - set(CONTAINER_ARGS))
+        unknown = sorted(set(args) - set(INSTANCE_ARGS))
         if unknown:
             raise ValueError(
                 "container {}: unknown argument(s) {}; a container takes {}".format(
-                    name, ", ".join(unknown), ", ".join(CONTAINER_ARGS)
+                    name, ", ".join(unknown), ", ".join(INSTANCE_ARGS)
                 )
             )
         args["instance_type"] = args.pop("type", "container")
@@ -376,7 +376,7 @@ def _container_specs(containers, defaults):
     return specs
 
 
-def plan_containers_present(api, containers, defaults=None, run_key=None):
+def plan_instances_present(api, containers, defaults=None, run_key=None):
     """The plans of many ``container_present`` at once: a :class:`PlanGroup`.
 
     ``containers``: a list of names, or a mapping of names to the arguments of
@@ -385,7 +385,7 @@ def plan_containers_present(api, containers, defaults=None, run_key=None):
     ValueError naming it, before anything is written. :meth:`PlanGroup.apply` sends
     their writes side by side.
     """
-    specs = _container_specs(containers, defaults)
+    specs = _instance_specs(containers, defaults)
     prefetch_instances(api, run_key=run_key)
     plans = []
     for name, args in specs.items():

@@ -273,7 +273,7 @@ def plan_instance_present(
 
     container = instance_get(api, name) if current is None else current
     if not container:
-        plan = _plan_container_create(
+        plan = _plan_instance_create(
             api,
             name,
             source,
@@ -288,7 +288,7 @@ def plan_instance_present(
             timeout,
         )
     else:
-        plan = _plan_container_update(
+        plan = _plan_instance_update(
             api,
             container,
             source,
@@ -332,7 +332,7 @@ def copied_profiles(api, source):
     return list((found.metadata or {}).get("profiles") or [])
 
 
-def _plan_container_create(
+def _plan_instance_create(
     api,
     name,
     source,
@@ -392,7 +392,7 @@ def _plan_container_create(
     return plan
 
 
-def _plan_container_update(
+def _plan_instance_update(
     api,
     container,
     source,
