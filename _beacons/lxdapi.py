@@ -21,9 +21,9 @@ exist or no longer does).
 
 import json
 import logging
+import os
 import sys
 
-import salt.loader
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 log = logging.getLogger(__name__)
@@ -41,23 +41,24 @@ SALT_OPTIONS = (
 )
 
 
+# The core is the utils folder beside this file's folder: ``_modules`` -> ``_utils``, a
+# synced ``extmods/modules`` -> ``extmods/utils``, an installed ``saltext_lxdapi/modules``
+# -> ``saltext_lxdapi/utils``. lxdapi_loader.load() imports it as it is on disk now, so
+# after a saltutil.sync_all the next job of a running minion uses the new core.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_CORE_FOLDER = os.path.join(
+    os.path.dirname(_HERE), "_utils" if os.path.basename(_HERE).startswith("_") else "utils"
+)
+
+
 def _core():
-    """lxdapi's core, through the one bootstrap (``lxdapi_loader.load``), as it is on disk.
+    """lxdapi's core, as the execution module imports it (see there): the beacon's own
+    loader does not call ``__virtual__``, so it is imported on first use."""
+    if _CORE_FOLDER not in sys.path:
+        sys.path.insert(0, _CORE_FOLDER)  # for the first import of the loader
+    import lxdapi_loader  # noqa: PLC0415 - on first use, from the folder just put first
 
-    Salt's beacon loader, unlike the execution module's, does not put the utils folders on
-    sys.path while it loads a beacon (nor call ``__virtual__``): this puts Salt's own list
-    of them there for the one import of the loader, as Salt does for execution modules.
-    """
-    added = [d for d in salt.loader._module_dirs(__opts__, "utils") if d not in sys.path]
-    sys.path.extend(added)
-    try:
-        import lxdapi_loader  # noqa: PLC0415 - found in the utils folders just added
-
-        return lxdapi_loader.load()
-    finally:
-        for folder in added:
-            if folder in sys.path:
-                sys.path.remove(folder)
+    return lxdapi_loader.load(_CORE_FOLDER)
 
 
 def __virtual__():

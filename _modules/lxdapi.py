@@ -20,18 +20,25 @@ import base64
 import functools
 import logging
 import os
+import sys
 
 import salt.utils.args
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-# The core, a folder of plain modules: Salt puts the utils folders (``_utils``, a synced
-# ``extmods/utils``, an installed extension's ``utils``) on sys.path while it loads this
-# module. lxdapi_loader.load() imports them as they are on disk now, so after a
-# saltutil.sync_all the next job of a running minion uses the new core.
+# The core is the utils folder beside this file's folder: ``_modules`` -> ``_utils``, a
+# synced ``extmods/modules`` -> ``extmods/utils``, an installed ``saltext_lxdapi/modules``
+# -> ``saltext_lxdapi/utils``. lxdapi_loader.load() imports it as it is on disk now, so
+# after a saltutil.sync_all the next job of a running minion uses the new core.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_CORE_FOLDER = os.path.join(
+    os.path.dirname(_HERE), "_utils" if os.path.basename(_HERE).startswith("_") else "utils"
+)
 try:
+    if _CORE_FOLDER not in sys.path:
+        sys.path.insert(0, _CORE_FOLDER)  # for the first import of the loader
     import lxdapi_loader
 
-    lxdapi_loader.load()
+    lxdapi_loader.load(_CORE_FOLDER)
     import lxdapi as core
     import lxdapi_backups
     import lxdapi_cluster

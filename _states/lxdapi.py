@@ -15,17 +15,26 @@ Connection settings are the execution module's (``remote``, ``endpoint``, ``proj
 import collections.abc
 import logging
 import os
+import sys
 
 import salt.exceptions
 import salt.utils.args
 import salt.utils.templates
 
-# The core, as the execution module imports it (see there): Salt puts the utils folders
-# on sys.path while it loads this module too.
+# The core is the utils folder beside this file's folder: ``_modules`` -> ``_utils``, a
+# synced ``extmods/modules`` -> ``extmods/utils``, an installed ``saltext_lxdapi/modules``
+# -> ``saltext_lxdapi/utils``. lxdapi_loader.load() imports it as it is on disk now, so
+# after a saltutil.sync_all the next job of a running minion uses the new core.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_CORE_FOLDER = os.path.join(
+    os.path.dirname(_HERE), "_utils" if os.path.basename(_HERE).startswith("_") else "utils"
+)
 try:
+    if _CORE_FOLDER not in sys.path:
+        sys.path.insert(0, _CORE_FOLDER)  # for the first import of the loader
     import lxdapi_loader
 
-    lxdapi_loader.load()
+    lxdapi_loader.load(_CORE_FOLDER)
     import lxdapi as core
     import lxdapi_batch
     import lxdapi_cluster

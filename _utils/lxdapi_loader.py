@@ -71,8 +71,9 @@ def load(folder=None):
     ``folder`` defaults to this file's own folder. Imports nothing when the core is
     loaded already from that folder and its files have not changed since; otherwise
     (first call, files changed, another folder) forgets the core's modules and imports
-    them all from ``folder``, which goes first on ``sys.path``. Raises ImportError when
-    a module or a library it needs (requests...) is missing.
+    them all from ``folder``, which goes first on ``sys.path``; this loader too, so that
+    the next ``import lxdapi_loader`` gets the one of ``folder`` as it is now. Raises
+    ImportError when a module or a library it needs (requests...) is missing.
     """
     folder = os.path.abspath(folder or HERE)
     now = stamp(folder)
@@ -85,17 +86,17 @@ def load(folder=None):
         ):
             return core
         for name in list(sys.modules):
-            if name in MODULES:
+            if name in MODULES or name == "lxdapi_loader":
                 del sys.modules[name]
         if folder in sys.path:
             sys.path.remove(folder)
         sys.path.insert(0, folder)
         importlib.invalidate_caches()
         try:
-            for name in MODULES:
+            for name in MODULES + ("lxdapi_loader",):
                 importlib.import_module(name)
         except BaseException:
-            for name in MODULES:  # never leave half a core behind
+            for name in MODULES + ("lxdapi_loader",):  # never leave half a core behind
                 sys.modules.pop(name, None)
             raise
         core = sys.modules["lxdapi"]

@@ -1,38 +1,55 @@
 """``saltutil.sync_all`` changes the core; the running minion's next job uses the new one.
 
-A real master and minion (pytest-salt-factories). The master's ``file_roots`` hold copies
-of the repository's ``_modules``, ``_states``, ``_utils`` and ``_beacons``; the minion has
-no ``module_dirs``: it gets lxdapi by ``saltutil.sync_all`` into its ``extmods`` folder.
-Its lxdapi beacon runs every second, in the minion's main process, so the core is loaded
-there (the beacon calls ``_core()`` and ``lxdapi.container_list``) before any job forks
-from it.
+A real master and minion (pytest-salt-factories) per test. The master's ``file_roots``
+hold copies of the repository's ``_modules``, ``_states``, ``_utils`` and ``_beacons``;
+the minion has no ``module_dirs``: it gets lxdapi by ``saltutil.sync_all`` into its
+``extmods`` folder. Its lxdapi beacon runs every second in the minion's main process, so
+the core is loaded there (the beacon's ``_core()`` and ``lxdapi.container_list``) and every
+job forks from a process that has it.
 
 Only the master's copies are changed, never the repository's files: the copy of
 ``_modules/lxdapi.py`` gets one more function, ``lxdapi.core_mark``, which reports what the
-module's ``core`` is (its file and its ``LXDAPI_TEST_MARK``); later the copy of
-``_utils/lxdapi.py`` alone gets ``LXDAPI_TEST_MARK = "v2"``. After the second sync the next
-job must see ``"v2"``, from the core in the minion's ``extmods/utils``, with no restart.
+module's ``core`` is (its ``LXDAPI_TEST_MARK`` and the files it and the loader came from);
+later the copy of ``_utils/lxdapi.py`` alone gets ``LXDAPI_TEST_MARK = "v2"``. After the
+second sync the next job must see ``"v2"``, from the core in the minion's
+``extmods/utils``, with no restart.
 
 The salt.loader entry point. The project is pip-installed (editable) into the virtualenv
-the daemons run from, and registers ``saltext_lxdapi:get_dirs``, which hands every Salt
+the daemons run from and registers ``saltext_lxdapi:get_dirs``, which hands every Salt
 process of that virtualenv the checkout's ``_modules``, ``_states``, ``_utils`` and
-``_beacons``. Salt 3008 has no option to turn extension entry points off for a daemon
-(``salt.loader._module_dirs`` has a ``load_extensions`` argument, used by salt-ssh only;
-no config key reaches it), so the test does not try: it leaves them on, as on a real
-minion with the package installed, and checks which files are in use. In
-``_module_dirs`` the ``extmods`` folder comes before the entry point's, so the synced
-module and beacon shadow the checkout's; Salt's utils loader skips entry points
-(``load_extensions=False``), but the beacon's ``_core()`` asks ``_module_dirs(opts,
-"utils")``, which includes them. The assertions below name the folder every piece came
-from, so a core read from the checkout (which never gets the mark) fails them.
+``_beacons``. Salt 3008 has no option to turn extension entry points off for a daemon:
+``salt.loader._module_dirs`` has a ``load_extensions`` argument, but only salt-ssh and
+Salt's own utils loader pass it (no config key reaches it). So the entry point stays on,
+as on a real minion that has the package installed, and the tests check where each piece
+was read from. In ``_module_dirs`` the ``extmods`` folders come before the entry point's,
+so once synced the module and the beacon are the synced ones, and each imports the core
+from the utils folder beside its own folder (``extmods/modules`` -> ``extmods/utils``),
+whatever ``lxdapi_loader`` the main process imported first:
 
-Salt's ``saltutil.sync_all`` only *signals* the module refresh (``module_refresh`` event,
-handled by the main process). A job published right after it can fork from the main
-process before that refresh ran and use the old loader, whatever lxdapi does. The test
-therefore waits for the refresh with ``saltutil.refresh_modules async=False`` (a second,
-blocking refresh) before the job that must see the new core.
+- ``test_sync_all_reloads_the_core_beacon_added_after_sync``: the beacon is added with
+  ``beacons.add`` after the first sync, so the main process first imports the core from
+  ``extmods/utils``;
+- ``test_sync_all_reloads_the_core_beacon_configured_at_start``: the beacon is in the
+  minion's config (``beacons: {lxdapi: [{interval: 1}]}``), so it runs from the entry
+  point's ``_beacons`` before the first sync and loads the checkout's ``_utils``. Seen on
+  2026-12-01, before the modules took the folder beside them: that loader stayed in
+  ``sys.modules`` of the main process, ``load()`` defaulted to its own folder, and every
+  later job used the checkout's core however often ``sync_all`` changed ``extmods/utils``.
+
+Two things every test here needs, both about Salt rather than lxdapi:
+
+- ``loop_interval: 1``. Salt 3008's minion runs its beacons from a 1 s periodic callback,
+  but ``Beacon._process_interval`` counts a beacon's ``interval`` in ``loop_interval``
+  units; pytest-salt-factories sets ``loop_interval: 0.05``, which makes ``interval: 1``
+  twenty ticks, i.e. 20 s or more between looks;
+- ``saltutil.sync_all`` only *signals* the module refresh (a ``module_refresh`` event the
+  main process handles later). A job published right after it may fork from the main
+  process before that refresh ran and use the old loader, whatever lxdapi does; the tests
+  wait for the refresh with ``saltutil.refresh_modules async=False`` (a blocking second
+  refresh) before the job that must see the new core.
 """
 
+import contextlib
 import os
 import shutil
 import time
@@ -75,25 +92,26 @@ def core_mark():
 '''
 
 BEACON_INTERVAL = 1
+BEACON = [{"interval": BEACON_INTERVAL}]
 
 
-def _copy_tree(src, dst):
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-
-
-@pytest.fixture(scope="module")
-def file_roots(tmp_path_factory):
+@pytest.fixture
+def file_roots(tmp_path):
     """The master's ``file_roots``: copies of the four folders, plus ``core_mark``."""
-    root = tmp_path_factory.mktemp("sync_reload_roots")
+    root = tmp_path / "file_roots"
     for folder in FOLDERS:
-        _copy_tree(os.path.join(ROOT, folder), str(root / folder))
+        shutil.copytree(
+            os.path.join(ROOT, folder),
+            str(root / folder),
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
     with open(str(root / "_modules" / "lxdapi.py"), "a") as fh:
         fh.write(CORE_MARK)
     yield root
     shutil.rmtree(str(root), ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def master(salt_factories, file_roots):
     factory = salt_factories.salt_master_daemon(
         "lxdapi-sync-master-" + uuid.uuid4().hex[:4],
@@ -104,24 +122,25 @@ def master(salt_factories, file_roots):
     shutil.rmtree(factory.config["root_dir"], ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def minion(master, lxd):
-    factory = master.salt_minion_daemon(
-        "lxdapi-sync-minion-" + uuid.uuid4().hex[:4],
-        overrides={
-            "lxdapi": {"endpoint": lxd.socket},
-            "beacons": {"lxdapi": [{"interval": BEACON_INTERVAL}]},
-        },
-    )
-    assert not factory.config.get("module_dirs"), factory.config.get("module_dirs")
-    with factory.started():
-        yield factory
-    shutil.rmtree(factory.config["root_dir"], ignore_errors=True)
+@pytest.fixture
+def start_minion(master, lxd):
+    """``start_minion(beacons)``: a started minion of ``master``, no ``module_dirs``;
+    stopped, and its folder removed, at the end of the test."""
+    with contextlib.ExitStack() as stack:
 
+        def start(beacons):
+            overrides = {"lxdapi": {"endpoint": lxd.socket}, "loop_interval": 1}
+            if beacons:
+                overrides["beacons"] = beacons
+            factory = master.salt_minion_daemon(
+                "lxdapi-sync-minion-" + uuid.uuid4().hex[:4], overrides=overrides
+            )
+            assert not factory.config.get("module_dirs"), factory.config["module_dirs"]
+            stack.callback(shutil.rmtree, factory.config["root_dir"], ignore_errors=True)
+            stack.enter_context(factory.started())
+            return factory
 
-@pytest.fixture(scope="module")
-def salt_cli(master, minion):
-    return master.salt_cli(timeout=120)
+        yield start
 
 
 def _run(salt_cli, minion, *args):
@@ -137,8 +156,15 @@ def _sync(salt_cli, minion):
     return synced
 
 
-def test_sync_all_reloads_the_core_in_a_running_minion(
-        salt_cli, master, minion, lxd, event_listener, file_roots, unique_name):
+def _beacon_event(event_listener, master, minion, name, after):
+    """The lxdapi beacon's event for instance ``name``, fired after ``after``."""
+    tag = "salt/beacon/{}/lxdapi/{}".format(minion.id, name)
+    events = event_listener.wait_for_events([(master.id, tag)], timeout=60, after_time=after)
+    assert events.found_all_events, "no beacon event {} on the master".format(tag)
+    return next(iter(events)).data
+
+
+def _check_reload(salt_cli, master, minion, lxd, event_listener, file_roots, name, add_beacon):
     extmods = os.path.realpath(minion.config["extension_modules"])
     pid_before = minion.pid
 
@@ -147,55 +173,76 @@ def test_sync_all_reloads_the_core_in_a_running_minion(
     assert "modules.lxdapi" in synced["modules"], synced
     assert "states.lxdapi" in synced["states"], synced
     assert "beacons.lxdapi" in synced["beacons"], synced
-    assert {"utils.lxdapi", "utils.lxdapi_loader", "utils.lxdapi_plans"} <= set(
-        synced["utils"]), synced
+    assert {"utils.lxdapi", "utils.lxdapi_loader", "utils.lxdapi_plans"} <= set(synced["utils"]), (
+        synced
+    )
+    if add_beacon:
+        _run(salt_cli, minion, "beacons.add", "lxdapi", repr(BEACON))
 
     # 2. The beacon runs in the main process and uses the core there: it lists the
     # instances each second, so a new one comes back as its event on the master's bus.
     assert "lxdapi" in _run(salt_cli, minion, "beacons.list", "return_yaml=False")
     time.sleep(3 * BEACON_INTERVAL)  # its first look (after the refresh) is taken
-    started = time.time()
-    lxd.lxc("init", "busybox", unique_name)
+    created = time.time()
+    lxd.lxc("init", "busybox", name)
+    event = _beacon_event(event_listener, master, minion, name, created)
+    assert (event["instance"], event["old"], event["new"]) == (name, None, "Stopped")
+
+    # 3. The core in use now, unmarked.
+    first = _run(salt_cli, minion, "lxdapi.core_mark")
+    assert first["mark"] is None, first
+
+    # 4. Change the core only (the module file stays as it is), sync again.
+    with open(str(file_roots / "_utils" / "lxdapi.py"), "a") as fh:
+        fh.write("\n" + MARK)
+    synced = _sync(salt_cli, minion)
+    assert synced["utils"] == ["utils.lxdapi"], synced
+    assert synced["modules"] == [] and synced["beacons"] == [], synced
+
+    # 5. The next job uses the new core, in the same (never restarted) minion.
+    second = _run(salt_cli, minion, "lxdapi.core_mark")
+    assert minion.pid == pid_before and minion.is_running()
+    assert second["mark"] == "v2", (
+        "the job after the second sync used an old core:\n before: {}\n after:  {}".format(
+            first, second
+        )
+    )
+    for key in ("module", "core", "core_in_sys_modules", "loader"):
+        assert os.path.realpath(second[key]).startswith(extmods + os.sep), (key, second)
+    assert second["core"] == first["core"], (first, second)
+
+    # ... the module still works against the daemon ...
+    listed = _run(salt_cli, minion, "lxdapi.container_list")
+    assert name in [i if isinstance(i, str) else i["name"] for i in listed], listed
+
+    # ... and so does the beacon, in the main process, with the new core.
+    restarted = time.time()
+    lxd.lxc("start", name)
+    event = _beacon_event(event_listener, master, minion, name, restarted)
+    assert (event["old"], event["new"]) == ("Stopped", "Running"), event
+
+
+def test_sync_all_reloads_the_core_beacon_added_after_sync(
+    master, start_minion, lxd, event_listener, file_roots, unique_name
+):
+    minion = start_minion(beacons=None)
+    salt_cli = master.salt_cli(timeout=120)
     try:
-        tag = "salt/beacon/{}/lxdapi/{}".format(minion.id, unique_name)
-        events = event_listener.wait_for_events([(master.id, tag)], timeout=60,
-                                                after_time=started)
-        assert events.found_all_events, "no beacon event {} on the master".format(tag)
-        event = next(iter(events))
-        assert event.data["instance"] == unique_name
-        assert (event.data["old"], event.data["new"]) == (None, "Stopped"), event.data
+        _check_reload(
+            salt_cli, master, minion, lxd, event_listener, file_roots, unique_name, add_beacon=True
+        )
+    finally:
+        lxd.lxc("delete", "--force", unique_name, check=False)
 
-        # 3. The core in use now: the synced one, unmarked.
-        first = _run(salt_cli, minion, "lxdapi.core_mark")
-        print("before the second sync:", first)
-        for key in ("module", "core", "core_in_sys_modules", "loader"):
-            assert os.path.realpath(first[key]).startswith(extmods + os.sep), (key, first)
-        assert first["mark"] is None, first
 
-        # 4. Change the core only (the module file stays as it is), sync again.
-        with open(str(file_roots / "_utils" / "lxdapi.py"), "a") as fh:
-            fh.write("\n" + MARK)
-        synced = _sync(salt_cli, minion)
-        assert synced["utils"] == ["utils.lxdapi"], synced
-        assert synced["modules"] == [] and synced["beacons"] == [], synced
-
-        # 5. The next job uses the new core, in the same (never restarted) minion.
-        second = _run(salt_cli, minion, "lxdapi.core_mark")
-        print("after the second sync:", second)
-        assert second["mark"] == "v2", second
-        assert second["core"] == first["core"], second
-        assert minion.pid == pid_before and minion.is_running()
-
-        # ... and the module still works against the daemon.
-        listed = _run(salt_cli, minion, "lxdapi.container_list")
-        assert unique_name in [i if isinstance(i, str) else i["name"] for i in listed], listed
-
-        # The beacon, in the main process, goes on working with the new core.
-        restarted = time.time()
-        lxd.lxc("start", unique_name)
-        events = event_listener.wait_for_events([(master.id, tag)], timeout=60,
-                                                after_time=restarted)
-        assert events.found_all_events, "no beacon event after the reload"
-        assert next(iter(events)).data["new"] == "Running"
+def test_sync_all_reloads_the_core_beacon_configured_at_start(
+    master, start_minion, lxd, event_listener, file_roots, unique_name
+):
+    minion = start_minion(beacons={"lxdapi": BEACON})
+    salt_cli = master.salt_cli(timeout=120)
+    try:
+        _check_reload(
+            salt_cli, master, minion, lxd, event_listener, file_roots, unique_name, add_beacon=False
+        )
     finally:
         lxd.lxc("delete", "--force", unique_name, check=False)

@@ -184,3 +184,56 @@ def test_the_seed_api_is_what_the_shortcuts_export():
     import lxdapi_shortcuts
 
     assert sorted(lxdapi.SEED_API) == sorted(lxdapi_shortcuts.__all__)
+
+
+def core_folder_block(relpath):
+    """The lines of a Salt-side file that say where its core is."""
+    text = open(os.path.join(ROOT, relpath)).read()
+    start = text.index("_HERE = ")
+    return text[start : text.index("\n)\n", start) + 3]
+
+
+def test_the_salt_modules_find_the_core_beside_them_the_same_way():
+    blocks = {
+        p: core_folder_block(p)
+        for p in ("_modules/lxdapi.py", "_states/lxdapi.py", "_beacons/lxdapi.py")
+    }
+    assert len(set(blocks.values())) == 1, blocks
+    block = next(iter(blocks.values()))
+    for module_file, folder in (
+        ("/srv/checkout/_modules/lxdapi.py", "/srv/checkout/_utils"),
+        (
+            "/var/cache/salt/minion/extmods/modules/lxdapi.py",
+            "/var/cache/salt/minion/extmods/utils",
+        ),
+        (
+            "/venv/site-packages/saltext_lxdapi/beacons/lxdapi.py",
+            "/venv/site-packages/saltext_lxdapi/utils",
+        ),
+    ):
+        scope = {"os": os, "__file__": module_file}
+        exec(block, scope)  # noqa: S102 - the block of the files, on a given path
+        assert scope["_CORE_FOLDER"] == folder
+
+
+def test_a_core_in_another_folder_replaces_the_loaded_one_and_its_loader(tmp_path):
+    first, second = str(tmp_path / "a"), str(tmp_path / "b")
+    for copy in (first, second):
+        shutil.copytree(UTILS, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    out = run(
+        """
+        import sys
+        import lxdapi_loader
+        a = lxdapi_loader.load({first!r})
+        assert sys.modules["lxdapi_loader"].__file__.startswith({first!r})
+        b = sys.modules["lxdapi_loader"].load({second!r})
+        assert b is not a and b.__file__.startswith({second!r})
+        import lxdapi_loader as now
+        assert now.__file__.startswith({second!r})  # the next import gets b's loader
+        assert now.load({second!r}) is b
+        print("switched")
+    """.format(first=first, second=second),
+        cwd=str(tmp_path),
+        path=(first,),
+    )
+    assert out.strip() == "switched"
