@@ -1332,8 +1332,8 @@ def _exec_where(plan):
 # ---- containers and images ----
 #
 # container_present/absent/running/stopped/frozen, image_present/absent and
-# image_alias_present/absent. Each state hands one core plan (plan_container_present,
-# plan_container_status, plan_image, ...) to _converge. Every state takes the connection
+# image_alias_present/absent. Each state hands one core plan (plan_instance_present,
+# plan_instance_status, plan_image_present, ...) to _converge. Every state takes the connection
 # settings (``remote``, ``endpoint``, ``project``, ...) as keyword arguments; any other
 # unexpected argument fails the state, naming it.
 

@@ -1,8 +1,8 @@
 """Instances leaving their server: backups (export to a local tarball, import as a new
 instance) and copies, on one server or to another.
 
-Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
-``core.<name>``; the core re-exports the public names defined here.
+A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
+uses from the others by name.
 
 LXD makes a backup on the server (``POST /1.0/instances/NAME/backups``, an operation),
 serves it at ``.../backups/BACKUP/export``, and keeps it until deleted or expired. An

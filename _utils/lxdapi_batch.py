@@ -2,8 +2,8 @@
 ``container_present`` of the run, and plans applied side by side so that their LXD
 operations run concurrently (``create_instances``).
 
-Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
-``core.<name>``; the core re-exports the public names defined here."""
+A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
+uses from the others by name."""
 
 import threading
 import time

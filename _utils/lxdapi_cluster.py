@@ -2,8 +2,8 @@
 and moving an instance between members. (Networks and pools on a cluster:
 ``lxdapi_members``.)
 
-Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
-``core.<name>``; the core re-exports the public names defined here."""
+A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
+uses from the others by name."""
 
 import urllib.parse
 

@@ -2,8 +2,8 @@
 delete. The execution module's ``container_file_*`` and the ``file_managed``,
 ``directory_present`` and ``file_absent`` states all stand on these plans.
 
-Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
-``core.<name>``; the core re-exports the public names defined here.
+A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
+uses from the others by name.
 
 What LXD 5.0's file API (``/1.0/instances/NAME/files?path=``) does, and what follows:
 

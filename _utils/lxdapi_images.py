@@ -1,7 +1,7 @@
 """Images: the plans behind ``image_present`` and friends, and image/alias operations.
 
-Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
-``core.<name>``; the core re-exports the public names defined here."""
+A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
+uses from the others by name."""
 
 import hashlib
 import os
@@ -162,38 +162,39 @@ def _plan_image_settings(api, plan, image, public, auto_update):
         )
 
 
+def alias_write(api, name, alias, target, description=None, keys=()):
+    """The one write that points image alias ``name`` at ``target``.
+
+    ``alias``: the alias's :class:`lxdapi.APIResult`, or False when it does not exist: a
+    POST then creates it; otherwise a PUT of its target and description with If-Match
+    (not a PATCH: LXD 5.0.2 hangs 20 s on an alias PATCH, then answers 500).
+    ``description`` None keeps the one it has. ``target``: a fingerprint, or
+    ``target(previous)`` given the result of the plan's write before it, for an image
+    that write makes. ``keys``: the plan's changes it makes.
+    """
+    if alias:
+        kept = alias.metadata.get("description") or ""
+        method, url, etag = "PUT", api.path("images", "aliases", name), alias.etag
+        body = {"description": kept if description is None else description}
+    else:
+        method, url, etag, body = "POST", "images/aliases", None, {"name": name}
+        if description is not None:
+            body["description"] = description
+    if callable(target):
+        return Write(
+            method, url, lambda previous: dict(body, target=target(previous)), etag=etag, keys=keys
+        )
+    return Write(method, url, dict(body, target=target), etag=etag, keys=keys)
+
+
 def _plan_aliases(api, plan, names, fingerprint):
     """Point each alias in ``names`` at ``fingerprint`` (a string, or a callable given
     the previous write's result for an image whose fingerprint is known only then)."""
     old, new = {}, {}
     for alias in names:
         current = image_alias_get(api, alias)
-        if current:
-            # PUT (target and description), not PATCH: LXD 5.0.2 hangs on an alias PATCH.
-            old[alias] = current.metadata.get("target")
-            kept = current.metadata.get("description") or ""
-            body = (
-                (lambda prev, f=fingerprint, d=kept: {"target": f(prev), "description": d})
-                if callable(fingerprint)
-                else {"target": fingerprint, "description": kept}
-            )
-            plan.writes.append(
-                Write(
-                    "PUT",
-                    api.path("images", "aliases", alias),
-                    body,
-                    etag=current.etag,
-                    keys=("aliases",),
-                )
-            )
-        else:
-            old[alias] = None
-            body = (
-                (lambda prev, a=alias, f=fingerprint: {"name": a, "target": f(prev)})
-                if callable(fingerprint)
-                else {"name": alias, "target": fingerprint}
-            )
-            plan.writes.append(Write("POST", "images/aliases", body, keys=("aliases",)))
+        old[alias] = current.metadata.get("target") if current else None
+        plan.writes.append(alias_write(api, alias, current, fingerprint, keys=("aliases",)))
         new[alias] = fingerprint if isinstance(fingerprint, str) else "(the pulled image)"
     if new:
         plan.changes["aliases"] = {"old": old, "new": new}
@@ -344,9 +345,8 @@ def plan_image_alias_present(api, name, target, description=None):
     """The :class:`Plan` that points alias ``name`` at ``target`` (a fingerprint, a unique
     prefix of one, or another alias); ValueError when no such image exists.
 
-    An absent alias is created (one POST); one pointing elsewhere, or with another
-    ``description`` (None: not managed), is changed with one PUT with If-Match (not a
-    PATCH: LXD 5.0.2 hangs 20 s on an alias PATCH, then answers 500).
+    An absent alias is created; one pointing elsewhere, or with another ``description``
+    (None: not managed), is changed: one :func:`alias_write` either way.
     """
     name = check_name(name, "name")
     target = check_name(target, "target")
@@ -358,22 +358,15 @@ def plan_image_alias_present(api, name, target, description=None):
     plan = Plan(name)
     alias = image_alias_get(api, name)
     if not alias:
-        body = {"name": name, "target": target}
-        if description is not None:
-            body["description"] = description
         plan.add("alias", None, {"target": target, "description": description or ""})
-        plan.writes.append(Write("POST", "images/aliases", body))
-        return plan
-    current = alias.metadata
-    body = {"target": current.get("target"), "description": current.get("description") or ""}
-    if current.get("target") != target:
-        plan.add("target", current.get("target"), target)
-        body["target"] = target
-    if description is not None and (current.get("description") or "") != description:
-        plan.add("description", current.get("description"), description)
-        body["description"] = description
+    else:
+        current = alias.metadata
+        if current.get("target") != target:
+            plan.add("target", current.get("target"), target)
+        if description is not None and (current.get("description") or "") != description:
+            plan.add("description", current.get("description"), description)
     if plan.changes:
-        plan.writes.append(Write("PUT", api.path("images", "aliases", name), body, etag=alias.etag))
+        plan.writes.append(alias_write(api, name, alias, target, description))
     return plan
 
 

@@ -2,8 +2,8 @@
 restart, status) and the operations of the execution module (lists, actions, config
 keys, exec and its guards, snapshots).
 
-Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
-``core.<name>``; the core re-exports the public names defined here."""
+A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
+uses from the others by name."""
 
 import logging
 import re

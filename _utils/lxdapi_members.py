@@ -2,8 +2,8 @@
 own, and the creation LXD asks for there (one pending POST per member, then the POST that
 creates it everywhere).
 
-Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
-``core.<name>``; the core re-exports the public names defined here.
+A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
+uses from the others by name.
 
 What LXD 5.0 does on a cluster, and what this part does about it:
 

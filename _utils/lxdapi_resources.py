@@ -1,8 +1,8 @@
 """Profiles, networks, storage pools and volumes, projects: one table of kinds and one
 reconcile for all; snapshots of instances.
 
-Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
-``core.<name>``; the core re-exports the public names defined here."""
+A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
+uses from the others by name."""
 
 import urllib.parse
 

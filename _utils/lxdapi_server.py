@@ -1,8 +1,8 @@
 """The server's own configuration (``GET``/``PATCH /1.0``): ``core.https_address``,
 ``images.*``, ``core.trust_password``...
 
-Part of the lxdapi core: ``_utils/lxdapi.py`` loads this file, which uses the core's names as
-``core.<name>``; the core re-exports the public names defined here.
+A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
+uses from the others by name.
 
 LXD 5.0 shows a write-only key (``core.trust_password``) as ``true`` once it is set, never
 its value: such a key is compared by whether it is set, and a declared value is written

@@ -255,7 +255,7 @@ def test_client_certificate_create_with_openssl(certs, unique_name, monkeypatch)
     def no_cryptography(*args):
         raise ImportError("cryptography")
 
-    monkeypatch.setattr(core.trust, "_client_certificate_cryptography", no_cryptography)
+    monkeypatch.setattr(lxdapi_trust, "_client_certificate_cryptography", no_cryptography)
     prefix = os.path.join(certs["folder"], unique_name)
     made = lxdapi_trust.create_client_certificate(prefix + ".crt", prefix + ".key", "minion-y")
     assert made["created"] is True

@@ -237,3 +237,14 @@ def test_a_core_in_another_folder_replaces_the_loaded_one_and_its_loader(tmp_pat
         path=(first,),
     )
     assert out.strip() == "switched"
+
+
+def test_the_loader_imports_each_part_after_what_it_imports():
+    import lxdapi_loader
+
+    order = {name: i for i, name in enumerate(lxdapi_loader.MODULES)}
+    for part in lxdapi_loader.MODULES:
+        tree = ast.parse(open(os.path.join(UTILS, part + ".py")).read())
+        for node in tree.body:  # top-level imports only: those run at import time
+            if isinstance(node, ast.ImportFrom) and node.module in order:
+                assert order[node.module] < order[part], (part, node.module)
