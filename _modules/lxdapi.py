@@ -337,13 +337,14 @@ def _text_or_base64(data):
 @_salt_errors
 def info(**kwargs):
     """
-    Summary of the LXD server: version, API version and extensions, auth, environment.
+    Summary of the server: which one (``server``: ``lxd`` or ``incus``) and its version,
+    API version and extensions, auth, environment.
 
     kwargs
         Connection settings (``remote``, ``endpoint``, ``project``, ...); see the module.
 
-    Returns ``{version, api_version, api_status, api_extensions, auth, auth_methods,
-    environment}``; ``environment`` holds server name, kernel, storage driver,
+    Returns ``{server, version, api_version, api_status, api_extensions, auth,
+    auth_methods, environment}``; ``environment`` holds server name, kernel, storage driver,
     architectures...
 
     CLI Example:

@@ -72,13 +72,24 @@ DEFAULT_TIMEOUT = 30  # seconds, for one HTTP request
 DEFAULT_WAIT_TIMEOUT = 300  # seconds, for one operation to finish
 
 
-SOCKET_CANDIDATES = ("/var/snap/lxd/common/lxd/unix.socket", "/var/lib/lxd/unix.socket")
+#: The local sockets tried after those the environment names ($LXD_DIR, $INCUS_SOCKET,
+#: $INCUS_DIR), in this order: the snap's LXD, Debian's LXD, Incus.
+SOCKET_CANDIDATES = (
+    "/var/snap/lxd/common/lxd/unix.socket",
+    "/var/lib/lxd/unix.socket",
+    "/var/lib/incus/unix.socket",
+    "/run/incus/unix.socket",
+)
 
 
 START_HINT = (
-    "Is LXD running? Start it with 'systemctl start lxd' (or 'snap start lxd'), "
-    "or run 'lxd --group lxd &' and 'lxd init', or point endpoint= at a running daemon."
+    "Is LXD or Incus running? Start LXD with 'systemctl start lxd' (or 'snap start lxd', "
+    "or 'lxd --group lxd &' then 'lxd init'), Incus with 'systemctl start incus' (then "
+    "'incus admin init'), or point endpoint= at a running daemon."
 )
+
+#: What ``GET /1.0`` names the two servers in ``environment.server``.
+SERVER_KINDS = ("lxd", "incus")
 
 
 # ------------------------------------------------------------------------- exceptions
@@ -566,17 +577,31 @@ def unix_session():
     return session
 
 
+def socket_candidates(environ=None):
+    """The local sockets to try, in order: ``$LXD_DIR/unix.socket``, ``$INCUS_SOCKET``,
+    ``$INCUS_DIR/unix.socket`` (those set), then :data:`SOCKET_CANDIDATES`."""
+    environ = os.environ if environ is None else environ
+    found = []
+    if environ.get("LXD_DIR"):
+        found.append(os.path.join(environ["LXD_DIR"], "unix.socket"))
+    if environ.get("INCUS_SOCKET"):
+        found.append(environ["INCUS_SOCKET"])
+    if environ.get("INCUS_DIR"):
+        found.append(os.path.join(environ["INCUS_DIR"], "unix.socket"))
+    return found + [p for p in SOCKET_CANDIDATES if p not in found]
+
+
 def find_local_socket():
-    """The local socket path; raise :class:`APIConnectionError` naming every path tried."""
-    if os.environ.get("LXD_DIR"):
-        candidates = [os.path.join(os.environ["LXD_DIR"], "unix.socket")]
-    else:
-        candidates = list(SOCKET_CANDIDATES)
+    """The first local socket that exists (see :func:`socket_candidates`); raise
+    :class:`APIConnectionError` naming every path tried."""
+    candidates = socket_candidates()
     for path in candidates:
         if os.path.exists(path):
             return path
     raise APIConnectionError(
-        error="no LXD socket found (tried {}). {}".format(", ".join(candidates), START_HINT)
+        error="no LXD or Incus socket found (tried {}). {}".format(
+            ", ".join(candidates), START_HINT
+        )
     )
 
 
@@ -855,6 +880,33 @@ class API:
         return name in (self.server.get("api_extensions") or ())
 
     @property
+    def server_kind(self):
+        """``lxd`` or ``incus``: what ``GET /1.0`` says in ``environment.server``; to an
+        untrusted client, which is shown no environment, what its API extensions say
+        (Incus renamed LXD's ``devlxd_*`` ones ``dev_incus_*``)."""
+        kind = (self.server.get("environment") or {}).get("server")
+        if kind in SERVER_KINDS:
+            return kind
+        extensions = self.server.get("api_extensions") or ()
+        return "incus" if any(e.startswith("dev_incus") for e in extensions) else "lxd"
+
+    @property
+    def server_label(self):
+        """How messages name the server: ``LXD`` or ``Incus``."""
+        return "Incus" if self.server_kind == "incus" else "LXD"
+
+    @property
+    def takes_trust_password(self):
+        """True when the server can trust a client by password (``core.trust_password``):
+        LXD (until 6.1, which dropped it); never Incus, which takes trust tokens only."""
+        return self.server_kind != "incus"
+
+    def header(self, name):
+        """The name of one of the server's own HTTP headers (``X-LXD-mode`` on LXD,
+        ``X-Incus-mode`` on Incus, whose newer releases take only their own)."""
+        return ("X-Incus-" if self.server_kind == "incus" else "X-LXD-") + name
+
+    @property
     def instances_collection(self):
         """``instances`` when the server has that API extension, else ``containers``."""
         return "instances" if self.has_extension("instances") else "containers"
@@ -935,6 +987,13 @@ def check_project_exists(api, url):
     except APIException:
         return
     api._project_seen = True
+
+
+def response_header(response, name):
+    """A header of the server's own family in a response (``X-LXD-<name>`` or
+    ``X-Incus-<name>``, whichever the server sent), or None."""
+    headers = response.headers
+    return headers.get("X-Incus-" + name, headers.get("X-LXD-" + name))
 
 
 def get_or_none(api, url, **kwargs):

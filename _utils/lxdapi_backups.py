@@ -8,7 +8,8 @@ LXD makes a backup on the server (``POST /1.0/instances/NAME/backups``, an opera
 serves it at ``.../backups/BACKUP/export``, and keeps it until deleted or expired. An
 export here makes one, streams it to the local file (never whole in memory), then deletes
 it from the server, whatever happened. An import sends a tarball as the body of
-``POST /1.0/instances`` (``X-LXD-name`` renames it, ``X-LXD-pool`` places it).
+``POST /1.0/instances`` (``X-LXD-name`` renames it, ``X-LXD-pool`` places it;
+``X-Incus-*`` on Incus).
 """
 
 import hashlib
@@ -111,13 +112,13 @@ def instance_backup_import(api, path, name=None, pool=None):
     headers = {"Content-Type": "application/octet-stream"}
     if name is not None:
         name = validate_instance_name(name)
-        headers["X-LXD-name"] = name
+        headers[api.header("name")] = name
         if get_or_none(api, api.instance_path(name)) is not None:
             raise APIConflictException(
                 error="instance {!r} already exists; nothing was imported".format(name)
             )
     if pool is not None:
-        headers["X-LXD-pool"] = check_name(pool, "pool")
+        headers[api.header("pool")] = check_name(pool, "pool")
     with open(path, "rb") as fh:
         done = api.post(api.instances_collection, data=fh, headers=headers).wait()
     resources = (

@@ -21,7 +21,7 @@ import hashlib
 import posixpath
 import urllib.parse
 
-from lxdapi import APIException, APINotFoundException, get_or_none
+from lxdapi import APIException, APINotFoundException, get_or_none, response_header
 from lxdapi_plans import Plan, Write
 from lxdapi_values import check_absolute_path, check_bool, check_id, check_name
 
@@ -71,8 +71,8 @@ def instance_file_read(api, instance, path):
 
     ``content`` is bytes (a folder: the list of its entries); ``info`` holds ``path``,
     ``type`` (file, directory, symlink), ``mode`` (``"0644"``), ``uid`` and ``gid`` (ints),
-    from LXD's ``X-LXD-*`` headers. Raises :class:`APINotFoundException` when the
-    instance does not exist.
+    from the server's ``X-LXD-*`` (Incus: ``X-Incus-*``) headers. Raises
+    :class:`APINotFoundException` when the instance does not exist.
     """
     check_name(instance, "instance")
     url = instance_file_url(api, instance, path)
@@ -88,13 +88,13 @@ def instance_file_read(api, instance, path):
         if response is None or response.status_code >= 400:
             raise
         result = exc.result
-    headers = result.response.headers
+    response = result.response
     info = {
         "path": path,
-        "type": headers.get("X-LXD-Type", "file"),
-        "mode": file_mode(headers.get("X-LXD-Mode") or "0"),
-        "uid": int(headers.get("X-LXD-Uid") or 0),
-        "gid": int(headers.get("X-LXD-Gid") or 0),
+        "type": response_header(response, "Type") or "file",
+        "mode": file_mode(response_header(response, "Mode") or "0"),
+        "uid": int(response_header(response, "Uid") or 0),
+        "gid": int(response_header(response, "Gid") or 0),
     }
     if info["type"] == "directory":
         return list(result.metadata or []), info
@@ -145,13 +145,13 @@ def text_diff(old, new, path):
     return "".join(lines)
 
 
-def _write(url, data, file_type, attributes):
-    headers = {"X-LXD-type": file_type, "X-LXD-write": "overwrite"}
+def _write(api, url, data, file_type, attributes):
+    headers = {api.header("type"): file_type, api.header("write"): "overwrite"}
     if file_type == "file":
         headers["Content-Type"] = "application/octet-stream"
     for key, value in attributes:
         if value is not None:
-            headers["X-LXD-" + key] = str(value)
+            headers[api.header(key)] = str(value)
     return Write("POST", url, data=data, headers=headers)
 
 
@@ -183,7 +183,7 @@ def _plan_parents(api, instance, path, makedirs, plan):
         plan.add("folders", None, missing)
         for folder in missing:
             plan.writes.append(
-                _write(instance_file_url(api, instance, folder), b"", "directory", ())
+                _write(api, instance_file_url(api, instance, folder), b"", "directory", ())
             )
     return plan
 
@@ -238,7 +238,7 @@ def plan_file_managed(
         for key, value in wanted:
             if value is not None:
                 plan.add(key, None, value)
-        plan.writes.append(_write(url, data, "file", wanted))
+        plan.writes.append(_write(api, url, data, "file", wanted))
         return plan
     data, info = current
     if info["type"] != "file":
@@ -263,7 +263,7 @@ def plan_file_managed(
         # X-LXD-modify-perm): recreate it, with every attribute given.
         plan.writes.append(Write("DELETE", url))
         wanted = tuple((key, info[key] if value is None else value) for key, value in wanted)
-    plan.writes.append(_write(url, data, "file", wanted))
+    plan.writes.append(_write(api, url, data, "file", wanted))
     return plan
 
 
@@ -291,7 +291,7 @@ def plan_directory_present(api, instance, path, mode=None, uid=None, gid=None, m
         for key, value in wanted:
             if value is not None:
                 plan.add(key, None, value)
-        plan.writes.append(_write(url, b"", "directory", wanted))
+        plan.writes.append(_write(api, url, b"", "directory", wanted))
         return plan
     entries, info = current
     if info["type"] != "directory":
@@ -319,7 +319,7 @@ def plan_directory_present(api, instance, path, mode=None, uid=None, gid=None, m
         )
     wanted = tuple((key, info[key] if value is None else value) for key, value in wanted)
     plan.writes.append(Write("DELETE", url))
-    plan.writes.append(_write(url, b"", "directory", wanted))
+    plan.writes.append(_write(api, url, b"", "directory", wanted))
     return plan
 
 

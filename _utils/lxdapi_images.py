@@ -128,7 +128,7 @@ def _plan_image_file(api, name, source, public, auto_update, names, fingerprint)
         have = {a.get("name") for a in image.metadata.get("aliases") or []}
     else:
         plan.add("image", None, fingerprint)
-        plan.writes.append(image_upload_write(source, bool(public)))
+        plan.writes.append(image_upload_write(api, source, bool(public)))
         if auto_update:
             plan.add("auto_update", False, True)
             plan.writes.append(
@@ -503,13 +503,14 @@ def image_get_fingerprint(path):
     return digest.hexdigest()
 
 
-def image_upload_write(path, public=False):
-    """The :class:`Write` that uploads the unified image tarball at ``path``."""
+def image_upload_write(api, path, public=False):
+    """The :class:`Write` that uploads the unified image tarball at ``path`` (public:
+    the server's ``X-LXD-public``, or ``X-Incus-public``, header)."""
     with open(path, "rb") as fh:
         data = fh.read()
     headers = {"Content-Type": "application/octet-stream"}
     if public:
-        headers["X-LXD-public"] = "1"
+        headers[api.header("public")] = "1"
     return Write("POST", "images", data=data, headers=headers, keys=("image",))
 
 

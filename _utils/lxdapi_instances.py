@@ -61,6 +61,8 @@ RESTART_CONFIG_KEYS = (
     "raw.seccomp",
     "security.devlxd",
     "security.devlxd.images",
+    "security.guestapi",  # Incus's name for security.devlxd
+    "security.guestapi.images",
     "security.privileged",
     "security.secureboot",
     "limits.memory.hugepages",

@@ -53,10 +53,12 @@ def list_collection(api, url, recursion=0):
 
 
 def server_info(api):
-    """A summary of ``GET /1.0``: version, API version and extensions, auth, environment."""
+    """A summary of ``GET /1.0``: which server (``lxd`` or ``incus``) and its version, API
+    version and extensions, auth, environment."""
     meta = api.get("").metadata or {}
     env = meta.get("environment") or {}
     return {
+        "server": api.server_kind,
         "version": env.get("server_version"),
         "api_version": meta.get("api_version"),
         "api_status": meta.get("api_status"),

@@ -45,6 +45,14 @@ def plan_server_config(api, config, purge_config=False, target=None, force_secre
     want = lxd_config(config, "config")
     check_bool(purge_config, "purge_config")
     check_bool(force_secrets, "force_secrets")
+    for key in WRITE_ONLY_KEYS:
+        if want.get(key) and not api.takes_trust_password:
+            raise ValueError(
+                "{} at {} has no {} (it trusts clients by token, not by password); make "
+                "trust tokens with lxdapi.certificate_token_create".format(
+                    api.server_label, api.display_endpoint, key
+                )
+            )
     url = _server_url(api, target)
     current = api.request("GET", url)  # fresh, with its ETag (api.server may be cached)
     meta = current.metadata or {}

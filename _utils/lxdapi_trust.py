@@ -416,9 +416,10 @@ def create_client_certificate(
 
 def authenticate(api, password=None, token=None, name=None):
     """Get this client's certificate trusted by an HTTPS server: ``POST /1.0/certificates``
-    with the trust ``password`` or a trust ``token`` (as ``trust_token`` where the server
-    has the ``explicit_trust_token`` extension, else as the password, which LXD 5.0's
-    ``certificate_token`` extension reads).
+    with the trust ``password`` or a trust ``token`` (as ``trust_token`` on Incus and
+    where the server has the ``explicit_trust_token`` extension, else as the password,
+    which LXD 5.0's ``certificate_token`` extension reads). A password for a server that
+    has no password trust (Incus) is refused (ValueError) before it is sent.
 
     Returns ``{"trusted": True, "changed": bool, "fingerprint": ...}``; an already trusted
     client changes nothing. A refused secret raises :class:`APIForbiddenException`.
@@ -443,22 +444,28 @@ def authenticate(api, password=None, token=None, name=None):
     body = {"type": "client"}
     if name:
         body["name"] = check_name(name, "name")
+    if password and not api.takes_trust_password:
+        raise ValueError(
+            "{} at {} has no trust password (it trusts clients by token): make a token "
+            "there (lxdapi.certificate_token_create, or 'incus config trust add') and "
+            "pass token=".format(api.server_label, api.display_endpoint)
+        )
     if password:
         body["password"] = str(password)
-    elif api.has_extension("explicit_trust_token"):
+    elif api.server_kind == "incus" or api.has_extension("explicit_trust_token"):
         body["trust_token"] = str(token)
     elif api.has_extension("certificate_token"):
         body["password"] = str(token)
     else:
         raise APIException(
-            error="LXD at {} does not take trust tokens (no certificate_token "
-            "API extension); use its trust password".format(api.display_endpoint)
+            error="{} at {} does not take trust tokens (no certificate_token "
+            "API extension); use its trust password".format(api.server_label, api.display_endpoint)
         )
     try:
         api.post("certificates", json=body)
     except APIForbiddenException as exc:
-        exc.error = "LXD at {} refused the trust {}: the client stays untrusted".format(
-            api.display_endpoint, "password" if password else "token"
+        exc.error = "{} at {} refused the trust {}: the client stays untrusted".format(
+            api.server_label, api.display_endpoint, "password" if password else "token"
         )
         exc.args = ("{} {} {}".format(exc.method, exc.url, exc.error),)
         raise
@@ -467,8 +474,8 @@ def authenticate(api, password=None, token=None, name=None):
         raise APIForbiddenException(
             method="POST",
             url=api.absolute_url("certificates"),
-            error="LXD at {} took the certificate but still does not trust this client".format(
-                api.display_endpoint
+            error="{} at {} took the certificate but still does not trust this client".format(
+                api.server_label, api.display_endpoint
             ),
         )
     return {"trusted": True, "changed": True, "fingerprint": fingerprint}

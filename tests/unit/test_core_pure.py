@@ -153,7 +153,7 @@ def test_missing_socket_names_every_path_tried(monkeypatch, tmp_path):
         core.API.factory()
     message = str(info.value)
     assert str(tmp_path / "unix.socket") in message
-    assert "Start it" in message
+    assert "Start LXD with" in message
     monkeypatch.delenv("LXD_DIR")
     monkeypatch.setattr(
         core, "SOCKET_CANDIDATES", ("/nonexistent/a.socket", "/nonexistent/b.socket")
@@ -162,3 +162,56 @@ def test_missing_socket_names_every_path_tried(monkeypatch, tmp_path):
         core.APIConnectionError, match="/nonexistent/a.socket, /nonexistent/b.socket"
     ):
         core.API.factory()
+
+
+def test_sockets_are_tried_lxd_then_incus_those_of_the_environment_first():
+    environ = {"LXD_DIR": "/l", "INCUS_SOCKET": "/i/s.sock", "INCUS_DIR": "/i"}
+    assert core.socket_candidates(environ) == [
+        "/l/unix.socket",
+        "/i/s.sock",
+        "/i/unix.socket",
+        "/var/snap/lxd/common/lxd/unix.socket",
+        "/var/lib/lxd/unix.socket",
+        "/var/lib/incus/unix.socket",
+        "/run/incus/unix.socket",
+    ]
+    assert core.socket_candidates({}) == list(core.SOCKET_CANDIDATES)
+
+
+def test_a_missing_socket_names_both_servers_and_every_path(monkeypatch, tmp_path):
+    monkeypatch.delenv("LXD_DIR", raising=False)
+    monkeypatch.delenv("INCUS_SOCKET", raising=False)
+    monkeypatch.setenv("INCUS_DIR", str(tmp_path))
+    with pytest.raises(core.APIConnectionError) as info:
+        core.API.factory()
+    message = str(info.value)
+    assert "no LXD or Incus socket found" in message
+    for path in [str(tmp_path / "unix.socket")] + list(core.SOCKET_CANDIDATES):
+        assert path in message
+    assert "incus admin init" in message and "lxd init" in message
+
+
+class _Served(core.API):
+    """An API whose ``GET /1.0`` document is given (no request): for the server facts."""
+
+    def __init__(self, document):
+        super().__init__(None, "https://127.0.0.1:1")
+        self._server = document
+
+
+@pytest.mark.parametrize(
+    "document, kind",
+    [
+        ({"environment": {"server": "incus"}}, "incus"),
+        ({"environment": {"server": "lxd"}}, "lxd"),
+        ({"api_extensions": ["instances", "dev_incus_events"]}, "incus"),  # untrusted
+        ({"api_extensions": ["instances", "devlxd_events"]}, "lxd"),
+        ({}, "lxd"),
+    ],
+)
+def test_the_server_kind_and_what_follows_from_it(document, kind):
+    api = _Served(document)
+    assert api.server_kind == kind
+    assert api.header("mode") == ("X-Incus-mode" if kind == "incus" else "X-LXD-mode")
+    assert api.takes_trust_password is (kind == "lxd")
+    assert api.server_label == ("Incus" if kind == "incus" else "LXD")
