@@ -27,6 +27,23 @@ deps:
 	    exit 1; \
 	  fi; \
 	fi
+	@if [ ! -x /usr/libexec/incus/incusd ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    if [ ! -e /etc/apt/sources.list.d/bookworm-backports.sources ] \
+	        && ! grep -Eqs '^[^#]*bookworm-backports' /etc/apt/sources.list \
+	          /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; then \
+	      echo "Adding bookworm-backports to apt (/etc/apt/sources.list.d/bookworm-backports.sources)"; \
+	      printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+	        > /etc/apt/sources.list.d/bookworm-backports.sources; \
+	    fi; \
+	    echo "Installing incus from bookworm-backports"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends -t bookworm-backports incus >/dev/null; \
+	  else \
+	    echo "Incus missing: run as root, or add bookworm-backports to apt and: sudo apt-get install --no-install-recommends -t bookworm-backports incus"; \
+	    exit 1; \
+	  fi; \
+	fi
 
 venv: $(VENV)/.installed
 

@@ -14,18 +14,22 @@ from lxdapi_values import check_bool, check_name, check_names, check_optional_st
 
 # -- image_present and friends: one plan per state
 
-IMAGE_PROTOCOLS = ("lxd", "simplestreams")
+#: The protocols of an image server: another LXD (``lxd``), another Incus (``incus``), a
+#: simple streams index.
+IMAGE_PROTOCOLS = ("lxd", "incus", "simplestreams")
 
 #: A whole image fingerprint (sha256, hex).
 FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
-def check_image_source(source):
+def check_image_source(source, default_protocol="lxd"):
     """A remote image source mapping, checked and completed for ``POST /1.0/images``.
 
-    Keys: ``server`` (``https://...``), ``protocol`` (``lxd``, the default, or
-    ``simplestreams``), ``alias`` or ``fingerprint`` (which image), ``certificate``
-    (the server's PEM, for a self-signed LXD server). ValueError names what is wrong.
+    Keys: ``server`` (``https://...``), ``protocol`` (``lxd``, ``incus`` or
+    ``simplestreams``; ``default_protocol`` when not given: the pulling server's own kind,
+    an Incus pulling from an Incus), ``alias`` or ``fingerprint`` (which image),
+    ``certificate`` (the server's PEM, for a self-signed server). ValueError names what
+    is wrong.
     """
     known = {
         "server",
@@ -48,7 +52,7 @@ def check_image_source(source):
         raise ValueError(
             "an image source needs a server URL (https://host:port), not {!r}".format(server)
         )
-    protocol = source.get("protocol") or "lxd"
+    protocol = source.get("protocol") or default_protocol
     if protocol not in IMAGE_PROTOCOLS:
         raise ValueError(
             "unknown image protocol {!r}; choose {}".format(protocol, " or ".join(IMAGE_PROTOCOLS))
@@ -64,6 +68,12 @@ def check_image_source(source):
     return out
 
 
+def _same_protocol(protocol):
+    """The protocols an image's ``update_source`` may record for a pull by ``protocol``
+    (Incus records its own pulls from another Incus as ``incus``, an older one ``lxd``)."""
+    return ("lxd", "incus") if protocol in ("lxd", "incus") else (protocol,)
+
+
 def pulled_from(image, source):
     """True when ``image`` (LXD's image object) came from the remote ``source``."""
     if source.get("fingerprint"):
@@ -71,7 +81,7 @@ def pulled_from(image, source):
     origin = image.get("update_source") or {}
     return (
         (origin.get("server") or "").rstrip("/") == source["server"]
-        and (origin.get("protocol") or "lxd") == source["protocol"]
+        and (origin.get("protocol") or "lxd") in _same_protocol(source["protocol"])
         and origin.get("alias") == source.get("alias")
     )
 
@@ -106,7 +116,9 @@ def plan_image_present(
     if isinstance(source, dict) and source.get("type") in PUBLISH_TYPES:
         return _plan_image_publish(api, name, source, public, names)
     if isinstance(source, dict):
-        return _plan_image_pull(api, name, check_image_source(source), public, names, auto_update)
+        return _plan_image_pull(
+            api, name, check_image_source(source, api.server_kind), public, names, auto_update
+        )
     if not isinstance(source, str) or not source:
         raise ValueError(
             "source must be an image file (path or salt:// URL), a remote "

@@ -1,8 +1,10 @@
-"""Test harness: a private, real LXD daemon for the whole session, and Salt loaders on it.
+"""Test harness: a private, real LXD daemon for the whole session, and Salt loaders on it;
+the same for Incus (``incus``, ``incus_api``, ``incus_modules``, ``incus_states``).
 
 No LXD is mocked. The daemon runs in a temporary LXD_DIR with a ``dir`` pool named
 ``default``, the ``default`` profile, and the busybox image built offline (alias
-``busybox``); it is shut down and its folder removed at the end of the session.
+``busybox``); it is shut down and its folder removed at the end of the session. The Incus
+daemon, started only by the tests that ask for it, is stocked and removed the same way.
 """
 
 import os
@@ -24,16 +26,19 @@ core = lxdapi_loader.load(os.path.join(ROOT, "_utils"))
 
 
 class Daemon:
-    """A running private LXD: its folder, socket, and the busybox image."""
+    """A running private LXD or Incus: its folder, socket, kind (``server``: ``"lxd"`` or
+    ``"incus"``) and the busybox image."""
 
-    def __init__(self, lxd_dir, image_path, fingerprint):
+    def __init__(self, lxd_dir, image_path, fingerprint, server="lxd"):
         self.lxd_dir = lxd_dir
         self.socket = os.path.join(lxd_dir, "unix.socket")
         self.image_path = image_path
         self.fingerprint = fingerprint
+        self.server = server
 
     def lxc(self, *args, check=True, stdin=None):
-        """Run ``lxc`` against this daemon; return stdout."""
+        """Run the daemon's client (``lxc``, or ``incus`` for Incus) against this daemon;
+        return stdout."""
         return lxdhost.lxc(self.lxd_dir, *args, check=check, stdin=stdin)
 
     def api(self, **kwargs):
@@ -41,20 +46,21 @@ class Daemon:
         return core.API.factory(self.socket, **kwargs)
 
 
-@pytest.fixture(scope="session")
-def lxd():
-    """The session's private LXD daemon (fails, saying how to install LXD, if missing)."""
+def _session_daemon(server):
+    """Start a private daemon of kind ``server`` stocked with the busybox image; yield its
+    :class:`Daemon`; stop it and remove its folder afterwards."""
     try:
-        lxdhost.require_lxd()
+        lxdhost.require(server)
     except lxdhost.LXDHostError as exc:
         pytest.fail(str(exc), pytrace=False)
-    base = lxdhost.make_base_dir("lxdapi-test-")  # 0755: containers must traverse it
-    lxd_dir = os.path.join(base, "lxd")
+    prefix = "lxdapi-test-" if server == "lxd" else "lxdapi-test-{}-".format(server)
+    base = lxdhost.make_base_dir(prefix)  # 0755: containers must traverse it
+    lxd_dir = os.path.join(base, server)
     image_path = os.path.join(base, "busybox.tar.gz")
     try:
-        lxdhost.start_daemon(lxd_dir)
+        lxdhost.start_daemon(lxd_dir, server=server)
         fingerprint = lxdhost.build_busybox_image(image_path)
-        daemon = Daemon(lxd_dir, image_path, fingerprint)
+        daemon = Daemon(lxd_dir, image_path, fingerprint, server=server)
         daemon.lxc("image", "import", image_path, "--alias", "busybox")
         yield daemon
     finally:
@@ -62,10 +68,29 @@ def lxd():
         lxdhost.stop_daemon(base)
 
 
+@pytest.fixture(scope="session")
+def lxd():
+    """The session's private LXD daemon (fails, saying how to install LXD, if missing)."""
+    yield from _session_daemon("lxd")
+
+
+@pytest.fixture(scope="session")
+def incus():
+    """The session's private Incus daemon (fails, saying how to install Incus, if
+    missing): ``.lxc()`` runs ``incus``, ``.server == "incus"``."""
+    yield from _session_daemon("incus")
+
+
 @pytest.fixture
 def api(lxd):
     """A fresh :class:`API` on the session daemon."""
     return lxd.api()
+
+
+@pytest.fixture
+def incus_api(incus):
+    """A fresh :class:`API` on the session's Incus daemon."""
+    return incus.api()
 
 
 @pytest.fixture
@@ -109,29 +134,50 @@ def salt_factories_config():
     return {"code_dir": ROOT, "inject_sitecustomize": False, "start_timeout": 120}
 
 
-@pytest.fixture(scope="session")
-def minion_opts(salt_factories, lxd):
-    """Minion options: modules from the checkout, lxdapi:endpoint = the test daemon."""
+def _minion_opts(salt_factories, minion_id, daemon):
+    """Yield minion options (its own root_dir) with lxdapi:endpoint = ``daemon``'s socket."""
     factory = salt_factories.salt_minion_daemon(
-        "lxdapi-functional",
+        minion_id,
         overrides={
             "file_client": "local",
             "module_dirs": [ROOT],
-            "lxdapi": {"endpoint": lxd.socket},
+            "lxdapi": {"endpoint": daemon.socket},
         },
     )
     yield factory.config.copy()
     shutil.rmtree(factory.config["root_dir"], ignore_errors=True)
 
 
+def _loaders(opts):
+    from saltfactories.utils.functional import Loaders
+
+    loaders = Loaders(opts)
+    check_requests_are_observed(loaders)
+    return loaders
+
+
+@pytest.fixture(scope="session")
+def minion_opts(salt_factories, lxd):
+    """Minion options: modules from the checkout, lxdapi:endpoint = the test daemon."""
+    yield from _minion_opts(salt_factories, "lxdapi-functional", lxd)
+
+
 @pytest.fixture(scope="session")
 def loaders(minion_opts):
     """Salt's functional loaders: ``loaders.modules.lxdapi``, ``loaders.states.lxdapi``."""
-    from saltfactories.utils.functional import Loaders
+    return _loaders(minion_opts)
 
-    loaders = Loaders(minion_opts)
-    check_requests_are_observed(loaders)
-    return loaders
+
+@pytest.fixture(scope="session")
+def incus_minion_opts(salt_factories, incus):
+    """:func:`minion_opts` for the Incus daemon (another minion id and root_dir)."""
+    yield from _minion_opts(salt_factories, "lxdapi-functional-incus", incus)
+
+
+@pytest.fixture(scope="session")
+def incus_loaders(incus_minion_opts):
+    """:func:`loaders` bound to the Incus daemon."""
+    return _loaders(incus_minion_opts)
 
 
 def observed(call):
@@ -192,6 +238,21 @@ def states(loaders):
     """``states.lxdapi.<state>`` calls the real state module."""
     loaders.context.clear()
     return loaders.states
+
+
+@pytest.fixture
+def incus_modules(incus_loaders):
+    """:func:`modules` on the Incus daemon."""
+    incus_loaders.context.clear()
+    check_same_core(incus_loaders.modules.lxdapi.request)
+    return incus_loaders.modules
+
+
+@pytest.fixture
+def incus_states(incus_loaders):
+    """:func:`states` on the Incus daemon."""
+    incus_loaders.context.clear()
+    return incus_loaders.states
 
 
 def pytest_unconfigure(config):

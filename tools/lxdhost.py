@@ -1,15 +1,21 @@
-"""Start, stop and stock private LXD daemons: used by the tests, the demo and the benchmarks.
+"""Start, stop and stock private LXD and Incus daemons: used by the tests, the demo and
+the benchmarks.
 
-Plain Python, no Salt. Each daemon lives in its own ``LXD_DIR``; several run side by side.
-The recipe is the one verified on Debian 12 with its ``lxd`` package (LXD 5.0.x).
+Plain Python, no Salt. Each daemon lives in its own folder (``LXD_DIR`` for LXD,
+``INCUS_DIR`` for Incus); several run side by side, of either kind. The recipes are the
+ones verified on Debian 12 with its ``lxd`` package (LXD 5.0.x) and bookworm-backports'
+``incus`` (Incus 6.0.x). Every function taking a daemon's folder works for both kinds:
+:func:`start_daemon` writes a small marker (``lxdhost.json``) naming the kind, which
+:func:`stop_daemon`, :func:`lxc` and the others read back.
 
 Command line::
 
-    python tools/lxdhost.py start DIR      # start (or reuse) a daemon in DIR, preseeded
-    python tools/lxdhost.py image FILE     # build the offline busybox image tarball
-    python tools/lxdhost.py stop DIR       # shut the daemon in DIR down
+    python tools/lxdhost.py start DIR [lxd|incus]  # start (or reuse) a daemon in DIR, preseeded
+    python tools/lxdhost.py image FILE             # build the offline busybox image tarball
+    python tools/lxdhost.py stop DIR               # shut the daemon in DIR down
 """
 
+import collections
 import gzip
 import hashlib
 import json
@@ -26,6 +32,46 @@ INSTALL_HINT = (
     "apt-get install -y lxd lxd-client busybox-static (as root), or run 'make test', "
     "which does it for you."
 )
+
+INCUS_DAEMON = "/usr/libexec/incus/incusd"
+
+INCUS_INSTALL_HINT = (
+    "Incus is not installed. It is in bookworm-backports: add that suite to apt "
+    "(/etc/apt/sources.list.d/bookworm-backports.sources), then run "
+    "apt-get update && apt-get install -y --no-install-recommends -t bookworm-backports "
+    "incus (as root), or run 'make deps', which does both for you."
+)
+
+# What differs between the two kinds of daemon; everything else is shared.
+Server = collections.namedtuple(
+    "Server",
+    "name daemon admin client env_var log_file trust_add",
+)
+
+SERVERS = {
+    "lxd": Server(
+        name="lxd",
+        daemon="lxd",  # the daemon program
+        admin=("lxd",),  # waitready, init --preseed, shutdown
+        client="lxc",
+        env_var="LXD_DIR",
+        log_file="lxd.log",
+        trust_add=("config", "trust", "add"),
+    ),
+    "incus": Server(
+        name="incus",
+        daemon=INCUS_DAEMON,
+        admin=("incus", "admin"),
+        client="incus",
+        env_var="INCUS_DIR",
+        log_file="incusd.log",
+        trust_add=("config", "trust", "add-certificate"),
+    ),
+}
+
+# Written by start_daemon in the daemon's folder: {"server": "lxd"|"incus", "pid": N}.
+# (Neither daemon writes a pid file of its own in its folder.)
+MARKER = "lxdhost.json"
 
 DEFAULT_PRESEED = {
     "storage_pools": [{"name": "default", "driver": "dir"}],
@@ -73,23 +119,76 @@ class LXDHostError(RuntimeError):
     """The daemon could not be installed, started or stocked."""
 
 
+def _server(server):
+    try:
+        return SERVERS[server]
+    except KeyError:
+        raise LXDHostError(
+            "unknown server kind {!r}: one of {}".format(server, ", ".join(sorted(SERVERS)))
+        ) from None
+
+
 def require_lxd():
     """Raise :class:`LXDHostError` naming the install command when LXD is missing."""
     if not shutil.which("lxd") or not shutil.which("lxc"):
         raise LXDHostError(INSTALL_HINT)
 
 
-def _env(lxd_dir):
+def require_incus():
+    """Raise :class:`LXDHostError` naming the install commands when Incus is missing."""
+    if not os.access(INCUS_DAEMON, os.X_OK) or not shutil.which("incus"):
+        raise LXDHostError(INCUS_INSTALL_HINT)
+
+
+def require(server="lxd"):
+    """:func:`require_lxd` or :func:`require_incus`, by server kind."""
+    {"lxd": require_lxd, "incus": require_incus}[_server(server).name]()
+
+
+def _read_marker(lxd_dir):
+    try:
+        with open(os.path.join(lxd_dir, MARKER)) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_marker(lxd_dir, **fields):
+    path = os.path.join(lxd_dir, MARKER)
+    with open(path + ".part", "w") as fh:
+        json.dump(fields, fh)
+    os.replace(path + ".part", path)
+
+
+def server_of(lxd_dir):
+    """The kind of daemon (``"lxd"`` or ``"incus"``) that runs, or ran, in ``lxd_dir``.
+
+    From the marker :func:`start_daemon` writes; for a folder without one, Incus is
+    recognised by its ``guestapi`` folder (LXD's is ``devlxd``); anything else is LXD.
+    """
+    server = _read_marker(os.path.abspath(lxd_dir)).get("server")
+    if server in SERVERS:
+        return server
+    if os.path.isdir(os.path.join(lxd_dir, "guestapi")):
+        return "incus"
+    return "lxd"
+
+
+def _env(lxd_dir, server=None):
+    spec = _server(server or server_of(lxd_dir))
     env = dict(os.environ)
-    env["LXD_DIR"] = lxd_dir
+    env[spec.env_var] = lxd_dir
+    if spec.name == "incus":
+        env.pop("INCUS_SOCKET", None)  # it would win over INCUS_DIR
     return env
 
 
-def _run(args, lxd_dir, stdin=None, check=True, timeout=120):
+def _run(args, lxd_dir, stdin=None, check=True, timeout=120, server=None):
+    """Run ``args`` with the daemon folder's variable (LXD_DIR or INCUS_DIR) set."""
     proc = subprocess.run(
         args,
         input=stdin,
-        env=_env(lxd_dir),
+        env=_env(lxd_dir, server),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -101,12 +200,20 @@ def _run(args, lxd_dir, stdin=None, check=True, timeout=120):
     return proc
 
 
-def is_running(lxd_dir):
-    """True when a daemon answers on ``LXD_DIR/unix.socket``."""
+def _admin(lxd_dir, *args, server=None, **kwargs):
+    """``lxd ARGS`` or ``incus admin ARGS`` against the daemon in ``lxd_dir``."""
+    spec = _server(server or server_of(lxd_dir))
+    return _run([*spec.admin, *args], lxd_dir, server=spec.name, **kwargs)
+
+
+def is_running(lxd_dir, server=None):
+    """True when a daemon answers on ``DIR/unix.socket``."""
     sock = os.path.join(lxd_dir, "unix.socket")
     if not os.path.exists(sock):
         return False
-    return _run(["lxd", "waitready", "--timeout", "2"], lxd_dir, check=False).returncode == 0
+    return (
+        _admin(lxd_dir, "waitready", "--timeout", "2", server=server, check=False).returncode == 0
+    )
 
 
 def _check_traversable(path):
@@ -123,51 +230,88 @@ def _check_traversable(path):
         parent = os.path.dirname(parent)
 
 
-def start_daemon(lxd_dir, preseed=None, timeout=60):
-    """Start a private LXD daemon in ``lxd_dir`` and preseed it.
+def start_daemon(lxd_dir, preseed=None, timeout=60, server="lxd"):
+    """Start a private daemon in ``lxd_dir`` and preseed it.
 
-    ``preseed`` is a dict in ``lxd init --preseed`` form (default: a ``dir`` pool named
-    ``default`` and the ``default`` profile with a root disk). Returns the socket path.
-    A daemon already answering in ``lxd_dir`` is reused as it is.
+    ``server`` is ``"lxd"`` (``lxd``, ``LXD_DIR``) or ``"incus"`` (``incusd``,
+    ``INCUS_DIR``). ``preseed`` is a dict in ``init --preseed`` form, the same for both
+    (default: a ``dir`` pool named ``default`` and the ``default`` profile with a root
+    disk). Returns the socket path. A daemon of that kind already answering in
+    ``lxd_dir`` is reused as it is; one of the other kind is an error.
     """
-    require_lxd()
+    spec = _server(server)
+    require(spec.name)
     lxd_dir = os.path.abspath(lxd_dir)
     sock = os.path.join(lxd_dir, "unix.socket")
-    if is_running(lxd_dir):
-        return sock
+    if os.path.exists(sock):
+        running = server_of(lxd_dir)
+        if is_running(lxd_dir, running):
+            if running != spec.name:
+                raise LXDHostError(
+                    "the daemon running in {} is {}, not {}".format(lxd_dir, running, spec.name)
+                )
+            return sock
     os.makedirs(lxd_dir, exist_ok=True)
     os.chmod(lxd_dir, 0o755)
     _check_traversable(lxd_dir)
-    log = open(os.path.join(lxd_dir, "lxd.log.stdout"), "ab")
-    subprocess.Popen(
-        ["lxd", "--group", "root", "--logfile", os.path.join(lxd_dir, "lxd.log")],
-        env=_env(lxd_dir),
+    _write_marker(lxd_dir, server=spec.name)  # before the daemon: stop_daemon knows its kind
+    log = open(os.path.join(lxd_dir, spec.log_file + ".stdout"), "ab")
+    daemon = subprocess.Popen(
+        [spec.daemon, "--group", "root", "--logfile", os.path.join(lxd_dir, spec.log_file)],
+        env=_env(lxd_dir, spec.name),
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
     log.close()
-    _run(["lxd", "waitready", "--timeout", str(timeout)], lxd_dir, timeout=timeout + 10)
-    _run(
-        ["lxd", "init", "--preseed"],
+    _write_marker(lxd_dir, server=spec.name, pid=daemon.pid)
+    _admin(lxd_dir, "waitready", "--timeout", str(timeout), server=spec.name, timeout=timeout + 10)
+    _admin(
         lxd_dir,
+        "init",
+        "--preseed",
+        server=spec.name,
         stdin=json.dumps(preseed if preseed is not None else DEFAULT_PRESEED),
     )
     return sock
 
 
+def _daemon_pid(lxd_dir):
+    """The pid of the daemon started in ``lxd_dir`` if it still runs there, else None."""
+    pid = _read_marker(lxd_dir).get("pid")
+    if not pid:
+        pid_file = os.path.join(lxd_dir, "lxd.pid")  # none seen written, kept as a fallback
+        if not os.path.exists(pid_file):
+            return None
+        with open(pid_file) as fh:
+            pid = fh.read().strip()
+    try:
+        with open("/proc/{}/cmdline".format(int(pid)), "rb") as fh:
+            cmdline = fh.read().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    # Only the daemon whose log file is in this folder (the pid may have been reused).
+    return int(pid) if any(arg.startswith(lxd_dir.encode() + b"/") for arg in cmdline) else None
+
+
 def stop_daemon(lxd_dir, remove=True):
-    """Shut the daemon in ``lxd_dir`` down (its instances too) and remove the folder."""
+    """Shut the daemon in ``lxd_dir`` down (its instances too) and remove the folder.
+
+    The kind of daemon (LXD or Incus) is the one :func:`start_daemon` started there.
+    """
     lxd_dir = os.path.abspath(lxd_dir)
-    if is_running(lxd_dir):
-        proc = _run(["lxd", "shutdown", "--timeout", "60"], lxd_dir, check=False, timeout=90)
+    server = server_of(lxd_dir)
+    if is_running(lxd_dir, server):
+        proc = _admin(
+            lxd_dir, "shutdown", "--timeout", "60", server=server, check=False, timeout=90
+        )
         if proc.returncode != 0:
-            pid_file = os.path.join(lxd_dir, "lxd.pid")
-            if os.path.exists(pid_file):
-                subprocess.run(["kill", "-9", open(pid_file).read().strip()], check=False)
+            pid = _daemon_pid(lxd_dir)
+            if pid:
+                subprocess.run(["kill", "-9", str(pid)], check=False)
     if remove:
-        # The daemon may leave mounts (shmounts, devlxd, storage) behind.
+        # The daemon may leave mounts (shmounts, devlxd, guestapi, storage) behind.
         subprocess.run(
             "grep ' {0}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l".format(
                 lxd_dir
@@ -178,9 +322,18 @@ def stop_daemon(lxd_dir, remove=True):
         shutil.rmtree(lxd_dir, ignore_errors=True)
 
 
+def client(lxd_dir):
+    """The command-line client of the daemon in ``lxd_dir``: ``lxc`` or ``incus``."""
+    return SERVERS[server_of(lxd_dir)].client
+
+
 def lxc(lxd_dir, *args, stdin=None, check=True):
-    """Run ``lxc`` against the daemon in ``lxd_dir``; return its stdout."""
-    return _run(["lxc", *args], lxd_dir, stdin=stdin, check=check).stdout
+    """Run the daemon's client (``lxc`` for LXD, ``incus`` for Incus) against the daemon
+    in ``lxd_dir``; return its stdout."""
+    server = server_of(lxd_dir)
+    return _run(
+        [SERVERS[server].client, *args], lxd_dir, stdin=stdin, check=check, server=server
+    ).stdout
 
 
 def build_busybox_image(dest, description="busybox (offline)"):
@@ -298,12 +451,12 @@ def wait_listening(address, timeout=30):
         raise LXDHostError("nothing listens on {} after {}s".format(address, timeout))
 
 
-def start_https_daemon(lxd_dir, address, preseed=None, timeout=60):
+def start_https_daemon(lxd_dir, address, preseed=None, timeout=60, server="lxd"):
     """:func:`start_daemon` with ``core.https_address`` set to ``address``
     (``127.0.0.x:PORT``); returns the socket path once the address answers."""
     preseed = json.loads(json.dumps(preseed if preseed is not None else DEFAULT_PRESEED))
     preseed.setdefault("config", {})["core.https_address"] = address
-    sock = start_daemon(lxd_dir, preseed, timeout)
+    sock = start_daemon(lxd_dir, preseed, timeout, server=server)
     wait_listening(address, timeout)
     return sock
 
@@ -359,8 +512,9 @@ def make_client_certificate(cert_path, key_path, common_name="lxdapi-test", days
 
 def trust_certificate(lxd_dir, cert_path, name="lxdapi-test"):
     """Add the client certificate at ``cert_path`` to the daemon's trust store (as
-    ``lxc config trust add`` does); return its SHA-256 fingerprint."""
-    lxc(lxd_dir, "config", "trust", "add", cert_path, "--name", name)
+    ``lxc config trust add`` or ``incus config trust add-certificate`` does); return its
+    SHA-256 fingerprint."""
+    lxc(lxd_dir, *SERVERS[server_of(lxd_dir)].trust_add, cert_path, "--name", name)
     proc = subprocess.run(
         ["openssl", "x509", "-in", cert_path, "-outform", "DER"], capture_output=True, check=True
     )
@@ -375,9 +529,14 @@ def _cluster_preseed(address, name):
 
 
 def start_cluster(
-    base, members=(("node3", "127.0.0.3"), ("node4", "127.0.0.4")), port=None, timeout=90
+    base,
+    members=(("node3", "127.0.0.3"), ("node4", "127.0.0.4")),
+    port=None,
+    timeout=90,
+    server="lxd",
 ):
-    """Start a cluster of daemons on loopback, one LXD_DIR per member under ``base``.
+    """Start a cluster of daemons on loopback, one LXD_DIR per member under ``base``
+    (``server``: ``"lxd"`` or ``"incus"``, the kind of every member).
 
     ``members`` are ``(server name, address)`` pairs; the first bootstraps the cluster
     (a ``dir`` pool named ``default`` and the default profile), the others join it with
@@ -397,7 +556,7 @@ def start_cluster(
             "address": "{}:{}".format(first_host, port),
         }
         first["socket"] = start_daemon(
-            first["lxd_dir"], _cluster_preseed(first["address"], first_name), timeout
+            first["lxd_dir"], _cluster_preseed(first["address"], first_name), timeout, server
         )
         started.append(first)
         wait_listening(first["address"], timeout)
@@ -422,7 +581,7 @@ def start_cluster(
                 }
             }
             started.append(member)
-            member["socket"] = start_daemon(member["lxd_dir"], preseed, timeout)
+            member["socket"] = start_daemon(member["lxd_dir"], preseed, timeout, server)
         names = [m["name"] for m in started]
 
         def all_online():
@@ -447,14 +606,14 @@ def stop_cluster(members, remove=True):
 
 
 def main(argv):
-    usage = "usage: lxdhost.py start DIR | stop DIR | image FILE"
-    if len(argv) != 3:
+    usage = "usage: lxdhost.py start DIR [lxd|incus] | stop DIR | image FILE"
+    if len(argv) != 3 and not (len(argv) == 4 and argv[1] == "start"):
         print(usage, file=sys.stderr)
         return 2
     cmd, arg = argv[1], argv[2]
     try:
         if cmd == "start":
-            print(start_daemon(arg))
+            print(start_daemon(arg, server=argv[3] if len(argv) == 4 else "lxd"))
         elif cmd == "stop":
             stop_daemon(arg)
         elif cmd == "image":

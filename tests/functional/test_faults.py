@@ -82,12 +82,12 @@ def test_missing_socket_is_a_clear_error_naming_it(modules, states, sockets_dir,
         modules.lxdapi.container_list(endpoint=path)
     message = str(info.value)
     assert path in message
-    assert "Is LXD running?" in message
+    assert "Is LXD or Incus running?" in message
     assert "Traceback" not in message
 
     ret = states.lxdapi.container_present(name="t8-fault", source="busybox", endpoint=path)
     assert ret.result is False
-    assert path in ret.comment and "Is LXD running?" in ret.comment
+    assert path in ret.comment and "Is LXD or Incus running?" in ret.comment
     assert ret.changes == {}
     assert held(lxd, "t8-fault") is None
 
