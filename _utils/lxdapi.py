@@ -297,9 +297,11 @@ class APIResult:
                 timeout=timeout + self.api.timeout,
             )
         except APIException as exc:
+            if operation_running(self.api, path, params):  # Incus: a timeout is an error
+                raise operation_error(self, APITimeout(exc.result), timeout) from None
             raise operation_error(self, exc) from None
         op = result.metadata or {}
-        if op.get("status") == "Running" or op.get("status_code") in (103, 105, 106):
+        if op.get("status") == "Running" or op.get("status_code") in OPERATION_RUNNING_CODES:
             raise operation_error(self, APITimeout(result), timeout)
         return result
 
@@ -335,6 +337,22 @@ class APIResult:
         return "<APIResult {} {} HTTP/{}>".format(
             self.request.method, self.request.url, self.response.status_code
         )
+
+
+#: An operation's ``status_code`` while it has not ended: Running, Pending, Cancelling.
+OPERATION_RUNNING_CODES = (103, 105, 106)
+
+
+def operation_running(api, path, params=None):
+    """True when the operation at ``path`` has not ended yet (one GET). LXD answers a
+    ``/wait`` that times out with the operation, still running; Incus with an error
+    ("context deadline exceeded"): this tells the two apart from a failed operation."""
+    query = {k: v for k, v in (params or {}).items() if k != "timeout"}
+    try:
+        meta = api.request("GET", path, params=query or None).metadata or {}
+    except APIException:
+        return False
+    return meta.get("status_code") in OPERATION_RUNNING_CODES
 
 
 def operation_error(started, exc, timeout=None):

@@ -557,10 +557,16 @@ def instance_create(
     if description is not None:
         body["description"] = str(description)
     params = {"target": str(target)} if target else None
+    taken = "instance {!r} already exists".format(name)
+    # Incus reports a taken name as a failed operation, not a conflict: ask first.
+    if get_or_none(api, api.instance_path(name)) is not None:
+        raise APIConflictException(
+            method="POST", url=api.absolute_url(api.instances_collection), error=taken
+        )
     try:
         api.post(api.instances_collection, json=body, params=params).wait()
     except APIConflictException as exc:
-        raise reword(exc, "instance {!r} already exists".format(name)) from None
+        raise reword(exc, taken) from None
     return api.get(api.instance_path(name)).metadata
 
 
@@ -940,9 +946,13 @@ def snapshot_list(api, name, recursion=0):
     absent."""
     name = check_name(name, "name")
     try:
-        return list_collection(api, snapshot_path(api, name), recursion)
+        found = list_collection(api, snapshot_path(api, name), recursion)
     except APINotFoundException:
         return False
+    # Incus lists no snapshots, rather than none found, for an instance that is absent.
+    if not found and get_or_none(api, api.instance_path(name)) is None:
+        return False
+    return found
 
 
 def snapshot_create(api, name, snapshot=None, stateful=False):

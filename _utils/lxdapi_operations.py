@@ -1,6 +1,13 @@
 """Reads that are not of one resource: collections, the server document, operations."""
 
-from lxdapi import APIException, APINotFoundException, APITimeout, name_from_url
+from lxdapi import (
+    OPERATION_RUNNING_CODES,
+    APIException,
+    APINotFoundException,
+    APITimeout,
+    name_from_url,
+    operation_running,
+)
 from lxdapi_values import check_name, check_recursion, check_seconds
 
 SERVER_SUMMARY_KEYS = (
@@ -21,7 +28,6 @@ SERVER_SUMMARY_KEYS = (
     "storage_version",
     "firewall",
 )
-OPERATION_RUNNING_CODES = (103, 105, 106)  # Running, Pending, Cancelling
 
 
 def get_unvalidated(api, url, **kwargs):
@@ -114,8 +120,12 @@ def operation_wait(api, operation, timeout=None):
         )
     except APINotFoundException:
         return False
+    except APIException as exc:
+        if not operation_running(api, url):  # Incus: a timeout is an error
+            raise
+        result = exc.result
     meta = result.metadata or {}
-    if meta.get("status_code") in OPERATION_RUNNING_CODES:
+    if meta.get("status_code") in OPERATION_RUNNING_CODES or result.data.get("type") == "error":
         raise APITimeout(
             result,
             error="operation {} still running after {}s; it was left running".format(

@@ -68,10 +68,16 @@ def _session_daemon(server):
         lxdhost.stop_daemon(base)
 
 
-@pytest.fixture(scope="session")
-def lxd():
-    """The session's private LXD daemon (fails, saying how to install LXD, if missing)."""
-    yield from _session_daemon("lxd")
+#: The servers the suite runs on: every test that uses ``lxd`` (or ``api``, ``modules``,
+#: ``states``...) runs once on each. ``LXDAPI_SERVERS=lxd`` (or ``incus``) picks one.
+SERVERS = [s for s in os.environ.get("LXDAPI_SERVERS", "lxd,incus").split(",") if s]
+
+
+@pytest.fixture(scope="session", params=SERVERS)
+def lxd(request):
+    """The session's private daemon: LXD, then Incus (``.server`` says which; fails,
+    saying how to install it, if missing). Every test using it runs on both."""
+    yield from _session_daemon(request.param)
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +104,12 @@ def unique_name(request):
     """A valid LXD name unique to this test (``t-<test>-<random>``, at most 63 chars)."""
     base = "".join(c if c.isalnum() else "-" for c in request.node.name.lower())
     return "t-{}-{}".format(base[:40].strip("-"), uuid.uuid4().hex[:6])
+
+
+def file_header(response, name):
+    """A file API header as the server sent it: ``X-LXD-<name>`` on LXD, ``X-Incus-<name>``
+    on Incus (read straight from the response, not through the core)."""
+    return response.headers.get("X-LXD-" + name, response.headers.get("X-Incus-" + name))
 
 
 class RequestLog(list):

@@ -327,10 +327,30 @@ def client(lxd_dir):
     return SERVERS[server_of(lxd_dir)].client
 
 
+#: ``lxc`` commands whose words ``incus`` changed: ``lxc snapshot NAME SNAP`` is
+#: ``incus snapshot create NAME SNAP``, ``lxc restore NAME SNAP`` is ``incus snapshot
+#: restore NAME SNAP``, ``lxc delete NAME/SNAP`` is ``incus snapshot delete NAME SNAP``.
+INCUS_SNAPSHOT_WORDS = ("create", "restore", "delete", "list", "show", "rename", "export")
+
+
+def _in_incus_words(args):
+    if args and args[0] == "snapshot" and (len(args) < 2 or args[1] not in INCUS_SNAPSHOT_WORDS):
+        return ["snapshot", "create", *args[1:]]
+    if args and args[0] == "restore":
+        return ["snapshot", "restore", *args[1:]]
+    if len(args) >= 2 and args[0] == "delete" and "/" in args[1]:
+        instance, _, snapshot = args[1].partition("/")
+        return ["snapshot", "delete", instance, snapshot, *args[2:]]
+    return list(args)
+
+
 def lxc(lxd_dir, *args, stdin=None, check=True):
     """Run the daemon's client (``lxc`` for LXD, ``incus`` for Incus) against the daemon
-    in ``lxd_dir``; return its stdout."""
+    in ``lxd_dir``; return its stdout. ``args`` are ``lxc``'s words: the few that
+    ``incus`` says otherwise are translated for it (:data:`INCUS_SNAPSHOT_WORDS`)."""
     server = server_of(lxd_dir)
+    if server == "incus":
+        args = _in_incus_words(args)
     return _run(
         [SERVERS[server].client, *args], lxd_dir, stdin=stdin, check=check, server=server
     ).stdout

@@ -5,6 +5,8 @@ import os
 import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
+from conftest import file_header
+
 
 @pytest.fixture(scope="module")
 def container(lxd):
@@ -18,11 +20,10 @@ def container(lxd):
 def read_in(api, container, path):
     """The file's bytes and X-LXD headers, read straight from the server."""
     result = api.get(api.instance_path(container, "files"), params={"path": path})
-    headers = result.response.headers
     return result.response.content, (
-        headers["X-LXD-mode"],
-        headers["X-LXD-uid"],
-        headers["X-LXD-gid"],
+        file_header(result.response, "mode"),
+        file_header(result.response, "uid"),
+        file_header(result.response, "gid"),
     )
 
 

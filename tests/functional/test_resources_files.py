@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 import lxdapi_files
+from conftest import file_header
 from resources_support import cleanup, make_container  # noqa: F401
 
 
@@ -26,12 +27,11 @@ def _file(api, container, path):
         return None
     except core.APIException as exc:  # a file whose text looks like an LXD error
         result = exc.result
-    headers = result.response.headers
     return (
         result.response.content,
-        headers["X-LXD-Mode"],
-        int(headers["X-LXD-Uid"]),
-        int(headers["X-LXD-Gid"]),
+        file_header(result.response, "Mode"),
+        int(file_header(result.response, "Uid")),
+        int(file_header(result.response, "Gid")),
     )
 
 

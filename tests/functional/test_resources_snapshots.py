@@ -64,10 +64,11 @@ def test_existing_snapshot_is_never_retaken(states, api, lxd, container, request
 
 
 def test_bad_input_fails_and_changes_nothing(states, api, container, unique_name):
-    # a stateful snapshot needs a running instance: LXD's refusal is the comment
+    # a stateful snapshot needs a running instance (Incus: migration.stateful): the
+    # server's refusal is the comment
     ret = states.lxdapi.snapshot_present(name="live", container=container, stateful=True)
     assert ret.result is False
-    assert "running" in ret.comment
+    assert {"lxd": "running", "incus": "migration.stateful"}[api.server_kind] in ret.comment
     assert _snapshot(api, container, "live") is None
 
     ret = states.lxdapi.snapshot_present(name="snap0", container=unique_name + "-nope")

@@ -60,7 +60,26 @@ def test_server_config_present(states, lxd, restored, request_log):
     assert held["images.auto_update_interval"] == "0"
 
 
+def test_trust_password_is_refused_where_there_is_no_password_trust(
+    states, modules, lxd, restored, request_log
+):
+    if lxd.server != "incus":
+        pytest.skip("LXD 5.0 has password trust (core.trust_password): see the next test")
+    before = _held(lxd)
+    ret = states.lxdapi.server_config_present("lxd", config={"core.trust_password": SECRET})
+    assert ret.result is False
+    assert "Incus at" in ret.comment and "has no core.trust_password" in ret.comment
+    assert "certificate_token_create" in ret.comment
+    with pytest.raises(SaltInvocationError, match="has no core.trust_password"):
+        modules.lxdapi.server_config_set({"core.trust_password": SECRET})
+    assert request_log.writes == []
+    assert _held(lxd) == before
+    assert SECRET not in ret.comment
+
+
 def test_trust_password_is_set_once_and_never_shown(states, modules, lxd, restored, request_log):
+    if lxd.server == "incus":
+        pytest.skip("Incus has no core.trust_password: it trusts clients by token only")
     ret = states.lxdapi.server_config_present("lxd", config={"core.trust_password": SECRET})
     assert ret.result is True, ret.comment
     assert ret.changes["config"]["new"] == {"core.trust_password": core.REDACTED}

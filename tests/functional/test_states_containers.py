@@ -396,11 +396,12 @@ def test_restart_pending_is_said_and_done_on_request(states, api, container, lxd
     assert init_pid(lxd, container) != pid
 
 
-def test_a_stopped_container_needs_no_restart_note(states, container):
+def test_a_stopped_container_needs_no_restart_note(states, lxd, container):
     states.lxdapi.container_present(name=container, source="busybox")
     # a restart-only key, changed while the container is stopped: nothing to restart
+    key = {"lxd": "security.devlxd", "incus": "security.guestapi"}[lxd.server]
     ret = states.lxdapi.container_present(
-        name=container, config={"security.devlxd": "false"}, restart_on_change=True
+        name=container, config={key: "false"}, restart_on_change=True
     )
     assert ret.result is True
     assert ret.comment == "Container {} updated.".format(container)

@@ -196,17 +196,19 @@ def test_image_present_bad_input(states, api, alias, image_file, request_log, de
 
 
 @pytest.fixture(scope="module")
-def image_server(tmp_path_factory):
-    """A second LXD serving a public image (alias ``served``) on https://127.0.0.1:PORT."""
+def image_server(tmp_path_factory, lxd):
+    """A second daemon of the same kind (LXD, or Incus: which takes no ``lxd`` protocol)
+    serving a public image (alias ``served``) on https://127.0.0.1:PORT."""
     base = lxdhost.make_base_dir("lxdapi-imgsrv-")
-    lxd_dir = os.path.join(base, "lxd")
+    lxd_dir = os.path.join(base, lxd.server)
     address = "127.0.0.1:{}".format(lxdhost.free_port())
     try:
-        lxdhost.start_https_daemon(lxd_dir, address)
+        lxdhost.start_https_daemon(lxd_dir, address, server=lxd.server)
         path = str(tmp_path_factory.mktemp("served") / "served.tar.gz")
         fingerprint = lxdhost.build_busybox_image(path, description="served")
         lxdhost.lxc(lxd_dir, "image", "import", path, "--alias", "served", "--public")
         yield {
+            "protocol": lxd.server,
             "server": "https://" + address,
             "certificate": lxdhost.server_certificate(lxd_dir),
             "fingerprint": fingerprint,
@@ -222,7 +224,7 @@ def test_pull_from_an_image_server_then_noop(
     cleanup["images"].append(image_server["fingerprint"])
     source = {
         "server": image_server["server"],
-        "protocol": "lxd",
+        "protocol": image_server["protocol"],
         "alias": "served",
         "certificate": image_server["certificate"],
     }

@@ -34,14 +34,14 @@ class HTTPSServer:
 
 
 @contextlib.contextmanager
-def https_server(prefix="lxdapi-https-", host="127.0.0.1"):
-    """Start a daemon with ``core.https_address`` on ``host`` and a free port; stop it
-    (and remove its folder) on exit."""
+def https_server(prefix="lxdapi-https-", host="127.0.0.1", server="lxd"):
+    """Start a daemon (``server``: ``lxd`` or ``incus``) with ``core.https_address`` on
+    ``host`` and a free port; stop it (and remove its folder) on exit."""
     base = lxdhost.make_base_dir(prefix)
-    lxd_dir = os.path.join(base, "lxd")
+    lxd_dir = os.path.join(base, server)
     try:
         address = "{}:{}".format(host, lxdhost.free_port(host))
-        lxdhost.start_https_daemon(lxd_dir, address)
+        lxdhost.start_https_daemon(lxd_dir, address, server=server)
         server_cert = os.path.join(base, "server.crt")
         with open(server_cert, "w") as fh:
             fh.write(lxdhost.server_certificate(lxd_dir))

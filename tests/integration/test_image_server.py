@@ -15,12 +15,14 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def image_server(tmp_path_factory):
-    """``(server, fingerprint, pem)``: the daemon, its public image (alias ``busybox``)
+def image_server(tmp_path_factory, lxd):
+    """``(server, fingerprint, pem)``: a daemon of the session daemon's kind (Incus pulls
+    only from Incus: it has no ``lxd`` protocol), its public image (alias ``busybox``)
     and its certificate's PEM."""
     path = str(tmp_path_factory.mktemp("served") / "served.tar.gz")
     fingerprint = lxdhost.build_busybox_image(path, description="served busybox")
-    with https_server("lxdapi-imgsrv-") as server:
+    with https_server("lxdapi-imgsrv-", server=lxd.server) as server:
+        server.protocol = lxd.server
         server.lxc("image", "import", path, "--alias", "busybox", "--public")
         with open(server.server_cert) as fh:
             pem = fh.read()
@@ -30,7 +32,12 @@ def image_server(tmp_path_factory):
 @pytest.fixture
 def source(image_server):
     server, _, pem = image_server
-    return {"server": server.url, "protocol": "lxd", "alias": "busybox", "certificate": pem}
+    return {
+        "server": server.url,
+        "protocol": server.protocol,
+        "alias": "busybox",
+        "certificate": pem,
+    }
 
 
 @pytest.fixture
@@ -88,7 +95,7 @@ def test_container_present_pulls_its_image(states, api, lxd, image_server, conta
         "type": "image",
         "mode": "pull",
         "server": server.url,
-        "protocol": "lxd",
+        "protocol": server.protocol,
         "alias": "busybox",
         "certificate": pem,
     }

@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+from conftest import file_header
+
 pytestmark = pytest.mark.integration
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -93,7 +95,7 @@ def test_file_put_mode_written_unquoted(config_dir, container, api):
     assert proc.returncode == 0, proc.stderr
     result = api.get(api.instance_path(container, "files"), params={"path": "/tmp/cli.txt"})
     assert result.response.content == b"from the cli"
-    assert result.response.headers["X-LXD-mode"] == "0640"
+    assert file_header(result.response, "mode") == "0640"
 
 
 def test_bad_input_fails_with_the_reason(config_dir, container):

@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 import lxdhost
-from conftest import core
+from conftest import core, file_header
 
 pytestmark = pytest.mark.integration
 
@@ -262,7 +262,7 @@ def test_the_demo_runs_twice_on_the_session_daemon(lxd, api, tmp_path):
         motd = api.get(files, params={"path": "/etc/motd"}).response.content.decode()
         assert motd.startswith("This is ") and "demo web container" in motd
         assert "Host kernel: Linux" in motd
-        assert api.get(files, params={"path": "/srv/app"}).response.headers["X-LXD-Mode"] == "0750"
+        assert file_header(api.get(files, params={"path": "/srv/app"}).response, "Mode") == "0750"
         assert api.get(files, params={"path": "/srv/app/ready"}).response.content
         target = held(api, "images/aliases/demo-busybox")["target"]
         assert held(api, "images/aliases/demo-stable")["target"] == target
@@ -365,7 +365,7 @@ def test_the_estate_example_converges_then_nothing_changes(salt, api, lxd):
         files = api.instance_path(prefix + "-db", "files")
         conf = api.get(files, params={"path": "/data/conf/db.ini"}).response
         assert conf.content.decode().startswith("[db]\nrole = primary\n")
-        assert conf.headers["X-LXD-Mode"] == "0640"
+        assert conf.headers.get("X-LXD-Mode", conf.headers.get("X-Incus-Mode")) == "0640"
         assert held(api, "instances/{}-db/snapshots/after-init".format(prefix)) is not None
         volume = held(api, "storage-pools/default/volumes/custom/{}-data".format(prefix))
         assert volume["used_by"] == ["/1.0/instances/{}-db".format(prefix)]
