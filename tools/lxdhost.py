@@ -329,7 +329,8 @@ def client(lxd_dir):
 
 #: ``lxc`` commands whose words ``incus`` changed: ``lxc snapshot NAME SNAP`` is
 #: ``incus snapshot create NAME SNAP``, ``lxc restore NAME SNAP`` is ``incus snapshot
-#: restore NAME SNAP``, ``lxc delete NAME/SNAP`` is ``incus snapshot delete NAME SNAP``.
+#: restore NAME SNAP``, ``lxc delete NAME/SNAP`` is ``incus snapshot delete NAME SNAP``,
+#: ``lxc config trust add CERT-FILE`` is ``incus config trust add-certificate CERT-FILE``.
 INCUS_SNAPSHOT_WORDS = ("create", "restore", "delete", "list", "show", "rename", "export")
 
 
@@ -338,6 +339,8 @@ def _in_incus_words(args):
         return ["snapshot", "create", *args[1:]]
     if args and args[0] == "restore":
         return ["snapshot", "restore", *args[1:]]
+    if list(args[:3]) == ["config", "trust", "add"] and len(args) > 3 and os.path.isfile(args[3]):
+        return ["config", "trust", "add-certificate", *args[3:]]
     if len(args) >= 2 and args[0] == "delete" and "/" in args[1]:
         instance, _, snapshot = args[1].partition("/")
         return ["snapshot", "delete", instance, snapshot, *args[2:]]

@@ -43,7 +43,7 @@ def cluster(lxd):
     base = lxdhost.make_base_dir("lxdapi-cluster-")
     members = []
     try:
-        members = lxdhost.start_cluster(base, MEMBERS)
+        members = lxdhost.start_cluster(base, MEMBERS, server=lxd.server)
         cluster = Cluster(base, members)
         with open(cluster.cluster_cert, "w") as fh:
             fh.write(lxdhost.server_certificate(cluster.first["lxd_dir"]))
