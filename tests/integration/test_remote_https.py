@@ -21,9 +21,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def server():
-    """The module's HTTPS daemon."""
-    with https_server() as srv:
+def server(lxd):
+    """The module's HTTPS daemon, of the session daemon's kind (LXD or Incus)."""
+    with https_server(server=lxd.server) as srv:
         yield srv
 
 
@@ -275,7 +275,31 @@ def test_client_certificate_create_refuses_half_a_pair(modules, certs, unique_na
 # --------------------------------------------------------------------- authenticate
 
 
-def test_authenticate_with_the_trust_password(modules, server, certs, unique_name):
+def test_a_trust_password_is_refused_where_there_is_no_password_trust(
+    modules, lxd, server, certs, unique_name
+):
+    if lxd.server != "incus":
+        pytest.skip("LXD 5.0 has password trust: see the next test")
+    made = modules.lxdapi.client_certificate_create(
+        path_prefix=os.path.join(certs["folder"], unique_name)
+    )
+    conn = {"endpoint": server.url, "cert": made["cert"], "key": made["key"]}
+    with pytest.raises(SaltInvocationError, match="Incus at .* has no trust password"):
+        modules.lxdapi.authenticate(password="s3cret-pw", server_cert=server.server_cert, **conn)
+    assert made["fingerprint"] not in trusted_fingerprints(server)
+    # the token way works there, and trusts the client
+    token = modules.lxdapi.certificate_token_create(unique_name, endpoint=server.socket)
+    try:
+        done = modules.lxdapi.authenticate(token=token, server_cert=server.server_cert, **conn)
+        assert done["trusted"] is True and done["changed"] is True
+        assert modules.lxdapi.info(server_cert=server.server_cert, **conn)["auth"] == "trusted"
+    finally:
+        forget(server, made["fingerprint"])
+
+
+def test_authenticate_with_the_trust_password(modules, lxd, server, certs, unique_name):
+    if lxd.server == "incus":
+        pytest.skip("Incus has no trust password (core.trust_password): tokens only")
     server.lxc("config", "set", "core.trust_password", "s3cret-pw")
     made = modules.lxdapi.client_certificate_create(
         path_prefix=os.path.join(certs["folder"], unique_name)
