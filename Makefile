@@ -22,12 +22,8 @@ SALT_DEPS = pyyaml jinja2 msgpack pycryptodomex psutil distro pyzmq tornado loos
 	packaging markupsafe cryptography requests 'requests-unixsocket>=0.4.1' pytest \
 	pytest-salt-factories
 # On the older lines: what Salt touches (the functional and integration tests), against
-# LXD; the core against each server runs once, on the newest line (make test). The
-# master+minion sync_all test waits for a beacon event that Salt 3006.16 and 3007.8 do not
-# deliver within its 60 s (their beacon scheduling differs; not yet understood): it runs
-# on the newest line only.
-LINES_PYTEST_ARGS ?= tests/functional tests/integration \
-	--deselect tests/integration/test_sync_reload.py
+# LXD; the core against each server runs once, on the newest line (make test).
+LINES_PYTEST_ARGS ?= tests/functional tests/integration
 
 .PHONY: setup deps venv test demo bench lines lint docs clean
 

@@ -215,7 +215,10 @@ def _check_reload(salt_cli, master, minion, lxd, event_listener, file_roots, nam
     listed = _run(salt_cli, minion, "lxdapi.container_list")
     assert name in [i if isinstance(i, str) else i["name"] for i in listed], listed
 
-    # ... and so does the beacon, in the main process, with the new core.
+    # ... and so does the beacon, in the main process, with the new core. The refresh
+    # built a new Beacon: its first look only records (a new __context__), and before
+    # Salt 3006.20/3007.12 it also restarts the interval count: wait for it, as above.
+    time.sleep(3 * BEACON_INTERVAL)
     restarted = time.time()
     lxd.lxc("start", name)
     event = _beacon_event(event_listener, master, minion, name, restarted)
