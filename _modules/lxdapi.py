@@ -45,7 +45,9 @@ try:
     import lxdapi_files
     import lxdapi_images
     import lxdapi_instances
+    import lxdapi_logs
     import lxdapi_operations
+    import lxdapi_readiness
     import lxdapi_resources
     import lxdapi_server
     import lxdapi_trust
@@ -139,9 +141,12 @@ def _no_extra(rest):
 
 
 def _result(result, wait=True):
-    """The metadata of a result; for an async operation and ``wait``, the finished op's."""
+    """The metadata of a result; for an async operation and ``wait``, the finished op's;
+    the body as text for an answer that is not JSON (a log, a file)."""
     if wait and result.is_async:
         return result.wait().metadata
+    if result.data is None and result.response.content:
+        return result.response.content.decode("utf-8", "replace")
     return result.metadata
 
 
@@ -151,7 +156,8 @@ def _result(result, wait=True):
 @_salt_errors
 def request(method, path, data=None, wait=True, **kwargs):
     """
-    Send one request to the LXD API and return the response's ``metadata``.
+    Send one request to the LXD API and return the response's ``metadata`` (the body as
+    text when the answer is not JSON: a log file, a file's content).
 
     method
         HTTP method: GET, POST, PUT, PATCH or DELETE.
@@ -806,12 +812,21 @@ def _action(name, action, timeout, force, kwargs):
 
 
 @_salt_errors
-def container_start(name, **kwargs):
+def container_start(name, wait_for=None, **kwargs):
     """
     Start an instance (a frozen one is unfreezed); True, or False if already running.
 
     name
         The instance's name.
+
+    wait_for
+        Then wait until it is ready to use, not just Running: a mapping of conditions
+        checked in order under one deadline, ``address: {nic: eth0, family: inet6,
+        scope: global}``, ``exec: [test, -e, /run/ready]`` (exits 0 inside),
+        ``agent: True`` (a VM's agent answers), ``timeout`` (seconds, default 60),
+        ``exec_timeout`` (seconds per run of the command, default 10). Checked before
+        anything is sent; then the call returns ``{changed, ready}`` (``ready``: what
+        was found), and a timeout is an error naming the condition and what was seen.
 
     kwargs
         Connection settings; see the module.
@@ -821,7 +836,10 @@ def container_start(name, **kwargs):
     .. code-block:: bash
 
         salt '*' lxdapi.container_start web1
+        salt '*' lxdapi.container_start web1 wait_for='{"address": "eth0", "timeout": 30}'
     """
+    if wait_for is not None:
+        return lxdapi_readiness.instance_action_ready(_connect(kwargs), name, "start", wait_for)
     return _action(name, "start", 30, False, kwargs)
 
 
@@ -856,7 +874,7 @@ def container_stop(name, force=False, timeout=30, **kwargs):
 
 
 @_salt_errors
-def container_restart(name, force=False, timeout=30, **kwargs):
+def container_restart(name, force=False, timeout=30, wait_for=None, **kwargs):
     """
     Restart a running instance (clean by default); True. A stopped one is an error.
 
@@ -869,6 +887,15 @@ def container_restart(name, force=False, timeout=30, **kwargs):
     timeout
         Seconds the clean shutdown may take (default 30).
 
+    wait_for
+        Then wait until it is ready to use, not just Running: a mapping of conditions
+        checked in order under one deadline, ``address: {nic: eth0, family: inet6,
+        scope: global}``, ``exec: [test, -e, /run/ready]`` (exits 0 inside),
+        ``agent: True`` (a VM's agent answers), ``timeout`` (seconds, default 60),
+        ``exec_timeout`` (seconds per run of the command, default 10). Checked before
+        anything is sent; then the call returns ``{changed, ready}`` (``ready``: what
+        was found), and a timeout is an error naming the condition and what was seen.
+
     kwargs
         Connection settings; see the module.
 
@@ -877,7 +904,12 @@ def container_restart(name, force=False, timeout=30, **kwargs):
     .. code-block:: bash
 
         salt '*' lxdapi.container_restart web1
+        salt '*' lxdapi.container_restart web1 wait_for='{"exec": "test -e /run/ready"}'
     """
+    if wait_for is not None:
+        return lxdapi_readiness.instance_action_ready(
+            _connect(kwargs), name, "restart", wait_for, timeout=timeout, force=force
+        )
     return _action(name, "restart", timeout, force, kwargs)
 
 
@@ -1037,7 +1069,9 @@ def container_config_unset(name, key, **kwargs):
 
 
 @_salt_errors
-def container_exec(name, command, env=None, cwd=None, user=None, group=None, **kwargs):
+def container_exec(
+    name, command, env=None, cwd=None, user=None, group=None, timeout=None, **kwargs
+):
     """
     Run a command in a running instance and return ``{retcode, stdout, stderr}``.
 
@@ -1062,9 +1096,13 @@ def container_exec(name, command, env=None, cwd=None, user=None, group=None, **k
     group
         Numeric gid to run as (default 0).
 
+    timeout
+        Seconds the command may run: one that has not exited by then is an error that
+        says so (LXD cannot cancel it: it may go on running in the instance). Default:
+        the connection's ``wait_timeout`` (300 seconds).
+
     kwargs
-        Connection settings; see the module (``wait_timeout`` bounds the wait for the
-        command, default 300 seconds).
+        Connection settings; see the module.
 
     CLI Example:
 
@@ -1072,15 +1110,108 @@ def container_exec(name, command, env=None, cwd=None, user=None, group=None, **k
 
         salt '*' lxdapi.container_exec web1 '["uname", "-a"]'
         salt '*' lxdapi.container_exec web1 '["sh", "-c", "echo $A"]' env='{"A": 1}'
+        salt '*' lxdapi.container_exec web1 '["sleep", "60"]' timeout=5
     """
+    if timeout is not None:
+        timeout = lxdapi_values.check_seconds(timeout, "timeout")
+        if not timeout:
+            raise SaltInvocationError("timeout must be a positive number of seconds, not 0")
     result = lxdapi_instances.instance_exec(
-        _connect(kwargs), name, command, environment=env, cwd=cwd, user=user, group=group
+        _connect(kwargs),
+        name,
+        command,
+        environment=env,
+        cwd=cwd,
+        user=user,
+        group=group,
+        timeout=timeout,
     )
     return {
         "retcode": result["retcode"],
         "stdout": result["stdout"].decode("utf-8", "replace"),
         "stderr": result["stderr"].decode("utf-8", "replace"),
     }
+
+
+@_salt_errors
+def container_log_list(name, **kwargs):
+    """
+    The names of the log files the server keeps for an instance (``lxc.log``,
+    ``qemu.log``...).
+
+    name
+        The instance's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_log_list web1
+    """
+    return lxdapi_logs.instance_log_list(_connect(kwargs), name)
+
+
+@_salt_errors
+def container_log_get(name, filename="lxc.log", lines=None, **kwargs):
+    """
+    The text of one of an instance's log files, secrets redacted.
+
+    name
+        The instance's name.
+
+    filename
+        The log's name, as :func:`container_log_list` gives it (default ``lxc.log``).
+
+    lines
+        Only the last ``lines`` non-empty lines (default: the whole file).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_log_get web1
+        salt '*' lxdapi.container_log_get web1 qemu.log lines=20
+    """
+    text = lxdapi_logs.instance_log_get(_connect(kwargs), name, filename)
+    return _tail_or_all(text, lines)
+
+
+@_salt_errors
+def container_console_log(name, lines=None, **kwargs):
+    """
+    An instance's console buffer as the server keeps it, secrets redacted.
+
+    name
+        The instance's name.
+
+    lines
+        Only the last ``lines`` non-empty lines (default: all of it).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_console_log web1 lines=20
+    """
+    return _tail_or_all(lxdapi_logs.instance_console_log(_connect(kwargs), name), lines)
+
+
+def _tail_or_all(text, lines):
+    if lines is None:
+        return lxdapi_logs.redact_text(text)
+    if isinstance(lines, bool) or not str(lines).isdigit():
+        raise SaltInvocationError("lines must be a whole number >= 0, not {!r}".format(lines))
+    count = int(lines)
+    return "\n".join(lxdapi_logs.tail(text, count)) if count else ""
 
 
 @_salt_errors

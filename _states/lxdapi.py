@@ -43,6 +43,7 @@ try:
     import lxdapi_instances
     import lxdapi_kinds
     import lxdapi_plans
+    import lxdapi_readiness
     import lxdapi_resources
     import lxdapi_server
     import lxdapi_trust
@@ -142,9 +143,12 @@ def _converge(name, kwargs, make_plan, done, unchanged, would=None, failed=None)
     except Exception as exc:  # a bug, not bad input
         return _fail(ret, _internal_error(name, exc))
     notes = list(plan.notes)
+    waits = list(getattr(plan, "waits", None) or ())
+    if __opts__.get("test") and waits:
+        notes.append("Would {}.".format("; ".join(w.describe() for w in waits)))
     if not plan.writes:
         ret["comment"] = " ".join([_words(unchanged, plan)] + notes)
-        return ret
+        return _await(ret, api, waits) if waits and not __opts__.get("test") else ret
     if __opts__.get("test"):
         ret["result"] = None
         ret["changes"] = core.redact(plan.changes)  # no password or key in a report
@@ -162,6 +166,30 @@ def _converge(name, kwargs, make_plan, done, unchanged, would=None, failed=None)
         return _fail(ret, _internal_error(name, exc))
     ret["changes"] = core.redact(plan.changes)
     ret["comment"] = " ".join([_words(done, plan)] + notes)
+    return _await(ret, api, waits) if waits else ret
+
+
+def _await(ret, api, waits):
+    """Run a plan's waits (after its writes, or on a run with none): what was found goes
+    in the comment; a wait that fails makes the state fail, naming what it waited for
+    and what it saw (the changes made stay reported). Not a change either way."""
+    found = []
+    try:
+        for wait in waits:
+            found.append(wait.run(api))
+    except (core.APIException, OSError) as exc:
+        ret["result"] = False
+        ret["comment"] = " ".join(
+            part for part in (ret["comment"], "Not ready: {}".format(exc)) if part
+        )
+        return ret
+    except Exception as exc:  # a bug, not bad input
+        ret["result"] = False
+        ret["comment"] = _internal_error(ret["name"], exc)
+        return ret
+    ret["comment"] = " ".join(
+        part for part in (ret["comment"], "Ready: {}.".format("; ".join(found))) if part
+    )
     return ret
 
 
@@ -1218,6 +1246,7 @@ def container_exec(
     user=None,
     group=None,
     success_retcodes=None,
+    timeout=None,
     **kwargs,
 ):
     """
@@ -1266,9 +1295,13 @@ def container_exec(
     success_retcodes
         Exit codes that count as success (default ``[0]``).
 
+    timeout
+        Seconds the command (and each guard) may run: one that has not exited by then
+        fails the state, saying so (LXD cannot cancel it: it may go on running in the
+        instance). Default: the connection's ``wait_timeout`` (300 seconds).
+
     kwargs
-        ``project`` and the other connection settings (``wait_timeout`` bounds the wait
-        for the command, default 300 seconds).
+        ``project`` and the other connection settings.
 
     CLI Example:
 
@@ -1295,6 +1328,7 @@ def container_exec(
             cwd=cwd,
             user=user,
             group=group,
+            timeout=timeout,
         )
         if plan.status != "Running" and not testing:
             raise ValueError(
@@ -1355,10 +1389,12 @@ def container_present(
     purge_devices=False,
     timeout=30,
     migrate=False,
+    wait_for=None,
     **connection,
 ):
     """
-    Ensure a container (or virtual machine) exists as declared, then has ``status``.
+    Ensure a container (or virtual machine) exists as declared, then has ``status``,
+    then (``wait_for``) is ready to use.
 
     Absent: created from ``source``. Present: the declared config keys, devices, the
     exact ordered profile list, the description and ``ephemeral`` are brought to what is
@@ -1426,6 +1462,20 @@ def container_present(
     timeout
         Seconds a clean stop or restart may take (default 30).
 
+    wait_for
+        Wait until the container is ready to use, not just Running (needs ``status:
+        Running``); a mapping of conditions, checked in this order under one deadline:
+        ``address: {nic: eth0, family: inet|inet6, scope: global}`` (an address LXD
+        reports on that NIC; ``scope`` defaults to ``global``, ``family`` to either),
+        ``exec: [test, -e, /run/ready]`` (a command that must exit 0 inside; no shell),
+        ``agent: True`` (a VM's agent answers), ``timeout`` (seconds for all of them,
+        default 60) and ``exec_timeout`` (seconds one run of the command may take,
+        default 10). The wait happens on every run, a run with nothing else to do too
+        (one ``/state`` read when already ready); it is not a change. The comment says
+        what was found ("eth0 has 2001:db8::5 after 3.2 s"); a timeout fails the state,
+        naming the condition and the last thing seen, with the console's last lines.
+        Test mode says it would wait, and runs nothing.
+
     connection
         ``remote``, ``endpoint`` and the other connection settings.
 
@@ -1446,6 +1496,10 @@ def container_present(
                   source: /srv/web1
                   path: /srv
             - status: Running
+            - wait_for:
+                address: {nic: eth0, family: inet6}
+                exec: [test, -e, /run/ready]
+                timeout: 120
 
     .. code-block:: bash
 
@@ -1455,9 +1509,10 @@ def container_present(
         connection["project"] = project
 
     def make_plan(api):
-        return lxdapi_instances.plan_instance_present(
+        return lxdapi_readiness.plan_instance_ready(
             api,
             name,
+            wait_for=wait_for,
             source=source,
             config=config,
             devices=devices,
@@ -1507,10 +1562,12 @@ def containers_present(name, containers, defaults=None, **connection):
         :func:`container_present` arguments (``source``, ``config``, ``devices``,
         ``profiles``, ``type``, ``ephemeral``, ``description``, ``status``, ``target``,
         ``restart_on_change``, ``purge_config``, ``purge_devices``, ``timeout``,
-        ``migrate``).
+        ``migrate``, ``wait_for``). The waits of ``wait_for`` run once every
+        container's writes went through, each with its own deadline.
 
     defaults
-        Arguments for every container, which a container's own override.
+        Arguments for every container, which a container's own override (``wait_for``
+        too).
 
     connection
         ``remote``, ``endpoint``, ``project`` and the other connection settings.
@@ -1525,6 +1582,7 @@ def containers_present(name, containers, defaults=None, **connection):
                 source: busybox
                 profiles: [default]
                 status: Running
+                wait_for: {exec: [test, -e, /etc/hostname], timeout: 30}
             - containers:
                 web1: {}
                 web2: {}
@@ -1614,7 +1672,7 @@ def container_absent(name, force=False, timeout=30, **connection):
     )
 
 
-def _status_state(name, status, connection, restart=False, force=False, timeout=30):
+def _status_state(name, status, connection, restart=False, force=False, timeout=30, wait_for=None):
     def done(plan):
         if "status" not in plan.changes:
             return "Container {} restarted.".format(name)
@@ -1627,18 +1685,22 @@ def _status_state(name, status, connection, restart=False, force=False, timeout=
     return _converge(
         name,
         connection,
-        lambda api: lxdapi_instances.plan_instance_status(
-            api, name, status, restart, force, timeout
+        lambda api: (
+            lxdapi_readiness.plan_instance_running(
+                api, name, wait_for=wait_for, restart=restart, timeout=timeout
+            )
+            if wait_for is not None
+            else lxdapi_instances.plan_instance_status(api, name, status, restart, force, timeout)
         ),
         done,
         "Container {} is already {}.".format(name, status),
     )
 
 
-def container_running(name, restart=False, timeout=30, **connection):
+def container_running(name, restart=False, timeout=30, wait_for=None, **connection):
     """
     Ensure an existing container is Running (a Stopped one is started, a Frozen one
-    unfrozen).
+    unfrozen), then (``wait_for``) ready to use.
 
     name
         The container's name.
@@ -1649,6 +1711,20 @@ def container_running(name, restart=False, timeout=30, **connection):
     timeout
         Seconds a restart may take (default 30).
 
+    wait_for
+        Wait until the container is ready to use, not just Running; a mapping of
+        conditions, checked in this order under one deadline:
+        ``address: {nic: eth0, family: inet|inet6, scope: global}`` (an address LXD
+        reports on that NIC; ``scope`` defaults to ``global``, ``family`` to either),
+        ``exec: [test, -e, /run/ready]`` (a command that must exit 0 inside; no shell),
+        ``agent: True`` (a VM's agent answers), ``timeout`` (seconds for all of them,
+        default 60) and ``exec_timeout`` (seconds one run of the command may take,
+        default 10). The wait happens on every run, a run with nothing else to do too
+        (one ``/state`` read when already ready); it is not a change. The comment says
+        what was found ("eth0 has 2001:db8::5 after 3.2 s"); a timeout fails the state,
+        naming the condition and the last thing seen, with the console's last lines.
+        Test mode says it would wait, and runs nothing.
+
     connection
         ``remote``, ``endpoint``, ``project`` and the other connection settings.
 
@@ -1657,9 +1733,14 @@ def container_running(name, restart=False, timeout=30, **connection):
     .. code-block:: yaml
 
         web1:
-          lxdapi.container_running
+          lxdapi.container_running:
+            - wait_for:
+                exec: [test, -e, /run/ready]
+                timeout: 30
     """
-    return _status_state(name, "Running", connection, restart=restart, timeout=timeout)
+    return _status_state(
+        name, "Running", connection, restart=restart, timeout=timeout, wait_for=wait_for
+    )
 
 
 def _restart_many(name, containers, connection):

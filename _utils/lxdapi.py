@@ -28,7 +28,9 @@ The parts beside it, each a module of its own that imports what it uses:
 ``lxdapi_cluster``     cluster members, groups of a move
 ``lxdapi_files``       files and folders inside instances
 ``lxdapi_images``      images and aliases
+``lxdapi_logs``        instance logs, the console, diagnostics of a failed start
 ``lxdapi_instances``   instances: create, converge, status, exec, snapshots
+``lxdapi_readiness``   ``wait_for``: an instance ready to use, not just Running
 ``lxdapi_members``     networks and pools across the members of a cluster
 ``lxdapi_resources``   profiles, networks, storage, projects... (the generic reconcile)
 ``lxdapi_backups``     instance backups and copies
@@ -99,7 +101,9 @@ class APIException(Exception):
     """The server refused a request, or an operation failed.
 
     ``result`` is the :class:`APIResult` (None when there was no response); ``error`` the
-    server's error text; ``status`` the HTTP status (or the operation's status code).
+    server's error text; ``status`` the HTTP status (or the operation's status code);
+    ``operation`` the operation that failed, when one did; ``details`` lines that explain
+    it (an instance's log), shown after the message.
     """
 
     def __init__(self, result=None, error=None, method=None, url=None, status=None):
@@ -114,7 +118,31 @@ class APIException(Exception):
         self.url = url
         self.status = status
         self.error = error or ""
-        super().__init__("{} {} {}".format(method or "", url or "", self.error).strip())
+        self.operation = None
+        self.details = ""
+        super().__init__(self.error)
+
+    @property
+    def request_label(self):
+        """The request as a person reads it: ``PUT /1.0/instances/web1/state`` (the path
+        and query, not the socket or host), and the operation it started when one did."""
+        if not self.method and not self.url:
+            return ""
+        parts = urllib.parse.urlsplit(self.url or "")
+        path = parts.path + ("?" + parts.query if parts.query else "")
+        label = "{} {}".format(self.method or "", path).strip()
+        if self.operation:
+            label += ", operation " + self.operation.rsplit("/", 1)[-1]
+        return label
+
+    def __str__(self):
+        """The server's reason first, then the request: ``Instance not found (GET
+        /1.0/instances/web1)``."""
+        label = self.request_label
+        text = (
+            ("{} ({})".format(self.error, label) if self.error else label) if label else self.error
+        )
+        return text + "\n" + self.details if self.details else text
 
 
 class APINotFoundException(APIException):
@@ -160,7 +188,7 @@ STATUS_EXCEPTIONS = {
 def reword(exc, text):
     """Give an :class:`APIException` a clearer ``error`` text (keeps its class); return it."""
     exc.error = text
-    exc.args = ("{} {} {}".format(exc.method or "", exc.url or "", text).strip(),)
+    exc.args = (text,)
     return exc
 
 
@@ -363,11 +391,9 @@ def operation_error(started, exc, timeout=None):
     exc.operation = started.operation
     exc.method, exc.url = started.request.method, started.request.url
     if isinstance(exc, APITimeout):
-        text = "operation {} still running after {:g}s; it was left running".format(
-            started.operation, float(timeout)
-        )
+        text = "still running after {:g}s; it was left running".format(float(timeout))
     else:
-        text = "operation {} failed: {}".format(started.operation, exc.error)
+        text = exc.error or "the operation failed"
     return reword(exc, text)
 
 
@@ -916,8 +942,17 @@ class API:
     @property
     def takes_trust_password(self):
         """True when the server can trust a client by password (``core.trust_password``):
-        LXD (until 6.1, which dropped it); never Incus, which takes trust tokens only."""
-        return self.server_kind != "incus"
+        LXD until 6.1, which dropped it; never Incus, which takes trust tokens only.
+
+        No API extension marks the removal (LXD 5.21 lists every extension 6.1 does and
+        still takes passwords), so this one capability is read from the version the
+        server shows a trusted client (``environment.server_version``); to an untrusted
+        one, which is shown none, an LXD may take passwords, and its answer tells.
+        """
+        if self.server_kind == "incus":
+            return False
+        version = (self.server.get("environment") or {}).get("server_version")
+        return not version_at_least(version, (6, 1))
 
     def header(self, name):
         """The name of one of the server's own HTTP headers (``X-LXD-mode`` on LXD,
@@ -935,6 +970,17 @@ class API:
 
     def __repr__(self):
         return "<API {} project={}>".format(self.display_endpoint, self.project)
+
+
+def version_at_least(version, wanted):
+    """True when the dotted ``version`` (``"6.1"``, ``"5.21.3"``) is ``wanted`` (a tuple)
+    or later; False when it is older or unknown."""
+    parts = []
+    for part in str(version or "").split("."):
+        if not part.isdigit():
+            break
+        parts.append(int(part))
+    return bool(parts) and tuple(parts) >= tuple(wanted)
 
 
 def _root_cause(exc):
@@ -980,8 +1026,7 @@ def explain_forbidden(api, exc):
             "forbidden: LXD at {} trusts this client but does not allow this ({}); a "
             "restricted certificate only reaches its own projects."
         ).format(api.display_endpoint, server_said)
-    exc.error = text
-    exc.args = ("{} {} {}".format(exc.method or "", exc.url or "", text).strip(),)
+    reword(exc, text)
 
 
 def check_project_exists(api, url):

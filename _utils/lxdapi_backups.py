@@ -121,9 +121,15 @@ def instance_backup_import(api, path, name=None, pool=None):
         headers[api.header("pool")] = check_name(pool, "pool")
     with open(path, "rb") as fh:
         done = api.post(api.instances_collection, data=fh, headers=headers).wait()
+    op = done.metadata or {}
+    # LXD 6.7 and later name what an operation made in metadata.entity_url; 6.8 dropped
+    # the operation's resources, which older servers (and Incus) list it in.
+    entity = (op.get("metadata") or {}).get("entity_url")
     resources = (
-        ((done.metadata or {}).get("resources") or {}).get("instances")
-        or ((done.metadata or {}).get("resources") or {}).get("containers")
+        [entity]
+        if entity
+        else ((op.get("resources") or {}).get("instances"))
+        or ((op.get("resources") or {}).get("containers"))
         or []
     )
     return name or (name_from_url(resources[0]) if resources else None)

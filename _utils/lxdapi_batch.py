@@ -10,8 +10,10 @@ import time
 import urllib.parse
 
 from lxdapi import APIException, reword
-from lxdapi_instances import instance_source, plan_instance_present
+from lxdapi_instances import instance_source
+from lxdapi_logs import explain_start_failure
 from lxdapi_plans import Plan, Write
+from lxdapi_readiness import parse_wait_for, plan_instance_ready
 from lxdapi_values import check_name, lxd_config, lxd_devices
 
 
@@ -192,13 +194,13 @@ def apply_plans_concurrently(api, plans):
                         (i, plan.writes[k], submit_write(api, plan.writes[k], previous[i]))
                     )
                 except APIException as exc:
-                    errors[i] = exc
+                    errors[i] = plan.writes[k].failed(api, exc)
         for i, write, result in submitted:
             try:
                 previous[i] = result.wait(write.wait_timeout)
                 plans[i].sent.append(write)
             except APIException as exc:
-                errors[i] = exc
+                errors[i] = write.failed(api, exc)
     return errors
 
 
@@ -223,6 +225,7 @@ class PlanGroup:
         self.notes = [note for _, plan in self.named for note in plan.notes]
         self.writes = [write for _, plan in self.todo for write in plan.writes]
         self.changes = {name: plan.changes for name, plan in self.todo}
+        self.waits = [wait for _, plan in self.named for wait in getattr(plan, "waits", ())]
         self.done, self.failed = [], []
 
     def __bool__(self):
@@ -289,7 +292,10 @@ def create_instances(api, bodies, start=False, timeout=30):
                 body[key] = normalise(body[key])
         plan = Plan(body["name"])
         plan.add("instance", None, body["name"])
-        plan.writes.append(Write("POST", api.instances_collection, body, keys=("instance",)))
+        explain = explain_start_failure(body["name"], body.get("type"))
+        plan.writes.append(
+            Write("POST", api.instances_collection, body, keys=("instance",), explain=explain)
+        )
         if start:
             plan.add("status", "Stopped", "Running")
             plan.writes.append(
@@ -299,6 +305,7 @@ def create_instances(api, bodies, start=False, timeout=30):
                     {"action": "start", "timeout": int(timeout)},
                     wait_timeout=int(timeout) + 30,
                     keys=("status",),
+                    explain=explain,
                 )
             )
         plans.append(plan)
@@ -333,6 +340,7 @@ INSTANCE_ARGS = (
     "purge_devices",
     "timeout",
     "migrate",
+    "wait_for",
 )
 
 
@@ -347,6 +355,11 @@ def _instance_specs(containers, defaults):
                 type(defaults).__name__
             )
         )
+    if defaults.get("wait_for") is not None:
+        try:
+            parse_wait_for(defaults["wait_for"])  # checked even where it does not apply
+        except ValueError as exc:
+            raise ValueError("defaults: {}".format(exc)) from None
     if isinstance(containers, (list, tuple)):
         containers = {name: None for name in containers}
     if not isinstance(containers, dict) or not containers:
@@ -371,6 +384,8 @@ def _instance_specs(containers, defaults):
                     name, ", ".join(unknown), ", ".join(INSTANCE_ARGS)
                 )
             )
+        if "wait_for" not in (spec or {}) and str(args.get("status")).lower() != "running":
+            args.pop("wait_for", None)  # a default wait is for the containers that run
         args["instance_type"] = args.pop("type", "container")
         specs[name] = args
     return specs
@@ -391,7 +406,7 @@ def plan_instances_present(api, containers, defaults=None, run_key=None):
     for name, args in specs.items():
         try:
             plan = plan_using_listing(
-                api, lambda api, name=name, args=args: plan_instance_present(api, name, **args)
+                api, lambda api, name=name, args=args: plan_instance_ready(api, name, **args)
             )
         except ValueError as exc:
             raise ValueError("container {}: {}".format(name, exc)) from None

@@ -35,7 +35,9 @@ def file_mode(mode):
 
     ``mode`` is a string of octal digits (``"644"``, ``"0644"``, ``"0o644"``) or an int
     written with them (``644``: what Salt's YAML makes of an unquoted ``0644``). None
-    stays None; anything else is a ValueError.
+    stays None; anything else is a ValueError, and so is a mode with the setuid, setgid
+    or sticky bit (``"1777"``): LXD's file API keeps only the permission bits (``& 0777``,
+    and reads ``1777`` as a decimal number), so such a mode could never be set.
     """
     if mode is None:
         return None
@@ -50,6 +52,11 @@ def file_mode(mode):
         or set(text) - set("01234567")
     ):
         raise ValueError("mode must be octal digits such as '0644', not {!r}".format(mode))
+    if len(text) == 4:
+        raise ValueError(
+            "mode {!r} has a setuid, setgid or sticky bit, which LXD's file API cannot "
+            "set; give the permission bits only (such as '0755')".format(mode)
+        )
     return text.zfill(4)
 
 
@@ -269,7 +276,7 @@ def plan_file_managed(
 
 def plan_directory_present(api, instance, path, mode=None, uid=None, gid=None, makedirs=False):
     """The :class:`Plan` that makes ``path`` in ``instance`` a folder with this mode and
-    owner (None: as it is; a new folder gets LXD's 0755, root).
+    owner (None: as it is; a new folder gets LXD's 0750, root).
 
     A missing folder: one POST (and one per missing parent with ``makedirs``). An empty
     folder whose mode or owner differ is deleted and created again (LXD sets them only

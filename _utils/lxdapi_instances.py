@@ -28,6 +28,7 @@ from lxdapi_images import (
     image_get,
     source_label,
 )
+from lxdapi_logs import explain_start_failure
 from lxdapi_operations import list_collection
 from lxdapi_plans import Plan, Write, plan_update
 from lxdapi_values import (
@@ -45,6 +46,7 @@ from lxdapi_values import (
     lxd_config,
     lxd_devices,
     normalize_status,
+    planning_status,
 )
 
 log = logging.getLogger(__name__)
@@ -195,6 +197,7 @@ def _restart_write(api, name, timeout):
         {"action": "restart", "timeout": int(timeout)},
         wait_timeout=int(timeout) + 30,
         keys=("restarted",),
+        explain=explain_start_failure(name),
     )
 
 
@@ -386,7 +389,15 @@ def _plan_instance_create(
     if target:
         created["target"] = target
     plan.add("instance", None, created)
-    plan.writes.append(Write("POST", url, body, keys=("instance",)))
+    plan.writes.append(
+        Write(
+            "POST",
+            url,
+            body,
+            keys=("instance",),
+            explain=explain_start_failure(name, instance_type),
+        )
+    )
     if status and status != "Stopped":
         started = plan_instance_status(api, name, status, timeout=timeout, current="Stopped")
         plan.writes.extend(started.writes)
@@ -448,7 +459,7 @@ def _plan_instance_update(
             "moved (migrate: True moves it).".format(name, location, target)
         )
 
-    now = current.get("status")
+    now = planning_status(current.get("status"))
     final = status or now
     if moving and migrate and now != "Stopped" and final != "Stopped":
         raise ValueError(
@@ -614,7 +625,7 @@ def instance_action(api, name, action, timeout=30, force=False):
             "unknown action {!r}; choose one of {}".format(action, ", ".join(INSTANCE_ACTIONS))
         )
     timeout = check_seconds(timeout)
-    current = api.get(api.instance_path(name)).metadata.get("status")
+    current = planning_status(api.get(api.instance_path(name)).metadata.get("status"))
     url = api.absolute_url(api.instance_path(name, "state"))
     refused = {
         ("restart", "Stopped"): "it is Stopped; start it instead",
@@ -631,7 +642,13 @@ def instance_action(api, name, action, timeout=30, force=False):
         )
     if action == "restart":
         body = {"action": "restart", "timeout": timeout, "force": bool(force)}
-        Write("PUT", api.instance_path(name, "state"), body, wait_timeout=timeout + 30).send(api)
+        Write(
+            "PUT",
+            api.instance_path(name, "state"),
+            body,
+            wait_timeout=timeout + 30,
+            explain=explain_start_failure(name),
+        ).send(api)
         return True
     status = {"start": "Running", "unfreeze": "Running", "stop": "Stopped", "freeze": "Frozen"}[
         action
@@ -753,14 +770,21 @@ def instance_exec(
 
     Returns ``{"retcode": int, "stdout": bytes, "stderr": bytes}``; the recorded output
     logs are deleted from the server once read. A command that cannot start (not found)
-    raises :class:`APIException` naming it.
+    raises :class:`APIException` naming it; one that has not exited after ``timeout``
+    seconds (default: the API's ``wait_timeout``) :class:`APITimeout`.
     """
     name = check_name(name, "name")
     body = exec_body(command, environment, cwd, user, group)
     try:
         op = api.post(api.instance_path(name, "exec"), json=body).wait(timeout)
-    except APITimeout:
-        raise
+    except APITimeout as exc:
+        raise reword(
+            exc,
+            "{} did not exit within {:g} s in {} (it may still be running there: a "
+            "recorded exec cannot be cancelled)".format(
+                body["command"], api.wait_timeout if timeout is None else timeout, name
+            ),
+        ) from None
     except APIException as exc:
         raise reword(exc, "exec {} in {}: {}".format(body["command"], name, exc.error)) from None
     meta = (op.metadata or {}).get("metadata") or {}
@@ -864,11 +888,12 @@ class ExecPlan(Plan):
         self.exec_args, self.success_codes = exec_args, success_codes
         self.skip_reason = skip_reason
         if skip_reason is None:
+            body_args = {k: v for k, v in exec_args.items() if k != "timeout"}
             self.writes.append(
                 Write(
                     "POST",
                     api.instance_path(instance, "exec"),
-                    exec_body(argv, **exec_args),
+                    exec_body(argv, **body_args),
                     keys=("retcode",),
                 )
             )
@@ -911,13 +936,21 @@ def plan_instance_exec(
 
     ``command``, ``onlyif`` and ``unless``: argv lists or strings (see
     :func:`command_argv`); ``creates``: absolute paths; ``exec_args``: ``environment``,
-    ``cwd``, ``user``, ``group``. Everything is checked (ValueError) before anything runs;
+    ``cwd``, ``user``, ``group``, and ``timeout`` (seconds each command may run before it
+    fails; None: the API's ``wait_timeout``). Everything is checked (ValueError) before
+    anything runs;
     the guards run (they only read) only when the instance is Running: one that is not
     gives a plan with a write whose ``status`` says so, for the caller to refuse or, in
     test mode, to predict.
     """
     argv = command_argv(command)
+    timeout = exec_args.pop("timeout", None)
     exec_body(argv, **exec_args)  # checks env, cwd, user and group up front
+    if timeout is not None:
+        timeout = check_seconds(timeout, "timeout")
+        if not timeout:
+            raise ValueError("timeout must be a positive number of seconds, not 0")
+        exec_args["timeout"] = timeout
     for what, guard in (("onlyif_exec", onlyif), ("unless_exec", unless)):
         if guard is not None:
             command_argv(guard, what)
@@ -925,7 +958,7 @@ def plan_instance_exec(
         check_paths(creates, "creates_path")
     codes = check_retcodes(success_retcodes)
     state = instance_state(api, instance)
-    status = state.get("status") if state else None
+    status = planning_status(state.get("status")) if state else None
     reason = None
     if status == "Running":
         reason = exec_skip_reason(api, instance, onlyif, unless, creates, **exec_args)
@@ -1054,7 +1087,7 @@ def plan_instance_status(api, name, status, restart=False, force=False, timeout=
             raise ValueError(
                 "container {!r} does not exist on {}".format(name, api.display_endpoint)
             )
-        current = container.metadata.get("status")
+        current = planning_status(container.metadata.get("status"))
     plan = Plan(name)
     if current != status:
         url = api.instance_path(name, "state")
@@ -1062,7 +1095,12 @@ def plan_instance_status(api, name, status, restart=False, force=False, timeout=
             body = {"action": action, "timeout": timeout}
             if action == "stop":
                 body["force"] = force
-            plan.writes.append(Write("PUT", url, body, wait_timeout=timeout + 30, keys=("status",)))
+            explain = explain_start_failure(name) if action == "start" else None
+            plan.writes.append(
+                Write(
+                    "PUT", url, body, wait_timeout=timeout + 30, keys=("status",), explain=explain
+                )
+            )
         plan.add("status", current, status)
     if restart and status == "Running" and current in ("Running", "Frozen"):
         plan.writes.append(_restart_write(api, name, timeout))
@@ -1080,7 +1118,7 @@ def plan_instance_absent(api, name, force=False, timeout=30, current=None):
     container = instance_get(api, name) if current is None else current
     if not container:
         return Plan(name)
-    status = container.metadata.get("status")
+    status = planning_status(container.metadata.get("status"))
     plan = plan_instance_status(api, name, "Stopped", force=force, timeout=timeout, current=status)
     plan.add("instance", {"name": name, "status": status}, None)
     plan.writes.append(Write("DELETE", api.instance_path(name), keys=("instance",)))

@@ -15,10 +15,22 @@ class Write:
     ``keys`` names the plan's changes this write makes (so a plan that fails half-way
     can tell what it did write). ``body`` may be a callable ``body(previous)`` given the
     :class:`APIResult` of the plan's previous write (e.g. a fingerprint known only then).
+    ``explain(api, exc)``, when given, returns the exception to raise when the write
+    fails, with what the server can tell about why (an instance's log after a failed
+    start); :meth:`failed` calls it.
     """
 
     def __init__(
-        self, method, url, body=None, etag=None, data=None, headers=None, wait_timeout=None, keys=()
+        self,
+        method,
+        url,
+        body=None,
+        etag=None,
+        data=None,
+        headers=None,
+        wait_timeout=None,
+        keys=(),
+        explain=None,
     ):
         self.method = method
         self.url = url
@@ -28,6 +40,14 @@ class Write:
         self.headers = headers
         self.wait_timeout = wait_timeout
         self.keys = tuple(keys)
+        self.explain = explain
+
+    def failed(self, api, exc):
+        """The exception to raise for ``exc``, a failure of this write: ``exc`` itself,
+        or what ``explain`` makes of it (never a new failure of its own)."""
+        if self.explain is None:
+            return exc
+        return self.explain(api, exc)
 
     def request_kwargs(self, previous=None):
         """The keyword arguments of :meth:`API.request` for this write (``previous``: the
@@ -44,18 +64,23 @@ class Write:
 
     def send(self, api, previous=None):
         """Send it and wait for its operation; return the final :class:`APIResult`."""
+        try:
+            return self._send(api, previous)
+        except APIException as exc:
+            raise self.failed(api, exc) from None
+
+    def _send(self, api, previous):
         kwargs = self.request_kwargs(previous)
         for attempt in range(BUSY_RETRIES + 1):
             try:
                 return api.request(self.method, self.url, **kwargs).wait(self.wait_timeout)
             except APIPreconditionFailed as exc:
-                exc.error = (
+                raise reword(
+                    exc,
                     "{} was changed by another client since it was read; not overwritten".format(
                         self.url
-                    )
-                )
-                exc.args = ("{} {} {}".format(exc.method, exc.url, exc.error),)
-                raise
+                    ),
+                ) from None
             except APIException as exc:
                 if not refused_as_busy(exc):
                     raise
@@ -77,6 +102,11 @@ class Plan:
     ``changes`` maps each changed field to ``{"old": ..., "new": ...}``; ``writes`` are the
     requests that make them; ``notes`` are things worth telling that are not acted on
     (a different source, a pending restart). An empty plan means: nothing to do.
+
+    ``waits`` are checks a real run makes after the writes, and on a run with none too
+    (an instance declared Running must be usable: :mod:`lxdapi_readiness`); they are not
+    changes. Each has ``describe()`` (what test mode says it would wait for) and
+    ``run(api)`` (what was found, in words; an :class:`APIException` when it is not).
     """
 
     def __init__(self, name=None):
@@ -84,6 +114,7 @@ class Plan:
         self.changes = {}
         self.writes = []
         self.notes = []
+        self.waits = []
 
     def __bool__(self):
         return bool(self.writes)
@@ -97,6 +128,7 @@ class Plan:
         self.changes.update(other.changes)
         self.writes.extend(other.writes)
         self.notes.extend(other.notes)
+        self.waits.extend(getattr(other, "waits", ()))
         return self
 
     def apply(self, api):

@@ -12,11 +12,13 @@ only when none is (or with ``force_secrets``). On a cluster some keys are per me
 
 import urllib.parse
 
+from lxdapi import REDACTED, reword
 from lxdapi_plans import Plan, plan_update
 from lxdapi_values import check_bool, check_name, lxd_config
 
-#: Server config keys whose value LXD never shows (it shows ``true`` once set).
-WRITE_ONLY_KEYS = ("core.trust_password",)
+#: Server config keys whose value LXD may never show (it shows ``true`` once set): the
+#: trust password (LXD 5.0 and 5.21), Loki's password (LXD 5.21 hides it too).
+WRITE_ONLY_KEYS = ("core.trust_password", "loki.auth.password")
 
 
 def _server_url(api, target=None):
@@ -45,14 +47,15 @@ def plan_server_config(api, config, purge_config=False, target=None, force_secre
     want = lxd_config(config, "config")
     check_bool(purge_config, "purge_config")
     check_bool(force_secrets, "force_secrets")
-    for key in WRITE_ONLY_KEYS:
-        if want.get(key) and not api.takes_trust_password:
-            raise ValueError(
-                "{} at {} has no {} (it trusts clients by token, not by password); make "
-                "trust tokens with lxdapi.certificate_token_create".format(
-                    api.server_label, api.display_endpoint, key
-                )
+    if want.get("core.trust_password") and not api.takes_trust_password:
+        raise ValueError(
+            "{} at {} has no core.trust_password (it trusts clients by token, not by "
+            "password{}); make trust tokens with lxdapi.certificate_token_create".format(
+                api.server_label,
+                api.display_endpoint,
+                "" if api.server_kind == "incus" else ": LXD 6.1 dropped it",
             )
+        )
     url = _server_url(api, target)
     current = api.request("GET", url)  # fresh, with its ETag (api.server may be cached)
     meta = current.metadata or {}
@@ -78,9 +81,24 @@ def plan_server_config(api, config, purge_config=False, target=None, force_secre
         purge_config=purge_config,
         writable=("config",),
     )
+    secrets = [str(v) for k, v in want.items() if k in WRITE_ONLY_KEYS and v]
     for write in update.writes:
         write.body = {"config": write.body["config"]}  # no description: the server has none
+        write.explain = _hide_secrets(secrets)
     return plan.extend(update)
+
+
+def _hide_secrets(secrets):
+    """A write's ``explain``: the server's error without the secret values it may echo
+    (LXD 6.1 answers an unknown key with ``Cannot set "KEY" to "VALUE"``)."""
+
+    def explain(api, exc):
+        text = exc.error or ""
+        for secret in secrets:
+            text = text.replace(secret, REDACTED)
+        return reword(exc, text) if text != exc.error else exc
+
+    return explain
 
 
 def server_config_set(api, config, purge_config=False, target=None, force_secrets=False):

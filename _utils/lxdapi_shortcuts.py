@@ -23,7 +23,7 @@ from lxdapi_instances import (
     plan_instance_present,
     plan_instance_status,
 )
-from lxdapi_values import normalize_status
+from lxdapi_values import normalize_status, planning_status
 
 #: The 2016 library's shortcuts: the ones defined here, and the two image reads it had,
 #: which are the images part's own.
@@ -124,7 +124,7 @@ def container_apply_status(api, container, status, timeout=30, force=False):
         status,
         force=force,
         timeout=timeout,
-        current=container.metadata.get("status"),
+        current=planning_status(container.metadata.get("status")),
     ).apply(api)
 
 

@@ -9,7 +9,13 @@ import os
 import re
 import ssl
 
-from lxdapi import APIException, APIForbiddenException, certificate_fingerprint, get_or_none
+from lxdapi import (
+    APIException,
+    APIForbiddenException,
+    certificate_fingerprint,
+    get_or_none,
+    reword,
+)
 from lxdapi_operations import list_collection
 from lxdapi_plans import Plan, Write
 from lxdapi_values import check_bool, check_name, check_names
@@ -104,7 +110,13 @@ def _check_certificate_args(certificate_type, restricted, projects):
             )
         )
     check_bool(restricted, "restricted")
-    return [] if projects is None else check_names(projects, "projects")
+    projects = [] if projects is None else check_names(projects, "projects")
+    if projects and not restricted:  # LXD 6.7 refuses it; others ignore the projects
+        raise ValueError(
+            "projects {} apply only to a restricted certificate: declare restricted: "
+            "True (an unrestricted one reaches every project)".format(", ".join(projects))
+        )
+    return projects
 
 
 def plan_certificate_present(
@@ -464,10 +476,27 @@ def authenticate(api, password=None, token=None, name=None):
     try:
         api.post("certificates", json=body)
     except APIForbiddenException as exc:
-        exc.error = "{} at {} refused the trust {}: the client stays untrusted".format(
-            api.server_label, api.display_endpoint, "password" if password else "token"
+        # LXD 6.1 ignores a password and answers 403 as it does to a wrong one; an
+        # untrusted client cannot tell the two apart (no extension marks the removal).
+        hint = (
+            " (a wrong password; or LXD 6.1 or later, which takes no passwords: use a trust token)"
+            if password
+            else ""
         )
-        exc.args = ("{} {} {}".format(exc.method, exc.url, exc.error),)
+        raise reword(
+            exc,
+            "{} at {} refused the trust {}: the client stays untrusted{}".format(
+                api.server_label, api.display_endpoint, "password" if password else "token", hint
+            ),
+        ) from None
+    except APIException as exc:
+        if password and exc.status == 501:  # LXD 6.2 and later
+            raise reword(
+                exc,
+                "{} at {} no longer takes trust passwords ({}): make a trust token there "
+                "(lxdapi.certificate_token_create, or 'lxc config trust add') and pass "
+                "token=".format(api.server_label, api.display_endpoint, exc.error),
+            ) from None
         raise
     api._server = None
     if api.server.get("auth") != "trusted":

@@ -46,6 +46,12 @@ def ignored_config_key(key):
     return key.startswith(IGNORED_CONFIG_PREFIXES)
 
 
+def planning_status(status):
+    """An instance's status as plans compare it: ``Ready`` (LXD 5.21 and later, status
+    code 113: a running instance whose guest said it is ready) is Running."""
+    return "Running" if status == "Ready" else status
+
+
 def normalize_status(status):
     """``running`` -> ``Running``; raise ValueError listing the choices otherwise."""
     for choice in STATUSES:

@@ -36,6 +36,11 @@ demo-web:
           path: /mnt/host-tmp
           readonly: true
     - status: Running
+    # Running is not ready: the states below write into it once its init runs and the
+    # host folder is mounted (a real guest would wait for an address or a service).
+    - wait_for:
+        exec: [test, -d, /mnt/host-tmp]
+        timeout: 30
     - require:
       - lxdapi: demo-busybox
 

@@ -1,6 +1,6 @@
 # A small LXD estate in one SLS: a network, a storage volume, a profile that uses both,
-# three containers made at once from it, and inside one of them a folder, a templated
-# file and a guarded command. Apply it twice: the second run changes nothing.
+# three containers made at once from it (the one written into waited for until it is
+# ready), and inside one of them a folder, a templated file and a guarded command. Apply it twice: the second run changes nothing.
 #
 #   salt-call --local state.apply estate pillar='{"estate": {"prefix": "demo"}}'
 #
@@ -45,6 +45,8 @@
           config: {user.role: db}
           devices:
             data: {type: disk, pool: default, source: {{ prefix }}-data, path: /data}
+          # The states below write into /data: wait until it is there, writable.
+          wait_for: {exec: [test, -w, /data], timeout: 30}
     - require:
       - lxdapi: {{ prefix }}-profile
       - lxdapi: {{ prefix }}-data

@@ -112,6 +112,8 @@ BUSYBOX_APPLETS = (
     "head",
     "wc",
     "stat",
+    "ip",
+    "timeout",
 )
 
 

@@ -359,6 +359,8 @@ def test_the_estate_example_converges_then_nothing_changes(salt, api, lxd):
         code, ret = salt.apply("estate", pillar=pillar)
         assert code == 0, {k: v["comment"] for k, v in ret.items() if v["result"] is not True}
         assert all(r["changes"] for r in ret.values()), ret
+        ready = "Ready: {}-db: ['test', '-w', '/data'] exited 0 after".format(prefix)
+        assert ready in " ".join(r["comment"] for r in ret.values())  # waited, then wrote
         for name in names:
             assert held(api, "instances/" + name)["status"] == "Running"
             assert held(api, "instances/" + name)["profiles"] == ["default", prefix + "-profile"]
@@ -373,6 +375,7 @@ def test_the_estate_example_converges_then_nothing_changes(salt, api, lxd):
         code, ret = salt.apply("estate", pillar=pillar)
         assert code == 0
         assert {k: v["changes"] for k, v in ret.items() if v["changes"]} == {}
+        assert ready in " ".join(r["comment"] for r in ret.values())  # a no-op run waits too
     finally:
         for name in names:
             lxd.lxc("delete", "--force", name, check=False)

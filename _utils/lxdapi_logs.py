@@ -1,0 +1,134 @@
+"""What an instance's logs say: the log files LXD keeps for it (``lxc.log``, ``qemu.log``),
+its console buffer, and the diagnostics a failed start, restart or creation carries (the
+server's error, then the last lines of the instance's log, secrets redacted).
+
+A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
+uses from the others by name."""
+
+import logging
+import re
+
+from lxdapi import REDACTED, APIException, APINotFoundException, name_from_url
+from lxdapi_values import check_name
+
+log = logging.getLogger(__name__)
+
+#: Lines of an instance's log a failure message carries.
+TAIL_LINES = 20
+
+#: The log LXD writes while it starts an instance, by instance type.
+START_LOGS = {"container": "lxc.log", "virtual-machine": "qemu.log"}
+
+_SECRET_ASSIGNMENT = re.compile(
+    r"(?i)\b([\w.-]*(?:password|passwd|token|secret|private[_.-]?key)[\w.-]*)(\s*[=:]\s*)"
+    r"(\"[^\"]*\"|'[^']*'|\S+)"
+)
+_PRIVATE_KEY_BLOCK = re.compile(
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S
+)
+
+
+def redact_text(text):
+    """``text`` with private key blocks and the values of ``password=``, ``token:``...
+    assignments replaced by ``**redacted**``."""
+    text = _PRIVATE_KEY_BLOCK.sub(REDACTED, text)
+    return _SECRET_ASSIGNMENT.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
+
+
+def _text(result):
+    return result.response.content.decode("utf-8", "replace")
+
+
+def instance_log_list(api, name):
+    """The names of the log files the server keeps for instance ``name`` (``lxc.log``...);
+    :class:`lxdapi.APINotFoundException` when the instance does not exist."""
+    name = check_name(name, "name")
+    urls = api.get(api.instance_path(name, "logs")).metadata or []
+    return sorted(name_from_url(url) for url in urls)
+
+
+def instance_log_get(api, name, filename):
+    """The text of one of the instance's log files (``lxc.log``, ``qemu.log``...)."""
+    name = check_name(name, "name")
+    filename = check_name(filename, "log file name")
+    if "/" in filename or filename in (".", ".."):
+        raise ValueError("a log file name is a name such as lxc.log, not {!r}".format(filename))
+    return _text(api.get(api.instance_path(name, "logs", filename)))
+
+
+def instance_console_log(api, name):
+    """The instance's console buffer as the server keeps it (a container's console log)."""
+    name = check_name(name, "name")
+    return _text(api.get(api.instance_path(name, "console")))
+
+
+def tail(text, lines=TAIL_LINES):
+    """The last ``lines`` non-empty lines of ``text``, redacted, as a list."""
+    kept = [line.rstrip() for line in redact_text(text).splitlines() if line.strip()]
+    return kept[-lines:] if lines > 0 else []
+
+
+def log_tail(api, name, instance_type=None, lines=TAIL_LINES):
+    """``(filename, [lines])``: the last lines of the log the server wrote while starting
+    instance ``name`` (``lxc.log`` for a container, ``qemu.log`` for a VM; either, in
+    that order, when ``instance_type`` is None); ``(filename, None)`` when it has none.
+    Never raises for the server's sake: a diagnostic must not hide the failure it
+    explains."""
+    names = (
+        [START_LOGS[instance_type]] if instance_type in START_LOGS else list(START_LOGS.values())
+    )
+    for filename in names:
+        try:
+            return filename, tail(instance_log_get(api, name, filename), lines)
+        except APINotFoundException:
+            continue
+        except APIException as exc:
+            log.debug("lxdapi: could not read %s of %s: %s", filename, name, exc)
+            break
+    return names[0], None
+
+
+def console_tail(api, name, lines=TAIL_LINES):
+    """The last lines of the instance's console buffer, or None where the server keeps
+    none (or cannot give it)."""
+    try:
+        return tail(instance_console_log(api, name), lines) or None
+    except APIException as exc:
+        log.debug("lxdapi: could not read the console of %s: %s", name, exc)
+        return None
+
+
+def with_lines(exc, title, lines):
+    """Add ``lines`` under ``title`` to the details of ``exc`` (shown after its
+    message); return ``exc``."""
+    block = "{}:\n{}".format(title, "\n".join("  " + line for line in lines))
+    exc.details = block if not exc.details else exc.details + "\n" + block
+    exc.args = (str(exc),)
+    return exc
+
+
+def explain_start_failure(name, instance_type=None):
+    """The ``explain`` of a :class:`lxdapi_plans.Write` that creates, starts or restarts
+    instance ``name``: the failure as the server gave it, then the last lines of the
+    instance's log (or a word saying there is none)."""
+
+    def explain(api, exc):
+        if getattr(exc, "log_read", False):
+            return exc
+        exc.log_read = True
+        try:
+            instance_log_list(api, name)
+        except APIException:  # no such instance (a creation refused): no log to show
+            return exc
+        filename, lines = log_tail(api, name, instance_type)
+        if lines:
+            return with_lines(
+                exc, "last {} lines of {}'s {}".format(len(lines), name, filename), lines
+            )
+        exc.details = (exc.details + "\n" if exc.details else "") + "({} has no {} on {})".format(
+            name, filename, api.display_endpoint
+        )
+        exc.args = (str(exc),)
+        return exc
+
+    return explain
