@@ -372,9 +372,10 @@ OPERATION_RUNNING_CODES = (103, 105, 106)
 
 
 def operation_running(api, path, params=None):
-    """True when the operation at ``path`` has not ended yet (one GET). LXD answers a
-    ``/wait`` that times out with the operation, still running; Incus with an error
-    ("context deadline exceeded"): this tells the two apart from a failed operation."""
+    """True when the operation at ``path`` has not ended yet (one GET). LXD 5.0 answers a
+    ``/wait`` that times out with the operation, still running; Incus and LXD 5.21 and
+    later with an error ("context deadline exceeded", no operation in it): this tells
+    that apart from a failed operation."""
     query = {k: v for k, v in (params or {}).items() if k != "timeout"}
     try:
         meta = api.request("GET", path, params=query or None).metadata or {}
