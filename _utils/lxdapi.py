@@ -132,7 +132,7 @@ class APIException(Exception):
         path = parts.path + ("?" + parts.query if parts.query else "")
         label = "{} {}".format(self.method or "", path).strip()
         if self.operation:
-            label += ", operation " + self.operation.rsplit("/", 1)[-1]
+            label += ", operation " + self.operation.split("?", 1)[0]
         return label
 
     def __str__(self):

@@ -199,8 +199,10 @@ def test_failed_operation_raises_with_lxds_err(lxd, api, unique_name):
     try:
         with pytest.raises(core.APIException) as info:
             core.container_apply_status(api, core.container_get(api, unique_name), "Running")
-        assert info.value.error  # LXD's own err text
-        assert "operations" in str(info.value)
+        assert info.value.error  # LXD's own err text, first
+        assert str(info.value).startswith(info.value.error)
+        assert info.value.operation.startswith("/1.0/operations/")
+        assert ", operation {})".format(info.value.operation) in str(info.value)
         assert _state(lxd, unique_name) == "Stopped"
     finally:
         lxd.lxc("delete", "--force", unique_name)

@@ -189,7 +189,7 @@ def test_failing_start_gives_result_false_with_lxds_error(states, lxd, container
     assert ret.result is False
     # The server's reason first, then the request and its operation.
     assert re.search(
-        r"{}.* \(PUT /1\.0/instances/{}/state, operation [0-9a-f-]+\)".format(
+        r"{}.* \(PUT /1\.0/instances/{}/state, operation /1\.0/operations/[0-9a-f-]+\)".format(
             START_FAILURE_WORDS[lxd.server], container
         ),
         ret.comment,
@@ -218,7 +218,7 @@ def test_failing_start_from_the_module(modules, lxd, container):
         modules.lxdapi.container_start(container)
     message = str(info.value)
     assert re.search(
-        r"{}.* \(PUT /1\.0/instances/{}/state, operation [0-9a-f-]+\)".format(
+        r"{}.* \(PUT /1\.0/instances/{}/state, operation /1\.0/operations/[0-9a-f-]+\)".format(
             START_FAILURE_WORDS[lxd.server], container
         ),
         message,
@@ -230,9 +230,9 @@ def test_failing_start_from_the_module(modules, lxd, container):
 
 
 def _operation_from(message):
-    found = re.search(r"operation ([0-9a-f-]+)\)", message)
+    found = re.search(r"operation (/1\.0/operations/[0-9a-f-]+)\)", message)
     assert found, message
-    return "/1.0/operations/" + found.group(1)
+    return found.group(1)
 
 
 def test_wait_timeout_names_the_operation_and_leaves_it_running(modules, lxd, container):

@@ -101,8 +101,9 @@ def test_an_error_reads_reason_first_then_the_request():
     )
     assert str(exc) == "Instance not found (GET /1.0/instances/web1?project=p1)"
     exc.operation = "/1.0/operations/1234-abcd"
-    assert (
-        str(exc) == "Instance not found (GET /1.0/instances/web1?project=p1, operation 1234-abcd)"
+    assert str(exc) == (
+        "Instance not found (GET /1.0/instances/web1?project=p1, "
+        "operation /1.0/operations/1234-abcd)"
     )
     lxdapi_logs.with_lines(exc, "last 2 lines of web1's lxc.log", ["a", "b"])
     assert str(exc).splitlines()[1:] == ["last 2 lines of web1's lxc.log:", "  a", "  b"]
