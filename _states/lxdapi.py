@@ -196,6 +196,7 @@ def _await(ret, api, waits):
 def _connection_args(kwargs):
     """A state's connection kwargs, and the sorted names of any other (unexpected) ones."""
     kwargs = salt.utils.args.clean_kwargs(**kwargs)
+    kwargs.pop("aggregate", None)  # Salt's own keyword (see mod_aggregate), passed on to us
     allowed = set(core.CONNECTION_ARGUMENTS)
     unexpected = sorted(k for k in kwargs if k not in allowed)
     return {k: v for k, v in kwargs.items() if k in allowed}, unexpected
@@ -1507,8 +1508,9 @@ def container_present(
     """
     if project is not None:
         connection["project"] = project
+    group = connection.pop(_AGGREGATE, None)  # mod_aggregate made this state the first
 
-    def make_plan(api):
+    def own_plan(api):
         return lxdapi_readiness.plan_instance_ready(
             api,
             name,
@@ -1529,6 +1531,13 @@ def container_present(
             migrate=migrate,
         )
 
+    def make_plan(api):
+        if group or __context__.get(_AGGREGATED):
+            aggregated = _aggregated_plan(api, name, group)
+            if aggregated is not None:
+                return aggregated
+        return _using_run_listing(own_plan)(api)
+
     def done(plan):
         return "Container {} {}.".format(
             name, "created" if _created(plan, "instance") else "updated"
@@ -1537,7 +1546,7 @@ def container_present(
     return _converge(
         name,
         connection,
-        _using_run_listing(make_plan),
+        make_plan,
         done,
         "Container {} is already as declared.".format(name),
     )
@@ -2341,3 +2350,182 @@ def _using_run_listing(make_plan):
         return lxdapi_batch.plan_using_listing(api, make_plan)
 
     return plan
+
+
+# ---- aggregation: many container_present states of a run as one
+#
+# With ``state_aggregate: True`` (or ``[lxdapi]``) in the minion config, or ``aggregate:
+# True`` on the states, Salt asks :func:`mod_aggregate` of the first container_present it
+# runs which other states may join it. That state then plans them all and sends their
+# writes side by side; each of the others, when Salt runs it, reports its own outcome
+# (its own changes, comment, result, waits; Salt its requisites and watch).
+
+#: The container_present arguments a state that joins an aggregate may carry.
+AGGREGATE_ARGS = (
+    "source",
+    "config",
+    "devices",
+    "profiles",
+    "type",
+    "ephemeral",
+    "description",
+    "status",
+    "target",
+    "restart_on_change",
+    "purge_config",
+    "purge_devices",
+    "timeout",
+    "migrate",
+    "wait_for",
+)
+#: Requisites a joining state may have, once their targets ran with result True.
+AGGREGATE_REQUISITES = ("require", "watch")
+#: What keeps a state out: whether it runs at all is decided at its own turn.
+NOT_AGGREGATED = (
+    "onlyif",
+    "unless",
+    "creates",
+    "check_cmd",
+    "prereq",
+    "onchanges",
+    "onfail",
+    "use",
+    "listen",
+    "require_any",
+    "watch_any",
+    "onchanges_any",
+    "onfail_any",
+    "onfail_all",
+    "parallel",
+    "retry",
+)
+_AGGREGATE = "__lxdapi_aggregate__"
+_AGGREGATED = "lxdapi.aggregated"
+
+
+def _tag(chunk):
+    return "{}_|-{}_|-{}_|-{}".format(
+        chunk.get("state"), chunk.get("__id__"), chunk.get("name"), chunk.get("fun")
+    )
+
+
+def _requisites_met(chunk, running):
+    """True when every ``require``/``watch`` of ``chunk`` names states that already ran
+    with result True (a requisite not run yet, or of another kind, keeps it out)."""
+    for key in AGGREGATE_REQUISITES:
+        for req in chunk.get(key) or ():
+            if isinstance(req, str):
+                state, ref = None, req
+            elif isinstance(req, dict) and len(req) == 1:
+                ((state, ref),) = req.items()
+            else:
+                return False
+            found = [
+                ret
+                for tag, ret in running.items()
+                if (state is None or tag.split("_|-")[0] == state) and ref in tag.split("_|-")[1:3]
+            ]
+            if not found or not all(ret.get("result") is True for ret in found):
+                return False
+    return True
+
+
+def _aggregate_opted(chunk):
+    if "aggregate" in chunk:
+        return chunk["aggregate"] is True
+    option = __opts__.get("state_aggregate")
+    return option is True or (isinstance(option, list) and __virtualname__ in option)
+
+
+def _joins(chunk, low, running):
+    """True when ``chunk`` can be converged with ``low``: the same state function and
+    connection, aggregation on, nothing that decides at its own turn whether it runs,
+    only known arguments, its requisites met."""
+    if chunk.get("state") != __virtualname__ or chunk.get("fun") != "container_present":
+        return False
+    if _tag(chunk) in running or chunk.get("__agg__") or not _aggregate_opted(chunk):
+        return False
+    if any(key in chunk for key in NOT_AGGREGATED) or chunk.get("test") != low.get("test"):
+        return False
+    settings = tuple(core.CONNECTION_ARGUMENTS) + ("project",)
+    if any(chunk.get(key) != low.get(key) for key in settings):
+        return False
+    known = set(AGGREGATE_ARGS + AGGREGATE_REQUISITES + settings)
+    known.update(("state", "fun", "name", "order", "aggregate", "test"))
+    if any(k not in known and not k.startswith("__") and not k.endswith("_in") for k in chunk):
+        return False  # its own state refuses the argument; not here for it
+    return _requisites_met(chunk, running)
+
+
+def mod_aggregate(low, chunks, running):
+    """
+    Salt's aggregation hook: the ``container_present`` states of a run that can be
+    converged with this one (``low``) join it, so their LXD operations run side by side
+    as :func:`containers_present`'s do. Each keeps its own ret; the states whose
+    requisites have not run yet, that have conditions of their own (``onlyif``,
+    ``unless``, ``onchanges``, ``parallel``...) or another connection stay out and run
+    as usual.
+
+    Turned on by ``state_aggregate: True`` (or ``[lxdapi]``) in the minion config, or
+    ``aggregate: True`` on the states; off, nothing changes.
+
+    low
+        The state Salt is about to run.
+
+    chunks
+        The run's other states that Salt offers to aggregate.
+
+    running
+        The states that already ran, by tag.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web1:
+          lxdapi.container_present:
+            - source: busybox
+            - status: Running
+            - aggregate: True
+    """
+    if low.get("state") != __virtualname__ or low.get("fun") != "container_present":
+        return low
+    if any(key in low for key in NOT_AGGREGATED):
+        return low
+    members, names, own = [], {low.get("name")}, _tag(low)
+    for chunk in chunks:
+        if _tag(chunk) == own or chunk.get("name") in names:
+            continue
+        if _joins(chunk, low, running):
+            members.append(chunk)
+            names.add(chunk.get("name"))
+    if not members:
+        return low
+    group = []
+    for chunk in [low] + members:
+        group.append(dict({k: chunk[k] for k in AGGREGATE_ARGS if k in chunk}, name=chunk["name"]))
+        if chunk is not low:
+            chunk["__agg__"] = True
+    low[_AGGREGATE] = group
+    return low
+
+
+def _aggregated_plan(api, name, group):
+    """The outcome of ``name`` in its run's aggregate, or None when it has none. The
+    first state of an aggregate (``group``: every member's arguments) converges them all
+    first; planning that failed for ``name`` is raised here, at its own turn."""
+    run = globals().get("__instance_id__")
+    store = __context__.setdefault(_AGGREGATED, {})
+    if group:
+        outcomes = lxdapi_batch.converge_each(
+            api,
+            {m["name"]: {k: v for k, v in m.items() if k != "name"} for m in group},
+            run_key=run,
+            apply=not __opts__.get("test"),
+        )
+        for member, outcome in outcomes.items():
+            store[(run, member)] = outcome
+    outcome = store.pop((run, name), None)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome

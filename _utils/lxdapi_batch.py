@@ -414,3 +414,74 @@ def plan_instances_present(api, containers, defaults=None, run_key=None):
             raise reword(exc, "container {}: {}".format(name, exc.error or exc)) from None
         plans.append((name, plan))
     return PlanGroup(plans)
+
+
+class AppliedPlan:
+    """A plan that was applied (or, in test mode, predicted) side by side with others
+    before its own state ran (``mod_aggregate``): it behaves as the :class:`Plan` it
+    stands for, except that :meth:`apply` sends nothing and only reports how its writes
+    went (``error``: the :class:`APIException` that stopped them, or None)."""
+
+    def __init__(self, plan, error=None):
+        self.plan = plan
+        self.error = error
+        self.name = plan.name
+        self.changes = plan.changes
+        self.writes = plan.writes
+        self.notes = plan.notes
+        self.waits = getattr(plan, "waits", [])
+
+    def __bool__(self):
+        return bool(self.writes)
+
+    @property
+    def sent(self):
+        """The writes that went through."""
+        return getattr(self.plan, "sent", [])
+
+    def apply(self, api):
+        """Nothing to send: raise what stopped the writes, or return True."""
+        if self.error is not None:
+            raise self.error
+        return bool(self.writes)
+
+    def applied_changes(self):
+        """The changes the writes made."""
+        return self.plan.applied_changes()
+
+    def __repr__(self):
+        return "<AppliedPlan {} {}>".format(self.name, "failed" if self.error else "ok")
+
+
+def converge_each(api, containers, run_key=None, apply=True):
+    """Plan many instances each on its own, then apply the plans side by side
+    (``apply``; test mode does not): what ``mod_aggregate`` does for the
+    ``container_present`` states of a run.
+
+    ``containers``: names mapped to the arguments of a ``containers_present`` entry.
+    Returns ``{name: outcome}``: an :class:`AppliedPlan`, or the exception (ValueError,
+    :class:`APIException`) that its planning raised, so that a bad entry fails its own
+    state only and the others go on.
+    """
+    prefetch_instances(api, run_key=run_key)
+    named, outcomes = [], {}
+    for name, args in containers.items():
+        try:
+            spec = _instance_specs({name: args}, None)[name]
+            plan = plan_using_listing(
+                api, lambda api, name=name, spec=spec: plan_instance_ready(api, name, **spec)
+            )
+        except (ValueError, APIException) as exc:
+            outcomes[name] = exc
+            continue
+        named.append((name, plan))
+    errors = {}
+    if apply:
+        group = PlanGroup(named)
+        try:
+            group.apply(api)
+        except PlansFailed:
+            errors = {name: exc for name, _, exc in group.failed}
+    for name, plan in named:
+        outcomes[name] = AppliedPlan(plan, errors.get(name))
+    return outcomes
