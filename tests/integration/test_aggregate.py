@@ -1,0 +1,189 @@
+"""Aggregation (``aggregate: True`` or the minion's ``state_aggregate``): the
+``container_present`` states of one ``salt-call`` run converged together, their LXD
+operations side by side, each state keeping its own ret; counted by a proxy on the socket
+(what a Salt process sends cannot be seen from the test's own core)."""
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from counting_proxy import CountingProxy
+
+from conftest import core
+
+pytestmark = pytest.mark.integration
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SALT_CALL = os.path.join(os.path.dirname(sys.executable), "salt-call")
+
+
+@pytest.fixture
+def proxy(tmp_path, lxd):
+    counting = CountingProxy(str(tmp_path / "count.socket"), lxd.socket)
+    yield counting
+    counting.close()
+
+
+def salt_call(tmp_path, endpoint, sls, text, test=False, aggregate_option=None):
+    """``salt-call --local state.apply sls`` (``text``: its SLS) with the minion's
+    endpoint at ``endpoint``; ``{state id: ret}``."""
+    tree, conf = tmp_path / "tree", tmp_path / "conf"
+    tree.mkdir(exist_ok=True)
+    conf.mkdir(exist_ok=True)
+    minion = {
+        "file_client": "local",
+        "root_dir": str(tmp_path / "root"),
+        "file_roots": {"base": [str(tree)]},
+        "module_dirs": [ROOT],
+        "lxdapi": {"endpoint": endpoint},
+    }
+    if aggregate_option is not None:
+        minion["state_aggregate"] = aggregate_option
+    (conf / "minion").write_text(json.dumps(minion))
+    (tree / (sls + ".sls")).write_text(textwrap.dedent(text))
+    args = [SALT_CALL, "--local", "-c", str(conf), "--out=json", "state.apply", sls]
+    if test:
+        args.append("test=True")
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    try:
+        data = json.loads(proc.stdout)["local"]
+    except (ValueError, KeyError):
+        raise AssertionError("no state results:\n{}\n{}".format(proc.stdout, proc.stderr)) from None
+    return {v["__id__"]: v for v in data.values()}
+
+
+def when(text):
+    """A server timestamp (``2026-12-01T12:00:00.123456789Z``) as a datetime."""
+    text = text.rstrip("Z")
+    head, _, frac = text.partition(".")
+    return datetime.datetime.fromisoformat(head + "." + (frac + "000000")[:6])
+
+
+def sls_for(prefix, names, aggregate=True, extra=""):
+    text = """
+    {prefix}-prof:
+      lxdapi.profile_present:
+        - config: {{user.marker: "1"}}
+    """.format(prefix=prefix)
+    for i, name in enumerate(names):
+        text += """
+    {name}:
+      lxdapi.container_present:
+        - source: busybox
+        - status: Running
+        - profiles: [default, {prefix}-prof]
+        - config: {{user.index: "{i}"}}
+        {agg}- require:
+          - lxdapi: {prefix}-prof
+    """.format(
+            name=name, prefix=prefix, i=i, agg="- aggregate: True\n        " if aggregate else ""
+        )
+    return text + extra
+
+
+def cleanup(lxd, names, prefix):
+    for name in names:
+        lxd.lxc("delete", "--force", name, check=False)
+    lxd.lxc("profile", "delete", prefix + "-prof", check=False)
+
+
+def test_aggregated_states_create_side_by_side_each_with_its_own_ret(
+    tmp_path, lxd, api, proxy, unique_name
+):
+    prefix = unique_name[:40]
+    names = ["{}-{}".format(prefix, i) for i in range(5)]
+    bad, guarded = prefix + "-bad", prefix + "-guard"
+    extra = """
+    {bad}:
+      lxdapi.container_present:
+        - source: no-such-image
+        - aggregate: True
+    {guarded}:
+      lxdapi.container_present:
+        - source: busybox
+        - aggregate: True
+        - onchanges:
+          - lxdapi: {prefix}-prof
+    """.format(bad=bad, guarded=guarded, prefix=prefix)
+    text = sls_for(prefix, names, extra=extra)
+    lxd.lxc("profile", "create", prefix + "-prof")  # so that test mode can predict
+    lxd.lxc("profile", "set", prefix + "-prof", "user.marker", "1")
+    try:
+        # Test mode: every state predicted on its own, nothing written.
+        ret = salt_call(tmp_path, proxy.path, "agg", text, test=True)
+        assert proxy.writes() == []
+        for name in names:
+            assert ret[name]["result"] is None, ret[name]
+            assert set(ret[name]["changes"]) == {"instance", "status"}
+            assert ret[name]["changes"]["instance"]["new"]["name"] == name
+        assert ret[bad]["result"] is False and "no-such-image" in ret[bad]["comment"]
+        assert core.get_or_none(api, api.instance_path(names[0])) is None
+
+        proxy.reset()
+        ret = salt_call(tmp_path, proxy.path, "agg", text)
+        for name in names:
+            assert ret[name]["result"] is True, ret[name]
+            assert ret[name]["comment"] == "Container {} created.".format(name)
+            assert ret[name]["changes"]["instance"]["new"]["name"] == name  # its own
+            assert ret[name]["changes"]["status"] == {"old": None, "new": "Running"}
+        # A failing container fails its own state only; one with a condition of its own
+        # (onchanges) is not aggregated and runs at its turn, as Salt decides.
+        assert ret[bad]["result"] is False and "no-such-image" in ret[bad]["comment"]
+        assert ret[guarded]["result"] is True and not ret[guarded]["changes"]  # no onchanges
+        held = {i["name"]: i for i in api.get("instances", params={"recursion": 1}).metadata or []}
+        for i, name in enumerate(names):
+            assert held[name]["status"] == "Running"
+            assert held[name]["config"]["user.index"] == str(i)
+            assert held[name]["profiles"] == ["default", prefix + "-prof"]
+        # Side by side: every creation happened before any of them was started.
+        created = max(when(held[n]["created_at"]) for n in names)
+        started = min(when(held[n]["last_used_at"]) for n in names)
+        assert created < started, (created, started)
+        creates = [
+            t for m, t in proxy.writes() if m == "POST" and t.split("?")[0].endswith("/instances")
+        ]
+        assert len(creates) == len(names)  # the bad one is refused before anything is sent
+
+        # Again: no changes, no write at all.
+        proxy.reset()
+        ret = salt_call(tmp_path, proxy.path, "agg", text)
+        assert {k: v["changes"] for k, v in ret.items() if v["changes"]} == {}
+        for name in names:
+            assert ret[name]["result"] is True
+            assert ret[name]["comment"] == "Container {} is already as declared.".format(name)
+        assert proxy.writes() == []
+    finally:
+        cleanup(lxd, names + [bad, guarded], prefix)
+
+
+def test_state_aggregate_in_the_minion_config_turns_it_on(tmp_path, lxd, api, unique_name):
+    prefix = unique_name[:40]
+    names = ["{}-{}".format(prefix, i) for i in range(3)]
+    text = sls_for(prefix, names, aggregate=False)
+    try:
+        ret = salt_call(tmp_path, lxd.socket, "agg", text, aggregate_option=["lxdapi"])
+        assert all(ret[n]["result"] is True for n in names), ret
+        held = {i["name"]: i for i in api.get("instances", params={"recursion": 1}).metadata}
+        created = max(when(held[n]["created_at"]) for n in names)
+        started = min(when(held[n]["last_used_at"]) for n in names)
+        assert created < started
+    finally:
+        cleanup(lxd, names, prefix)
+
+
+def test_without_aggregation_the_states_run_one_by_one(tmp_path, lxd, api, unique_name):
+    prefix = unique_name[:40]
+    names = ["{}-{}".format(prefix, i) for i in range(3)]
+    try:
+        ret = salt_call(tmp_path, lxd.socket, "agg", sls_for(prefix, names, aggregate=False))
+        assert all(ret[n]["result"] is True for n in names), ret
+        held = {i["name"]: i for i in api.get("instances", params={"recursion": 1}).metadata}
+        # The first was started before the last was created: one after the other.
+        first_started = when(held[names[0]]["last_used_at"])
+        assert first_started < when(held[names[-1]]["created_at"])
+    finally:
+        cleanup(lxd, names, prefix)
