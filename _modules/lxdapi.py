@@ -1113,9 +1113,7 @@ def container_exec(
         salt '*' lxdapi.container_exec web1 '["sleep", "60"]' timeout=5
     """
     if timeout is not None:
-        timeout = lxdapi_values.check_seconds(timeout, "timeout")
-        if not timeout:
-            raise SaltInvocationError("timeout must be a positive number of seconds, not 0")
+        timeout = lxdapi_values.check_duration(timeout, "timeout")
     result = lxdapi_instances.instance_exec(
         _connect(kwargs),
         name,

@@ -165,7 +165,7 @@ def _converge(name, kwargs, make_plan, done, unchanged, would=None, failed=None)
         ret["changes"] = core.redact(plan.applied_changes())
         return _fail(ret, _internal_error(name, exc))
     ret["changes"] = core.redact(plan.changes)
-    ret["comment"] = " ".join([_words(done, plan)] + notes)
+    ret["comment"] = " ".join([_words(done, plan)] + list(plan.notes))  # applying may add
     return _await(ret, api, waits) if waits else ret
 
 

@@ -46,6 +46,7 @@ import hashlib
 import http.client
 import json
 import logging
+import math
 import os
 import socket
 import ssl
@@ -316,7 +317,7 @@ class APIResult:
         # the query goes after /wait.
         path, _, query = self.operation.partition("?")
         params = dict(urllib.parse.parse_qsl(query))
-        params["timeout"] = int(timeout)
+        params["timeout"] = int(math.ceil(timeout))  # LXD takes whole seconds
         try:
             result = self.api.request(
                 "GET",
@@ -763,8 +764,9 @@ class API:
         self.project = project or None
         self.counts = collections.Counter()
         self._server = None
-        #: Reads kept for the life of this API (one Salt run), e.g. the image alias table;
-        #: emptied by every write this API sends.
+        #: Reads kept for the life of this API (one Salt run), keyed ``(collection,
+        #: what)``: e.g. ``("images", "aliases")``, the image alias table. A write this
+        #: API sends forgets those of its collection (see :meth:`forget_reads`).
         self.read_cache = {}
 
     # -- construction ---------------------------------------------------------------
@@ -823,7 +825,7 @@ class API:
         method = method.upper()
         full_url = self.absolute_url(url)
         if method != "GET":
-            self.read_cache.clear()
+            self.forget_reads(full_url)
             if self.instance_listing is not None:
                 self.instance_listing.forget(method, full_url, kwargs.get("json"))
         etag = kwargs.pop("etag", None)
@@ -883,6 +885,19 @@ class API:
         except APINotFoundException:
             check_project_exists(self, full_url)  # a missing project is not "absent"
             raise
+
+    def forget_reads(self, url):
+        """Forget the cached reads a write to ``url`` may change: those of its collection
+        (a write to ``images/...`` forgets the alias table, not the profiles); every one
+        for a write to the server itself or to a project."""
+        parts = urllib.parse.urlsplit(url).path.split("/")  # '', '1.0', collection, ...
+        collection = parts[2] if len(parts) > 2 else ""
+        if collection in ("", "projects"):
+            self.read_cache.clear()
+            return
+        for key in list(self.read_cache):
+            if not isinstance(key, tuple) or key[0] == collection:
+                del self.read_cache[key]
 
     def get(self, url, *args, **kwargs):
         """GET ``url``; see :meth:`request`."""

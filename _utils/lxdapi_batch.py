@@ -69,10 +69,14 @@ class InstanceListing:
         return time.monotonic() - self.read_at
 
     def lookup(self, name):
-        """A :class:`ListedInstance`, or None: GET it. None when the listing is not
-        serving now, when the instance was written to since, and when the listing does
-        not show it (an instance to create: the plan that creates it is decided on a
-        fresh 404, not on a listing that may be older)."""
+        """A :class:`ListedInstance`; False when the listing does not show it; None: GET
+        it. None when the listing is not serving now, and when the instance was written
+        to since.
+
+        An instance the listing does not show is planned as absent without a GET of its
+        own: should another client have created it since, LXD refuses the creation and
+        the plan converges the instance from a fresh read (see
+        :func:`lxdapi_instances.plan_instance_present`)."""
         if (
             not self.valid
             or self._serving_thread != threading.get_ident()
@@ -81,7 +85,7 @@ class InstanceListing:
             return None
         item = self.items.get(name)
         if item is None:
-            return None
+            return False
         self.served += 1
         return ListedInstance(item)
 
@@ -201,6 +205,13 @@ def apply_plans_concurrently(api, plans):
                 plans[i].sent.append(write)
             except APIException as exc:
                 errors[i] = write.failed(api, exc)
+    for i, plan in enumerate(plans):  # another client's work on the same instance
+        if errors[i] is not None and getattr(plan, "recover", None) is not None:
+            try:
+                if plan.recovered(api, errors[i]):
+                    errors[i] = None
+            except APIException as exc:
+                errors[i] = exc
     return errors
 
 

@@ -530,14 +530,14 @@ def image_alias_table(api):
     """``{alias: fingerprint}`` of the server's image aliases.
 
     Read with one ``GET images/aliases?recursion=1`` and kept in ``api.read_cache`` for
-    the rest of the run (any write through the API forgets it), so many states naming
-    images by alias cost one request, not one each.
+    the rest of the run (a write to ``images`` through the API forgets it), so many
+    states naming images by alias cost one request, not one each.
     """
-    table = api.read_cache.get("image_aliases")
+    table = api.read_cache.get(("images", "aliases"))
     if table is None:
         result = api.get("images/aliases", params={"recursion": 1})
         table = {a["name"]: a["target"] for a in result.metadata or []}
-        api.read_cache["image_aliases"] = table
+        api.read_cache[("images", "aliases")] = table
     return table
 
 

@@ -8,12 +8,14 @@ uses from the others by name."""
 import logging
 import re
 import shlex
+import time
 import urllib.parse
 
 from lxdapi import (
     APIConflictException,
     APIException,
     APINotFoundException,
+    APIPreconditionFailed,
     APITimeout,
     get_or_none,
     name_from_url,
@@ -37,6 +39,7 @@ from lxdapi_values import (
     STATUSES,
     check_absolute_path,
     check_bool,
+    check_duration,
     check_id,
     check_name,
     check_names,
@@ -110,8 +113,13 @@ def validate_instance_name(name):
 
 
 def profile_names(api):
-    """The names of the server's profiles (in the API's project)."""
-    return [name_from_url(url) for url in api.get("profiles").metadata or []]
+    """The names of the server's profiles (in the API's project): one GET, kept in
+    ``api.read_cache`` until a write to ``profiles`` through the API."""
+    names = api.read_cache.get(("profiles", "names"))
+    if names is None:
+        names = [name_from_url(url) for url in api.get("profiles").metadata or []]
+        api.read_cache[("profiles", "names")] = names
+    return names
 
 
 def check_profiles_exist(api, profiles):
@@ -315,7 +323,88 @@ def plan_instance_present(
         plan.notes.append(
             "{} left alone: volatile.* and image.* keys are LXD's own.".format(", ".join(ignored))
         )
+
+    def replan(api):
+        return plan_instance_present(
+            api,
+            name,
+            source=source,
+            config=config,
+            devices=devices,
+            profiles=profiles,
+            instance_type=instance_type,
+            ephemeral=ephemeral,
+            description=description,
+            status=status,
+            target=target,
+            restart_on_change=restart_on_change,
+            purge_config=purge_config,
+            purge_devices=purge_devices,
+            timeout=timeout,
+            migrate=migrate,
+        )
+
+    plan.recover = recover_instance(name, replan, timeout)
     return plan
+
+
+#: Seconds to let an instance's lock go after the operations on it ended.
+BUSY_PAUSE = 1.5
+
+#: What LXD and Incus say when another client works on the same instance at that moment.
+RACE_WORDS = ("already exists", "busy running", "is being created")
+
+
+def raced(exc):
+    """True when ``exc`` says another client was creating or changing the instance at
+    that moment: a creation refused as existing, an instance busy with another
+    operation, an If-Match that no longer matches (412)."""
+    if isinstance(exc, APIPreconditionFailed) or exc.status == 409:
+        return True
+    return any(words in (exc.error or "") for words in RACE_WORDS)
+
+
+def wait_instance_operations(api, name, timeout=30):
+    """Wait (up to ``timeout`` seconds each) for the operations running on instance
+    ``name``: another client's creation or start. What they end with is theirs."""
+    # Not ?recursion=1: that listing holds failed operations too, with their error codes.
+    running = (api.get("operations").metadata or {}).get("running") or []
+    for url in running:
+        try:
+            op = api.get(url).metadata or {}
+        except APIException:  # ended (and gone) since the listing
+            continue
+        resources = op.get("resources") or {}
+        urls = (resources.get("instances") or []) + (resources.get("containers") or [])
+        if any(name_from_url(url) == name for url in urls):
+            try:
+                api.get(
+                    "operations/{}/wait".format(op["id"]),
+                    params={"timeout": int(timeout)},
+                    timeout=timeout + api.timeout,
+                )
+            except APIException as exc:  # ended badly, or still running: ours re-reads
+                log.debug("lxdapi: waiting for operation %s: %s", op.get("id"), exc)
+
+
+def recover_instance(name, replan, timeout=30):
+    """The ``recover`` of an instance's plan: when its writes were refused because
+    another client was creating or changing the instance at that moment, wait for that
+    client's operations and plan again from a fresh read (``replan(api)``), once."""
+
+    def recover(api, exc):
+        if not raced(exc):
+            return None
+        wait_instance_operations(api, name, timeout)
+        if "busy running" in (exc.error or ""):
+            # LXD 5.0 holds an instance's lock a moment past the operation that held it
+            # (its own stop after a failed start, or a guest's power-off: about 0.7 s).
+            time.sleep(BUSY_PAUSE)
+        fresh = replan(api)
+        fresh.recover = None
+        return fresh
+
+    return recover
 
 
 def copied_profiles(api, source):
@@ -947,10 +1036,7 @@ def plan_instance_exec(
     timeout = exec_args.pop("timeout", None)
     exec_body(argv, **exec_args)  # checks env, cwd, user and group up front
     if timeout is not None:
-        timeout = check_seconds(timeout, "timeout")
-        if not timeout:
-            raise ValueError("timeout must be a positive number of seconds, not 0")
-        exec_args["timeout"] = timeout
+        exec_args["timeout"] = check_duration(timeout, "timeout")
     for what, guard in (("onlyif_exec", onlyif), ("unless_exec", unless)):
         if guard is not None:
             command_argv(guard, what)
@@ -1051,7 +1137,7 @@ def instance_get(api, name):
     listing = api.instance_listing
     listed = None if listing is None else listing.lookup(name)
     if listed is not None:
-        return listed
+        return listed  # what the listing shows, False for absent
     return get_or_none(api, api.instance_path(name)) or False
 
 
@@ -1105,6 +1191,11 @@ def plan_instance_status(api, name, status, restart=False, force=False, timeout=
     if restart and status == "Running" and current in ("Running", "Frozen"):
         plan.writes.append(_restart_write(api, name, timeout))
         plan.add("restarted", False, True)
+    plan.recover = recover_instance(
+        name,
+        lambda api: plan_instance_status(api, name, status, restart, force, timeout),
+        timeout,
+    )
     return plan
 
 

@@ -115,6 +115,9 @@ class Plan:
         self.writes = []
         self.notes = []
         self.waits = []
+        #: ``recover(api, exc)``: after ``exc`` stopped the writes, a fresh plan when
+        #: another client was working on the same resource at that moment, else None.
+        self.recover = None
 
     def __bool__(self):
         return bool(self.writes)
@@ -139,10 +142,41 @@ class Plan:
         """
         self.sent = []
         previous = None
-        for write in self.writes:
-            previous = write.send(api, previous)
-            self.sent.append(write)
+        try:
+            for write in self.writes:
+                previous = write.send(api, previous)
+                self.sent.append(write)
+        except APIException as exc:
+            if not self.recovered(api, exc):
+                raise
         return bool(self.writes)
+
+    def recovered(self, api, exc):
+        """After ``exc`` stopped the writes: when :attr:`recover` makes a fresh plan
+        (another client was creating or changing the same resource at that moment),
+        apply it, once, and take its changes beside what went through before; True.
+        False when there is nothing to recover. A second refusal raises, saying so."""
+        fresh = None if self.recover is None else self.recover(api, exc)
+        if fresh is None:
+            return False
+        made = self.applied_changes()
+        sent = list(getattr(self, "sent", []))
+        try:
+            fresh.apply(api)
+        except APIException as again:
+            raise reword(
+                again,
+                "{} (tried again from a fresh read, after: {})".format(again.error, exc.error),
+            ) from None
+        self.changes = dict(made, **fresh.changes)
+        self.writes = sent + list(fresh.writes)
+        self.sent = sent + list(fresh.sent)
+        self.notes.extend(fresh.notes)
+        self.notes.append(
+            "{} was busy or changed by another client at that moment ({}); converged "
+            "from a fresh read.".format(self.name, exc.error)
+        )
+        return True
 
     def applied_changes(self):
         """The changes whose writes all went through (all of them once :meth:`apply` ended).

@@ -15,7 +15,7 @@ import dataclasses
 import re
 import time
 
-from lxdapi import APIException, APITimeout
+from lxdapi import APIException, APINotFoundException, APITimeout
 from lxdapi_instances import (
     command_argv,
     instance_action,
@@ -41,7 +41,7 @@ EXEC_TIMEOUT = 10
 FIRST_INTERVAL, GROWTH, LONGEST_INTERVAL = 0.1, 1.5, 2.0
 
 #: Statuses from which an instance will not become ready by waiting.
-DEAD_STATUSES = ("Stopped", "Error", "Aborting")
+DEAD_STATUSES = ("Stopped", "Stopping", "Error", "Aborting")
 
 
 class NotReady(APITimeout):
@@ -294,7 +294,12 @@ def wait_ready(api, name, wait, instance_type="container", clock=time.monotonic,
     found = []
     address_done, exec_done = not wait.nic, not wait.command
     while True:
-        state = api.get(api.instance_path(name, "state")).metadata or {}
+        try:
+            state = api.get(api.instance_path(name, "state")).metadata or {}
+        except APINotFoundException:
+            raise
+        except APIException as exc:  # Incus, while an instance stops: "Invalid PID"
+            state = {"status": _status_of(api, name), "unreadable": exc.error}
         seen, waiting_for = None, None
         status = state.get("status")
         if status in DEAD_STATUSES:
@@ -336,6 +341,11 @@ def wait_ready(api, name, wait, instance_type="container", clock=time.monotonic,
             )
         sleep(min(interval, deadline - now))
         interval = min(interval * GROWTH, LONGEST_INTERVAL)
+
+
+def _status_of(api, name):
+    """The instance's status from its own document (when its ``/state`` cannot be read)."""
+    return (api.get(api.instance_path(name)).metadata or {}).get("status")
 
 
 def _not_ready(api, name, wait, what, elapsed, stopped=False):

@@ -92,6 +92,18 @@ def check_seconds(value, what="timeout"):
     return seconds
 
 
+def check_duration(value, what="timeout"):
+    """A positive number of seconds (a float: ``1.5`` and ``"1.5"`` too); ValueError
+    naming ``what`` otherwise."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if isinstance(value, bool) or not seconds > 0 or seconds == float("inf"):
+        raise ValueError("{} must be a positive number of seconds, not {!r}".format(what, value))
+    return seconds
+
+
 def check_id(value, what):
     """A numeric uid/gid (int >= 0); ValueError naming ``what`` otherwise."""
     try:

@@ -1,6 +1,8 @@
 """Concurrent writers: another client changes a container (or profile) between our GET
 and our write. Our write carries the ETag of what we read (If-Match), so LXD refuses it
-with 412; the state fails saying so, and the other client's change is not overwritten.
+with 412. A container's plan is then made again from a fresh read, once: the declared keys
+are written over what the other client read (what it set and we did not declare stays);
+a second refusal fails the state saying so. A profile's state fails at the first.
 
 The other client is real: ``lxc`` in its own process, run either between building a plan
 and applying it, or from a request observer on the core (called after the response to
@@ -65,6 +67,7 @@ def test_plan_built_then_changed_by_another_client_is_refused(api, lxd, containe
         api, container, config={"user.a": "ours"}, ephemeral=None
     )
     assert [w.method for w in plan.writes] == ["PATCH"] and plan.writes[0].etag
+    plan.recover = None  # the write itself, not planned again (see the states below)
 
     lxd.lxc("config", "set", container, "user.a", "theirs")  # the other writer
 
@@ -75,7 +78,7 @@ def test_plan_built_then_changed_by_another_client_is_refused(api, lxd, containe
     assert config_of(lxd, container)["user.a"] == "theirs"
 
 
-def test_state_fails_on_a_change_between_get_and_patch(
+def test_a_change_between_get_and_patch_is_planned_again_once(
     states, lxd, container, after_get_of, request_log
 ):
     fired = after_get_of(
@@ -86,19 +89,45 @@ def test_state_fails_on_a_change_between_get_and_patch(
     ret = states.lxdapi.container_present(name=container, config={"user.a": "ours"})
 
     assert fired, "the other writer did not run"
-    assert ret.result is False
-    assert "changed by another client since it was read; not overwritten" in ret.comment
-    assert container in ret.comment
-    assert ret.changes == {}
-    assert [(m, s) for m, _, s in request_log.writes] == [("PATCH", 412)]
-    config = config_of(lxd, container)
-    assert config["user.a"] == "theirs" and config["user.b"] == "also-theirs"
-
-    # The next run reads the new state and converges, with the fresh ETag.
-    ret = states.lxdapi.container_present(name=container, config={"user.a": "ours"})
     assert ret.result is True, ret.comment
+    assert "{} was busy or changed by another client".format(container) in ret.comment
+    assert "changed by another client since it was read" in ret.comment
+    # What we changed, from what the fresh read showed.
     assert ret.changes == {"config": {"old": {"user.a": "theirs"}, "new": {"user.a": "ours"}}}
-    assert config_of(lxd, container)["user.b"] == "also-theirs"
+    assert [(m, s) for m, _, s in request_log.writes] == [("PATCH", 412), ("PATCH", 200)]
+    config = config_of(lxd, container)
+    assert config["user.a"] == "ours"  # declared
+    assert config["user.b"] == "also-theirs"  # theirs, not declared: kept
+
+    request_log.clear()
+    ret = states.lxdapi.container_present(name=container, config={"user.a": "ours"})
+    assert ret.result is True and ret.changes == {} and request_log.writes == []
+
+
+def test_a_second_refusal_fails_the_state_saying_so(states, lxd, container, request_log):
+    count = []
+
+    def every_get(method, url, status):  # the other client writes after each of our GETs
+        if method == "GET" and status == 200 and url.endswith("/instances/" + container):
+            count.append(url)
+            lxd.lxc("config", "set", container, "user.a", "theirs-{}".format(len(count)))
+
+    core.API.observers.append(every_get)
+    try:
+        ret = states.lxdapi.container_present(
+            name=container, config={"user.a": "ours"}, status="Running"
+        )
+    finally:
+        core.API.observers.remove(every_get)
+    assert len(count) == 2
+    assert ret.result is False
+    assert "tried again from a fresh read, after:" in ret.comment
+    assert "changed by another client since it was read; not overwritten" in ret.comment
+    assert ret.changes == {}
+    assert [(m, s) for m, _, s in request_log.writes] == [("PATCH", 412), ("PATCH", 412)]
+    instance = json.loads(lxd.lxc("query", "/1.0/instances/" + container))
+    assert instance["config"]["user.a"] == "theirs-2"
+    assert instance["status"] == "Stopped"  # nothing after a refused config write
 
 
 def test_purging_put_is_refused_too(states, lxd, container, after_get_of):
@@ -122,24 +151,26 @@ def test_purging_put_is_refused_too(states, lxd, container, after_get_of):
     ret = states.lxdapi.container_present(name=container, devices={}, purge_devices=True)
 
     assert fired
-    assert ret.result is False
-    assert "changed by another client" in ret.comment
+    assert ret.result is True, ret.comment
+    assert "changed by another client" in ret.comment  # refused, then planned again
+    # Planned from the fresh read: purging every device not declared, theirs too.
+    assert set(ret.changes["devices"]["old"]) == {"scratch", "theirs"}
     devices = json.loads(lxd.lxc("query", "/1.0/instances/" + container))["devices"]
-    assert set(devices) == {"scratch", "theirs"}
+    assert devices == {}
 
 
-def test_status_is_not_applied_after_a_refused_config_write(states, lxd, container, after_get_of):
+def test_status_follows_the_config_planned_again(states, lxd, container, after_get_of):
     after_get_of(
         "/instances/" + container, lambda: lxd.lxc("config", "set", container, "user.a", "theirs")
     )
     ret = states.lxdapi.container_present(
         name=container, config={"user.a": "ours"}, status="Running"
     )
-    assert ret.result is False
-    assert "changed by another client" in ret.comment
+    assert ret.result is True, ret.comment
+    assert ret.changes["status"] == {"old": "Stopped", "new": "Running"}
     instance = json.loads(lxd.lxc("query", "/1.0/instances/" + container))
-    assert instance["status"] == "Stopped"
-    assert instance["config"]["user.a"] == "theirs"
+    assert instance["status"] == "Running"
+    assert instance["config"]["user.a"] == "ours"
 
 
 def test_profile_state_fails_on_a_change_between_get_and_patch(states, lxd, profile, after_get_of):
@@ -196,7 +227,7 @@ def test_racing_writer_never_loses_an_update(states, lxd, container):
     assert outcomes
     for ret in outcomes:
         assert ret.result is True or (
-            ret.result is False and "changed by another client" in ret.comment
+            ret.result is False and "tried again from a fresh read, after:" in ret.comment
         ), ret.comment
     final = config_of(lxd, container)["user.a"]
     assert final == "ours" or final == "theirs-39"

@@ -305,8 +305,9 @@ def test_status_is_applied_after_the_config_and_reported(states, api, container,
         assert again.changes == {} and request_log.writes == []
 
 
-def test_a_concurrent_writer_is_never_overwritten(states, api, container, lxd):
-    """Another client changes the container between our GET and our PATCH: 412."""
+def test_a_concurrent_writer_keeps_what_we_do_not_declare(states, api, container, lxd):
+    """Another client changes the container between our GET and our PATCH: 412, then
+    planned again from a fresh read: the declared key is ours, the other one theirs."""
     states.lxdapi.container_present(name=container, source="busybox", config={"user.a": 1})
     url = "/1.0/instances/" + container
     fired = []
@@ -314,7 +315,7 @@ def test_a_concurrent_writer_is_never_overwritten(states, api, container, lxd):
     def second_writer(method, full_url, status):
         if method == "GET" and full_url.endswith(url) and not fired:
             fired.append(True)
-            lxd.lxc("config", "set", container, "user.a", "theirs")
+            lxd.lxc("config", "set", container, "user.a=theirs", "user.b=theirs")
 
     core.API.observers.append(second_writer)
     try:
@@ -322,11 +323,11 @@ def test_a_concurrent_writer_is_never_overwritten(states, api, container, lxd):
     finally:
         core.API.observers.remove(second_writer)
     assert fired
-    assert ret.result is False
+    assert ret.result is True, ret.comment
     assert "changed by another client" in ret.comment
-    assert "not overwritten" in ret.comment
-    assert ret.changes == {}
-    assert held(api, container)["config"]["user.a"] == "theirs"
+    assert ret.changes == {"config": {"old": {"user.a": "theirs"}, "new": {"user.a": "ours"}}}
+    config = held(api, container)["config"]
+    assert config["user.a"] == "ours" and config["user.b"] == "theirs"
 
 
 def test_core_plan_refuses_a_stale_etag(api, lxd, container):
@@ -335,13 +336,19 @@ def test_core_plan_refuses_a_stale_etag(api, lxd, container):
     plan = lxdapi_instances.plan_instance_present(api, container, config={"user.a": "ours"})
     assert [w.method for w in plan.writes] == ["PATCH"] and plan.writes[0].etag
     lxd.lxc("config", "set", container, "user.b", "theirs")
+    refused = lxdapi_instances.plan_instance_present(api, container, config={"user.c": "x"})
+    refused.recover = None  # a plan that may not be made again refuses the stale write
+    lxd.lxc("config", "set", container, "user.b", "theirs-again")
     with pytest.raises(core.APIPreconditionFailed) as err:
-        plan.apply(api)
+        refused.apply(api)
     assert "changed by another client" in str(err.value)
+    assert refused.applied_changes() == {}
+    assert "user.c" not in held(api, container)["config"]
+    # The instance's own plan is made again from a fresh read, once, and goes through.
+    assert plan.apply(api) is True
     config = held(api, container)["config"]
-    assert config["user.b"] == "theirs"
-    assert "user.a" not in config
-    assert plan.applied_changes() == {}
+    assert config["user.a"] == "ours" and config["user.b"] == "theirs-again"
+    assert any("changed by another client at that moment" in note for note in plan.notes)
 
 
 def test_a_different_source_is_reported_never_acted_on(
