@@ -352,7 +352,14 @@ def plan_instance_present(
 BUSY_PAUSE = 1.5
 
 #: What LXD and Incus say when another client works on the same instance at that moment.
-RACE_WORDS = ("already exists", "busy running", "is being created")
+RACE_WORDS = (
+    "already exists",
+    "already running",
+    "already stopped",
+    "busy running",
+    "is being created",
+    "UNIQUE constraint failed",  # Incus 6.0: two creations of one name at once
+)
 
 
 def raced(exc):

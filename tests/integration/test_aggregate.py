@@ -187,3 +187,75 @@ def test_without_aggregation_the_states_run_one_by_one(tmp_path, lxd, api, uniqu
         assert first_started < when(held[names[-1]]["created_at"])
     finally:
         cleanup(lxd, names, prefix)
+
+
+def test_two_salt_runs_converging_the_same_containers_at_once_both_succeed(
+    tmp_path, lxd, api, unique_name
+):
+    """Two minions (two configs, one daemon) apply the same 10 containers at the same
+    moment: every state of both runs is result True, the server holds what was
+    declared, and a third run changes nothing."""
+    prefix = unique_name[:40]
+    names = ["{}-{}".format(prefix, i) for i in range(10)]
+    lxd.lxc("profile", "create", prefix + "-prof")
+    text = sls_for(prefix, names)
+    runs = []
+    try:
+        for which in ("a", "b"):
+            folder = tmp_path / which
+            folder.mkdir()
+            runs.append(folder)
+        procs = []
+        for folder in runs:  # both started before either ends
+            procs.append(_start_salt_call(folder, lxd.socket, "agg", text))
+        results = [_finish(proc) for proc in procs]
+        for ret in results:
+            for name in names:
+                assert ret[name]["result"] is True, ret[name]["comment"]
+        held = {i["name"]: i for i in api.get("instances", params={"recursion": 1}).metadata or []}
+        for i, name in enumerate(names):
+            assert held[name]["status"] == "Running"
+            assert held[name]["config"]["user.index"] == str(i)
+            assert held[name]["profiles"] == ["default", prefix + "-prof"]
+        # Each container was created once, by one of the runs; the other one reports
+        # what it found (or converged) without failing.
+        created = [
+            name
+            for name in names
+            for ret in results
+            if ret[name]["changes"].get("instance", {}).get("old", "x") is None
+        ]
+        assert sorted(created) == sorted(names)
+
+        ret = salt_call(runs[0], lxd.socket, "agg", text)
+        assert {k: v["changes"] for k, v in ret.items() if v["changes"]} == {}
+    finally:
+        cleanup(lxd, names, prefix)
+
+
+def _start_salt_call(tmp_path, endpoint, sls, text):
+    tree, conf = tmp_path / "tree", tmp_path / "conf"
+    tree.mkdir(exist_ok=True)
+    conf.mkdir(exist_ok=True)
+    minion = {
+        "file_client": "local",
+        "root_dir": str(tmp_path / "root"),
+        "file_roots": {"base": [str(tree)]},
+        "module_dirs": [ROOT],
+        "lxdapi": {"endpoint": endpoint},
+    }
+    (conf / "minion").write_text(json.dumps(minion))
+    (tree / (sls + ".sls")).write_text(textwrap.dedent(text))
+    args = [SALT_CALL, "--local", "-c", str(conf), "--out=json", "state.apply", sls]
+    return subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
+
+
+def _finish(proc):
+    out, err = proc.communicate(timeout=300)
+    try:
+        data = json.loads(out)["local"]
+    except (ValueError, KeyError):
+        raise AssertionError("no state results:\n{}\n{}".format(out, err)) from None
+    return {v["__id__"]: v for v in data.values()}
