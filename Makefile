@@ -25,7 +25,7 @@ SALT_DEPS = pyyaml jinja2 msgpack pycryptodomex psutil distro pyzmq tornado loos
 # LXD; the core against each server runs once, on the newest line (make test).
 LINES_PYTEST_ARGS ?= tests/functional tests/integration
 
-.PHONY: setup deps venv test demo bench lines lint docs clean
+.PHONY: setup deps venv test demo bench bench-venvs lines lint docs clean
 
 setup: deps venv
 
@@ -86,8 +86,28 @@ lines: deps $(foreach line,$(SALT_LINES),.venv-$(line)/.installed)
 demo: setup
 	$(PY) examples/demo.py
 
-bench: setup
-	$(PY) bench/bench.py
+# The predecessors the bench measures lxdapi against, each in its own virtualenv (not
+# lxdapi's): Salt 3007's lxd_container states (pylxd) and Ansible's
+# community.general.lxd_container (the ansible package carries community.general).
+BENCH_SALT ?= 3007.8
+BENCH_ARGS ?=
+
+bench-venvs: .venv-bench-salt3007/.installed .venv-bench-ansible/.installed
+
+.venv-bench-salt3007/.installed:
+	test -x .venv-bench-salt3007/bin/python || $(PYTHON) -m venv .venv-bench-salt3007
+	.venv-bench-salt3007/bin/python -m pip install -q --upgrade pip
+	.venv-bench-salt3007/bin/python -m pip install -q 'salt==$(BENCH_SALT)' $(SALT_DEPS) 'pylxd==2.4.2'
+	touch $@
+
+.venv-bench-ansible/.installed:
+	test -x .venv-bench-ansible/bin/python || $(PYTHON) -m venv .venv-bench-ansible
+	.venv-bench-ansible/bin/python -m pip install -q --upgrade pip
+	.venv-bench-ansible/bin/python -m pip install -q 'ansible==12.3.0'
+	touch $@
+
+bench: setup bench-venvs
+	$(PY) bench/bench.py $(BENCH_ARGS)
 
 # The documentation site (docs/), warnings as errors. A failed build forgets its doctrees,
 # so that the next build reads every page again and shows the same warnings.
@@ -101,4 +121,5 @@ docs: setup
 
 clean:
 	-$(PY) tools/lxdhost.py stop .lxd
-	rm -rf $(VENV) $(foreach line,$(SALT_LINES),.venv-$(line)) build dist *.egg-info
+	rm -rf $(VENV) $(foreach line,$(SALT_LINES),.venv-$(line)) .venv-bench-salt3007 \
+	  .venv-bench-ansible build dist *.egg-info

@@ -173,13 +173,19 @@ def submit_write(api, write, previous=None):
     return api.request(write.method, write.url, **write.request_kwargs(previous))
 
 
-def apply_plans_concurrently(api, plans):
+#: Operations a side by side round keeps going at once: LXD forgets an operation 5 s
+#: after it ends, so one must not wait behind the sending of a hundred others.
+WINDOW = 16
+
+
+def apply_plans_concurrently(api, plans, window=WINDOW):
     """Apply several plans side by side, their LXD operations running at the same time.
 
     Round ``k`` sends the ``k``-th write of every plan still going (LXD answers each at
-    once with a background operation), then waits for all those operations; so 20
-    creations cost about the time of the slowest, not the sum. Writes of one plan stay in
-    order. A plan whose write fails takes no further part; the others carry on.
+    once with a background operation) and waits for those operations, at most
+    ``window`` of them going at once (the oldest is waited for before another is sent);
+    so 20 creations cost about the time of the slowest, not the sum. Writes of one plan
+    stay in order. A plan whose write fails takes no further part; the others carry on.
     Returns one entry per plan: None (applied) or the :class:`APIException` that stopped
     it; each plan's ``sent`` lists the writes that went through (see
     :meth:`Plan.applied_changes`).
@@ -189,22 +195,28 @@ def apply_plans_concurrently(api, plans):
     for plan in plans:
         plan.sent = []
     rounds = max([len(plan.writes) for plan in plans] or [0])
+
+    def finish(i, write, result):
+        try:
+            previous[i] = result.wait(write.wait_timeout)
+            plans[i].sent.append(write)
+        except APIException as exc:
+            errors[i] = write.failed(api, exc)
+
     for k in range(rounds):
-        submitted = []
+        going = []
         for i, plan in enumerate(plans):
             if errors[i] is None and k < len(plan.writes):
+                if len(going) >= max(1, window):
+                    finish(*going.pop(0))
                 try:
-                    submitted.append(
+                    going.append(
                         (i, plan.writes[k], submit_write(api, plan.writes[k], previous[i]))
                     )
                 except APIException as exc:
                     errors[i] = plan.writes[k].failed(api, exc)
-        for i, write, result in submitted:
-            try:
-                previous[i] = result.wait(write.wait_timeout)
-                plans[i].sent.append(write)
-            except APIException as exc:
-                errors[i] = write.failed(api, exc)
+        for entry in going:
+            finish(*entry)
     for i, plan in enumerate(plans):  # another client's work on the same instance
         if errors[i] is not None and getattr(plan, "recover", None) is not None:
             try:

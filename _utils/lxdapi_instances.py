@@ -25,7 +25,6 @@ from lxdapi_cluster import plan_instance_move
 from lxdapi_files import instance_file_read
 from lxdapi_images import (
     FINGERPRINT_RE,
-    image_alias_get,
     image_alias_table,
     image_get,
     source_label,
@@ -355,6 +354,7 @@ BUSY_PAUSE = 1.5
 RACE_WORDS = (
     "already exists",
     "already running",
+    "Operation not found",  # ended over 5 s before its wait began: read what it did
     "already stopped",
     "busy running",
     "is being created",
@@ -614,7 +614,7 @@ def instance_source(api, source):
             raise ValueError("source must have a 'type' (image, none, copy, migration)")
         return dict(source)
     source = check_name(source, "source")
-    if image_alias_get(api, source):
+    if source in image_alias_table(api):  # the run's table: no request of its own
         return {"type": "image", "alias": source}
     image = image_get(api, source)
     if image:

@@ -161,6 +161,11 @@ class Plan:
             return False
         made = self.applied_changes()
         sent = list(getattr(self, "sent", []))
+        if OPERATION_GONE in (exc.error or "") and len(sent) < len(self.writes):
+            # The server ran the write; its operation ended before the wait began.
+            for key in self.writes[len(sent)].keys:
+                if key in self.changes:
+                    made[key] = self.changes[key]
         try:
             fresh.apply(api)
         except APIException as again:
@@ -305,6 +310,9 @@ def plan_update(
 
 
 BUSY_UPDATE_TEXT = "A matching non-reusable operation has now succeeded"
+
+#: What a wait gets for an operation that ended over 5 s before it (LXD forgets it).
+OPERATION_GONE = "Operation not found"
 BUSY_RETRIES = 3
 
 

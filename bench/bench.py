@@ -1,7 +1,8 @@
 """How fast lxdapi is next to the alternatives: ``make bench`` (or ``python bench/bench.py``).
 
 Starts a private LXD in a temporary folder (or uses ``--endpoint SOCKET``), imports the
-offline busybox image, and prints four tables, each value the median of ``--runs`` runs:
+offline busybox image, and prints five tables, each value (but table 5's) the median of
+``--runs`` runs:
 
 1. per request: GETs of one instance through lxdapi's :class:`API`, through a bare
    ``http.client`` keep-alive connection on the same socket (the floor), through the
@@ -15,7 +16,11 @@ offline busybox image, and prints four tables, each value the median of ``--runs
    ``lxc`` loop doing the same, and the core creating them one by one or all at once
    (:func:`create_instances`);
 4. operation wait latency: from an operation's end (its ``updated_at``) to the client
-   knowing it, with ``APIResult.wait()`` (LXD's long-poll) and with a 0.1 s poll loop.
+   knowing it, with ``APIResult.wait()`` (LXD's long-poll) and with a 0.1 s poll loop;
+5. the predecessors (``bench/predecessors.py``): Salt 3007's ``lxd_container``, Ansible's
+   ``community.general.lxd_container`` and lxdapi (one by one, aggregated, the core's
+   concurrent creation) at ``--sizes`` containers, from nothing and as a no-op, counted by
+   one proxy (``--parts`` picks the tables to run).
 
 Only loopback traffic; everything it creates is deleted, the private daemon stopped.
 """
@@ -39,6 +44,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "_utils"))
 
 from counting_proxy import CountingProxy  # noqa: E402
+from predecessors import Predecessors  # noqa: E402
 
 import lxdapi_loader  # noqa: E402
 import lxdhost  # noqa: E402
@@ -51,6 +57,8 @@ import lxdapi_instances  # noqa: E402
 
 #: Requests a client sends before the next one takes its turn (table 1).
 BLOCK = 10
+#: The parts of the bench (``--parts``).
+PARTS = ("requests", "latency", "converge", "predecessors")
 
 
 def say(*args):
@@ -192,7 +200,11 @@ class Bench:
         for name in names:
             container = core.container_get(self.api, name)
             if container:
-                plans.append(lxdapi_instances.plan_instance_absent(self.api, container, force=True))
+                plans.append(
+                    lxdapi_instances.plan_instance_absent(
+                        self.api, name, force=True, current=container
+                    )
+                )
         errors = lxdapi_batch.apply_plans_concurrently(self.api, plans)
         failed = [str(e) for e in errors if e is not None]
         if failed:
@@ -613,18 +625,42 @@ def main(argv=None):
     parser.add_argument(
         "--prefix", default="lxdapi-bench", help="name prefix of the instances it creates"
     )
+    parser.add_argument(
+        "--sizes",
+        default="20,100",
+        help="container counts of table 5 (the predecessors), separated by commas",
+    )
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help="tables to run, separated by commas: requests (1), converge (2, 3), "
+        "latency (4), predecessors (5)",
+    )
     args = parser.parse_args(argv)
     try:
         lxdhost.require_lxd()
     except lxdhost.LXDHostError as exc:
         raise SystemExit(str(exc)) from None
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        parser.error("unknown --parts: {}".format(", ".join(sorted(unknown))))
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        parser.error("--sizes: numbers separated by commas")
     bench = Bench(args)
     started = time.perf_counter()
     try:
         bench.setup()
-        bench.per_request()
-        bench.op_latency()
-        bench.converge()
+        if "requests" in parts:
+            bench.per_request()
+        if "latency" in parts:
+            bench.op_latency()
+        if "converge" in parts:
+            bench.converge()
+        if "predecessors" in parts and sizes:
+            Predecessors(bench, sizes, core, rst_table).run()
     finally:
         bench.teardown()
     bench.report()

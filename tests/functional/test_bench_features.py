@@ -133,10 +133,9 @@ def test_listing_answers_like_per_instance_gets(lxd, api, names, request_log):
 
     request_log.clear()
     lxdapi_batch.plan_using_listing(api, make_plan)
-    # Both instances came from the listing; the absent one was looked up (404).
-    assert [(m, url.rsplit("/", 1)[1], status) for m, url, status in request_log] == [
-        ("GET", names[2], 404)
-    ]
+    # All three came from the listing, the absent one too: no request (a creation it
+    # misjudged is refused by LXD and converged: see test_concurrent_writers.py).
+    assert request_log == []
     for name in names[:2]:
         fresh = api.get(api.instance_path(name)).metadata
         assert seen[name].metadata == fresh
@@ -194,7 +193,7 @@ def test_writes_forget_what_they_change(lxd, api, names, unique_name):
     listing.serve(True)
     try:
         assert listing.lookup(names[0]) and listing.lookup(names[1])
-        assert listing.lookup(names[2]) is None  # not listed: GET it
+        assert listing.lookup(names[2]) is False  # not listed: absent
         # A write to one instance forgets that one only.
         api.patch(api.instance_path(names[0]), json={"description": "x"})
         assert listing.lookup(names[0]) is None
