@@ -147,6 +147,11 @@ def test_aggregated_states_create_side_by_side_each_with_its_own_ret(
             t for m, t in proxy.writes() if m == "POST" and t.split("?")[0].endswith("/instances")
         ]
         assert len(creates) == len(names)  # the bad one is refused before anything is sent
+        # Their operations overlapped: every creation was sent before the first wait.
+        sent = list(proxy.requests)
+        posts = [i for i, (m, t) in enumerate(sent) if m == "POST" and "/instances" in t]
+        waits = [i for i, (m, t) in enumerate(sent) if t.split("?")[0].endswith("/wait")]
+        assert max(posts[: len(names)]) < min(waits), sent
 
         # Again: no changes, no write at all.
         proxy.reset()
@@ -259,3 +264,31 @@ def _finish(proc):
     except (ValueError, KeyError):
         raise AssertionError("no state results:\n{}\n{}".format(out, err)) from None
     return {v["__id__"]: v for v in data.values()}
+
+
+def test_parallel_states_still_work(tmp_path, lxd, api, unique_name):
+    """``parallel: True`` (Salt runs each state in its own process) is left to Salt."""
+    prefix = unique_name[:40]
+    names = ["{}-{}".format(prefix, i) for i in range(3)]
+    text = ""
+    for name in names:
+        text += """
+    {name}:
+      lxdapi.container_present:
+        - source: busybox
+        - status: Running
+        - config: {{user.p: "1"}}
+        - parallel: True
+    """.format(name=name)
+    try:
+        ret = salt_call(tmp_path, lxd.socket, "par", text)
+        for name in names:
+            assert ret[name]["result"] is True, ret[name]["comment"]
+            assert ret[name]["changes"]["status"]["new"] == "Running"
+        held = {i["name"]: i for i in api.get("instances", params={"recursion": 1}).metadata}
+        assert all(held[n]["status"] == "Running" for n in names)
+        ret = salt_call(tmp_path, lxd.socket, "par", text)
+        assert {k: v["changes"] for k, v in ret.items() if v["changes"]} == {}
+    finally:
+        for name in names:
+            lxd.lxc("delete", "--force", name, check=False)
