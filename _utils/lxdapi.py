@@ -22,6 +22,7 @@ The parts beside it, each a module of its own that imports what it uses:
 =====================  ==========================================================
 ``lxdapi_loader``      the one bootstrap: :func:`lxdapi_loader.load`
 ``lxdapi_values``      values as LXD stores them; argument checks
+``lxdapi_compat``      the old Salt lxd modules' argument forms, read into lxdapi's
 ``lxdapi_plans``       :class:`Plan` and :class:`Write`: the one change model
 ``lxdapi_operations``  collections, the server document, operations
 ``lxdapi_kinds``       the resource kind registry (:class:`ResourceKind`)

@@ -27,6 +27,7 @@ import threading
 MODULES = (
     "lxdapi",
     "lxdapi_values",
+    "lxdapi_compat",
     "lxdapi_plans",
     "lxdapi_operations",
     "lxdapi_kinds",

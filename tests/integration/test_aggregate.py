@@ -28,9 +28,10 @@ def proxy(tmp_path, lxd):
     counting.close()
 
 
-def salt_call(tmp_path, endpoint, sls, text, test=False, aggregate_option=None):
+def salt_call(tmp_path, endpoint, sls, text, test=False, aggregate_option=None, options=None):
     """``salt-call --local state.apply sls`` (``text``: its SLS) with the minion's
-    endpoint at ``endpoint``; ``{state id: ret}``."""
+    endpoint at ``endpoint`` (and the other ``lxdapi:`` ``options``); ``{state id:
+    ret}``."""
     tree, conf = tmp_path / "tree", tmp_path / "conf"
     tree.mkdir(exist_ok=True)
     conf.mkdir(exist_ok=True)
@@ -39,7 +40,7 @@ def salt_call(tmp_path, endpoint, sls, text, test=False, aggregate_option=None):
         "root_dir": str(tmp_path / "root"),
         "file_roots": {"base": [str(tree)]},
         "module_dirs": [ROOT],
-        "lxdapi": {"endpoint": endpoint},
+        "lxdapi": dict(options or {}, endpoint=endpoint),
     }
     if aggregate_option is not None:
         minion["state_aggregate"] = aggregate_option
@@ -53,7 +54,7 @@ def salt_call(tmp_path, endpoint, sls, text, test=False, aggregate_option=None):
         data = json.loads(proc.stdout)["local"]
     except (ValueError, KeyError):
         raise AssertionError("no state results:\n{}\n{}".format(proc.stdout, proc.stderr)) from None
-    return {v["__id__"]: v for v in data.values()}
+    return {v.get("__id__", k): v for k, v in data.items()}
 
 
 def when(text):
@@ -263,7 +264,7 @@ def _finish(proc):
         data = json.loads(out)["local"]
     except (ValueError, KeyError):
         raise AssertionError("no state results:\n{}\n{}".format(out, err)) from None
-    return {v["__id__"]: v for v in data.values()}
+    return {v.get("__id__", k): v for k, v in data.items()}
 
 
 def test_parallel_states_still_work(tmp_path, lxd, api, unique_name):

@@ -196,7 +196,13 @@ def core_folder_block(relpath):
 def test_the_salt_modules_find_the_core_beside_them_the_same_way():
     blocks = {
         p: core_folder_block(p)
-        for p in ("_modules/lxdapi.py", "_states/lxdapi.py", "_beacons/lxdapi.py")
+        for p in (
+            "_modules/lxdapi.py",
+            "_states/lxdapi.py",
+            "_beacons/lxdapi.py",
+            "_states/lxd_container.py",
+            "_states/lxd_profile.py",
+        )
     }
     assert len(set(blocks.values())) == 1, blocks
     block = next(iter(blocks.values()))

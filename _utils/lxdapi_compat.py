@@ -1,0 +1,119 @@
+"""The old Salt lxd modules' argument forms (Salt 3007 and before: ``lxd_container``,
+``lxd_profile``...), read into lxdapi's: connection settings, config given as a list of
+``{key, value}``, ``running: None|True|False``, old sources. What the adapters in
+``_states/lxd_*.py`` use; plain values, no Salt.
+
+A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
+uses from the others by name."""
+
+from lxdapi_values import check_bool
+
+#: The first Salt release without its own lxd modules (saltstack/salt#65970).
+SALT_WITHOUT_LXD = (3008,)
+
+#: The minion option (under ``lxdapi:``) that lets the adapters load on Salt 3006/3007.
+REPLACE_OPTION = "replace_builtin_lxd"
+
+
+def loads_instead_of_builtin(salt_version, replace_builtin, name):
+    """``(True, None)`` when the adapter module ``name`` should load, else ``(False, why)``:
+    on Salt 3008 and later (which has no lxd modules of its own), or when the minion sets
+    ``lxdapi: {replace_builtin_lxd: True}``."""
+    if tuple(salt_version[:1]) >= SALT_WITHOUT_LXD:
+        return True, None
+    if replace_builtin is True:
+        return True, None
+    return False, (
+        "{0}: Salt {1} has its own {0} module; lxdapi's, on its REST API core, loads "
+        "instead when the minion sets lxdapi: {{{2}: True}}".format(
+            name, ".".join(str(v) for v in salt_version[:2]), REPLACE_OPTION
+        )
+    )
+
+
+def connection_settings(remote_addr=None, cert=None, key=None, verify_cert=True):
+    """lxdapi's connection settings for the old ``remote_addr``, ``cert``, ``key`` and
+    ``verify_cert``: an ``https://`` URL or a socket path (None: the local socket)."""
+    check_bool(verify_cert, "verify_cert")
+    settings = {}
+    if remote_addr:
+        if not isinstance(remote_addr, str):
+            raise ValueError(
+                "remote_addr must be an https:// URL or a socket path, not {!r}".format(remote_addr)
+            )
+        settings["endpoint"] = remote_addr
+        if remote_addr.startswith("https://"):
+            if not (cert and key):
+                raise ValueError("remote_addr {} needs cert and key".format(remote_addr))
+            settings.update(cert=cert, key=key, verify=verify_cert)
+    return settings
+
+
+def config_mapping(config, what="config"):
+    """A config mapping from the old forms: a dict, a list of ``{key: K, value: V}``, or
+    None (the empty mapping: the old modules' "None = unset")."""
+    if config is None:
+        return {}
+    if isinstance(config, dict):
+        return dict(config)
+    if isinstance(config, (list, tuple)):
+        mapping = {}
+        for item in config:
+            if not isinstance(item, dict) or set(item) != {"key", "value"}:
+                raise ValueError(
+                    "{} as a list holds {{key: ..., value: ...}} items, not {!r}".format(what, item)
+                )
+            mapping[str(item["key"])] = item["value"]
+        return mapping
+    raise ValueError(
+        "{} must be a mapping or a list of {{key, value}}, not {!r}".format(what, config)
+    )
+
+
+def status_of(running):
+    """``running`` (None, True, False) as lxdapi's status (None, Running, Stopped)."""
+    if running is None:
+        return None
+    return "Running" if check_bool(running, "running") else "Stopped"
+
+
+def old_source(source):
+    """An old ``source`` as lxdapi's: an alias string as it is; ``{type: image, alias
+    ...}``, ``{type: none}``, ``{type: copy, source: NAME}`` as LXD takes them; an empty
+    one (the old default) as no rootfs."""
+    if source in (None, {}, ""):
+        return None
+    if isinstance(source, str):
+        return source
+    if isinstance(source, dict):
+        if source.get("type") == "none":
+            return None
+        return dict(source)
+    raise ValueError("source must be an image alias or a mapping, not {!r}".format(source))
+
+
+#: lxdapi's change keys, as the old modules named them.
+CHANGE_NAMES = {"instance": "created", "status": "running", "profile": "created"}
+
+
+def old_changes(changes):
+    """lxdapi's ``{key: {old, new}}`` changes with the old modules' key names."""
+    return {CHANGE_NAMES.get(key, key): change for key, change in (changes or {}).items()}
+
+
+def failed(name, problem):
+    """A state's result for an old value that cannot be read: ``result`` False, the
+    problem named, nothing changed."""
+    return {"name": name, "result": False, "comment": "{}: {}".format(name, problem), "changes": {}}
+
+
+def adapted(state, name, connection, **args):
+    """Run ``state`` (lxdapi's state function) for ``name`` on ``args`` and the old
+    ``connection`` arguments; its result, with the old modules' change names."""
+    try:
+        settings = connection_settings(**connection)
+    except ValueError as exc:
+        return failed(name, exc)
+    ret = dict(state(name=name, **args, **settings))
+    ret["changes"] = old_changes(ret.get("changes"))
+    return ret
