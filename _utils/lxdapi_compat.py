@@ -92,8 +92,42 @@ def old_source(source):
     raise ValueError("source must be an image alias or a mapping, not {!r}".format(source))
 
 
+def image_source(source):
+    """An old ``lxd_image`` source dict as :func:`lxdapi.image_present` takes it."""
+    if not isinstance(source, dict) or "type" not in source:
+        raise ValueError(
+            "source must be a mapping with a type (file, simplestreams, lxd), not {!r}".format(
+                source
+            )
+        )
+    kind = source["type"]
+    if kind == "file":
+        if not source.get("filename"):
+            raise ValueError("a source of type file needs its filename")
+        return source["filename"]
+    if kind == "simplestreams":
+        if not (source.get("server") and source.get("name")):
+            raise ValueError("a source of type simplestreams needs server and name")
+        return {"server": source["server"], "protocol": "simplestreams", "alias": source["name"]}
+    if kind == "lxd":
+        if not (source.get("remote_addr") and source.get("name")):
+            raise ValueError("a source of type lxd needs remote_addr and name")
+        return {"server": source["remote_addr"], "protocol": "lxd", "alias": source["name"]}
+    if kind == "url":
+        raise ValueError(
+            "a source of type url (a download made by the minion) is not supported: fetch "
+            "the file with file.managed and use type: file"
+        )
+    raise ValueError("unknown source type {!r}; choose file, simplestreams or lxd".format(kind))
+
+
 #: lxdapi's change keys, as the old modules named them.
-CHANGE_NAMES = {"instance": "created", "status": "running", "profile": "created"}
+CHANGE_NAMES = {
+    "instance": "created",
+    "status": "running",
+    "profile": "created",
+    "image": "created",
+}
 
 
 def old_changes(changes):

@@ -10,6 +10,9 @@ import pytest
 import salt.version
 from test_aggregate import proxy, salt_call  # noqa: F401 - proxy is a fixture
 
+import lxdhost
+from conftest import core
+
 pytestmark = pytest.mark.integration
 
 OLD_LINE = salt.version.__saltstack_version__.info < (3008,)
@@ -169,3 +172,81 @@ def test_on_salt_3006_and_3007_they_stay_out_unless_asked(tmp_path, lxd, unique_
     (only,) = ret.values()
     assert only["result"] is False
     assert "'lxd_profile.present' was not found" in only["comment"], only["comment"]
+
+
+def test_old_image_states_from_a_file_then_absent(tmp_path, lxd, api, proxy, unique_name):  # noqa: F811
+    alias = unique_name[:50] + "-img"
+    (tmp_path / "tree").mkdir()
+    fingerprint = lxdhost.build_busybox_image(
+        str(tmp_path / "tree" / "bb.tar.gz"), description="old " + unique_name
+    )
+    text = """
+    {alias}:
+      lxd_image.present:
+        - source:
+            type: file
+            filename: salt://bb.tar.gz
+            saltenv: base
+        - aliases: [{alias}-2]
+    """.format(alias=alias)
+    try:
+        ret = salt_call(tmp_path, proxy.path, "img", text, test=True, options=OPTIONS)
+        assert ret[alias]["result"] is None and proxy.writes() == []
+        ret = salt_call(tmp_path, proxy.path, "img", text, options=OPTIONS)
+        assert ret[alias]["result"] is True, ret[alias]
+        assert ret[alias]["changes"]
+        assert api.get("images/aliases/" + alias).metadata["target"] == fingerprint
+        assert api.get("images/aliases/{}-2".format(alias)).metadata["target"] == fingerprint
+        proxy.reset()
+        ret = salt_call(tmp_path, proxy.path, "img", text, options=OPTIONS)
+        assert ret[alias]["result"] is True and ret[alias]["changes"] == {}
+        assert proxy.writes() == []
+
+        gone = "{alias}:\n  lxd_image.absent\n".format(alias=alias)
+        ret = salt_call(tmp_path, proxy.path, "gone", gone, options=OPTIONS)
+        assert ret[alias]["result"] is True and ret[alias]["changes"], ret[alias]
+        assert core.get_or_none(api, "images/" + fingerprint) is None
+    finally:
+        lxd.lxc("image", "delete", fingerprint, check=False)
+
+
+def test_old_lxd_init_and_config_managed(tmp_path, lxd, api, proxy, unique_name):  # noqa: F811
+    pool = unique_name[:40] + "-pool"
+    text = """
+    lxd-init:
+      lxd.init:
+        - storage_backend: dir
+        - storage_pool: {pool}
+        - done_file: /nonexistent/done
+
+    images.remote_cache_expiry:
+      lxd.config_managed:
+        - value: 11
+    """.format(pool=pool)
+    try:
+        ret = salt_call(tmp_path, proxy.path, "init", text, options=OPTIONS)
+        assert all(r["result"] is True for r in ret.values()), ret
+        assert api.get("storage-pools/" + pool).metadata["driver"] == "dir"
+        assert api.get("").metadata["config"]["images.remote_cache_expiry"] == "11"
+        proxy.reset()
+        ret = salt_call(tmp_path, proxy.path, "init", text, options=OPTIONS)
+        assert {k: v["changes"] for k, v in ret.items() if v["changes"]} == {}
+        assert proxy.writes() == []
+    finally:
+        lxd.lxc("config", "unset", "images.remote_cache_expiry", check=False)
+        lxd.lxc("storage", "delete", pool, check=False)
+
+
+def test_old_authenticate_of_a_trusted_client_changes_nothing(tmp_path, lxd, proxy, unique_name):  # noqa: F811
+    text = """
+    remote:
+      lxd.authenticate:
+        - remote_addr: {socket}
+        - password: secret
+        - cert: /nonexistent/client.crt
+        - key: /nonexistent/client.key
+    """.format(socket=lxd.socket)
+    ret = salt_call(tmp_path, proxy.path, "auth", text, options=OPTIONS)
+    assert ret["remote"]["result"] is True  # a socket client is trusted already
+    assert "already trusted" in ret["remote"]["comment"]
+    assert proxy.writes() == []

@@ -202,6 +202,8 @@ def test_the_salt_modules_find_the_core_beside_them_the_same_way():
             "_beacons/lxdapi.py",
             "_states/lxd_container.py",
             "_states/lxd_profile.py",
+            "_states/lxd_image.py",
+            "_states/lxd.py",
         )
     }
     assert len(set(blocks.values())) == 1, blocks

@@ -1,0 +1,221 @@
+"""State module ``lxd``: the names and arguments of Salt 3007's ``lxd`` states (removed
+in Salt 3008: ``init``, ``config_managed``, ``authenticate``), as thin adapters over
+lxdapi's server config, storage pool and trust functions. Idempotent by what the server
+holds: ``init``'s ``done_file`` is accepted and not needed.
+
+The docs' migration page lists every difference. Loads by default on Salt 3008 and
+later; on 3006 and 3007 only with ``lxdapi: {replace_builtin_lxd: True}``.
+"""
+
+import os
+import sys
+
+import salt.version
+
+# The core is the utils folder beside this file's folder: ``_modules`` -> ``_utils``, a
+# synced ``extmods/modules`` -> ``extmods/utils``, an installed ``saltext_lxdapi/modules``
+# -> ``saltext_lxdapi/utils``. lxdapi_loader.load() imports it as it is on disk now, so
+# after a saltutil.sync_all the next job of a running minion uses the new core.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_CORE_FOLDER = os.path.join(
+    os.path.dirname(_HERE), "_utils" if os.path.basename(_HERE).startswith("_") else "utils"
+)
+try:
+    if _CORE_FOLDER not in sys.path:
+        sys.path.insert(0, _CORE_FOLDER)  # for the first import of the loader
+    import lxdapi_loader
+
+    lxdapi_loader.load(_CORE_FOLDER)
+    import lxdapi_compat
+except ImportError as exc:  # the core not synced, or a library it needs missing
+    lxdapi_compat = None
+    IMPORT_ERROR = "lxd: cannot import lxdapi's core: {}".format(exc)
+else:
+    IMPORT_ERROR = None
+
+__virtualname__ = "lxd"
+
+
+def __virtual__():
+    if IMPORT_ERROR:
+        return (False, IMPORT_ERROR)
+    if "lxdapi.request" not in __salt__:
+        return (False, "lxd: the lxdapi execution module did not load")
+    ok, why = lxdapi_compat.loads_instead_of_builtin(
+        salt.version.__saltstack_version__.info,
+        __salt__["config.get"]("lxdapi:" + lxdapi_compat.REPLACE_OPTION, False),
+        __virtualname__,
+    )
+    return __virtualname__ if ok else (False, why)
+
+
+def _failed(name, problem):
+    return lxdapi_compat.failed(name, problem)
+
+
+def init(
+    name,
+    storage_backend="dir",
+    trust_password=None,
+    network_address=None,
+    network_port=None,
+    storage_create_device=None,
+    storage_create_loop=None,
+    storage_pool=None,
+    done_file=None,
+):
+    """
+    Bring a fresh daemon to what ``lxd init`` would make of these answers (Salt 3007's
+    ``lxd.init``): a storage pool, the HTTPS address, the trust password; on
+    :func:`lxdapi.storage_pool_present` and :func:`lxdapi.server_config_present`.
+    Unlike the old state, it reads the server rather than a done file, so it converges
+    on every run and changes nothing once the server is as declared.
+
+    name
+        The state's ID.
+
+    storage_backend
+        The pool's driver (default ``dir``).
+
+    trust_password
+        The trust password (LXD before 6.1; set once, never shown).
+
+    network_address, network_port
+        Where LXD listens for HTTPS (``core.https_address``; port default 8443).
+
+    storage_create_device
+        A block device for the pool (its ``source``).
+
+    storage_create_loop
+        The size in GB of a loop-backed pool.
+
+    storage_pool
+        The pool's name (default ``default``).
+
+    done_file
+        Accepted for the old signature; not used.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        lxd:
+          lxd.init:
+            - storage_backend: dir
+            - network_address: 127.0.0.1
+            - network_port: 8443
+    """
+    pool_config = {}
+    if storage_create_device:
+        pool_config["source"] = storage_create_device
+    if storage_create_loop:
+        pool_config["size"] = "{}GB".format(storage_create_loop)
+    server_config = {}
+    if network_address:
+        server_config["core.https_address"] = "{}:{}".format(network_address, network_port or 8443)
+    if trust_password:
+        server_config["core.trust_password"] = trust_password
+    pool = storage_pool or "default"
+    rets = [
+        __states__["lxdapi.storage_pool_present"](
+            name=pool, driver=storage_backend, config=pool_config
+        )
+    ]
+    if server_config:
+        rets.append(__states__["lxdapi.server_config_present"](name=name, config=server_config))
+    changes = {}
+    for ret in rets:
+        changes.update(ret.get("changes") or {})
+    results = [ret["result"] for ret in rets]
+    result = False if False in results else (None if None in results else True)
+    return {
+        "name": name,
+        "result": result,
+        "comment": " ".join(ret["comment"] for ret in rets),
+        "changes": changes,
+    }
+
+
+def config_managed(name, value, force_password=False):
+    """
+    Ensure a server config key has ``value`` (Salt 3007's ``lxd.config_managed``, on
+    :func:`lxdapi.server_config_present`). A write-only key (``core.trust_password``) is
+    set once, and again on every run only with ``force_password``.
+
+    name
+        The config key (``core.https_address``...).
+
+    value
+        Its value.
+
+    force_password
+        Write a write-only key even when one is set (default False).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        core.https_address:
+          lxd.config_managed:
+            - value: 127.0.0.1:8443
+    """
+    return __states__["lxdapi.server_config_present"](
+        name=name, config={name: value}, force_secrets=force_password
+    )
+
+
+def authenticate(name, remote_addr, password, cert, key, verify_cert=True):
+    """
+    Ensure this minion's client certificate is trusted by the remote LXD at
+    ``remote_addr`` (Salt 3007's ``lxd.authenticate``, on :func:`lxdapi.authenticate`).
+
+    name
+        The state's ID.
+
+    remote_addr
+        The remote's ``https://`` URL.
+
+    password
+        Its trust password.
+
+    cert, key
+        The client certificate and key (paths).
+
+    verify_cert
+        Check the server's certificate (default True).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        remote-lxd:
+          lxd.authenticate:
+            - remote_addr: https://lxd.example.net:8443
+            - password: {{ pillar['lxd_password'] }}
+            - cert: /etc/salt/lxd/client.crt
+            - key: /etc/salt/lxd/client.key
+    """
+    try:
+        settings = lxdapi_compat.connection_settings(remote_addr, cert, key, verify_cert)
+    except ValueError as exc:
+        return _failed(name, exc)
+    ret = {"name": name, "result": True, "comment": "", "changes": {}}
+    try:
+        info = __salt__["lxdapi.info"](**settings)
+    except Exception as exc:  # pylint: disable=broad-except
+        return _failed(name, exc)
+    if info.get("auth") == "trusted":
+        ret["comment"] = "This client is already trusted by {}.".format(remote_addr)
+        return ret
+    if __opts__.get("test"):
+        ret["result"] = None
+        ret["changes"] = {"trusted": {"old": False, "new": True}}
+        ret["comment"] = "Would authenticate with {}.".format(remote_addr)
+        return ret
+    try:
+        __salt__["lxdapi.authenticate"](password=password, **settings)
+    except Exception as exc:  # pylint: disable=broad-except
+        return _failed(name, exc)
+    ret["changes"] = {"trusted": {"old": False, "new": True}}
+    ret["comment"] = "This client is now trusted by {}.".format(remote_addr)
+    return ret

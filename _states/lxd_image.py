@@ -1,0 +1,146 @@
+"""State module ``lxd_image``: the names and arguments of Salt 3007's ``lxd_image``
+states (removed in Salt 3008), as thin adapters over lxdapi's ``image_*`` states: the same
+plans, one upload or pull when the image is missing, no write when it is there.
+
+The old ``source`` dicts are read as the old documentation describes them: ``{type:
+file, filename}``, ``{type: simplestreams, server, name}``, ``{type: lxd, name,
+remote_addr}``; ``{type: url}`` (a download made by the minion) is refused, saying what
+to use instead. The docs' migration page lists every difference. Loads by default on Salt
+3008 and later; on 3006 and 3007 only with ``lxdapi: {replace_builtin_lxd: True}``.
+"""
+
+import os
+import sys
+
+import salt.version
+
+# The core is the utils folder beside this file's folder: ``_modules`` -> ``_utils``, a
+# synced ``extmods/modules`` -> ``extmods/utils``, an installed ``saltext_lxdapi/modules``
+# -> ``saltext_lxdapi/utils``. lxdapi_loader.load() imports it as it is on disk now, so
+# after a saltutil.sync_all the next job of a running minion uses the new core.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_CORE_FOLDER = os.path.join(
+    os.path.dirname(_HERE), "_utils" if os.path.basename(_HERE).startswith("_") else "utils"
+)
+try:
+    if _CORE_FOLDER not in sys.path:
+        sys.path.insert(0, _CORE_FOLDER)  # for the first import of the loader
+    import lxdapi_loader
+
+    lxdapi_loader.load(_CORE_FOLDER)
+    import lxdapi_compat
+except ImportError as exc:  # the core not synced, or a library it needs missing
+    lxdapi_compat = None
+    IMPORT_ERROR = "lxd_image: cannot import lxdapi's core: {}".format(exc)
+else:
+    IMPORT_ERROR = None
+
+__virtualname__ = "lxd_image"
+
+
+def __virtual__():
+    if IMPORT_ERROR:
+        return (False, IMPORT_ERROR)
+    if "lxdapi.request" not in __salt__:
+        return (False, "lxd_image: the lxdapi execution module did not load")
+    ok, why = lxdapi_compat.loads_instead_of_builtin(
+        salt.version.__saltstack_version__.info,
+        __salt__["config.get"]("lxdapi:" + lxdapi_compat.REPLACE_OPTION, False),
+        __virtualname__,
+    )
+    return __virtualname__ if ok else (False, why)
+
+
+def _adapted(name, state, connection, **args):
+    return lxdapi_compat.adapted(__states__["lxdapi." + state], name, connection, **args)
+
+
+def _failed(name, problem):
+    return lxdapi_compat.failed(name, problem)
+
+
+def present(
+    name,
+    source,
+    aliases=None,
+    public=None,
+    auto_update=None,
+    remote_addr=None,
+    cert=None,
+    key=None,
+    verify_cert=True,
+):
+    """
+    Ensure an image with alias ``name`` exists, copied from ``source`` when it does not
+    (Salt 3007's ``lxd_image.present``, on :func:`lxdapi.image_present`).
+
+    name
+        The image's alias.
+
+    source
+        ``{type: file, filename: salt://... or a path}``; ``{type: simplestreams,
+        server: URL, name: ALIAS}``; ``{type: lxd, name: ALIAS or fingerprint,
+        remote_addr: https://...}`` (the server pulls a public image from there).
+
+    aliases
+        More aliases that must point at the image.
+
+    public
+        Whether untrusted clients may use it (None: False).
+
+    auto_update
+        Whether LXD keeps it up to date from its source (None: False).
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        busybox:
+          lxd_image.present:
+            - source:
+                type: file
+                filename: salt://lxd/files/busybox.tar.gz
+            - aliases: [bb]
+    """
+    try:
+        source = lxdapi_compat.image_source(source)
+    except ValueError as exc:
+        return _failed(name, exc)
+    return _adapted(
+        name,
+        "image_present",
+        dict(remote_addr=remote_addr, cert=cert, key=key, verify_cert=verify_cert),
+        source=source,
+        aliases=aliases,
+        public=bool(public),
+        auto_update=bool(auto_update),
+    )
+
+
+def absent(name, remote_addr=None, cert=None, key=None, verify_cert=True):
+    """
+    Ensure the image with alias (or fingerprint) ``name`` does not exist (Salt 3007's
+    ``lxd_image.absent``, on :func:`lxdapi.image_absent`).
+
+    name
+        The image's alias or fingerprint.
+
+    remote_addr, cert, key, verify_cert
+        The old connection settings (see :func:`present`).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        busybox:
+          lxd_image.absent
+    """
+    return _adapted(
+        name,
+        "image_absent",
+        dict(remote_addr=remote_addr, cert=cert, key=key, verify_cert=verify_cert),
+    )
