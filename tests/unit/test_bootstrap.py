@@ -204,6 +204,7 @@ def test_the_salt_modules_find_the_core_beside_them_the_same_way():
             "_states/lxd_profile.py",
             "_states/lxd_image.py",
             "_states/lxd.py",
+            "_modules/lxd.py",
         )
     }
     assert len(set(blocks.values())) == 1, blocks
