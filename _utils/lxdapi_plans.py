@@ -166,13 +166,23 @@ class Plan:
             for key in self.writes[len(sent)].keys:
                 if key in self.changes:
                     made[key] = self.changes[key]
-        try:
-            fresh.apply(api)
-        except APIException as again:
-            raise reword(
-                again,
-                "{} (tried again from a fresh read, after: {})".format(again.error, exc.error),
-            ) from None
+        for attempt in range(BUSY_ATTEMPTS + 1):
+            try:
+                fresh.apply(api)
+                break
+            except APIException as again:
+                # An instance still locked by an operation of the server's own (its stop
+                # after a failed start) is waited for a few times more; nothing else is.
+                busy = "busy running" in (again.error or "")
+                retry = self.recover(api, again) if busy and attempt < BUSY_ATTEMPTS else None
+                if retry is None:
+                    raise reword(
+                        again,
+                        "{} (tried again from a fresh read, after: {})".format(
+                            again.error, exc.error
+                        ),
+                    ) from None
+                fresh = retry
         self.changes = dict(made, **fresh.changes)
         self.writes = sent + list(fresh.writes)
         self.sent = sent + list(fresh.sent)
@@ -310,6 +320,9 @@ def plan_update(
 
 
 BUSY_UPDATE_TEXT = "A matching non-reusable operation has now succeeded"
+
+#: Further attempts at a plan made again while its instance stays busy.
+BUSY_ATTEMPTS = 4
 
 #: What a wait gets for an operation that ended over 5 s before it (LXD forgets it).
 OPERATION_GONE = "Operation not found"
