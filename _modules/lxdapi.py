@@ -652,20 +652,9 @@ def container_rename(name, new_name, **kwargs):
 
 
 def _target_api(to):
-    """The :class:`API` of a copy's destination: ``to`` names a remote
-    (``lxdapi:remotes:NAME``) or is a mapping of connection settings."""
-    if isinstance(to, str):
-        return _api(remote=to)
-    if isinstance(to, dict):
-        unknown = sorted(set(to) - set(core.CONNECTION_ARGUMENTS))
-        if unknown:
-            raise SaltInvocationError(
-                "to: unknown connection setting(s) {}".format(", ".join(unknown))
-            )
-        return _api(**to)
-    raise SaltInvocationError(
-        "to must be a remote's name or a mapping of connection settings, not {!r}".format(to)
-    )
+    """The :class:`API` of a copy's or a move's destination (see
+    :func:`lxdapi.destination_arguments`)."""
+    return _api(**core.destination_arguments(to))
 
 
 @_salt_errors
@@ -714,6 +703,55 @@ def container_copy(name, new_name=None, to=None, instance_only=False, source_url
         instance_only=instance_only,
         source_url=source_url,
     )
+
+
+@_salt_errors
+def container_move(name, to, stop_and_start=False, timeout=30, source_url=None, **kwargs):
+    """
+    Move an instance to another server: the destination pulls it (with its snapshots)
+    over HTTPS, then this server's copy is deleted. Returns the changes
+    (``{"server": {"old": ..., "new": ...}}``); empty when the destination has it
+    already (nothing is sent). This server must listen on HTTPS
+    (``core.https_address``).
+
+    name
+        The instance's name.
+
+    to
+        The destination: a remote's name (``lxdapi:remotes:NAME``) or a mapping of
+        connection settings.
+
+    stop_and_start
+        Stop a running instance cleanly first and start it on the destination (default
+        False: a running instance is refused; a live move would need CRIU).
+
+    timeout
+        Seconds a clean stop or a start may take (default 30).
+
+    source_url
+        The URL the destination reaches this server at (default: its first HTTPS
+        address).
+
+    kwargs
+        Connection settings of the source; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_move web1 to=rack2 stop_and_start=True
+    """
+    api = _connect(kwargs)
+    plan = lxdapi_backups.plan_instance_to_server(
+        api,
+        name,
+        _target_api(to),
+        stop_and_start=stop_and_start,
+        timeout=timeout,
+        source_url=source_url,
+    )
+    plan.apply(api)
+    return plan.changes
 
 
 @_salt_errors

@@ -39,18 +39,7 @@ __virtualname__ = "lxd"
 def __virtual__():
     if IMPORT_ERROR:
         return (False, IMPORT_ERROR)
-    if "lxdapi.request" not in __salt__:
-        return (False, "lxd: the lxdapi execution module did not load")
-    ok, why = lxdapi_compat.loads_instead_of_builtin(
-        salt.version.__saltstack_version__.info,
-        __salt__["config.get"]("lxdapi:" + lxdapi_compat.REPLACE_OPTION, False),
-        __virtualname__,
-    )
-    return __virtualname__ if ok else (False, why)
-
-
-def _failed(name, problem):
-    return lxdapi_compat.failed(name, problem)
+    return lxdapi_compat.virtual(__virtualname__, salt.version.__saltstack_version__.info, __salt__)
 
 
 def init(
@@ -167,7 +156,8 @@ def config_managed(name, value, force_password=False):
 def authenticate(name, remote_addr, password, cert, key, verify_cert=True):
     """
     Ensure this minion's client certificate is trusted by the remote LXD at
-    ``remote_addr`` (Salt 3007's ``lxd.authenticate``, on :func:`lxdapi.authenticate`).
+    ``remote_addr`` (Salt 3007's ``lxd.authenticate``, on
+    :func:`lxdapi.client_trusted`): nothing is sent when it is already trusted.
 
     name
         The state's ID.
@@ -195,27 +185,9 @@ def authenticate(name, remote_addr, password, cert, key, verify_cert=True):
             - cert: /etc/salt/lxd/client.crt
             - key: /etc/salt/lxd/client.key
     """
-    try:
-        settings = lxdapi_compat.connection_settings(remote_addr, cert, key, verify_cert)
-    except ValueError as exc:
-        return _failed(name, exc)
-    ret = {"name": name, "result": True, "comment": "", "changes": {}}
-    try:
-        info = __salt__["lxdapi.info"](**settings)
-    except Exception as exc:  # pylint: disable=broad-except
-        return _failed(name, exc)
-    if info.get("auth") == "trusted":
-        ret["comment"] = "This client is already trusted by {}.".format(remote_addr)
-        return ret
-    if __opts__.get("test"):
-        ret["result"] = None
-        ret["changes"] = {"trusted": {"old": False, "new": True}}
-        ret["comment"] = "Would authenticate with {}.".format(remote_addr)
-        return ret
-    try:
-        __salt__["lxdapi.authenticate"](password=password, **settings)
-    except Exception as exc:  # pylint: disable=broad-except
-        return _failed(name, exc)
-    ret["changes"] = {"trusted": {"old": False, "new": True}}
-    ret["comment"] = "This client is now trusted by {}.".format(remote_addr)
-    return ret
+    return lxdapi_compat.adapted(
+        __states__["lxdapi.client_trusted"],
+        name,
+        (remote_addr, cert, key, verify_cert),
+        password=password,
+    )

@@ -15,6 +15,7 @@ import os
 import sys
 
 import salt.version
+from salt.exceptions import SaltException
 
 # The core is the utils folder beside this file's folder: ``_modules`` -> ``_utils``, a
 # synced ``extmods/modules`` -> ``extmods/utils``, an installed ``saltext_lxdapi/modules``
@@ -43,22 +44,7 @@ __virtualname__ = "lxd_container"
 def __virtual__():
     if IMPORT_ERROR:
         return (False, IMPORT_ERROR)
-    if "lxdapi.request" not in __salt__:
-        return (False, "lxd_container: the lxdapi execution module did not load")
-    ok, why = lxdapi_compat.loads_instead_of_builtin(
-        salt.version.__saltstack_version__.info,
-        __salt__["config.get"]("lxdapi:" + lxdapi_compat.REPLACE_OPTION, False),
-        __virtualname__,
-    )
-    return __virtualname__ if ok else (False, why)
-
-
-def _adapted(name, state, connection, **args):
-    return lxdapi_compat.adapted(__states__["lxdapi." + state], name, connection, **args)
-
-
-def _failed(name, problem):
-    return lxdapi_compat.failed(name, problem)
+    return lxdapi_compat.virtual(__virtualname__, salt.version.__saltstack_version__.info, __salt__)
 
 
 def present(
@@ -133,11 +119,11 @@ def present(
         config = lxdapi_compat.config_mapping(config)
         devices = lxdapi_compat.config_mapping(devices, "devices")
     except ValueError as exc:
-        return _failed(name, exc)
-    return _adapted(
+        return lxdapi_compat.failed(name, exc)
+    return lxdapi_compat.adapted(
+        __states__["lxdapi.container_present"],
         name,
-        "container_present",
-        dict(remote_addr=remote_addr, cert=cert, key=key, verify_cert=verify_cert),
+        (remote_addr, cert, key, verify_cert),
         source=source,
         profiles=["default"] if profiles is None else profiles,
         config=config,
@@ -173,10 +159,10 @@ def absent(name, stop=False, remote_addr=None, cert=None, key=None, verify_cert=
           lxd_container.absent:
             - stop: True
     """
-    return _adapted(
+    return lxdapi_compat.adapted(
+        __states__["lxdapi.container_absent"],
         name,
-        "container_absent",
-        dict(remote_addr=remote_addr, cert=cert, key=key, verify_cert=verify_cert),
+        (remote_addr, cert, key, verify_cert),
     )
 
 
@@ -202,10 +188,10 @@ def running(name, restart=False, remote_addr=None, cert=None, key=None, verify_c
           lxd_container.running:
             - restart: True
     """
-    return _adapted(
+    return lxdapi_compat.adapted(
+        __states__["lxdapi.container_running"],
         name,
-        "container_running",
-        dict(remote_addr=remote_addr, cert=cert, key=key, verify_cert=verify_cert),
+        (remote_addr, cert, key, verify_cert),
         restart=restart,
     )
 
@@ -232,19 +218,19 @@ def frozen(name, start=True, remote_addr=None, cert=None, key=None, verify_cert=
         web01:
           lxd_container.frozen
     """
-    conn = dict(remote_addr=remote_addr, cert=cert, key=key, verify_cert=verify_cert)
+    conn = (remote_addr, cert, key, verify_cert)
     if not start:
         try:
             held = __salt__["lxdapi.container_get"](
-                name, **lxdapi_compat.connection_settings(**conn)
+                name, **lxdapi_compat.connection_settings(*conn)
             )
-        except Exception as exc:  # pylint: disable=broad-except
-            return _failed(name, exc)
+        except (ValueError, SaltException) as exc:  # bad settings, or what LXD refused
+            return lxdapi_compat.failed(name, exc)
         if held and held.get("status") == "Stopped":
-            return _failed(
+            return lxdapi_compat.failed(
                 name, "the container is not running and start is False, cannot freeze it"
             )
-    return _adapted(name, "container_frozen", conn)
+    return lxdapi_compat.adapted(__states__["lxdapi.container_frozen"], name, conn)
 
 
 def stopped(name, kill=False, remote_addr=None, cert=None, key=None, verify_cert=True):
@@ -268,9 +254,80 @@ def stopped(name, kill=False, remote_addr=None, cert=None, key=None, verify_cert
         web01:
           lxd_container.stopped
     """
-    return _adapted(
+    return lxdapi_compat.adapted(
+        __states__["lxdapi.container_stopped"],
         name,
-        "container_stopped",
-        dict(remote_addr=remote_addr, cert=cert, key=key, verify_cert=verify_cert),
+        (remote_addr, cert, key, verify_cert),
         force=kill,
+    )
+
+
+def migrated(
+    name,
+    remote_addr,
+    cert,
+    key,
+    verify_cert,
+    src_remote_addr,
+    stop_and_start=False,
+    src_cert=None,
+    src_key=None,
+    src_verify_cert=None,
+):
+    """
+    Ensure a container is on the server at ``remote_addr``, moved there from the one at
+    ``src_remote_addr`` (Salt 3007's ``lxd_container.migrated``, on
+    :func:`lxdapi.container_moved`): the destination pulls it over HTTPS, with its
+    snapshots, and the source's copy is deleted. A container already on the destination
+    is left alone. Both servers must trust this minion's certificate
+    (``lxd.authenticate``).
+
+    name
+        The container's name.
+
+    remote_addr, cert, key, verify_cert
+        The destination: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` checks its certificate.
+
+    src_remote_addr
+        The source server: an ``https://`` URL or a socket path (the source must listen
+        on HTTPS for the destination to pull from it).
+
+    stop_and_start
+        Stop a running container cleanly, move it, start it on the destination (default
+        False: a running container is refused, as a live move needs CRIU).
+
+    src_cert, src_key, src_verify_cert
+        The source's client certificate, key and verification (default: ``cert``,
+        ``key``, ``verify_cert``).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web01:
+          lxd_container.migrated:
+            - remote_addr: https://srv02:8443
+            - cert: /etc/salt/lxd/client.crt
+            - key: /etc/salt/lxd/client.key
+            - verify_cert: False
+            - src_remote_addr: https://srv01:8443
+            - stop_and_start: True
+    """
+    try:
+        to = lxdapi_compat.connection_settings(remote_addr, cert, key, verify_cert)
+    except ValueError as exc:
+        return lxdapi_compat.failed(name, exc)
+    source = (
+        src_remote_addr,
+        cert if src_cert is None else src_cert,
+        key if src_key is None else src_key,
+        verify_cert if src_verify_cert is None else src_verify_cert,
+    )
+    return lxdapi_compat.adapted(
+        __states__["lxdapi.container_moved"],
+        name,
+        source,
+        to=to,
+        stop_and_start=stop_and_start,
     )

@@ -41,22 +41,7 @@ __virtualname__ = "lxd_image"
 def __virtual__():
     if IMPORT_ERROR:
         return (False, IMPORT_ERROR)
-    if "lxdapi.request" not in __salt__:
-        return (False, "lxd_image: the lxdapi execution module did not load")
-    ok, why = lxdapi_compat.loads_instead_of_builtin(
-        salt.version.__saltstack_version__.info,
-        __salt__["config.get"]("lxdapi:" + lxdapi_compat.REPLACE_OPTION, False),
-        __virtualname__,
-    )
-    return __virtualname__ if ok else (False, why)
-
-
-def _adapted(name, state, connection, **args):
-    return lxdapi_compat.adapted(__states__["lxdapi." + state], name, connection, **args)
-
-
-def _failed(name, problem):
-    return lxdapi_compat.failed(name, problem)
+    return lxdapi_compat.virtual(__virtualname__, salt.version.__saltstack_version__.info, __salt__)
 
 
 def present(
@@ -109,11 +94,11 @@ def present(
     try:
         source = lxdapi_compat.image_source(source)
     except ValueError as exc:
-        return _failed(name, exc)
-    return _adapted(
+        return lxdapi_compat.failed(name, exc)
+    return lxdapi_compat.adapted(
+        __states__["lxdapi.image_present"],
         name,
-        "image_present",
-        dict(remote_addr=remote_addr, cert=cert, key=key, verify_cert=verify_cert),
+        (remote_addr, cert, key, verify_cert),
         source=source,
         aliases=aliases,
         public=bool(public),
@@ -139,8 +124,8 @@ def absent(name, remote_addr=None, cert=None, key=None, verify_cert=True):
         busybox:
           lxd_image.absent
     """
-    return _adapted(
+    return lxdapi_compat.adapted(
+        __states__["lxdapi.image_absent"],
         name,
-        "image_absent",
-        dict(remote_addr=remote_addr, cert=cert, key=key, verify_cert=verify_cert),
+        (remote_addr, cert, key, verify_cert),
     )

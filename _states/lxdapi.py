@@ -36,6 +36,7 @@ try:
 
     lxdapi_loader.load(_CORE_FOLDER)
     import lxdapi as core
+    import lxdapi_backups
     import lxdapi_batch
     import lxdapi_cluster
     import lxdapi_files
@@ -2305,6 +2306,102 @@ def certificate_absent(name, **kwargs):
         lambda api: lxdapi_trust.plan_certificate_absent(api, name),
         "Certificate {} removed from the trust store.".format(name),
         "Certificate {} is already absent.".format(name),
+    )
+
+
+def client_trusted(name, password=None, token=None, **connection):
+    """
+    Ensure the server trusts this minion's client certificate: the certificate is sent
+    with a trust ``token`` (or, on LXD before 6.1, the trust ``password``) when the
+    server does not trust it yet; nothing is sent when it does.
+
+    name
+        The name the certificate gets in the server's trust store.
+
+    password
+        The server's trust password (``core.trust_password``; LXD 5.x only).
+
+    token
+        A trust token made on the server (``lxdapi.certificate_token_create``,
+        ``lxc config trust add``, ``incus config trust add``): used once.
+
+    connection
+        The server's connection settings: an ``https://`` ``endpoint`` with ``cert`` and
+        ``key`` (the client certificate), or ``remote``.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        minion1:
+          lxdapi.client_trusted:
+            - remote: lab
+            - token: {{ pillar['lab_trust_token'] }}
+    """
+    return _converge(
+        name,
+        connection,
+        lambda api: lxdapi_trust.plan_client_trusted(
+            api, password=password, token=token, name=name
+        ),
+        "This client is now trusted by the server.",
+        "This client is already trusted by the server.",
+    )
+
+
+def container_moved(name, to, stop_and_start=False, timeout=30, source_url=None, **connection):
+    """
+    Ensure a container is on another server, ``to``: when the destination does not
+    have it, the destination pulls it (with its snapshots) from this server over HTTPS,
+    then this server's copy is deleted. A container already on the destination is left
+    alone (run after run, nothing is sent). The source server must listen on HTTPS
+    (``core.https_address``).
+
+    name
+        The container's name.
+
+    to
+        The destination: a remote's name (``lxdapi:remotes:NAME``) or a mapping of
+        connection settings (``endpoint``, ``cert``, ``key``, ``server_cert``...).
+
+    stop_and_start
+        A running container is stopped cleanly, moved, and started on the destination
+        (default False: a running container is refused, as a live move would need CRIU).
+
+    timeout
+        Seconds a clean stop or a start may take (default 30).
+
+    source_url
+        The URL the destination reaches this server at (default: its first HTTPS
+        address).
+
+    connection
+        The source server's connection settings (``remote``, ``endpoint``...).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web1:
+          lxdapi.container_moved:
+            - to: rack2
+            - stop_and_start: True
+    """
+    return _converge(
+        name,
+        connection,
+        lambda api: lxdapi_backups.plan_instance_to_server(
+            api,
+            name,
+            _api(core.destination_arguments(to)),
+            stop_and_start=stop_and_start,
+            timeout=timeout,
+            source_url=source_url,
+        ),
+        lambda plan: "Container {} moved from {} to {}.".format(
+            name, plan.changes["server"]["old"], plan.changes["server"]["new"]
+        ),
+        "Container {} is already on the destination.".format(name),
     )
 
 

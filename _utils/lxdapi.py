@@ -1117,6 +1117,22 @@ CONNECTION_ALIASES = {"client_key": "key", "request_timeout": "timeout"}
 CONNECTION_ARGUMENTS = ("remote",) + CONNECTION_KEYS + tuple(CONNECTION_ALIASES)
 
 
+def destination_arguments(to):
+    """The connection arguments of a destination server (a copy's, a move's): ``to``
+    names a remote (``lxdapi:remotes:NAME``) or is a mapping of connection settings.
+    ValueError for anything else."""
+    if isinstance(to, str) and to:
+        return {"remote": to}
+    if isinstance(to, dict):
+        unknown = sorted(set(to) - set(CONNECTION_ARGUMENTS))
+        if unknown:
+            raise ValueError("to: unknown connection setting(s) {}".format(", ".join(unknown)))
+        return dict(to)
+    raise ValueError(
+        "to must be a remote's name or a mapping of connection settings, not {!r}".format(to)
+    )
+
+
 def resolve_connection(kwargs, config_get=None):
     """The connection settings for one call, with their precedence written down once.
 

@@ -25,8 +25,15 @@ from lxdapi import (
     get_or_none,
     name_from_url,
 )
-from lxdapi_instances import check_profiles_exist, validate_instance_name
-from lxdapi_values import check_absolute_path, check_bool, check_name
+from lxdapi_instances import (
+    check_profiles_exist,
+    instance_get,
+    plan_instance_status,
+    planning_status,
+    validate_instance_name,
+)
+from lxdapi_plans import Plan, Step, Write
+from lxdapi_values import check_absolute_path, check_bool, check_name, check_seconds
 
 log = logging.getLogger(__name__)
 
@@ -227,3 +234,77 @@ def instance_copy(api, name, new_name=None, target_api=None, instance_only=False
         raise
     migration.wait()
     return new_name
+
+
+def plan_instance_to_server(
+    api, name, target_api, stop_and_start=False, timeout=30, source_url=None
+):
+    """The :class:`Plan` that moves instance ``name`` from the server of ``api`` to that
+    of ``target_api`` (an :class:`API` on another server): the target pulls it over
+    HTTPS, as :func:`instance_copy` does, with its snapshots; then the source's copy is
+    deleted.
+
+    An instance already on the target is left alone (nothing to do, wherever else it
+    may be: the note says when the source still has one too). A running or frozen
+    instance is stopped cleanly first and started again on the target only with
+    ``stop_and_start`` (a live move would need CRIU on both servers): without it,
+    ValueError says so, before anything is sent, as it does when neither server has the
+    instance. The change is ``server: {old: source, new: target}``.
+    """
+    name = validate_instance_name(name)
+    check_bool(stop_and_start, "stop_and_start")
+    timeout = check_seconds(timeout)
+    plan = Plan(name)
+    source = instance_get(api, name)
+    if instance_get(target_api, name):
+        if source:
+            plan.notes.append(
+                "{} at {} has an instance {!r} too; it is left alone.".format(
+                    api.server_label, api.display_endpoint, name
+                )
+            )
+        return plan
+    if not source:
+        raise ValueError(
+            "container {!r} exists neither on {} nor on {}".format(
+                name, api.display_endpoint, target_api.display_endpoint
+            )
+        )
+    status = planning_status(source.metadata.get("status"))
+    if status != "Stopped" and not stop_and_start:
+        raise ValueError(
+            "container {!r} is {} on {}: moving it needs stop_and_start: True (it is "
+            "stopped cleanly and started again on the target; a live move would need "
+            "CRIU on both servers)".format(name, status, api.display_endpoint)
+        )
+    keys = ("server",)
+    if status != "Stopped":
+        plan.writes.append(
+            Step(
+                "stop {} on {}".format(name, api.display_endpoint),
+                lambda: plan_instance_status(
+                    api, name, "Stopped", timeout=timeout, current=status
+                ).apply(api),
+                keys,
+            )
+        )
+    plan.writes.append(
+        Step(
+            "copy {} to {}".format(name, target_api.display_endpoint),
+            lambda: instance_copy(api, name, target_api=target_api, source_url=source_url),
+            keys,
+        )
+    )
+    plan.writes.append(Write("DELETE", api.instance_path(name), keys=keys))
+    if status != "Stopped":
+        plan.writes.append(
+            Step(
+                "start {} on {}".format(name, target_api.display_endpoint),
+                lambda: plan_instance_status(
+                    target_api, name, "Running", timeout=timeout, current="Stopped"
+                ).apply(target_api),
+                keys,
+            )
+        )
+    plan.add("server", api.display_endpoint, target_api.display_endpoint)
+    return plan

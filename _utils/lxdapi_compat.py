@@ -31,6 +31,19 @@ def loads_instead_of_builtin(salt_version, replace_builtin, name):
     )
 
 
+def virtual(name, salt_version, salt_functions):
+    """What an adapter module's ``__virtual__`` returns: ``name`` when it should load
+    (:func:`loads_instead_of_builtin`), else ``(False, why)``. ``salt_functions`` is the
+    loader's ``__salt__`` (lxdapi's execution module must have loaded; ``config.get``
+    reads the minion's ``lxdapi:replace_builtin_lxd``)."""
+    if "lxdapi.request" not in salt_functions:
+        return (False, "{}: the lxdapi execution module did not load".format(name))
+    ok, why = loads_instead_of_builtin(
+        salt_version, salt_functions["config.get"]("lxdapi:" + REPLACE_OPTION, False), name
+    )
+    return name if ok else (False, why)
+
+
 def connection_settings(remote_addr=None, cert=None, key=None, verify_cert=True):
     """lxdapi's connection settings for the old ``remote_addr``, ``cert``, ``key`` and
     ``verify_cert``: an ``https://`` URL or a socket path (None: the local socket)."""
@@ -127,6 +140,7 @@ CHANGE_NAMES = {
     "status": "running",
     "profile": "created",
     "image": "created",
+    "server": "migrated",
 }
 
 
@@ -143,9 +157,10 @@ def failed(name, problem):
 
 def adapted(state, name, connection, **args):
     """Run ``state`` (lxdapi's state function) for ``name`` on ``args`` and the old
-    ``connection`` arguments; its result, with the old modules' change names."""
+    ``connection`` arguments (``(remote_addr, cert, key, verify_cert)``); its result, with
+    the old modules' change names."""
     try:
-        settings = connection_settings(**connection)
+        settings = connection_settings(*connection)
     except ValueError as exc:
         return failed(name, exc)
     ret = dict(state(name=name, **args, **settings))

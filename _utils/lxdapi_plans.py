@@ -96,6 +96,30 @@ class Write:
         return "<Write {} {}>".format(self.method, self.url)
 
 
+class Step:
+    """A step of a plan that is not one request to the plan's server: ``run()`` does it
+    (a copy that the destination server pulls, a start on another server) and returns
+    what it made. It stands in a plan's ``writes`` beside :class:`Write` (``keys`` and
+    ``send`` as there), so test mode reports it and a real run sends it in order."""
+
+    def __init__(self, description, run, keys=()):
+        self.description = description
+        self.run = run
+        self.keys = tuple(keys)
+
+    def failed(self, api, exc):
+        """The exception to raise for ``exc`` (``exc`` itself)."""
+        return exc
+
+    def send(self, api, previous=None):
+        """Run the step (``api`` and ``previous`` are not needed: ``run`` knows its
+        servers)."""
+        return self.run()
+
+    def __repr__(self):
+        return "<Step {}>".format(self.description)
+
+
 class Plan:
     """What it takes to bring one resource to its declared form.
 

@@ -17,7 +17,7 @@ from lxdapi import (
     reword,
 )
 from lxdapi_operations import list_collection
-from lxdapi_plans import Plan, Write
+from lxdapi_plans import Plan, Step, Write
 from lxdapi_values import check_bool, check_name, check_names
 
 CERTIFICATE_TYPES = ("client", "metrics")
@@ -426,33 +426,23 @@ def create_client_certificate(
     }
 
 
-def authenticate(api, password=None, token=None, name=None):
-    """Get this client's certificate trusted by an HTTPS server: ``POST /1.0/certificates``
-    with the trust ``password`` or a trust ``token`` (as ``trust_token`` on Incus and
-    where the server has the ``explicit_trust_token`` extension, else as the password,
-    which LXD 5.0's ``certificate_token`` extension reads). A password for a server that
-    has no password trust (Incus) is refused (ValueError) before it is sent.
-
-    Returns ``{"trusted": True, "changed": bool, "fingerprint": ...}``; an already trusted
-    client changes nothing. A refused secret raises :class:`APIForbiddenException`.
+def plan_client_trusted(api, password=None, token=None, name=None):
+    """The :class:`Plan` that gets this client's certificate trusted by an HTTPS server:
+    ``POST /1.0/certificates`` with the trust ``password`` or a trust ``token`` (as
+    ``trust_token`` on Incus and where the server has the ``explicit_trust_token``
+    extension, else as the password, which LXD 5.0's ``certificate_token`` extension
+    reads), then a read of ``/1.0`` to see that the server trusts it now. Nothing to do
+    for a client already trusted. A password for a server that has no password trust
+    (Incus, LXD 6.1+) is refused (ValueError) before it is sent; a refused secret raises
+    :class:`APIForbiddenException` saying what the server may have meant.
     """
     if bool(password) == bool(token):
         raise ValueError("give a trust password or a trust token (one of them)")
-    if not api.endpoint.startswith("https://"):
-        raise ValueError(
-            "authenticate needs an HTTPS endpoint, not {}".format(api.display_endpoint)
-        )
-    cert = api.session.cert[0] if isinstance(api.session.cert, tuple) else api.session.cert
-    if not cert:
-        raise ValueError(
-            "authenticate needs a client certificate and key (cert= and key=, "
-            "or the remote's settings); lxdapi.client_certificate_create makes "
-            "them"
-        )
-    fingerprint = certificate_fingerprint(cert)
+    client_fingerprint(api)
+    plan = Plan(name or "client")
     api._server = None
     if api.server.get("auth") == "trusted":
-        return {"trusted": True, "changed": False, "fingerprint": fingerprint}
+        return plan
     body = {"type": "client"}
     if name:
         body["name"] = check_name(name, "name")
@@ -473,31 +463,72 @@ def authenticate(api, password=None, token=None, name=None):
             error="{} at {} does not take trust tokens (no certificate_token "
             "API extension); use its trust password".format(api.server_label, api.display_endpoint)
         )
-    try:
-        api.post("certificates", json=body)
-    except APIForbiddenException as exc:
+    secret = "password" if password else "token"
+    plan.add("trusted", False, True)
+    plan.writes.append(
+        Write(
+            "POST",
+            "certificates",
+            body,
+            keys=("trusted",),
+            explain=lambda api, exc: _refused_trust(api, exc, secret),
+        )
+    )
+    plan.writes.append(
+        Step(
+            "check that {} trusts this client".format(api.display_endpoint),
+            lambda: _check_trusted(api),
+            ("trusted",),
+        )
+    )
+    return plan
+
+
+def client_fingerprint(api):
+    """The fingerprint of the client certificate ``api`` presents (ValueError when it
+    presents none, or does not speak HTTPS: trust is for HTTPS clients)."""
+    if not api.endpoint.startswith("https://"):
+        raise ValueError(
+            "authenticate needs an HTTPS endpoint, not {}".format(api.display_endpoint)
+        )
+    cert = api.session.cert[0] if isinstance(api.session.cert, tuple) else api.session.cert
+    if not cert:
+        raise ValueError(
+            "authenticate needs a client certificate and key (cert= and key=, "
+            "or the remote's settings); lxdapi.client_certificate_create makes "
+            "them"
+        )
+    return certificate_fingerprint(cert)
+
+
+def _refused_trust(api, exc, secret):
+    """``exc`` (the server refused the trust request) in words that say what it means."""
+    if isinstance(exc, APIForbiddenException):
         # LXD 6.1 ignores a password and answers 403 as it does to a wrong one; an
         # untrusted client cannot tell the two apart (no extension marks the removal).
         hint = (
             " (a wrong password; or LXD 6.1 or later, which takes no passwords: use a trust token)"
-            if password
+            if secret == "password"
             else ""
         )
-        raise reword(
+        return reword(
             exc,
             "{} at {} refused the trust {}: the client stays untrusted{}".format(
-                api.server_label, api.display_endpoint, "password" if password else "token", hint
+                api.server_label, api.display_endpoint, secret, hint
             ),
-        ) from None
-    except APIException as exc:
-        if password and exc.status == 501:  # LXD 6.2 and later
-            raise reword(
-                exc,
-                "{} at {} no longer takes trust passwords ({}): make a trust token there "
-                "(lxdapi.certificate_token_create, or 'lxc config trust add') and pass "
-                "token=".format(api.server_label, api.display_endpoint, exc.error),
-            ) from None
-        raise
+        )
+    if secret == "password" and exc.status == 501:  # LXD 6.2 and later
+        return reword(
+            exc,
+            "{} at {} no longer takes trust passwords ({}): make a trust token there "
+            "(lxdapi.certificate_token_create, or 'lxc config trust add') and pass "
+            "token=".format(api.server_label, api.display_endpoint, exc.error),
+        )
+    return exc
+
+
+def _check_trusted(api):
+    """Read ``/1.0`` again: the server must trust this client now."""
     api._server = None
     if api.server.get("auth") != "trusted":
         raise APIForbiddenException(
@@ -507,4 +538,15 @@ def authenticate(api, password=None, token=None, name=None):
                 api.server_label, api.display_endpoint
             ),
         )
-    return {"trusted": True, "changed": True, "fingerprint": fingerprint}
+
+
+def authenticate(api, password=None, token=None, name=None):
+    """Get this client's certificate trusted by an HTTPS server (see
+    :func:`plan_client_trusted`): the plan, applied.
+
+    Returns ``{"trusted": True, "changed": bool, "fingerprint": ...}``; an already trusted
+    client changes nothing. A refused secret raises :class:`APIForbiddenException`.
+    """
+    plan = plan_client_trusted(api, password=password, token=token, name=name)
+    plan.apply(api)
+    return {"trusted": True, "changed": bool(plan.writes), "fingerprint": client_fingerprint(api)}

@@ -6,6 +6,7 @@ session daemon pulls from it, pinning nothing but the server's certificate.
 """
 
 import pytest
+import salt.version
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 import lxdhost
@@ -161,3 +162,111 @@ def test_container_copy_between_servers_and_on_one(modules, lxd, api, image_serv
         lxd.lxc("delete", "--force", name, check=False)
         for leftover in (name, name[:40] + "-clone", name[:40] + "-back"):
             server.lxc("delete", "--force", leftover, check=False)
+
+
+# ------------------------------------------------------------ moves between servers
+
+
+@pytest.fixture
+def moving(lxd, image_server, unique_name):
+    """A container on the HTTPS daemon (config, one snapshot), to be moved to the
+    session daemon; deleted from both at teardown."""
+    server = image_server[0]
+    name = unique_name[:50]
+    server.lxc("init", "busybox", name)
+    server.lxc("config", "set", name, "user.origin", "image-server")
+    server.lxc("snapshot", name, "s0")
+    yield server, name
+    lxd.lxc("delete", "--force", name, check=False)
+    server.lxc("delete", "--force", name, check=False)
+
+
+def test_container_moved_state_moves_once_then_leaves_it(states, api, lxd, moving, request_log):
+    server, name = moving
+    here, there = {"endpoint": server.socket}, {"endpoint": lxd.socket}
+    move = {"server": {"old": server.socket, "new": lxd.socket}}
+
+    predicted = states.lxdapi.container_moved(name, to=there, test=True, **here)
+    assert predicted.result is None, predicted.comment
+    assert predicted.changes == move
+    assert request_log.writes == []
+    assert held(server.local_api(), "instances/" + name) is not None
+    assert held(api, "instances/" + name) is None
+
+    ret = states.lxdapi.container_moved(name, to=there, **here)
+    assert ret.result is True, ret.comment
+    assert ret.changes == move
+    assert ret.comment == "Container {} moved from {} to {}.".format(
+        name, server.socket, lxd.socket
+    )
+    moved = held(api, "instances/" + name)
+    assert moved["config"]["user.origin"] == "image-server"
+    assert moved["status"] == "Stopped"
+    assert [s.split("/")[-1] for s in held(api, "instances/{}/snapshots".format(name))] == ["s0"]
+    assert held(server.local_api(), "instances/" + name) is None
+
+    request_log.clear()
+    again = states.lxdapi.container_moved(name, to=there, **here)
+    assert again.result is True and again.changes == {}, again.comment
+    assert again.comment == "Container {} is already on the destination.".format(name)
+    assert request_log.writes == []
+
+
+def test_a_running_container_moves_only_with_stop_and_start(
+    states, modules, api, moving, lxd, request_log
+):
+    server, name = moving
+    here, there = {"endpoint": server.socket}, {"endpoint": lxd.socket}
+    server.lxc("start", name)
+    request_log.clear()
+    refused = states.lxdapi.container_moved(name, to=there, **here)
+    assert refused.result is False
+    assert "is Running on {}: moving it needs stop_and_start: True".format(server.socket) in (
+        refused.comment
+    )
+    assert refused.changes == {} and request_log.writes == []
+    assert held(server.local_api(), "instances/" + name)["status"] == "Running"
+
+    # The execution function: stopped cleanly there, started here.
+    changes = modules.lxdapi.container_move(name, to=there, stop_and_start=True, **here)
+    assert changes == {"server": {"old": server.socket, "new": lxd.socket}}
+    assert held(api, "instances/" + name)["status"] == "Running"
+    assert held(server.local_api(), "instances/" + name) is None
+    assert modules.lxdapi.container_move(name, to=there, stop_and_start=True, **here) == {}
+
+
+def test_container_moved_bad_input(states, lxd, image_server, unique_name, request_log):
+    server = image_server[0]
+    here, there = {"endpoint": server.socket}, {"endpoint": lxd.socket}
+    ret = states.lxdapi.container_moved(unique_name, to=there, **here)
+    assert ret.result is False
+    assert "exists neither on {} nor on {}".format(server.socket, lxd.socket) in ret.comment
+    ret = states.lxdapi.container_moved(unique_name, to={"host": "x"}, **here)
+    assert ret.result is False and "to: unknown connection setting(s) host" in ret.comment
+    ret = states.lxdapi.container_moved(unique_name, to=there, stop_and_start="yes", **here)
+    assert ret.result is False and "stop_and_start" in ret.comment
+    assert request_log.writes == []
+
+
+@pytest.mark.skipif(
+    salt.version.__saltstack_version__.info < (3008,),
+    reason="on Salt 3006/3007 the old lxd_container states are Salt's own (pylxd)",
+)
+def test_old_lxd_container_migrated_on_the_move(states, api, lxd, moving, request_log):
+    server, name = moving
+    old = dict(
+        remote_addr=lxd.socket,
+        cert=None,
+        key=None,
+        verify_cert=False,
+        src_remote_addr=server.socket,
+    )
+    ret = states.lxd_container.migrated(name, **old)
+    assert ret.result is True, ret.comment
+    assert ret.changes == {"migrated": {"old": server.socket, "new": lxd.socket}}
+    assert held(api, "instances/" + name)["config"]["user.origin"] == "image-server"
+    assert held(server.local_api(), "instances/" + name) is None
+    request_log.clear()
+    again = states.lxd_container.migrated(name, **old)
+    assert again.result is True and again.changes == {}, again.comment
+    assert request_log.writes == []

@@ -11,6 +11,7 @@ import shutil
 import stat
 
 import pytest
+import salt.version
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 import lxdapi_trust
@@ -367,6 +368,85 @@ def test_authenticate_bad_input(modules, server, certs):
         modules.lxdapi.authenticate(
             password="a", endpoint=server.url, server_cert=server.server_cert
         )
+
+
+def test_client_trusted_state_with_a_token(states, server, certs, unique_name, request_log):
+    made = client_pair(certs["folder"], unique_name)
+    fingerprint = core.certificate_fingerprint(made[0])
+    conn = {
+        "endpoint": server.url,
+        "cert": made[0],
+        "key": made[1],
+        "server_cert": server.server_cert,
+    }
+    token = lxdapi_trust.certificate_token_create(server.local_api(), unique_name)
+    request_log.clear()
+    try:
+        # test mode: the change predicted, the token not spent
+        ret = states.lxdapi.client_trusted(unique_name, token=token, test=True, **conn)
+        assert ret.result is None, ret.comment
+        assert ret.changes == {"trusted": {"old": False, "new": True}}
+        assert request_log.writes == []
+        assert fingerprint not in trusted_fingerprints(server)
+
+        ret = states.lxdapi.client_trusted(unique_name, token=token, **conn)
+        assert ret.result is True, ret.comment
+        assert ret.changes == {"trusted": {"old": False, "new": True}}
+        assert trusted_fingerprints(server)[fingerprint]["name"] == unique_name
+
+        request_log.clear()
+        again = states.lxdapi.client_trusted(unique_name, token=token, **conn)
+        assert again.result is True and again.changes == {}, again.comment
+        assert "already trusted" in again.comment
+        assert request_log.writes == []
+    finally:
+        forget(server, fingerprint)
+
+
+def test_client_trusted_state_bad_input_and_a_spent_token(
+    states, server, certs, unique_name, request_log
+):
+    cert, key = certs["untrusted"]
+    conn = {"endpoint": server.url, "cert": cert, "key": key, "server_cert": server.server_cert}
+    ret = states.lxdapi.client_trusted(unique_name, **conn)
+    assert ret.result is False and "password or a trust token" in ret.comment
+    ret = states.lxdapi.client_trusted(unique_name, token="x", endpoint=server.socket)
+    assert ret.result is False and "needs an HTTPS endpoint" in ret.comment
+    assert request_log.writes == []
+    ret = states.lxdapi.client_trusted(unique_name, token="bm90LWEtdG9rZW4=", **conn)
+    assert ret.result is False, ret.comment
+    assert "refused the trust token: the client stays untrusted" in ret.comment
+    assert ret.changes == {}
+    assert "Traceback" not in ret.comment
+
+
+@pytest.mark.skipif(
+    salt.version.__saltstack_version__.info < (3008,),
+    reason="on Salt 3006/3007 the old lxd states are Salt's own (pylxd)",
+)
+def test_old_lxd_authenticate_state_with_the_trust_password(
+    states, lxd, server, certs, unique_name, request_log
+):
+    if lxd.server == "incus":
+        pytest.skip("Incus has no trust password (core.trust_password): tokens only")
+    server.lxc("config", "set", "core.trust_password", "s3cret-pw")
+    cert, key = client_pair(certs["folder"], unique_name)
+    fingerprint = core.certificate_fingerprint(cert)
+    old = dict(remote_addr=server.url, cert=cert, key=key, verify_cert=False)
+    try:
+        wrong = states.lxd.authenticate(unique_name, password="wrong", **old)
+        assert wrong.result is False and "refused the trust password" in wrong.comment
+        ret = states.lxd.authenticate(unique_name, password="s3cret-pw", **old)
+        assert ret.result is True, ret.comment
+        assert ret.changes == {"trusted": {"old": False, "new": True}}
+        assert fingerprint in trusted_fingerprints(server)
+        request_log.clear()
+        again = states.lxd.authenticate(unique_name, password="s3cret-pw", **old)
+        assert again.result is True and again.changes == {}, again.comment
+        assert request_log.writes == []
+    finally:
+        forget(server, fingerprint)
+        server.lxc("config", "unset", "core.trust_password")
 
 
 # -------------------------------------------------------- the trust store (exec)
