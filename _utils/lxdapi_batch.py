@@ -12,7 +12,7 @@ import urllib.parse
 from lxdapi import APIException, reword
 from lxdapi_instances import instance_source
 from lxdapi_logs import explain_start_failure
-from lxdapi_plans import Plan, Write
+from lxdapi_plans import Plan, Write, refused_as_busy
 from lxdapi_readiness import parse_wait_for, plan_instance_ready
 from lxdapi_values import check_name, lxd_config, lxd_devices
 
@@ -189,6 +189,11 @@ def apply_plans_concurrently(api, plans, window=WINDOW):
     Returns one entry per plan: None (applied) or the :class:`APIException` that stopped
     it; each plan's ``sent`` lists the writes that went through (see
     :meth:`Plan.applied_changes`).
+
+    The same busy policy as plans applied one by one: a write LXD refused only because
+    another update of it was running is sent again as :meth:`Write.send` does (same
+    If-Match, a few times); a plan stopped by another client's work on its instance is
+    recovered by :meth:`Plan.recovered`.
     """
     errors = [None] * len(plans)
     previous = [None] * len(plans)
@@ -196,12 +201,22 @@ def apply_plans_concurrently(api, plans, window=WINDOW):
         plan.sent = []
     rounds = max([len(plan.writes) for plan in plans] or [0])
 
+    def failed(i, write, exc):
+        if not refused_as_busy(exc):
+            errors[i] = write.failed(api, exc)
+            return
+        try:
+            previous[i] = write.send(api, previous[i])
+            plans[i].sent.append(write)
+        except APIException as again:  # send() has worded it
+            errors[i] = again
+
     def finish(i, write, result):
         try:
             previous[i] = result.wait(write.wait_timeout)
             plans[i].sent.append(write)
         except APIException as exc:
-            errors[i] = write.failed(api, exc)
+            failed(i, write, exc)
 
     for k in range(rounds):
         going = []
@@ -214,7 +229,7 @@ def apply_plans_concurrently(api, plans, window=WINDOW):
                         (i, plan.writes[k], submit_write(api, plan.writes[k], previous[i]))
                     )
                 except APIException as exc:
-                    errors[i] = plan.writes[k].failed(api, exc)
+                    failed(i, plan.writes[k], exc)
         for entry in going:
             finish(*entry)
     for i, plan in enumerate(plans):  # another client's work on the same instance

@@ -705,7 +705,7 @@ def instance_delete(api, name, force=False):
     return True
 
 
-def instance_action(api, name, action, timeout=30, force=False):
+def instance_action(api, name, action, timeout=30, force=False, instance=None):
     """Start, stop, restart, freeze or unfreeze an instance.
 
     Returns True when the status changed, False when it already was what ``action``
@@ -713,7 +713,8 @@ def instance_action(api, name, action, timeout=30, force=False):
     ``timeout`` seconds unless ``force`` (a kill). ``start`` of a Frozen instance
     unfreezes it; ``stop`` of a Frozen one unfreezes then stops it. Freezing or
     unfreezing a Stopped instance, or restarting one, raises
-    :class:`APIConflictException` naming its status.
+    :class:`APIConflictException` naming its status. ``instance``: its
+    :class:`lxdapi.APIResult` when the caller has just read it (None: read here).
     """
     name = check_name(name, "name")
     if action not in INSTANCE_ACTIONS:
@@ -721,7 +722,9 @@ def instance_action(api, name, action, timeout=30, force=False):
             "unknown action {!r}; choose one of {}".format(action, ", ".join(INSTANCE_ACTIONS))
         )
     timeout = check_seconds(timeout)
-    current = planning_status(api.get(api.instance_path(name)).metadata.get("status"))
+    if instance is None:
+        instance = api.get(api.instance_path(name))
+    current = planning_status(instance.metadata.get("status"))
     url = api.absolute_url(api.instance_path(name, "state"))
     refused = {
         ("restart", "Stopped"): "it is Stopped; start it instead",

@@ -462,5 +462,5 @@ def instance_action_ready(api, name, action, wait_for, timeout=30, force=False):
     if not instance:
         raise ValueError("container {!r} does not exist on {}".format(name, api.display_endpoint))
     ready = readiness_wait(api, name, wait_for, "Running", instance=instance)
-    changed = instance_action(api, name, action, timeout=timeout, force=force)
+    changed = instance_action(api, name, action, timeout=timeout, force=force, instance=instance)
     return {"changed": changed, "ready": ready.run(api)}
