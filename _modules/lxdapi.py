@@ -706,7 +706,7 @@ def container_copy(name, new_name=None, to=None, instance_only=False, source_url
 
 
 @_salt_errors
-def container_move(name, to, stop_and_start=False, timeout=30, source_url=None, **kwargs):
+def container_migrate(name, to, stop_and_start=False, timeout=30, source_url=None, **kwargs):
     """
     Move an instance to another server: the destination pulls it (with its snapshots)
     over HTTPS, then this server's copy is deleted. Returns the changes
@@ -739,10 +739,10 @@ def container_move(name, to, stop_and_start=False, timeout=30, source_url=None, 
 
     .. code-block:: bash
 
-        salt '*' lxdapi.container_move web1 to=rack2 stop_and_start=True
+        salt '*' lxdapi.container_migrate web1 to=rack2 stop_and_start=True
     """
     api = _connect(kwargs)
-    plan = lxdapi_backups.plan_instance_to_server(
+    plan = lxdapi_backups.plan_instance_migrated(
         api,
         name,
         _target_api(to),

@@ -157,7 +157,7 @@ def authenticate(name, remote_addr, password, cert, key, verify_cert=True):
     """
     Ensure this minion's client certificate is trusted by the remote LXD at
     ``remote_addr`` (Salt 3007's ``lxd.authenticate``, on
-    :func:`lxdapi.client_trusted`): nothing is sent when it is already trusted.
+    :func:`lxdapi.remote_trusted`): nothing is sent when it is already trusted.
 
     name
         The state's ID.
@@ -186,7 +186,7 @@ def authenticate(name, remote_addr, password, cert, key, verify_cert=True):
             - key: /etc/salt/lxd/client.key
     """
     return lxdapi_compat.adapted(
-        __states__["lxdapi.client_trusted"],
+        __states__["lxdapi.remote_trusted"],
         name,
         (remote_addr, cert, key, verify_cert),
         password=password,

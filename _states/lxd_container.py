@@ -277,7 +277,7 @@ def migrated(
     """
     Ensure a container is on the server at ``remote_addr``, moved there from the one at
     ``src_remote_addr`` (Salt 3007's ``lxd_container.migrated``, on
-    :func:`lxdapi.container_moved`): the destination pulls it over HTTPS, with its
+    :func:`lxdapi.container_migrated`): the destination pulls it over HTTPS, with its
     snapshots, and the source's copy is deleted. A container already on the destination
     is left alone. Both servers must trust this minion's certificate
     (``lxd.authenticate``).
@@ -325,7 +325,7 @@ def migrated(
         verify_cert if src_verify_cert is None else src_verify_cert,
     )
     return lxdapi_compat.adapted(
-        __states__["lxdapi.container_moved"],
+        __states__["lxdapi.container_migrated"],
         name,
         source,
         to=to,

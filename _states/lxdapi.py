@@ -2309,7 +2309,7 @@ def certificate_absent(name, **kwargs):
     )
 
 
-def client_trusted(name, password=None, token=None, **connection):
+def remote_trusted(name, password=None, token=None, **connection):
     """
     Ensure the server trusts this minion's client certificate: the certificate is sent
     with a trust ``token`` (or, on LXD before 6.1, the trust ``password``) when the
@@ -2334,14 +2334,14 @@ def client_trusted(name, password=None, token=None, **connection):
     .. code-block:: yaml
 
         minion1:
-          lxdapi.client_trusted:
+          lxdapi.remote_trusted:
             - remote: lab
             - token: {{ pillar['lab_trust_token'] }}
     """
     return _converge(
         name,
         connection,
-        lambda api: lxdapi_trust.plan_client_trusted(
+        lambda api: lxdapi_trust.plan_remote_trusted(
             api, password=password, token=token, name=name
         ),
         "This client is now trusted by the server.",
@@ -2349,7 +2349,7 @@ def client_trusted(name, password=None, token=None, **connection):
     )
 
 
-def container_moved(name, to, stop_and_start=False, timeout=30, source_url=None, **connection):
+def container_migrated(name, to, stop_and_start=False, timeout=30, source_url=None, **connection):
     """
     Ensure a container is on another server, ``to``: when the destination does not
     have it, the destination pulls it (with its snapshots) from this server over HTTPS,
@@ -2383,14 +2383,14 @@ def container_moved(name, to, stop_and_start=False, timeout=30, source_url=None,
     .. code-block:: yaml
 
         web1:
-          lxdapi.container_moved:
+          lxdapi.container_migrated:
             - to: rack2
             - stop_and_start: True
     """
     return _converge(
         name,
         connection,
-        lambda api: lxdapi_backups.plan_instance_to_server(
+        lambda api: lxdapi_backups.plan_instance_migrated(
             api,
             name,
             _api(core.destination_arguments(to)),

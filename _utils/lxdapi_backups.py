@@ -236,7 +236,7 @@ def instance_copy(api, name, new_name=None, target_api=None, instance_only=False
     return new_name
 
 
-def plan_instance_to_server(
+def plan_instance_migrated(
     api, name, target_api, stop_and_start=False, timeout=30, source_url=None
 ):
     """The :class:`Plan` that moves instance ``name`` from the server of ``api`` to that

@@ -426,7 +426,7 @@ def create_client_certificate(
     }
 
 
-def plan_client_trusted(api, password=None, token=None, name=None):
+def plan_remote_trusted(api, password=None, token=None, name=None):
     """The :class:`Plan` that gets this client's certificate trusted by an HTTPS server:
     ``POST /1.0/certificates`` with the trust ``password`` or a trust ``token`` (as
     ``trust_token`` on Incus and where the server has the ``explicit_trust_token``
@@ -542,11 +542,11 @@ def _check_trusted(api):
 
 def authenticate(api, password=None, token=None, name=None):
     """Get this client's certificate trusted by an HTTPS server (see
-    :func:`plan_client_trusted`): the plan, applied.
+    :func:`plan_remote_trusted`): the plan, applied.
 
     Returns ``{"trusted": True, "changed": bool, "fingerprint": ...}``; an already trusted
     client changes nothing. A refused secret raises :class:`APIForbiddenException`.
     """
-    plan = plan_client_trusted(api, password=password, token=token, name=name)
+    plan = plan_remote_trusted(api, password=password, token=token, name=name)
     plan.apply(api)
     return {"trusted": True, "changed": bool(plan.writes), "fingerprint": client_fingerprint(api)}

@@ -181,19 +181,19 @@ def moving(lxd, image_server, unique_name):
     server.lxc("delete", "--force", name, check=False)
 
 
-def test_container_moved_state_moves_once_then_leaves_it(states, api, lxd, moving, request_log):
+def test_container_migrated_state_moves_once_then_leaves_it(states, api, lxd, moving, request_log):
     server, name = moving
     here, there = {"endpoint": server.socket}, {"endpoint": lxd.socket}
     move = {"server": {"old": server.socket, "new": lxd.socket}}
 
-    predicted = states.lxdapi.container_moved(name, to=there, test=True, **here)
+    predicted = states.lxdapi.container_migrated(name, to=there, test=True, **here)
     assert predicted.result is None, predicted.comment
     assert predicted.changes == move
     assert request_log.writes == []
     assert held(server.local_api(), "instances/" + name) is not None
     assert held(api, "instances/" + name) is None
 
-    ret = states.lxdapi.container_moved(name, to=there, **here)
+    ret = states.lxdapi.container_migrated(name, to=there, **here)
     assert ret.result is True, ret.comment
     assert ret.changes == move
     assert ret.comment == "Container {} moved from {} to {}.".format(
@@ -206,7 +206,7 @@ def test_container_moved_state_moves_once_then_leaves_it(states, api, lxd, movin
     assert held(server.local_api(), "instances/" + name) is None
 
     request_log.clear()
-    again = states.lxdapi.container_moved(name, to=there, **here)
+    again = states.lxdapi.container_migrated(name, to=there, **here)
     assert again.result is True and again.changes == {}, again.comment
     assert again.comment == "Container {} is already on the destination.".format(name)
     assert request_log.writes == []
@@ -219,7 +219,7 @@ def test_a_running_container_moves_only_with_stop_and_start(
     here, there = {"endpoint": server.socket}, {"endpoint": lxd.socket}
     server.lxc("start", name)
     request_log.clear()
-    refused = states.lxdapi.container_moved(name, to=there, **here)
+    refused = states.lxdapi.container_migrated(name, to=there, **here)
     assert refused.result is False
     assert "is Running on {}: moving it needs stop_and_start: True".format(server.socket) in (
         refused.comment
@@ -228,22 +228,22 @@ def test_a_running_container_moves_only_with_stop_and_start(
     assert held(server.local_api(), "instances/" + name)["status"] == "Running"
 
     # The execution function: stopped cleanly there, started here.
-    changes = modules.lxdapi.container_move(name, to=there, stop_and_start=True, **here)
+    changes = modules.lxdapi.container_migrate(name, to=there, stop_and_start=True, **here)
     assert changes == {"server": {"old": server.socket, "new": lxd.socket}}
     assert held(api, "instances/" + name)["status"] == "Running"
     assert held(server.local_api(), "instances/" + name) is None
-    assert modules.lxdapi.container_move(name, to=there, stop_and_start=True, **here) == {}
+    assert modules.lxdapi.container_migrate(name, to=there, stop_and_start=True, **here) == {}
 
 
-def test_container_moved_bad_input(states, lxd, image_server, unique_name, request_log):
+def test_container_migrated_bad_input(states, lxd, image_server, unique_name, request_log):
     server = image_server[0]
     here, there = {"endpoint": server.socket}, {"endpoint": lxd.socket}
-    ret = states.lxdapi.container_moved(unique_name, to=there, **here)
+    ret = states.lxdapi.container_migrated(unique_name, to=there, **here)
     assert ret.result is False
     assert "exists neither on {} nor on {}".format(server.socket, lxd.socket) in ret.comment
-    ret = states.lxdapi.container_moved(unique_name, to={"host": "x"}, **here)
+    ret = states.lxdapi.container_migrated(unique_name, to={"host": "x"}, **here)
     assert ret.result is False and "to: unknown connection setting(s) host" in ret.comment
-    ret = states.lxdapi.container_moved(unique_name, to=there, stop_and_start="yes", **here)
+    ret = states.lxdapi.container_migrated(unique_name, to=there, stop_and_start="yes", **here)
     assert ret.result is False and "stop_and_start" in ret.comment
     assert request_log.writes == []
 

@@ -370,7 +370,7 @@ def test_authenticate_bad_input(modules, server, certs):
         )
 
 
-def test_client_trusted_state_with_a_token(states, server, certs, unique_name, request_log):
+def test_remote_trusted_state_with_a_token(states, server, certs, unique_name, request_log):
     made = client_pair(certs["folder"], unique_name)
     fingerprint = core.certificate_fingerprint(made[0])
     conn = {
@@ -383,19 +383,19 @@ def test_client_trusted_state_with_a_token(states, server, certs, unique_name, r
     request_log.clear()
     try:
         # test mode: the change predicted, the token not spent
-        ret = states.lxdapi.client_trusted(unique_name, token=token, test=True, **conn)
+        ret = states.lxdapi.remote_trusted(unique_name, token=token, test=True, **conn)
         assert ret.result is None, ret.comment
         assert ret.changes == {"trusted": {"old": False, "new": True}}
         assert request_log.writes == []
         assert fingerprint not in trusted_fingerprints(server)
 
-        ret = states.lxdapi.client_trusted(unique_name, token=token, **conn)
+        ret = states.lxdapi.remote_trusted(unique_name, token=token, **conn)
         assert ret.result is True, ret.comment
         assert ret.changes == {"trusted": {"old": False, "new": True}}
         assert trusted_fingerprints(server)[fingerprint]["name"] == unique_name
 
         request_log.clear()
-        again = states.lxdapi.client_trusted(unique_name, token=token, **conn)
+        again = states.lxdapi.remote_trusted(unique_name, token=token, **conn)
         assert again.result is True and again.changes == {}, again.comment
         assert "already trusted" in again.comment
         assert request_log.writes == []
@@ -403,17 +403,17 @@ def test_client_trusted_state_with_a_token(states, server, certs, unique_name, r
         forget(server, fingerprint)
 
 
-def test_client_trusted_state_bad_input_and_a_spent_token(
+def test_remote_trusted_state_bad_input_and_a_spent_token(
     states, server, certs, unique_name, request_log
 ):
     cert, key = certs["untrusted"]
     conn = {"endpoint": server.url, "cert": cert, "key": key, "server_cert": server.server_cert}
-    ret = states.lxdapi.client_trusted(unique_name, **conn)
+    ret = states.lxdapi.remote_trusted(unique_name, **conn)
     assert ret.result is False and "password or a trust token" in ret.comment
-    ret = states.lxdapi.client_trusted(unique_name, token="x", endpoint=server.socket)
+    ret = states.lxdapi.remote_trusted(unique_name, token="x", endpoint=server.socket)
     assert ret.result is False and "needs an HTTPS endpoint" in ret.comment
     assert request_log.writes == []
-    ret = states.lxdapi.client_trusted(unique_name, token="bm90LWEtdG9rZW4=", **conn)
+    ret = states.lxdapi.remote_trusted(unique_name, token="bm90LWEtdG9rZW4=", **conn)
     assert ret.result is False, ret.comment
     assert "refused the trust token: the client stays untrusted" in ret.comment
     assert ret.changes == {}
