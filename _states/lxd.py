@@ -56,7 +56,7 @@ def init(
     """
     Bring a fresh daemon to what ``lxd init`` would make of these answers (Salt 3007's
     ``lxd.init``): a storage pool, the HTTPS address, the trust password; on
-    :func:`lxdapi.storage_pool_present` and :func:`lxdapi.server_config_present`.
+    :func:`lxdapi.server_initialized` (one plan).
     Unlike the old state, it reads the server rather than a done file, so it converges
     on every run and changes nothing once the server is as declared.
 
@@ -104,25 +104,10 @@ def init(
         server_config["core.https_address"] = "{}:{}".format(network_address, network_port or 8443)
     if trust_password:
         server_config["core.trust_password"] = trust_password
-    pool = storage_pool or "default"
-    rets = [
-        __states__["lxdapi.storage_pool_present"](
-            name=pool, driver=storage_backend, config=pool_config
-        )
-    ]
-    if server_config:
-        rets.append(__states__["lxdapi.server_config_present"](name=name, config=server_config))
-    changes = {}
-    for ret in rets:
-        changes.update(ret.get("changes") or {})
-    results = [ret["result"] for ret in rets]
-    result = False if False in results else (None if None in results else True)
-    return {
-        "name": name,
-        "result": result,
-        "comment": " ".join(ret["comment"] for ret in rets),
-        "changes": changes,
-    }
+    pool = {"name": storage_pool or "default", "driver": storage_backend, "config": pool_config}
+    return __states__["lxdapi.server_initialized"](
+        name=name, config=server_config, storage_pools=[pool]
+    )
 
 
 def config_managed(name, value, force_password=False):

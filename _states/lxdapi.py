@@ -44,6 +44,7 @@ try:
     import lxdapi_instances
     import lxdapi_kinds
     import lxdapi_plans
+    import lxdapi_preseed
     import lxdapi_readiness
     import lxdapi_resources
     import lxdapi_server
@@ -2306,6 +2307,101 @@ def certificate_absent(name, **kwargs):
         lambda api: lxdapi_trust.plan_certificate_absent(api, name),
         "Certificate {} removed from the trust store.".format(name),
         "Certificate {} is already absent.".format(name),
+    )
+
+
+def server_initialized(
+    name,
+    config=None,
+    storage_pools=None,
+    networks=None,
+    profiles=None,
+    projects=None,
+    **connection,
+):
+    """
+    Ensure the server is set up as a ``lxd init --preseed`` document says: the same
+    shape (``config``, ``storage_pools``, ``networks``, ``profiles``, ``projects``),
+    applied in dependency order (projects, pools, networks, profiles, then the server
+    config). On a fresh daemon it creates what is declared; on an initialized one each
+    entry is compared and converged as its own state would (keys and devices not
+    declared are kept), so a second run sends nothing. Every entry is checked before
+    anything is sent.
+
+    name
+        The state's ID.
+
+    config
+        Server config keys (``core.https_address``...); others are kept.
+
+    storage_pools
+        A list of pools: ``name``, ``driver``, ``config``, ``description``.
+
+    networks
+        A list of networks: ``name``, ``type``, ``config``, ``description``.
+
+    profiles
+        A list of profiles: ``name``, ``config``, ``devices``, ``description``.
+
+    projects
+        A list of projects: ``name``, ``config``, ``description``.
+
+    connection
+        ``remote``, ``endpoint``, ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        lxd-host:
+          lxdapi.server_initialized:
+            - config:
+                core.https_address: 127.0.0.1:8443
+            - storage_pools:
+              - name: default
+                driver: dir
+            - networks:
+              - name: lxdbr0
+                type: bridge
+                config:
+                  ipv4.address: none
+                  ipv6.address: none
+            - profiles:
+              - name: default
+                devices:
+                  root: {type: disk, path: /, pool: default}
+                  eth0: {type: nic, name: eth0, network: lxdbr0}
+    """
+
+    def summary(sequence):
+        created, updated = [], []
+        for path, plan in sequence.todo:
+            if path == ("server",):
+                updated.append("the server config")
+                continue
+            section, entry = path
+            kind = dict(lxdapi_preseed.SECTIONS)[section]
+            label = "{} {!r}".format(lxdapi_kinds.resource_kind(kind).label, entry)
+            (created if _created(plan, kind) else updated).append(label)
+        parts = (["created " + ", ".join(created)] if created else []) + (
+            ["updated " + ", ".join(updated)] if updated else []
+        )
+        return "; ".join(parts)
+
+    return _converge(
+        name,
+        connection,
+        lambda api: lxdapi_preseed.plan_server_initialized(
+            api,
+            config=config,
+            storage_pools=storage_pools,
+            networks=networks,
+            profiles=profiles,
+            projects=projects,
+        ),
+        lambda sequence: "Server initialized: {}.".format(summary(sequence)),
+        "The server is already initialized as declared.",
+        would=lambda sequence: "Would initialize the server: {}.".format(summary(sequence)),
     )
 
 

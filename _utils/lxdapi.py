@@ -34,9 +34,10 @@ The parts beside it, each a module of its own that imports what it uses:
 ``lxdapi_readiness``   ``wait_for``: an instance ready to use, not just Running
 ``lxdapi_members``     networks and pools across the members of a cluster
 ``lxdapi_resources``   profiles, networks, storage, projects... (the generic reconcile)
-``lxdapi_backups``     instance backups and copies
+``lxdapi_backups``     instance backups, copies and moves to another server
 ``lxdapi_server``      the server's own configuration
 ``lxdapi_trust``       certificates, trust, client certificates
+``lxdapi_preseed``     a host from nothing: a preseed document as one plan
 ``lxdapi_batch``       what the states of one run share (listing, side by side writes)
 ``lxdapi_shortcuts``   the 2016 library's idempotent shortcuts
 =====================  ==========================================================

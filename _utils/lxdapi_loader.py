@@ -42,6 +42,7 @@ MODULES = (
     "lxdapi_backups",
     "lxdapi_server",
     "lxdapi_trust",
+    "lxdapi_preseed",
     "lxdapi_batch",
     "lxdapi_shortcuts",
 )

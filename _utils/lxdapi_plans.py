@@ -236,6 +236,65 @@ class Plan:
         }
 
 
+class PlanSequence:
+    """Several plans brought about one after another, in order, reported as one: what a
+    state that declares several resources at once (a preseed document) hands to the
+    converge as it would one :class:`Plan`.
+
+    ``named``: ``[(path, plan)]`` where ``path`` is where the plan's changes go in
+    ``changes``: ``("server",)`` or ``("profiles", "default")``. :meth:`apply` applies
+    each plan with writes in order and stops at the first that fails;
+    :meth:`applied_changes` then tells what went through (the failed plan's own partial
+    changes included).
+    """
+
+    def __init__(self, name, named):
+        self.name = name
+        self.named = list(named)
+        self.todo = [(path, plan) for path, plan in self.named if plan.writes]
+        self.writes = [write for _, plan in self.todo for write in plan.writes]
+        self.notes = [note for _, plan in self.named for note in plan.notes]
+        self.waits = [wait for _, plan in self.named for wait in plan.waits]
+        self.changes = self._nested((path, plan.changes) for path, plan in self.todo)
+        self.done = []
+
+    def __bool__(self):
+        return bool(self.writes)
+
+    @staticmethod
+    def _nested(pairs):
+        nested = {}
+        for path, changes in pairs:
+            if not changes:
+                continue
+            node = nested
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = changes
+        return nested
+
+    def apply(self, api):
+        """Apply the plans in order; True. The first failure is raised as it is."""
+        self.done = []
+        self.failed = None
+        for path, plan in self.todo:
+            try:
+                plan.apply(api)
+            except APIException:
+                self.failed = (path, plan)
+                raise
+            self.done.append((path, plan))
+        return True
+
+    def applied_changes(self):
+        """The changes made: each applied plan's, and what a failed one wrote first."""
+        pairs = [(path, plan.changes) for path, plan in self.done]
+        if getattr(self, "failed", None) is not None:
+            path, plan = self.failed
+            pairs.append((path, plan.applied_changes()))
+        return self._nested(pairs)
+
+
 def diff_fields(current, declared, purge_config=False, purge_devices=False):
     """Compare the declared fields of a resource with what the server holds.
 

@@ -259,6 +259,7 @@ def plan_resource_present(
     purge_config=False,
     purge_devices=False,
     member_config=None,
+    planned_pools=(),
     **url_params,
 ):
     """The :class:`Plan` that creates or converges one profile, network, pool, volume...
@@ -278,7 +279,9 @@ def plan_resource_present(
     finished (see ``lxdapi_members``).
 
     Absent: one POST. Drifted: one PATCH with If-Match (a PUT of the whole config for a
-    project). Create-only fields that differ: a note, no write.
+    project). Create-only fields that differ: a note, no write. A profile's disk device
+    must name a pool that exists, or one of ``planned_pools`` (created before this plan
+    is applied: a preseed document's).
     Raises ValueError for bad input.
     """
     _, want, member_config, url, current = _read_declared(
@@ -299,7 +302,7 @@ def plan_resource_present(
             member_config,
             url_params,
         )
-    return check_device_pools(api, kind, plan)
+    return check_device_pools(api, kind, plan, planned_pools)
 
 
 def _read_declared(api, kind, name, declared, member_config, url_params):
@@ -558,14 +561,19 @@ def check_create_only_values(api, kind, want):
         spec.check_create(api, want)
 
 
-def check_device_pools(api, kind, plan):
+def check_device_pools(api, kind, plan, planned_pools=()):
     """ValueError when a profile's new disk device names a storage pool that does not
-    exist (LXD 5.0 accepts such a profile, and every instance using it then fails)."""
+    exist, and is not one of ``planned_pools`` (LXD 5.0 accepts such a profile, and
+    every instance using it then fails)."""
     if "devices" not in resource_kind(kind).fields or "devices" not in plan.changes:
         return plan
     for device, spec in (plan.changes["devices"]["new"] or {}).items():
         pool = (spec or {}).get("pool")
-        if pool and get_or_none(api, api.path("storage-pools", pool)) is None:
+        if (
+            pool
+            and pool not in planned_pools
+            and get_or_none(api, api.path("storage-pools", pool)) is None
+        ):
             raise ValueError(
                 "device {!r}: storage pool {!r} does not exist on {}".format(
                     device, pool, api.display_endpoint

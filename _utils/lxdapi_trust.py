@@ -438,11 +438,11 @@ def plan_remote_trusted(api, password=None, token=None, name=None):
     """
     if bool(password) == bool(token):
         raise ValueError("give a trust password or a trust token (one of them)")
-    client_fingerprint(api)
     plan = Plan(name or "client")
     api._server = None
-    if api.server.get("auth") == "trusted":
+    if api.server.get("auth") == "trusted":  # a socket client always is
         return plan
+    client_fingerprint(api)  # an untrusted client: it needs HTTPS and a certificate
     body = {"type": "client"}
     if name:
         body["name"] = check_name(name, "name")
@@ -544,9 +544,16 @@ def authenticate(api, password=None, token=None, name=None):
     """Get this client's certificate trusted by an HTTPS server (see
     :func:`plan_remote_trusted`): the plan, applied.
 
-    Returns ``{"trusted": True, "changed": bool, "fingerprint": ...}``; an already trusted
-    client changes nothing. A refused secret raises :class:`APIForbiddenException`.
+    Returns ``{"trusted": True, "changed": bool, "fingerprint": ...}`` (the fingerprint
+    of the client certificate; None for a socket client, trusted without one); an
+    already trusted client changes nothing. A refused secret raises
+    :class:`APIForbiddenException`.
     """
     plan = plan_remote_trusted(api, password=password, token=token, name=name)
     plan.apply(api)
-    return {"trusted": True, "changed": bool(plan.writes), "fingerprint": client_fingerprint(api)}
+    presents = api.endpoint.startswith("https://") and api.session.cert
+    return {
+        "trusted": True,
+        "changed": bool(plan.writes),
+        "fingerprint": client_fingerprint(api) if presents else None,
+    }

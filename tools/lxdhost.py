@@ -238,7 +238,8 @@ def start_daemon(lxd_dir, preseed=None, timeout=60, server="lxd"):
     ``server`` is ``"lxd"`` (``lxd``, ``LXD_DIR``) or ``"incus"`` (``incusd``,
     ``INCUS_DIR``). ``preseed`` is a dict in ``init --preseed`` form, the same for both
     (default: a ``dir`` pool named ``default`` and the ``default`` profile with a root
-    disk). Returns the socket path. A daemon of that kind already answering in
+    disk); False leaves the daemon as it starts, never initialized. Returns the socket
+    path. A daemon of that kind already answering in
     ``lxd_dir`` is reused as it is; one of the other kind is an error.
     """
     spec = _server(server)
@@ -269,13 +270,14 @@ def start_daemon(lxd_dir, preseed=None, timeout=60, server="lxd"):
     log.close()
     _write_marker(lxd_dir, server=spec.name, pid=daemon.pid)
     _admin(lxd_dir, "waitready", "--timeout", str(timeout), server=spec.name, timeout=timeout + 10)
-    _admin(
-        lxd_dir,
-        "init",
-        "--preseed",
-        server=spec.name,
-        stdin=json.dumps(preseed if preseed is not None else DEFAULT_PRESEED),
-    )
+    if preseed is not False:
+        _admin(
+            lxd_dir,
+            "init",
+            "--preseed",
+            server=spec.name,
+            stdin=json.dumps(preseed if preseed is not None else DEFAULT_PRESEED),
+        )
     return sock
 
 

@@ -362,8 +362,12 @@ def test_authenticate_bad_input(modules, server, certs):
         modules.lxdapi.authenticate(**conn)
     with pytest.raises(SaltInvocationError, match="password or a trust token"):
         modules.lxdapi.authenticate(password="a", token="b", **conn)
-    with pytest.raises(SaltInvocationError, match="needs an HTTPS endpoint"):
-        modules.lxdapi.authenticate(password="a", endpoint=server.socket)
+    # A socket client is trusted already: nothing to do, and no certificate to name.
+    assert modules.lxdapi.authenticate(password="a", endpoint=server.socket) == {
+        "trusted": True,
+        "changed": False,
+        "fingerprint": None,
+    }
     with pytest.raises(SaltInvocationError, match="needs a client certificate"):
         modules.lxdapi.authenticate(
             password="a", endpoint=server.url, server_cert=server.server_cert
@@ -410,8 +414,10 @@ def test_remote_trusted_state_bad_input_and_a_spent_token(
     conn = {"endpoint": server.url, "cert": cert, "key": key, "server_cert": server.server_cert}
     ret = states.lxdapi.remote_trusted(unique_name, **conn)
     assert ret.result is False and "password or a trust token" in ret.comment
-    ret = states.lxdapi.remote_trusted(unique_name, token="x", endpoint=server.socket)
-    assert ret.result is False and "needs an HTTPS endpoint" in ret.comment
+    ret = states.lxdapi.remote_trusted(
+        unique_name, token="x", endpoint=server.url, server_cert=server.server_cert
+    )
+    assert ret.result is False and "needs a client certificate" in ret.comment
     assert request_log.writes == []
     ret = states.lxdapi.remote_trusted(unique_name, token="bm90LWEtdG9rZW4=", **conn)
     assert ret.result is False, ret.comment

@@ -120,5 +120,5 @@ def test_trust_is_refused_before_anything_is_sent():
     api = core.API(None, "http+unix://%2Fnonexistent%2Funix.socket")
     with pytest.raises(ValueError, match="one of them"):
         lxdapi_trust.plan_remote_trusted(api)
-    with pytest.raises(ValueError, match="needs an HTTPS endpoint"):
-        lxdapi_trust.plan_remote_trusted(api, token="t")
+    with pytest.raises(ValueError, match="one of them"):
+        lxdapi_trust.plan_remote_trusted(api, password="p", token="t")
