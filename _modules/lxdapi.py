@@ -115,8 +115,13 @@ def _internal_error(where, exc):
 def _api(**kwargs):
     """The :class:`API` for these connection kwargs, cached in ``__context__`` per run."""
     kwargs = salt.utils.args.clean_kwargs(**kwargs)
-    settings = core.resolve_connection(kwargs, __salt__["config.get"])
-    return core.cached_api(settings, __context__)
+    return core.connection_api(
+        kwargs,
+        __context__,
+        __salt__["config.get"],
+        __salt__["sdb.get"],
+        __opts__.get("cachedir"),
+    )
 
 
 def _connect(kwargs):

@@ -79,8 +79,13 @@ def _ret(name):
 def _api(kwargs):
     """The cached :class:`API` for a state's connection kwargs (see the module doc)."""
     kwargs = salt.utils.args.clean_kwargs(**kwargs)
-    settings = core.resolve_connection(kwargs, __salt__["config.get"])
-    return core.cached_api(settings, __context__)
+    return core.connection_api(
+        kwargs,
+        __context__,
+        __salt__["config.get"],
+        __salt__["sdb.get"],
+        __opts__.get("cachedir"),
+    )
 
 
 def _fail(ret, message):

@@ -53,8 +53,10 @@ import os
 import socket
 import ssl
 import sys
+import tempfile
 import urllib.parse
 import warnings
+import weakref
 import zlib
 
 import requests
@@ -653,16 +655,68 @@ def find_local_socket():
     )
 
 
-def make_session(endpoint=None, cert=None, key=None, verify=True, server_cert=None):
-    """Return ``(base_url, session)`` for an endpoint; see :meth:`API.factory`."""
+#: What PEM text holds (a certificate or a key given as text, not as a path).
+PEM_MARK = "-----BEGIN "
+
+
+def is_pem_text(value):
+    """True when ``value`` is PEM text (a certificate or key itself, not a path)."""
+    return isinstance(value, str) and PEM_MARK in value
+
+
+def _remove_quietly(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def private_pem_file(text, owner, folder=None):
+    """Write PEM ``text`` to a new file only its owner may read (0600) in ``folder``
+    (made 0700 if missing; None: the system's temporary folder) and return its path:
+    requests reads a client certificate and key from files only. The file is removed
+    when ``owner`` (the session that uses it) is garbage-collected, or at the latest
+    when the process exits. The text is never logged."""
+    if folder:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    fd, path = tempfile.mkstemp(prefix="lxdapi-", suffix=".pem", dir=folder or None)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+    except BaseException:
+        _remove_quietly(path)
+        raise
+    weakref.finalize(owner, _remove_quietly, path)
+    return path
+
+
+def _shown_path(value):
+    """A setting as an error may show it: a path as it is, anything else (it may be a
+    secret that is not PEM text) not at all."""
+    if isinstance(value, str) and "\n" not in value and len(value) < 256:
+        return repr(value)
+    return "(not a path, nor PEM text)"
+
+
+def make_session(
+    endpoint=None, cert=None, key=None, verify=True, server_cert=None, private_folder=None
+):
+    """Return ``(base_url, session)`` for an endpoint; see :meth:`API.factory`.
+
+    ``cert`` and ``key`` may be paths or PEM text: text is written to private files in
+    ``private_folder`` for the session's lifetime (:func:`private_pem_file`)."""
     if endpoint and endpoint.startswith("https://"):
         session = requests.Session()
         if cert or key:
+            if is_pem_text(cert):
+                cert = private_pem_file(cert, session, private_folder)
+            if is_pem_text(key):
+                key = private_pem_file(key, session, private_folder)
             for label, path in (("cert", cert), ("key", key)):
                 if not path or not os.path.exists(path):
                     raise APIConnectionError(
                         url=endpoint,
-                        error="client {} file {!r} does not exist".format(label, path),
+                        error="client {} file {} does not exist".format(label, _shown_path(path)),
                     )
             session.cert = (cert, key)
         if server_cert:
@@ -781,18 +835,25 @@ class API:
         ``https://host:port``. None means ``$LXD_DIR/unix.socket`` when LXD_DIR is set,
         else the first that exists of :data:`SOCKET_CANDIDATES`.
 
-        Keyword arguments: ``cert`` and ``key`` (client certificate and key paths, HTTPS),
-        ``verify`` (True, False or a CA bundle path; default True), ``server_cert`` (a PEM
-        or its path: trust exactly this certificate, with no host-name check), ``timeout``
-        (seconds per request), ``wait_timeout`` (seconds per operation), ``project``,
-        ``debug``. ``base_url`` is accepted as an alias of ``endpoint``.
+        Keyword arguments: ``cert`` and ``key`` (client certificate and key, HTTPS: paths
+        or PEM text), ``verify`` (True, False or a CA bundle path; default True),
+        ``server_cert`` (a PEM or its path: trust exactly this certificate, with no
+        host-name check), ``timeout`` (seconds per request), ``wait_timeout`` (seconds
+        per operation), ``project``, ``debug``; ``private_folder``: where PEM text given
+        as ``cert`` or ``key`` is written for the session (0600, removed with it).
+        ``base_url`` is accepted as an alias of ``endpoint``.
         """
         endpoint = endpoint or kwargs.pop("base_url", None)
         cert, key = kwargs.pop("cert", None), kwargs.pop("key", None)
         verify = kwargs.pop("verify", True)
         server_cert = kwargs.pop("server_cert", None)
         base, session = make_session(
-            endpoint, cert=cert, key=key, verify=verify, server_cert=server_cert
+            endpoint,
+            cert=cert,
+            key=key,
+            verify=verify,
+            server_cert=server_cert,
+            private_folder=kwargs.pop("private_folder", None),
         )
         return cls(session, base, default_version=default_version, **kwargs)
 
@@ -1134,7 +1195,11 @@ def destination_arguments(to):
     )
 
 
-def resolve_connection(kwargs, config_get=None):
+#: Settings that may be secrets: given as ``sdb://PROFILE/KEY``, they are looked up.
+SECRET_SETTINGS = ("cert", "key", "server_cert")
+
+
+def resolve_connection(kwargs, config_get=None, secret_get=None):
     """The connection settings for one call, with their precedence written down once.
 
     keyword argument (``client_key`` and ``request_timeout`` stand for ``key`` and
@@ -1142,7 +1207,9 @@ def resolve_connection(kwargs, config_get=None):
     ``config_get('lxdapi:<key>')`` (in Salt: minion config, grains, pillar) > the
     built-in default (the local unix socket). ``config_get(key, default)`` is any
     lookup callable (Salt's ``config.get``); None means no configuration.
-    Raises ValueError for an unknown remote or an unknown setting.
+    ``cert``, ``key`` and ``server_cert`` given as ``sdb://PROFILE/KEY`` are looked up
+    with ``secret_get(uri)`` (Salt's ``sdb.get``). Raises ValueError for an unknown
+    remote, an unknown setting, or an ``sdb://`` secret that has no value.
     """
     config_get = config_get or (lambda key, default=None: default)
     settings = {}
@@ -1173,21 +1240,43 @@ def resolve_connection(kwargs, config_get=None):
     for alias, key in CONNECTION_ALIASES.items():
         if kwargs.get(alias) is not None and kwargs.get(key) is None:
             settings[key] = kwargs[alias]
+    for key in SECRET_SETTINGS:
+        value = settings.get(key)
+        if isinstance(value, str) and value.startswith("sdb://"):
+            found = secret_get(value) if secret_get is not None else None
+            if not found or found == value:
+                raise ValueError("{} {} has no value (is the sdb profile set?)".format(key, value))
+            settings[key] = found
     return settings
 
 
-def cached_api(settings, cache, debug=False):
-    """One :class:`API` per distinct connection ``settings``, kept in ``cache`` (a dict)."""
-    cache_key = "lxdapi.api." + json.dumps(settings, sort_keys=True, default=str)
+def cached_api(settings, cache, debug=False, private_folder=None):
+    """One :class:`API` per distinct connection ``settings``, kept in ``cache`` (a dict).
+    ``private_folder``: where PEM text given as ``cert`` or ``key`` is written while the
+    API lives (see :meth:`API.factory`)."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    cache_key = "lxdapi.api." + digest.hexdigest()  # no secret in the cache's keys
     api = cache.get(cache_key)
     if api is None:
         api = API.factory(
             settings.get("endpoint"),
             debug=debug,
+            private_folder=private_folder,
             **{k: v for k, v in settings.items() if k != "endpoint"},
         )
         cache[cache_key] = api
     return api
+
+
+def connection_api(kwargs, cache, config_get=None, secret_get=None, cachedir=None):
+    """The cached :class:`API` for one call's connection ``kwargs``: the settings
+    resolved (:func:`resolve_connection`), one API per distinct settings in ``cache``
+    (:func:`cached_api`); PEM text given as ``cert`` or ``key`` is written, 0600, under
+    ``cachedir/lxdapi`` while that API lives. What the Salt modules, states and beacon
+    call (with ``config.get``, ``sdb.get``, ``__context__`` and the minion's cachedir)."""
+    settings = resolve_connection(kwargs, config_get, secret_get)
+    private = os.path.join(cachedir, "lxdapi") if cachedir else None
+    return cached_api(settings, cache, private_folder=private)
 
 
 # ------------------------------------------------------------------ the 2016 library's API

@@ -58,14 +58,17 @@ def client_pair(folder, name):
     return cert, key
 
 
-def minion_loaders(salt_factories, minion_id, lxdapi_config):
+def minion_loaders(salt_factories, minion_id, lxdapi_config, **options):
     """Salt's functional loaders for a minion whose ``lxdapi`` config is
-    ``lxdapi_config`` (e.g. with ``remotes``)."""
+    ``lxdapi_config`` (e.g. with ``remotes``); ``options``: other minion options (an sdb
+    profile...)."""
     from saltfactories.utils.functional import Loaders
 
     factory = salt_factories.salt_minion_daemon(
         minion_id,
-        overrides={"file_client": "local", "module_dirs": [ROOT], "lxdapi": lxdapi_config},
+        overrides=dict(
+            {"file_client": "local", "module_dirs": [ROOT], "lxdapi": lxdapi_config}, **options
+        ),
     )
     return Loaders(factory.config.copy())
 

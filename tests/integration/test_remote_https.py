@@ -5,6 +5,7 @@ stopped at the end. Everything is checked against what that daemon holds afterwa
 (read through its unix socket).
 """
 
+import gc
 import logging
 import os
 import shutil
@@ -224,6 +225,97 @@ def test_state_through_a_named_remote(remote_states, server, certs, request_log)
         assert trusted_fingerprints(server)[fingerprint]["name"] == "via-remote"
     finally:
         forget(server, fingerprint)
+
+
+# ------------------------------------------------- TLS material as text, from sdb
+
+
+@pytest.fixture(scope="module")
+def sdb_loaders(salt_factories, lxd, server, certs):
+    """A minion with an sdb profile ``lxdenv`` (Salt's ``env`` driver: the values are the
+    process's environment variables, here the trusted pair's PEM text) and a remote whose
+    cert and key are sdb URIs (Salt resolves those in its config when it loads it)."""
+    cert, key = certs["trusted"]
+    saved = {name: os.environ.get(name) for name in ("LXDAPI_TEST_CERT", "LXDAPI_TEST_KEY")}
+    for name, path in (("LXDAPI_TEST_CERT", cert), ("LXDAPI_TEST_KEY", key)):
+        with open(path) as fh:
+            os.environ[name] = fh.read()
+    config = {
+        "endpoint": lxd.socket,
+        "remotes": {
+            "lab-sdb": {
+                "endpoint": server.url,
+                "cert": "sdb://lxdenv/LXDAPI_TEST_CERT",
+                "key": "sdb://lxdenv/LXDAPI_TEST_KEY",
+                "server_cert": server.server_cert,
+            }
+        },
+    }
+    try:
+        loaders = minion_loaders(
+            salt_factories, "lxdapi-remote-sdb", config, lxdenv={"driver": "env"}
+        )
+        yield loaders
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    shutil.rmtree(loaders.opts["root_dir"], ignore_errors=True)
+
+
+def private_files(loaders):
+    folder = os.path.join(loaders.opts["cachedir"], "lxdapi")
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+def test_cert_and_key_as_pem_text_from_sdb(sdb_loaders, server, monkeypatch, caplog):
+    key_pem = os.environ["LXDAPI_TEST_KEY"]
+    monkeypatch.setenv("DEBUG", "1")  # the debug dump on: still no secret in the log
+    sdb_loaders.context.clear()
+    gc.collect()
+    before = private_files(sdb_loaders)
+    with caplog.at_level(logging.DEBUG):
+        # The remote's sdb URIs (resolved by Salt in its config), then sdb URIs given
+        # as arguments (resolved by lxdapi): PEM text either way.
+        assert sdb_loaders.modules.lxdapi.info(remote="lab-sdb")["auth"] == "trusted"
+        uris = dict(
+            cert="sdb://lxdenv/LXDAPI_TEST_CERT",
+            key="sdb://lxdenv/LXDAPI_TEST_KEY",
+            server_cert=server.server_cert,
+        )
+        assert sdb_loaders.modules.lxdapi.info(endpoint=server.url, **uris)["auth"] == ("trusted")
+    made = [f for f in private_files(sdb_loaders) if f not in before]
+    assert len(made) == 2  # cert and key: both calls resolve to the same settings, one API
+    folder = os.path.join(sdb_loaders.opts["cachedir"], "lxdapi")
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    for name in made:
+        assert stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode) == 0o600
+    body = key_pem.strip().splitlines()[1]
+    assert all(body not in r.getMessage() for r in caplog.records)
+    assert any("GET" in r.getMessage() for r in caplog.records)  # the dump did run
+    # The run's APIs gone, the files go with them.
+    sdb_loaders.context.clear()
+    gc.collect()
+    assert [f for f in private_files(sdb_loaders) if f in made] == []
+
+
+def test_an_sdb_secret_without_a_value_is_named(sdb_loaders, server):
+    sdb_loaders.context.clear()
+    with pytest.raises(SaltInvocationError, match="cert sdb://lxdenv/LXDAPI_NO_SUCH has no"):
+        sdb_loaders.modules.lxdapi.info(
+            endpoint=server.url, cert="sdb://lxdenv/LXDAPI_NO_SUCH", key="/nonexistent"
+        )
+
+
+def test_a_key_that_is_neither_a_path_nor_pem_is_not_shown(modules, server, certs):
+    cert, _ = certs["trusted"]
+    secretish = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nnot-a-pem"
+    with pytest.raises(CommandExecutionError) as info:
+        modules.lxdapi.info(endpoint=server.url, cert=cert, key=secretish)
+    assert "client key file (not a path, nor PEM text) does not exist" in str(info.value)
+    assert "MIIEvQ" not in str(info.value)
 
 
 # ------------------------------------------------------------ client certificates
