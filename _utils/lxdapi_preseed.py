@@ -1,5 +1,5 @@
 """A host from nothing: one document in the shape of ``lxd init --preseed`` (server config,
-projects, storage pools, networks, profiles) as one plan, applied in dependency order.
+projects, storage pools, networks, profiles) as one plan, applied in the order ``lxd init`` applies it.
 
 A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
 uses from the others by name.
@@ -15,14 +15,14 @@ from lxdapi_resources import plan_resource_present
 from lxdapi_server import plan_server_config
 from lxdapi_values import check_name
 
-#: The document's lists, in the order they are applied (what a later one refers to
-#: exists by then: a profile's root disk names a pool, its NIC a network), and the kind
-#: of each entry. The server config comes last (``storage.images_volume`` names a pool's
-#: volume).
+#: The document's lists, in the order ``lxd init`` applies them after the server config
+#: (what a later one refers to exists by then: a project's ``restricted.networks.access``
+#: a network, a profile's root disk a pool and its NIC a network), and the kind of each
+#: entry.
 SECTIONS = (
-    ("projects", "project"),
     ("storage_pools", "storage_pool"),
     ("networks", "network"),
+    ("projects", "project"),
     ("profiles", "profile"),
 )
 
@@ -68,7 +68,7 @@ def plan_server_initialized(api, config=None, **sections):
                 ", ".join(unknown), ", ".join(section for section, _ in SECTIONS)
             )
         )
-    named = []
+    named = [(("server",), plan_server_config(api, config))] if config else []
     pools = [name for name, _ in _entries("storage_pools", sections.get("storage_pools"))]
     for section, kind in SECTIONS:
         for name, declared in _entries(section, sections.get(section)):
@@ -77,6 +77,4 @@ def plan_server_initialized(api, config=None, **sections):
             except ValueError as exc:
                 raise ValueError("{} {!r}: {}".format(section, name, exc)) from None
             named.append(((section, name), plan))
-    if config:
-        named.append((("server",), plan_server_config(api, config)))
     return PlanSequence("server", named)

@@ -87,7 +87,7 @@ def test_a_fresh_daemon_is_initialized_once(states, fresh, request_log):
     assert ret.changes == predicted.changes
     assert ret.comment == (
         "Server initialized: created storage pool 'default', network '{}'; updated "
-        "profile 'default', the server config.".format(bridge)
+        "the server config, profile 'default'.".format(bridge)
     )
     assert held(api, "storage-pools/default")["driver"] == "dir"
     assert held(api, "storage-pools/default")["description"] == "from nothing"
