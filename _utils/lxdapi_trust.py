@@ -4,7 +4,6 @@ authenticate (trust password or token).
 A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
 uses from the others by name."""
 
-import json
 import os
 import re
 import ssl
@@ -18,7 +17,7 @@ from lxdapi import (
 )
 from lxdapi_operations import list_collection
 from lxdapi_plans import Plan, Step, Write
-from lxdapi_values import check_bool, check_name, check_names
+from lxdapi_values import check_bool, check_name, check_names, token_text
 
 CERTIFICATE_TYPES = ("client", "metrics")
 
@@ -276,16 +275,15 @@ def certificate_token_create(api, name, restricted=False, projects=None):
     }
     result = api.post("certificates", json=body)
     meta = (result.metadata or {}).get("metadata") or {}  # the token operation's
-    token = {
-        "client_name": name,
-        "fingerprint": meta.get("fingerprint"),
-        "addresses": meta.get("addresses"),
-        "secret": meta.get("secret"),
-        "expires_at": meta.get("expires_at") or "0001-01-01T00:00:00Z",
-    }
-    import base64
-
-    return base64.b64encode(json.dumps(token, separators=(",", ":")).encode()).decode()
+    return token_text(
+        {
+            "client_name": name,
+            "fingerprint": meta.get("fingerprint"),
+            "addresses": meta.get("addresses"),
+            "secret": meta.get("secret"),
+            "expires_at": meta.get("expires_at") or "0001-01-01T00:00:00Z",
+        }
+    )
 
 
 def _write_private(path, data):

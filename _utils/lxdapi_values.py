@@ -1,6 +1,9 @@
 """Values as LXD stores them, and the checks of arguments: every function here is pure
 (no request), raises ValueError naming the argument and what it must be."""
 
+import base64
+import json
+
 IGNORED_CONFIG_PREFIXES = ("volatile.", "image.")
 STATUSES = ("Running", "Stopped", "Frozen")
 
@@ -148,3 +151,19 @@ def check_names(values, what):
     if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) and v for v in values):
         raise ValueError("{} must be a list of names, not {!r}".format(what, values))
     return list(values)
+
+
+def token_text(fields):
+    """A join or trust token as LXD's clients print it: the JSON of ``fields``, base64."""
+    return base64.b64encode(json.dumps(fields, separators=(",", ":")).encode()).decode()
+
+
+def token_fields(text, what="token"):
+    """The fields of a token :func:`token_text` made (ValueError when it is not one)."""
+    try:
+        fields = json.loads(base64.b64decode(str(text).strip(), validate=True))
+    except (ValueError, TypeError):
+        raise ValueError("{} is not a token LXD issued (base64 JSON)".format(what)) from None
+    if not isinstance(fields, dict):
+        raise ValueError("{} is not a token LXD issued (base64 JSON)".format(what))
+    return fields

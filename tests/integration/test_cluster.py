@@ -4,6 +4,7 @@ The cluster starts once for the module and is stopped at the end. Placement is c
 by the instance's ``location`` as LXD reports it.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 import lxdapi_cluster
 import lxdapi_resources
+import lxdapi_values
 import lxdhost
 from conftest import core
 from remote_support import client_pair, held
@@ -685,3 +687,120 @@ def test_description_and_a_members_key_change_in_one_run(
         **conn,
     )
     assert again.changes == {} and request_log.writes == []
+
+
+# --------------------------------------------------------------- membership
+
+
+@pytest.fixture
+def newcomer(lxd, cluster):
+    """``(name, socket, address)`` of a fresh daemon on 127.0.0.5 (never initialized),
+    to join the cluster; stopped (and removed from the cluster) at teardown."""
+    port = cluster.first["address"].rpartition(":")[2]
+    base = lxdhost.make_base_dir("lxdapi-join-")
+    lxd_dir = os.path.join(base, "node5")
+    try:
+        socket = lxdhost.start_daemon(lxd_dir, preseed=False, server=lxd.server)
+        yield "node5", socket, "127.0.0.5:" + port
+    finally:
+        for member in json.loads(cluster.lxc("query", "/1.0/instances?recursion=1")):
+            if member.get("location") == "node5":
+                cluster.lxc("delete", "--force", member["name"], check=False)
+        cluster.lxc("cluster", "remove", "--force", "--yes", "node5", check=False)
+        lxdhost.stop_daemon(lxd_dir)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def members(cluster):
+    return sorted(m["server_name"] for m in held(cluster.api(), "cluster/members?recursion=1"))
+
+
+def test_a_new_member_joins_with_a_token_and_leaves(
+    states, modules, cluster, conn, newcomer, unique_name, request_log
+):
+    name, socket, address = newcomer
+    token = modules.lxdapi.cluster_token_create(name, **conn)
+    assert lxdapi_values.token_fields(token)["server_name"] == name
+    join = dict(
+        token=token,
+        server_address=address,
+        member_config=[{"entity": "storage-pool", "name": "default", "key": "source", "value": ""}],
+        endpoint=socket,
+    )
+    request_log.clear()
+    wrong = states.lxdapi.cluster_member_joined("node6", **join)
+    assert wrong.result is False and "the join token is for 'node5', not 'node6'" in wrong.comment
+    predicted = states.lxdapi.cluster_member_joined(name, test=True, **join)
+    assert predicted.result is None, predicted.comment
+    assert predicted.changes["cluster"]["old"] is None
+    assert predicted.changes["cluster"]["new"]["server_name"] == name
+    assert request_log.writes == []
+    assert name not in members(cluster)
+
+    ret = states.lxdapi.cluster_member_joined(name, **join)
+    assert ret.result is True, ret.comment
+    assert ret.comment.startswith("Joined the cluster as node5 (through 127.0.0.")
+    assert name in members(cluster)
+    assert held(cluster.api(), "cluster/members/" + name)["status"] == "Online"
+
+    request_log.clear()
+    again = states.lxdapi.cluster_member_joined(name, **join)  # the token is spent now
+    assert again.result is True and again.changes == {}, again.comment
+    assert request_log.writes == []
+
+    # Leaving: refused while an instance is on it, then done, then nothing to do.
+    cluster.lxc("init", "busybox", unique_name, "--target", name)
+    refused = states.lxdapi.cluster_member_absent(name, **conn)
+    assert refused.result is False
+    assert "holds instances ({})".format(unique_name) in refused.comment
+    assert name in members(cluster)
+    cluster.lxc("delete", unique_name)
+    predicted = states.lxdapi.cluster_member_absent(name, test=True, **conn)
+    assert predicted.result is None and predicted.changes["member"]["new"] is None
+    assert name in members(cluster)
+    gone = states.lxdapi.cluster_member_absent(name, **conn)
+    assert gone.result is True, gone.comment
+    assert name not in members(cluster)
+    request_log.clear()
+    again = states.lxdapi.cluster_member_absent(name, **conn)
+    assert again.result is True and again.changes == {}
+    assert request_log.writes == []
+
+
+def test_membership_bad_input(states, cluster, conn, newcomer, request_log):
+    name, socket, address = newcomer
+    cases = [
+        (dict(token="not-a-token", server_address=address), "is not a token LXD issued"),
+        (
+            dict(token=lxdapi_values.token_text({"server_name": name}), server_address="x"),
+            "server_address must be host:port",
+        ),
+        (
+            dict(
+                token=lxdapi_values.token_text({"server_name": name}),
+                server_address=address,
+                member_config=[{"entity": "disk", "name": "x", "key": "k", "value": ""}],
+            ),
+            "entity must be storage-pool or network",
+        ),
+        (
+            dict(
+                token=lxdapi_values.token_text({"server_name": name, "addresses": []}),
+                server_address=address,
+            ),
+            "no cluster member named in the join token answers",
+        ),
+    ]
+    for args, words in cases:
+        ret = states.lxdapi.cluster_member_joined(name, endpoint=socket, **args)
+        assert ret.result is False and words in ret.comment, (args, ret.comment)
+        assert "Traceback" not in ret.comment
+    # A member of the cluster is not joined again under another name.
+    ret = states.lxdapi.cluster_member_joined(
+        "node9",
+        token=lxdapi_values.token_text({"server_name": "node9"}),
+        server_address=address,
+        **conn,
+    )
+    assert ret.result is False and "already a cluster member, as 'node3'" in ret.comment
+    assert request_log.writes == []
