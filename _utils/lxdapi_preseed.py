@@ -1,5 +1,6 @@
 """A host from nothing: one document in the shape of ``lxd init --preseed`` (server config,
-projects, storage pools, networks, profiles) as one plan, applied in the order ``lxd init`` applies it.
+storage pools, networks, projects, profiles) as one plan, applied in the order ``lxd init``
+applies it.
 
 A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
 uses from the others by name.
