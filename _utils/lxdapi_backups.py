@@ -25,6 +25,7 @@ from lxdapi import (
     get_or_none,
     name_from_url,
 )
+from lxdapi_cluster import cluster_members, plan_instance_move
 from lxdapi_instances import (
     check_profiles_exist,
     instance_get,
@@ -270,41 +271,82 @@ def plan_instance_migrated(
                 name, api.display_endpoint, target_api.display_endpoint
             )
         )
-    status = planning_status(source.metadata.get("status"))
+    status = _movable_status(api, name, source, stop_and_start)
+    keys = ("server",)
+    moves = [
+        Step(
+            "copy {} to {}".format(name, target_api.display_endpoint),
+            lambda: instance_copy(api, name, target_api=target_api, source_url=source_url),
+            keys,
+        ),
+        Write("DELETE", api.instance_path(name), keys=keys),  # once the target holds it
+    ]
+    plan.writes.extend(_stopped_for(api, name, status, timeout, moves, target_api, keys))
+    plan.add("server", api.display_endpoint, target_api.display_endpoint)
+    return plan
+
+
+def _movable_status(api, name, instance, stop_and_start):
+    """The instance's status, when it may move: Stopped, or any with ``stop_and_start``
+    (ValueError otherwise, before anything is sent)."""
+    status = planning_status(instance.metadata.get("status"))
     if status != "Stopped" and not stop_and_start:
         raise ValueError(
             "container {!r} is {} on {}: moving it needs stop_and_start: True (it is "
             "stopped cleanly and started again on the target; a live move would need "
             "CRIU on both servers)".format(name, status, api.display_endpoint)
         )
-    keys = ("server",)
-    if status != "Stopped":
-        plan.writes.append(
-            Step(
-                "stop {} on {}".format(name, api.display_endpoint),
-                lambda: plan_instance_status(
-                    api, name, "Stopped", timeout=timeout, current=status
-                ).apply(api),
-                keys,
-            )
-        )
-    plan.writes.append(
-        Step(
-            "copy {} to {}".format(name, target_api.display_endpoint),
-            lambda: instance_copy(api, name, target_api=target_api, source_url=source_url),
-            keys,
-        )
+    return status
+
+
+def _stopped_for(api, name, status, timeout, moves, start_api, keys):
+    """The writes of a move: a clean stop of an instance that is not Stopped, the
+    ``moves``, then a start where it went (``start_api``)."""
+    if status == "Stopped":
+        return list(moves)
+    stop = Step(
+        "stop {} on {}".format(name, api.display_endpoint),
+        lambda: plan_instance_status(api, name, "Stopped", timeout=timeout, current=status).apply(
+            api
+        ),
+        keys,
     )
-    plan.writes.append(Write("DELETE", api.instance_path(name), keys=keys))
-    if status != "Stopped":
-        plan.writes.append(
-            Step(
-                "start {} on {}".format(name, target_api.display_endpoint),
-                lambda: plan_instance_status(
-                    target_api, name, "Running", timeout=timeout, current="Stopped"
-                ).apply(target_api),
-                keys,
+    start = Step(
+        "start {} on {}".format(name, start_api.display_endpoint),
+        lambda: plan_instance_status(
+            start_api, name, "Running", timeout=timeout, current="Stopped"
+        ).apply(start_api),
+        keys,
+    )
+    return [stop] + list(moves) + [start]
+
+
+def plan_instance_member_migrated(api, name, target, stop_and_start=False, timeout=30):
+    """The :class:`Plan` that moves instance ``name`` to cluster member ``target`` of
+    the same cluster (``POST /1.0/instances/NAME?target=MEMBER``: LXD moves it and drops
+    it from its old member only once moved). Nothing to do when it is there already. A
+    running or frozen instance is stopped cleanly and started again there only with
+    ``stop_and_start`` (ValueError otherwise). The change is ``location: {old, new}``.
+    """
+    name = validate_instance_name(name)
+    target = check_name(target, "target")
+    check_bool(stop_and_start, "stop_and_start")
+    timeout = check_seconds(timeout)
+    instance = instance_get(api, name)
+    if not instance:
+        raise ValueError("container {!r} does not exist on {}".format(name, api.display_endpoint))
+    plan = Plan(name)
+    location = instance.metadata.get("location")
+    if location == target:
+        return plan
+    if not any(m.get("server_name") == target for m in cluster_members(api)):
+        raise ValueError(
+            "{} at {} has no cluster member {!r}".format(
+                api.server_label, api.display_endpoint, target
             )
         )
-    plan.add("server", api.display_endpoint, target_api.display_endpoint)
+    status = _movable_status(api, name, instance, stop_and_start)
+    moves = plan_instance_move(api, name, location, target).writes
+    plan.writes.extend(_stopped_for(api, name, status, timeout, moves, api, ("location",)))
+    plan.add("location", location, target)
     return plan
