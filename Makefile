@@ -1,6 +1,8 @@
 # One entry point for set-up, tests, the demo and the benchmarks.
 #   make setup   LXD (apt, as root, when missing) + the virtualenv .venv with lxdapi
-#   make test    set-up, then the whole test suite against private LXD daemons
+#   make test    set-up and old-salt-venv, then the whole test suite against private LXD daemons
+#   make old-salt-venv  .venv-bench-salt3007: Salt 3007.8's own lxd module (pylxd), which
+#                the tests compare lxd.* with (tests/functional/test_vs_salt3007_lxd.py)
 #   make demo    set-up, then the example SLS applied twice with salt-call
 #   make bench   set-up, then the benchmark table (see BENCHMARKS.rst)
 #   make lines   the Salt-facing tests on the older Salt lines (SALT_LINES), each in its
@@ -25,7 +27,7 @@ SALT_DEPS = pyyaml jinja2 msgpack pycryptodomex psutil distro pyzmq tornado loos
 # LXD; the core against each server runs once, on the newest line (make test).
 LINES_PYTEST_ARGS ?= tests/functional tests/integration
 
-.PHONY: setup deps venv test demo bench bench-venvs lines lint docs clean
+.PHONY: setup deps venv test old-salt-venv demo bench bench-venvs lines lint docs clean
 
 setup: deps venv
 
@@ -67,8 +69,10 @@ $(VENV)/.installed: setup.cfg setup.py pyproject.toml
 	$(PY) -m pip install -q -e '.[tests,bench,docs,lint]'
 	touch $@
 
-test: setup
+test: setup old-salt-venv
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+old-salt-venv: .venv-bench-salt3007/.installed
 
 .venv-%/.installed: setup.cfg setup.py pyproject.toml
 	test -x .venv-$*/bin/python || $(PYTHON) -m venv .venv-$*

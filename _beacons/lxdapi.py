@@ -12,11 +12,22 @@ what it saw the interval before. Configuration (a list of mappings, as every bea
         - interval: 10                 # seconds between looks (Salt's own option)
         - instances: [web1, web2]      # only these (default: all of the project)
         - emit_at_start: false         # the first look reports every instance (default: no)
+        - warnings: true               # an event per new warning of the server (default: no)
         - remote: rack2                # or endpoint, cert, key, server_cert, project...
 
 Each event's tag ends with the instance's name (``salt/beacon/MINION/lxdapi/web1``); its
 data: ``instance``, ``old`` and ``new`` (a status, or None when the instance did not
 exist or no longer does).
+
+With ``warnings: true`` the beacon also reads the server's warnings (one more request
+per interval, ``lxdapi.warning_list``) and sends an event the first time it sees each
+warning whose status is ``new``; once per warning (by its UUID, remembered while the
+minion runs): one the server sees again keeps its UUID and sends nothing more. As with
+the instances, the first look records the warnings already there and reports none,
+unless ``emit_at_start``. The tag ends with ``warning/`` and the warning's UUID
+(``salt/beacon/MINION/lxdapi/warning/0c10b517-...``); the data: ``warning`` (the UUID),
+``type``, ``severity``, ``status``, ``project``, ``message`` (the server's last one),
+``count``, ``first_seen_at``, ``last_seen_at``, ``location``, ``entity_url``.
 """
 
 import json
@@ -71,7 +82,7 @@ def _connection_options():
 
 
 def _options():
-    return ("instances", "emit_at_start") + _connection_options() + SALT_OPTIONS
+    return ("instances", "emit_at_start", "warnings") + _connection_options() + SALT_OPTIONS
 
 
 def _config(config):
@@ -115,12 +126,15 @@ def validate(config):
         return False, "lxdapi beacon: instances must be a list of names"
     if not isinstance(merged.get("emit_at_start", False), bool):
         return False, "lxdapi beacon: emit_at_start must be true or false"
+    if not isinstance(merged.get("warnings", False), bool):
+        return False, "lxdapi beacon: warnings must be true or false"
     return True, "Valid beacon configuration"
 
 
 def beacon(config):
     """
-    Return one event per instance whose status changed since the last look.
+    Return one event per instance whose status changed since the last look; with
+    ``warnings: true``, one per warning the server raised since (see the module).
 
     config
         The beacon's configuration, a list of mappings (see the module).
@@ -140,6 +154,20 @@ def beacon(config):
         log.warning("lxdapi beacon: cannot import the core: %s", exc)
         return []
     connection = {k: conf[k] for k in names if conf.get(k) is not None}
+    events = _status_events(conf, connection)
+    if conf.get("warnings"):
+        events.extend(_warning_events(conf, connection))
+    return events
+
+
+def _context_key(what, connection):
+    """Where the beacon remembers ``what`` it saw through ``connection`` (one memory
+    per server and project)."""
+    return "lxdapi.beacon.{}.{}".format(what, json.dumps(connection, sort_keys=True, default=str))
+
+
+def _status_events(conf, connection):
+    """An event per instance whose status changed since the last look."""
     wanted = conf.get("instances")
     try:
         listed = __salt__["lxdapi.container_list"](recursion=1, **connection)
@@ -147,7 +175,7 @@ def beacon(config):
         log.warning("lxdapi beacon: cannot list the instances: %s", exc)
         return []
     now = {i["name"]: i.get("status") for i in listed if wanted is None or i.get("name") in wanted}
-    key = "lxdapi.beacon.statuses." + json.dumps(connection, sort_keys=True, default=str)
+    key = _context_key("statuses", connection)
     before = __context__.get(key)
     __context__[key] = now
     if before is None:
@@ -158,4 +186,45 @@ def beacon(config):
         {"tag": name, "instance": name, "old": before.get(name), "new": now.get(name)}
         for name in sorted(set(before) | set(now))
         if before.get(name) != now.get(name)
+    ]
+
+
+#: What a warning event carries: ``message`` is the warning's ``last_message``.
+WARNING_FIELDS = (
+    "type",
+    "severity",
+    "status",
+    "project",
+    "count",
+    "first_seen_at",
+    "last_seen_at",
+    "location",
+    "entity_url",
+)
+
+
+def _warning_events(conf, connection):
+    """An event per warning seen ``new`` for the first time (by its UUID). The UUIDs
+    seen are remembered as long as the server lists them."""
+    try:
+        listed = __salt__["lxdapi.warning_list"](recursion=1, **connection)
+    except (CommandExecutionError, SaltInvocationError) as exc:
+        log.warning("lxdapi beacon: cannot list the warnings: %s", exc)
+        return []
+    key = _context_key("warnings", connection)
+    seen = __context__.get(key)
+    fresh = [w for w in listed if w.get("status") == "new" and w.get("uuid") not in (seen or ())]
+    # Forget the UUIDs the server no longer lists (deleted, pruned): the memory stays small.
+    present = {w.get("uuid") for w in listed}
+    __context__[key] = {u for u in seen or () if u in present} | {w.get("uuid") for w in fresh}
+    if seen is None and not conf.get("emit_at_start"):
+        return []
+    return [
+        dict(
+            {f: w.get(f) for f in WARNING_FIELDS},
+            tag="warning/" + w["uuid"],
+            warning=w["uuid"],
+            message=w.get("last_message"),
+        )
+        for w in fresh
     ]

@@ -10,6 +10,7 @@ migration page lists every difference. Loads by default on Salt 3008 and later; 
 and 3007 only with ``lxdapi: {replace_builtin_lxd: True}`` in the minion config.
 """
 
+import datetime
 import functools
 import os
 import sys
@@ -86,14 +87,7 @@ SNAPSHOT_KEYS = ("created_at", "name", "stateful")
 def __virtual__():
     if IMPORT_ERROR:
         return (False, IMPORT_ERROR)
-    if "lxdapi.request" not in __salt__:
-        return (False, "lxd: the lxdapi execution module did not load")
-    ok, why = lxdapi_compat.loads_instead_of_builtin(
-        salt.version.__saltstack_version__.info,
-        __salt__["config.get"]("lxdapi:" + lxdapi_compat.REPLACE_OPTION, False),
-        __virtualname__,
-    )
-    return __virtualname__ if ok else (False, why)
+    return lxdapi_compat.virtual(__virtualname__, salt.version.__saltstack_version__.info, __salt__)
 
 
 def _old_errors(func):
@@ -110,7 +104,13 @@ def _old_errors(func):
 
 
 def _conn(remote_addr, cert, key, verify_cert):
-    return lxdapi_compat.connection_settings(remote_addr, cert, key, verify_cert)
+    """lxdapi's connection arguments for the old ``remote_addr``, ``cert``, ``key`` and
+    ``verify_cert``. The client key goes as ``client_key``: some lxdapi functions have a
+    ``key`` parameter of their own (a config key)."""
+    settings = lxdapi_compat.connection_settings(remote_addr, cert, key, verify_cert)
+    if "key" in settings:
+        settings["client_key"] = settings.pop("key")
+    return settings
 
 
 def _model(meta, keys):
@@ -128,6 +128,194 @@ def _instance(name, conn):
     if not found:
         raise SaltInvocationError("Container '{}' not found".format(name))
     return found
+
+
+def _on_instance(name, connection, call=None, *args, after=None, **kwargs):
+    """What the old module's container functions share: connect as the old
+    ``connection`` (``(remote_addr, cert, key, verify_cert)``) says, check that container
+    ``name`` exists (else SaltInvocationError "Container 'name' not found", as the old
+    module said), then call ``lxdapi.<call>(name, *args, **kwargs)``.
+
+    Returns what that call returned; with ``after`` (a container's name), that container
+    read afterwards, as the old module's dict (what its actions returned); with no
+    ``call``, the container's document."""
+    conn = _conn(*connection)
+    found = _instance(name, conn)
+    if call is None:
+        return found
+    result = __salt__["lxdapi." + call](name, *args, **kwargs, **conn)
+    if after is None:
+        return result
+    return _model(_instance(after, conn), INSTANCE_KEYS)
+
+
+def _item(mapping, key):
+    """``mapping[key]``; SaltInvocationError in the old module's words when it is not there."""
+    if key not in (mapping or {}):
+        raise SaltInvocationError("'{}' doesn't exists".format(key))
+    return mapping[key]
+
+
+def _value(value, what):
+    """A device or config value as LXD stores it (a string; ``True`` -> ``"true"``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list, tuple)) or value is None:
+        raise SaltInvocationError("{} must be a plain value, not {!r}".format(what, value))
+    return str(value)
+
+
+def _device(device_type, values):
+    """A device as the old module built it: ``values`` (Salt's own ``__pub_*`` keyword
+    arguments left out) with ``type``; a ``disk`` needs ``path`` and, unless it is the
+    root disk, ``source`` (the old checks and words)."""
+    device = {str(k): v for k, v in (values or {}).items() if not str(k).startswith("__")}
+    device["type"] = device_type
+    if device_type == "disk":
+        if "path" not in device:
+            raise SaltInvocationError("path must be given as parameter")
+        if device["path"] != "/" and "source" not in device:
+            raise SaltInvocationError("source must be given as parameter")
+    return {k: _value(v, "device value {}".format(k)) for k, v in device.items()}
+
+
+def _on_profile(name, connection, update=None, must_have=None):
+    """What the old module's profile item functions share: connect, read profile ``name``
+    (SaltInvocationError "Profile 'name' not found", as the old module said), check that
+    ``must_have`` (``(field, item)``) is there, then ``lxdapi.profile_update(name,
+    **update(profile))`` (one write with If-Match, and none when it is so already).
+
+    Returns the profile's document, read again after a write."""
+    conn = _conn(*connection)
+    found = __salt__["lxdapi.profile_get"](name, **conn)
+    if not found:
+        raise SaltInvocationError("Profile '{}' not found".format(name))
+    if must_have:
+        _item(found.get(must_have[0]), must_have[1])
+    if update is not None and __salt__["lxdapi.profile_update"](name, **update(found), **conn):
+        found = __salt__["lxdapi.profile_get"](name, **conn)
+    return found
+
+
+def _flag(value, what):
+    if not isinstance(value, bool):
+        raise SaltInvocationError("{} must be true or false, not {!r}".format(what, value))
+    return value
+
+
+def _alias_list(aliases):
+    if aliases is None:
+        return []
+    if not isinstance(aliases, (list, tuple)) or not all(isinstance(a, str) for a in aliases):
+        raise SaltInvocationError("aliases must be a list of names, not {!r}".format(aliases))
+    return list(aliases)
+
+
+def _image(image, conn):
+    """An image's document by alias or fingerprint (the old ``_verify_image``);
+    SaltInvocationError in the old module's words when there is none."""
+    found = __salt__["lxdapi.image_get"](image, **conn)
+    if not found:
+        raise SaltInvocationError("Image with fingerprint '{}' not found".format(image))
+    return found
+
+
+def _add_alias(found, alias, description, conn):
+    """Point ``alias`` at the image ``found`` (its document) as the old module did:
+    nothing to do when the image has it; an alias that names another image is refused."""
+    if alias in [a.get("name") for a in found.get("aliases") or []]:
+        return
+    targets = {a["name"]: a["target"] for a in __salt__["lxdapi.image_alias_list"](1, **conn)}
+    if alias in targets:
+        raise SaltInvocationError(
+            "Alias '{}' already points at image {}; delete it first "
+            "(lxd.image_alias_delete)".format(alias, targets[alias])
+        )
+    __salt__["lxdapi.image_alias_add"](alias, found["fingerprint"], description=description, **conn)
+
+
+def _pulled(body, aliases, conn):
+    """The image the server pulls for ``body`` (``source``, ``public``, ``auto_update``,
+    as ``POST /1.0/images`` takes them; :func:`lxdapi.image_pull`: nothing is pulled
+    when it has it), with ``aliases`` pointed at it, as the old module's dict."""
+    fingerprint = __salt__["lxdapi.image_pull"](
+        body["source"], public=body["public"], auto_update=body["auto_update"], **conn
+    )
+    if not fingerprint:
+        raise SaltInvocationError("the server reported no image for {}".format(body["source"]))
+    return _with_aliases(fingerprint, aliases, conn)
+
+
+def _with_aliases(fingerprint, aliases, conn):
+    """Point ``aliases`` at image ``fingerprint``; return it, read then, as the old dict."""
+    found = _image(fingerprint, conn)
+    if aliases:
+        for alias in aliases:
+            _add_alias(found, alias, "", conn)
+        found = _image(fingerprint, conn)
+    return _model(found, IMAGE_KEYS)
+
+
+def _octal(mode):
+    """A file mode given as the old module took it (``600`` from the command line means
+    ``0600``; ``"0640"``; ``"0o640"``) as an int."""
+    text = str(mode).strip().lower()
+    text = text[2:] if text.startswith("0o") else text
+    if isinstance(mode, bool) or not text or set(text) - set("01234567"):
+        raise SaltInvocationError("mode must be octal digits such as 0644, not {!r}".format(mode))
+    return int(text, 8)
+
+
+def _local_source(src, saltenv):
+    """The old ``src`` of a file to put: ``~`` expanded, a ``salt://`` (or other) URL
+    fetched from the fileserver in ``saltenv``, a trailing ``/`` dropped."""
+    src = os.path.expanduser(str(src))
+    if not os.path.isabs(src) and "://" in src:
+        cached = __salt__["cp.cache_file"](src, saltenv=saltenv)
+        if not cached:
+            raise SaltInvocationError("File '{}' not found".format(src))
+        src = cached
+    src = src.rstrip(os.path.sep) or os.path.sep
+    if not os.path.exists(src):
+        raise SaltInvocationError("No such file or directory '{}'".format(src))
+    return src
+
+
+def _remote_type(name, path, conn):
+    """The type (``file``, ``directory``...) of ``path`` in container ``name``, or None."""
+    found = __salt__["lxdapi.container_file_get"](name, path, **conn)
+    return found["type"] if found else None
+
+
+def _put_one(name, src, dst, mode, uid, gid, conn):
+    """Put the local file ``src`` at ``dst`` in the container (written only when it
+    differs). As in the old module, once any of ``mode``, ``uid`` and ``gid`` is given,
+    the others are the local file's."""
+    if mode is not None or uid is not None or gid is not None:
+        stat = os.stat(src)
+        mode = "{:o}".format(stat.st_mode & 0o777) if mode is None else mode
+        uid = stat.st_uid if uid is None else uid
+        gid = stat.st_gid if gid is None else gid
+    __salt__["lxdapi.container_file_put"](
+        name, dst, source=src, mode=mode, uid=uid, gid=gid, **conn
+    )
+
+
+#: The architectures the old ``container_create`` took (it sent LXD their numbers).
+OLD_ARCHITECTURES = (
+    "unknown",
+    "i686",
+    "x86_64",
+    "armv7l",
+    "aarch64",
+    "ppc",
+    "ppc64",
+    "ppc64le",
+    "s390x",
+)
+
+
+# ------------------------------------------------------------------------- the server
 
 
 @_old_errors
@@ -148,27 +336,95 @@ def version():
 
 
 @_old_errors
-def config_get(key):
+def init(
+    storage_backend="dir",
+    trust_password=None,
+    network_address=None,
+    network_port=None,
+    storage_create_device=None,
+    storage_create_loop=None,
+    storage_pool=None,
+):
     """
-    The value of one of the LXD server's config keys (None when unset).
+    Bring the minion's server to what ``lxd init --auto`` made of these answers (the old
+    module ran that command): the storage pool, a root disk on it in the ``default``
+    profile when that has none, the HTTPS address and the trust password. Unlike ``lxd
+    init``, it reads the server first and changes only what is not so yet (an existing
+    pool is kept as it is; no network bridge is made). Returns a text saying what it did,
+    as the old one returned the command's output.
 
-    key
-        The config key (``core.https_address``...).
+    storage_backend
+        The pool's driver (default ``dir``); an existing pool of another driver is an
+        error.
 
+    trust_password
+        The trust password (LXD before 6.1; set once, never shown: a set one is kept).
+
+    network_address
+        The address LXD listens on for HTTPS (``core.https_address``); none: unchanged.
+
+    network_port
+        Its port (default 8443).
+
+    storage_create_device
+        A block device for a new pool (its ``source``).
+
+    storage_create_loop
+        The size in GB of a new loop-backed pool (its ``size``).
+
+    storage_pool
+        The pool's name (default ``default``).
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt '*' lxd.config_get core.https_address
+        salt '*' lxd.init dir PaSsW0rD [::]
+        salt '*' lxd.init
     """
-    return __salt__["lxdapi.server_config_get"]().get(key)
+    pool = storage_pool or "default"
+    done = []
+    found = __salt__["lxdapi.storage_pool_get"](pool)
+    if found and found.get("driver") != storage_backend:
+        raise SaltInvocationError(
+            "storage pool '{}' exists with the driver {}, not {}".format(
+                pool, found.get("driver"), storage_backend
+            )
+        )
+    if not found:
+        config = {}
+        if storage_create_device:
+            config["source"] = storage_create_device
+        if storage_create_loop:
+            config["size"] = "{}GB".format(storage_create_loop)
+        __salt__["lxdapi.storage_pool_create"](pool, storage_backend, config=config)
+        done.append("created the storage pool {} ({})".format(pool, storage_backend))
+    profile = __salt__["lxdapi.profile_get"]("default") or {}
+    devices = profile.get("devices") or {}
+    has_root = any(d.get("type") == "disk" and d.get("path") == "/" for d in devices.values())
+    if profile and not has_root and "root" not in devices:
+        root = {"type": "disk", "path": "/", "pool": pool}
+        __salt__["lxdapi.profile_update"]("default", devices={"root": root})
+        done.append("added a root disk on {} to the default profile".format(pool))
+    server = {}
+    if network_address:
+        server["core.https_address"] = "{}:{}".format(network_address, network_port or 8443)
+    if trust_password:
+        server["core.trust_password"] = trust_password
+    if server:
+        changed = __salt__["lxdapi.server_config_set"](server)
+        if changed:
+            done.append("set {}".format(", ".join(sorted(changed))))
+    if not done:
+        return "LXD is initialized already: nothing to do"
+    return "LXD initialized: {}".format("; ".join(done))
 
 
 @_old_errors
 def config_set(key, value):
     """
-    Set one of the LXD server's config keys; returns the changes made (empty: it was so).
+    Set one of the LXD server's config keys (one PATCH with If-Match, only when it
+    differs); returns the old module's message, a one-item tuple.
 
     key
         The config key.
@@ -183,7 +439,68 @@ def config_set(key, value):
 
         salt '*' lxd.config_set core.https_address 127.0.0.1:8443
     """
-    return __salt__["lxdapi.server_config_set"]({key: value})
+    __salt__["lxdapi.server_config_set"]({key: value})
+    return ('Config value "{}" successfully set.'.format(key),)
+
+
+@_old_errors
+def config_get(key):
+    """
+    The value of one of the LXD server's config keys (``""`` when unset, as ``lxc config
+    get`` printed it for the old module).
+
+    key
+        The config key (``core.https_address``...).
+
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.config_get core.https_address
+    """
+    value = __salt__["lxdapi.server_config_get"]().get(key)
+    return "" if value is None else value
+
+
+@_old_errors
+def authenticate(remote_addr, password, cert, key, verify_cert=True, token=None):
+    """
+    Get the client certificate ``cert`` trusted by the LXD at ``remote_addr`` with its
+    trust password (or a trust token); True. Nothing is sent when it is trusted already.
+
+    remote_addr
+        The server's ``https://`` URL.
+
+    password
+        Its trust password (LXD before 6.1); a refused one is an error.
+
+    cert
+        The client certificate (a PEM file's path).
+
+    key
+        Its private key (a PEM file's path).
+
+    verify_cert
+        Check the server's certificate (default True; LXD's own is self-signed).
+
+    token
+        A trust token instead of the password (``lxc config trust add``, ``incus config
+        trust add``): what Incus and LXD 6.1+ take. Not in the old signature.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.authenticate https://srv01:8443 <yourpass> \
+            ~/.config/lxc/client.crt ~/.config/lxc/client.key false
+    """
+    conn = _conn(remote_addr, cert, key, verify_cert)
+    done = __salt__["lxdapi.authenticate"](password=password or None, token=token, **conn)
+    return done["trusted"]
+
+
+# ------------------------------------------------------------------------- containers
 
 
 @_old_errors
@@ -212,6 +529,92 @@ def container_list(list_names=False, remote_addr=None, cert=None, key=None, veri
 
 
 @_old_errors
+def container_create(
+    name,
+    source,
+    profiles=None,
+    config=None,
+    devices=None,
+    architecture="x86_64",
+    ephemeral=False,
+    wait=True,
+    remote_addr=None,
+    cert=None,
+    key=None,
+    verify_cert=True,
+    _raw=False,
+):
+    """
+    Create a container (stopped), its devices with it (one request); returns it as the
+    old module's dict. An existing name is an error.
+
+    name
+        The container's name.
+
+    source
+        An image alias (``busybox``), or the old dicts: ``{type: image, alias: ...}``
+        (or ``fingerprint``, or ``properties``), ``{type: none}``, ``{type: copy,
+        source: NAME}``.
+
+    profiles
+        The profiles, in order (default ``[default]``).
+
+    config
+        A dict, or a list of ``{key, value}``; None: none.
+
+    devices
+        A dict of devices (a device without ``type`` is a ``disk``, as before); None: none.
+
+    architecture
+        One of the old names (``x86_64``, ``aarch64``...), checked and not sent: LXD
+        gives a new container its host's architecture.
+
+    ephemeral
+        Delete the container when it stops (default False).
+
+    wait
+        Accepted for the old signature; the call always waits for the container.
+
+    _raw
+        Accepted for the old signature (it returned a pylxd object); ignored.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.container_create web1 busybox config="{boot.autostart: 1}"
+    """
+    if profiles is None:
+        profiles = ["default"]
+    if not isinstance(profiles, (list, tuple, set)):
+        raise SaltInvocationError("'profiles' must be formatted as list/tuple/set.")
+    if architecture not in OLD_ARCHITECTURES:
+        raise SaltInvocationError(
+            "Unknown architecture '{}' given for the container '{}'".format(architecture, name)
+        )
+    if devices is not None and not isinstance(devices, dict):
+        raise SaltInvocationError("devices must be a mapping of names to devices")
+    conn = _conn(remote_addr, cert, key, verify_cert)
+    made = __salt__["lxdapi.container_create"](
+        name,
+        source=lxdapi_compat.old_source(source),
+        config=lxdapi_compat.config_mapping(config),
+        devices={
+            dev: _device((values or {}).get("type", "disk"), values)
+            for dev, values in (devices or {}).items()
+        },
+        profiles=list(profiles),
+        ephemeral=_flag(ephemeral, "ephemeral"),
+        **conn,
+    )
+    return _model(made, INSTANCE_KEYS)
+
+
+@_old_errors
 def container_get(name=None, remote_addr=None, cert=None, key=None, verify_cert=True, _raw=False):
     """
     A container (or all): a list of ``{name: dict}`` as the old module gave it.
@@ -232,12 +635,122 @@ def container_get(name=None, remote_addr=None, cert=None, key=None, verify_cert=
 
         salt '*' lxd.container_get web1
     """
-    conn = _conn(remote_addr, cert, key, verify_cert)
+    connection = (remote_addr, cert, key, verify_cert)
     if name is None:
-        listed = __salt__["lxdapi.container_list"](recursion=1, **conn)
+        listed = __salt__["lxdapi.container_list"](recursion=1, **_conn(*connection))
     else:
-        listed = [_instance(name, conn)]
+        listed = [_on_instance(name, connection)]
     return [{c["name"]: _model(c, INSTANCE_KEYS)} for c in listed]
+
+
+@_old_errors
+def container_migrate(
+    name,
+    stop_and_start=False,
+    remote_addr=None,
+    cert=None,
+    key=None,
+    verify_cert=True,
+    src_remote_addr=None,
+    src_cert=None,
+    src_key=None,
+    src_verify_cert=None,
+):
+    """
+    Move a container from the server at ``src_remote_addr`` to the one at
+    ``remote_addr`` (on :func:`lxdapi.container_migrate`): the destination pulls it over
+    HTTPS, with its snapshots, and the source's copy is deleted once the destination
+    holds it. Returns the container on the destination, as the old module did. Nothing
+    is sent when the destination has it already.
+
+    name
+        The container's name.
+
+    stop_and_start
+        Stop a running container cleanly first and start it on the destination (default
+        False: a running container is refused, as a live move needs CRIU).
+
+    remote_addr, cert, key, verify_cert
+        The destination: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks its certificate.
+
+    src_remote_addr
+        The source (it must listen on HTTPS for the destination to pull from it).
+
+    src_cert, src_key, src_verify_cert
+        The source's client certificate, key and verification (default: ``cert``,
+        ``key``, ``verify_cert``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.container_migrate web1 stop_and_start=True \
+            remote_addr=https://srv02:8443 cert=/etc/salt/lxd.crt key=/etc/salt/lxd.key \
+            verify_cert=False src_remote_addr=https://srv01:8443
+    """
+    source = (
+        src_remote_addr,
+        cert if src_cert is None else src_cert,
+        key if src_key is None else src_key,
+        verify_cert if src_verify_cert is None else src_verify_cert,
+    )
+    destination = _conn(remote_addr, cert, key, verify_cert)
+    if not __salt__["lxdapi.container_get"](name, **destination):
+        _on_instance(
+            name, source, "container_migrate", to=destination, stop_and_start=stop_and_start
+        )
+    return _model(_instance(name, destination), INSTANCE_KEYS)
+
+
+@_old_errors
+def container_delete(name, remote_addr=None, cert=None, key=None, verify_cert=True):
+    """
+    Delete a container (a running one is stopped cleanly first); True.
+
+    name
+        The container's name.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.container_delete web1
+    """
+    _on_instance(name, (remote_addr, cert, key, verify_cert), "container_delete")
+    return True
+
+
+@_old_errors
+def container_rename(name, newname, remote_addr=None, cert=None, key=None, verify_cert=True):
+    """
+    Rename a stopped container; returns it under its new name. A running one is refused
+    before anything is sent, as the old module did.
+
+    name
+        The container's name.
+
+    newname
+        Its new name.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.container_rename web1 web2
+    """
+    connection = (remote_addr, cert, key, verify_cert)
+    if _on_instance(name, connection).get("status") == "Running":
+        raise SaltInvocationError("Can't rename the running container '{}'.".format(name))
+    return _on_instance(name, connection, "container_rename", newname, after=newname)
 
 
 @_old_errors
@@ -258,12 +771,11 @@ def container_state(name=None, remote_addr=None, cert=None, key=None, verify_cer
 
         salt '*' lxd.container_state web1
     """
-    conn = _conn(remote_addr, cert, key, verify_cert)
-    names = (
-        [c["name"] for c in __salt__["lxdapi.container_list"](recursion=1, **conn)]
-        if name is None
-        else [_instance(name, conn)["name"]]
-    )
+    connection = (remote_addr, cert, key, verify_cert)
+    if name is not None:
+        return [{name: _on_instance(name, connection, "container_state")}]
+    conn = _conn(*connection)
+    names = [c["name"] for c in __salt__["lxdapi.container_list"](recursion=1, **conn)]
     return [{n: __salt__["lxdapi.container_state"](n, **conn)} for n in names]
 
 
@@ -285,82 +797,8 @@ def container_start(name, remote_addr=None, cert=None, key=None, verify_cert=Tru
 
         salt '*' lxd.container_start web1
     """
-    conn = _conn(remote_addr, cert, key, verify_cert)
-    _instance(name, conn)
-    __salt__["lxdapi.container_start"](name, **conn)
-    return _model(_instance(name, conn), INSTANCE_KEYS)
-
-
-@_old_errors
-def container_restart(name, remote_addr=None, cert=None, key=None, verify_cert=True):
-    """
-    Restart a running container (a clean restart); returns the container, as the old module did.
-
-    name
-        The container's name.
-
-    remote_addr, cert, key, verify_cert
-        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
-        path; ``verify_cert`` (default True) checks the server's certificate.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt '*' lxd.container_restart web1
-    """
-    conn = _conn(remote_addr, cert, key, verify_cert)
-    _instance(name, conn)
-    __salt__["lxdapi.container_restart"](name, **conn)
-    return _model(_instance(name, conn), INSTANCE_KEYS)
-
-
-@_old_errors
-def container_freeze(name, remote_addr=None, cert=None, key=None, verify_cert=True):
-    """
-    Freeze a running container; returns the container, as the old module did.
-
-    name
-        The container's name.
-
-    remote_addr, cert, key, verify_cert
-        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
-        path; ``verify_cert`` (default True) checks the server's certificate.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt '*' lxd.container_freeze web1
-    """
-    conn = _conn(remote_addr, cert, key, verify_cert)
-    _instance(name, conn)
-    __salt__["lxdapi.container_freeze"](name, **conn)
-    return _model(_instance(name, conn), INSTANCE_KEYS)
-
-
-@_old_errors
-def container_unfreeze(name, remote_addr=None, cert=None, key=None, verify_cert=True):
-    """
-    Unfreeze a frozen container; returns the container, as the old module did.
-
-    name
-        The container's name.
-
-    remote_addr, cert, key, verify_cert
-        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
-        path; ``verify_cert`` (default True) checks the server's certificate.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt '*' lxd.container_unfreeze web1
-    """
-    conn = _conn(remote_addr, cert, key, verify_cert)
-    _instance(name, conn)
-    __salt__["lxdapi.container_unfreeze"](name, **conn)
-    return _model(_instance(name, conn), INSTANCE_KEYS)
+    connection = (remote_addr, cert, key, verify_cert)
+    return _on_instance(name, connection, "container_start", after=name)
 
 
 @_old_errors
@@ -390,16 +828,16 @@ def container_stop(
 
         salt '*' lxd.container_stop web1
     """
-    conn = _conn(remote_addr, cert, key, verify_cert)
-    _instance(name, conn)
-    __salt__["lxdapi.container_stop"](name, force=force, timeout=timeout, **conn)
-    return _model(_instance(name, conn), INSTANCE_KEYS)
+    connection = (remote_addr, cert, key, verify_cert)
+    return _on_instance(
+        name, connection, "container_stop", force=force, timeout=timeout, after=name
+    )
 
 
 @_old_errors
-def container_delete(name, remote_addr=None, cert=None, key=None, verify_cert=True):
+def container_restart(name, remote_addr=None, cert=None, key=None, verify_cert=True):
     """
-    Delete a container (a running one is stopped cleanly first); True.
+    Restart a running container (a clean restart); returns the container, as the old module did.
 
     name
         The container's name.
@@ -412,24 +850,19 @@ def container_delete(name, remote_addr=None, cert=None, key=None, verify_cert=Tr
 
     .. code-block:: bash
 
-        salt '*' lxd.container_delete web1
+        salt '*' lxd.container_restart web1
     """
-    conn = _conn(remote_addr, cert, key, verify_cert)
-    _instance(name, conn)
-    __salt__["lxdapi.container_delete"](name, **conn)
-    return True
+    connection = (remote_addr, cert, key, verify_cert)
+    return _on_instance(name, connection, "container_restart", after=name)
 
 
 @_old_errors
-def container_rename(name, newname, remote_addr=None, cert=None, key=None, verify_cert=True):
+def container_freeze(name, remote_addr=None, cert=None, key=None, verify_cert=True):
     """
-    Rename a stopped container; returns it under its new name.
+    Freeze a running container; returns the container, as the old module did.
 
     name
         The container's name.
-
-    newname
-        Its new name.
 
     remote_addr, cert, key, verify_cert
         The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
@@ -439,18 +872,39 @@ def container_rename(name, newname, remote_addr=None, cert=None, key=None, verif
 
     .. code-block:: bash
 
-        salt '*' lxd.container_rename web1 web2
+        salt '*' lxd.container_freeze web1
     """
-    conn = _conn(remote_addr, cert, key, verify_cert)
-    _instance(name, conn)
-    __salt__["lxdapi.container_rename"](name, newname, **conn)
-    return _model(_instance(newname, conn), INSTANCE_KEYS)
+    connection = (remote_addr, cert, key, verify_cert)
+    return _on_instance(name, connection, "container_freeze", after=name)
+
+
+@_old_errors
+def container_unfreeze(name, remote_addr=None, cert=None, key=None, verify_cert=True):
+    """
+    Unfreeze a frozen container; returns the container, as the old module did.
+
+    name
+        The container's name.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.container_unfreeze web1
+    """
+    connection = (remote_addr, cert, key, verify_cert)
+    return _on_instance(name, connection, "container_unfreeze", after=name)
 
 
 @_old_errors
 def container_config_get(name, config_key, remote_addr=None, cert=None, key=None, verify_cert=True):
     """
-    One config key of a container (None when unset).
+    One config key of a container (SaltInvocationError "'KEY' doesn't exists" when it is
+    unset, as the old module said).
 
     name
         The container's name.
@@ -468,9 +922,8 @@ def container_config_get(name, config_key, remote_addr=None, cert=None, key=None
 
         salt '*' lxd.container_config_get web1 boot.autostart
     """
-    conn = _conn(remote_addr, cert, key, verify_cert)
-    _instance(name, conn)
-    return __salt__["lxdapi.container_config_get"](name, key=config_key, **conn)
+    found = _on_instance(name, (remote_addr, cert, key, verify_cert))
+    return _item(found.get("config"), config_key)
 
 
 @_old_errors
@@ -478,7 +931,8 @@ def container_config_set(
     name, config_key, config_value, remote_addr=None, cert=None, key=None, verify_cert=True
 ):
     """
-    Set one config key of a container (one PATCH with If-Match, only when it differs); True.
+    Set one config key of a container (one PATCH with If-Match, only when it differs);
+    returns the container, as the old module did.
 
     name
         The container's name.
@@ -499,10 +953,10 @@ def container_config_set(
 
         salt '*' lxd.container_config_set web1 boot.autostart 1
     """
-    conn = _conn(remote_addr, cert, key, verify_cert)
-    _instance(name, conn)
-    __salt__["lxdapi.container_config_set"](name, key=config_key, value=config_value, **conn)
-    return True
+    connection = (remote_addr, cert, key, verify_cert)
+    return _on_instance(
+        name, connection, "container_config_set", key=config_key, value=config_value, after=name
+    )
 
 
 @_old_errors
@@ -510,7 +964,8 @@ def container_config_delete(
     name, config_key, remote_addr=None, cert=None, key=None, verify_cert=True
 ):
     """
-    Unset one config key of a container; True.
+    Unset one config key of a container; True. SaltInvocationError "'KEY' doesn't exists"
+    when it is not set, as the old module said.
 
     name
         The container's name.
@@ -528,10 +983,327 @@ def container_config_delete(
 
         salt '*' lxd.container_config_delete web1 boot.autostart
     """
-    conn = _conn(remote_addr, cert, key, verify_cert)
-    _instance(name, conn)
-    __salt__["lxdapi.container_config_unset"](name, config_key, **conn)
+    connection = (remote_addr, cert, key, verify_cert)
+    _item(_on_instance(name, connection).get("config"), config_key)
+    _on_instance(name, connection, "container_config_unset", config_key)
     return True
+
+
+@_old_errors
+def container_device_get(
+    name, device_name, remote_addr=None, cert=None, key=None, verify_cert=True
+):
+    """
+    One of a container's own devices, as a dict (SaltInvocationError "'NAME' doesn't
+    exists", the old words, when it has none of that name).
+
+    name
+        The container's name.
+
+    device_name
+        The device's name.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.container_device_get web1 eth1
+    """
+    found = _on_instance(name, (remote_addr, cert, key, verify_cert))
+    return _item(found.get("devices"), device_name)
+
+
+@_old_errors
+def container_device_add(
+    name,
+    device_name,
+    device_type="disk",
+    remote_addr=None,
+    cert=None,
+    key=None,
+    verify_cert=True,
+    **kwargs,
+):
+    """
+    Add (or replace) one of a container's devices; returns the container, as the old
+    module did. Nothing is written when the device is so already.
+
+    name
+        The container's name.
+
+    device_name
+        The device's name.
+
+    device_type
+        Its type (default ``disk``: which needs ``path``, and ``source`` unless the path
+        is ``/``).
+
+    kwargs
+        The device's other keys (``path=/srv source=/srv/web``, ``nictype=bridged``...).
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.container_device_add web1 data disk path=/srv source=/srv/web
+    """
+    device = _device(device_type, kwargs)
+    connection = (remote_addr, cert, key, verify_cert)
+    return _on_instance(name, connection, "container_device_set", device_name, device, after=name)
+
+
+@_old_errors
+def container_device_delete(
+    name, device_name, remote_addr=None, cert=None, key=None, verify_cert=True
+):
+    """
+    Remove one of a container's own devices; True (SaltInvocationError "'NAME' doesn't
+    exists", the old words, when it has none of that name).
+
+    name
+        The container's name.
+
+    device_name
+        The device's name.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.container_device_delete web1 data
+    """
+    connection = (remote_addr, cert, key, verify_cert)
+    _item(_on_instance(name, connection).get("devices"), device_name)
+    _on_instance(name, connection, "container_device_unset", device_name)
+    return True
+
+
+@_old_errors
+def container_file_put(
+    name,
+    src,
+    dst,
+    recursive=False,
+    overwrite=False,
+    mode=None,
+    uid=None,
+    gid=None,
+    saltenv="base",
+    remote_addr=None,
+    cert=None,
+    key=None,
+    verify_cert=True,
+):
+    """
+    Put a local file (or, with ``recursive``, a folder) into a container, as ``cp`` would;
+    True. A file is written only when its content, mode or owner differ.
+
+    name
+        The container's name.
+
+    src
+        The local file or folder (``~`` is expanded), or a ``salt://`` URL of a file.
+
+    dst
+        Where in the container: a path, or an existing folder to put ``src`` into. A
+        folder ``src`` goes into ``dst`` when that ends with ``/``, else its content goes
+        to ``dst`` (made when it does not exist).
+
+    recursive
+        Copy a folder (default False: a folder ``src`` is refused).
+
+    overwrite
+        As in the old module: needed to put a file into an existing folder that has one
+        of that name, and to copy a folder into an existing one (default False).
+
+    mode
+        The files' mode (``0644``; ``644`` from the command line means the same).
+
+    uid
+        The files' owner (a number).
+
+    gid
+        Their group (a number). Once one of ``mode``, ``uid``, ``gid`` is given, the
+        others are the local file's; none given: LXD's (0644, root) for a new file.
+
+    saltenv
+        The fileserver environment of a ``salt://`` ``src`` (default ``base``).
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.container_file_put web1 /var/tmp/foo /var/tmp/
+    """
+    connection = (remote_addr, cert, key, verify_cert)
+    _on_instance(name, connection)
+    conn = _conn(*connection)
+    src = _local_source(src, saltenv)
+    if os.path.isdir(src) and not recursive:
+        raise SaltInvocationError(
+            "Cannot copy overwriting a directory without recursive flag set to true!"
+        )
+    dst_is_directory = _remote_type(name, dst, conn) == "directory"
+    if os.path.isfile(src):
+        if dst_is_directory:
+            dst = os.path.join(dst, os.path.basename(src))
+            if not overwrite and _remote_type(name, dst, conn):
+                raise SaltInvocationError("Destination exists and overwrite is false")
+        _put_one(name, src, dst, mode, uid, gid, conn)
+        return True
+    if not os.path.isdir(src):
+        raise SaltInvocationError("Source is neither file nor directory")
+    if dst.endswith("/"):
+        start = len(os.path.dirname(src))  # the folder itself goes into dst
+    elif dst_is_directory:
+        start = len(src)  # its content goes into dst
+    else:
+        if _remote_type(name, os.path.dirname(dst) or "/", conn) != "directory":
+            raise SaltInvocationError("Parent directory for destination doesn't exist.")
+        start, overwrite = len(src), True  # dst is made as a copy of src
+    if not overwrite:
+        raise SaltInvocationError("Destination exists and overwrite is false")
+    for path, _, files in os.walk(src):
+        folder = os.path.normpath(os.path.join(dst, path[start:].lstrip(os.path.sep)))
+        __salt__["lxdapi.container_mkdir"](name, folder, makedirs=True, **conn)
+        for filename in files:
+            _put_one(
+                name,
+                os.path.join(path, filename),
+                os.path.join(folder, filename),
+                mode,
+                uid,
+                gid,
+                conn,
+            )
+    return True
+
+
+@_old_errors
+def container_file_get(
+    name,
+    src,
+    dst,
+    overwrite=False,
+    mode=None,
+    uid=None,
+    gid=None,
+    remote_addr=None,
+    cert=None,
+    key=None,
+    verify_cert=True,
+):
+    """
+    Copy a file out of a container to a local path; True.
+
+    name
+        The container's name.
+
+    src
+        The file in the container.
+
+    dst
+        The local path (absolute; ``~`` is expanded), or an existing local folder to
+        put the file into.
+
+    overwrite
+        Replace an existing local file (default False: an error, as before).
+
+    mode
+        The local file's mode (``0644``; ``644`` from the command line means the same).
+
+    uid
+        The local file's owner (a number).
+
+    gid
+        Its group (a number).
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.container_file_get web1 /etc/hostname /tmp/web1-hostname
+    """
+    connection = (remote_addr, cert, key, verify_cert)
+    _on_instance(name, connection)
+    dst = os.path.expanduser(str(dst))
+    if not os.path.isabs(dst):
+        raise SaltInvocationError("File path must be absolute.")
+    if os.path.isdir(dst):
+        dst = os.path.join(dst, os.path.basename(src))
+    elif not os.path.isdir(os.path.dirname(dst)):
+        raise SaltInvocationError("Parent directory for destination doesn't exist.")
+    if os.path.exists(dst):
+        if not overwrite:
+            raise SaltInvocationError("Destination exists and overwrite is false.")
+        if not os.path.isfile(dst):
+            raise SaltInvocationError("Destination exists but is not a file.")
+    mode = None if mode is None else _octal(mode)
+    found = __salt__["lxdapi.container_file_get"](name, src, dest=dst, **_conn(*connection))
+    if not found:
+        raise SaltInvocationError("File '{}' not found in container '{}'".format(src, name))
+    if found["type"] == "directory":
+        raise SaltInvocationError("'{}' in container '{}' is a directory".format(src, name))
+    if mode is not None:
+        os.chmod(dst, mode)
+    if uid is not None or gid is not None:
+        os.chown(dst, -1 if uid is None else int(uid), -1 if gid is None else int(gid))
+    return True
+
+
+@_old_errors
+def container_execute(name, cmd, remote_addr=None, cert=None, key=None, verify_cert=True):
+    """
+    Run a command in a running container (no shell); returns ``{exit_code, stdout,
+    stderr, result}`` as the old module did (``result``: the exit code was not above 0).
+
+    name
+        The container's name.
+
+    cmd
+        The command as a list (``'["ls", "-l"]'``); for shell syntax ``'["sh", "-c",
+        "..."]'``.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.container_execute web1 '["ls", "-l"]'
+    """
+    ran = _on_instance(name, (remote_addr, cert, key, verify_cert), "container_exec", cmd)
+    return {
+        "exit_code": ran["retcode"],
+        "stdout": ran["stdout"],
+        "stderr": ran["stderr"],
+        "result": not int(ran["retcode"]) > 0,
+    }
+
+
+# --------------------------------------------------------------------------- profiles
 
 
 @_old_errors
@@ -557,33 +1329,6 @@ def profile_list(list_names=False, remote_addr=None, cert=None, key=None, verify
     if list_names:
         return [p["name"] for p in listed]
     return [_model(p, PROFILE_KEYS) for p in listed]
-
-
-@_old_errors
-def profile_get(name, remote_addr=None, cert=None, key=None, verify_cert=True, _raw=False):
-    """
-    A profile, as a dict (SaltInvocationError when it does not exist, as before).
-
-    name
-        The profile's name.
-
-    _raw
-        Accepted for the old signature; ignored.
-
-    remote_addr, cert, key, verify_cert
-        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
-        path; ``verify_cert`` (default True) checks the server's certificate.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt '*' lxd.profile_get default
-    """
-    profile = __salt__["lxdapi.profile_get"](name, **_conn(remote_addr, cert, key, verify_cert))
-    if not profile:
-        raise SaltInvocationError("Profile '{}' not found".format(name))
-    return _model(profile, PROFILE_KEYS)
 
 
 @_old_errors
@@ -634,6 +1379,30 @@ def profile_create(
 
 
 @_old_errors
+def profile_get(name, remote_addr=None, cert=None, key=None, verify_cert=True, _raw=False):
+    """
+    A profile, as a dict (SaltInvocationError when it does not exist, as before).
+
+    name
+        The profile's name.
+
+    _raw
+        Accepted for the old signature; ignored.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.profile_get default
+    """
+    return _model(_on_profile(name, (remote_addr, cert, key, verify_cert)), PROFILE_KEYS)
+
+
+@_old_errors
 def profile_delete(name, remote_addr=None, cert=None, key=None, verify_cert=True):
     """
     Delete a profile (refused while instances use it); True.
@@ -651,17 +1420,223 @@ def profile_delete(name, remote_addr=None, cert=None, key=None, verify_cert=True
 
         salt '*' lxd.profile_delete autostart
     """
-    conn = _conn(remote_addr, cert, key, verify_cert)
-    profile_get(name, remote_addr, cert, key, verify_cert)
-    __salt__["lxdapi.profile_delete"](name, **conn)
+    connection = (remote_addr, cert, key, verify_cert)
+    _on_profile(name, connection)
+    __salt__["lxdapi.profile_delete"](name, **_conn(*connection))
     return True
+
+
+@_old_errors
+def profile_config_get(name, config_key, remote_addr=None, cert=None, key=None, verify_cert=True):
+    """
+    One config key of a profile (SaltInvocationError "'KEY' doesn't exists", the old
+    words, when it is not set).
+
+    name
+        The profile's name.
+
+    config_key
+        The key.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.profile_config_get autostart boot.autostart
+    """
+    found = _on_profile(name, (remote_addr, cert, key, verify_cert))
+    return _item(found.get("config"), config_key)
+
+
+@_old_errors
+def profile_config_set(
+    name, config_key, config_value, remote_addr=None, cert=None, key=None, verify_cert=True
+):
+    """
+    Set one config key of a profile (one PATCH with If-Match, none when it has that
+    value); returns the profile, as the old module did.
+
+    name
+        The profile's name.
+
+    config_key
+        The key.
+
+    config_value
+        Its value (stored as a string: ``True`` is ``"true"``).
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.profile_config_set autostart boot.autostart 0
+    """
+    found = _on_profile(
+        name,
+        (remote_addr, cert, key, verify_cert),
+        update=lambda profile: {"config": {config_key: config_value}},
+    )
+    return _model(found, PROFILE_KEYS)
+
+
+@_old_errors
+def profile_config_delete(
+    name, config_key, remote_addr=None, cert=None, key=None, verify_cert=True
+):
+    """
+    Unset one config key of a profile (one PATCH with If-Match); True
+    (SaltInvocationError "'KEY' doesn't exists", the old words, when it is not set).
+
+    name
+        The profile's name.
+
+    config_key
+        The key.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.profile_config_delete autostart boot.autostart.delay
+    """
+    _on_profile(
+        name,
+        (remote_addr, cert, key, verify_cert),
+        update=lambda profile: {"config": {config_key: ""}},  # LXD removes a key set to ""
+        must_have=("config", config_key),
+    )
+    return True
+
+
+@_old_errors
+def profile_device_get(name, device_name, remote_addr=None, cert=None, key=None, verify_cert=True):
+    """
+    One device of a profile, as a dict (SaltInvocationError "'NAME' doesn't exists", the
+    old words, when it has none of that name).
+
+    name
+        The profile's name.
+
+    device_name
+        The device's name.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.profile_device_get default eth0
+    """
+    found = _on_profile(name, (remote_addr, cert, key, verify_cert))
+    return _item(found.get("devices"), device_name)
+
+
+@_old_errors
+def profile_device_set(
+    name,
+    device_name,
+    device_type="disk",
+    remote_addr=None,
+    cert=None,
+    key=None,
+    verify_cert=True,
+    **kwargs,
+):
+    """
+    Add (or replace) one device of a profile (one PATCH with If-Match, none when it is so
+    already); returns the profile, as the old module did.
+
+    name
+        The profile's name.
+
+    device_name
+        The device's name.
+
+    device_type
+        Its type (default ``disk``: which needs ``path``, and ``source`` unless the path
+        is ``/``).
+
+    kwargs
+        The device's other keys (``nictype=bridged parent=lxdbr0``...).
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.profile_device_set autostart eth1 nic nictype=bridged parent=lxdbr0
+    """
+    device = _device(device_type, kwargs)
+    found = _on_profile(
+        name,
+        (remote_addr, cert, key, verify_cert),
+        update=lambda profile: {"devices": {device_name: device}},
+    )
+    return _model(found, PROFILE_KEYS)
+
+
+@_old_errors
+def profile_device_delete(
+    name, device_name, remote_addr=None, cert=None, key=None, verify_cert=True
+):
+    """
+    Remove one device of a profile (a PUT with If-Match); True (SaltInvocationError
+    "'NAME' doesn't exists", the old words, when it has none of that name).
+
+    name
+        The profile's name.
+
+    device_name
+        The device's name.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.profile_device_delete autostart eth1
+    """
+    _on_profile(
+        name,
+        (remote_addr, cert, key, verify_cert),
+        update=lambda profile: {
+            "devices": {k: v for k, v in profile["devices"].items() if k != device_name},
+            "purge_devices": True,
+        },
+        must_have=("devices", device_name),
+    )
+    return True
+
+
+# ----------------------------------------------------------------------------- images
 
 
 @_old_errors
 def image_list(list_aliases=False, remote_addr=None, cert=None, key=None, verify_cert=True):
     """
-    The images: a list of dicts as the old module gave them, or of their aliases (the
-    first alias of each, else its fingerprint).
+    The images: a list of dicts as the old module gave them, or (``list_aliases``)
+    ``{fingerprint: [alias names]}``.
 
     list_aliases
         Only the aliases (default False).
@@ -680,10 +1655,10 @@ def image_list(list_aliases=False, remote_addr=None, cert=None, key=None, verify
         recursion=1, **_conn(remote_addr, cert, key, verify_cert)
     )
     if list_aliases:
-        return [
-            (image.get("aliases") or [{}])[0].get("name") or image["fingerprint"]
+        return {
+            image["fingerprint"]: [a["name"] for a in image.get("aliases") or []]
             for image in listed
-        ]
+        }
     return [_model(image, IMAGE_KEYS) for image in listed]
 
 
@@ -708,10 +1683,8 @@ def image_get(fingerprint, remote_addr=None, cert=None, key=None, verify_cert=Tr
 
         salt '*' lxd.image_get 8a9b...
     """
-    image = __salt__["lxdapi.image_get"](fingerprint, **_conn(remote_addr, cert, key, verify_cert))
-    if not image:
-        raise SaltInvocationError("Image with fingerprint '{}' not found".format(fingerprint))
-    return _model(image, IMAGE_KEYS)
+    conn = _conn(remote_addr, cert, key, verify_cert)
+    return _model(_image(fingerprint, conn), IMAGE_KEYS)
 
 
 @_old_errors
@@ -767,9 +1740,363 @@ def image_delete(image, remote_addr=None, cert=None, key=None, verify_cert=True)
 
 
 @_old_errors
+def image_from_simplestreams(
+    server,
+    alias,
+    remote_addr=None,
+    cert=None,
+    key=None,
+    verify_cert=True,
+    aliases=None,
+    public=False,
+    auto_update=False,
+    _raw=False,
+):
+    """
+    Have the server pull an image from a simple streams server; returns the image, as
+    the old module did. Nothing is pulled when the server has an image it pulled from
+    there for that alias already (``auto_update`` keeps one up to date): then only its
+    ``public`` and ``auto_update`` are set where they differ.
+
+    server
+        The simple streams server's URL (``https://images.linuxcontainers.org``).
+
+    alias
+        The image's alias there (``debian/12``).
+
+    aliases
+        Aliases to point at the image here (a list; one that points at another image is
+        an error).
+
+    public
+        Let untrusted clients use the image (default False).
+
+    auto_update
+        Let the server keep the image up to date from there (default False).
+
+    _raw
+        Accepted for the old signature; ignored.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.image_from_simplestreams https://cloud-images.ubuntu.com/releases \
+            trusty/amd64 aliases='["t", "trusty/amd64"]' auto_update=True
+    """
+    if not isinstance(server, str) or not server.startswith(("https://", "http://")):
+        raise SaltInvocationError("server must be a simple streams URL, not {!r}".format(server))
+    if not isinstance(alias, str) or not alias:
+        raise SaltInvocationError("alias must be the image's alias there, not {!r}".format(alias))
+    source = {
+        "type": "image",
+        "mode": "pull",
+        "server": server,
+        "protocol": "simplestreams",
+        "alias": alias,
+    }
+    body = {
+        "public": _flag(public, "public"),
+        "auto_update": _flag(auto_update, "auto_update"),
+        "source": source,
+    }
+    aliases = _alias_list(aliases)
+    conn = _conn(remote_addr, cert, key, verify_cert)
+    return _pulled(body, aliases, conn)
+
+
+@_old_errors
+def image_from_url(
+    url,
+    remote_addr=None,
+    cert=None,
+    key=None,
+    verify_cert=True,
+    aliases=None,
+    public=False,
+    auto_update=False,
+    _raw=False,
+):
+    """
+    Have the server download an image from a URL itself (LXD's ``url`` source: the URL
+    answers with the image's ``LXD-Image-URL`` and ``LXD-Image-Hash`` headers, Incus's
+    with ``Incus-Image-*``); returns the image, as the old module did. The minion asks
+    the URL for the hash first (a HEAD): nothing is pulled when the server has that
+    image already; then only its ``public`` and ``auto_update`` are set where they
+    differ.
+
+    url
+        The URL.
+
+    aliases
+        Aliases to point at the image (a list; one that points at another image is an
+        error).
+
+    public
+        Let untrusted clients use the image (default False).
+
+    auto_update
+        Let the server keep the image up to date from there (default False).
+
+    _raw
+        Accepted for the old signature; ignored.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.image_from_url https://dl.stgraber.org/lxd aliases='["busybox-amd64"]'
+    """
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise SaltInvocationError("url must be an http(s):// URL, not {!r}".format(url))
+    body = {
+        "public": _flag(public, "public"),
+        "auto_update": _flag(auto_update, "auto_update"),
+        "source": {"type": "url", "mode": "pull", "url": url},
+    }
+    aliases = _alias_list(aliases)
+    conn = _conn(remote_addr, cert, key, verify_cert)
+    return _pulled(body, aliases, conn)
+
+
+@_old_errors
+def image_from_file(
+    filename,
+    remote_addr=None,
+    cert=None,
+    key=None,
+    verify_cert=True,
+    aliases=None,
+    public=False,
+    saltenv="base",
+    _raw=False,
+):
+    """
+    Upload a unified image tarball unless the server has it (by its fingerprint); returns
+    the image, as the old module did.
+
+    filename
+        A ``salt://`` URL or a local path.
+
+    aliases
+        Aliases to point at the image (a list; one that points at another image is an
+        error).
+
+    public
+        Let untrusted clients use the image (default False; True makes an existing
+        image public too).
+
+    saltenv
+        The fileserver environment of a ``salt://`` ``filename`` (default ``base``).
+
+    _raw
+        Accepted for the old signature; ignored.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.image_from_file salt://lxd/files/busybox.tar.xz aliases=["busybox-amd64"]
+    """
+    aliases = _alias_list(aliases)
+    conn = _conn(remote_addr, cert, key, verify_cert)
+    path = os.path.expanduser(str(filename))
+    if not os.path.isabs(path):  # a salt:// (or other) URL
+        path = __salt__["cp.cache_file"](path, saltenv=saltenv)
+    if not path or not os.path.isfile(path):
+        raise SaltInvocationError("File '{}' not found".format(filename))
+    fingerprint = __salt__["lxdapi.image_import"](path, public=_flag(public, "public"), **conn)
+    return _with_aliases(fingerprint, aliases, conn)
+
+
+@_old_errors
+def image_copy_lxd(
+    source,
+    src_remote_addr,
+    src_cert,
+    src_key,
+    src_verify_cert,
+    remote_addr,
+    cert,
+    key,
+    verify_cert=True,
+    aliases=None,
+    public=None,
+    auto_update=None,
+    _raw=False,
+):
+    """
+    Copy an image from another LXD: the destination pulls it from ``src_remote_addr``
+    (with a one-time secret the source makes for a private image, as pylxd did, and the
+    source's certificate); returns the destination's image, as the old module did.
+    Nothing is pulled when the destination has the image already: then only its
+    ``public`` and ``auto_update`` are set where they differ (nothing is sent when they
+    do not).
+
+    source
+        The image's alias or fingerprint on the source.
+
+    src_remote_addr
+        The source's ``https://`` URL (the destination connects to it).
+
+    src_cert
+        The client certificate for the source (a path).
+
+    src_key
+        Its key (a path).
+
+    src_verify_cert
+        Check the source's certificate.
+
+    remote_addr
+        The destination: an ``https://`` URL or a socket path.
+
+    cert
+        The client certificate for the destination (a path; none for a socket).
+
+    key
+        Its key (a path).
+
+    verify_cert
+        Check the destination's certificate (default True).
+
+    aliases
+        Aliases to point at the image on the destination (a list).
+
+    public
+        Let untrusted clients use it there (None: as on the source).
+
+    auto_update
+        Keep it up to date from the source (None: as on the source).
+
+    _raw
+        Accepted for the old signature; ignored.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.image_copy_lxd xenial/amd64 \
+            https://srv01:8443 ~/.config/lxc/client.crt ~/.config/lxc/client.key false \
+            https://srv02:8443 ~/.config/lxc/client.crt ~/.config/lxc/client.key false \
+            aliases="['xenial/amd64']"
+    """
+    aliases = _alias_list(aliases)
+    if not str(src_remote_addr).startswith("https://"):
+        raise SaltInvocationError(
+            "src_remote_addr must be the source's https:// URL (the destination pulls "
+            "the image from there), not {!r}".format(src_remote_addr)
+        )
+    src_conn = _conn(src_remote_addr, src_cert, src_key, src_verify_cert)
+    conn = _conn(remote_addr, cert, key, verify_cert)
+    found = _image(source, src_conn)
+    fingerprint = found["fingerprint"]
+    public = bool(found.get("public")) if public is None else _flag(public, "public")
+    auto_update = (
+        bool(found.get("auto_update")) if auto_update is None else _flag(auto_update, "auto_update")
+    )
+    body = {"public": public, "auto_update": auto_update}  # properties come with the image
+    pull = {
+        "server": src_remote_addr.rstrip("/"),
+        "protocol": "incus" if __salt__["lxdapi.info"](**conn)["server"] == "incus" else "lxd",
+        "fingerprint": fingerprint,
+    }
+    if not __salt__["lxdapi.image_get"](fingerprint, **conn):  # to be pulled: its access
+        certificate = (__salt__["lxdapi.get"]("", **src_conn).get("environment") or {}).get(
+            "certificate"
+        )
+        if certificate:
+            pull["certificate"] = certificate
+        if not found.get("public"):
+            token = __salt__["lxdapi.post"](
+                "images/{}/secret".format(fingerprint), {}, wait=False, **src_conn
+            )
+            pull["secret"] = (token.get("metadata") or {}).get("secret")
+    body["source"] = pull
+    return _pulled(body, aliases, conn)
+
+
+@_old_errors
+def image_alias_add(
+    image, alias, description="", remote_addr=None, cert=None, key=None, verify_cert=True
+):
+    """
+    Point a new alias at an image; True. Nothing is written when the image has that
+    alias already; an alias that points at another image is an error.
+
+    image
+        The image's alias or fingerprint.
+
+    alias
+        The new alias.
+
+    description
+        The alias's description.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.image_alias_add xenial/amd64 x "Short version of xenial/amd64"
+    """
+    conn = _conn(remote_addr, cert, key, verify_cert)
+    _add_alias(_image(image, conn), alias, description, conn)
+    return True
+
+
+@_old_errors
+def image_alias_delete(image, alias, remote_addr=None, cert=None, key=None, verify_cert=True):
+    """
+    Delete an alias (whichever image it points at, as before); True, or False when there
+    is no such alias (nothing is sent then).
+
+    image
+        An alias or fingerprint of an image that must exist (the old check).
+
+    alias
+        The alias to delete.
+
+    remote_addr, cert, key, verify_cert
+        The old connection: an ``https://`` URL (with ``cert`` and ``key``) or a socket
+        path; ``verify_cert`` (default True) checks the server's certificate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxd.image_alias_delete xenial/amd64 x
+    """
+    conn = _conn(remote_addr, cert, key, verify_cert)
+    _image(image, conn)
+    if alias not in __salt__["lxdapi.image_alias_list"](**conn):
+        return False
+    return __salt__["lxdapi.image_alias_delete"](alias, **conn)
+
+
+# -------------------------------------------------------------------------- snapshots
+
+
+@_old_errors
 def snapshots_all(container, remote_addr=None, cert=None, key=None, verify_cert=True):
     """
-    The container's snapshots: ``{container: [dicts]}`` as the old module gave them.
+    The container's snapshots: ``{container: [{"name": ...}]}`` as the old module gave
+    them.
 
     container
         The container's name.
@@ -784,17 +2111,15 @@ def snapshots_all(container, remote_addr=None, cert=None, key=None, verify_cert=
 
         salt '*' lxd.snapshots_all web1
     """
-    conn = _conn(remote_addr, cert, key, verify_cert)
-    _instance(container, conn)
-    listed = __salt__["lxdapi.snapshot_list"](container, recursion=1, **conn)
-    return {container: [_model(s, SNAPSHOT_KEYS) for s in listed]}
+    connection = (remote_addr, cert, key, verify_cert)
+    return {container: [{"name": n} for n in _on_instance(container, connection, "snapshot_list")]}
 
 
 @_old_errors
 def snapshots_create(container, name=None, remote_addr=None, cert=None, key=None, verify_cert=True):
     """
-    Take a snapshot (named ``name``, or the server's next ``snapN``); returns the
-    container's snapshots.
+    Take a snapshot, named ``name`` (default: the time, ``%Y%m%d%H%M%S``, as the old
+    module named it); returns ``{"name": name}``, as the old module did.
 
     container
         The container's name.
@@ -812,16 +2137,16 @@ def snapshots_create(container, name=None, remote_addr=None, cert=None, key=None
 
         salt '*' lxd.snapshots_create web1 before-upgrade
     """
-    conn = _conn(remote_addr, cert, key, verify_cert)
-    _instance(container, conn)
-    __salt__["lxdapi.snapshot_create"](container, snapshot=name, **conn)
-    return snapshots_all(container, remote_addr, cert, key, verify_cert)
+    name = name or datetime.datetime.now().strftime("%Y%m%d%H%M%S")
+    _on_instance(container, (remote_addr, cert, key, verify_cert), "snapshot_create", snapshot=name)
+    return {"name": name}
 
 
 @_old_errors
 def snapshots_delete(container, name, remote_addr=None, cert=None, key=None, verify_cert=True):
     """
-    Delete a snapshot; True.
+    Delete a snapshot; True, or False when the container has no such snapshot (as the
+    old module answered).
 
     container
         The container's name.
@@ -839,9 +2164,10 @@ def snapshots_delete(container, name, remote_addr=None, cert=None, key=None, ver
 
         salt '*' lxd.snapshots_delete web1 before-upgrade
     """
-    conn = _conn(remote_addr, cert, key, verify_cert)
-    snapshots_get(container, name, remote_addr, cert, key, verify_cert)
-    __salt__["lxdapi.snapshot_delete"](container, name, **conn)
+    connection = (remote_addr, cert, key, verify_cert)
+    if name not in _on_instance(container, connection, "snapshot_list"):
+        return False
+    __salt__["lxdapi.snapshot_delete"](container, name, **_conn(*connection))
     return True
 
 
@@ -866,7 +2192,8 @@ def snapshots_get(container, name, remote_addr=None, cert=None, key=None, verify
 
         salt '*' lxd.snapshots_get web1 before-upgrade
     """
-    for snap in snapshots_all(container, remote_addr, cert, key, verify_cert)[container]:
+    connection = (remote_addr, cert, key, verify_cert)
+    for snap in _on_instance(container, connection, "snapshot_list", recursion=1):
         if snap["name"].split("/")[-1] == name:
-            return snap
+            return _model(snap, SNAPSHOT_KEYS)
     raise SaltInvocationError("Snapshot '{}' of container '{}' not found".format(name, container))

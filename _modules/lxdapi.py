@@ -43,6 +43,7 @@ try:
     import lxdapi_backups
     import lxdapi_cluster
     import lxdapi_files
+    import lxdapi_host
     import lxdapi_images
     import lxdapi_instances
     import lxdapi_logs
@@ -52,6 +53,8 @@ try:
     import lxdapi_server
     import lxdapi_trust
     import lxdapi_values
+    import lxdapi_volumes
+    import lxdapi_warnings
 except ImportError as exc:  # the core not synced, or a library it needs missing
     core = None
     IMPORT_ERROR = "lxdapi: cannot import the core: {}".format(exc)
@@ -494,6 +497,212 @@ def operation_wait(operation, timeout=None, **kwargs):
     return lxdapi_operations.operation_wait(_connect(kwargs), operation, timeout)
 
 
+# --------------------------------------------------------------------------- host
+#
+# What the host has and uses (resources, a pool's space, a project's usage, metrics) and
+# the server's warnings. Reads, but for acknowledging and deleting a warning.
+
+
+@_salt_errors
+def resources(target=None, **kwargs):
+    """
+    Return the host's hardware as the server sees it (``GET /1.0/resources``):
+    ``cpu``, ``memory``, ``gpu``, ``network``, ``storage``, ``usb``, ``pci``, ``system``
+    (Incus adds ``load``).
+
+    target
+        On a cluster: the member to ask about.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.resources
+    """
+    return lxdapi_host.host_resources(_connect(kwargs), target=target)
+
+
+@_salt_errors
+def storage_pool_resources(pool, target=None, **kwargs):
+    """
+    Return a storage pool's space and inodes, used and total: ``{"space": {"used",
+    "total"}, "inodes": {"used", "total"}}`` (bytes).
+
+    pool
+        The storage pool's name.
+
+    target
+        On a cluster: the member whose share of the pool is meant.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_pool_resources default
+    """
+    return lxdapi_host.storage_pool_resources(_connect(kwargs), pool, target=target)
+
+
+@_salt_errors
+def project_state(name=None, **kwargs):
+    """
+    Return a project's usage against its limits (the ``project_usage`` API extension):
+    ``{"resources": {"cpu": {"Limit", "Usage"}, "memory": ..., "instances": ...}}``; a
+    ``Limit`` of -1 is no limit.
+
+    name
+        The project (default: the connection's ``project``, else ``default``).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.project_state tenant1
+    """
+    return lxdapi_host.project_state(_connect(kwargs), name)
+
+
+@_salt_errors
+def metrics(names=None, **kwargs):
+    """
+    Return the server's metrics as OpenMetrics text (``GET /1.0/metrics``, the
+    ``metrics`` API extension), as the server writes it.
+
+    LXD 5.0 measures running instances only (its text is ``# EOF`` when none runs);
+    Incus adds its own (``incus_uptime_seconds``, ``incus_warnings_total``...). Over
+    HTTPS the client must be trusted, or hold a certificate of type ``metrics``; the
+    connection's ``project`` limits the instances measured to its own.
+
+    names
+        Keep only these metrics: a list of names (``lxd_memory_RSS_bytes``, or a
+        family's name: ``lxd_cpu_seconds``), or one name, or names separated by commas;
+        their ``# HELP`` and ``# TYPE`` lines are kept too (default: everything).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.metrics
+        salt '*' lxdapi.metrics names=lxd_cpu_seconds_total,lxd_memory_RSS_bytes
+    """
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()] or names
+    return lxdapi_host.metrics(_connect(kwargs), names=names)
+
+
+@_salt_errors
+def warning_list(status=None, type=None, severity=None, recursion=0, **kwargs):  # pylint: disable=redefined-builtin
+    """
+    List the server's warnings: their UUIDs, or LXD's objects with ``recursion``
+    (``uuid``, ``type``, ``severity``, ``status``, ``project``, ``last_message``,
+    ``count``, ``first_seen_at``, ``last_seen_at``, ``location``, ``entity_url``), oldest
+    first.
+
+    With a connection ``project``, only that project's warnings are listed (not the
+    server's own, which belong to no project).
+
+    status
+        Only warnings of this status: ``new``, ``acknowledged`` or ``resolved`` (or a
+        list of them).
+
+    type
+        Only warnings of this type, as the server names it (``AppArmor support has
+        been disabled``).
+
+    severity
+        Only warnings of this severity: ``low``, ``moderate`` or ``high`` (or a list).
+
+    recursion
+        0 (default): UUIDs; 1: each warning's object.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.warning_list status=new recursion=1
+    """
+    return lxdapi_warnings.warning_list(
+        _connect(kwargs), status=status, type=type, severity=severity, recursion=recursion
+    )
+
+
+@_salt_errors
+def warning_get(uuid, **kwargs):
+    """
+    Return a warning (LXD's object), or False when the server has none of that UUID.
+
+    uuid
+        The warning's UUID.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.warning_get 0c10b517-b0c9-441f-b531-db8af1d22995
+    """
+    return lxdapi_warnings.warning_get(_connect(kwargs), uuid)
+
+
+@_salt_errors
+def warning_acknowledge(uuid, **kwargs):
+    """
+    Acknowledge a warning; True when it was new, False when it was acknowledged already
+    or is resolved (nothing sent). A missing warning is an error.
+
+    uuid
+        The warning's UUID.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.warning_acknowledge 0c10b517-b0c9-441f-b531-db8af1d22995
+    """
+    return lxdapi_warnings.warning_acknowledge(_connect(kwargs), uuid)
+
+
+@_salt_errors
+def warning_delete(uuid, **kwargs):
+    """
+    Delete a warning; True, or False when the server has none of that UUID. The server
+    records it again, under another UUID, when it sees the problem again.
+
+    uuid
+        The warning's UUID.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.warning_delete 0c10b517-b0c9-441f-b531-db8af1d22995
+    """
+    return lxdapi_warnings.warning_delete(_connect(kwargs), uuid)
+
+
 # ---------------------------------------------------------------------- instances
 
 
@@ -711,20 +920,25 @@ def container_copy(name, new_name=None, to=None, instance_only=False, source_url
 
 
 @_salt_errors
-def container_migrate(name, to, stop_and_start=False, timeout=30, source_url=None, **kwargs):
+def container_migrate(
+    name, to=None, target=None, stop_and_start=False, timeout=30, source_url=None, **kwargs
+):
     """
-    Move an instance to another server: the destination pulls it (with its snapshots)
-    over HTTPS, then this server's copy is deleted. Returns the changes
-    (``{"server": {"old": ..., "new": ...}}``); empty when the destination has it
-    already (nothing is sent). This server must listen on HTTPS
-    (``core.https_address``).
+    Move an instance to another server (``to``: the destination pulls it, with its
+    snapshots, over HTTPS, then this server's copy is deleted; this server must listen
+    on HTTPS, ``core.https_address``) or to another member of its cluster (``target``).
+    Returns the changes (``{"server": {...}}`` or ``{"location": {...}}``, each ``{old,
+    new}``); empty when it is there already (nothing is sent).
 
     name
         The instance's name.
 
     to
-        The destination: a remote's name (``lxdapi:remotes:NAME``) or a mapping of
-        connection settings.
+        The destination server: a remote's name (``lxdapi:remotes:NAME``) or a mapping
+        of connection settings.
+
+    target
+        The destination cluster member (instead of ``to``).
 
     stop_and_start
         Stop a running instance cleanly first and start it on the destination (default
@@ -745,12 +959,14 @@ def container_migrate(name, to, stop_and_start=False, timeout=30, source_url=Non
     .. code-block:: bash
 
         salt '*' lxdapi.container_migrate web1 to=rack2 stop_and_start=True
+        salt '*' lxdapi.container_migrate web1 target=node2
     """
     api = _connect(kwargs)
     plan = lxdapi_backups.plan_instance_migrated(
         api,
         name,
-        _target_api(to),
+        target_api=None if to is None else _target_api(to),
+        target=target,
         stop_and_start=stop_and_start,
         timeout=timeout,
         source_url=source_url,
@@ -1107,6 +1323,80 @@ def container_config_unset(name, key, **kwargs):
         raise SaltInvocationError("key must be a config key or a list of them")
     api = _connect(kwargs)
     plan = lxdapi_instances.plan_instance_config(api, name, unset=keys)
+    plan.apply(api)
+    return plan.changes
+
+
+@_salt_errors
+def container_device_set(name, device=None, spec=None, devices=None, **kwargs):
+    """
+    Add or replace an instance's own devices (one write with If-Match, only when they
+    differ); its other devices are kept. Returns the changes, ``{"devices": {old,
+    new}}``: empty (nothing written) when they were so already.
+
+    name
+        The instance's name.
+
+    device
+        One device's name (with ``spec``).
+
+    spec
+        That device, as LXD takes it (``{type: disk, path: /srv, source: /srv/web}``).
+
+    devices
+        Several at once: ``{name: spec}``.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_device_set web1 data \
+            spec='{"type": "disk", "path": "/srv", "source": "/srv/web"}'
+    """
+    if devices is not None and not isinstance(devices, dict):
+        raise SaltInvocationError("devices must be a mapping of names to devices")
+    wanted = dict(devices or {})
+    if device is not None:
+        if not isinstance(spec, dict):
+            raise SaltInvocationError("device {} needs a spec (a mapping)".format(device))
+        wanted[str(device)] = spec
+    if not wanted:
+        raise SaltInvocationError("give device and spec, or devices")
+    api = _connect(kwargs)
+    plan = lxdapi_instances.plan_instance_devices(api, name, devices=wanted)
+    plan.apply(api)
+    return plan.changes
+
+
+@_salt_errors
+def container_device_unset(name, device, **kwargs):
+    """
+    Remove an instance's own devices (one write with If-Match); its other devices are
+    kept. Returns the changes: empty (nothing written) when it had none of them.
+
+    name
+        The instance's name.
+
+    device
+        A device's name, or a list of names.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.container_device_unset web1 data
+    """
+    names = [device] if isinstance(device, str) else device
+    if not isinstance(names, (list, tuple)) or not names:
+        raise SaltInvocationError("device must be a name or a list of names")
+    api = _connect(kwargs)
+    plan = lxdapi_instances.plan_instance_devices(api, name, remove=names)
     plan.apply(api)
     return plan.changes
 
@@ -1597,6 +1887,40 @@ def image_import(source, alias=None, public=False, **kwargs):
 
 
 @_salt_errors
+def image_pull(source, public=False, auto_update=False, **kwargs):
+    """
+    Have the server pull an image unless it has it; return its fingerprint. Running it
+    again pulls nothing (only ``public`` and ``auto_update`` are brought to these, with
+    one PATCH with If-Match, where they differ). For an alias pointing at it, use the
+    ``image_present`` state, or ``image_alias_add``.
+
+    source
+        Where from: an image server (``server``: ``https://host:port``, ``protocol``:
+        ``lxd``, ``incus`` or ``simplestreams``, ``alias`` or ``fingerprint``,
+        ``certificate`` for a self-signed server, ``secret`` for a private image), or
+        ``{type: url, url: ...}``: a URL that answers with the image's
+        ``LXD-Image-URL``/``LXD-Image-Hash`` headers (the server downloads it).
+
+    public
+        Let untrusted clients use the image (default False).
+
+    auto_update
+        Let the server refresh it from its source (default False).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.image_pull '{"server": "https://images.example.net", \
+            "protocol": "simplestreams", "alias": "debian/12"}'
+    """
+    return lxdapi_images.image_pull(_connect(kwargs), source, public, auto_update)
+
+
+@_salt_errors
 def image_publish(name, snapshot=None, alias=None, public=False, properties=None, **kwargs):
     """
     Publish an instance or one of its snapshots as a new image; return its fingerprint.
@@ -1729,6 +2053,67 @@ def image_alias_delete(alias, **kwargs):
         salt '*' lxdapi.image_alias_delete stable
     """
     return lxdapi_images.image_alias_delete(_connect(kwargs), alias)
+
+
+@_salt_errors
+def image_refresh(image, **kwargs):
+    """
+    Look for a newer version of an image at the image server it was pulled from, and
+    replace it with that one (its aliases move to the new image); return
+    ``{"refreshed", "old", "new"}``: whether it was replaced, and the fingerprints
+    before and after (the same when it was not).
+
+    An image with no update source (imported from a file, published from an instance)
+    is an error: there is nothing to refresh it from.
+
+    image
+        An alias (tried first) or a fingerprint (or a unique prefix).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.image_refresh debian-12
+    """
+    return lxdapi_images.image_refresh(_connect(kwargs), image)
+
+
+@_salt_errors
+def image_export(image, dest, rootfs_dest=None, **kwargs):
+    """
+    Download an image to a local file of the minion; return ``{fingerprint, split,
+    dest, size, sha256}`` (and ``rootfs_dest``, ``rootfs_size`` for a split image).
+
+    Streamed to a temporary file beside ``dest`` (mode 0600), renamed to ``dest`` once
+    complete and its sha256 checked against the image's fingerprint: ``dest`` never
+    holds half an image.
+
+    image
+        An alias (tried first) or a fingerprint (or a unique prefix).
+
+    dest
+        The file to write, an absolute path in an existing folder (replaced if it
+        exists). For a split image: its metadata tarball.
+
+    rootfs_dest
+        For a split image (a metadata tarball and a root file system, as images of
+        image servers often are): the file for its root file system. A split image
+        without it is an error, and nothing is written.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.image_export busybox /srv/images/busybox.tar.gz
+        salt '*' lxdapi.image_export debian /srv/debian.tar.xz rootfs_dest=/srv/debian.squashfs
+    """
+    return lxdapi_images.image_export(_connect(kwargs), image, dest, rootfs_dest=rootfs_dest)
 
 
 # ---- resources ----
@@ -2601,6 +2986,212 @@ def storage_volume_snapshot_delete(pool, volume, name, **kwargs):
     )
 
 
+# -- storage volumes copied, moved, backed up
+
+
+@_salt_errors
+def storage_volume_copy(
+    pool,
+    name,
+    new_name=None,
+    target_pool=None,
+    to=None,
+    volume_only=False,
+    source_url=None,
+    **kwargs,
+):
+    """
+    Copy a custom storage volume, with its snapshots, on the same server or to another
+    one; return ``{"pool": ..., "name": ...}`` of the copy. An existing volume of that
+    name is never overwritten.
+
+    To another server the target pulls the volume from this one over HTTPS (LXD's
+    migration, authorised by one-time secrets: the two servers need not trust each
+    other), so this server must listen on HTTPS (``core.https_address``). The copy
+    keeps the config, description and content type.
+
+    pool
+        The storage pool of the volume (here: the connection settings name the source
+        server).
+
+    name
+        The volume's name.
+
+    new_name
+        The copy's name (default ``name``; on the same server it or ``target_pool``
+        must differ).
+
+    target_pool
+        The pool the copy goes to (default ``pool``).
+
+    to
+        The destination server: a remote's name (``lxdapi:remotes:NAME``) or a mapping
+        of connection settings (``endpoint``, ``cert``, ``key``, ``server_cert``,
+        ``project``...). None: the same server.
+
+    volume_only
+        True to leave the snapshots out (default False).
+
+    source_url
+        The URL the target reaches this server at (default: its first HTTPS address).
+
+    kwargs
+        Connection settings of the source; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_volume_copy default data1 data1-clone
+        salt '*' lxdapi.storage_volume_copy default data1 target_pool=fast
+        salt '*' lxdapi.storage_volume_copy default data1 to=rack2
+    """
+    return lxdapi_volumes.storage_volume_copy(
+        _connect(kwargs),
+        pool,
+        name,
+        new_name=new_name,
+        target_pool=target_pool,
+        target_api=None if to is None else _target_api(to),
+        volume_only=volume_only,
+        source_url=source_url,
+    )
+
+
+@_salt_errors
+def storage_volume_move(pool, name, to_pool=None, to=None, source_url=None, **kwargs):
+    """
+    Move a custom storage volume to another pool (LXD's move: the instances and profiles
+    using it follow it) or to another server (the destination pulls it, with its
+    snapshots, over HTTPS; then this server's is deleted). Returns the changes
+    (``{"pool": {"old": ..., "new": ...}}``, ``server`` too for another server); empty
+    when the destination has it already (nothing is sent).
+
+    A volume used by a running instance does not move to another pool (LXD refuses it);
+    one that anything uses here does not move to another server.
+
+    pool
+        The pool the volume is in.
+
+    name
+        The volume's name.
+
+    to_pool
+        The pool it goes to (default ``pool``, on another server).
+
+    to
+        The destination server: a remote's name (``lxdapi:remotes:NAME``) or a mapping
+        of connection settings. None: the same server (then ``to_pool`` is required).
+
+    source_url
+        The URL the destination reaches this server at (default: its first HTTPS
+        address).
+
+    kwargs
+        Connection settings of the source; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_volume_move default data1 to_pool=fast
+        salt '*' lxdapi.storage_volume_move default data1 to=rack2
+    """
+    api = _connect(kwargs)
+    plan = lxdapi_volumes.plan_volume_migrated(
+        api,
+        pool,
+        name,
+        to_pool=to_pool,
+        target_api=None if to is None else _target_api(to),
+        source_url=source_url,
+    )
+    plan.apply(api)
+    return plan.changes
+
+
+@_salt_errors
+def storage_volume_backup_export(
+    pool, name, dest, volume_only=False, compression=None, optimized_storage=False, **kwargs
+):
+    """
+    Export a custom storage volume, with its snapshots, to a local backup tarball
+    (written 0600, complete or not at all); return ``{dest, size, sha256}``. The backup
+    the server makes for it is deleted from the server afterwards. Needs the
+    ``custom_volume_backup`` API extension (LXD 4.8 and later, Incus).
+
+    pool
+        The storage pool of the volume.
+
+    name
+        The volume's name.
+
+    dest
+        Absolute path of the tarball to write (its folder must exist; an existing file is
+        replaced).
+
+    volume_only
+        True to leave the snapshots out (default False).
+
+    compression
+        ``gzip`` (the server's default), ``bzip2``, ``xz``, ``zstd``, ``lz4`` or
+        ``none``.
+
+    optimized_storage
+        True for the storage driver's own format (btrfs, zfs: faster, but only
+        importable into a pool of the same driver); default False.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_volume_backup_export default data1 /srv/backups/data1.tar.gz
+    """
+    return lxdapi_volumes.storage_volume_backup_export(
+        _connect(kwargs),
+        pool,
+        name,
+        dest,
+        volume_only=volume_only,
+        compression=compression,
+        optimized_storage=optimized_storage,
+    )
+
+
+@_salt_errors
+def storage_volume_backup_import(pool, path, name=None, **kwargs):
+    """
+    Create a custom storage volume from a backup tarball (as
+    ``storage_volume_backup_export`` writes it); return ``{"pool": ..., "name": ...}``.
+    An existing volume of that name is never overwritten.
+
+    pool
+        The storage pool to create it in.
+
+    path
+        A local path or a ``salt://`` URL of the tarball.
+
+    name
+        A name for the new volume (default: the one in the backup).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.storage_volume_backup_import default /srv/backups/data1.tar.gz \
+            name=data1-restored
+    """
+    return lxdapi_volumes.storage_volume_backup_import(
+        _connect(kwargs), pool, _local_source(path), name=name
+    )
+
+
 # -- network ACLs, DNS zones and their records
 
 
@@ -3009,6 +3600,338 @@ def network_zone_record_delete(zone, name, **kwargs):
     return lxdapi_resources.resource_delete(
         _connect(kwargs), "network_zone_record", name, zone=zone
     )
+
+
+# -- network forwards and peers
+
+
+@_salt_errors
+def network_forward_get(network, listen_address, **kwargs):
+    """
+    Return a network forward as LXD holds it (listen_address, config, ports), or False.
+
+    network
+        The network's name (a bridge or OVN network).
+
+    listen_address
+        The forward's listen address (an IP address; LXD looks it up in its canonical
+        form, which is used whatever form is given).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_forward_get lxdbr0 192.0.2.10
+    """
+    return _resource_get("network_forward", listen_address, kwargs, network=network)
+
+
+@_salt_errors
+def network_forward_list(network, recursion=False, **kwargs):
+    """
+    List the forwards of a network: listen addresses, or with ``recursion=True`` full
+    objects.
+
+    network
+        The network's name.
+
+    recursion
+        True to return every forward as LXD holds it (default False: listen addresses
+        only).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_forward_list lxdbr0
+    """
+    return lxdapi_resources.resource_list(
+        _connect(kwargs), "network_forward", recursion=recursion, network=network
+    )
+
+
+@_salt_errors
+def network_forward_create(
+    network, listen_address, ports=None, config=None, description=None, **kwargs
+):
+    """
+    Create a network forward; return it as LXD then holds it. Fails if it exists.
+
+    Port specs with a key LXD does not know, a protocol other than tcp or udp, or a
+    target that is not an IP address are refused before anything is written.
+
+    network
+        The network's name (a bridge or OVN network; LXD wants the network's own subnet
+        for the forward's address family, and the targets inside it).
+
+    listen_address
+        The address to listen on (an IP address).
+
+    ports
+        The port specs, a list of mappings: ``protocol`` (tcp or udp), ``listen_port``
+        (``80``, ``80,443``, ``8000-8010``), ``target_address``, and optionally
+        ``target_port`` and ``description``.
+
+    config
+        A mapping of config keys: ``target_address`` (where what no port spec covers
+        goes) and ``user.*``.
+
+    description
+        The forward's description.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_forward_create lxdbr0 192.0.2.10 ports='[{"protocol": \
+            "tcp", "listen_port": "80", "target_address": "10.0.3.20"}]'
+    """
+    declared = {"ports": ports, "config": config, "description": description}
+    return lxdapi_resources.resource_create(
+        _connect(kwargs), "network_forward", listen_address, declared, network=network
+    )
+
+
+@_salt_errors
+def network_forward_update(
+    network,
+    listen_address,
+    ports=None,
+    config=None,
+    description=None,
+    purge_config=False,
+    **kwargs,
+):
+    """
+    Bring an existing network forward to the given ports, config and description (a
+    PUT of the whole forward with If-Match, only when something differs); return the
+    changes.
+
+    network
+        The network's name.
+
+    listen_address
+        The forward's listen address.
+
+    ports
+        The new port specs (the whole list, compared in order); None keeps them.
+
+    config
+        Config keys to set; keys not given are kept unless ``purge_config``.
+
+    description
+        The new description.
+
+    purge_config
+        Remove config keys that are not in ``config`` (default False).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_forward_update lxdbr0 192.0.2.10 ports='[]'
+    """
+    declared = {"ports": ports, "config": config, "description": description}
+    return _resource_update(
+        "network_forward", listen_address, declared, kwargs, purge_config, network=network
+    )
+
+
+@_salt_errors
+def network_forward_delete(network, listen_address, **kwargs):
+    """
+    Delete a network forward. Returns True if deleted, False if it did not exist.
+
+    network
+        The network's name.
+
+    listen_address
+        The forward's listen address.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_forward_delete lxdbr0 192.0.2.10
+    """
+    return lxdapi_resources.resource_delete(
+        _connect(kwargs), "network_forward", listen_address, network=network
+    )
+
+
+@_salt_errors
+def network_peer_get(network, name, **kwargs):
+    """
+    Return a peering of an OVN network as LXD holds it (target, status, config), or
+    False. Fails, saying so, on a network that is not OVN.
+
+    network
+        The OVN network's name.
+
+    name
+        The peering's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_peer_get ovn1 to-ovn2
+    """
+    return _resource_get("network_peer", name, kwargs, network=network)
+
+
+@_salt_errors
+def network_peer_list(network, recursion=False, **kwargs):
+    """
+    List the peerings of an OVN network: names, or with ``recursion=True`` full
+    objects.
+
+    network
+        The OVN network's name.
+
+    recursion
+        True to return every peering as LXD holds it (default False: names only).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_peer_list ovn1
+    """
+    return lxdapi_resources.resource_list(
+        _connect(kwargs), "network_peer", recursion=recursion, network=network
+    )
+
+
+@_salt_errors
+def network_peer_create(
+    network,
+    name,
+    target_network=None,
+    target_project=None,
+    config=None,
+    description=None,
+    **kwargs,
+):
+    """
+    Create a peering from an OVN network to another; return it as LXD then holds it
+    (``status`` Pending until the other side peers back). Fails if it exists.
+
+    network
+        The OVN network's name.
+
+    name
+        The peering's name.
+
+    target_network
+        The OVN network to peer with (set at creation only).
+
+    target_project
+        The project of ``target_network`` (set at creation only; default: the same).
+
+    config
+        A mapping of config keys (``user.*``).
+
+    description
+        The peering's description.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_peer_create ovn1 to-ovn2 target_network=ovn2
+    """
+    declared = {
+        "target_network": target_network,
+        "target_project": target_project,
+        "config": config,
+        "description": description,
+    }
+    return lxdapi_resources.resource_create(
+        _connect(kwargs), "network_peer", name, declared, network=network
+    )
+
+
+@_salt_errors
+def network_peer_update(network, name, config=None, description=None, purge_config=False, **kwargs):
+    """
+    Bring an existing peering to the given config and description (a PUT with
+    If-Match, only when something differs); return the changes.
+
+    network
+        The OVN network's name.
+
+    name
+        The peering's name.
+
+    config
+        Config keys to set; keys not given are kept unless ``purge_config``.
+
+    description
+        The new description.
+
+    purge_config
+        Remove config keys that are not in ``config`` (default False).
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_peer_update ovn1 to-ovn2 description="to the lab"
+    """
+    declared = {"config": config, "description": description}
+    return _resource_update("network_peer", name, declared, kwargs, purge_config, network=network)
+
+
+@_salt_errors
+def network_peer_delete(network, name, **kwargs):
+    """
+    Delete a peering of an OVN network. Returns True if deleted, False if it did not
+    exist.
+
+    network
+        The OVN network's name.
+
+    name
+        The peering's name.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.network_peer_delete ovn1 to-ovn2
+    """
+    return lxdapi_resources.resource_delete(_connect(kwargs), "network_peer", name, network=network)
 
 
 # -- projects
@@ -3633,3 +4556,54 @@ def cluster_member_restore(name, **kwargs):
         salt '*' lxdapi.cluster_member_restore node2
     """
     return lxdapi_cluster.cluster_member_state(_connect(kwargs), name, "restore")
+
+
+@_salt_errors
+def cluster_token_create(name, **kwargs):
+    """
+    Make a join token for a new cluster member (on an existing member); return the
+    token text, as ``lxc cluster add NAME`` prints it. Good for one join; pass it to
+    ``lxdapi.cluster_member_joined`` on the new member's minion (through pillar, or the
+    mine).
+
+    name
+        The new member's server name.
+
+    kwargs
+        Connection settings of an existing member; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt node1 lxdapi.cluster_token_create node3
+    """
+    return lxdapi_cluster.cluster_token_create(_connect(kwargs), name)
+
+
+@_salt_errors
+def cluster_member_remove(name, force=False, **kwargs):
+    """
+    Remove a member from the cluster; return the changes (empty when it is no member).
+    Refused while instances are on it, unless ``force``.
+
+    name
+        The member's server name.
+
+    force
+        Remove it even though instances are on it (default False; they are lost to the
+        cluster).
+
+    kwargs
+        Connection settings of a member; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt node1 lxdapi.cluster_member_remove node3
+    """
+    api = _connect(kwargs)
+    plan = lxdapi_cluster.plan_cluster_member_absent(api, name, force=force)
+    plan.apply(api)
+    return plan.changes

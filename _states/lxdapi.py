@@ -50,6 +50,8 @@ try:
     import lxdapi_server
     import lxdapi_trust
     import lxdapi_values
+    import lxdapi_volumes
+    import lxdapi_warnings
 except ImportError as exc:  # the core not synced, or a library it needs missing
     core = None
     IMPORT_ERROR = "lxdapi: cannot import the core: {}".format(exc)
@@ -551,13 +553,17 @@ def storage_volume_present(
     content_type=None,
     description=None,
     purge_config=False,
+    source=None,
     **kwargs,
 ):  # pylint: disable=redefined-builtin
     """
     Ensure a storage volume exists in ``pool`` with the declared config and description.
 
     A different ``content_type`` than the existing volume's is reported in the comment,
-    never acted on.
+    never acted on. With ``source``, a missing volume is made as a copy of another one
+    (its data, snapshots, config and description, the declared ones over them); on
+    another server, that server must listen on HTTPS, and this one pulls the volume
+    from it. An existing volume is never copied again (``source`` is then a note).
 
     pool
         The storage pool's name.
@@ -581,6 +587,14 @@ def storage_volume_present(
         Remove the config keys that are not declared (default False). Keys LXD sets
         itself go too unless declared (a network's generated addresses, for one).
 
+    source
+        Create a missing volume as a copy of this one: a mapping of ``pool`` and
+        ``name``, and optionally ``remote`` (the server it is on: a remote's name,
+        ``lxdapi:remotes:NAME``, or a mapping of connection settings; default: this
+        server), ``volume_only`` (True: without its snapshots) and ``source_url`` (the
+        URL this server reaches that one at; default: its first HTTPS address). Only
+        custom volumes; only used at creation.
+
     kwargs
         ``project`` and the other connection settings.
 
@@ -593,9 +607,52 @@ def storage_volume_present(
             - pool: default
             - config:
                 user.owner: web
+
+        data1-clone:
+          lxdapi.storage_volume_present:
+            - pool: default
+            - source:
+                pool: default
+                name: data1
+
+        data1-from-rack2:
+          lxdapi.storage_volume_present:
+            - pool: default
+            - source:
+                pool: default
+                name: data1
+                remote: rack2
     """
     declared = {"config": config, "content_type": content_type, "description": description}
-    return _present("storage_volume", name, declared, kwargs, purge_config, pool=pool, type=type)
+    if source is None:
+        return _present(
+            "storage_volume", name, declared, kwargs, purge_config, pool=pool, type=type
+        )
+
+    def make_plan(api):
+        remote = source.get("remote") if isinstance(source, dict) else None
+        return lxdapi_volumes.plan_volume_present(
+            api,
+            pool,
+            name,
+            declared,
+            purge_config,
+            source=source,
+            source_api=(
+                None
+                if remote is None
+                else _api(core.destination_arguments(remote, "source remote"))
+            ),
+            volume_type=type,
+        )
+
+    return _resource_converge(
+        name,
+        "{} {!r}".format(lxdapi_kinds.resource_kind("storage_volume").title, name),
+        make_plan,
+        kwargs,
+        created_key="storage_volume",
+    )
 
 
 def storage_volume_absent(pool, name, type="custom", **kwargs):  # pylint: disable=redefined-builtin
@@ -691,6 +748,86 @@ def storage_volume_snapshot_absent(pool, volume, name, **kwargs):
             - volume: data1
     """
     return _absent("storage_volume_snapshot", name, kwargs, pool=pool, volume=volume)
+
+
+def _volume_moved(name, plan):
+    """The comment of a volume's move: from where to where."""
+    changes = plan.changes
+    pools = changes.get("pool") or {}
+    servers = changes.get("server") or {}
+    if not servers:
+        return "Storage volume {!r} moved from pool {} to pool {}.".format(
+            name, pools["old"], pools["new"]
+        )
+    return "Storage volume {!r} moved from {} to {}{}.".format(
+        name,
+        servers["old"],
+        servers["new"],
+        " (pool {} to pool {})".format(pools["old"], pools["new"]) if pools else "",
+    )
+
+
+def storage_volume_moved(name, pool, to_pool=None, to=None, source_url=None, **connection):
+    """
+    Ensure a custom storage volume is in pool ``to_pool`` or on server ``to`` (or both).
+    A volume already there is left alone (run after run, nothing is sent); otherwise it
+    moves, and the original is deleted only once the destination holds it.
+
+    To another pool of the same server it is LXD's move (the instances and profiles
+    using it follow it), refused while a running instance uses the volume. To another
+    server the destination pulls it (with its snapshots) from this server over HTTPS,
+    then this server's is deleted; this server must listen on HTTPS
+    (``core.https_address``), and nothing may use the volume here.
+
+    name
+        The volume's name.
+
+    pool
+        The pool it is in now (on this server).
+
+    to_pool
+        The pool it goes to (default ``pool``, which needs ``to``).
+
+    to
+        The destination server: a remote's name (``lxdapi:remotes:NAME``) or a mapping
+        of connection settings (``endpoint``, ``cert``, ``key``, ``server_cert``...).
+        None: this server.
+
+    source_url
+        The URL the destination reaches this server at (default: its first HTTPS
+        address).
+
+    connection
+        This server's connection settings (``remote``, ``endpoint``, ``project``...).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        data1:
+          lxdapi.storage_volume_moved:
+            - pool: default
+            - to_pool: fast
+
+        data2:
+          lxdapi.storage_volume_moved:
+            - pool: default
+            - to: rack2
+    """
+    return _converge(
+        name,
+        connection,
+        lambda api: lxdapi_volumes.plan_volume_migrated(
+            api,
+            pool,
+            name,
+            to_pool=to_pool,
+            target_api=None if to is None else _api(core.destination_arguments(to)),
+            source_url=source_url,
+        ),
+        lambda plan: _volume_moved(name, plan),
+        "Storage volume {!r} is already where declared.".format(name),
+    )
 
 
 def network_acl_present(
@@ -884,6 +1021,165 @@ def network_zone_record_absent(zone, name, **kwargs):
             - zone: lxd.example.net
     """
     return _absent("network_zone_record", name, kwargs, zone=zone)
+
+
+def network_forward_present(
+    name, network, ports=None, config=None, description=None, purge_config=False, **kwargs
+):
+    """
+    Ensure a network forward (an address of the host side forwarded into the network)
+    exists with the declared port specs, config keys and description.
+
+    Port specs are compared whole and in order, each as LXD stores it (trimmed, port
+    lists without spaces, addresses in their canonical form); a list that is None is not
+    managed. Updates are a PUT of the whole forward with If-Match. Port specs with a key
+    LXD does not know (it would drop it without a word), a protocol other than tcp or
+    udp, or a target that is not an IP address are refused before anything is written.
+
+    name
+        The listen address (an IP address, ``192.0.2.10``).
+
+    network
+        The network's name (a bridge or OVN network). LXD checks the targets against
+        the network's own subnet for the listen address's family (``ipv4.address`` or
+        ``ipv6.address``, which must then not be ``none``).
+
+    ports
+        The port specs, a list of mappings: ``protocol`` (tcp or udp), ``listen_port``
+        (``80``, ``80,443``, ``8000-8010``), ``target_address``, and optionally
+        ``target_port`` and ``description``; None: not managed.
+
+    config
+        A mapping of config keys: ``target_address`` (where what no port spec covers
+        goes) and ``user.*``; None: not managed.
+
+    description
+        The description; None: not managed.
+
+    purge_config
+        Remove the config keys that are not declared (default False).
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        192.0.2.10:
+          lxdapi.network_forward_present:
+            - network: lxdbr0
+            - ports:
+              - {protocol: tcp, listen_port: "80,443", target_address: 10.0.3.20}
+              - {protocol: udp, listen_port: 53, target_address: 10.0.3.21}
+    """
+    declared = {"ports": ports, "config": config, "description": description}
+    return _present("network_forward", name, declared, kwargs, purge_config, network=network)
+
+
+def network_forward_absent(name, network, **kwargs):
+    """
+    Ensure a network forward does not exist.
+
+    name
+        The listen address.
+
+    network
+        The network's name.
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        192.0.2.10:
+          lxdapi.network_forward_absent:
+            - network: lxdbr0
+    """
+    return _absent("network_forward", name, kwargs, network=network)
+
+
+def network_peer_present(
+    name,
+    network,
+    target_network=None,
+    target_project=None,
+    config=None,
+    description=None,
+    purge_config=False,
+    **kwargs,
+):
+    """
+    Ensure a peering from an OVN network to another exists (LXD reports it ``Pending``
+    until the other side peers back). Fails, saying so, on a network that is not OVN.
+
+    name
+        The peering's name.
+
+    network
+        The OVN network's name.
+
+    target_network
+        The OVN network to peer with (set at creation only: a different one later is
+        reported, not acted on).
+
+    target_project
+        The project of ``target_network`` (set at creation only).
+
+    config
+        A mapping of config keys (``user.*``); None: not managed.
+
+    description
+        The description; None: not managed.
+
+    purge_config
+        Remove the config keys that are not declared (default False).
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        to-ovn2:
+          lxdapi.network_peer_present:
+            - network: ovn1
+            - target_network: ovn2
+    """
+    declared = {
+        "target_network": target_network,
+        "target_project": target_project,
+        "config": config,
+        "description": description,
+    }
+    return _present("network_peer", name, declared, kwargs, purge_config, network=network)
+
+
+def network_peer_absent(name, network, **kwargs):
+    """
+    Ensure a peering of an OVN network does not exist.
+
+    name
+        The peering's name.
+
+    network
+        The OVN network's name.
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        to-ovn2:
+          lxdapi.network_peer_absent:
+            - network: ovn1
+    """
+    return _absent("network_peer", name, kwargs, network=network)
 
 
 def project_present(name, config=None, description=None, purge_config=False, **kwargs):
@@ -2176,6 +2472,94 @@ def cluster_group_absent(name, **kwargs):
     return _absent("cluster_group", name, kwargs)
 
 
+def cluster_member_joined(name, token, server_address, member_config=None, **kwargs):
+    """
+    Ensure this server (the new member, reached on its own socket) is a member of the
+    cluster a join token names, under ``name``: it joins with the token (the cluster's
+    certificate read from the token's addresses and checked against its fingerprint, as
+    ``lxd init`` does). A server already a member under ``name`` is left alone (a spent
+    token does not matter then). The server must be fresh (no pools or networks of its
+    own that the cluster has too).
+
+    name
+        The member's server name (the one the token was made for).
+
+    token
+        The join token (``lxdapi.cluster_token_create`` or ``lxc cluster add`` on an
+        existing member), e.g. from pillar.
+
+    server_address
+        ``host:port`` the other members reach this one at.
+
+    member_config
+        This member's own keys of the cluster's pools and networks, as ``lxd init``
+        asks them: a list of ``{entity: storage-pool|network, name, key, value}`` (a
+        pool's ``source``, a network's ``parent``...).
+
+    kwargs
+        The connection settings of the new member (its local socket by default).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        node3:
+          lxdapi.cluster_member_joined:
+            - token: {{ pillar['lxd_join_tokens']['node3'] }}
+            - server_address: 10.0.0.3:8443
+            - member_config:
+              - {entity: storage-pool, name: default, key: source, value: ""}
+    """
+
+    def make_plan(api):
+        plan = lxdapi_cluster.plan_cluster_member_joined(api, token, server_address, member_config)
+        if plan.name != name:
+            raise ValueError("the join token is for {!r}, not {!r}".format(plan.name, name))
+        return plan
+
+    return _converge(
+        name,
+        kwargs,
+        make_plan,
+        lambda plan: "Joined the cluster as {} (through {}).".format(
+            name, plan.changes["cluster"]["new"]["cluster_address"]
+        ),
+        "This server is already the cluster member {}.".format(name),
+    )
+
+
+def cluster_member_absent(name, force=False, **kwargs):
+    """
+    Ensure a server is not a member of the cluster: it is removed (``DELETE
+    /1.0/cluster/members/NAME``) when it is one. Refused while instances are on it
+    unless ``force``.
+
+    name
+        The member's server name.
+
+    force
+        Remove it even though instances are on it (default False; they are lost to the
+        cluster).
+
+    kwargs
+        The connection settings of a member that stays (``remote``, ``endpoint``...).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        node3:
+          lxdapi.cluster_member_absent
+    """
+    return _converge(
+        name,
+        kwargs,
+        lambda api: lxdapi_cluster.plan_cluster_member_absent(api, name, force=force),
+        "Cluster member {} removed.".format(name),
+        "{} is not a member of the cluster.".format(name),
+    )
+
+
 def server_config_present(
     name, config, purge_config=False, force_secrets=False, target=None, **kwargs
 ):
@@ -2226,6 +2610,68 @@ def server_config_present(
         ),
         "The server's config was updated.",
         "The server's config is already as declared.",
+    )
+
+
+def warning_acknowledged(name, type=None, severity=None, **connection):  # pylint: disable=redefined-builtin
+    """
+    Ensure warnings of the server are acknowledged: one PUT per warning still ``new``,
+    nothing sent for one acknowledged already. Resolved warnings are left as they are.
+
+    Either ``name`` is the UUID of one warning (as ``lxdapi.warning_list`` lists them;
+    one the server does not have, or no longer has, leaves nothing to do and the comment
+    says so), or ``type`` and/or ``severity`` say which: every new warning of that type
+    (of the connection's ``project`` only, when it names one) is acknowledged, those the
+    server records later on the next run.
+
+    name
+        A warning's UUID; with ``type`` or ``severity``, the state's ID (any text).
+
+    type
+        Acknowledge every warning of this type, as the server names it (``AppArmor
+        support has been disabled``).
+
+    severity
+        Acknowledge every warning of this severity: ``low``, ``moderate`` or ``high``
+        (or a list of them); with ``type``, those of both.
+
+    connection
+        ``remote``, ``endpoint``, ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        no-apparmor-here:
+          lxdapi.warning_acknowledged:
+            - type: AppArmor support has been disabled
+
+        0c10b517-b0c9-441f-b531-db8af1d22995:
+          lxdapi.warning_acknowledged
+    """
+
+    def listed(warnings):
+        return ", ".join(lxdapi_warnings.describe(w) for w in warnings)
+
+    def done(plan):
+        return "Acknowledged: {}.".format(listed(plan.acknowledged))
+
+    def would(plan):
+        return "Would acknowledge: {}.".format(listed(plan.acknowledged))
+
+    def unchanged(plan):
+        held = [w for w in plan.matched if w.get("status") == "acknowledged"]
+        if held:
+            return "Already acknowledged: {}.".format(listed(held))
+        return "Nothing to acknowledge."
+
+    return _converge(
+        name,
+        connection,
+        lambda api: lxdapi_warnings.plan_warning_acknowledged(api, name, type, severity),
+        done,
+        unchanged,
+        would=would,
     )
 
 
@@ -2327,8 +2773,8 @@ def server_initialized(
     """
     Ensure the server is set up as a ``lxd init --preseed`` document says: the same
     shape (``config``, ``storage_pools``, ``networks``, ``profiles``, ``projects``),
-    applied in dependency order (projects, pools, networks, profiles, then the server
-    config). On a fresh daemon it creates what is declared; on an initialized one each
+    applied in the order ``lxd init`` applies it (the server config, pools, networks,
+    projects, profiles). On a fresh daemon it creates what is declared; on an initialized one each
     entry is compared and converged as its own state would (keys and devices not
     declared are kept), so a second run sends nothing. Every entry is checked before
     anything is sent.
@@ -2450,20 +2896,27 @@ def remote_trusted(name, password=None, token=None, **connection):
     )
 
 
-def container_migrated(name, to, stop_and_start=False, timeout=30, source_url=None, **connection):
+def container_migrated(
+    name, to=None, target=None, stop_and_start=False, timeout=30, source_url=None, **connection
+):
     """
-    Ensure a container is on another server, ``to``: when the destination does not
-    have it, the destination pulls it (with its snapshots) from this server over HTTPS,
-    then this server's copy is deleted. A container already on the destination is left
-    alone (run after run, nothing is sent). The source server must listen on HTTPS
-    (``core.https_address``).
+    Ensure a container is where it is declared: on another server (``to``) or on another
+    member of its cluster (``target``). To another server: when the destination does
+    not have it, the destination pulls it (with its snapshots) from this server over
+    HTTPS, then this server's copy is deleted, once the destination holds it (the
+    source server must listen on HTTPS, ``core.https_address``). To a member: LXD moves
+    it within the cluster. A container already there is left alone (run after run,
+    nothing is sent).
 
     name
         The container's name.
 
     to
-        The destination: a remote's name (``lxdapi:remotes:NAME``) or a mapping of
-        connection settings (``endpoint``, ``cert``, ``key``, ``server_cert``...).
+        The destination server: a remote's name (``lxdapi:remotes:NAME``) or a mapping
+        of connection settings (``endpoint``, ``cert``, ``key``, ``server_cert``...).
+
+    target
+        The destination cluster member (instead of ``to``).
 
     stop_and_start
         A running container is stopped cleanly, moved, and started on the destination
@@ -2494,15 +2947,19 @@ def container_migrated(name, to, stop_and_start=False, timeout=30, source_url=No
         lambda api: lxdapi_backups.plan_instance_migrated(
             api,
             name,
-            _api(core.destination_arguments(to)),
+            target_api=None if to is None else _api(core.destination_arguments(to)),
+            target=target,
             stop_and_start=stop_and_start,
             timeout=timeout,
             source_url=source_url,
         ),
-        lambda plan: "Container {} moved from {} to {}.".format(
-            name, plan.changes["server"]["old"], plan.changes["server"]["new"]
+        lambda plan: "Container {} moved from {old} to {new}.".format(
+            name,
+            **next(iter(plan.changes.values())),  # server or location: {old, new}
         ),
-        "Container {} is already on the destination.".format(name),
+        "Container {} is already {}.".format(
+            name, "on the destination" if to is not None else "on {}".format(target)
+        ),
     )
 
 

@@ -28,14 +28,17 @@ The parts beside it, each a module of its own that imports what it uses:
 ``lxdapi_kinds``       the resource kind registry (:class:`ResourceKind`)
 ``lxdapi_cluster``     cluster members, groups of a move
 ``lxdapi_files``       files and folders inside instances
-``lxdapi_images``      images and aliases
+``lxdapi_images``      images and aliases; refresh, export to a local file
 ``lxdapi_logs``        instance logs, the console, diagnostics of a failed start
 ``lxdapi_instances``   instances: create, converge, status, exec, snapshots
 ``lxdapi_readiness``   ``wait_for``: an instance ready to use, not just Running
 ``lxdapi_members``     networks and pools across the members of a cluster
 ``lxdapi_resources``   profiles, networks, storage, projects... (the generic reconcile)
 ``lxdapi_backups``     instance backups, copies and moves to another server
+``lxdapi_volumes``     custom volumes: copies, moves to another pool or server, backups
 ``lxdapi_server``      the server's own configuration
+``lxdapi_warnings``    the server's warnings: list, acknowledge, delete
+``lxdapi_host``        the host's resources, a pool's, a project's usage, metrics
 ``lxdapi_trust``       certificates, trust, client certificates
 ``lxdapi_preseed``     a host from nothing: a preseed document as one plan
 ``lxdapi_batch``       what the states of one run share (listing, side by side writes)
@@ -1179,19 +1182,21 @@ CONNECTION_ALIASES = {"client_key": "key", "request_timeout": "timeout"}
 CONNECTION_ARGUMENTS = ("remote",) + CONNECTION_KEYS + tuple(CONNECTION_ALIASES)
 
 
-def destination_arguments(to):
-    """The connection arguments of a destination server (a copy's, a move's): ``to``
-    names a remote (``lxdapi:remotes:NAME``) or is a mapping of connection settings.
-    ValueError for anything else."""
+def destination_arguments(to, what="to"):
+    """The connection arguments of a destination server (a copy's, a move's), or of a
+    copy's source server: ``to`` names a remote (``lxdapi:remotes:NAME``) or is a
+    mapping of connection settings. ValueError naming ``what`` for anything else."""
     if isinstance(to, str) and to:
         return {"remote": to}
     if isinstance(to, dict):
         unknown = sorted(set(to) - set(CONNECTION_ARGUMENTS))
         if unknown:
-            raise ValueError("to: unknown connection setting(s) {}".format(", ".join(unknown)))
+            raise ValueError(
+                "{}: unknown connection setting(s) {}".format(what, ", ".join(unknown))
+            )
         return dict(to)
     raise ValueError(
-        "to must be a remote's name or a mapping of connection settings, not {!r}".format(to)
+        "{} must be a remote's name or a mapping of connection settings, not {!r}".format(what, to)
     )
 
 

@@ -9,7 +9,9 @@ serves it at ``.../backups/BACKUP/export``, and keeps it until deleted or expire
 export here makes one, streams it to the local file (never whole in memory), then deletes
 it from the server, whatever happened. An import sends a tarball as the body of
 ``POST /1.0/instances`` (``X-LXD-name`` renames it, ``X-LXD-pool`` places it;
-``X-Incus-*`` on Incus).
+``X-Incus-*`` on Incus). The making, streaming and deleting of a backup
+(:func:`export_backup`) and the address another server pulls from
+(:func:`pull_source_url`) serve custom volumes too (``lxdapi_volumes``).
 """
 
 import hashlib
@@ -49,25 +51,24 @@ def _backup_name():
     return "lxdapi-{}-{}".format(int(time.time()), os.getpid())
 
 
-def instance_backup_export(
-    api, name, dest, instance_only=False, compression=None, optimized_storage=False
-):
-    """Export instance ``name`` (with its snapshots unless ``instance_only``) to the
-    local file ``dest``; return ``{"dest", "size", "sha256"}``.
-
-    The tarball is written to a temporary file beside ``dest`` and renamed when complete,
-    so ``dest`` never holds half a backup. The server's backup is deleted afterwards.
-    Raises :class:`APINotFoundException` naming a missing instance, ValueError for bad
-    arguments (``dest`` must be an absolute path in an existing folder).
-    """
-    name = check_name(name, "name")
+def check_backup_dest(dest):
+    """``dest`` as a backup's destination: an absolute path in an existing folder;
+    ValueError otherwise."""
     dest = check_absolute_path(dest, "dest")
     folder = os.path.dirname(dest)
     if not os.path.isdir(folder):
         raise ValueError("dest {}: the folder {} does not exist".format(dest, folder))
+    return dest
+
+
+def backup_request(only_key, only, compression=None, optimized_storage=False):
+    """The body of a backup's ``POST .../backups``: a fresh name, ``only_key``
+    (``instance_only``, ``volume_only``) set to ``only``, ``optimized_storage`` and
+    ``compression_algorithm`` (one of :data:`BACKUP_COMPRESSIONS`); ValueError for a bad
+    value."""
     body = {
         "name": _backup_name(),
-        "instance_only": check_bool(instance_only, "instance_only"),
+        only_key: check_bool(only, only_key),
         "optimized_storage": check_bool(optimized_storage, "optimized_storage"),
     }
     if compression is not None:
@@ -78,10 +79,21 @@ def instance_backup_export(
                 )
             )
         body["compression_algorithm"] = compression
-    if get_or_none(api, api.instance_path(name)) is None:
-        raise APINotFoundException(error="instance {!r} does not exist".format(name))
-    api.post(api.instance_path(name, "backups"), json=body).wait()
-    backup_url = api.instance_path(name, "backups", body["name"])
+    return body
+
+
+def export_backup(api, backups_url, body, dest):
+    """Make a backup on the server (``POST backups_url`` with ``body``, as
+    :func:`backup_request` makes it), stream its export to ``dest`` (checked by
+    :func:`check_backup_dest`) and delete it from the server, whatever happened; return
+    ``{"dest", "size", "sha256"}``.
+
+    The tarball goes to a temporary file beside ``dest`` (0600), renamed when complete,
+    so ``dest`` never holds half a backup.
+    """
+    folder = os.path.dirname(dest)
+    api.post(backups_url, json=body).wait()
+    backup_url = backups_url + "/" + api.path(body["name"])
     try:
         response = api.get(backup_url + "/export", stream=True).response
         digest, size = hashlib.sha256(), 0
@@ -105,6 +117,25 @@ def instance_backup_export(
         except APIException as exc:  # the export is done; a leftover expires
             log.warning("lxdapi: could not delete backup %s: %s", backup_url, exc)
     return {"dest": dest, "size": size, "sha256": digest.hexdigest()}
+
+
+def instance_backup_export(
+    api, name, dest, instance_only=False, compression=None, optimized_storage=False
+):
+    """Export instance ``name`` (with its snapshots unless ``instance_only``) to the
+    local file ``dest``; return ``{"dest", "size", "sha256"}``.
+
+    The tarball is written to a temporary file beside ``dest`` and renamed when complete,
+    so ``dest`` never holds half a backup. The server's backup is deleted afterwards.
+    Raises :class:`APINotFoundException` naming a missing instance, ValueError for bad
+    arguments (``dest`` must be an absolute path in an existing folder).
+    """
+    name = check_name(name, "name")
+    dest = check_backup_dest(dest)
+    body = backup_request("instance_only", instance_only, compression, optimized_storage)
+    if get_or_none(api, api.instance_path(name)) is None:
+        raise APINotFoundException(error="instance {!r} does not exist".format(name))
+    return export_backup(api, api.instance_path(name, "backups"), body, dest)
 
 
 def instance_backup_import(api, path, name=None, pool=None):
@@ -152,6 +183,26 @@ def _check_copy_target(api, name, where):
         )
 
 
+def pull_source_url(api, target_api, what, source_url=None):
+    """The ``https://host:port`` the server of ``target_api`` pulls ``what`` (a name, for
+    the message) from the server of ``api`` at: ``source_url`` when given, else the
+    server's first HTTPS address. ValueError when it listens on none, or for a
+    ``source_url`` that is not ``https://``."""
+    if source_url is None:
+        addresses = (api.server.get("environment") or {}).get("addresses") or []
+        if not addresses:
+            raise ValueError(
+                "{} at {} does not listen on HTTPS (core.https_address), so "
+                "{} cannot pull {!r} from it".format(
+                    api.server_label, api.display_endpoint, target_api.display_endpoint, what
+                )
+            )
+        return "https://" + addresses[0]
+    if not str(source_url).startswith("https://"):
+        raise ValueError("source_url must be https://host:port, not {!r}".format(source_url))
+    return str(source_url)
+
+
 def instance_copy(api, name, new_name=None, target_api=None, instance_only=False, source_url=None):
     """Copy instance ``name`` (stopped or not; with its snapshots unless
     ``instance_only``) to ``new_name``; return the new name.
@@ -188,18 +239,7 @@ def instance_copy(api, name, new_name=None, target_api=None, instance_only=False
     profiles = list(meta.get("profiles") or [])
     check_profiles_exist(target_api, profiles)
     environment = api.server.get("environment") or {}
-    if source_url is None:
-        addresses = environment.get("addresses") or []
-        if not addresses:
-            raise ValueError(
-                "LXD at {} does not listen on HTTPS (core.https_address), so "
-                "{} cannot pull {!r} from it".format(
-                    api.display_endpoint, target_api.display_endpoint, name
-                )
-            )
-        source_url = "https://" + addresses[0]
-    elif not str(source_url).startswith("https://"):
-        raise ValueError("source_url must be https://host:port, not {!r}".format(source_url))
+    source_url = pull_source_url(api, target_api, name, source_url)
     migration = api.post(
         api.instance_path(name),
         json={"migration": True, "live": False, "instance_only": instance_only},
@@ -238,8 +278,23 @@ def instance_copy(api, name, new_name=None, target_api=None, instance_only=False
 
 
 def plan_instance_migrated(
-    api, name, target_api, stop_and_start=False, timeout=30, source_url=None
+    api, name, target_api=None, target=None, stop_and_start=False, timeout=30, source_url=None
 ):
+    """The :class:`Plan` that brings instance ``name`` where it is declared: to another
+    server (``target_api``, an :class:`API` on it; see :func:`_plan_server_migrated`) or
+    to another member of its cluster (``target``, a member's name; see
+    :func:`_plan_member_migrated`), one of the two. A running or frozen instance moves
+    only with ``stop_and_start`` (stopped cleanly, moved, started again there)."""
+    check_bool(stop_and_start, "stop_and_start")
+    timeout = check_seconds(timeout)
+    if (target_api is None) == (target is None):
+        raise ValueError("give to (another server) or target (a cluster member), one of them")
+    if target is not None:
+        return _plan_member_migrated(api, name, target, stop_and_start, timeout)
+    return _plan_server_migrated(api, name, target_api, stop_and_start, timeout, source_url)
+
+
+def _plan_server_migrated(api, name, target_api, stop_and_start, timeout, source_url):
     """The :class:`Plan` that moves instance ``name`` from the server of ``api`` to that
     of ``target_api`` (an :class:`API` on another server): the target pulls it over
     HTTPS, as :func:`instance_copy` does, with its snapshots; then the source's copy is
@@ -253,8 +308,6 @@ def plan_instance_migrated(
     instance. The change is ``server: {old: source, new: target}``.
     """
     name = validate_instance_name(name)
-    check_bool(stop_and_start, "stop_and_start")
-    timeout = check_seconds(timeout)
     plan = Plan(name)
     source = instance_get(api, name)
     if instance_get(target_api, name):
@@ -321,7 +374,7 @@ def _stopped_for(api, name, status, timeout, moves, start_api, keys):
     return [stop] + list(moves) + [start]
 
 
-def plan_instance_member_migrated(api, name, target, stop_and_start=False, timeout=30):
+def _plan_member_migrated(api, name, target, stop_and_start, timeout):
     """The :class:`Plan` that moves instance ``name`` to cluster member ``target`` of
     the same cluster (``POST /1.0/instances/NAME?target=MEMBER``: LXD moves it and drops
     it from its old member only once moved). Nothing to do when it is there already. A
@@ -330,8 +383,6 @@ def plan_instance_member_migrated(api, name, target, stop_and_start=False, timeo
     """
     name = validate_instance_name(name)
     target = check_name(target, "target")
-    check_bool(stop_and_start, "stop_and_start")
-    timeout = check_seconds(timeout)
     instance = instance_get(api, name)
     if not instance:
         raise ValueError("container {!r} does not exist on {}".format(name, api.display_endpoint))

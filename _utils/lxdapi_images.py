@@ -1,16 +1,28 @@
-"""Images: the plans behind ``image_present`` and friends, and image/alias operations.
+"""Images: the plans behind ``image_present`` and friends, image/alias operations, and
+an image's refresh and export to a local file.
 
 A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
 uses from the others by name."""
 
+import email.message
 import hashlib
 import os
 import re
+import tempfile
 
-from lxdapi import APIConflictException, APINotFoundException, get_or_none
+import requests
+
+from lxdapi import APIConflictException, APIException, APINotFoundException, get_or_none
 from lxdapi_operations import list_collection
-from lxdapi_plans import Plan, Write
-from lxdapi_values import check_bool, check_name, check_names, check_optional_str, lxd_config
+from lxdapi_plans import Plan, Step, Write
+from lxdapi_values import (
+    check_absolute_path,
+    check_bool,
+    check_name,
+    check_names,
+    check_optional_str,
+    lxd_config,
+)
 
 # -- image_present and friends: one plan per state
 
@@ -40,6 +52,7 @@ def check_image_source(source, default_protocol="lxd"):
         "type",
         "mode",
         "image_type",
+        "secret",
     }
     unknown = sorted(set(source) - known)
     if unknown:
@@ -62,7 +75,7 @@ def check_image_source(source, default_protocol="lxd"):
     for key in ("alias", "fingerprint", "certificate"):
         check_optional_str(source.get(key), "image source " + key)
     out = {"type": "image", "mode": "pull", "server": server.rstrip("/"), "protocol": protocol}
-    for key in ("alias", "fingerprint", "certificate", "image_type"):
+    for key in ("alias", "fingerprint", "certificate", "image_type", "secret"):
         if source.get(key):
             out[key] = source[key]
     return out
@@ -332,6 +345,94 @@ def _plan_image_from(api, name, names, public, auto_update, body, label, matches
     return plan
 
 
+def plan_image_pulled(api, source, public=False, auto_update=False, existing=None):
+    """The :class:`Plan` that has the server hold the image ``source`` names, with no
+    alias of its own: ``source`` is a pull source as ``POST /1.0/images`` takes it (an
+    image server's, see :func:`check_image_source`, or ``{type: url, url}``: the server
+    downloads it). ``existing``: the fingerprint of that image when the caller knows the
+    server may have it (a URL's image hash). Nothing is pulled when the server has it
+    (an image pulled from the same server and alias, or ``existing``); then only its
+    ``public`` and ``auto_update`` are brought to these (one PATCH with If-Match).
+    After :meth:`Plan.apply`, ``plan.fingerprint()`` names the image."""
+    check_bool(public, "public")
+    check_bool(auto_update, "auto_update")
+    if not isinstance(source, dict):
+        raise ValueError("source must be a mapping, not {!r}".format(source))
+    if source.get("type") == "url":
+        if not str(source.get("url") or "").startswith(("https://", "http://")):
+            raise ValueError("a url source needs an http(s) url, not {!r}".format(source))
+        source = {"type": "url", "mode": "pull", "url": source["url"]}
+        matches = lambda image: image.get("fingerprint") == existing  # noqa: E731
+        label = source["url"]
+    else:
+        source = check_image_source(source, api.server_kind)
+        matches = lambda image: pulled_from(image, source)  # noqa: E731
+        label = source_label(source)
+    found = [image for image in image_list(api, recursion=1) if matches(image)]
+    plan = Plan(label)
+    made = {}
+    if found:
+        made["fingerprint"] = found[0]["fingerprint"]
+        _plan_image_settings(
+            api, plan, image_get(api, found[0]["fingerprint"]), public, auto_update
+        )
+    else:
+        body = {"source": source, "public": public, "auto_update": auto_update}
+
+        def pull():
+            done = api.post("images", json=body).wait()
+            made["fingerprint"] = ((done.metadata or {}).get("metadata") or {}).get("fingerprint")
+            return done
+
+        plan.add("image", None, label)
+        plan.writes.append(Step("pull {}".format(label), pull, ("image",)))
+    plan.fingerprint = lambda: made.get("fingerprint")
+    return plan
+
+
+#: The architectures' numbers, as a URL image source is asked for them.
+ARCHITECTURE_NUMBERS = {
+    "i686": 1,
+    "x86_64": 2,
+    "armv7l": 3,
+    "aarch64": 4,
+    "ppc": 5,
+    "ppc64": 6,
+    "ppc64le": 7,
+    "s390x": 8,
+}
+
+
+def url_image_fingerprint(api, url, timeout=30):
+    """The fingerprint of the image a URL source names (its ``LXD-Image-Hash`` or
+    ``Incus-Image-Hash`` header, asked for with a HEAD as the server asks: with its
+    architectures), or None when the URL does not answer this client (the server is then
+    left to try)."""
+    arches = ", ".join(
+        str(ARCHITECTURE_NUMBERS[a])
+        for a in (api.server.get("environment") or {}).get("architectures") or []
+        if a in ARCHITECTURE_NUMBERS
+    )
+    headers = {"LXD-Server-Architectures": arches, "Incus-Server-Architectures": arches}
+    try:
+        answer = requests.head(url, headers=headers, timeout=timeout, allow_redirects=True)
+    except requests.RequestException:
+        return None
+    return answer.headers.get("LXD-Image-Hash") or answer.headers.get("Incus-Image-Hash")
+
+
+def image_pull(api, source, public=False, auto_update=False):
+    """Have the server hold the image ``source`` names (see :func:`plan_image_pulled`;
+    for a URL, its image hash is asked first, so nothing is pulled when the server has
+    it); return the image's fingerprint."""
+    existing = None
+    if isinstance(source, dict) and source.get("type") == "url":
+        existing = url_image_fingerprint(api, source.get("url"))
+    plan = plan_image_pulled(api, source, public, auto_update, existing=existing)
+    plan.apply(api)
+    return plan.fingerprint()
+
+
 def plan_image_absent(api, name):
     """The :class:`Plan` that deletes the image named by alias or fingerprint (prefix)."""
     name = check_name(name, "name")
@@ -559,3 +660,252 @@ def image_resolve(api, image):
     if alias:
         return image_get(api, alias.metadata["target"])
     return image_get(api, image)
+
+
+# -- refresh and export
+
+#: Bytes read at a time from an image export.
+_EXPORT_CHUNK = 1024 * 1024
+
+#: The parts of a split image's export (``multipart/form-data``), by form field name:
+#: the metadata tarball, then the root file system (``rootfs.img`` for a VM's).
+SPLIT_PARTS = {"metadata": "metadata", "rootfs": "rootfs", "rootfs.img": "rootfs"}
+
+
+def _image_or_raise(api, image):
+    found = image_resolve(api, image)
+    if not found:
+        raise APINotFoundException(
+            error="no image alias or fingerprint {!r} on {}".format(image, api.display_endpoint)
+        )
+    return found.metadata
+
+
+def image_refresh(api, image):
+    """Ask the server to look for a newer version of ``image`` (an alias or a
+    fingerprint) at the image server it was pulled from, and to replace it with that
+    one (its aliases move to the new image; the old one is deleted); return
+    ``{"refreshed", "old", "new"}``: whether it was replaced, and the fingerprints
+    before and after (the same when it was not).
+
+    An image with no update source (imported from a file, or published from an
+    instance) has nothing to be refreshed from: ValueError says so, before anything is
+    sent. A missing image raises :class:`APINotFoundException`.
+    """
+    meta = _image_or_raise(api, image)
+    fingerprint = meta["fingerprint"]
+    source = meta.get("update_source") or {}
+    if not source.get("server"):
+        raise ValueError(
+            "image {} ({}) has no update source: it was not pulled from an image server "
+            "(it was imported from a file or published from an instance), so there is "
+            "nothing to refresh it from".format(image, fingerprint[:12])
+        )
+    done = api.post(api.path("images", fingerprint, "refresh")).wait()
+    refreshed = bool(((done.metadata or {}).get("metadata") or {}).get("refreshed"))
+    new = _refreshed_fingerprint(api, image, fingerprint, source) if refreshed else fingerprint
+    return {"refreshed": refreshed, "old": fingerprint, "new": new}
+
+
+def _refreshed_fingerprint(api, image, old, source):
+    """The fingerprint of the image a refresh put in the place of ``old``: the one
+    alias ``image`` points at now, else the newest image pulled from the same source."""
+    alias = image_alias_get(api, image)
+    if alias and alias.metadata.get("target") != old:
+        return alias.metadata["target"]
+    same = [
+        i
+        for i in image_list(api, recursion=1)
+        if i.get("fingerprint") != old
+        and (i.get("update_source") or {}).get("server") == source.get("server")
+        and (i.get("update_source") or {}).get("alias") == source.get("alias")
+    ]
+    same.sort(key=lambda i: i.get("uploaded_at") or "")
+    return same[-1]["fingerprint"] if same else None
+
+
+def _check_export_dest(path, what):
+    path = check_absolute_path(path, what)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise ValueError("{} {}: the folder {} does not exist".format(what, path, folder))
+    if os.path.isdir(path):
+        raise ValueError("{} {} is a folder; give the file to write".format(what, path))
+    return path
+
+
+class _Partial:
+    """A file being written beside ``dest`` (0600, a hidden temporary name), renamed to
+    ``dest`` by :meth:`commit`, removed by :meth:`discard`."""
+
+    def __init__(self, dest):
+        self.dest = dest
+        handle, self.path = tempfile.mkstemp(prefix=".lxdapi-image-", dir=os.path.dirname(dest))
+        os.fchmod(handle, 0o600)
+        self.file = os.fdopen(handle, "wb")
+        self.size = 0
+
+    def write(self, data):
+        self.file.write(data)
+        self.size += len(data)
+
+    def commit(self):
+        self.file.close()
+        os.replace(self.path, self.dest)
+
+    def discard(self):
+        self.file.close()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def image_export(api, image, dest, rootfs_dest=None):
+    """Download ``image`` (an alias or a fingerprint) to the local file ``dest``;
+    return ``{"fingerprint", "split", "dest", "size", "sha256"}`` (and ``rootfs_dest``,
+    ``rootfs_size`` for a split image).
+
+    Streamed (never whole in memory) to a temporary file beside ``dest`` (0600), whose
+    sha256 must be the image's fingerprint before it is renamed to ``dest``: ``dest``
+    never holds half an image or another one. A split image (a metadata tarball and a
+    root file system, which the server sends as two parts of one multipart answer)
+    needs ``rootfs_dest``, the file for its root file system (``dest`` gets the
+    metadata); the fingerprint is then the sha256 of the two, one after the other.
+    ValueError for a bad ``dest`` (an absolute path in an existing folder) and for a
+    split image with no ``rootfs_dest`` (nothing written); a missing image raises
+    :class:`APINotFoundException`; an answer that does not match the fingerprint,
+    :class:`APIException` (nothing written).
+    """
+    dest = _check_export_dest(dest, "dest")
+    if rootfs_dest is not None:
+        rootfs_dest = _check_export_dest(rootfs_dest, "rootfs_dest")
+        if rootfs_dest == dest:
+            raise ValueError("rootfs_dest must be another file than dest ({})".format(dest))
+    fingerprint = _image_or_raise(api, image)["fingerprint"]
+    response = api.get(api.path("images", fingerprint, "export"), stream=True).response
+    try:
+        content_type = response.headers.get("Content-Type", "")
+        split = content_type.startswith("multipart/")
+        if split and rootfs_dest is None:
+            raise ValueError(
+                "image {} ({}) is a split image (a metadata tarball and a root file "
+                "system): give rootfs_dest, the file for its root file system (dest gets "
+                "the metadata); nothing was written".format(image, fingerprint[:12])
+            )
+        targets = {"metadata": dest, "rootfs": rootfs_dest}
+        if split:
+            pieces = _multipart_pieces(
+                response.iter_content(_EXPORT_CHUNK), _boundary(content_type), api, fingerprint
+            )
+        else:
+            pieces = (("metadata", chunk) for chunk in response.iter_content(_EXPORT_CHUNK))
+        files = _write_pieces(pieces, targets, api, fingerprint, split)
+    finally:
+        response.close()
+    out = {
+        "fingerprint": fingerprint,
+        "split": split,
+        "dest": dest,
+        "size": files["metadata"].size,
+        "sha256": fingerprint,
+    }
+    if split:
+        out.update(rootfs_dest=rootfs_dest, rootfs_size=files["rootfs"].size)
+    return out
+
+
+def _write_pieces(pieces, targets, api, fingerprint, split):
+    """Write ``(part, data)`` pieces to temporary files beside their targets; check the
+    sha256 of them all, in order, against ``fingerprint``; rename them then (else
+    remove them). Return ``{part: _Partial}``."""
+    digest, files = hashlib.sha256(), {}
+    try:
+        for part, data in pieces:
+            if part not in files:
+                files[part] = _Partial(targets[part])
+            files[part].write(data)
+            digest.update(data)
+        wanted = ("metadata", "rootfs") if split else ("metadata",)
+        missing = [p for p in wanted if p not in files]
+        if missing:
+            raise APIException(
+                error="the export of image {} from {} has no {} part; nothing was written".format(
+                    fingerprint[:12], api.display_endpoint, " or ".join(missing)
+                )
+            )
+        if digest.hexdigest() != fingerprint:
+            raise APIException(
+                error="the export of image {} from {} has sha256 {}, not the image's "
+                "fingerprint; nothing was written".format(
+                    fingerprint, api.display_endpoint, digest.hexdigest()
+                )
+            )
+        for partial in files.values():
+            partial.commit()
+    except BaseException:
+        for partial in files.values():
+            partial.discard()
+        raise
+    return files
+
+
+def _boundary(content_type):
+    message = email.message.Message()
+    message["Content-Type"] = content_type
+    boundary = message.get_param("boundary")
+    if not boundary:
+        raise APIException(error="a multipart image export with no boundary: " + content_type)
+    return boundary.encode("latin-1")
+
+
+_PART_NAME = re.compile(rb'(?im)^content-disposition:.*?;\s*name="([^"]*)"')
+
+
+def _multipart_pieces(chunks, boundary, api, fingerprint):
+    """``(part, data)`` pieces of a ``multipart/form-data`` body read from ``chunks``
+    (never whole in memory): ``part`` is ``metadata`` or ``rootfs`` (see
+    :data:`SPLIT_PARTS`); a part comes in as many pieces as it takes."""
+    delimiter = b"\r\n--" + boundary
+    keep = len(delimiter) + 1  # a delimiter may straddle two chunks
+    buffer, state, part = b"\r\n", "preamble", None  # the first delimiter has no CRLF
+    for chunk in chunks:
+        buffer += chunk
+        while True:
+            if state in ("preamble", "body"):
+                at = buffer.find(delimiter)
+                if at < 0:
+                    if len(buffer) > keep:
+                        if state == "body":
+                            yield part, buffer[:-keep]
+                        buffer = buffer[-keep:]
+                    break
+                if state == "body" and at:
+                    yield part, buffer[:at]
+                buffer, state = buffer[at + len(delimiter) :], "after"
+            if state == "after":
+                if len(buffer) < 2:
+                    break
+                if buffer.startswith(b"--"):
+                    return
+                state = "headers"
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buffer) > 65536:
+                    raise APIException(
+                        error="the export of image {} from {} is not a readable multipart "
+                        "answer; nothing was written".format(fingerprint[:12], api.display_endpoint)
+                    )
+                break
+            found = _PART_NAME.search(buffer[:end])
+            name = found.group(1).decode("latin-1") if found else ""
+            if name not in SPLIT_PARTS:
+                raise APIException(
+                    error="the export of image {} from {} has an unknown part {!r}; nothing "
+                    "was written".format(fingerprint[:12], api.display_endpoint, name)
+                )
+            part, buffer, state = SPLIT_PARTS[name], buffer[end + 4 :], "body"
+    raise APIException(
+        error="the export of image {} from {} ended before its last part; nothing was "
+        "written".format(fingerprint[:12], api.display_endpoint)
+    )

@@ -792,6 +792,32 @@ def plan_instance_config(api, name, config=None, unset=()):
     return plan
 
 
+def plan_instance_devices(api, name, devices=None, remove=()):
+    """The :class:`Plan` of one write (with If-Match) that sets instance ``name``'s own
+    ``devices`` (each given device replaced whole) and removes those named in ``remove``
+    (its other devices kept): a PATCH, or a PUT of the writable fields when one goes.
+    Changes are ``{"devices": {old, new}}``; none (nothing written) when they are so."""
+    name = check_name(name, "name")
+    want = lxd_devices(devices or {})
+    remove = [str(d) for d in remove]
+    both = set(want) & set(remove)
+    if both:
+        raise ValueError("devices both set and removed: {}".format(", ".join(sorted(both))))
+    container = api.get(api.instance_path(name))
+    have = dict(container.metadata.get("devices") or {})
+    declared = {k: v for k, v in have.items() if k not in remove}
+    declared.update(want)
+    plan = plan_update(
+        api.instance_path(name),
+        container.metadata,
+        container.etag,
+        {"devices": declared},
+        purge_devices=True,
+    )
+    plan.name = name
+    return plan
+
+
 def instance_rename(api, name, new_name):
     """Rename instance ``name`` to ``new_name`` (LXD renames a stopped instance only);
     True if renamed, False when ``name`` is gone and ``new_name`` exists (done already).

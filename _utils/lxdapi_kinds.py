@@ -8,6 +8,7 @@ without config...) is refused when this module is imported.
 """
 
 import dataclasses
+import ipaddress
 import re
 import types
 
@@ -45,6 +46,137 @@ def _check_storage_driver(api, want):
         )
 
 
+# -- network forwards: LXD normalises what it stores (lxd/network_forwards.go, the
+# Normalise methods of shared/api/network_forward.go): addresses in their canonical form
+# (it looks a forward up by that exact text: ``2001:DB8::10`` is not found), text
+# trimmed, port lists without spaces. Port specs with unknown keys are silently dropped
+# by its JSON decoder, so they are refused here.
+
+#: The keys of a network forward's port spec (``snat``: Incus's network_forward_snat).
+FORWARD_PORT_KEYS = (
+    "description",
+    "protocol",
+    "listen_port",
+    "target_port",
+    "target_address",
+    "snat",
+)
+FORWARD_PROTOCOLS = ("tcp", "udp")
+_PORT_RANGE = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
+
+
+def ip_address(value, what):
+    """``value`` as an IP address in the canonical form LXD stores (``2001:DB8::A`` ->
+    ``2001:db8::a``); ValueError naming ``what`` when it is not one."""
+    text = value.strip() if isinstance(value, str) else None
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise ValueError(
+            "{} must be an IP address (192.0.2.10, 2001:db8::10), not {!r}".format(what, value)
+        ) from None
+
+
+def _listen_address(value):
+    return ip_address(value, "listen_address")
+
+
+def _port_list(text):
+    return ",".join(part.strip() for part in text.split(","))
+
+
+def forward_port(item, what):
+    """One port spec of a network forward as LXD stores it (trimmed, port lists without
+    spaces, a canonical target address), the keys it leaves empty left out (``snat``
+    false too): how both the declared specs and the held ones are compared."""
+    if not isinstance(item, dict):
+        raise ValueError("each item of {} must be a mapping, not {!r}".format(what, item))
+    port = {}
+    for key, value in item.items():
+        if value is None or value is False:
+            continue
+        if isinstance(value, (dict, list)):
+            raise ValueError(
+                "{}: {} must be a string or a number, not {!r}".format(what, key, value)
+            )
+        text = "true" if value is True else str(value).strip()
+        if key in ("listen_port", "target_port"):
+            text = _port_list(text)
+        elif key == "target_address":
+            try:
+                text = str(ipaddress.ip_address(text))
+            except ValueError:
+                pass  # refused by _check_forward, for a declared spec
+        elif key == "snat" and text.lower() == "false":
+            continue
+        if text:
+            port[str(key)] = text
+    return port
+
+
+def _check_ports(text, what):
+    for part in text.split(","):
+        match = _PORT_RANGE.match(part)
+        if not match or any(int(p) > 65535 for p in match.groups() if p):
+            raise ValueError(
+                "{} must be ports or ranges of ports, comma separated (80,443,8000-8010), "
+                "not {!r}".format(what, text)
+            )
+
+
+def _check_forward(want):
+    """A network forward's declared fields checked (what LXD 5.0.2 and Incus 6.0 refuse,
+    or drop without a word), as the server will store them."""
+    want = dict(want)
+    if "description" in want:
+        want["description"] = want["description"].strip()
+    if "config" in want:
+        config = dict(want["config"])
+        for key in config:
+            if key != "target_address" and not key.startswith("user."):
+                raise ValueError(
+                    "a network forward's config takes target_address and user.* keys, "
+                    "not {!r}".format(key)
+                )
+        if config.get("target_address"):
+            config["target_address"] = ip_address(
+                config["target_address"], "config: target_address"
+            )
+        want["config"] = config
+    for index, port in enumerate(want.get("ports") or ()):
+        what = "ports[{}]".format(index)
+        unknown = sorted(set(port) - set(FORWARD_PORT_KEYS))
+        if unknown:
+            raise ValueError(
+                "{}: a port spec has no key {}; it takes {}".format(
+                    what, ", ".join(map(repr, unknown)), ", ".join(FORWARD_PORT_KEYS)
+                )
+            )
+        if port.get("protocol") not in FORWARD_PROTOCOLS:
+            raise ValueError(
+                "{}: protocol must be tcp or udp, not {!r}".format(what, port.get("protocol"))
+            )
+        if not port.get("listen_port"):
+            raise ValueError("{}: listen_port is required (80, or 8000-8010)".format(what))
+        _check_ports(port["listen_port"], what + ": listen_port")
+        if port.get("target_port"):
+            _check_ports(port["target_port"], what + ": target_port")
+        ip_address(port.get("target_address"), what + ": target_address")
+        if port.get("snat", "true") != "true":
+            raise ValueError("{}: snat must be true or false, not {!r}".format(what, port["snat"]))
+    return want
+
+
+def _check_forward_server(api, want):
+    if any(p.get("snat") for p in want.get("ports") or ()) and not api.has_extension(
+        "network_forward_snat"
+    ):
+        raise ValueError(
+            "snat in a port spec needs the network_forward_snat API extension, which the "
+            "server at {} lacks".format(api.display_endpoint)
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class ResourceKind:
     """How one kind of resource is read, compared and written.
@@ -68,6 +200,18 @@ class ResourceKind:
     every ``type`` and a listing keeps those of the ``type`` asked for;
     ``check_create``: ``check_create(api, want)`` raises ValueError for values LXD would
     refuse at creation with a bare error.
+
+    Kinds under another resource, or not keyed by a name (network forwards, peers):
+    ``key``: the field that names one in its POST body and the functions' argument for
+    it (a forward's ``listen_address``); ``check_key``: ``check_key(value)`` returns the
+    key as LXD looks it up (a canonical address), ValueError otherwise; ``list_item``:
+    ``list_item(item, what)`` replaces the rule comparison of ``lists`` items (on both
+    sides: declared and held); ``check_declared``: ``check_declared(want)`` returns the
+    declared fields as LXD will store them, ValueError for what it refuses or drops;
+    ``extension``: the API extension the kind needs; ``parent``: the URL template of the
+    resource its collection sits under (``networks/{network}``), and ``parent_types``
+    the ``type`` that parent must have (peers need an OVN network): checked before any
+    write, with a clear refusal.
     """
 
     name: str
@@ -88,6 +232,13 @@ class ResourceKind:
     unmanaged_refused: bool = False
     typed_listing: bool = False
     check_create: object = None
+    key: str = "name"
+    check_key: object = None
+    list_item: object = None
+    check_declared: object = None
+    extension: str = ""
+    parent: str = ""
+    parent_types: tuple = ()
 
     def __post_init__(self):
         problems = []
@@ -110,6 +261,16 @@ class ResourceKind:
             problems.append("typed_listing needs a {type} in the collection")
         if self.check_create is not None and not callable(self.check_create):
             problems.append("check_create must be callable")
+        for what in ("check_key", "list_item", "check_declared"):
+            if getattr(self, what) is not None and not callable(getattr(self, what)):
+                problems.append("{} must be callable".format(what))
+        if self.list_item is not None and not self.lists:
+            problems.append("list_item needs lists")
+        parent_params = set(re.findall(r"{(\w+)}", self.parent))
+        if parent_params - params or (self.parent and not parent_params):
+            problems.append("parent must name {params} of the collection")
+        if self.parent_types and not self.parent:
+            problems.append("parent_types needs a parent")
         if problems:
             raise TypeError("resource kind {!r}: {}".format(self.name, "; ".join(problems)))
         object.__setattr__(self, "defaults", types.MappingProxyType(dict(self.defaults)))
@@ -128,6 +289,12 @@ class ResourceKind:
     def title(self):
         """The label with a capital, for the start of a comment (``Network ACL``)."""
         return self.label[:1].upper() + self.label[1:]
+
+    @property
+    def parent_label(self):
+        """How messages name the parent (the last ``{param}`` of ``parent``: ``network``)."""
+        found = re.findall(r"{(\w+)}", self.parent)
+        return found[-1] if found else ""
 
 
 def _kinds(*kinds):
@@ -220,6 +387,35 @@ KINDS = _kinds(
         fields=("config", "description", "entries"),
         update=UPDATE_PUT,
         lists=("entries",),
+    ),
+    ResourceKind(
+        # Keyed by its listen address; LXD 5.0.2 ignores If-Match on its PUT, and its
+        # PATCH merges config: a PUT of the whole forward, like an ACL's.
+        name="network_forward",
+        label="network forward",
+        collection="networks/{network}/forwards",
+        fields=("config", "description", "ports"),
+        update=UPDATE_PUT,
+        lists=("ports",),
+        key="listen_address",
+        check_key=_listen_address,
+        list_item=forward_port,
+        check_declared=_check_forward,
+        check_create=_check_forward_server,
+        extension="network_forward",
+        parent="networks/{network}",
+        parent_types=("bridge", "ovn"),
+    ),
+    ResourceKind(
+        name="network_peer",
+        label="network peer",
+        collection="networks/{network}/peers",
+        fields=("config", "description"),
+        create_only=("target_project", "target_network"),
+        update=UPDATE_PUT,
+        extension="network_peer",
+        parent="networks/{network}",
+        parent_types=("ovn",),
     ),
     ResourceKind(
         name="cluster_group",

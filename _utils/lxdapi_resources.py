@@ -88,13 +88,66 @@ def resource_collection(api, kind, **url_params):
             parts.append(value)
         else:
             parts.append(segment)
+    check_parent(api, spec, params)
     return api.path(*parts) + query
+
+
+def _type_words(types):
+    """``("ovn",)`` -> ``an OVN``; ``("bridge", "ovn")`` -> ``a bridge or OVN``."""
+    words = " or ".join("OVN" if t == "ovn" else t for t in types)
+    return ("an " if words[:1] in "AEIOUaeiou" else "a ") + words
+
+
+def check_parent(api, spec, params):
+    """Refuse what the server cannot serve before anything is written: a kind whose API
+    extension it lacks (:class:`APIException`), a kind under a parent of another
+    ``type`` (ValueError: network peers need an OVN network). The parent's type is read
+    once per API (``api.read_cache``, which a write under the parent's collection
+    forgets); a parent that does not exist passes: LXD's own 404 says so, and nothing is
+    under it."""
+    if spec.extension and not api.has_extension(spec.extension):
+        raise APIException(
+            error="{}s need the {} API extension, which {} at {} lacks".format(
+                spec.label, spec.extension, api.server_label, api.display_endpoint
+            )
+        )
+    if not spec.parent_types:
+        return
+    segments = spec.parent.split("/")
+    url = api.path(*(params[s[1:-1]] if s.startswith("{") else s for s in segments))
+    cache_key = (segments[0], "type", url)
+    held_type = api.read_cache.get(cache_key)
+    if held_type is None:
+        current = get_or_none(api, url)
+        if current is None:
+            return
+        held_type = (current.metadata or {}).get("type") or ""
+        api.read_cache[cache_key] = held_type
+    if held_type not in spec.parent_types:
+        raise ValueError(
+            "{}s need {} {}; {!r} is {} {}".format(
+                spec.label,
+                _type_words(spec.parent_types),
+                spec.parent_label,
+                params[spec.parent_label],
+                _type_words((held_type or "unknown",)),
+                spec.parent_label,
+            )
+        )
+
+
+def resource_key(spec, name):
+    """The key of one resource as LXD looks it up: its name, or what the kind's
+    ``check_key`` makes of it (a forward's listen address, canonical); ValueError."""
+    if spec.check_key is not None:
+        return spec.check_key(name)
+    return check_name(name, spec.label)
 
 
 def resource_url(api, kind, name, **url_params):
     """Relative URL of one resource of ``kind`` (its name quoted; ``target`` as above)."""
     spec = resource_kind(kind)
-    check_name(name, spec.label)
+    name = resource_key(spec, name)
     query = member_query(spec, url_params.pop("target", None))
     return resource_collection(api, kind, **url_params) + "/" + api.path(name) + query
 
@@ -117,14 +170,21 @@ def _resource_declared(spec, declared):
         elif key == "devices":
             want[key] = lxd_devices(value)
         elif key in spec.lists:
-            want[key] = rule_list(value, key)
+            want[key] = rule_list(value, key, spec.list_item)
         elif key in spec.name_sets:
             want[key] = sorted(set(check_names(value, key))) if value else []
         elif isinstance(value, (dict, list, bool)):
             raise ValueError("{} must be a string, not {}".format(key, type(value).__name__))
         else:
             want[key] = str(value)
-    return want
+    return spec.check_declared(want) if spec.check_declared is not None else want
+
+
+def resource_declared(kind, declared):
+    """The declared fields of a resource of ``kind``, checked and as LXD stores them
+    (what :func:`plan_resource_present` compares; None means: not managed); ValueError
+    for an unknown field or a bad value."""
+    return _resource_declared(resource_kind(kind), declared)
 
 
 def _rule(item, what):
@@ -152,18 +212,19 @@ def _rule(item, what):
     return rule
 
 
-def rule_list(value, what):
+def rule_list(value, what, item=None):
     """A list of ACL rules (``ingress``, ``egress``) or record ``entries``, as LXD stores
-    them, compared and written whole, in order; ValueError naming ``what``."""
+    them, compared and written whole, in order; ValueError naming ``what``. ``item``: a
+    kind's own ``list_item`` (a forward's port specs), instead of the rule comparison."""
     if not isinstance(value, (list, tuple)):
         raise ValueError("{} must be a list of mappings, not {!r}".format(what, value))
-    return [_rule(item, what) for item in value]
+    return [(item or _rule)(entry, what) for entry in value]
 
 
 def _plan_create(api, kind, name, want, url_params):
     plan = Plan(name)
     body = dict(want)
-    body["name"] = name
+    body[resource_kind(kind).key] = resource_key(resource_kind(kind), name)
     plan.add(kind, None, name)
     for key, value in want.items():
         plan.add(key, None, value)
@@ -235,7 +296,7 @@ def _plan_converge(api, kind, name, want, current, url, purge_config, purge_devi
     )
     patch = update.writes[0].body if update.writes else {}
     for field in lists:
-        have = [_rule(item, field) for item in meta.get(field) or []]
+        have = [(spec.list_item or _rule)(item, field) for item in meta.get(field) or []]
         if field in want and want[field] != have:
             update.add(field, have, want[field])
             patch[field] = want[field]

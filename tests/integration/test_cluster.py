@@ -804,3 +804,41 @@ def test_membership_bad_input(states, cluster, conn, newcomer, request_log):
     )
     assert ret.result is False and "already a cluster member, as 'node3'" in ret.comment
     assert request_log.writes == []
+
+
+def test_container_migrated_to_a_member(states, modules, cluster, conn, container, request_log):
+    cluster.lxc("launch", "busybox", container, "--target", "node4")
+    refused = states.lxdapi.container_migrated(container, target="node3", **conn)
+    assert refused.result is False
+    assert "is Running on" in refused.comment and "stop_and_start: True" in refused.comment
+    assert location(cluster, container) == "node4"
+
+    predicted = states.lxdapi.container_migrated(
+        container, target="node3", stop_and_start=True, test=True, **conn
+    )
+    assert predicted.result is None
+    assert predicted.changes == {"location": {"old": "node4", "new": "node3"}}
+    assert request_log.writes == []
+
+    ret = states.lxdapi.container_migrated(container, target="node3", stop_and_start=True, **conn)
+    assert ret.result is True, ret.comment
+    assert ret.comment == "Container {} moved from node4 to node3.".format(container)
+    found = held(cluster.api(), "instances/" + container)
+    assert (found["location"], found["status"]) == ("node3", "Running")
+
+    request_log.clear()
+    again = states.lxdapi.container_migrated(container, target="node3", stop_and_start=True, **conn)
+    assert again.result is True and again.changes == {}
+    assert again.comment == "Container {} is already on node3.".format(container)
+    assert request_log.writes == []
+
+    # The execution function, stopped: moved back without a stop or a start.
+    cluster.lxc("stop", container)
+    assert modules.lxdapi.container_migrate(container, target="node4", **conn) == {
+        "location": {"old": "node3", "new": "node4"}
+    }
+    assert location(cluster, container) == "node4"
+    bad = states.lxdapi.container_migrated(container, target="node9", **conn)
+    assert bad.result is False and "no cluster member 'node9'" in bad.comment
+    both = states.lxdapi.container_migrated(container, target="node3", to=conn, **conn)
+    assert both.result is False and "one of them" in both.comment

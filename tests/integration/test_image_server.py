@@ -270,3 +270,22 @@ def test_old_lxd_container_migrated_on_the_move(states, api, lxd, moving, reques
     again = states.lxd_container.migrated(name, **old)
     assert again.result is True and again.changes == {}, again.comment
     assert request_log.writes == []
+
+
+@pytest.mark.skipif(
+    salt.version.__saltstack_version__.info < (3008,),
+    reason="on Salt 3006/3007 the old lxd module is Salt's own (pylxd)",
+)
+def test_old_lxd_container_migrate_function(modules, api, lxd, moving, request_log):
+    server, name = moving
+    server.lxc("start", name)
+    old = dict(remote_addr=lxd.socket, src_remote_addr=server.socket)
+    with pytest.raises(SaltInvocationError, match="needs stop_and_start: True"):
+        modules.lxd.container_migrate(name, **old)
+    moved = modules.lxd.container_migrate(name, stop_and_start=True, **old)
+    assert (moved["name"], moved["status"]) == (name, "Running")
+    assert moved["config"]["user.origin"] == "image-server"
+    assert held(server.local_api(), "instances/" + name) is None
+    request_log.clear()
+    assert modules.lxd.container_migrate(name, stop_and_start=True, **old)["name"] == name
+    assert request_log.writes == []

@@ -59,7 +59,9 @@ def test_their_arguments_match_the_kind(kind):
             assert takes in (set(), set(found)), "{}= is taken by {} only".format(
                 param, ", ".join(sorted(takes))
             )
-        assert name.endswith("_list") or "name" in params, name
+        # States take Salt's name= (a forward's listen address); functions the kind's key.
+        key = "name" if name.endswith(STATE_SUFFIXES) else kind.key
+        assert name.endswith("_list") or key in params, "{} lacks {}=".format(name, key)
     declared = set(kind.fields) | set(kind.create_only)
     for name in ("{}_present".format(kind.name), "{}_create".format(kind.name)):
         params = set(found[name])
@@ -94,6 +96,10 @@ def test_kinds_are_declared_once_with_their_rules():
         ({"member_config_keys": ("parent",), "fields": ("description",)}, "need a config field"),
         ({"defaults": {"pool": "x"}}, "defaults name no {param}"),
         ({"typed_listing": True}, "typed_listing needs a {type}"),
+        ({"parent": "networks/{network}"}, "parent must name {params} of the collection"),
+        ({"parent_types": ("ovn",)}, "parent_types needs a parent"),
+        ({"list_item": dict}, "list_item needs lists"),
+        ({"check_key": "ip"}, "check_key must be callable"),
     ],
 )
 def test_an_invalid_kind_is_refused(bad, problem):
@@ -101,3 +107,36 @@ def test_an_invalid_kind_is_refused(bad, problem):
     args.update(bad)
     with pytest.raises(TypeError, match=problem.replace("{", r"\{").replace("}", r"\}")):
         lxdapi_kinds.ResourceKind(**args)
+
+
+def test_a_network_forward_is_compared_as_lxd_stores_it():
+    forward = lxdapi_kinds.resource_kind("network_forward")
+    assert (forward.key, forward.url_params, forward.parent_label) == (
+        "listen_address",
+        ("network",),
+        "network",
+    )
+    assert forward.check_key(" 2001:DB8::A ") == "2001:db8::a"
+    with pytest.raises(ValueError, match="listen_address must be an IP address"):
+        forward.check_key("192.0.2.0/24")
+    # held (Incus 6.0.5+ returns snat: false) and declared specs meet in one form
+    held = {"description": "", "protocol": "tcp", "listen_port": "80,443", "target_port": ""}
+    held.update(target_address="2001:db8::5", snat=False)
+    declared = {"protocol": " tcp", "listen_port": "80, 443", "target_address": "2001:DB8::5"}
+    assert forward.list_item(held, "ports") == forward.list_item(declared, "ports")
+    want = forward.check_declared(
+        {"ports": [forward.list_item(declared, "ports")], "description": " web ", "config": {}}
+    )
+    assert want["description"] == "web"
+    for bad, problem in [
+        ({"x": "1"}, r"ports\[0\]: a port spec has no key 'x'"),
+        ({"protocol": "sctp"}, "protocol must be tcp or udp"),
+        ({"listen_port": "80-"}, "listen_port must be ports or ranges"),
+        ({"target_address": "db"}, "target_address must be an IP address"),
+        ({"snat": "maybe"}, "snat must be true or false"),
+    ]:
+        spec = dict(declared, **bad)
+        with pytest.raises(ValueError, match=problem):
+            forward.check_declared({"ports": [forward.list_item(spec, "ports")]})
+    with pytest.raises(ValueError, match="config takes target_address and user"):
+        forward.check_declared({"config": {"bridge.mtu": "1500"}})
