@@ -153,6 +153,18 @@ def equal(old, ours, ctx):
     assert ours == old
 
 
+def expanded_config_fresh(old, ours, ctx):
+    """The old ``container_config_set`` returned its pylxd object after ``save()``, whose
+    ``expanded_config`` was still the one read before the write: ours is read after it,
+    so it has the new key there too. Everything else is the same."""
+    old, ours = comparable(old, ours, ctx)
+    key, value = "user.b", "2"
+    assert ours["value"]["expanded_config"][key] == value
+    assert key not in old["value"]["expanded_config"]
+    old["value"]["expanded_config"][key] = value
+    assert ours == old
+
+
 def equal_lazy(old, ours, ctx):
     """The old ``*_list`` functions returned a lazy ``map`` (``salt-call`` printed
     ``<map object at 0x...>``; a caller iterating over it got the dicts): ours is the
@@ -356,6 +368,7 @@ WRITES = (
         "{w}",
         "user.b",
         "2",
+        check=expanded_config_fresh,
     ),
     row("container_config_get-after-set", "container_config_get", "{w}", "user.b"),
     row("container_get-after-set", "container_get", "{w}"),
