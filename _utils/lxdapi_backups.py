@@ -238,13 +238,7 @@ def instance_copy(api, name, new_name=None, target_api=None, instance_only=False
     _check_copy_target(target_api, new_name, target_api)
     profiles = list(meta.get("profiles") or [])
     check_profiles_exist(target_api, profiles)
-    environment = api.server.get("environment") or {}
     source_url = pull_source_url(api, target_api, name, source_url)
-    migration = api.post(
-        api.instance_path(name),
-        json={"migration": True, "live": False, "instance_only": instance_only},
-    )
-    operation = (migration.data or {}).get("metadata") or {}
     body = {
         "name": new_name,
         "architecture": meta.get("architecture"),
@@ -256,25 +250,54 @@ def instance_copy(api, name, new_name=None, target_api=None, instance_only=False
         "devices": meta.get("devices") or {},
         "ephemeral": bool(meta.get("ephemeral")),
         "description": meta.get("description") or "",
-        "source": {
-            "type": "migration",
-            "mode": "pull",
-            "instance_only": instance_only,
-            "operation": "{}/1.0/operations/{}".format(source_url.rstrip("/"), operation.get("id")),
-            "certificate": environment.get("certificate") or "",
-            "secrets": operation.get("metadata") or {},
-        },
     }
+    pull_migration(
+        api,
+        api.instance_path(name),
+        {"migration": True, "live": False, "instance_only": instance_only},
+        target_api,
+        target_api.instances_collection,
+        body,
+        source_url,
+        instance_only=instance_only,
+    )
+    return new_name
+
+
+def pull_migration(api, url, start, target_api, collection, body, source_url, **only):
+    """A transfer in LXD's pull mode: the source server (``api``) opens a migration of
+    ``url`` (``POST`` of ``start``); the target (``target_api``) creates ``body`` in
+    ``collection`` with a ``migration`` source naming that operation at ``source_url``
+    (authorised by its one-time secrets: the servers need not trust each other);
+    ``only``: ``instance_only`` or ``volume_only``. When the target refuses, the
+    source's half is cancelled (it would wait for a peer that never comes)."""
+    environment = api.server.get("environment") or {}
+    migration = api.post(url, json=start)
+    operation = (migration.data or {}).get("metadata") or {}
+    body = dict(
+        body,
+        source=dict(
+            {
+                "type": "migration",
+                "mode": "pull",
+                "operation": "{}/1.0/operations/{}".format(
+                    source_url.rstrip("/"), operation.get("id")
+                ),
+                "certificate": environment.get("certificate") or "",
+                "secrets": operation.get("metadata") or {},
+            },
+            **only,
+        ),
+    )
     try:
-        target_api.post(target_api.instances_collection, json=body).wait()
+        target_api.post(collection, json=body).wait()
     except APIException:
-        try:  # the source's half of the migration would wait for a peer that never comes
+        try:
             api.delete(migration.operation)
         except APIException:
             pass
         raise
     migration.wait()
-    return new_name
 
 
 def plan_instance_migrated(

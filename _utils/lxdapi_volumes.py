@@ -34,6 +34,7 @@ from lxdapi_backups import (
     backup_request,
     check_backup_dest,
     export_backup,
+    pull_migration,
     pull_source_url,
 )
 from lxdapi_plans import Plan, Step, Write
@@ -159,40 +160,27 @@ def pull_volume(
     returns, so a caller that deletes the source next deletes it only once the target
     holds the volume.
     """
-    environment = api.server.get("environment") or {}
     if config is None or description is None:
         own_config, own_description = copy_fields(source)
         config = own_config if config is None else config
         description = own_description if description is None else description
-    migration = api.post(
-        volume_url(api, pool, name),
-        json={"name": name, "migration": True, "volume_only": volume_only},
-    )
-    operation = (migration.data or {}).get("metadata") or {}
     body = {
         "name": new_name,
         "type": VOLUME_TYPE,
         "content_type": source.get("content_type") or "filesystem",
         "config": config,
         "description": description,
-        "source": {
-            "type": "migration",
-            "mode": "pull",
-            "volume_only": volume_only,
-            "operation": "{}/1.0/operations/{}".format(source_url.rstrip("/"), operation.get("id")),
-            "certificate": environment.get("certificate") or "",
-            "secrets": operation.get("metadata") or {},
-        },
     }
-    try:
-        target_api.post(volumes_url(target_api, target_pool), json=body).wait()
-    except APIException:
-        try:  # the source's half of the transfer would wait for a peer that never comes
-            api.delete(migration.operation)
-        except APIException:
-            pass
-        raise
-    migration.wait()
+    pull_migration(
+        api,
+        volume_url(api, pool, name),
+        {"name": name, "migration": True, "volume_only": volume_only},
+        target_api,
+        volumes_url(target_api, target_pool),
+        body,
+        source_url,
+        volume_only=volume_only,
+    )
     if volume_get(target_api, target_pool, new_name) is None:
         raise APIException(
             error="{} is missing after the transfer reported success".format(
