@@ -382,8 +382,16 @@ def init(
         salt '*' lxd.init dir PaSsW0rD [::]
         salt '*' lxd.init
     """
-    pool = storage_pool or "default"
-    done = []
+    document = lxdapi_compat.init_document(
+        storage_backend,
+        trust_password,
+        network_address,
+        network_port,
+        storage_create_device,
+        storage_create_loop,
+        storage_pool,
+    )
+    pool = document["storage_pools"][0]["name"]
     found = __salt__["lxdapi.storage_pool_get"](pool)
     if found and found.get("driver") != storage_backend:
         raise SaltInvocationError(
@@ -391,31 +399,20 @@ def init(
                 pool, found.get("driver"), storage_backend
             )
         )
-    if not found:
-        config = {}
-        if storage_create_device:
-            config["source"] = storage_create_device
-        if storage_create_loop:
-            config["size"] = "{}GB".format(storage_create_loop)
-        __salt__["lxdapi.storage_pool_create"](pool, storage_backend, config=config)
-        done.append("created the storage pool {} ({})".format(pool, storage_backend))
-    profile = __salt__["lxdapi.profile_get"]("default") or {}
-    devices = profile.get("devices") or {}
-    has_root = any(d.get("type") == "disk" and d.get("path") == "/" for d in devices.values())
-    if profile and not has_root and "root" not in devices:
+    # As lxd init --auto: a root disk on the pool in the default profile, if it has none.
+    devices = (__salt__["lxdapi.profile_get"]("default") or {}).get("devices") or {}
+    if not any(d.get("type") == "disk" and d.get("path") == "/" for d in devices.values()):
         root = {"type": "disk", "path": "/", "pool": pool}
-        __salt__["lxdapi.profile_update"]("default", devices={"root": root})
+        document["profiles"] = [{"name": "default", "devices": {"root": root}}]
+    changes = __salt__["lxdapi.server_init"](**document)
+    done = []
+    if "storage_pools" in changes:
+        done.append("created the storage pool {} ({})".format(pool, storage_backend))
+    if "profiles" in changes:
         done.append("added a root disk on {} to the default profile".format(pool))
-    server = {}
-    if network_address:
-        server["core.https_address"] = "{}:{}".format(network_address, network_port or 8443)
-    if trust_password:
-        server["core.trust_password"] = trust_password
-    if server:
-        changed = __salt__["lxdapi.server_config_set"](server)
-        if changed:
-            done.append("set {}".format(", ".join(sorted(changed))))
-    if not done:
+    if "server" in changes:
+        done.append("set {}".format(", ".join(sorted(changes["server"]["config"]["new"]))))
+    if not changes:
         return "LXD is initialized already: nothing to do"
     return "LXD initialized: {}".format("; ".join(done))
 

@@ -48,6 +48,7 @@ try:
     import lxdapi_instances
     import lxdapi_logs
     import lxdapi_operations
+    import lxdapi_preseed
     import lxdapi_readiness
     import lxdapi_resources
     import lxdapi_server
@@ -425,6 +426,53 @@ def server_config_set(config, purge_config=False, force_secrets=False, target=No
             _connect(kwargs), config, purge_config, target, force_secrets
         )
     )
+
+
+@_salt_errors
+def server_init(
+    config=None, storage_pools=None, networks=None, profiles=None, projects=None, **kwargs
+):
+    """
+    Bring the server to a ``lxd init --preseed`` document (the same plan as the
+    ``server_initialized`` state: the server config, then pools, networks, projects and
+    profiles, each compared and converged, keys and devices not declared kept); return
+    the changes, per list and name (empty: nothing was written).
+
+    config
+        Server config keys.
+
+    storage_pools
+        A list of pools: ``name``, ``driver``, ``config``, ``description``.
+
+    networks
+        A list of networks: ``name``, ``type``, ``config``, ``description``.
+
+    profiles
+        A list of profiles: ``name``, ``config``, ``devices``, ``description``.
+
+    projects
+        A list of projects: ``name``, ``config``, ``description``.
+
+    kwargs
+        Connection settings; see the module.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' lxdapi.server_init storage_pools='[{"name": "default", "driver": "dir"}]'
+    """
+    api = _connect(kwargs)
+    plan = lxdapi_preseed.plan_server_initialized(
+        api,
+        config=config,
+        storage_pools=storage_pools,
+        networks=networks,
+        profiles=profiles,
+        projects=projects,
+    )
+    plan.apply(api)
+    return core.redact(plan.changes)
 
 
 @_salt_errors

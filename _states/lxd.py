@@ -94,20 +94,16 @@ def init(
             - network_address: 127.0.0.1
             - network_port: 8443
     """
-    pool_config = {}
-    if storage_create_device:
-        pool_config["source"] = storage_create_device
-    if storage_create_loop:
-        pool_config["size"] = "{}GB".format(storage_create_loop)
-    server_config = {}
-    if network_address:
-        server_config["core.https_address"] = "{}:{}".format(network_address, network_port or 8443)
-    if trust_password:
-        server_config["core.trust_password"] = trust_password
-    pool = {"name": storage_pool or "default", "driver": storage_backend, "config": pool_config}
-    return __states__["lxdapi.server_initialized"](
-        name=name, config=server_config, storage_pools=[pool]
+    document = lxdapi_compat.init_document(
+        storage_backend,
+        trust_password,
+        network_address,
+        network_port,
+        storage_create_device,
+        storage_create_loop,
+        storage_pool,
     )
+    return __states__["lxdapi.server_initialized"](name=name, **document)
 
 
 def config_managed(name, value, force_password=False):

@@ -134,6 +134,34 @@ def image_source(source):
     raise ValueError("unknown source type {!r}; choose file, simplestreams or lxd".format(kind))
 
 
+def init_document(
+    storage_backend="dir",
+    trust_password=None,
+    network_address=None,
+    network_port=None,
+    storage_create_device=None,
+    storage_create_loop=None,
+    storage_pool=None,
+):
+    """The old ``lxd init`` answers (the state's and the function's) as a preseed
+    document for :func:`lxdapi_preseed.plan_server_initialized`: the storage pool
+    (``storage_create_device`` its ``source``, ``storage_create_loop`` its ``size`` in
+    GB) and the server config (``core.https_address`` from ``network_address`` and
+    ``network_port``, default 8443; ``core.trust_password``)."""
+    pool_config = {}
+    if storage_create_device:
+        pool_config["source"] = storage_create_device
+    if storage_create_loop:
+        pool_config["size"] = "{}GB".format(storage_create_loop)
+    config = {}
+    if network_address:
+        config["core.https_address"] = "{}:{}".format(network_address, network_port or 8443)
+    if trust_password:
+        config["core.trust_password"] = trust_password
+    pool = {"name": storage_pool or "default", "driver": storage_backend, "config": pool_config}
+    return {"config": config, "storage_pools": [pool]}
+
+
 #: lxdapi's change keys, as the old modules named them.
 CHANGE_NAMES = {
     "instance": "created",

@@ -122,3 +122,14 @@ def test_trust_is_refused_before_anything_is_sent():
         lxdapi_trust.plan_remote_trusted(api)
     with pytest.raises(ValueError, match="one of them"):
         lxdapi_trust.plan_remote_trusted(api, password="p", token="t")
+
+
+def test_the_old_init_answers_as_a_preseed_document():
+    assert compat.init_document() == {
+        "config": {},
+        "storage_pools": [{"name": "default", "driver": "dir", "config": {}}],
+    }
+    assert compat.init_document("btrfs", "pw", "127.0.0.1", None, None, 5, "fast") == {
+        "config": {"core.https_address": "127.0.0.1:8443", "core.trust_password": "pw"},
+        "storage_pools": [{"name": "fast", "driver": "btrfs", "config": {"size": "5GB"}}],
+    }
