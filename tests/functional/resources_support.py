@@ -4,10 +4,12 @@ Imported by ``test_resources_*.py`` (pytest puts this folder on ``sys.path``).
 """
 
 import shutil
+import time
 import uuid
 
 import pytest
 
+import lxdhost
 from conftest import core
 
 
@@ -32,7 +34,21 @@ def cleanup(lxd):
     commands = []
     yield commands.append
     for args in reversed(commands):
-        lxd.lxc(*args, check=False)
+        undo(lxd, args)
+
+
+def undo(lxd, args, attempts=20):
+    """Run ``lxc ARGS`` at a teardown; failures ignored, but one refused only because the
+    instance is busy (a stop of the server's own after a failed start) is tried again
+    for a few seconds, so that no container outlives its test."""
+    for attempt in range(attempts):
+        try:
+            lxd.lxc(*args)
+            return
+        except lxdhost.LXDHostError as exc:
+            if "busy" not in str(exc) or attempt == attempts - 1:
+                return
+        time.sleep(0.5)
 
 
 def make_container(lxd, cleanup, name, *args, project=None):

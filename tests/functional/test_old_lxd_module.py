@@ -109,7 +109,7 @@ def test_images_and_snapshots(modules, client, lxd, container):
     assert image["fingerprint"] == lxd.fingerprint
     assert image == old_dict(client.images.get(lxd.fingerprint))
     assert modules.lxd.image_get(lxd.fingerprint) == image
-    assert modules.lxd.image_list(list_aliases=True)[lxd.fingerprint] == ["busybox"]
+    assert "busybox" in modules.lxd.image_list(list_aliases=True)[lxd.fingerprint]
     with pytest.raises(SaltInvocationError, match="not found"):
         modules.lxd.image_get_by_alias("no-such-alias")
 
