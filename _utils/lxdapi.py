@@ -689,7 +689,10 @@ def private_pem_file(text, owner, folder=None):
     except BaseException:
         _remove_quietly(path)
         raise
-    weakref.finalize(owner, _remove_quietly, path)
+    removal = weakref.finalize(owner, _remove_quietly, path)
+    if not hasattr(owner, "lxdapi_private_files"):
+        owner.lxdapi_private_files = []
+    owner.lxdapi_private_files.append(removal)  # API.close() removes them at once
     return path
 
 
@@ -951,6 +954,13 @@ class API:
         except APINotFoundException:
             check_project_exists(self, full_url)  # a missing project is not "absent"
             raise
+
+    def close(self):
+        """Close the session's connections and remove the private files it holds (PEM
+        text given as ``cert`` or ``key``) now, rather than when it is garbage-collected."""
+        for removal in getattr(self.session, "lxdapi_private_files", ()):
+            removal()
+        self.session.close()
 
     def forget_reads(self, url):
         """Forget the cached reads a write to ``url`` may change: those of its collection
