@@ -130,7 +130,7 @@ def _instance(name, conn):
     return found
 
 
-def _on_instance(name, connection, call=None, *args, after=None, **kwargs):
+def _on_instance(name, connection, call=None, *args, after=None, check=None, **kwargs):
     """What the old module's container functions share: connect as the old
     ``connection`` (``(remote_addr, cert, key, verify_cert)``) says, check that container
     ``name`` exists (else SaltInvocationError "Container 'name' not found", as the old
@@ -138,9 +138,12 @@ def _on_instance(name, connection, call=None, *args, after=None, **kwargs):
 
     Returns what that call returned; with ``after`` (a container's name), that container
     read afterwards, as the old module's dict (what its actions returned); with no
-    ``call``, the container's document."""
+    ``call``, the container's document. ``check(document)``, when given, runs on the
+    container as read, before the call (it raises to refuse it, as the old module did)."""
     conn = _conn(*connection)
     found = _instance(name, conn)
+    if check is not None:
+        check(found)
     if call is None:
         return found
     result = __salt__["lxdapi." + call](name, *args, **kwargs, **conn)
@@ -693,11 +696,13 @@ def container_migrate(
         verify_cert if src_verify_cert is None else src_verify_cert,
     )
     destination = _conn(remote_addr, cert, key, verify_cert)
-    if not __salt__["lxdapi.container_get"](name, **destination):
+    held = __salt__["lxdapi.container_get"](name, **destination)
+    if not held:
         _on_instance(
             name, source, "container_migrate", to=destination, stop_and_start=stop_and_start
         )
-    return _model(_instance(name, destination), INSTANCE_KEYS)
+        held = _instance(name, destination)
+    return _model(held, INSTANCE_KEYS)
 
 
 @_old_errors
@@ -744,10 +749,13 @@ def container_rename(name, newname, remote_addr=None, cert=None, key=None, verif
 
         salt '*' lxd.container_rename web1 web2
     """
+
+    def stopped(found):
+        if found.get("status") == "Running":
+            raise SaltInvocationError("Can't rename the running container '{}'.".format(name))
+
     connection = (remote_addr, cert, key, verify_cert)
-    if _on_instance(name, connection).get("status") == "Running":
-        raise SaltInvocationError("Can't rename the running container '{}'.".format(name))
-    return _on_instance(name, connection, "container_rename", newname, after=newname)
+    return _on_instance(name, connection, "container_rename", newname, after=newname, check=stopped)
 
 
 @_old_errors
@@ -981,8 +989,13 @@ def container_config_delete(
         salt '*' lxd.container_config_delete web1 boot.autostart
     """
     connection = (remote_addr, cert, key, verify_cert)
-    _item(_on_instance(name, connection).get("config"), config_key)
-    _on_instance(name, connection, "container_config_unset", config_key)
+    _on_instance(
+        name,
+        connection,
+        "container_config_unset",
+        config_key,
+        check=lambda found: _item(found.get("config"), config_key),
+    )
     return True
 
 
@@ -1082,8 +1095,13 @@ def container_device_delete(
         salt '*' lxd.container_device_delete web1 data
     """
     connection = (remote_addr, cert, key, verify_cert)
-    _item(_on_instance(name, connection).get("devices"), device_name)
-    _on_instance(name, connection, "container_device_unset", device_name)
+    _on_instance(
+        name,
+        connection,
+        "container_device_unset",
+        device_name,
+        check=lambda found: _item(found.get("devices"), device_name),
+    )
     return True
 
 
