@@ -7,9 +7,11 @@ No LXD is mocked. The daemon runs in a temporary LXD_DIR with a ``dir`` pool nam
 daemon, started only by the tests that ask for it, is stocked and removed the same way.
 """
 
+import json
 import os
 import shutil
 import sys
+import time
 import uuid
 
 import pytest
@@ -40,6 +42,21 @@ class Daemon:
         """Run the daemon's client (``lxc``, or ``incus`` for Incus) against this daemon;
         return stdout."""
         return lxdhost.lxc(self.lxd_dir, *args, check=check, stdin=stdin)
+
+    def status(self, name, timeout=10):
+        """The status in instance ``name``'s ``/state``, read with the client once the
+        server answers for it: just after a failed start, Incus 6.0 fails that read with
+        "Invalid PID" for a moment. After ``timeout`` seconds the last error is raised."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return json.loads(self.lxc("query", "/1.0/instances/{}/state".format(name)))[
+                    "status"
+                ]
+            except lxdhost.LXDHostError as exc:
+                if "Invalid PID" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
 
     def api(self, **kwargs):
         """A fresh :class:`API` on this daemon's socket."""

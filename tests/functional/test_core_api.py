@@ -14,7 +14,7 @@ SECRET_VALUE = "t2-debug-Sup3r-s3cret-value"
 
 
 def _state(lxd, name):
-    return json.loads(lxd.lxc("query", "/1.0/instances/{}/state".format(name)))["status"]
+    return lxd.status(name)
 
 
 def _instance(lxd, name):

@@ -23,19 +23,6 @@ def held(lxd, name):
     return json.loads(out) if out.strip() else None
 
 
-def settled_state(lxd, name, timeout=10):
-    """The status in ``name``'s ``/state`` once the server answers for it (Incus 6.0 fails
-    with "Invalid PID" just after a failed start), or the last error after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return json.loads(lxd.lxc("query", "/1.0/instances/{}/state".format(name)))["status"]
-        except lxdhost.LXDHostError as exc:
-            if "Invalid PID" not in str(exc) or time.monotonic() > deadline:
-                raise
-        time.sleep(0.2)
-
-
 @pytest.fixture
 def container(lxd, unique_name):
     """A name for this test's container; the container is deleted at teardown."""
@@ -212,7 +199,7 @@ def test_failing_start_gives_result_false_with_lxds_error(states, lxd, container
     # The instance's own state (Incus 6.0's instance document may still say Running
     # after a start that failed, and its /state fails with "Invalid PID" for a moment;
     # then it says Stopped, as LXD's both do).
-    assert settled_state(lxd, container) == "Stopped"
+    assert lxd.status(container) == "Stopped"
 
 
 def test_failing_start_after_create_reports_what_was_made(states, lxd, container):
