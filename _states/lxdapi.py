@@ -41,6 +41,7 @@ try:
     import lxdapi_cluster
     import lxdapi_files
     import lxdapi_images
+    import lxdapi_inside
     import lxdapi_instances
     import lxdapi_kinds
     import lxdapi_plans
@@ -1665,6 +1666,126 @@ def container_exec(
 
 def _exec_where(plan):
     return "does not exist" if plan.status is None else "is {}".format(plan.status)
+
+
+def sls_applied(
+    name,
+    container,
+    mods=None,
+    saltenv=None,
+    pillar=None,
+    pillar_key=None,
+    timeout=None,
+    **kwargs,
+):
+    """
+    Apply SLS files from this host's ``salt://`` tree inside a running instance, with no
+    minion there: Salt's thin runs ``state.apply`` on the instance's own ``python3``,
+    through LXD's file and exec APIs (see the execution module's ``lxdapi.call``).
+
+    The changes are the inner states' changes, by inner state id; a failed inner state
+    fails this one, with the inner comments. The plan is the inner states' test run:
+    when it predicts no change, nothing is applied (a second run reports no changes).
+    With ``test=True`` only that test run happens and its predictions are reported
+    (``result: None`` when any state would act). Requisites (``require``, ``watch``,
+    ``onchanges``) work on it as on any state.
+
+    name
+        The state's ID; the SLS to apply when ``mods`` is not given.
+
+    container
+        The instance's name (it must be running and have ``python3``).
+
+    mods
+        The SLS to apply: a name, a comma-separated list, or a list.
+
+    saltenv
+        The saltenv whose files are used (default: this run's).
+
+    pillar
+        Pillar data for the inner states (a mapping), merged over the host's pillar under
+        ``pillar_key``.
+
+    pillar_key
+        The key of the host's pillar whose value is the instance's pillar (default
+        ``lxdapi:pillar:<container>``; False: none). Nothing else of the host's pillar
+        goes in.
+
+    timeout
+        Seconds each inner run may take before it is killed (default 600).
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web1-nginx:
+          lxdapi.sls_applied:
+            - container: web1
+            - mods: nginx
+            - pillar:
+                nginx: {port: 8080}
+            - require:
+              - lxdapi: web1
+    """
+    testing = __opts__.get("test")
+    connection, _ = _connection_args(kwargs)
+    env = saltenv or globals().get("__env__") or "base"
+    names = mods if mods is not None else name
+
+    def run(test):
+        try:
+            return __salt__["lxdapi.sls"](
+                container,
+                names,
+                saltenv=env,
+                pillar=pillar,
+                pillar_key=pillar_key,
+                test=test,
+                timeout=timeout,
+                **connection,
+            )
+        except salt.exceptions.SaltInvocationError as exc:
+            raise ValueError(str(exc)) from None
+        except salt.exceptions.CommandExecutionError as exc:
+            raise core.APIException(error=str(exc)) from None
+
+    def make_plan(api):
+        lxdapi_inside.sls_names(names)
+        plan = lxdapi_inside.plan_sls_applied(api, container, run)
+        if plan.status != "Running" and not testing:
+            raise core.APIException(
+                error="cannot apply {} in {!r}: it {}, not Running".format(
+                    names, container, _exec_where(plan)
+                )
+            )
+        if plan.failed and testing:
+            raise core.APIException(error=plan.failure())
+        return plan
+
+    def would(plan):
+        if plan.status != "Running":
+            return (
+                "Would have applied {} in {!r}, which {} now (an earlier state may create "
+                "or start it).".format(names, container, _exec_where(plan))
+            )
+        return "Would have changed {} of {} states in {!r}: {}.".format(
+            len(plan.changes), plan.count, container, ", ".join(plan.changes)
+        )
+
+    return _converge(
+        name,
+        kwargs,
+        make_plan,
+        lambda plan: "Changed {} of {} states in {!r}: {}.".format(
+            len(plan.changes), plan.count, container, ", ".join(plan.changes) or "none"
+        ),
+        lambda plan: "All {} states in {!r} are as declared.".format(plan.count, container),
+        would=would,
+        failed=lambda plan, exc: exc.error,
+    )
 
 
 # ---- containers and images ----

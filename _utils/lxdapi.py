@@ -31,6 +31,7 @@ The parts beside it, each a module of its own that imports what it uses:
 ``lxdapi_images``      images and aliases; refresh, export to a local file
 ``lxdapi_logs``        instance logs, the console, diagnostics of a failed start
 ``lxdapi_instances``   instances: create, converge, status, exec, snapshots
+``lxdapi_inside``      Salt inside an instance: the thin, salt-call, SLS applied
 ``lxdapi_readiness``   ``wait_for``: an instance ready to use, not just Running
 ``lxdapi_members``     networks and pools across the members of a cluster
 ``lxdapi_resources``   profiles, networks, storage, projects... (the generic reconcile)

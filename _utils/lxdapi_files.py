@@ -368,6 +368,19 @@ def instance_file_put(api, name, path, data, mode=None, uid=None, gid=None, make
     ).apply(api)
 
 
+def instance_file_write(api, name, path, data, mode=None, uid=None, gid=None):
+    """Write ``data`` (bytes, or a file open for reading, sent as it is read) to ``path``
+    in an instance, with ``mode``/``uid``/``gid``, without reading it first: one POST
+    (for an upload whose content is new anyway). The parent folder must exist."""
+    url = instance_file_url(api, check_name(name, "name"), path)
+    attributes = (
+        ("mode", file_mode(mode)),
+        ("uid", _owner_id(uid, "uid")),
+        ("gid", _owner_id(gid, "gid")),
+    )
+    _write(api, url, data, "file", attributes).send(api)
+
+
 def instance_mkdir(api, name, path, mode=None, uid=None, gid=None, makedirs=False):
     """Make ``path`` in an instance a folder with this mode and owner; True if it wrote,
     False when it was already so. See :func:`plan_directory_present`."""

@@ -36,6 +36,7 @@ MODULES = (
     "lxdapi_images",
     "lxdapi_logs",
     "lxdapi_instances",
+    "lxdapi_inside",
     "lxdapi_readiness",
     "lxdapi_members",
     "lxdapi_resources",

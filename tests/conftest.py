@@ -20,6 +20,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "_utils"))
 
+import debian_image as debian_image_tool  # noqa: E402
+
 import lxdapi_loader  # noqa: E402
 import lxdhost  # noqa: E402
 
@@ -58,6 +60,20 @@ class Daemon:
                     raise
             time.sleep(0.2)
 
+    def file_text(self, instance, path):
+        """The text of a file in ``instance``, read with the daemon's client (``file
+        pull`` to stdout); None when it does not exist."""
+        proc = lxdhost._run(
+            [lxdhost.SERVERS[self.server].client, "file", "pull", instance + path, "-"],
+            self.lxd_dir,
+            check=False,
+        )
+        if proc.returncode != 0:
+            if any(w in proc.stderr.lower() for w in ("not found", "no such", "does not exist")):
+                return None
+            raise lxdhost.LXDHostError("file pull {}{}: {}".format(instance, path, proc.stderr))
+        return proc.stdout
+
     def api(self, **kwargs):
         """A fresh :class:`API` on this daemon's socket."""
         return core.API.factory(self.socket, **kwargs)
@@ -83,6 +99,19 @@ def _session_daemon(server):
     finally:
         lxdhost.stop_daemon(lxd_dir)
         lxdhost.stop_daemon(base)
+
+
+@pytest.fixture(scope="session")
+def debian_image(lxd):
+    """The alias of a Debian 12 image with python3 in the session daemon (``debian``):
+    ``tools/debian_image.py`` builds it with debootstrap once per machine and caches it
+    (keyed by its package list); here it is only imported."""
+    try:
+        path = debian_image_tool.ensure()
+    except debian_image_tool.ImageBuildError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    lxd.lxc("image", "import", path, "--alias", "debian")
+    return "debian"
 
 
 #: The servers the suite runs on: every test that uses ``lxd`` (or ``api``, ``modules``,
@@ -171,6 +200,9 @@ def _minion_opts(salt_factories, minion_id, daemon):
             "file_client": "local",
             "module_dirs": [ROOT],
             "lxdapi": {"endpoint": daemon.socket},
+            # the salt:// listing is read anew each time (Salt keeps it 20 s): an SLS a
+            # test has just written is shipped into the instance (lxdapi.sls)
+            "fileserver_list_cache_time": 0,
         },
     )
     yield factory.config.copy()
