@@ -1,6 +1,8 @@
 # One entry point for set-up, tests, the demo and the benchmarks.
 #   make setup   LXD (apt, as root, when missing) + the virtualenv .venv with lxdapi
-#   make test    set-up and old-salt-venv, then the whole test suite against private LXD daemons
+#   make test    set-up, old-salt-venv and image, then the whole test suite against private
+#                LXD and Incus daemons
+#   make image   the Debian 12 image with python3 (debootstrap; cached on the machine)
 #   make old-salt-venv  .venv-bench-salt3007: Salt 3007.8's own lxd module (pylxd), which
 #                the tests compare lxd.* with (tests/functional/test_vs_salt3007_lxd.py)
 #   make demo    set-up, then the example SLS applied twice with salt-call
@@ -27,19 +29,20 @@ SALT_DEPS = pyyaml jinja2 msgpack pycryptodomex psutil distro pyzmq tornado loos
 # LXD; the core against each server runs once, on the newest line (make test).
 LINES_PYTEST_ARGS ?= tests/functional tests/integration
 
-.PHONY: setup deps venv test old-salt-venv demo bench bench-venvs lines lint docs clean
+.PHONY: setup deps venv test image old-salt-venv demo bench bench-venvs lines lint docs clean
 
 setup: deps venv
 
 deps:
 	@if ! command -v lxd >/dev/null 2>&1 || ! command -v lxc >/dev/null 2>&1 \
-	    || ! dpkg -s busybox-static >/dev/null 2>&1 || ! command -v nft >/dev/null 2>&1; then \
+	    || ! dpkg -s busybox-static >/dev/null 2>&1 || ! command -v nft >/dev/null 2>&1 \
+	    || ! command -v debootstrap >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing lxd, lxd-client, busybox-static, nftables"; \
+	    echo "Installing lxd, lxd-client, busybox-static, nftables, debootstrap"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	      apt-get install -y -qq lxd lxd-client busybox-static nftables >/dev/null; \
+	      apt-get install -y -qq lxd lxd-client busybox-static nftables debootstrap >/dev/null; \
 	  else \
-	    echo "LXD missing: run as root, or: sudo apt-get install lxd lxd-client busybox-static nftables"; \
+	    echo "LXD missing: run as root, or: sudo apt-get install lxd lxd-client busybox-static nftables debootstrap"; \
 	    exit 1; \
 	  fi; \
 	fi
@@ -69,8 +72,15 @@ $(VENV)/.installed: setup.cfg setup.py pyproject.toml
 	$(PY) -m pip install -q -e '.[tests,bench,docs,lint]'
 	touch $@
 
-test: setup old-salt-venv
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: setup old-salt-venv image
+	LXDAPI_IMAGE_CACHE=$(IMAGE_CACHE) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The Debian 12 image with python3 that the tests of Salt inside instances use: built by
+# debootstrap (about a minute) once per machine, cached in $(IMAGE_CACHE) by its package
+# list; prints where it is and how long its build took.
+IMAGE_CACHE ?= /var/cache/lxdapi-test
+image: deps
+	LXDAPI_IMAGE_CACHE=$(IMAGE_CACHE) $(PYTHON) tools/debian_image.py
 
 old-salt-venv: .venv-bench-salt3007/.installed
 
@@ -81,10 +91,11 @@ old-salt-venv: .venv-bench-salt3007/.installed
 	.venv-$*/bin/python -m pip install -q --no-deps -e .   # keeps that Salt
 	touch $@
 
-lines: deps $(foreach line,$(SALT_LINES),.venv-$(line)/.installed)
+lines: deps image $(foreach line,$(SALT_LINES),.venv-$(line)/.installed)
 	set -e; for line in $(SALT_LINES); do \
 	  echo "== Salt $$line"; \
-	  LXDAPI_SERVERS=lxd .venv-$$line/bin/python -m pytest $(LINES_PYTEST_ARGS); \
+	  LXDAPI_SERVERS=lxd LXDAPI_IMAGE_CACHE=$(IMAGE_CACHE) \
+	    .venv-$$line/bin/python -m pytest $(LINES_PYTEST_ARGS); \
 	done
 
 demo: setup
