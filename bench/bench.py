@@ -1,7 +1,7 @@
 """How fast lxdapi is next to the alternatives: ``make bench`` (or ``python bench/bench.py``).
 
 Starts a private LXD in a temporary folder (or uses ``--endpoint SOCKET``), imports the
-offline busybox image, and prints five tables, each value (but table 5's) the median of
+offline busybox image, and prints six tables, each value (but table 5's) the median of
 ``--runs`` runs:
 
 1. per request: GETs of one instance through lxdapi's :class:`API`, through a bare
@@ -20,7 +20,11 @@ offline busybox image, and prints five tables, each value (but table 5's) the me
 5. the predecessors (``bench/predecessors.py``): Salt 3007's ``lxd_container``, Ansible's
    ``community.general.lxd_container`` and lxdapi (one by one, aggregated, the core's
    concurrent creation) at ``--sizes`` containers, from nothing and as a no-op, counted by
-   one proxy (``--parts`` picks the tables to run).
+   one proxy;
+6. Salt inside a container with no minion there (``bench/inside.py``): ``lxdapi.call``,
+   ``lxdapi.grains`` and a ``lxdapi.sls_applied`` state through ``salt-call --local`` in a
+   Debian 12 container (``tools/debian_image.py``), next to LXD's own exec of python3:
+   wall time, requests, writes (``--parts`` picks the tables to run).
 
 Only loopback traffic; everything it creates is deleted, the private daemon stopped.
 """
@@ -44,6 +48,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "_utils"))
 
 from counting_proxy import CountingProxy  # noqa: E402
+from inside import Inside  # noqa: E402
 from predecessors import Predecessors  # noqa: E402
 
 import lxdapi_loader  # noqa: E402
@@ -58,7 +63,7 @@ import lxdapi_instances  # noqa: E402
 #: Requests a client sends before the next one takes its turn (table 1).
 BLOCK = 10
 #: The parts of the bench (``--parts``).
-PARTS = ("requests", "latency", "converge", "predecessors")
+PARTS = ("requests", "latency", "converge", "predecessors", "inside")
 
 
 def say(*args):
@@ -634,7 +639,7 @@ def main(argv=None):
         "--parts",
         default=",".join(PARTS),
         help="tables to run, separated by commas: requests (1), converge (2, 3), "
-        "latency (4), predecessors (5)",
+        "latency (4), predecessors (5), inside (6)",
     )
     args = parser.parse_args(argv)
     try:
@@ -661,6 +666,8 @@ def main(argv=None):
             bench.converge()
         if "predecessors" in parts and sizes:
             Predecessors(bench, sizes, core, rst_table).run()
+        if "inside" in parts:
+            Inside(bench, core, rst_table).run()
     finally:
         bench.teardown()
     bench.report()

@@ -98,7 +98,9 @@ def test_call_file_write_changes_the_instance(modules, lxd, guest):
 
 
 def test_call_passes_keyword_arguments_and_kwarg(modules, guest):
-    out = modules.lxdapi.call(guest, "cmd.run", "echo $LXDAPI_T", env={"LXDAPI_T": "seen"})
+    out = modules.lxdapi.call(
+        guest, "cmd.run", "echo $LXDAPI_T", env={"LXDAPI_T": "seen"}, python_shell=True
+    )
     assert out == "seen"
     out = modules.lxdapi.call(
         guest, "cmd.run_all", "sleep 5", kwarg={"timeout": 1}, python_shell=True
@@ -327,3 +329,31 @@ def test_module_sls_returns_the_inner_states(modules, lxd, guest, sls_dir):
     done = modules.lxdapi.sls(guest, [mods])
     assert done[key]["result"] is True and done[key]["changes"]
     assert lxd.file_text(guest, path) == "x\n"
+
+
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        ({"mods": [1]}, "mods must be SLS names (such as nginx or web.tls), not 1"),
+        ({"mods": "a b"}, "mods must be SLS names"),
+        ({"saltenv": 5}, "saltenv must be a name, not 5"),
+        ({"timeout": "soon"}, "timeout"),
+        ({"colour": "blue"}, "unexpected argument(s): colour"),
+    ],
+)
+def test_sls_applied_bad_input_fails_before_anything_runs(
+    states, guest, request_log, kwargs, expected
+):
+    ret = states.lxdapi.sls_applied("x", container=guest, **kwargs)
+    assert ret.result is False and ret.changes == {}
+    assert expected in ret.comment, ret.comment
+    assert "Traceback" not in ret.comment and "internal error" not in ret.comment
+    assert _execs(request_log) == [] and request_log.writes == []
+
+
+def test_sls_bad_pillar_is_refused_before_anything_runs(modules, guest, request_log):
+    from salt.exceptions import SaltInvocationError
+
+    with pytest.raises(SaltInvocationError, match="pillar must be a mapping, not 'port: 80'"):
+        modules.lxdapi.sls(guest, "x", pillar="port: 80")
+    assert _execs(request_log) == [] and request_log.writes == []
