@@ -6,6 +6,9 @@ What the inner states did is read back from the instance through LXD (a file's c
 a folder listing), not taken from the return.
 """
 
+import hashlib
+import os
+import subprocess
 import textwrap
 import uuid
 
@@ -26,7 +29,6 @@ def guest(lxd, debian_image):
 @pytest.fixture
 def sls_dir(minion_opts):
     """A fresh SLS folder in the host's file_roots: ``(sls name, folder path)``."""
-    import os
 
     name = "inside_" + uuid.uuid4().hex[:6]
     path = os.path.join(minion_opts["file_roots"]["base"][0], name)
@@ -357,3 +359,32 @@ def test_sls_bad_pillar_is_refused_before_anything_runs(modules, guest, request_
     with pytest.raises(SaltInvocationError, match="pillar must be a mapping, not 'port: 80'"):
         modules.lxdapi.sls(guest, "x", pillar="port: 80")
     assert _execs(request_log) == [] and request_log.writes == []
+
+
+def test_the_pillar_leaves_no_trace_inside_or_in_the_servers_records(modules, lxd, guest, sls_dir):
+    secret = "t-pillar-secret-" + uuid.uuid4().hex
+    mods = _write_sls(
+        sls_dir,
+        "seen:\n  test.succeed_without_changes:\n"
+        "    - name: {{{{ pillar.get('pw', '') | sha256 }}}}\n",
+    )
+    ret = modules.lxdapi.sls(guest, mods, pillar={"pw": secret})
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    assert [e["name"] for e in ret.values()] == [digest]  # it reached the states
+    # the server's records first (the search below is an exec of its own)
+    assert secret not in lxd.lxc("query", "/1.0/operations?recursion=1")
+    records = [os.path.join(lxd.lxd_dir, p) for p in ("database", "logs")]
+    found = subprocess.run(["grep", "-rl", secret, *records], capture_output=True, text=True)
+    assert found.stdout == ""
+    half = len(secret) // 2  # not the whole secret on a command line of this test's
+    inside = lxd.lxc(
+        "exec",
+        guest,
+        "--",
+        "sh",
+        "-c",
+        'grep -rl "$0$1" /var/cache/lxdapi /tmp /var/tmp /root /run || true',
+        secret[:half],
+        secret[half:],
+    )
+    assert inside == ""
