@@ -76,7 +76,7 @@ finally:
 # line ({retcode, out, stderr} or {timeout}) and removes the folder.
 RUNNER = (
     r"""
-import json, os, shutil, subprocess, sys, tempfile
+import json, os, shutil, signal, subprocess, sys, tempfile
 root = sys.argv[1]
 if "LXDAPI_JOB" in os.environ:
     job = json.loads(os.environ.pop("LXDAPI_JOB"))
@@ -96,18 +96,21 @@ try:
     argv = [sys.executable, os.path.join(job["thin"], "salt-call"), "--config-dir", work,
             "--local", "--out", "json", "--out-indent", "-1", "--out-file", out,
             "--retcode-passthrough", "--log-level", "quiet"] + job["argv"]
-    env = dict(os.environ, PYTHONWARNINGS="ignore")  # Salt's own deprecations: noise here
+    # salt-call leads a process group of its own: on a timeout the whole group is killed
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, cwd=work, start_new_session=True)
     try:
-        proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, timeout=job["timeout"], cwd=work)
+        _, err = proc.communicate(timeout=job["timeout"])
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         print(json.dumps({"timeout": job["timeout"]}))
         sys.exit(0)
     text = None
     if os.path.exists(out):
         with open(out) as fh:
             text = fh.read()
-    stderr = proc.stderr.decode("utf-8", "replace")[-%d:]
+    stderr = err.decode("utf-8", "replace")[-%d:]
     print(json.dumps({"retcode": proc.returncode, "out": text, "stderr": stderr}))
 finally:
     shutil.rmtree(work, ignore_errors=True)

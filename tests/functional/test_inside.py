@@ -119,6 +119,20 @@ def test_nothing_is_left_running_or_readable(modules, lxd, guest):
     assert (held["type"], held["mode"], held["uid"]) == ("directory", "0700", 0)
 
 
+def test_a_function_past_its_timeout_is_killed(modules, lxd, guest):
+    from salt.exceptions import CommandExecutionError
+
+    with pytest.raises(CommandExecutionError) as info:
+        modules.lxdapi.call(guest, "test.sleep", 30, timeout=2)
+    assert str(info.value) == (
+        "test.sleep in {!r} did not finish within 2 s; it was killed".format(guest)
+    )
+    with pytest.raises(CommandExecutionError, match="did not finish within 2 s"):
+        modules.lxdapi.call(guest, "cmd.run", "sleep 31", timeout=2)  # a child of salt-call
+    left = [p for p in _processes(lxd, guest) if "salt-call" in p or "sleep 31" in p]
+    assert left == []
+
+
 def test_a_non_zero_return_code_is_an_error_that_says_so(modules, guest):
     from salt.exceptions import CommandExecutionError
 
