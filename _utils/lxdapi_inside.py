@@ -255,7 +255,7 @@ def bundle_present(api, instance, bundle, timeout=None):
     return True
 
 
-def minion_config(instance, thin, saltenv="base", files=None, options=None):
+def minion_config(instance, saltenv="base", files=None, options=None):
     """The minion config salt-call runs with inside (JSON, which is YAML): masterless
     (``file_client: local``), the instance's name as its id, its root_dir under
     :data:`GUEST_ROOT` (so grains and caches stay there between runs), the ``files``
@@ -307,7 +307,7 @@ def salt_call(
     if files is not None:
         bundle_present(api, instance, files, timeout)
     job_files = {
-        "minion": json.dumps(minion_config(instance, thin, saltenv, files, options)),
+        "minion": json.dumps(minion_config(instance, saltenv, files, options)),
         "pillar/top.sls": json.dumps({saltenv: {"*": ["lxdapi"]}}),
         "pillar/lxdapi.sls": "#!json\n" + json.dumps(pillar or {}),
     }

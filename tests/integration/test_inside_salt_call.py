@@ -124,7 +124,7 @@ def _by_id(ret):
     return {entry["__id__"]: entry for entry in ret.values()}
 
 
-def test_host_sls_creates_the_container_and_applies_states_inside(config_dir, lxd, guest):
+def test_host_sls_creates_the_container_applies_states_inside_and_predicts(config_dir, lxd, guest):
     code, ret = salt_call(config_dir, "state.apply", "host")
     states = _by_id(ret)
     assert code == 0, [e["comment"] for e in states.values()]
@@ -148,10 +148,7 @@ def test_host_sls_creates_the_container_and_applies_states_inside(config_dir, lx
     assert lxd.file_text(guest, "/root/onchanges") == "ran\n"  # not again
     assert lxd.file_text(guest, "/root/once") == "once\n"
 
-
-def test_test_mode_from_the_command_line_changes_nothing_inside(config_dir, lxd, guest):
-    code, ret = salt_call(config_dir, "state.apply", "host")
-    assert code == 0, ret
+    # test mode: the inner states' predictions, and nothing changed inside
     lxd.lxc("exec", guest, "--", "rm", "/root/greeting")
     code, predicted = salt_call(config_dir, "state.apply", "host", "test=True")
     inside = _by_id(predicted)["inside"]
@@ -159,6 +156,7 @@ def test_test_mode_from_the_command_line_changes_nothing_inside(config_dir, lxd,
     assert list(inside["changes"]) == ["greeting"]
     assert inside["changes"]["greeting"]["newfile"] == "/root/greeting"
     assert lxd.file_text(guest, "/root/greeting") is None
+    assert _by_id(predicted)["after-inside"]["changes"] == {}
 
 
 def test_call_and_grains_from_the_command_line(config_dir, lxd, guest, debian_image):

@@ -123,7 +123,7 @@ def test_words_of_a_failed_return():
 
 def test_the_minion_config_is_masterless_and_kept_inside():
     files = lxdapi_inside.Bundle("files-base", "ab" * 32, b"")
-    config = lxdapi_inside.minion_config("web1", None, "base", files, {"log_level": "debug"})
+    config = lxdapi_inside.minion_config("web1", "base", files, {"log_level": "debug"})
     assert config["id"] == "web1" and config["file_client"] == "local"
     assert config["file_roots"] == {"base": [files.path]}
     assert config["pillar_roots"] == {"base": ["@WORK@/pillar"]}
