@@ -166,13 +166,17 @@ def expanded_config_fresh(old, ours, ctx):
 
 
 def by_name(value):
-    """A listing in name order: the old module listed in the order of LXD's plain
-    listing (``GET /1.0/instances``), ours in that of its listing with recursion (by
-    name); which objects and what each holds are what is compared."""
+    """A listing in name order (images: in fingerprint order): the old module listed in
+    the order of LXD's plain listing (``GET /1.0/instances``), ours in that of its
+    listing with recursion (Incus orders neither the same way twice); which objects and
+    what each holds are what is compared."""
 
     def name(item):
         if isinstance(item, dict):
-            return str(item.get("name") if "name" in item else sorted(item))
+            for key in ("name", "fingerprint"):  # an image has no name
+                if key in item:
+                    return str(item[key])
+            return str(sorted(item))
         return str(item)
 
     return sorted(value, key=name) if isinstance(value, list) else value
