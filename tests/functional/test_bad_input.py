@@ -562,7 +562,9 @@ def server_snapshot(lxd):
         "networks": [n for n in query("/1.0/networks?recursion=1") if n["managed"]],
         "pools": query("/1.0/storage-pools?recursion=1"),
         "projects": query("/1.0/projects?recursion=1"),
-        "images": query("/1.0/images?recursion=1&all-projects=true"),
+        "images": sorted(  # in no fixed order on Incus
+            query("/1.0/images?recursion=1&all-projects=true"), key=lambda i: i["fingerprint"]
+        ),
         "aliases": query("/1.0/images/aliases?recursion=1"),
         "certificates": query("/1.0/certificates?recursion=1"),
         "acls": query("/1.0/network-acls?recursion=1"),
