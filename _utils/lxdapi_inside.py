@@ -219,6 +219,13 @@ def _no_python(instance):
     )
 
 
+def _make_guest_root(api, instance):
+    """:data:`GUEST_ROOT` in ``instance``: a folder of root's, 0700 (made if missing)."""
+    plan_directory_present(
+        api, instance, GUEST_ROOT, mode="0700", uid=0, gid=0, makedirs=True
+    ).apply(api)
+
+
 def bundle_present(api, instance, bundle, timeout=None):
     """Make sure ``bundle`` is unpacked in ``instance``; True if it was shipped now.
 
@@ -229,9 +236,7 @@ def bundle_present(api, instance, bundle, timeout=None):
     if found is not None and found[0].decode("utf-8", "replace").strip() == bundle.digest:
         return False
     _python(api, instance, ["-c", "pass"], timeout)  # no python3: say so, ship nothing
-    plan_directory_present(
-        api, instance, GUEST_ROOT, mode="0700", uid=0, gid=0, makedirs=True
-    ).apply(api)
+    _make_guest_root(api, instance)
     upload = posixpath.join(GUEST_ROOT, ".upload-{}.tgz".format(uuid.uuid4().hex))
     source = bundle.open()
     try:
@@ -339,7 +344,7 @@ def _job_env(api, instance, job):
     text = json.dumps(job)
     if len(text.encode()) <= JOB_ENV_LIMIT:
         return {"LXDAPI_JOB": text}
-    plan_directory_present(api, instance, GUEST_ROOT, mode="0700", uid=0, gid=0).apply(api)
+    _make_guest_root(api, instance)
     path = posixpath.join(GUEST_ROOT, ".job-{}.json".format(uuid.uuid4().hex))
     instance_file_write(api, instance, path, text.encode(), mode="0600", uid=0, gid=0)
     return {"LXDAPI_JOB_FILE": path}
@@ -471,13 +476,11 @@ class SlsPlan(Plan):
         super().__init__(instance)
         self.instance, self.run, self.status = instance, run, status
         self.results = [] if predicted is None else state_results(predicted)
-        self.failed = [sid for sid, entry in self.results if entry.get("result") is False]
         for sid, entry in self.results:
             if entry.get("changes"):
                 self.changes[sid] = entry["changes"]
             elif entry.get("result") is None:
                 self.changes[sid] = {"comment": entry.get("comment", "")}
-        self.count = len(self.results)
         if self.changes or self.failed or predicted is None:
             self.writes.append(
                 Write("POST", api.instance_path(instance, "exec"), None, keys=("states",))
@@ -490,10 +493,19 @@ class SlsPlan(Plan):
         self.sent = list(self.writes)
         self.results = state_results(ret)
         self.changes = {sid: e["changes"] for sid, e in self.results if e.get("changes")}
-        self.failed = [sid for sid, entry in self.results if entry.get("result") is False]
         if self.failed:
             raise SaltCallFailed(error=self.failure(), ret=ret)
         return True
+
+    @property
+    def count(self):
+        """How many inner states the last run (the test run, then the real one) had."""
+        return len(self.results)
+
+    @property
+    def failed(self):
+        """The ids of the inner states that failed in the last run."""
+        return [sid for sid, entry in self.results if entry.get("result") is False]
 
     def applied_changes(self):
         return dict(self.changes)

@@ -168,6 +168,11 @@ class RequestLog(list):
     def count(self, method=None):
         return len([r for r in self if method is None or r[0] == method])
 
+    @property
+    def execs(self):
+        """The URLs of the commands run in instances (``POST .../exec``)."""
+        return [u for m, u, _ in self if m == "POST" and u.split("?")[0].endswith("/exec")]
+
 
 @pytest.fixture
 def request_log():

@@ -59,10 +59,6 @@ def _file_writes(request_log):
     return [(m, u) for m, u, _ in request_log if m != "GET" and "/files" in u]
 
 
-def _execs(request_log):
-    return [u for m, u, _ in request_log if m == "POST" and u.split("?")[0].endswith("/exec")]
-
-
 # ---------------------------------------------------------------- lxdapi.call
 
 
@@ -80,7 +76,7 @@ def test_call_ships_the_thin_once_and_runs_the_function_inside(modules, lxd, gue
     request_log.clear()
     assert modules.lxdapi.call(guest, "test.ping") is True
     assert _file_writes(request_log) == []  # found by its digest: nothing shipped
-    assert len(_execs(request_log)) == 1
+    assert len(request_log.execs) == 1
 
 
 def test_call_sees_the_instances_own_grains(modules, guest):
@@ -257,7 +253,7 @@ def test_sls_applied_changes_by_inner_id_then_nothing(
     assert again.changes == {}
     assert again.comment == "All 2 states in {!r} are as declared.".format(guest)
     assert _file_writes(request_log) == []  # nothing shipped, no config written
-    assert len(_execs(request_log)) == 1  # the test run that found nothing to do
+    assert len(request_log.execs) == 1  # the test run that found nothing to do
     assert not [r for r in request_log if r[0] in ("PUT", "PATCH")]
 
 
@@ -327,7 +323,7 @@ def test_sls_applied_on_a_stopped_or_missing_instance(
         assert "which is Stopped now (an earlier state may create or start it)" in (
             predicted.comment
         )
-        assert _execs(request_log) == []
+        assert request_log.execs == []
     finally:
         lxd.lxc("delete", "--force", unique_name)
 
@@ -364,7 +360,7 @@ def test_sls_applied_bad_input_fails_before_anything_runs(
     assert ret.result is False and ret.changes == {}
     assert expected in ret.comment, ret.comment
     assert "Traceback" not in ret.comment and "internal error" not in ret.comment
-    assert _execs(request_log) == [] and request_log.writes == []
+    assert request_log.execs == [] and request_log.writes == []
 
 
 def test_sls_bad_pillar_is_refused_before_anything_runs(modules, guest, request_log):
@@ -372,7 +368,7 @@ def test_sls_bad_pillar_is_refused_before_anything_runs(modules, guest, request_
 
     with pytest.raises(SaltInvocationError, match="pillar must be a mapping, not 'port: 80'"):
         modules.lxdapi.sls(guest, "x", pillar="port: 80")
-    assert _execs(request_log) == [] and request_log.writes == []
+    assert request_log.execs == [] and request_log.writes == []
 
 
 def test_the_pillar_leaves_no_trace_inside_or_in_the_servers_records(modules, lxd, guest, sls_dir):

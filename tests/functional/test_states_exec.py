@@ -19,10 +19,6 @@ def _exists(modules, container, path):
     return modules.lxdapi.container_file_get(container, path) is not False
 
 
-def _execs(request_log):
-    return [url for method, url, _ in request_log if method == "POST" and "/exec" in url]
-
-
 def test_creates_runs_once_then_never_again(states, modules, running, request_log):
     declared = dict(
         container=running,
@@ -39,7 +35,7 @@ def test_creates_runs_once_then_never_again(states, modules, running, request_lo
     again = states.lxdapi.container_exec("make-done", **declared)
     assert again.result is True and again.changes == {}
     assert again.comment == "Not run in {!r}: /root/done already exists.".format(running)
-    assert _execs(request_log) == [] and request_log.writes == []
+    assert request_log.execs == [] and request_log.writes == []
 
 
 def test_unless_and_onlyif_are_run_in_the_container(states, modules, running, request_log):
@@ -55,7 +51,7 @@ def test_unless_and_onlyif_are_run_in_the_container(states, modules, running, re
     )
     assert again.result is True and again.changes == {}
     assert "unless_exec ['test', '-f', '/root/flag'] exited 0" in again.comment
-    assert len(_execs(request_log)) == 1  # the guard only
+    assert len(request_log.execs) == 1  # the guard only
 
     skipped = states.lxdapi.container_exec(
         "touch /root/never", container=running, onlyif_exec=["test", "-f", "/root/no-such"]
@@ -78,7 +74,7 @@ def test_test_mode_checks_the_guards_and_runs_nothing(states, modules, running, 
     assert ret.result is None and ret.changes == {}
     assert ret.comment == "Would have run ['touch', '/root/t'] in {!r}.".format(running)
     assert not _exists(modules, running, "/root/t")
-    assert _execs(request_log) == []
+    assert request_log.execs == []
 
     modules.lxdapi.container_file_put(running, "/root/t", contents="")
     ret = states.lxdapi.container_exec(
@@ -151,7 +147,7 @@ def test_bad_input_fails_before_anything_runs(states, running, request_log, kwar
     ret = states.lxdapi.container_exec("touch /root/bad", container=running, **kwargs)
     assert ret.result is False and expected in ret.comment, ret.comment
     assert ret.changes == {}
-    assert _execs(request_log) == []
+    assert request_log.execs == []
 
 
 def test_salts_own_unless_runs_on_the_host_not_in_the_container(states, modules, running, tmp_path):
