@@ -45,19 +45,25 @@ class Daemon:
         return stdout."""
         return lxdhost.lxc(self.lxd_dir, *args, check=check, stdin=stdin)
 
-    def status(self, name, timeout=10):
+    def status(self, name, timeout=10, until=None):
         """The status in instance ``name``'s ``/state``, read with the client once the
         server answers for it: just after a failed start, Incus 6.0 fails that read with
-        "Invalid PID" for a moment. After ``timeout`` seconds the last error is raised."""
+        "Invalid PID" for a moment, and may report Running for a moment before Stopped.
+        With ``until``, reads again (within ``timeout`` seconds) until the status is that
+        one, and returns the last status read either way; otherwise returns the first
+        answer. After ``timeout`` seconds of errors the last one is raised."""
         deadline = time.monotonic() + timeout
         while True:
             try:
-                return json.loads(self.lxc("query", "/1.0/instances/{}/state".format(name)))[
+                found = json.loads(self.lxc("query", "/1.0/instances/{}/state".format(name)))[
                     "status"
                 ]
             except lxdhost.LXDHostError as exc:
                 if "Invalid PID" not in str(exc) or time.monotonic() > deadline:
                     raise
+            else:
+                if until is None or found == until or time.monotonic() > deadline:
+                    return found
             time.sleep(0.2)
 
     def file_text(self, instance, path):

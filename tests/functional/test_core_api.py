@@ -209,7 +209,7 @@ def test_failed_operation_raises_with_lxds_err(lxd, api, unique_name):
         assert str(info.value).startswith(info.value.error)
         assert info.value.operation.startswith("/1.0/operations/")
         assert ", operation {})".format(info.value.operation) in str(info.value)
-        assert _state(lxd, unique_name) == "Stopped"
+        assert lxd.status(unique_name, until="Stopped") == "Stopped"
     finally:
         lxd.lxc("delete", "--force", unique_name)
 
