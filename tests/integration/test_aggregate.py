@@ -5,20 +5,17 @@ operations side by side, each state keeping its own ret; counted by a proxy on t
 
 import datetime
 import json
-import os
 import subprocess
-import sys
 import textwrap
 
 import pytest
 from counting_proxy import CountingProxy
 
 from conftest import core
+from salt_call_support import ROOT, SALT_CALL, minion_config_dir
+from salt_call_support import salt_call as run_salt_call
 
 pytestmark = pytest.mark.integration
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SALT_CALL = os.path.join(os.path.dirname(sys.executable), "salt-call")
 
 
 @pytest.fixture
@@ -32,24 +29,16 @@ def salt_call(tmp_path, endpoint, sls, text, test=False, aggregate_option=None, 
     """``salt-call --local state.apply sls`` (``text``: its SLS) with the minion's
     endpoint at ``endpoint`` (and the other ``lxdapi:`` ``options``); ``{state id:
     ret}``."""
-    tree, conf = tmp_path / "tree", tmp_path / "conf"
+    tree = tmp_path / "tree"
     tree.mkdir(exist_ok=True)
-    conf.mkdir(exist_ok=True)
-    minion = {
-        "file_client": "local",
-        "root_dir": str(tmp_path / "root"),
-        "file_roots": {"base": [str(tree)]},
-        "module_dirs": [ROOT],
-        "lxdapi": dict(options or {}, endpoint=endpoint),
-    }
-    if aggregate_option is not None:
-        minion["state_aggregate"] = aggregate_option
-    (conf / "minion").write_text(json.dumps(minion))
+    conf = minion_config_dir(
+        tmp_path,
+        file_roots={"base": [str(tree)]},
+        lxdapi=dict(options or {}, endpoint=endpoint),
+        state_aggregate=aggregate_option,
+    )
     (tree / (sls + ".sls")).write_text(textwrap.dedent(text))
-    args = [SALT_CALL, "--local", "-c", str(conf), "--out=json", "state.apply", sls]
-    if test:
-        args.append("test=True")
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    proc = run_salt_call(conf, "state.apply", sls, *(["test=True"] if test else []), timeout=300)
     try:
         data = json.loads(proc.stdout)["local"]
     except (ValueError, KeyError):
@@ -240,19 +229,13 @@ def test_two_salt_runs_converging_the_same_containers_at_once_both_succeed(
 
 
 def _start_salt_call(tmp_path, endpoint, sls, text):
-    tree, conf = tmp_path / "tree", tmp_path / "conf"
+    tree = tmp_path / "tree"
     tree.mkdir(exist_ok=True)
-    conf.mkdir(exist_ok=True)
-    minion = {
-        "file_client": "local",
-        "root_dir": str(tmp_path / "root"),
-        "file_roots": {"base": [str(tree)]},
-        "module_dirs": [ROOT],
-        "lxdapi": {"endpoint": endpoint},
-    }
-    (conf / "minion").write_text(json.dumps(minion))
+    conf = minion_config_dir(
+        tmp_path, file_roots={"base": [str(tree)]}, lxdapi={"endpoint": endpoint}
+    )
     (tree / (sls + ".sls")).write_text(textwrap.dedent(text))
-    args = [SALT_CALL, "--local", "-c", str(conf), "--out=json", "state.apply", sls]
+    args = [SALT_CALL, "--local", "-c", conf, "--out=json", "state.apply", sls]
     return subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
     )

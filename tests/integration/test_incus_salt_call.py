@@ -6,15 +6,13 @@ environment alone (``INCUS_DIR``), as a user with only Incus installed would hav
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
+from salt_call_support import minion_config_dir, salt_call
+
 pytestmark = pytest.mark.integration
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SALT_CALL = os.path.join(os.path.dirname(sys.executable), "salt-call")
 
 # Variables that would point the module at another server than the one under test.
 OTHER_SERVER_VARIABLES = ("LXD_DIR", "LXD_SOCKET", "INCUS_SOCKET", "INCUS_DIR")
@@ -23,33 +21,14 @@ OTHER_SERVER_VARIABLES = ("LXD_DIR", "LXD_SOCKET", "INCUS_SOCKET", "INCUS_DIR")
 @pytest.fixture
 def config_dir(tmp_path):
     """A minion config dir without any lxdapi settings (no endpoint)."""
-    conf = tmp_path / "conf"
-    conf.mkdir()
-    (conf / "minion").write_text(
-        json.dumps(
-            {  # JSON is YAML
-                "file_client": "local",
-                "root_dir": str(tmp_path / "root"),
-                "module_dirs": [ROOT],
-            }
-        )
-    )
-    return str(conf)
+    return minion_config_dir(tmp_path)
 
 
 def salt_call_with_incus_dir(config_dir, incus_dir, *args):
     """salt-call with INCUS_DIR set to the test daemon's folder and LXD_DIR unset."""
-    assert os.path.exists(SALT_CALL), "salt-call not found beside " + sys.executable
     env = {k: v for k, v in os.environ.items() if k not in OTHER_SERVER_VARIABLES}
     env["INCUS_DIR"] = incus_dir
-    return subprocess.run(
-        [SALT_CALL, "--local", "-c", config_dir, *args, "--out=json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=env,
-    )
+    return salt_call(config_dir, *args, env=env)
 
 
 def test_info_with_only_incus_dir_answers_from_incus(config_dir, incus):

@@ -6,17 +6,15 @@ read back from the container through the daemon's client.
 """
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 
 import pytest
 
+from salt_call_support import minion_config_dir
+from salt_call_support import salt_call as run_salt_call
+
 pytestmark = pytest.mark.integration
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SALT_CALL = os.path.join(os.path.dirname(sys.executable), "salt-call")
 
 HOST_SLS = """\
 {guest}:
@@ -83,37 +81,18 @@ def config_dir(tmp_path, lxd, guest, debian_image):
             }
         )
     )
-    conf = tmp_path / "conf"
-    conf.mkdir()
-    (conf / "minion").write_text(
-        json.dumps(
-            {  # JSON is YAML
-                "file_client": "local",
-                "root_dir": str(tmp_path / "root"),
-                "module_dirs": [ROOT],
-                "file_roots": {"base": [str(files)]},
-                "pillar_roots": {"base": [str(pillar)]},
-                "fileserver_list_cache_time": 0,
-                "lxdapi": {"endpoint": lxd.socket},
-            }
-        )
-    )
-    return str(conf)
-
-
-def run_salt_call(config_dir, *args):
-    return subprocess.run(
-        [SALT_CALL, "--local", "-c", config_dir, *args, "--out=json"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
+    return minion_config_dir(
+        tmp_path,
+        file_roots={"base": [str(files)]},
+        pillar_roots={"base": [str(pillar)]},
+        fileserver_list_cache_time=0,
+        lxdapi={"endpoint": lxd.socket},
     )
 
 
 def salt_call(config_dir, *args):
     """salt-call's exit code and its JSON return."""
-    proc = run_salt_call(config_dir, *args)
+    proc = run_salt_call(config_dir, *args, timeout=600)
     try:
         return proc.returncode, json.loads(proc.stdout)["local"]
     except ValueError:
@@ -167,7 +146,7 @@ def test_call_and_grains_from_the_command_line(config_dir, lxd, guest, debian_im
     assert (code, ret) == (0, {"os": "Debian", "id": guest})
     code, ret = salt_call(config_dir, "lxdapi.call", guest, "file.write", "/root/x", "y z")
     assert code == 0 and lxd.file_text(guest, "/root/x") == "y z\n"
-    proc = run_salt_call(config_dir, "lxdapi.call", guest, "test.retcode", "5")
+    proc = run_salt_call(config_dir, "lxdapi.call", guest, "test.retcode", "5", timeout=600)
     assert proc.returncode == 1
     assert proc.stderr.strip() == (
         "Error running 'lxdapi.call': test.retcode in {!r} failed with return code 5: True".format(

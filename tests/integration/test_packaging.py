@@ -17,9 +17,10 @@ import sys
 import pytest
 import salt.utils.entrypoints as entrypoints
 
+from salt_call_support import ROOT, minion_config_dir
+
 pytestmark = pytest.mark.integration
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 RUN_SALT_CALL = """
 import sys
@@ -43,17 +44,10 @@ salt_call()
 
 
 def write_config(tmp_path, lxd, **extra):
-    conf = tmp_path / "conf"
-    conf.mkdir()
-    config = {
-        "file_client": "local",
-        "root_dir": str(tmp_path / "root"),
-        "lxdapi": {"endpoint": lxd.socket},
-    }
-    config.update(extra)
-    assert "module_dirs" not in config
-    (conf / "minion").write_text(json.dumps(config))  # JSON is YAML
-    return str(conf)
+    assert "module_dirs" not in extra
+    return minion_config_dir(
+        tmp_path, **dict({"lxdapi": {"endpoint": lxd.socket}}, **extra), module_dirs=None
+    )
 
 
 def salt_call(tmp_path, config_dir, *args, hide_entry_point=False):

@@ -5,47 +5,19 @@ The minion config loads the modules from the checkout (``module_dirs``) and poin
 """
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from conftest import file_header
+from salt_call_support import minion_config_dir, salt_call
 
 pytestmark = pytest.mark.integration
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SALT_CALL = os.path.join(os.path.dirname(sys.executable), "salt-call")
 
 
 @pytest.fixture
 def config_dir(tmp_path, lxd):
     """A minion config dir: local file client, its own root_dir, modules from the checkout."""
-    conf = tmp_path / "conf"
-    conf.mkdir()
-    (conf / "minion").write_text(
-        json.dumps(
-            {  # JSON is YAML
-                "file_client": "local",
-                "root_dir": str(tmp_path / "root"),
-                "module_dirs": [ROOT],
-                "lxdapi": {"endpoint": lxd.socket},
-            }
-        )
-    )
-    return str(conf)
-
-
-def salt_call(config_dir, *args):
-    assert os.path.exists(SALT_CALL), "salt-call not found beside " + sys.executable
-    return subprocess.run(
-        [SALT_CALL, "--local", "-c", config_dir, *args, "--out=json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
+    return minion_config_dir(tmp_path, lxdapi={"endpoint": lxd.socket})
 
 
 @pytest.fixture

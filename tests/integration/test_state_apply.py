@@ -16,11 +16,9 @@ import pytest
 
 import lxdhost
 from conftest import core, file_header
+from salt_call_support import ROOT, minion_config_dir, salt_call
 
 pytestmark = pytest.mark.integration
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SALT_CALL = os.path.join(os.path.dirname(sys.executable), "salt-call")
 
 
 def held(api, url):
@@ -34,18 +32,8 @@ def salt(tmp_path, lxd):
     ``salt.tree`` (the file_roots) and returns ``(exit code, {state id: result})``."""
     tree = tmp_path / "tree"
     tree.mkdir()
-    conf = tmp_path / "conf"
-    conf.mkdir()
-    (conf / "minion").write_text(
-        json.dumps(
-            {  # JSON is YAML
-                "file_client": "local",
-                "root_dir": str(tmp_path / "root"),
-                "file_roots": {"base": [str(tree)]},
-                "module_dirs": [ROOT],
-                "lxdapi": {"endpoint": lxd.socket},
-            }
-        )
+    conf = minion_config_dir(
+        tmp_path, file_roots={"base": [str(tree)]}, lxdapi={"endpoint": lxd.socket}
     )
 
     class Salt:
@@ -56,22 +44,12 @@ def salt(tmp_path, lxd):
             (tree / (name + ".sls")).write_text(textwrap.dedent(text))
 
         def apply(self, sls, test=False, pillar=None):
-            assert os.path.exists(SALT_CALL), "salt-call not found beside " + sys.executable
-            args = [
-                SALT_CALL,
-                "--local",
-                "-c",
-                str(conf),
-                "--out=json",
-                "--retcode-passthrough",
-                "state.apply",
-                sls,
-            ]
+            args = ["--retcode-passthrough", "state.apply", sls]
             if test:
                 args.append("test=True")
             if pillar:
                 args.append("pillar=" + json.dumps(pillar))
-            proc = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=ROOT)
+            proc = salt_call(conf, *args, timeout=300)
             try:
                 data = json.loads(proc.stdout)["local"]
             except (ValueError, KeyError):
