@@ -69,7 +69,7 @@ class Daemon:
     def file_text(self, instance, path):
         """The text of a file in ``instance``, read with the daemon's client (``file
         pull`` to stdout); None when it does not exist."""
-        proc = lxdhost._run(
+        proc = lxdhost.run(
             [lxdhost.SERVERS[self.server].client, "file", "pull", instance + path, "-"],
             self.lxd_dir,
             check=False,

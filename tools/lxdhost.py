@@ -185,7 +185,7 @@ def _env(lxd_dir, server=None):
     return env
 
 
-def _run(args, lxd_dir, stdin=None, check=True, timeout=120, server=None):
+def run(args, lxd_dir, stdin=None, check=True, timeout=120, server=None):
     """Run ``args`` with the daemon folder's variable (LXD_DIR or INCUS_DIR) set."""
     proc = subprocess.run(
         args,
@@ -205,7 +205,7 @@ def _run(args, lxd_dir, stdin=None, check=True, timeout=120, server=None):
 def _admin(lxd_dir, *args, server=None, **kwargs):
     """``lxd ARGS`` or ``incus admin ARGS`` against the daemon in ``lxd_dir``."""
     spec = _server(server or server_of(lxd_dir))
-    return _run([*spec.admin, *args], lxd_dir, server=spec.name, **kwargs)
+    return run([*spec.admin, *args], lxd_dir, server=spec.name, **kwargs)
 
 
 def is_running(lxd_dir, server=None):
@@ -358,7 +358,7 @@ def lxc(lxd_dir, *args, stdin=None, check=True):
     server = server_of(lxd_dir)
     if server == "incus":
         args = _in_incus_words(args)
-    return _run(
+    return run(
         [SERVERS[server].client, *args], lxd_dir, stdin=stdin, check=check, server=server
     ).stdout
 

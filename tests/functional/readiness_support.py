@@ -121,8 +121,8 @@ def state_reads(request_log, name):
 
 def execs(request_log, name=None):
     """The exec POSTs the core sent (to ``name`` only, when given)."""
-    part = "/instances/{}/exec".format(name) if name else "/exec"
-    return [u for m, u, _ in request_log if m == "POST" and part in u]
+    part = "/instances/{}/exec".format(name)
+    return [u for u in request_log.execs if name is None or part in u]
 
 
 def console_marker(api, name, text):

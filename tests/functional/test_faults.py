@@ -132,7 +132,7 @@ def own_daemon():
 
 
 def _restart(lxd_dir):
-    lxdhost._run(["lxd", "shutdown", "--timeout", "60"], lxd_dir, timeout=90)
+    lxdhost.run(["lxd", "shutdown", "--timeout", "60"], lxd_dir, timeout=90)
     lxdhost.start_daemon(lxd_dir)
 
 
@@ -167,7 +167,7 @@ def test_daemon_down_then_up_again(own_daemon, modules):
     sock = os.path.join(own_daemon, "unix.socket")
     api = core.API.factory(sock)
     api.get("")
-    lxdhost._run(["lxd", "shutdown", "--timeout", "60"], own_daemon, timeout=90)
+    lxdhost.run(["lxd", "shutdown", "--timeout", "60"], own_daemon, timeout=90)
     with pytest.raises(core.APIConnectionError) as info:
         api.get("profiles")
     assert "cannot reach LXD at {}".format(sock) in str(info.value)
