@@ -1,0 +1,47 @@
+"""Every name a user calls stays as it is: execution functions (``sys.doc lxdapi`` and
+``lxd``), state functions and their signatures, as Salt's loader sees them on this Salt
+line, compared with ``public_names.json``, taken (by ``tools/public_names.py``) before the
+Salt side was split into files by family."""
+
+import json
+import os
+import subprocess
+import sys
+
+from salt_call_support import ROOT
+
+EXPECTED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "public_names.json")
+
+
+def loaded_names():
+    done = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tools", "public_names.py"), ROOT],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_names_and_signatures_are_the_committed_ones():
+    with open(EXPECTED) as handle:
+        expected = json.load(handle)
+    found = loaded_names()
+    for part in ("modules", "states"):
+        missing = sorted(set(expected[part]) - set(found[part]))
+        extra = sorted(set(found[part]) - set(expected[part]))
+        assert (missing, extra) == ([], []), part
+        changed = {
+            name: (expected[part][name], found[part][name])
+            for name in expected[part]
+            if expected[part][name] != found[part][name]
+        }
+        assert changed == {}, part
+
+
+def test_sys_doc_lists_every_execution_function():
+    found = loaded_names()
+    for virtual, documented in found["sys.doc"].items():
+        loaded = sorted(n for n in found["modules"] if n.split(".")[0] == virtual)
+        assert documented == loaded, virtual

@@ -1,0 +1,71 @@
+"""Print every name a user of lxdapi calls, with its signature, as Salt's loader sees it.
+
+The execution functions (``sys.doc lxdapi`` and ``lxd``), the state functions (``lxdapi``,
+``lxd``, ``lxd_container``, ``lxd_image``, ``lxd_profile``) and the beacon, loaded from
+``module_dirs`` (the repository root) by Salt's own loaders; the output is JSON, sorted,
+so that ``tests/integration/public_names.json`` (taken before the Salt side was split by
+family) can be compared with it on every Salt line.
+
+Usage: ``python tools/public_names.py [ROOT]``
+"""
+
+import inspect
+import json
+import os
+import sys
+import tempfile
+
+MODULES = ("lxdapi", "lxd")
+STATES = ("lxdapi", "lxd", "lxd_container", "lxd_image", "lxd_profile")
+
+
+def _signature(func):
+    func = getattr(func, "func", func)  # Salt's LoadedFunc
+    func = inspect.unwrap(func)
+    return str(inspect.signature(func))
+
+
+def names(root):
+    """``{"modules": {name: signature}, "sys.doc": [names], "states": {...}}``."""
+    import salt.config
+    import salt.loader
+
+    folder = tempfile.mkdtemp(prefix="lxdapi-names-")
+    opts = salt.config.minion_config(None)
+    opts.update(
+        {
+            "file_client": "local",
+            "module_dirs": [root],
+            "cachedir": os.path.join(folder, "cache"),
+            "extension_modules": os.path.join(folder, "extmods"),
+            "pki_dir": os.path.join(folder, "pki"),
+            "sock_dir": os.path.join(folder, "sock"),
+            "log_file": os.path.join(folder, "log"),
+        }
+    )
+    utils = salt.loader.utils(opts)
+    mods = salt.loader.minion_mods(opts, utils=utils)
+    states = salt.loader.states(opts, mods, utils, salt.loader.serializers(opts))
+    found = {"modules": {}, "states": {}}
+    for name in sorted(mods.keys()):
+        if name.split(".")[0] in MODULES:
+            found["modules"][name] = _signature(mods[name])
+    for name in sorted(states.keys()):
+        if name.split(".")[0] in STATES:
+            found["states"][name] = _signature(states[name])
+    found["sys.doc"] = {virtual: sorted(mods["sys.doc"](virtual)) for virtual in MODULES}
+    return found
+
+
+def main():
+    root = os.path.abspath(
+        sys.argv[1]
+        if len(sys.argv) > 1
+        else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    )
+    json.dump(names(root), sys.stdout, indent=1, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
