@@ -113,7 +113,7 @@ def validate(config):
     try:
         options = _options()
     except ImportError as exc:
-        return False, "lxdapi beacon: cannot import the core: {}".format(exc)
+        return False, f"lxdapi beacon: cannot import the core: {exc}"
     unknown = sorted(set(merged) - set(options))
     if unknown:
         return False, "lxdapi beacon: unknown option(s) {}; it takes {}".format(
@@ -163,7 +163,7 @@ def beacon(config):
 def _context_key(what, connection):
     """Where the beacon remembers ``what`` it saw through ``connection`` (one memory
     per server and project)."""
-    return "lxdapi.beacon.{}.{}".format(what, json.dumps(connection, sort_keys=True, default=str))
+    return f"lxdapi.beacon.{what}.{json.dumps(connection, sort_keys=True, default=str)}"
 
 
 def _status_events(conf, connection):

@@ -35,7 +35,7 @@ try:
     import lxdapi_compat
 except ImportError as exc:  # the core not synced, or a library it needs missing
     lxdapi_compat = None
-    IMPORT_ERROR = "lxd: cannot import lxdapi's core: {}".format(exc)
+    IMPORT_ERROR = f"lxd: cannot import lxdapi's core: {exc}"
 else:
     IMPORT_ERROR = None
 
@@ -126,7 +126,7 @@ def _instance(name, conn):
     """The instance's document; SaltInvocationError "not found", as the old module said."""
     found = __salt__["lxdapi.container_get"](name, **conn)
     if not found:
-        raise SaltInvocationError("Container '{}' not found".format(name))
+        raise SaltInvocationError(f"Container '{name}' not found")
     return found
 
 
@@ -155,7 +155,7 @@ def _on_instance(name, connection, call=None, *args, after=None, check=None, **k
 def _item(mapping, key):
     """``mapping[key]``; SaltInvocationError in the old module's words when it is not there."""
     if key not in (mapping or {}):
-        raise SaltInvocationError("'{}' doesn't exists".format(key))
+        raise SaltInvocationError(f"'{key}' doesn't exists")
     return mapping[key]
 
 
@@ -164,7 +164,7 @@ def _value(value, what):
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list, tuple)) or value is None:
-        raise SaltInvocationError("{} must be a plain value, not {!r}".format(what, value))
+        raise SaltInvocationError(f"{what} must be a plain value, not {value!r}")
     return str(value)
 
 
@@ -179,7 +179,7 @@ def _device(device_type, values):
             raise SaltInvocationError("path must be given as parameter")
         if device["path"] != "/" and "source" not in device:
             raise SaltInvocationError("source must be given as parameter")
-    return {k: _value(v, "device value {}".format(k)) for k, v in device.items()}
+    return {k: _value(v, f"device value {k}") for k, v in device.items()}
 
 
 def _on_profile(name, connection, update=None, must_have=None):
@@ -192,7 +192,7 @@ def _on_profile(name, connection, update=None, must_have=None):
     conn = _conn(*connection)
     found = __salt__["lxdapi.profile_get"](name, **conn)
     if not found:
-        raise SaltInvocationError("Profile '{}' not found".format(name))
+        raise SaltInvocationError(f"Profile '{name}' not found")
     if must_have:
         _item(found.get(must_have[0]), must_have[1])
     if update is not None and __salt__["lxdapi.profile_update"](name, **update(found), **conn):
@@ -202,7 +202,7 @@ def _on_profile(name, connection, update=None, must_have=None):
 
 def _flag(value, what):
     if not isinstance(value, bool):
-        raise SaltInvocationError("{} must be true or false, not {!r}".format(what, value))
+        raise SaltInvocationError(f"{what} must be true or false, not {value!r}")
     return value
 
 
@@ -210,7 +210,7 @@ def _alias_list(aliases):
     if aliases is None:
         return []
     if not isinstance(aliases, (list, tuple)) or not all(isinstance(a, str) for a in aliases):
-        raise SaltInvocationError("aliases must be a list of names, not {!r}".format(aliases))
+        raise SaltInvocationError(f"aliases must be a list of names, not {aliases!r}")
     return list(aliases)
 
 
@@ -219,7 +219,7 @@ def _image(image, conn):
     SaltInvocationError in the old module's words when there is none."""
     found = __salt__["lxdapi.image_get"](image, **conn)
     if not found:
-        raise SaltInvocationError("Image with fingerprint '{}' not found".format(image))
+        raise SaltInvocationError(f"Image with fingerprint '{image}' not found")
     return found
 
 
@@ -231,8 +231,8 @@ def _add_alias(found, alias, description, conn):
     targets = {a["name"]: a["target"] for a in __salt__["lxdapi.image_alias_list"](1, **conn)}
     if alias in targets:
         raise SaltInvocationError(
-            "Alias '{}' already points at image {}; delete it first "
-            "(lxd.image_alias_delete)".format(alias, targets[alias])
+            f"Alias '{alias}' already points at image {targets[alias]}; delete it first "
+            "(lxd.image_alias_delete)"
         )
     __salt__["lxdapi.image_alias_add"](alias, found["fingerprint"], description=description, **conn)
 
@@ -265,7 +265,7 @@ def _octal(mode):
     text = str(mode).strip().lower()
     text = text[2:] if text.startswith("0o") else text
     if isinstance(mode, bool) or not text or set(text) - set("01234567"):
-        raise SaltInvocationError("mode must be octal digits such as 0644, not {!r}".format(mode))
+        raise SaltInvocationError(f"mode must be octal digits such as 0644, not {mode!r}")
     return int(text, 8)
 
 
@@ -276,11 +276,11 @@ def _local_source(src, saltenv):
     if not os.path.isabs(src) and "://" in src:
         cached = __salt__["cp.cache_file"](src, saltenv=saltenv)
         if not cached:
-            raise SaltInvocationError("File '{}' not found".format(src))
+            raise SaltInvocationError(f"File '{src}' not found")
         src = cached
     src = src.rstrip(os.path.sep) or os.path.sep
     if not os.path.exists(src):
-        raise SaltInvocationError("No such file or directory '{}'".format(src))
+        raise SaltInvocationError(f"No such file or directory '{src}'")
     return src
 
 
@@ -296,7 +296,7 @@ def _put_one(name, src, dst, mode, uid, gid, conn):
     the others are the local file's."""
     if mode is not None or uid is not None or gid is not None:
         stat = os.stat(src)
-        mode = "{:o}".format(stat.st_mode & 0o777) if mode is None else mode
+        mode = f"{stat.st_mode & 0o777:o}" if mode is None else mode
         uid = stat.st_uid if uid is None else uid
         gid = stat.st_gid if gid is None else gid
     __salt__["lxdapi.container_file_put"](
@@ -410,9 +410,9 @@ def init(
     changes = __salt__["lxdapi.server_init"](**document)
     done = []
     if "storage_pools" in changes:
-        done.append("created the storage pool {} ({})".format(pool, storage_backend))
+        done.append(f"created the storage pool {pool} ({storage_backend})")
     if "profiles" in changes:
-        done.append("added a root disk on {} to the default profile".format(pool))
+        done.append(f"added a root disk on {pool} to the default profile")
     if "server" in changes:
         done.append("set {}".format(", ".join(sorted(changes["server"]["config"]["new"]))))
     if not changes:
@@ -440,7 +440,7 @@ def config_set(key, value):
         salt '*' lxd.config_set core.https_address 127.0.0.1:8443
     """
     __salt__["lxdapi.server_config_set"]({key: value})
-    return ('Config value "{}" successfully set.'.format(key),)
+    return (f'Config value "{key}" successfully set.',)
 
 
 @_old_errors
@@ -594,7 +594,7 @@ def container_create(
         raise SaltInvocationError("'profiles' must be formatted as list/tuple/set.")
     if architecture not in OLD_ARCHITECTURES:
         raise SaltInvocationError(
-            "Unknown architecture '{}' given for the container '{}'".format(architecture, name)
+            f"Unknown architecture '{architecture}' given for the container '{name}'"
         )
     if devices is not None and not isinstance(devices, dict):
         raise SaltInvocationError("devices must be a mapping of names to devices")
@@ -752,7 +752,7 @@ def container_rename(name, newname, remote_addr=None, cert=None, key=None, verif
 
     def stopped(found):
         if found.get("status") == "Running":
-            raise SaltInvocationError("Can't rename the running container '{}'.".format(name))
+            raise SaltInvocationError(f"Can't rename the running container '{name}'.")
 
     connection = (remote_addr, cert, key, verify_cert)
     return _on_instance(name, connection, "container_rename", newname, after=newname, check=stopped)
@@ -1276,9 +1276,9 @@ def container_file_get(
     mode = None if mode is None else _octal(mode)
     found = __salt__["lxdapi.container_file_get"](name, src, dest=dst, **_conn(*connection))
     if not found:
-        raise SaltInvocationError("File '{}' not found in container '{}'".format(src, name))
+        raise SaltInvocationError(f"File '{src}' not found in container '{name}'")
     if found["type"] == "directory":
-        raise SaltInvocationError("'{}' in container '{}' is a directory".format(src, name))
+        raise SaltInvocationError(f"'{src}' in container '{name}' is a directory")
     if mode is not None:
         os.chmod(dst, mode)
     if uid is not None or gid is not None:
@@ -1725,7 +1725,7 @@ def image_get_by_alias(alias, remote_addr=None, cert=None, key=None, verify_cert
     """
     image = __salt__["lxdapi.image_get"](alias, **_conn(remote_addr, cert, key, verify_cert))
     if not image:
-        raise SaltInvocationError("Image with alias '{}' not found".format(alias))
+        raise SaltInvocationError(f"Image with alias '{alias}' not found")
     return _model(image, IMAGE_KEYS)
 
 
@@ -1749,7 +1749,7 @@ def image_delete(image, remote_addr=None, cert=None, key=None, verify_cert=True)
     """
     conn = _conn(remote_addr, cert, key, verify_cert)
     if not __salt__["lxdapi.image_get"](image, **conn):
-        raise SaltInvocationError("Image '{}' not found".format(image))
+        raise SaltInvocationError(f"Image '{image}' not found")
     __salt__["lxdapi.image_delete"](image, **conn)
     return True
 
@@ -1804,9 +1804,9 @@ def image_from_simplestreams(
             trusty/amd64 aliases='["t", "trusty/amd64"]' auto_update=True
     """
     if not isinstance(server, str) or not server.startswith(("https://", "http://")):
-        raise SaltInvocationError("server must be a simple streams URL, not {!r}".format(server))
+        raise SaltInvocationError(f"server must be a simple streams URL, not {server!r}")
     if not isinstance(alias, str) or not alias:
-        raise SaltInvocationError("alias must be the image's alias there, not {!r}".format(alias))
+        raise SaltInvocationError(f"alias must be the image's alias there, not {alias!r}")
     source = {
         "type": "image",
         "mode": "pull",
@@ -1871,7 +1871,7 @@ def image_from_url(
         salt '*' lxd.image_from_url https://dl.stgraber.org/lxd aliases='["busybox-amd64"]'
     """
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-        raise SaltInvocationError("url must be an http(s):// URL, not {!r}".format(url))
+        raise SaltInvocationError(f"url must be an http(s):// URL, not {url!r}")
     body = {
         "public": _flag(public, "public"),
         "auto_update": _flag(auto_update, "auto_update"),
@@ -1931,7 +1931,7 @@ def image_from_file(
     if not os.path.isabs(path):  # a salt:// (or other) URL
         path = __salt__["cp.cache_file"](path, saltenv=saltenv)
     if not path or not os.path.isfile(path):
-        raise SaltInvocationError("File '{}' not found".format(filename))
+        raise SaltInvocationError(f"File '{filename}' not found")
     fingerprint = __salt__["lxdapi.image_import"](path, public=_flag(public, "public"), **conn)
     return _with_aliases(fingerprint, aliases, conn)
 
@@ -2012,7 +2012,7 @@ def image_copy_lxd(
     if not str(src_remote_addr).startswith("https://"):
         raise SaltInvocationError(
             "src_remote_addr must be the source's https:// URL (the destination pulls "
-            "the image from there), not {!r}".format(src_remote_addr)
+            f"the image from there), not {src_remote_addr!r}"
         )
     src_conn = _conn(src_remote_addr, src_cert, src_key, src_verify_cert)
     conn = _conn(remote_addr, cert, key, verify_cert)
@@ -2036,7 +2036,7 @@ def image_copy_lxd(
             pull["certificate"] = certificate
         if not found.get("public"):
             token = __salt__["lxdapi.post"](
-                "images/{}/secret".format(fingerprint), {}, wait=False, **src_conn
+                f"images/{fingerprint}/secret", {}, wait=False, **src_conn
             )
             pull["secret"] = (token.get("metadata") or {}).get("secret")
     body["source"] = pull
@@ -2211,4 +2211,4 @@ def snapshots_get(container, name, remote_addr=None, cert=None, key=None, verify
     for snap in _on_instance(container, connection, "snapshot_list", recursion=1):
         if snap["name"].split("/")[-1] == name:
             return _model(snap, SNAPSHOT_KEYS)
-    raise SaltInvocationError("Snapshot '{}' of container '{}' not found".format(name, container))
+    raise SaltInvocationError(f"Snapshot '{name}' of container '{container}' not found")

@@ -60,7 +60,7 @@ try:
     import lxdapi_warnings
 except ImportError as exc:  # the core not synced, or a library it needs missing
     core = None
-    IMPORT_ERROR = "lxdapi: cannot import the core: {}".format(exc)
+    IMPORT_ERROR = f"lxdapi: cannot import the core: {exc}"
 else:
     IMPORT_ERROR = None
 
@@ -113,8 +113,9 @@ def _internal_error(where, exc):
     that reports it: the function, the exception, and where its traceback is."""
     log.exception("lxdapi: internal error in %s", where)
     return (
-        "lxdapi internal error in {}: {}: {} (a bug, not bad input; its traceback is in "
-        "the minion log)".format(where, type(exc).__name__, exc)
+        f"lxdapi internal error in {where}: {type(exc).__name__}: {exc} (a bug, not bad input; its "
+        "traceback is in "
+        "the minion log)"
     )
 
 
@@ -197,7 +198,7 @@ def request(method, path, data=None, wait=True, **kwargs):
     _no_extra(rest)
     if str(method).upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         raise SaltInvocationError(
-            "unknown method {!r}; choose GET, POST, PUT, PATCH or DELETE".format(method)
+            f"unknown method {method!r}; choose GET, POST, PUT, PATCH or DELETE"
         )
     if data is not None and not isinstance(data, (dict, list)):
         raise SaltInvocationError("data must be a JSON object or list")
@@ -333,10 +334,10 @@ def _local_source(source):
     if source.startswith("salt://"):
         cached = __salt__["cp.cache_file"](source)
         if not cached:
-            raise SaltInvocationError("{} was not found on the fileserver".format(source))
+            raise SaltInvocationError(f"{source} was not found on the fileserver")
         return cached
     if not os.path.isfile(source):
-        raise SaltInvocationError("source file {} does not exist".format(source))
+        raise SaltInvocationError(f"source file {source} does not exist")
     return source
 
 
@@ -653,7 +654,7 @@ def metrics(names=None, **kwargs):
 
 
 @_salt_errors
-def warning_list(status=None, type=None, severity=None, recursion=0, **kwargs):  # pylint: disable=redefined-builtin
+def warning_list(status=None, type=None, severity=None, recursion=0, **kwargs):
     """
     List the server's warnings: their UUIDs, or LXD's objects with ``recursion``
     (``uuid``, ``type``, ``severity``, ``status``, ``project``, ``last_message``,
@@ -832,7 +833,7 @@ def container_create(
     description=None,
     target=None,
     **kwargs,
-):  # pylint: disable=redefined-builtin
+):
     """
     Create an instance (stopped) and return its metadata.
 
@@ -1334,7 +1335,7 @@ def container_config_set(name, key=None, value=None, config=None, **kwargs):
     wanted = dict(config or {})
     if key is not None:
         if value is None:
-            raise SaltInvocationError("key {} needs a value".format(key))
+            raise SaltInvocationError(f"key {key} needs a value")
         wanted[str(key)] = value
     if not wanted:
         raise SaltInvocationError("give key and value, or config")
@@ -1411,7 +1412,7 @@ def container_device_set(name, device=None, spec=None, devices=None, **kwargs):
     wanted = dict(devices or {})
     if device is not None:
         if not isinstance(spec, dict):
-            raise SaltInvocationError("device {} needs a spec (a mapping)".format(device))
+            raise SaltInvocationError(f"device {device} needs a spec (a mapping)")
         wanted[str(device)] = spec
     if not wanted:
         raise SaltInvocationError("give device and spec, or devices")
@@ -1590,7 +1591,7 @@ def _tail_or_all(text, lines):
     if lines is None:
         return lxdapi_logs.redact_text(text)
     if isinstance(lines, bool) or not str(lines).isdigit():
-        raise SaltInvocationError("lines must be a whole number >= 0, not {!r}".format(lines))
+        raise SaltInvocationError(f"lines must be a whole number >= 0, not {lines!r}")
     count = int(lines)
     return "\n".join(lxdapi_logs.tail(text, count)) if count else ""
 
@@ -1869,8 +1870,8 @@ def _thin():
     again when Salt or Python changes), its digest kept in ``__context__`` while the file
     is unchanged. ``lxdapi:thin_extra_mods`` (config.get) adds modules to it, as
     salt-ssh's ``thin_extra_mods`` does."""
-    import salt.utils.thin  # pylint: disable=import-outside-toplevel
-    import salt.version  # pylint: disable=import-outside-toplevel
+    import salt.utils.thin
+    import salt.version
 
     extra = __salt__["config.get"]("lxdapi:thin_extra_mods", "") or ""
     path = salt.utils.thin.gen_thin(__opts__["cachedir"], extra_mods=extra)
@@ -1878,7 +1879,7 @@ def _thin():
     key = (path, stat.st_mtime_ns, stat.st_size)
     cached = __context__.get("lxdapi.thin")
     if cached is None or cached[0] != key:
-        label = "salt-{}".format(salt.version.__version__)
+        label = f"salt-{salt.version.__version__}"
         cached = (key, lxdapi_inside.Bundle.from_file(label, path))
         __context__["lxdapi.thin"] = cached
     return cached[1]
@@ -1888,7 +1889,7 @@ def _saltenv(saltenv):
     if saltenv is None:
         saltenv = __opts__.get("saltenv") or "base"
     if not isinstance(saltenv, str) or not saltenv:
-        raise SaltInvocationError("saltenv must be a name, not {!r}".format(saltenv))
+        raise SaltInvocationError(f"saltenv must be a name, not {saltenv!r}")
     return saltenv
 
 
@@ -1910,19 +1911,19 @@ def _inner_pillar(name, pillar, pillar_key):
     """The pillar Salt sees inside ``name``: the host's pillar under ``pillar_key``
     (default ``lxdapi:pillar:NAME``; False: none), with ``pillar`` merged over it.
     Nothing else of the host's pillar goes in."""
-    import salt.utils.dictupdate  # pylint: disable=import-outside-toplevel
+    import salt.utils.dictupdate
 
     if pillar is not None and not isinstance(pillar, dict):
-        raise SaltInvocationError("pillar must be a mapping, not {!r}".format(pillar))
+        raise SaltInvocationError(f"pillar must be a mapping, not {pillar!r}")
     if pillar_key is None:
-        pillar_key = "lxdapi:pillar:{}".format(name)
+        pillar_key = f"lxdapi:pillar:{name}"
     base = {}
     if pillar_key:
         # read as data, not through pillar.get: Salt 3008's masks what that returns
         base = _plain(salt.utils.data.traverse_dict_and_list(__pillar__, pillar_key, {}))
         if not isinstance(base, dict):
             raise SaltInvocationError(
-                "the pillar under {} must be a mapping, not {!r}".format(pillar_key, base)
+                f"the pillar under {pillar_key} must be a mapping, not {base!r}"
             )
     return salt.utils.dictupdate.merge(dict(base), pillar or {}, merge_lists=False)
 
@@ -1940,14 +1941,14 @@ def _plain(value):
 def _cli_words(args, kwargs):
     """salt-call's command-line words for positional ``args`` and keyword ``kwargs``: a
     text as it is, anything else as JSON (which salt-call reads back as YAML)."""
-    import json  # pylint: disable=import-outside-toplevel
+    import json
 
     def word(value):
         return value if isinstance(value, str) else json.dumps(value)
 
     words = [word(arg) for arg in args]
     for key in sorted(kwargs):
-        words.append("{}={}".format(key, word(kwargs[key])))
+        words.append(f"{key}={word(kwargs[key])}")
     return words
 
 
@@ -2017,12 +2018,10 @@ def call(name, fun, *args, clean=False, timeout=None, kwarg=None, **kwargs):
         salt host lxdapi.call web1 cmd.run 'sleep 2' kwarg='{timeout: 5}'
     """
     if not isinstance(fun, str) or "." not in fun:
-        raise SaltInvocationError(
-            "fun must name a Salt function (module.function), not {!r}".format(fun)
-        )
+        raise SaltInvocationError(f"fun must name a Salt function (module.function), not {fun!r}")
     conn, rest = _split_connection(kwargs)
     if kwarg is not None and not isinstance(kwarg, dict):
-        raise SaltInvocationError("kwarg must be a mapping, not {!r}".format(kwarg))
+        raise SaltInvocationError(f"kwarg must be a mapping, not {kwarg!r}")
     rest.update(kwarg or {})
     try:
         return _inside(name, [fun] + _cli_words(args, rest), conn, timeout=timeout)
@@ -2680,7 +2679,7 @@ def network_list(recursion=False, **kwargs):
 @_salt_errors
 def network_create(
     name, type="bridge", config=None, description=None, member_config=None, **kwargs
-):  # pylint: disable=redefined-builtin
+):
     """
     Create a managed network; return it as LXD then holds it. Fails if it exists.
 
@@ -2968,7 +2967,7 @@ def storage_pool_delete(name, **kwargs):
 
 
 @_salt_errors
-def storage_volume_get(pool, name, type="custom", **kwargs):  # pylint: disable=redefined-builtin
+def storage_volume_get(pool, name, type="custom", **kwargs):
     """
     Return a storage volume as LXD holds it (config, content_type, used_by), or False
     when it (or its pool) does not exist.
@@ -2996,7 +2995,7 @@ def storage_volume_get(pool, name, type="custom", **kwargs):  # pylint: disable=
 
 
 @_salt_errors
-def storage_volume_list(pool, type="custom", recursion=False, **kwargs):  # pylint: disable=redefined-builtin
+def storage_volume_list(pool, type="custom", recursion=False, **kwargs):
     """
     List a pool's volumes of one type: names, or with ``recursion=True`` full objects.
 
@@ -3027,7 +3026,7 @@ def storage_volume_list(pool, type="custom", recursion=False, **kwargs):  # pyli
 @_salt_errors
 def storage_volume_create(
     pool, name, type="custom", config=None, content_type=None, description=None, **kwargs
-):  # pylint: disable=redefined-builtin
+):
     """
     Create a custom storage volume; return it as LXD then holds it. Fails if it exists.
 
@@ -3067,7 +3066,7 @@ def storage_volume_create(
 @_salt_errors
 def storage_volume_update(
     pool, name, type="custom", config=None, description=None, purge_config=False, **kwargs
-):  # pylint: disable=redefined-builtin
+):
     """
     Bring an existing storage volume to the given config and description (a PATCH with
     If-Match, only when something differs); return the changes.
@@ -3106,7 +3105,7 @@ def storage_volume_update(
 
 
 @_salt_errors
-def storage_volume_delete(pool, name, type="custom", **kwargs):  # pylint: disable=redefined-builtin
+def storage_volume_delete(pool, name, type="custom", **kwargs):
     """
     Delete a storage volume. Returns True if deleted, False if it did not exist; fails,
     naming them, when instances still use it.
@@ -4470,7 +4469,7 @@ def certificate_add(
     certificate,
     name=None,
     type="client",
-    restricted=False,  # pylint: disable=redefined-builtin
+    restricted=False,
     projects=None,
     **kwargs,
 ):

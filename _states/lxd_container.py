@@ -34,7 +34,7 @@ try:
     import lxdapi_compat
 except ImportError as exc:  # the core not synced, or a library it needs missing
     lxdapi_compat = None
-    IMPORT_ERROR = "lxd_container: cannot import lxdapi's core: {}".format(exc)
+    IMPORT_ERROR = f"lxd_container: cannot import lxdapi's core: {exc}"
 else:
     IMPORT_ERROR = None
 

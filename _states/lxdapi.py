@@ -55,7 +55,7 @@ try:
     import lxdapi_warnings
 except ImportError as exc:  # the core not synced, or a library it needs missing
     core = None
-    IMPORT_ERROR = "lxdapi: cannot import the core: {}".format(exc)
+    IMPORT_ERROR = f"lxdapi: cannot import the core: {exc}"
 else:
     IMPORT_ERROR = None
 
@@ -102,8 +102,9 @@ def _internal_error(where, exc):
     comment that reports it: the state, the exception, and where its traceback is."""
     log.exception("lxdapi: internal error in %s", where)
     return (
-        "lxdapi internal error in {}: {}: {} (a bug, not bad input; its traceback is "
-        "in the minion log)".format(where, type(exc).__name__, exc)
+        f"lxdapi internal error in {where}: {type(exc).__name__}: {exc} (a bug, not bad input; its "
+        "traceback is "
+        "in the minion log)"
     )
 
 
@@ -114,7 +115,7 @@ def _words(words, plan):
 
 def _failure(name, plan, exc):
     """The comment of a plan whose writes failed: what LXD said, and what went through."""
-    message = "{}: {}".format(name, exc)
+    message = f"{name}: {exc}"
     sent = getattr(plan, "sent", None) or []
     if len(sent) < len(plan.writes):
         made = plan.applied_changes()
@@ -149,7 +150,7 @@ def _converge(name, kwargs, make_plan, done, unchanged, would=None, failed=None)
     except core.APIException as exc:
         return _fail(ret, str(exc))
     except (ValueError, OSError) as exc:
-        return _fail(ret, "{}: {}".format(name, exc))
+        return _fail(ret, f"{name}: {exc}")
     except Exception as exc:  # a bug, not bad input
         return _fail(ret, _internal_error(name, exc))
     notes = list(plan.notes)
@@ -189,9 +190,7 @@ def _await(ret, api, waits):
             found.append(wait.run(api))
     except (core.APIException, OSError) as exc:
         ret["result"] = False
-        ret["comment"] = " ".join(
-            part for part in (ret["comment"], "Not ready: {}".format(exc)) if part
-        )
+        ret["comment"] = " ".join(part for part in (ret["comment"], f"Not ready: {exc}") if part)
         return ret
     except Exception as exc:  # a bug, not bad input
         ret["result"] = False
@@ -229,7 +228,7 @@ def _fileserver_path(source, what="source"):
     if isinstance(source, str) and source.startswith("salt://"):
         cached = _cache_file(source)
         if not cached:
-            raise ValueError("{} {} was not found on the fileserver".format(what, source))
+            raise ValueError(f"{what} {source} was not found on the fileserver")
         return cached
     return source
 
@@ -253,15 +252,15 @@ def _resource_converge(name, what, make_plan, kwargs, created_key=None):
             name,
             kwargs,
             make_plan,
-            "{} deleted.".format(what),
-            "{} is already absent.".format(what),
+            f"{what} deleted.",
+            f"{what} is already absent.",
         )
     return _converge(
         name,
         kwargs,
         make_plan,
         lambda plan: "{} {}.".format(what, "created" if _created(plan, created_key) else "updated"),
-        "{} is already as declared.".format(what),
+        f"{what} is already as declared.",
     )
 
 
@@ -277,7 +276,7 @@ def _present(
 ):
     return _resource_converge(
         name,
-        "{} {!r}".format(lxdapi_kinds.resource_kind(kind).title, name),
+        f"{lxdapi_kinds.resource_kind(kind).title} {name!r}",
         lambda api: lxdapi_resources.plan_resource_present(
             api,
             kind,
@@ -296,7 +295,7 @@ def _present(
 def _absent(kind, name, kwargs, **url_params):
     return _resource_converge(
         name,
-        "{} {!r}".format(lxdapi_kinds.resource_kind(kind).title, name),
+        f"{lxdapi_kinds.resource_kind(kind).title} {name!r}",
         lambda api: lxdapi_resources.plan_resource_absent(api, kind, name, **url_params),
         kwargs,
     )
@@ -387,7 +386,7 @@ def network_present(
     purge_config=False,
     member_config=None,
     **kwargs,
-):  # pylint: disable=redefined-builtin
+):
     """
     Ensure a managed network exists with the declared config keys and description.
 
@@ -556,7 +555,7 @@ def storage_volume_present(
     purge_config=False,
     source=None,
     **kwargs,
-):  # pylint: disable=redefined-builtin
+):
     """
     Ensure a storage volume exists in ``pool`` with the declared config and description.
 
@@ -656,7 +655,7 @@ def storage_volume_present(
     )
 
 
-def storage_volume_absent(pool, name, type="custom", **kwargs):  # pylint: disable=redefined-builtin
+def storage_volume_absent(pool, name, type="custom", **kwargs):
     """
     Ensure a storage volume does not exist. Refuses (result False, naming them) while
     instances use it.
@@ -827,7 +826,7 @@ def storage_volume_moved(name, pool, to_pool=None, to=None, source_url=None, **c
             source_url=source_url,
         ),
         lambda plan: _volume_moved(name, plan),
-        "Storage volume {!r} is already where declared.".format(name),
+        f"Storage volume {name!r} is already where declared.",
     )
 
 
@@ -1270,7 +1269,7 @@ def snapshot_present(container, name, stateful=False, **kwargs):
     """
     return _resource_converge(
         name,
-        "Snapshot {!r} of {!r}".format(name, container),
+        f"Snapshot {name!r} of {container!r}",
         lambda api: lxdapi_resources.plan_snapshot_present(api, container, name, stateful),
         kwargs,
         created_key="snapshot",
@@ -1300,7 +1299,7 @@ def snapshot_absent(container, name, **kwargs):
     """
     return _resource_converge(
         name,
-        "Snapshot {!r} of {!r}".format(name, container),
+        f"Snapshot {name!r} of {container!r}",
         lambda api: lxdapi_resources.plan_snapshot_absent(api, container, name),
         kwargs,
     )
@@ -1311,12 +1310,10 @@ def _file_source(source):
     if "://" in str(source):
         cached = _cache_file(source)
         if not cached:
-            raise ValueError("source {} could not be fetched".format(source))
+            raise ValueError(f"source {source} could not be fetched")
         source = cached
     elif not os.path.isabs(str(source)):
-        raise ValueError(
-            "source must be a salt:// URL or an absolute path, not {!r}".format(source)
-        )
+        raise ValueError(f"source must be a salt:// URL or an absolute path, not {source!r}")
     with open(source, "rb") as fh:
         return fh.read()
 
@@ -1332,7 +1329,7 @@ def _render(content, template, context, defaults):
             raise ValueError("a template must be UTF-8 text; this one is binary") from None
     for what, value in (("context", context), ("defaults", defaults)):
         if value is not None and not isinstance(value, dict):
-            raise ValueError("{} must be a mapping, not {}".format(what, type(value).__name__))
+            raise ValueError(f"{what} must be a mapping, not {type(value).__name__}")
     engines = salt.utils.templates.TEMPLATE_REGISTRY
     if template not in engines:
         raise ValueError(
@@ -1349,7 +1346,7 @@ def _render(content, template, context, defaults):
             globals().get("__env__", "base"),
         )
     except salt.exceptions.SaltException as exc:
-        raise ValueError("the template could not be rendered: {}".format(exc)) from None
+        raise ValueError(f"the template could not be rendered: {exc}") from None
 
 
 def file_managed(
@@ -1451,7 +1448,7 @@ def file_managed(
         )
 
     return _resource_converge(
-        name, "File {} in {!r}".format(path, container), make_plan, kwargs, created_key="file"
+        name, f"File {path} in {container!r}", make_plan, kwargs, created_key="file"
     )
 
 
@@ -1498,7 +1495,7 @@ def directory_present(
     path = path or name
     return _resource_converge(
         name,
-        "Folder {} in {!r}".format(path, container),
+        f"Folder {path} in {container!r}",
         lambda api: lxdapi_files.plan_directory_present(
             api, container, path, mode, uid, gid, makedirs=makedirs
         ),
@@ -1533,7 +1530,7 @@ def file_absent(container, path=None, **kwargs):
     path = path or name
     return _resource_converge(
         name,
-        "File {} in {!r}".format(path, container),
+        f"File {path} in {container!r}",
         lambda api: lxdapi_files.plan_file_absent(api, container, path),
         kwargs,
     )
@@ -1637,19 +1634,18 @@ def container_exec(
         )
         if plan.status != "Running" and not testing:
             raise ValueError(
-                "cannot run {}: instance {!r} {}, not Running".format(
-                    plan.argv, container, _exec_where(plan)
-                )
+                f"cannot run {plan.argv}: instance {container!r} {_exec_where(plan)}, not Running"
             )
         return plan
 
     def would(plan):
         if plan.status != "Running":
             return (
-                "Would have run {} in {!r}, which {} now (an earlier state may create "
-                "or start it).".format(plan.argv, container, _exec_where(plan))
+                f"Would have run {plan.argv} in {container!r}, which {_exec_where(plan)} now (an "
+                "earlier state may create "
+                "or start it)."
             )
-        return "Would have run {} in {!r}.".format(plan.argv, container)
+        return f"Would have run {plan.argv} in {container!r}."
 
     return _converge(
         name,
@@ -1658,14 +1654,14 @@ def container_exec(
         lambda plan: "Ran {} in {!r} (exit {}).".format(
             plan.argv, container, plan.changes["retcode"]
         ),
-        lambda plan: "Not run in {!r}: {}".format(container, plan.skip_reason),
+        lambda plan: f"Not run in {container!r}: {plan.skip_reason}",
         would=would,
         failed=lambda plan, exc: exc.error,
     )
 
 
 def _exec_where(plan):
-    return "does not exist" if plan.status is None else "is {}".format(plan.status)
+    return "does not exist" if plan.status is None else f"is {plan.status}"
 
 
 def sls_applied(
@@ -1757,9 +1753,7 @@ def sls_applied(
         plan = lxdapi_inside.plan_sls_applied(api, container, run)
         if plan.status != "Running" and not testing:
             raise core.APIException(
-                error="cannot apply {} in {!r}: it {}, not Running".format(
-                    names, container, _exec_where(plan)
-                )
+                error=f"cannot apply {names} in {container!r}: it {_exec_where(plan)}, not Running"
             )
         if plan.failed and testing:
             raise core.APIException(error=plan.failure())
@@ -1768,8 +1762,9 @@ def sls_applied(
     def would(plan):
         if plan.status != "Running":
             return (
-                "Would have applied {} in {!r}, which {} now (an earlier state may create "
-                "or start it).".format(names, container, _exec_where(plan))
+                f"Would have applied {names} in {container!r}, which {_exec_where(plan)} now (an "
+                "earlier state may create "
+                "or start it)."
             )
         return "Would have changed {} of {} states in {!r}: {}.".format(
             len(plan.changes), plan.count, container, ", ".join(plan.changes)
@@ -1782,7 +1777,7 @@ def sls_applied(
         lambda plan: "Changed {} of {} states in {!r}: {}.".format(
             len(plan.changes), plan.count, container, ", ".join(plan.changes) or "none"
         ),
-        lambda plan: "All {} states in {!r} are as declared.".format(plan.count, container),
+        lambda plan: f"All {plan.count} states in {container!r} are as declared.",
         would=would,
         failed=lambda plan, exc: exc.error,
     )
@@ -1803,7 +1798,7 @@ def container_present(
     config=None,
     devices=None,
     profiles=None,
-    type="container",  # pylint: disable=redefined-builtin
+    type="container",
     ephemeral=False,
     description=None,
     status=None,
@@ -1972,7 +1967,7 @@ def container_present(
         connection,
         make_plan,
         done,
-        "Container {} is already as declared.".format(name),
+        f"Container {name} is already as declared.",
     )
 
 
@@ -2030,7 +2025,7 @@ def containers_present(name, containers, defaults=None, **connection):
             api, containers, defaults, run_key=globals().get("__instance_id__")
         ),
         _created_or_updated,
-        lambda group: "All {} containers are already as declared.".format(len(group.named)),
+        lambda group: f"All {len(group.named)} containers are already as declared.",
     )
 
 
@@ -2058,15 +2053,15 @@ def _converge_group(name, kwargs, make_group, summary, unchanged):
 
     def failed(group, exc):
         done = summary(group.done)
-        return " ".join([exc.error + "."] + (["{}.".format(capital(done))] if done else []))
+        return " ".join([exc.error + "."] + ([f"{capital(done)}."] if done else []))
 
     return _converge(
         name,
         kwargs,
         make_group,
-        lambda group: "{}.".format(capital(summary(group.todo))),
+        lambda group: f"{capital(summary(group.todo))}.",
         unchanged,
-        would=lambda group: "Would have: {}.".format(summary(group.todo)),
+        would=lambda group: f"Would have: {summary(group.todo)}.",
         failed=failed,
     )
 
@@ -2100,15 +2095,15 @@ def container_absent(name, force=False, timeout=30, **connection):
         name,
         connection,
         lambda api: lxdapi_instances.plan_instance_absent(api, name, force, timeout),
-        "Container {} deleted.".format(name),
-        "Container {} is already absent.".format(name),
+        f"Container {name} deleted.",
+        f"Container {name} is already absent.",
     )
 
 
 def _status_state(name, status, connection, restart=False, force=False, timeout=30, wait_for=None):
     def done(plan):
         if "status" not in plan.changes:
-            return "Container {} restarted.".format(name)
+            return f"Container {name} restarted."
         return "Container {} is now {}{}.".format(
             name,
             plan.changes["status"]["new"],
@@ -2126,7 +2121,7 @@ def _status_state(name, status, connection, restart=False, force=False, timeout=
             else lxdapi_instances.plan_instance_status(api, name, status, restart, force, timeout)
         ),
         done,
-        "Container {} is already {}.".format(name, status),
+        f"Container {name} is already {status}.",
     )
 
 
@@ -2195,7 +2190,7 @@ def _restart_many(name, containers, connection):
         connection,
         make_group,
         lambda done: "restarted {} (a watched state changed)".format(", ".join(c for c, _ in done)),
-        "None of the containers of {} runs; nothing to restart.".format(name),
+        f"None of the containers of {name} runs; nothing to restart.",
     )
 
 
@@ -2233,7 +2228,7 @@ def mod_watch(name, sfun=None, **kwargs):
         # Salt calls this for every lxdapi state that watches something: for the others
         # a watch is a require that also runs on changes, with nothing more to do.
         ret = _ret(name)
-        ret["comment"] = "lxdapi.{} has nothing more to do on watch.".format(sfun)
+        ret["comment"] = f"lxdapi.{sfun} has nothing more to do on watch."
         return ret
     connection, _ = _connection_args(kwargs)  # the rest are the state's own arguments
     if sfun == "containers_present":
@@ -2244,7 +2239,7 @@ def mod_watch(name, sfun=None, **kwargs):
     def make_plan(api):
         state = lxdapi_instances.instance_state(api, name)
         if not state:
-            raise ValueError("instance {!r} does not exist".format(name))
+            raise ValueError(f"instance {name!r} does not exist")
         wants_running = sfun == "container_running" or (
             declared is not None and lxdapi_values.normalize_status(declared) == "Running"
         )
@@ -2256,7 +2251,7 @@ def mod_watch(name, sfun=None, **kwargs):
 
     def done(plan):
         return (
-            "Container {} restarted (a watched state changed).".format(name)
+            f"Container {name} restarted (a watched state changed)."
             if "status" not in plan.changes
             else "Container {} is now {}.".format(name, plan.changes["status"]["new"])
         )
@@ -2266,7 +2261,7 @@ def mod_watch(name, sfun=None, **kwargs):
         connection,
         make_plan,
         done,
-        "Container {} is not running; nothing to restart.".format(name),
+        f"Container {name} is not running; nothing to restart.",
     )
 
 
@@ -2391,7 +2386,7 @@ def image_present(name, source, public=False, aliases=None, auto_update=False, *
         )
         return "Image {} {}.".format(name, made if _created(plan, "image") else "updated")
 
-    return _converge(name, connection, make_plan, done, "Image {} is already present.".format(name))
+    return _converge(name, connection, make_plan, done, f"Image {name} is already present.")
 
 
 def image_absent(name, **connection):
@@ -2415,8 +2410,8 @@ def image_absent(name, **connection):
         name,
         connection,
         lambda api: lxdapi_images.plan_image_absent(api, name),
-        "Image {} deleted.".format(name),
-        "Image {} is already absent.".format(name),
+        f"Image {name} deleted.",
+        f"Image {name} is already absent.",
     )
 
 
@@ -2457,7 +2452,7 @@ def image_alias_present(name, target, description=None, **connection):
         connection,
         lambda api: lxdapi_images.plan_image_alias_present(api, name, target, description),
         done,
-        "Image alias {} is already as declared.".format(name),
+        f"Image alias {name} is already as declared.",
     )
 
 
@@ -2482,8 +2477,8 @@ def image_alias_absent(name, **connection):
         name,
         connection,
         lambda api: lxdapi_images.plan_image_alias_absent(api, name),
-        "Image alias {} deleted.".format(name),
-        "Image alias {} is already absent.".format(name),
+        f"Image alias {name} deleted.",
+        f"Image alias {name} is already absent.",
     )
 
 
@@ -2538,8 +2533,8 @@ def cluster_member_present(
         lambda api: lxdapi_cluster.plan_cluster_member(
             api, name, description, failure_domain, roles, groups, config
         ),
-        "Cluster member {} updated.".format(name),
-        "Cluster member {} is already as declared.".format(name),
+        f"Cluster member {name} updated.",
+        f"Cluster member {name} is already as declared.",
     )
 
 
@@ -2635,7 +2630,7 @@ def cluster_member_joined(name, token, server_address, member_config=None, **kwa
     def make_plan(api):
         plan = lxdapi_cluster.plan_cluster_member_joined(api, token, server_address, member_config)
         if plan.name != name:
-            raise ValueError("the join token is for {!r}, not {!r}".format(plan.name, name))
+            raise ValueError(f"the join token is for {plan.name!r}, not {name!r}")
         return plan
 
     return _converge(
@@ -2645,7 +2640,7 @@ def cluster_member_joined(name, token, server_address, member_config=None, **kwa
         lambda plan: "Joined the cluster as {} (through {}).".format(
             name, plan.changes["cluster"]["new"]["cluster_address"]
         ),
-        "This server is already the cluster member {}.".format(name),
+        f"This server is already the cluster member {name}.",
     )
 
 
@@ -2676,8 +2671,8 @@ def cluster_member_absent(name, force=False, **kwargs):
         name,
         kwargs,
         lambda api: lxdapi_cluster.plan_cluster_member_absent(api, name, force=force),
-        "Cluster member {} removed.".format(name),
-        "{} is not a member of the cluster.".format(name),
+        f"Cluster member {name} removed.",
+        f"{name} is not a member of the cluster.",
     )
 
 
@@ -2734,7 +2729,7 @@ def server_config_present(
     )
 
 
-def warning_acknowledged(name, type=None, severity=None, **connection):  # pylint: disable=redefined-builtin
+def warning_acknowledged(name, type=None, severity=None, **connection):
     """
     Ensure warnings of the server are acknowledged: one PUT per warning still ``new``,
     nothing sent for one acknowledged already. Resolved warnings are left as they are.
@@ -2775,15 +2770,15 @@ def warning_acknowledged(name, type=None, severity=None, **connection):  # pylin
         return ", ".join(lxdapi_warnings.describe(w) for w in warnings)
 
     def done(plan):
-        return "Acknowledged: {}.".format(listed(plan.acknowledged))
+        return f"Acknowledged: {listed(plan.acknowledged)}."
 
     def would(plan):
-        return "Would acknowledge: {}.".format(listed(plan.acknowledged))
+        return f"Would acknowledge: {listed(plan.acknowledged)}."
 
     def unchanged(plan):
         held = [w for w in plan.matched if w.get("status") == "acknowledged"]
         if held:
-            return "Already acknowledged: {}.".format(listed(held))
+            return f"Already acknowledged: {listed(held)}."
         return "Nothing to acknowledge."
 
     return _converge(
@@ -2799,7 +2794,7 @@ def warning_acknowledged(name, type=None, severity=None, **connection):  # pylin
 def certificate_present(
     name,
     certificate,
-    type="client",  # pylint: disable=redefined-builtin
+    type="client",
     restricted=False,
     projects=None,
     **kwargs,
@@ -2851,7 +2846,7 @@ def certificate_present(
         lambda plan: "Certificate {} {}.".format(
             name, "added to the trust store" if _created(plan, "certificate") else "updated"
         ),
-        "Certificate {} is already trusted as declared.".format(name),
+        f"Certificate {name} is already trusted as declared.",
     )
 
 
@@ -2877,8 +2872,8 @@ def certificate_absent(name, **kwargs):
         name,
         kwargs,
         lambda api: lxdapi_trust.plan_certificate_absent(api, name),
-        "Certificate {} removed from the trust store.".format(name),
-        "Certificate {} is already absent.".format(name),
+        f"Certificate {name} removed from the trust store.",
+        f"Certificate {name} is already absent.",
     )
 
 
@@ -2953,7 +2948,7 @@ def server_initialized(
                 continue
             section, entry = path
             kind = dict(lxdapi_preseed.SECTIONS)[section]
-            label = "{} {!r}".format(lxdapi_kinds.resource_kind(kind).label, entry)
+            label = f"{lxdapi_kinds.resource_kind(kind).label} {entry!r}"
             (created if _created(plan, kind) else updated).append(label)
         parts = (["created " + ", ".join(created)] if created else []) + (
             ["updated " + ", ".join(updated)] if updated else []
@@ -2971,9 +2966,9 @@ def server_initialized(
             profiles=profiles,
             projects=projects,
         ),
-        lambda sequence: "Server initialized: {}.".format(summary(sequence)),
+        lambda sequence: f"Server initialized: {summary(sequence)}.",
         "The server is already initialized as declared.",
-        would=lambda sequence: "Would initialize the server: {}.".format(summary(sequence)),
+        would=lambda sequence: f"Would initialize the server: {summary(sequence)}.",
     )
 
 
@@ -3079,7 +3074,7 @@ def container_migrated(
             **next(iter(plan.changes.values())),  # server or location: {old, new}
         ),
         "Container {} is already {}.".format(
-            name, "on the destination" if to is not None else "on {}".format(target)
+            name, "on the destination" if to is not None else f"on {target}"
         ),
     )
 

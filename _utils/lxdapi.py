@@ -148,9 +148,7 @@ class APIException(Exception):
         """The server's reason first, then the request: ``Instance not found (GET
         /1.0/instances/web1)``."""
         label = self.request_label
-        text = (
-            ("{} ({})".format(self.error, label) if self.error else label) if label else self.error
-        )
+        text = (f"{self.error} ({label})" if self.error else label) if label else self.error
         return text + "\n" + self.details if self.details else text
 
 
@@ -344,35 +342,35 @@ class APIResult:
 
     def request_summary(self):
         """``METHOD URL`` and the JSON body, indented, secrets redacted."""
-        lines = ["{} {}".format(self.request.method, self.request.url)]
+        lines = [f"{self.request.method} {self.request.url}"]
         body = self.request.body
         if body:
             if isinstance(body, bytes):
                 try:
                     lines.append(json.dumps(redact(json.loads(body)), indent=4))
                 except ValueError:
-                    lines.append("<{} bytes>".format(len(body)))
+                    lines.append(f"<{len(body)} bytes>")
             elif isinstance(body, str):
                 try:
                     lines.append(json.dumps(redact(json.loads(body)), indent=4))
                 except ValueError:
-                    lines.append("<{} characters>".format(len(body)))
+                    lines.append(f"<{len(body)} characters>")
             else:
                 lines.append("<streamed body>")
         return "\n".join(lines)
 
     def response_summary(self):
         """``HTTP/<status>`` and the JSON response, indented, secrets redacted."""
-        lines = ["HTTP/{}".format(self.response.status_code)]
+        lines = [f"HTTP/{self.response.status_code}"]
         if self.data is not None:
             lines.append(json.dumps(redact(self.data), indent=4))
         elif self.response.content:
-            lines.append("<{} bytes>".format(len(self.response.content)))
+            lines.append(f"<{len(self.response.content)} bytes>")
         return "\n".join(lines)
 
     def __repr__(self):
-        return "<APIResult {} {} HTTP/{}>".format(
-            self.request.method, self.request.url, self.response.status_code
+        return (
+            f"<APIResult {self.request.method} {self.request.url} HTTP/{self.response.status_code}>"
         )
 
 
@@ -401,7 +399,7 @@ def operation_error(started, exc, timeout=None):
     exc.operation = started.operation
     exc.method, exc.url = started.request.method, started.request.url
     if isinstance(exc, APITimeout):
-        text = "still running after {:g}s; it was left running".format(float(timeout))
+        text = f"still running after {float(timeout):g}s; it was left running"
     else:
         text = exc.error or "the operation failed"
     return reword(exc, text)
@@ -469,9 +467,10 @@ class PinnedCertAdapter(requests.adapters.HTTPAdapter):
         raise APICertificateMismatch(
             method=request.method,
             url=request.url,
-            error="the server certificate of {}://{} does not match the pinned "
-            "server_cert (pinned sha256 {}, the server presents {})".format(
-                parts.scheme, parts.netloc, self.fingerprint, presented
+            error=(
+                f"the server certificate of {parts.scheme}://{parts.netloc} does not match the "
+                "pinned "
+                f"server_cert (pinned sha256 {self.fingerprint}, the server presents {presented})"
             ),
         )
 
@@ -532,7 +531,7 @@ class UnixSession(requests.Session):
         timeout=None,
         verify=None,
         **kwargs,
-    ):  # pylint: disable=arguments-differ
+    ):
         if (
             kwargs
             or self.hooks.get("response")
@@ -572,7 +571,7 @@ class UnixSession(requests.Session):
                 sent["Content-Type"] = "application/json"
         adapter = self.get_adapter(url)
         pool = adapter.get_connection(url)
-        conn = pool._get_conn()  # pylint: disable=protected-access
+        conn = pool._get_conn()
         done = False
         try:
             raw, content = self._exchange(conn, method, path, data, sent, timeout)
@@ -584,7 +583,7 @@ class UnixSession(requests.Session):
         finally:
             if not done:  # half a transaction on it: never reuse it
                 conn.close()
-            pool._put_conn(conn)  # pylint: disable=protected-access
+            pool._put_conn(conn)
         prepared = requests.PreparedRequest()
         prepared.method, prepared.url, prepared.body = method, full_url, data
         prepared.headers = requests.structures.CaseInsensitiveDict(sent)
@@ -595,8 +594,8 @@ class UnixSession(requests.Session):
         encoding = response.headers.get("Content-Encoding", "").lower()
         if encoding in ("gzip", "deflate") and content:
             content = zlib.decompress(content, 47 if encoding == "gzip" else 15)
-        response._content = content  # pylint: disable=protected-access
-        response._content_consumed = True  # pylint: disable=protected-access
+        response._content = content
+        response._content_consumed = True
         response.encoding = requests.utils.get_encoding_from_headers(response.headers)
         response.url = full_url
         response.request = prepared
@@ -723,7 +722,7 @@ def make_session(
                 if not path or not os.path.exists(path):
                     raise APIConnectionError(
                         url=endpoint,
-                        error="client {} file {} does not exist".format(label, _shown_path(path)),
+                        error=f"client {label} file {_shown_path(path)} does not exist",
                     )
             session.cert = (cert, key)
         if server_cert:
@@ -731,7 +730,7 @@ def make_session(
                 fingerprint = certificate_fingerprint(server_cert)
             except (OSError, ValueError) as exc:
                 raise APIConnectionError(
-                    url=endpoint, error="cannot read server_cert: {}".format(exc)
+                    url=endpoint, error=f"cannot read server_cert: {exc}"
                 ) from None
             session.mount(endpoint.rstrip("/") + "/", PinnedCertAdapter(fingerprint))
             session.verify = False
@@ -740,9 +739,7 @@ def make_session(
                 log.warning("lxdapi: TLS verification is off for %s", endpoint)
                 warnings.filterwarnings("ignore", message="Unverified HTTPS request")
             elif isinstance(verify, str) and not os.path.exists(verify):
-                raise APIConnectionError(
-                    url=endpoint, error="CA bundle {!r} does not exist".format(verify)
-                )
+                raise APIConnectionError(url=endpoint, error=f"CA bundle {verify!r} does not exist")
             session.verify = verify
         return endpoint.rstrip("/"), session
     if endpoint and endpoint.startswith("http://"):
@@ -755,7 +752,7 @@ def make_session(
         endpoint = endpoint[len("unix:") :]
     path = endpoint or find_local_socket()
     if endpoint and not os.path.exists(path):
-        raise APIConnectionError(url=path, error="no LXD socket at {}. {}".format(path, START_HINT))
+        raise APIConnectionError(url=path, error=f"no LXD socket at {path}. {START_HINT}")
     return "http+unix://" + urllib.parse.quote(path, safe=""), unix_session()
 
 
@@ -771,9 +768,7 @@ def quote_path_part(part):
     """
     text = str(part)
     if text in (".", ".."):
-        raise ValueError(
-            "{!r} cannot be a name: it would address the resource above it".format(text)
-        )
+        raise ValueError(f"{text!r} cannot be a name: it would address the resource above it")
     return urllib.parse.quote(text, safe="")
 
 
@@ -786,7 +781,7 @@ def check_timeout(value, what, default):
     except (TypeError, ValueError):
         seconds = -1
     if isinstance(value, bool) or not seconds > 0:
-        raise ValueError("{} must be a number of seconds (> 0), not {!r}".format(what, value))
+        raise ValueError(f"{what} must be a number of seconds (> 0), not {value!r}")
     return seconds
 
 
@@ -879,7 +874,7 @@ class API:
         if url.startswith(("http://", "https://", "http+unix://")):
             return url
         if not url.startswith("/"):
-            url = "/{}/{}".format(self.default_version, url) if url else "/" + self.default_version
+            url = f"/{self.default_version}/{url}" if url else "/" + self.default_version
         return self.endpoint + url
 
     # -- the choke point ---------------------------------------------------------------
@@ -937,7 +932,7 @@ class API:
             raise APIConnectionError(
                 method=method,
                 url=full_url,
-                error="cannot reach LXD at {}: {}".format(self.display_endpoint, _root_cause(exc)),
+                error=f"cannot reach LXD at {self.display_endpoint}: {_root_cause(exc)}",
             ) from None
         result = APIResult(self, response)
         self.counts[method] += 1
@@ -1062,7 +1057,7 @@ class API:
         return self.path(self.instances_collection, name, *parts)
 
     def __repr__(self):
-        return "<API {} project={}>".format(self.display_endpoint, self.project)
+        return f"<API {self.display_endpoint} project={self.project}>"
 
 
 def version_at_least(version, wanted):
@@ -1104,21 +1099,24 @@ def explain_forbidden(api, exc):
             who = "no client certificate was given (set cert and key)"
         else:
             try:
-                who = "its certificate {} (sha256 {}) is not in the server's trust store".format(
-                    cert, certificate_fingerprint(cert)
+                who = (
+                    f"its certificate {cert} (sha256 {certificate_fingerprint(cert)}) is not "
+                    "in the server's trust store"
                 )
             except (OSError, ValueError):
-                who = "its certificate {} is not in the server's trust store".format(cert)
+                who = f"its certificate {cert} is not in the server's trust store"
         text = (
-            "not trusted: LXD at {} does not trust this client, so the request is "
-            "forbidden ({}): {}. Get it trusted with lxdapi.authenticate (a trust "
+            f"not trusted: LXD at {api.display_endpoint} does not trust this client, so the "
+            "request is "
+            f"forbidden ({server_said}): {who}. Get it trusted with lxdapi.authenticate (a trust "
             "password or token) or 'lxc config trust add' on the server."
-        ).format(api.display_endpoint, server_said, who)
+        )
     else:
         text = (
-            "forbidden: LXD at {} trusts this client but does not allow this ({}); a "
+            f"forbidden: LXD at {api.display_endpoint} trusts this client but does not allow this "
+            f"({server_said}); a "
             "restricted certificate only reaches its own projects."
-        ).format(api.display_endpoint, server_said)
+        )
     reword(exc, text)
 
 
@@ -1129,7 +1127,7 @@ def check_project_exists(api, url):
     if (
         not api.project
         or getattr(api, "_project_seen", False)
-        or path.startswith("/{}/projects".format(api.default_version))
+        or path.startswith(f"/{api.default_version}/projects")
     ):
         return
     try:
@@ -1138,7 +1136,7 @@ def check_project_exists(api, url):
         raise APIProjectNotFound(
             method="GET",
             url=url,
-            error="project {!r} does not exist on {}".format(api.project, api.display_endpoint),
+            error=f"project {api.project!r} does not exist on {api.display_endpoint}",
         ) from None
     except APIException:
         return
@@ -1207,7 +1205,7 @@ def destination_arguments(to, what="to"):
             )
         return dict(to)
     raise ValueError(
-        "{} must be a remote's name or a mapping of connection settings, not {!r}".format(what, to)
+        f"{what} must be a remote's name or a mapping of connection settings, not {to!r}"
     )
 
 
@@ -1261,7 +1259,7 @@ def resolve_connection(kwargs, config_get=None, secret_get=None):
         if isinstance(value, str) and value.startswith("sdb://"):
             found = secret_get(value) if secret_get is not None else None
             if not found or found == value:
-                raise ValueError("{} {} has no value (is the sdb profile set?)".format(key, value))
+                raise ValueError(f"{key} {value} has no value (is the sdb profile set?)")
             settings[key] = found
     return settings
 
@@ -1324,4 +1322,4 @@ def __getattr__(name):
         value = getattr(lxdapi_shortcuts, name)
         globals()[name] = value
         return value
-    raise AttributeError("module {!r} has no attribute {!r}".format(__name__, name))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -48,7 +48,7 @@ _CHUNK = 1024 * 1024
 
 
 def _backup_name():
-    return "lxdapi-{}-{}".format(int(time.time()), os.getpid())
+    return f"lxdapi-{int(time.time())}-{os.getpid()}"
 
 
 def check_backup_dest(dest):
@@ -57,7 +57,7 @@ def check_backup_dest(dest):
     dest = check_absolute_path(dest, "dest")
     folder = os.path.dirname(dest)
     if not os.path.isdir(folder):
-        raise ValueError("dest {}: the folder {} does not exist".format(dest, folder))
+        raise ValueError(f"dest {dest}: the folder {folder} does not exist")
     return dest
 
 
@@ -134,7 +134,7 @@ def instance_backup_export(
     dest = check_backup_dest(dest)
     body = backup_request("instance_only", instance_only, compression, optimized_storage)
     if get_or_none(api, api.instance_path(name)) is None:
-        raise APINotFoundException(error="instance {!r} does not exist".format(name))
+        raise APINotFoundException(error=f"instance {name!r} does not exist")
     return export_backup(api, api.instance_path(name, "backups"), body, dest)
 
 
@@ -147,14 +147,14 @@ def instance_backup_import(api, path, name=None, pool=None):
     (nothing is overwritten), ValueError for a missing file.
     """
     if not isinstance(path, str) or not os.path.isfile(path):
-        raise ValueError("backup file {!r} does not exist".format(path))
+        raise ValueError(f"backup file {path!r} does not exist")
     headers = {"Content-Type": "application/octet-stream"}
     if name is not None:
         name = validate_instance_name(name)
         headers[api.header("name")] = name
         if get_or_none(api, api.instance_path(name)) is not None:
             raise APIConflictException(
-                error="instance {!r} already exists; nothing was imported".format(name)
+                error=f"instance {name!r} already exists; nothing was imported"
             )
     if pool is not None:
         headers[api.header("pool")] = check_name(pool, "pool")
@@ -177,8 +177,8 @@ def instance_backup_import(api, path, name=None, pool=None):
 def _check_copy_target(api, name, where):
     if get_or_none(api, api.instance_path(name)) is not None:
         raise APIConflictException(
-            error="instance {!r} already exists on {}; nothing was copied".format(
-                name, where.display_endpoint
+            error=(
+                f"instance {name!r} already exists on {where.display_endpoint}; nothing was copied"
             )
         )
 
@@ -192,14 +192,13 @@ def pull_source_url(api, target_api, what, source_url=None):
         addresses = (api.server.get("environment") or {}).get("addresses") or []
         if not addresses:
             raise ValueError(
-                "{} at {} does not listen on HTTPS (core.https_address), so "
-                "{} cannot pull {!r} from it".format(
-                    api.server_label, api.display_endpoint, target_api.display_endpoint, what
-                )
+                f"{api.server_label} at {api.display_endpoint} does not listen on HTTPS "
+                "(core.https_address), so "
+                f"{target_api.display_endpoint} cannot pull {what!r} from it"
             )
         return "https://" + addresses[0]
     if not str(source_url).startswith("https://"):
-        raise ValueError("source_url must be https://host:port, not {!r}".format(source_url))
+        raise ValueError(f"source_url must be https://host:port, not {source_url!r}")
     return str(source_url)
 
 
@@ -220,7 +219,7 @@ def instance_copy(api, name, new_name=None, target_api=None, instance_only=False
     check_bool(instance_only, "instance_only")
     source = get_or_none(api, api.instance_path(name))
     if source is None:
-        raise APINotFoundException(error="instance {!r} does not exist".format(name))
+        raise APINotFoundException(error=f"instance {name!r} does not exist")
     meta = source.metadata or {}
     if target_api is None:
         if new_name is None:
@@ -336,22 +335,20 @@ def _plan_server_migrated(api, name, target_api, stop_and_start, timeout, source
     if instance_get(target_api, name):
         if source:
             plan.notes.append(
-                "{} at {} has an instance {!r} too; it is left alone.".format(
-                    api.server_label, api.display_endpoint, name
-                )
+                f"{api.server_label} at {api.display_endpoint} has an instance {name!r} too; it is "
+                "left alone."
             )
         return plan
     if not source:
         raise ValueError(
-            "container {!r} exists neither on {} nor on {}".format(
-                name, api.display_endpoint, target_api.display_endpoint
-            )
+            f"container {name!r} exists neither on {api.display_endpoint} nor on "
+            f"{target_api.display_endpoint}"
         )
     status = _movable_status(api, name, source, stop_and_start)
     keys = ("server",)
     moves = [
         Step(
-            "copy {} to {}".format(name, target_api.display_endpoint),
+            f"copy {name} to {target_api.display_endpoint}",
             lambda: instance_copy(api, name, target_api=target_api, source_url=source_url),
             keys,
         ),
@@ -368,9 +365,10 @@ def _movable_status(api, name, instance, stop_and_start):
     status = planning_status(instance.metadata.get("status"))
     if status != "Stopped" and not stop_and_start:
         raise ValueError(
-            "container {!r} is {} on {}: moving it needs stop_and_start: True (it is "
+            f"container {name!r} is {status} on {api.display_endpoint}: moving it needs "
+            "stop_and_start: True (it is "
             "stopped cleanly and started again on the target; a live move would need "
-            "CRIU on both servers)".format(name, status, api.display_endpoint)
+            "CRIU on both servers)"
         )
     return status
 
@@ -381,14 +379,14 @@ def _stopped_for(api, name, status, timeout, moves, start_api, keys):
     if status == "Stopped":
         return list(moves)
     stop = Step(
-        "stop {} on {}".format(name, api.display_endpoint),
+        f"stop {name} on {api.display_endpoint}",
         lambda: plan_instance_status(api, name, "Stopped", timeout=timeout, current=status).apply(
             api
         ),
         keys,
     )
     start = Step(
-        "start {} on {}".format(name, start_api.display_endpoint),
+        f"start {name} on {start_api.display_endpoint}",
         lambda: plan_instance_status(
             start_api, name, "Running", timeout=timeout, current="Stopped"
         ).apply(start_api),
@@ -408,16 +406,14 @@ def _plan_member_migrated(api, name, target, stop_and_start, timeout):
     target = check_name(target, "target")
     instance = instance_get(api, name)
     if not instance:
-        raise ValueError("container {!r} does not exist on {}".format(name, api.display_endpoint))
+        raise ValueError(f"container {name!r} does not exist on {api.display_endpoint}")
     plan = Plan(name)
     location = instance.metadata.get("location")
     if location == target:
         return plan
     if not any(m.get("server_name") == target for m in cluster_members(api)):
         raise ValueError(
-            "{} at {} has no cluster member {!r}".format(
-                api.server_label, api.display_endpoint, target
-            )
+            f"{api.server_label} at {api.display_endpoint} has no cluster member {target!r}"
         )
     status = _movable_status(api, name, instance, stop_and_start)
     moves = plan_instance_move(api, name, location, target).writes

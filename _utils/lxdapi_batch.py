@@ -283,7 +283,7 @@ class PlanGroup:
                 error="{} of {} container(s) failed: {}".format(
                     len(self.failed),
                     len(self.todo),
-                    "; ".join("{}: {}".format(name, exc) for name, _, exc in self.failed),
+                    "; ".join(f"{name}: {exc}" for name, _, exc in self.failed),
                 )
             )
         return True
@@ -315,7 +315,7 @@ def create_instances(api, bodies, start=False, timeout=30):
     plans, sources = [], {}
     for body in bodies:
         if not isinstance(body, dict) or not isinstance(body.get("name"), str):
-            raise ValueError("each instance needs a mapping with a 'name', not {!r}".format(body))
+            raise ValueError(f"each instance needs a mapping with a 'name', not {body!r}")
         body = dict(body)
         check_name(body["name"], "name")
         if not isinstance(body.get("source"), dict):
@@ -354,7 +354,7 @@ def create_instances(api, bodies, start=False, timeout=30):
             error="{} of {} instance(s) failed: {}".format(
                 len(failed),
                 len(plans),
-                "; ".join("{}: {}".format(name, exc.error or exc) for name, exc in failed),
+                "; ".join(f"{name}: {exc.error or exc}" for name, exc in failed),
             ),
             status=failed[0][1].status,
         )
@@ -389,30 +389,26 @@ def _instance_specs(containers, defaults):
         defaults = {}
     if not isinstance(defaults, dict):
         raise ValueError(
-            "defaults must be a mapping of container arguments, not {}".format(
-                type(defaults).__name__
-            )
+            f"defaults must be a mapping of container arguments, not {type(defaults).__name__}"
         )
     if defaults.get("wait_for") is not None:
         try:
             parse_wait_for(defaults["wait_for"])  # checked even where it does not apply
         except ValueError as exc:
-            raise ValueError("defaults: {}".format(exc)) from None
+            raise ValueError(f"defaults: {exc}") from None
     if isinstance(containers, (list, tuple)):
         containers = {name: None for name in containers}
     if not isinstance(containers, dict) or not containers:
         raise ValueError(
             "containers must be a non-empty list of names or a mapping of "
-            "names to their arguments, not {!r}".format(containers)
+            f"names to their arguments, not {containers!r}"
         )
     specs = {}
     for name, spec in containers.items():
         name = check_name(name, "container name")
         if spec is not None and not isinstance(spec, dict):
             raise ValueError(
-                "container {}: its arguments must be a mapping, not {}".format(
-                    name, type(spec).__name__
-                )
+                f"container {name}: its arguments must be a mapping, not {type(spec).__name__}"
             )
         args = dict(defaults, **(spec or {}))
         unknown = sorted(set(args) - set(INSTANCE_ARGS))
@@ -447,9 +443,9 @@ def plan_instances_present(api, containers, defaults=None, run_key=None):
                 api, lambda api, name=name, args=args: plan_instance_ready(api, name, **args)
             )
         except ValueError as exc:
-            raise ValueError("container {}: {}".format(name, exc)) from None
+            raise ValueError(f"container {name}: {exc}") from None
         except APIException as exc:
-            raise reword(exc, "container {}: {}".format(name, exc.error or exc)) from None
+            raise reword(exc, f"container {name}: {exc.error or exc}") from None
         plans.append((name, plan))
     return PlanGroup(plans)
 

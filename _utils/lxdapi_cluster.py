@@ -27,7 +27,7 @@ def _require_cluster(api):
         raise APIException(
             method="GET",
             url=api.absolute_url("cluster"),
-            error="LXD at {} is not clustered".format(api.display_endpoint),
+            error=f"LXD at {api.display_endpoint} is not clustered",
         )
 
 
@@ -81,7 +81,7 @@ def plan_cluster_member(
     url = api.path("cluster", "members", name)
     current = get_or_none(api, url)
     if current is None:
-        raise APINotFoundException(error="cluster member {!r} does not exist".format(name))
+        raise APINotFoundException(error=f"cluster member {name!r} does not exist")
     meta = current.metadata or {}
     plan = Plan(name)
     body = {
@@ -136,10 +136,10 @@ def cluster_member_state(api, name, action):
     ``cluster.evacuate`` setting says) or restore it; True if it did, False when the
     member was already so (``Evacuated`` / ``Online``)."""
     if action not in ("evacuate", "restore"):
-        raise ValueError("action must be evacuate or restore, not {!r}".format(action))
+        raise ValueError(f"action must be evacuate or restore, not {action!r}")
     member = cluster_member_get(api, name)
     if member is None:
-        raise APINotFoundException(error="cluster member {!r} does not exist".format(name))
+        raise APINotFoundException(error=f"cluster member {name!r} does not exist")
     done = "Evacuated" if action == "evacuate" else "Online"
     if member.get("status") == done:
         return False
@@ -178,12 +178,12 @@ def _cluster_certificate(fields):
         try:
             pem = ssl.get_server_certificate((host.strip("[]"), int(port)), timeout=10)
         except (OSError, ValueError) as exc:
-            seen.append("{}: {}".format(address, exc))
+            seen.append(f"{address}: {exc}")
             continue
         if certificate_fingerprint(pem) != fields.get("fingerprint"):
             raise ValueError(
-                "the certificate of cluster member {} does not have the join token's "
-                "fingerprint: not joining".format(address)
+                f"the certificate of cluster member {address} does not have the join token's "
+                "fingerprint: not joining"
             )
         return address, pem
     raise ValueError(
@@ -200,15 +200,13 @@ def check_member_join_config(member_config):
         return []
     if not isinstance(member_config, (list, tuple)):
         raise ValueError(
-            "member_config must be a list of {{entity, name, key, value}}, not {!r}".format(
-                member_config
-            )
+            f"member_config must be a list of {{entity, name, key, value}}, not {member_config!r}"
         )
     entries = []
     for entry in member_config:
         if not isinstance(entry, dict) or set(entry) - {"entity", "name", "key", "value"}:
             raise ValueError(
-                "member_config entries are {{entity, name, key, value}}, not {!r}".format(entry)
+                f"member_config entries are {{entity, name, key, value}}, not {entry!r}"
             )
         if entry.get("entity") not in ("storage-pool", "network"):
             raise ValueError(
@@ -245,7 +243,7 @@ def plan_cluster_member_joined(api, token, server_address, member_config=None):
     if not host or not port.isdigit():
         raise ValueError(
             "server_address must be host:port (where the other members reach this one), "
-            "not {!r}".format(server_address)
+            f"not {server_address!r}"
         )
     entries = check_member_join_config(member_config)
     plan = Plan(member)

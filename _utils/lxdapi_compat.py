@@ -37,7 +37,7 @@ def virtual(name, salt_version, salt_functions):
     loader's ``__salt__`` (lxdapi's execution module must have loaded; ``config.get``
     reads the minion's ``lxdapi:replace_builtin_lxd``)."""
     if "lxdapi.request" not in salt_functions:
-        return (False, "{}: the lxdapi execution module did not load".format(name))
+        return (False, f"{name}: the lxdapi execution module did not load")
     ok, why = loads_instead_of_builtin(
         salt_version, salt_functions["config.get"]("lxdapi:" + REPLACE_OPTION, False), name
     )
@@ -52,12 +52,12 @@ def connection_settings(remote_addr=None, cert=None, key=None, verify_cert=True)
     if remote_addr:
         if not isinstance(remote_addr, str):
             raise ValueError(
-                "remote_addr must be an https:// URL or a socket path, not {!r}".format(remote_addr)
+                f"remote_addr must be an https:// URL or a socket path, not {remote_addr!r}"
             )
         settings["endpoint"] = remote_addr
         if remote_addr.startswith("https://"):
             if not (cert and key):
-                raise ValueError("remote_addr {} needs cert and key".format(remote_addr))
+                raise ValueError(f"remote_addr {remote_addr} needs cert and key")
             settings.update(cert=cert, key=key, verify=verify_cert)
     return settings
 
@@ -74,13 +74,11 @@ def config_mapping(config, what="config"):
         for item in config:
             if not isinstance(item, dict) or set(item) != {"key", "value"}:
                 raise ValueError(
-                    "{} as a list holds {{key: ..., value: ...}} items, not {!r}".format(what, item)
+                    f"{what} as a list holds {{key: ..., value: ...}} items, not {item!r}"
                 )
             mapping[str(item["key"])] = item["value"]
         return mapping
-    raise ValueError(
-        "{} must be a mapping or a list of {{key, value}}, not {!r}".format(what, config)
-    )
+    raise ValueError(f"{what} must be a mapping or a list of {{key, value}}, not {config!r}")
 
 
 def status_of(running):
@@ -102,16 +100,14 @@ def old_source(source):
         if source.get("type") == "none":
             return None
         return dict(source)
-    raise ValueError("source must be an image alias or a mapping, not {!r}".format(source))
+    raise ValueError(f"source must be an image alias or a mapping, not {source!r}")
 
 
 def image_source(source):
     """An old ``lxd_image`` source dict as :func:`lxdapi.image_present` takes it."""
     if not isinstance(source, dict) or "type" not in source:
         raise ValueError(
-            "source must be a mapping with a type (file, simplestreams, lxd), not {!r}".format(
-                source
-            )
+            f"source must be a mapping with a type (file, simplestreams, lxd), not {source!r}"
         )
     kind = source["type"]
     if kind == "file":
@@ -131,7 +127,7 @@ def image_source(source):
             "a source of type url (a download made by the minion) is not supported: fetch "
             "the file with file.managed and use type: file"
         )
-    raise ValueError("unknown source type {!r}; choose file, simplestreams or lxd".format(kind))
+    raise ValueError(f"unknown source type {kind!r}; choose file, simplestreams or lxd")
 
 
 def init_document(
@@ -152,10 +148,10 @@ def init_document(
     if storage_create_device:
         pool_config["source"] = storage_create_device
     if storage_create_loop:
-        pool_config["size"] = "{}GB".format(storage_create_loop)
+        pool_config["size"] = f"{storage_create_loop}GB"
     config = {}
     if network_address:
-        config["core.https_address"] = "{}:{}".format(network_address, network_port or 8443)
+        config["core.https_address"] = f"{network_address}:{network_port or 8443}"
     if trust_password:
         config["core.trust_password"] = trust_password
     pool = {"name": storage_pool or "default", "driver": storage_backend, "config": pool_config}
@@ -180,7 +176,7 @@ def old_changes(changes):
 def failed(name, problem):
     """A state's result for an old value that cannot be read: ``result`` False, the
     problem named, nothing changed."""
-    return {"name": name, "result": False, "comment": "{}: {}".format(name, problem), "changes": {}}
+    return {"name": name, "result": False, "comment": f"{name}: {problem}", "changes": {}}
 
 
 def adapted(state, name, connection, **args):

@@ -51,11 +51,11 @@ def file_mode(mode):
         or len(text) > 4
         or set(text) - set("01234567")
     ):
-        raise ValueError("mode must be octal digits such as '0644', not {!r}".format(mode))
+        raise ValueError(f"mode must be octal digits such as '0644', not {mode!r}")
     if len(text) == 4:
         raise ValueError(
-            "mode {!r} has a setuid, setgid or sticky bit, which LXD's file API cannot "
-            "set; give the permission bits only (such as '0755')".format(mode)
+            f"mode {mode!r} has a setuid, setgid or sticky bit, which LXD's file API cannot "
+            "set; give the permission bits only (such as '0755')"
         )
     return text.zfill(4)
 
@@ -112,7 +112,7 @@ def require_instance(api, instance):
     """APINotFoundException naming ``instance`` unless it exists."""
     check_name(instance, "instance")
     if get_or_none(api, api.instance_path(instance)) is None:
-        raise APINotFoundException(error="instance {!r} does not exist".format(instance))
+        raise APINotFoundException(error=f"instance {instance!r} does not exist")
 
 
 def instance_file_get(api, name, path):
@@ -180,9 +180,10 @@ def _plan_parents(api, instance, path, makedirs, plan):
         if not makedirs:
             raise APINotFoundException(
                 error=(
-                    "cannot write {} in {!r}: its parent folder {} does not exist (makedirs: "
+                    f"cannot write {path} in {instance!r}: its parent folder {folder} does not "
+                    "exist (makedirs: "
                     "True creates it)"
-                ).format(path, instance, folder)
+                )
             )
         missing.insert(0, folder)
         folder = posixpath.dirname(folder) or "/"
@@ -199,7 +200,7 @@ def _check_content(content):
     if isinstance(content, str):
         content = content.encode("utf-8")
     if content is not None and not isinstance(content, bytes):
-        raise ValueError("contents must be text or bytes, not {}".format(type(content).__name__))
+        raise ValueError(f"contents must be text or bytes, not {type(content).__name__}")
     return content
 
 
@@ -345,8 +346,9 @@ def plan_file_absent(api, instance, path):
     content, info = current
     if info["type"] == "directory" and content:
         raise ValueError(
-            "{} in {!r} is a folder with {} entries; only an empty folder is "
-            "removed, so it was left as it is".format(path, instance, len(content))
+            f"{path} in {instance!r} is a folder with {len(content)} entries; only an empty folder "
+            "is "
+            "removed, so it was left as it is"
         )
     plan.add(info["type"] if info["type"] in ("file", "symlink") else "folder", path, None)
     if info["type"] == "file":

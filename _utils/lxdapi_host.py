@@ -24,8 +24,9 @@ def require_extension(api, extension, what):
     naming it and ``what`` it is needed for."""
     if not api.has_extension(extension):
         raise APIException(
-            error="{} at {} cannot show {} (no {} API extension)".format(
-                api.server_label, api.display_endpoint, what, extension
+            error=(
+                f"{api.server_label} at {api.display_endpoint} cannot show {what} (no "
+                f"{extension} API extension)"
             )
         )
 
@@ -55,7 +56,7 @@ def storage_pool_resources(api, pool, target=None):
     except APIException:  # LXD 5.0 and Incus 6.0 answer 500 for a missing pool
         if get_or_none(api, api.path("storage-pools", pool)) is None:
             raise APINotFoundException(
-                error="storage pool {!r} does not exist on {}".format(pool, api.display_endpoint)
+                error=f"storage pool {pool!r} does not exist on {api.display_endpoint}"
             ) from None
         raise
 
@@ -71,7 +72,7 @@ def project_state(api, name=None):
     found = get_or_none(api, api.path("projects", name, "state"))
     if found is None:
         raise APINotFoundException(
-            error="project {!r} does not exist on {}".format(name, api.display_endpoint)
+            error=f"project {name!r} does not exist on {api.display_endpoint}"
         )
     return found.metadata
 
@@ -109,7 +110,7 @@ def _metrics_text(api):
 def _uptime_metric(api):
     """The sample a server with the ``internal_metrics`` API extension always writes
     among its own metrics (``incus_uptime_seconds``)."""
-    return "\n{}_uptime_seconds ".format(api.server_kind)
+    return f"\n{api.server_kind}_uptime_seconds "
 
 
 def _metric_name(line):

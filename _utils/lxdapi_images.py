@@ -62,9 +62,7 @@ def check_image_source(source, default_protocol="lxd"):
         )
     server = source.get("server")
     if not isinstance(server, str) or not server.startswith(("https://", "http://")):
-        raise ValueError(
-            "an image source needs a server URL (https://host:port), not {!r}".format(server)
-        )
+        raise ValueError(f"an image source needs a server URL (https://host:port), not {server!r}")
     protocol = source.get("protocol") or default_protocol
     if protocol not in IMAGE_PROTOCOLS:
         raise ValueError(
@@ -136,7 +134,7 @@ def plan_image_present(
         raise ValueError(
             "source must be an image file (path or salt:// URL), a remote "
             "image source mapping or an instance or snapshot to publish, "
-            "not {!r}".format(source)
+            f"not {source!r}"
         )
     return _plan_image_file(api, name, source, public, auto_update, names, fingerprint)
 
@@ -144,7 +142,7 @@ def plan_image_present(
 def _plan_image_file(api, name, source, public, auto_update, names, fingerprint):
     """The image of a unified tarball: uploaded unless the server has its fingerprint."""
     if not isinstance(source, str) or not os.path.isfile(source):
-        raise ValueError("image file {!r} does not exist".format(source))
+        raise ValueError(f"image file {source!r} does not exist")
     fingerprint = fingerprint or image_get_fingerprint(source)
     plan = Plan(name or fingerprint)
     image = image_get(api, fingerprint)
@@ -264,24 +262,20 @@ def check_publish_source(api, source):
     if source["type"] == "snapshot":
         instance, _, snapshot = name.partition("/")
         if not snapshot or not instance or "/" in snapshot:
-            raise ValueError(
-                "a snapshot to publish is named INSTANCE/SNAPSHOT, not {!r}".format(name)
-            )
+            raise ValueError(f"a snapshot to publish is named INSTANCE/SNAPSHOT, not {name!r}")
         url = api.instance_path(instance, "snapshots", snapshot)
-        what = "snapshot {!r} of {!r}".format(snapshot, instance)
+        what = f"snapshot {snapshot!r} of {instance!r}"
     else:
         if "/" in name:
             raise ValueError(
                 "an instance to publish has no '/' in its name (for a "
-                "snapshot use type: snapshot), not {!r}".format(name)
+                f"snapshot use type: snapshot), not {name!r}"
             )
         url = api.instance_path(name)
-        what = "instance {!r}".format(name)
+        what = f"instance {name!r}"
     found = get_or_none(api, url)
     if found is None:
-        raise APINotFoundException(
-            error="{} does not exist on {}".format(what, api.display_endpoint)
-        )
+        raise APINotFoundException(error=f"{what} does not exist on {api.display_endpoint}")
     return name, (found.metadata or {}).get("created_at") or ""
 
 
@@ -301,7 +295,7 @@ def _plan_image_publish(api, name, source, public, names):
         )
 
     return _plan_image_from(
-        api, name, names, public, False, body, "published from {} {}".format(kind, what), matches
+        api, name, names, public, False, body, f"published from {kind} {what}", matches
     )
 
 
@@ -357,10 +351,10 @@ def plan_image_pulled(api, source, public=False, auto_update=False, existing=Non
     check_bool(public, "public")
     check_bool(auto_update, "auto_update")
     if not isinstance(source, dict):
-        raise ValueError("source must be a mapping, not {!r}".format(source))
+        raise ValueError(f"source must be a mapping, not {source!r}")
     if source.get("type") == "url":
         if not str(source.get("url") or "").startswith(("https://", "http://")):
-            raise ValueError("a url source needs an http(s) url, not {!r}".format(source))
+            raise ValueError(f"a url source needs an http(s) url, not {source!r}")
         source = {"type": "url", "mode": "pull", "url": source["url"]}
         matches = lambda image: image.get("fingerprint") == existing  # noqa: E731
         label = source["url"]
@@ -385,7 +379,7 @@ def plan_image_pulled(api, source, public=False, auto_update=False, existing=Non
             return done
 
         plan.add("image", None, label)
-        plan.writes.append(Step("pull {}".format(label), pull, ("image",)))
+        plan.writes.append(Step(f"pull {label}", pull, ("image",)))
     plan.fingerprint = lambda: made.get("fingerprint")
     return plan
 
@@ -466,7 +460,7 @@ def plan_image_alias_present(api, name, target, description=None):
     check_optional_str(description, "description")
     image = image_get(api, target) if FINGERPRINT_RE.match(target) else image_resolve(api, target)
     if not image:
-        raise ValueError("image {!r} does not exist on {}".format(target, api.display_endpoint))
+        raise ValueError(f"image {target!r} does not exist on {api.display_endpoint}")
     target = image.metadata["fingerprint"]
     plan = Plan(name)
     alias = image_alias_get(api, name)
@@ -518,7 +512,7 @@ def image_import(api, path, alias=None, public=False):
     """Upload the unified image tarball at ``path`` unless the server has it, and point
     ``alias`` at it (moving the alias if it points elsewhere); return the fingerprint."""
     if not isinstance(path, str) or not os.path.isfile(path):
-        raise ValueError("image file {!r} does not exist".format(path))
+        raise ValueError(f"image file {path!r} does not exist")
     fingerprint = image_get_fingerprint(path)
     name = None if alias is None else check_name(alias, "alias")
     plan_image_present(
@@ -573,7 +567,7 @@ def image_alias_add(api, alias, image, description=None, move=False):
     found = image_resolve(api, image)
     if not found:
         raise APINotFoundException(
-            error="no image alias or fingerprint {!r} on {}".format(image, api.display_endpoint)
+            error=f"no image alias or fingerprint {image!r} on {api.display_endpoint}"
         )
     fingerprint = found.metadata["fingerprint"]
     current = image_alias_get(api, alias)
@@ -676,7 +670,7 @@ def _image_or_raise(api, image):
     found = image_resolve(api, image)
     if not found:
         raise APINotFoundException(
-            error="no image alias or fingerprint {!r} on {}".format(image, api.display_endpoint)
+            error=f"no image alias or fingerprint {image!r} on {api.display_endpoint}"
         )
     return found.metadata
 
@@ -697,9 +691,10 @@ def image_refresh(api, image):
     source = meta.get("update_source") or {}
     if not source.get("server"):
         raise ValueError(
-            "image {} ({}) has no update source: it was not pulled from an image server "
+            f"image {image} ({fingerprint[:12]}) has no update source: it was not pulled from an "
+            "image server "
             "(it was imported from a file or published from an instance), so there is "
-            "nothing to refresh it from".format(image, fingerprint[:12])
+            "nothing to refresh it from"
         )
     done = api.post(api.path("images", fingerprint, "refresh")).wait()
     refreshed = bool(((done.metadata or {}).get("metadata") or {}).get("refreshed"))
@@ -728,9 +723,9 @@ def _check_export_dest(path, what):
     path = check_absolute_path(path, what)
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
-        raise ValueError("{} {}: the folder {} does not exist".format(what, path, folder))
+        raise ValueError(f"{what} {path}: the folder {folder} does not exist")
     if os.path.isdir(path):
-        raise ValueError("{} {} is a folder; give the file to write".format(what, path))
+        raise ValueError(f"{what} {path} is a folder; give the file to write")
     return path
 
 
@@ -781,7 +776,7 @@ def image_export(api, image, dest, rootfs_dest=None):
     if rootfs_dest is not None:
         rootfs_dest = _check_export_dest(rootfs_dest, "rootfs_dest")
         if rootfs_dest == dest:
-            raise ValueError("rootfs_dest must be another file than dest ({})".format(dest))
+            raise ValueError(f"rootfs_dest must be another file than dest ({dest})")
     fingerprint = _image_or_raise(api, image)["fingerprint"]
     response = api.get(api.path("images", fingerprint, "export"), stream=True).response
     try:
@@ -789,9 +784,10 @@ def image_export(api, image, dest, rootfs_dest=None):
         split = content_type.startswith("multipart/")
         if split and rootfs_dest is None:
             raise ValueError(
-                "image {} ({}) is a split image (a metadata tarball and a root file "
+                f"image {image} ({fingerprint[:12]}) is a split image (a metadata tarball and a "
+                "root file "
                 "system): give rootfs_dest, the file for its root file system (dest gets "
-                "the metadata); nothing was written".format(image, fingerprint[:12])
+                "the metadata); nothing was written"
             )
         targets = {"metadata": dest, "rootfs": rootfs_dest}
         if split:
@@ -836,9 +832,10 @@ def _write_pieces(pieces, targets, api, fingerprint, split):
             )
         if digest.hexdigest() != fingerprint:
             raise APIException(
-                error="the export of image {} from {} has sha256 {}, not the image's "
-                "fingerprint; nothing was written".format(
-                    fingerprint, api.display_endpoint, digest.hexdigest()
+                error=(
+                    f"the export of image {fingerprint} from {api.display_endpoint} has sha256 "
+                    f"{digest.hexdigest()}, not the image's "
+                    "fingerprint; nothing was written"
                 )
             )
         for partial in files.values():
@@ -893,19 +890,28 @@ def _multipart_pieces(chunks, boundary, api, fingerprint):
             if end < 0:
                 if len(buffer) > 65536:
                     raise APIException(
-                        error="the export of image {} from {} is not a readable multipart "
-                        "answer; nothing was written".format(fingerprint[:12], api.display_endpoint)
+                        error=(
+                            f"the export of image {fingerprint[:12]} from {api.display_endpoint} "
+                            "is not a readable multipart "
+                            "answer; nothing was written"
+                        )
                     )
                 break
             found = _PART_NAME.search(buffer[:end])
             name = found.group(1).decode("latin-1") if found else ""
             if name not in SPLIT_PARTS:
                 raise APIException(
-                    error="the export of image {} from {} has an unknown part {!r}; nothing "
-                    "was written".format(fingerprint[:12], api.display_endpoint, name)
+                    error=(
+                        f"the export of image {fingerprint[:12]} from {api.display_endpoint} has "
+                        f"an unknown part {name!r}; nothing "
+                        "was written"
+                    )
                 )
             part, buffer, state = SPLIT_PARTS[name], buffer[end + 4 :], "body"
     raise APIException(
-        error="the export of image {} from {} ended before its last part; nothing was "
-        "written".format(fingerprint[:12], api.display_endpoint)
+        error=(
+            f"the export of image {fingerprint[:12]} from {api.display_endpoint} ended before "
+            "its last part; nothing was "
+            "written"
+        )
     )

@@ -74,8 +74,7 @@ finally:
 # file it names, which it deletes), writes the config
 # and pillar files in a fresh 0700 folder, runs salt-call with a timeout, prints one JSON
 # line ({retcode, out, stderr} or {timeout}) and removes the folder.
-RUNNER = (
-    r"""
+RUNNER = r"""
 import json, os, shutil, signal, subprocess, sys, tempfile
 root = sys.argv[1]
 if "LXDAPI_JOB" in os.environ:
@@ -110,13 +109,11 @@ try:
     if os.path.exists(out):
         with open(out) as fh:
             text = fh.read()
-    stderr = err.decode("utf-8", "replace")[-%d:]
+    stderr = err.decode("utf-8", "replace")[-@STDERR_TAIL@:]
     print(json.dumps({"retcode": proc.returncode, "out": text, "stderr": stderr}))
 finally:
     shutil.rmtree(work, ignore_errors=True)
-"""
-    % STDERR_TAIL
-)
+""".replace("@STDERR_TAIL@", str(STDERR_TAIL))
 
 
 class NotRunnable(APIException):
@@ -139,7 +136,7 @@ class Bundle:
 
     def __init__(self, label, digest, source):
         self.label, self.digest, self.source = label, digest, source
-        self.name = "{}-{}".format(label, digest[:16])
+        self.name = f"{label}-{digest[:16]}"
         self.path = posixpath.join(GUEST_ROOT, self.name)
 
     @classmethod
@@ -160,7 +157,7 @@ class Bundle:
         with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
             for rel in sorted(files):
                 if rel.startswith("/") or ".." in rel.split("/"):
-                    raise ValueError("{!r} is not a relative path inside the tree".format(rel))
+                    raise ValueError(f"{rel!r} is not a relative path inside the tree")
                 with open(files[rel], "rb") as fh:
                     data = fh.read()
                 info = tarfile.TarInfo(rel)
@@ -185,7 +182,7 @@ def require_runnable(api, instance):
     check_name(instance, "instance")
     state = instance_state(api, instance)
     if not state:
-        raise NotRunnable(error="instance {!r} does not exist".format(instance))
+        raise NotRunnable(error=f"instance {instance!r} does not exist")
     status = planning_status(state.get("status"))
     if status != "Running":
         raise NotRunnable(
@@ -214,8 +211,8 @@ def _python(api, instance, args, timeout, environment=None):
 
 def _no_python(instance):
     return NotRunnable(
-        error="instance {!r} has no python3: Salt runs there on the instance's own "
-        "python3 (install it in the image, e.g. apt-get install python3)".format(instance)
+        error=f"instance {instance!r} has no python3: Salt runs there on the instance's own "
+        "python3 (install it in the image, e.g. apt-get install python3)"
     )
 
 
@@ -237,7 +234,7 @@ def bundle_present(api, instance, bundle, timeout=None):
         return False
     _python(api, instance, ["-c", "pass"], timeout)  # no python3: say so, ship nothing
     _make_guest_root(api, instance)
-    upload = posixpath.join(GUEST_ROOT, ".upload-{}.tgz".format(uuid.uuid4().hex))
+    upload = posixpath.join(GUEST_ROOT, f".upload-{uuid.uuid4().hex}.tgz")
     source = bundle.open()
     try:
         instance_file_write(api, instance, upload, source, mode="0600", uid=0, gid=0)
@@ -345,7 +342,7 @@ def _job_env(api, instance, job):
     if len(text.encode()) <= JOB_ENV_LIMIT:
         return {"LXDAPI_JOB": text}
     _make_guest_root(api, instance)
-    path = posixpath.join(GUEST_ROOT, ".job-{}.json".format(uuid.uuid4().hex))
+    path = posixpath.join(GUEST_ROOT, f".job-{uuid.uuid4().hex}.json")
     instance_file_write(api, instance, path, text.encode(), mode="0600", uid=0, gid=0)
     return {"LXDAPI_JOB_FILE": path}
 
@@ -449,14 +446,14 @@ def state_results(ret):
     """An inner highstate return as ``[(id, entry)]`` in the order the states ran; ids
     that several states share get `` (module.function)`` after them."""
     if not isinstance(ret, dict):
-        raise SaltCallFailed(error="the states did not run: {}".format(words(ret)), ret=ret)
+        raise SaltCallFailed(error=f"the states did not run: {words(ret)}", ret=ret)
     ordered = sorted(ret.items(), key=lambda item: (item[1] or {}).get("__run_num__", 0))
     ids = [state_id(key, entry) for key, entry in ordered]
     named = []
     for (key, entry), sid in zip(ordered, ids):
         if ids.count(sid) > 1:
             parts = key.split("_|-")
-            sid = "{} ({}.{})".format(sid, parts[0], parts[-1]) if len(parts) == 4 else key
+            sid = f"{sid} ({parts[0]}.{parts[-1]})" if len(parts) == 4 else key
         named.append((sid, entry if isinstance(entry, dict) else {"comment": str(entry)}))
     return named
 
@@ -529,12 +526,10 @@ def sls_names(mods):
     if isinstance(mods, str):
         mods = [m.strip() for m in mods.split(",")]
     if not isinstance(mods, (list, tuple)) or not mods:
-        raise ValueError("mods must name one SLS or more, not {!r}".format(mods))
+        raise ValueError(f"mods must name one SLS or more, not {mods!r}")
     for mod in mods:
         if not isinstance(mod, str) or not mod or any(c.isspace() or c == "," for c in mod):
-            raise ValueError(
-                "mods must be SLS names (such as nginx or web.tls), not {!r}".format(mod)
-            )
+            raise ValueError(f"mods must be SLS names (such as nginx or web.tls), not {mod!r}")
     return list(mods)
 
 

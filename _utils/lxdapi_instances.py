@@ -107,7 +107,7 @@ def validate_instance_name(name):
         or not re.match(r"^[A-Za-z][A-Za-z0-9-]{0,62}$", name)
         or name.endswith("-")
     ):
-        raise ValueError("invalid instance name {!r}: use {}".format(name, INSTANCE_NAME_RULE))
+        raise ValueError(f"invalid instance name {name!r}: use {INSTANCE_NAME_RULE}")
     return name
 
 
@@ -178,21 +178,22 @@ def source_note(api, current, source):
     label = source_label(source)
     if not base:
         return (
-            "{} was not created from an image, not from {} as declared; it is left as "
-            "it is (nothing is recreated).".format(name, label)
+            f"{name} was not created from an image, not from {label} as declared; it is left as "
+            "it is (nothing is recreated)."
         )
     if wanted is False:
         return (
-            "Cannot tell whether {} was created from {}: there is no such image alias "
-            "now; it is left as it is.".format(name, label)
+            f"Cannot tell whether {name} was created from {label}: there is no such image alias "
+            "now; it is left as it is."
         )
     if not base.startswith(wanted):
         was = base[:12]
         if config.get("image.description"):
             was += " ({})".format(config["image.description"])
         return (
-            "{} was created from image {}, not from {} ({}) as declared; it is left as "
-            "it is (nothing is recreated).".format(name, was, label, wanted[:12])
+            f"{name} was created from image {was}, not from {label} ({wanted[:12]}) as declared; "
+            "it is left as "
+            "it is (nothing is recreated)."
         )
     return None
 
@@ -274,8 +275,7 @@ def plan_instance_present(
         check_bool(flag, what)
     if source is not None and not isinstance(source, (str, dict)):
         raise ValueError(
-            "source must be an image alias or fingerprint, or LXD's source "
-            "mapping, not {!r}".format(source)
+            f"source must be an image alias or fingerprint, or LXD's source mapping, not {source!r}"
         )
     timeout = check_seconds(timeout)
     ignored = sorted(k for k in (config or {}) if ignored_config_key(k))
@@ -428,7 +428,7 @@ def copied_profiles(api, source):
     found = get_or_none(api, url)
     if found is None:
         raise APINotFoundException(
-            error="copy source {!r} does not exist on {}".format(what, api.display_endpoint)
+            error=f"copy source {what!r} does not exist on {api.display_endpoint}"
         )
     return list((found.metadata or {}).get("profiles") or [])
 
@@ -454,9 +454,7 @@ def _plan_instance_create(
         and not source.get("server")
         and declared_fingerprint(api, source) is False
     ):
-        raise ValueError(
-            "image {!r} does not exist on {}".format(source_label(source), api.display_endpoint)
-        )
+        raise ValueError(f"image {source_label(source)!r} does not exist on {api.display_endpoint}")
     if profiles is not None:
         check_profiles_exist(api, profiles)
     elif isinstance(source, dict) and source.get("type") == "copy":
@@ -551,16 +549,16 @@ def _plan_instance_update(
     moving = bool(target and location not in (None, "", "none") and location != target)
     if moving and not migrate:
         plan.notes.append(
-            "{} is on cluster member {}, not {} as declared; it is not "
-            "moved (migrate: True moves it).".format(name, location, target)
+            f"{name} is on cluster member {location}, not {target} as declared; it is not "
+            "moved (migrate: True moves it)."
         )
 
     now = planning_status(current.get("status"))
     final = status or now
     if moving and migrate and now != "Stopped" and final != "Stopped":
         raise ValueError(
-            "{} is {} on cluster member {}; it must be stopped to move to {} "
-            "(declare status: Stopped, or stop it first)".format(name, now, location, target)
+            f"{name} is {now} on cluster member {location}; it must be stopped to move to {target} "
+            "(declare status: Stopped, or stop it first)"
         )
     if moving and migrate and now == "Stopped":
         plan.extend(plan_instance_move(api, name, location, target))
@@ -620,7 +618,7 @@ def instance_source(api, source):
     if image:
         return {"type": "image", "fingerprint": image.metadata["fingerprint"]}
     raise APINotFoundException(
-        error="no image alias or fingerprint {!r} on {}".format(source, api.display_endpoint)
+        error=f"no image alias or fingerprint {source!r} on {api.display_endpoint}"
     )
 
 
@@ -650,7 +648,7 @@ def instance_create(
             )
         )
     if profiles is not None and not isinstance(profiles, (list, tuple)):
-        raise ValueError("profiles must be a list of profile names, not {!r}".format(profiles))
+        raise ValueError(f"profiles must be a list of profile names, not {profiles!r}")
     body = {
         "name": name,
         "type": instance_type,
@@ -664,7 +662,7 @@ def instance_create(
     if description is not None:
         body["description"] = str(description)
     params = {"target": str(target)} if target else None
-    taken = "instance {!r} already exists".format(name)
+    taken = f"instance {name!r} already exists"
     # Incus reports a taken name as a failed operation, not a conflict: ask first.
     if get_or_none(api, api.instance_path(name)) is not None:
         raise APIConflictException(
@@ -692,8 +690,8 @@ def instance_delete(api, name, force=False):
             raise APIConflictException(
                 method="DELETE",
                 url=api.absolute_url(api.instance_path(name)),
-                error="instance {!r} is {}; stop it first, or pass force=True to kill it".format(
-                    name, status
+                error=(
+                    f"instance {name!r} is {status}; stop it first, or pass force=True to kill it"
                 ),
             )
         Write(
@@ -831,10 +829,10 @@ def instance_rename(api, name, new_name):
     if current is None:
         if target is not None:
             return False
-        raise APINotFoundException(error="instance {!r} does not exist".format(name))
+        raise APINotFoundException(error=f"instance {name!r} does not exist")
     if target is not None:
         raise APIConflictException(
-            error="instance {!r} already exists; {!r} was not renamed".format(new_name, name)
+            error=f"instance {new_name!r} already exists; {name!r} was not renamed"
         )
     api.post(api.instance_path(name), json={"name": new_name}).wait()
     return True
@@ -851,14 +849,14 @@ def exec_body(command, environment=None, cwd=None, user=None, group=None):
     """
     if isinstance(command, (str, bytes)):
         raise ValueError(
-            "command must be an argv list such as ['ls', '-l'], not the string {!r}: "
-            "nothing runs through a shell (use ['sh', '-c', '...'] for one)".format(command)
+            f"command must be an argv list such as ['ls', '-l'], not the string {command!r}: "
+            "nothing runs through a shell (use ['sh', '-c', '...'] for one)"
         )
     if not isinstance(command, (list, tuple)) or not command:
-        raise ValueError("command must be a non-empty argv list, not {!r}".format(command))
+        raise ValueError(f"command must be a non-empty argv list, not {command!r}")
     for arg in command:
         if isinstance(arg, (dict, list, tuple)) or arg is None:
-            raise ValueError("each argument of command must be a string, not {!r}".format(arg))
+            raise ValueError(f"each argument of command must be a string, not {arg!r}")
     body = {
         "command": [str(arg) for arg in command],
         "record-output": True,
@@ -929,19 +927,15 @@ def command_argv(command, what="command"):
         try:
             argv = shlex.split(command)
         except ValueError as exc:
-            raise ValueError(
-                "{} {!r} cannot be split into words: {}".format(what, command, exc)
-            ) from None
+            raise ValueError(f"{what} {command!r} cannot be split into words: {exc}") from None
     elif isinstance(command, (list, tuple)):
         argv = list(command)
     else:
-        raise ValueError(
-            "{} must be an argv list or a string, not {}".format(what, type(command).__name__)
-        )
+        raise ValueError(f"{what} must be an argv list or a string, not {type(command).__name__}")
     if not argv or not all(
         isinstance(a, (str, int, float)) and not isinstance(a, bool) for a in argv
     ):
-        raise ValueError("{} must be a non-empty list of words, not {!r}".format(what, command))
+        raise ValueError(f"{what} must be a non-empty list of words, not {command!r}")
     return [str(a) for a in argv]
 
 
@@ -950,9 +944,7 @@ def check_paths(paths, what):
     if isinstance(paths, str):
         paths = [paths]
     if not isinstance(paths, (list, tuple)) or not paths:
-        raise ValueError(
-            "{} must be an absolute path or a list of them, not {!r}".format(what, paths)
-        )
+        raise ValueError(f"{what} must be an absolute path or a list of them, not {paths!r}")
     return [check_absolute_path(p, what) for p in paths]
 
 
@@ -967,11 +959,11 @@ def exec_skip_reason(api, name, onlyif=None, unless=None, creates=None, **exec_a
         argv = command_argv(onlyif, "onlyif_exec")
         code = instance_exec(api, name, argv, **exec_args)["retcode"]
         if code != 0:
-            return "onlyif_exec {} exited {}.".format(argv, code)
+            return f"onlyif_exec {argv} exited {code}."
     if unless is not None:
         argv = command_argv(unless, "unless_exec")
         if instance_exec(api, name, argv, **exec_args)["retcode"] == 0:
-            return "unless_exec {} exited 0.".format(argv)
+            return f"unless_exec {argv} exited 0."
     if creates is not None:
         paths = check_paths(creates, "creates_path")
         if all(instance_file_read(api, name, p) is not None for p in paths):
@@ -990,7 +982,7 @@ def check_retcodes(codes):
         or not codes
         or not all(isinstance(c, int) and not isinstance(c, bool) for c in codes)
     ):
-        raise ValueError("success_retcodes must be a list of exit codes, not {!r}".format(codes))
+        raise ValueError(f"success_retcodes must be a list of exit codes, not {codes!r}")
     return list(codes)
 
 
@@ -1121,12 +1113,12 @@ def snapshot_create(api, name, snapshot=None, stateful=False):
     if snapshot is not None:
         snapshot = check_name(snapshot, "snapshot")
         if "/" in snapshot:
-            raise ValueError("snapshot names cannot contain '/': {!r}".format(snapshot))
+            raise ValueError(f"snapshot names cannot contain '/': {snapshot!r}")
         if snapshot in before:
             raise APIConflictException(
                 method="POST",
                 url=api.absolute_url(snapshot_path(api, name)),
-                error="snapshot {!r} of {!r} already exists".format(snapshot, name),
+                error=f"snapshot {snapshot!r} of {name!r} already exists",
             )
         body["name"] = snapshot
     Write("POST", snapshot_path(api, name), body).send(api)
@@ -1144,7 +1136,7 @@ def snapshot_restore(api, name, snapshot, stateful=False):
         raise APINotFoundException(
             method="PUT",
             url=api.absolute_url(api.instance_path(name)),
-            error="instance {!r} has no snapshot {!r}".format(name, snapshot),
+            error=f"instance {name!r} has no snapshot {snapshot!r}",
         )
     Write("PUT", api.instance_path(name), {"restore": snapshot, "stateful": bool(stateful)}).send(
         api
@@ -1206,9 +1198,7 @@ def plan_instance_status(api, name, status, restart=False, force=False, timeout=
     if current is None:
         container = instance_get(api, name)
         if not container:
-            raise ValueError(
-                "container {!r} does not exist on {}".format(name, api.display_endpoint)
-            )
+            raise ValueError(f"container {name!r} does not exist on {api.display_endpoint}")
         current = planning_status(container.metadata.get("status"))
     plan = Plan(name)
     if current != status:

@@ -73,7 +73,7 @@ def ip_address(value, what):
         return str(ipaddress.ip_address(text))
     except ValueError:
         raise ValueError(
-            "{} must be an IP address (192.0.2.10, 2001:db8::10), not {!r}".format(what, value)
+            f"{what} must be an IP address (192.0.2.10, 2001:db8::10), not {value!r}"
         ) from None
 
 
@@ -90,15 +90,13 @@ def forward_port(item, what):
     spaces, a canonical target address), the keys it leaves empty left out (``snat``
     false too): how both the declared specs and the held ones are compared."""
     if not isinstance(item, dict):
-        raise ValueError("each item of {} must be a mapping, not {!r}".format(what, item))
+        raise ValueError(f"each item of {what} must be a mapping, not {item!r}")
     port = {}
     for key, value in item.items():
         if value is None or value is False:
             continue
         if isinstance(value, (dict, list)):
-            raise ValueError(
-                "{}: {} must be a string or a number, not {!r}".format(what, key, value)
-            )
+            raise ValueError(f"{what}: {key} must be a string or a number, not {value!r}")
         text = "true" if value is True else str(value).strip()
         if key in ("listen_port", "target_port"):
             text = _port_list(text)
@@ -119,8 +117,8 @@ def _check_ports(text, what):
         match = _PORT_RANGE.match(part)
         if not match or any(int(p) > 65535 for p in match.groups() if p):
             raise ValueError(
-                "{} must be ports or ranges of ports, comma separated (80,443,8000-8010), "
-                "not {!r}".format(what, text)
+                f"{what} must be ports or ranges of ports, comma separated (80,443,8000-8010), "
+                f"not {text!r}"
             )
 
 
@@ -135,8 +133,7 @@ def _check_forward(want):
         for key in config:
             if key != "target_address" and not key.startswith("user."):
                 raise ValueError(
-                    "a network forward's config takes target_address and user.* keys, "
-                    "not {!r}".format(key)
+                    f"a network forward's config takes target_address and user.* keys, not {key!r}"
                 )
         if config.get("target_address"):
             config["target_address"] = ip_address(
@@ -144,7 +141,7 @@ def _check_forward(want):
             )
         want["config"] = config
     for index, port in enumerate(want.get("ports") or ()):
-        what = "ports[{}]".format(index)
+        what = f"ports[{index}]"
         unknown = sorted(set(port) - set(FORWARD_PORT_KEYS))
         if unknown:
             raise ValueError(
@@ -157,7 +154,7 @@ def _check_forward(want):
                 "{}: protocol must be tcp or udp, not {!r}".format(what, port.get("protocol"))
             )
         if not port.get("listen_port"):
-            raise ValueError("{}: listen_port is required (80, or 8000-8010)".format(what))
+            raise ValueError(f"{what}: listen_port is required (80, or 8000-8010)")
         _check_ports(port["listen_port"], what + ": listen_port")
         if port.get("target_port"):
             _check_ports(port["target_port"], what + ": target_port")
@@ -173,7 +170,7 @@ def _check_forward_server(api, want):
     ):
         raise ValueError(
             "snat in a port spec needs the network_forward_snat API extension, which the "
-            "server at {} lacks".format(api.display_endpoint)
+            f"server at {api.display_endpoint} lacks"
         )
 
 
@@ -243,7 +240,7 @@ class ResourceKind:
     def __post_init__(self):
         problems = []
         if self.update not in (UPDATE_PATCH, UPDATE_PUT):
-            problems.append("update must be {!r} or {!r}".format(UPDATE_PATCH, UPDATE_PUT))
+            problems.append(f"update must be {UPDATE_PATCH!r} or {UPDATE_PUT!r}")
         for what in ("lists", "name_sets", "set_after_create"):
             stray = set(getattr(self, what)) - set(self.fields)
             if stray:
@@ -263,7 +260,7 @@ class ResourceKind:
             problems.append("check_create must be callable")
         for what in ("check_key", "list_item", "check_declared"):
             if getattr(self, what) is not None and not callable(getattr(self, what)):
-                problems.append("{} must be callable".format(what))
+                problems.append(f"{what} must be callable")
         if self.list_item is not None and not self.lists:
             problems.append("list_item needs lists")
         parent_params = set(re.findall(r"{(\w+)}", self.parent))
@@ -301,7 +298,7 @@ def _kinds(*kinds):
     table = {}
     for kind in kinds:
         if kind.name in table:
-            raise TypeError("resource kind {!r} is declared twice".format(kind.name))
+            raise TypeError(f"resource kind {kind.name!r} is declared twice")
         table[kind.name] = kind
     return types.MappingProxyType(table)
 

@@ -52,7 +52,7 @@ def instance_log_get(api, name, filename):
     name = check_name(name, "name")
     filename = check_name(filename, "log file name")
     if "/" in filename or filename in (".", ".."):
-        raise ValueError("a log file name is a name such as lxc.log, not {!r}".format(filename))
+        raise ValueError(f"a log file name is a name such as lxc.log, not {filename!r}")
     return _text(api.get(api.instance_path(name, "logs", filename)))
 
 
@@ -130,12 +130,10 @@ def explain_start_failure(name, instance_type=None):
             return exc
         filename, lines = log_tail(api, name, instance_type)
         if lines:
-            return with_lines(
-                exc, "last {} lines of {}'s {}".format(len(lines), name, filename), lines
-            )
-        exc.details = (exc.details + "\n" if exc.details else "") + "({} has no {} on {})".format(
-            name, filename, api.display_endpoint
-        )
+            return with_lines(exc, f"last {len(lines)} lines of {name}'s {filename}", lines)
+        exc.details = (
+            exc.details + "\n" if exc.details else ""
+        ) + f"({name} has no {filename} on {api.display_endpoint})"
         exc.args = (str(exc),)
         return exc
 

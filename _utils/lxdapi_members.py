@@ -49,17 +49,16 @@ def check_member_config(kind, member_config):
     spec = resource_kind(kind)
     keys = spec.member_config_keys
     if not keys:
-        raise ValueError("a {} takes no member_config argument".format(spec.label))
+        raise ValueError(f"a {spec.label} takes no member_config argument")
     if not isinstance(member_config, dict):
         raise ValueError(
-            "member_config must be a mapping of cluster member name to config keys, not {}".format(
-                type(member_config).__name__
-            )
+            "member_config must be a mapping of cluster member name to config keys, not "
+            f"{type(member_config).__name__}"
         )
     checked = {}
     for member, config in member_config.items():
         member = check_name(member, "member_config member")
-        config = lxd_config(config, "member_config of {}".format(member))
+        config = lxd_config(config, f"member_config of {member}")
         shared = sorted(k for k in config if k not in keys)
         if shared:
             raise ValueError(
@@ -176,10 +175,9 @@ def plan_member_config(api, kind, name, want_config, member_config, url, current
                 continue
             if key in spec.create_only_config:
                 plan.notes.append(
-                    "The {} {!r} has {} {!r} on {}, not the declared {!r}: it can only be "
-                    "set at creation, so it was left as it is.".format(
-                        spec.label, name, key, have.get(key), member, value
-                    )
+                    f"The {spec.label} {name!r} has {key} {have.get(key)!r} on {member}, not the "
+                    f"declared {value!r}: it can only be "
+                    "set at creation, so it was left as it is."
                 )
                 continue
             old[key], new[key] = have.get(key), value
@@ -233,7 +231,8 @@ def plan_cluster_resume(api, kind, name, want, member_config, collection, url, c
         if "description" in update.body:
             plan.add("description", current.get("description"), want["description"])
     plan.notes.append(
-        "The {} {!r} was {} on the cluster (a creation that stopped "
-        "half-way); its creation was finished.".format(resource_kind(kind).label, name, status)
+        f"The {resource_kind(kind).label} {name!r} was {status} on the cluster (a creation that "
+        "stopped "
+        "half-way); its creation was finished."
     )
     return plan

@@ -79,9 +79,7 @@ def operation_path(api, operation):
     """Relative URL of an operation given its id or its URL (``/1.0/operations/<id>``)."""
     op_id = name_from_url(check_name(operation, "operation"))
     if not op_id:
-        raise ValueError(
-            "operation must be an id or /1.0/operations/<id>, not {!r}".format(operation)
-        )
+        raise ValueError(f"operation must be an id or /1.0/operations/<id>, not {operation!r}")
     return api.path("operations", op_id)
 
 
@@ -128,8 +126,9 @@ def operation_wait(api, operation, timeout=None):
     if meta.get("status_code") in OPERATION_RUNNING_CODES or result.data.get("type") == "error":
         raise APITimeout(
             result,
-            error="operation {} still running after {}s; it was left running".format(
-                name_from_url(url), timeout
+            error=(
+                f"operation {name_from_url(url)} still running after {timeout}s; it was left "
+                "running"
             ),
         )
     return meta

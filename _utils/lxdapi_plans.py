@@ -77,9 +77,7 @@ class Write:
             except APIPreconditionFailed as exc:
                 raise reword(
                     exc,
-                    "{} was changed by another client since it was read; not overwritten".format(
-                        self.url
-                    ),
+                    f"{self.url} was changed by another client since it was read; not overwritten",
                 ) from None
             except APIException as exc:
                 if not refused_as_busy(exc):
@@ -87,13 +85,13 @@ class Write:
                 if attempt == BUSY_RETRIES:  # LXD refused it: another update ran
                     raise reword(
                         exc,
-                        "{} was being changed by another client at the same "
-                        "moment; not overwritten ({})".format(self.url, exc.error),
+                        f"{self.url} was being changed by another client at the same "
+                        f"moment; not overwritten ({exc.error})",
                     ) from None
                 time.sleep(0.05 * (attempt + 1))  # then again, with the same If-Match
 
     def __repr__(self):
-        return "<Write {} {}>".format(self.method, self.url)
+        return f"<Write {self.method} {self.url}>"
 
 
 class Step:
@@ -117,7 +115,7 @@ class Step:
         return self.run()
 
     def __repr__(self):
-        return "<Step {}>".format(self.description)
+        return f"<Step {self.description}>"
 
 
 class Plan:
@@ -202,9 +200,7 @@ class Plan:
                 if retry is None:
                     raise reword(
                         again,
-                        "{} (tried again from a fresh read, after: {})".format(
-                            again.error, exc.error
-                        ),
+                        f"{again.error} (tried again from a fresh read, after: {exc.error})",
                     ) from None
                 fresh = retry
         self.changes = dict(made, **fresh.changes)
@@ -212,8 +208,9 @@ class Plan:
         self.sent = sent + list(fresh.sent)
         self.notes.extend(fresh.notes)
         self.notes.append(
-            "{} was busy or changed by another client at that moment ({}); converged "
-            "from a fresh read.".format(self.name, exc.error)
+            f"{self.name} was busy or changed by another client at that moment ({exc.error}); "
+            "converged "
+            "from a fresh read."
         )
         return True
 

@@ -34,16 +34,14 @@ def _entries(section, entries):
     if entries is None:
         return []
     if not isinstance(entries, (list, tuple)):
-        raise ValueError("{} must be a list of mappings, not {!r}".format(section, entries))
+        raise ValueError(f"{section} must be a list of mappings, not {entries!r}")
     found, names = [], set()
     for entry in entries:
         if not isinstance(entry, dict) or "name" not in entry:
-            raise ValueError(
-                "each of {} needs a mapping with a name, not {!r}".format(section, entry)
-            )
+            raise ValueError(f"each of {section} needs a mapping with a name, not {entry!r}")
         name = check_name(entry["name"], section + " name")
         if name in names:
-            raise ValueError("{} names {!r} twice".format(section, name))
+            raise ValueError(f"{section} names {name!r} twice")
         names.add(name)
         found.append((name, {k: v for k, v in entry.items() if k != "name"}))
     return found
@@ -76,6 +74,6 @@ def plan_server_initialized(api, config=None, **sections):
             try:
                 plan = plan_resource_present(api, kind, name, declared, planned_pools=pools)
             except ValueError as exc:
-                raise ValueError("{} {!r}: {}".format(section, name, exc)) from None
+                raise ValueError(f"{section} {name!r}: {exc}") from None
             named.append(((section, name), plan))
     return PlanSequence("server", named)

@@ -77,7 +77,7 @@ class WaitFor:
         if self.nic:
             parts.append(self.address_text())
         if self.command:
-            parts.append("{} to exit 0".format(list(self.command)))
+            parts.append(f"{list(self.command)} to exit 0")
         if self.agent:
             parts.append("the VM agent")
         return "{} (up to {:g} s)".format(", then ".join(parts), self.timeout)
@@ -87,17 +87,13 @@ def _seconds(value, what, default):
     if value is None:
         return float(default)
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError("wait_for: {} must be a number of seconds, not {!r}".format(what, value))
+        raise ValueError(f"wait_for: {what} must be a number of seconds, not {value!r}")
     try:
         seconds = float(value)
     except ValueError:
-        raise ValueError(
-            "wait_for: {} must be a number of seconds, not {!r}".format(what, value)
-        ) from None
+        raise ValueError(f"wait_for: {what} must be a number of seconds, not {value!r}") from None
     if not seconds > 0 or seconds != seconds or seconds == float("inf"):
-        raise ValueError(
-            "wait_for: {} must be a positive number of seconds, not {!r}".format(what, value)
-        )
+        raise ValueError(f"wait_for: {what} must be a positive number of seconds, not {value!r}")
     return seconds
 
 
@@ -149,14 +145,10 @@ def parse_wait_for(value):
             )
         nic = address.get("nic")
         if not isinstance(nic, str) or not re.match(r"^[A-Za-z0-9_.@-]{1,15}$", nic):
-            raise ValueError(
-                "wait_for: address needs the nic's name, such as eth0, not {!r}".format(nic)
-            )
+            raise ValueError(f"wait_for: address needs the nic's name, such as eth0, not {nic!r}")
         family = address.get("family")
         if family is not None and family not in FAMILIES:
-            raise ValueError(
-                "wait_for: address family must be inet or inet6, not {!r}".format(family)
-            )
+            raise ValueError(f"wait_for: address family must be inet or inet6, not {family!r}")
         scope = address.get("scope", "global")
         if scope not in SCOPES:
             raise ValueError(
@@ -208,7 +200,7 @@ def _address_seen(state, wait):
     """``(address or None, what was seen)`` on the NIC ``wait`` names, from ``/state``."""
     nic = ((state or {}).get("network") or {}).get(wait.nic)
     if nic is None:
-        return None, "{} is not up yet".format(wait.nic)
+        return None, f"{wait.nic} is not up yet"
     addresses = nic.get("addresses") or []
     for addr in addresses:
         if addr.get("scope") == wait.scope and (wait.family in (None, addr.get("family"))):
@@ -217,7 +209,7 @@ def _address_seen(state, wait):
         "{} ({})".format(a.get("address"), a.get("scope")) for a in addresses if a.get("address")
     )
     return None, "no {} yet{}".format(
-        wait.address_text(article=False), " (has {})".format(have) if have else ""
+        wait.address_text(article=False), f" (has {have})" if have else ""
     )
 
 
@@ -245,18 +237,16 @@ class ReadinessWait:
 
     def describe(self):
         """``wait for web1: a global address on eth0 (up to 60 s)``."""
-        return "wait for {}: {}".format(self.name, self.wait.describe())
+        return f"wait for {self.name}: {self.wait.describe()}"
 
     def run(self, api):
         """Wait; return what was found (``web1: eth0 has 2001:db8::5 after 3.2 s``).
         :class:`NotReady` when the time runs out."""
-        return "{}: {}".format(
-            self.name,
-            wait_ready(api, self.name, self.wait, self.instance_type, self.clock, self.sleep),
-        )
+        found = wait_ready(api, self.name, self.wait, self.instance_type, self.clock, self.sleep)
+        return f"{self.name}: {found}"
 
     def __repr__(self):
-        return "<ReadinessWait {}: {}>".format(self.name, self.wait.describe())
+        return f"<ReadinessWait {self.name}: {self.wait.describe()}>"
 
 
 def _probe(api, name, wait, remaining):
@@ -268,7 +258,7 @@ def _probe(api, name, wait, remaining):
     except APITimeout as exc:
         raise NotReady(error=exc.error) from None
     except APIException as exc:  # a VM agent not up yet, a command not found...
-        return False, "{} could not run: {}".format(list(wait.command), exc.error or exc)
+        return False, f"{list(wait.command)} could not run: {exc.error or exc}"
     if result["retcode"] == 0:
         return True, None
     stderr = result["stderr"].decode("utf-8", "replace").strip()
@@ -303,30 +293,26 @@ def wait_ready(api, name, wait, instance_type="container", clock=time.monotonic,
         seen, waiting_for = None, None
         status = state.get("status")
         if status in DEAD_STATUSES:
-            raise _not_ready(
-                api, name, wait, "{} is {}".format(name, status), clock() - start, stopped=True
-            )
+            raise _not_ready(api, name, wait, f"{name} is {status}", clock() - start, stopped=True)
         if not address_done:
             address, seen = _address_seen(state, wait)
             if address:
                 address_done = True
-                found.append("{} has {} after {:.1f} s".format(wait.nic, address, clock() - start))
+                found.append(f"{wait.nic} has {address} after {clock() - start:.1f} s")
             else:
                 waiting_for = wait.address_text()
         if waiting_for is None and not exec_done:
             ok, seen = _probe(api, name, wait, deadline - clock())
             if ok:
                 exec_done = True
-                found.append(
-                    "{} exited 0 after {:.1f} s".format(list(wait.command), clock() - start)
-                )
+                found.append(f"{list(wait.command)} exited 0 after {clock() - start:.1f} s")
             else:
-                waiting_for = "{} to exit 0".format(list(wait.command))
+                waiting_for = f"{list(wait.command)} to exit 0"
         if waiting_for is None and wait.agent:
             ok, seen = _agent_seen(state, instance_type)
             if ok:
                 found.append(
-                    "the VM agent answers after {:.1f} s".format(clock() - start)
+                    f"the VM agent answers after {clock() - start:.1f} s"
                     if instance_type == "virtual-machine"
                     else "a container has no agent to wait for"
                 )
@@ -336,9 +322,7 @@ def wait_ready(api, name, wait, instance_type="container", clock=time.monotonic,
             return "; ".join(found)
         now = clock()
         if now >= deadline:
-            raise _not_ready(
-                api, name, wait, "waiting for {}: {}".format(waiting_for, seen), now - start
-            )
+            raise _not_ready(api, name, wait, f"waiting for {waiting_for}: {seen}", now - start)
         sleep(min(interval, deadline - now))
         interval = min(interval * GROWTH, LONGEST_INTERVAL)
 
@@ -350,13 +334,13 @@ def _status_of(api, name):
 
 def _not_ready(api, name, wait, what, elapsed, stopped=False):
     if stopped:
-        text = "{} while waiting for {} after {:.1f} s".format(what, wait.describe(), elapsed)
+        text = f"{what} while waiting for {wait.describe()} after {elapsed:.1f} s"
     else:
-        text = "timed out after {:.1f} s {}".format(elapsed, what)
+        text = f"timed out after {elapsed:.1f} s {what}"
     exc = NotReady(error=text)
     lines = console_tail(api, name)
     if lines:
-        with_lines(exc, "last {} console lines of {}".format(len(lines), name), lines)
+        with_lines(exc, f"last {len(lines)} console lines of {name}", lines)
     return exc
 
 
@@ -394,8 +378,7 @@ def readiness_wait(
         return None
     if status is None or normalize_status(status) != "Running":
         raise ValueError(
-            "wait_for needs status: Running (an instance is ready only once it runs), "
-            "not {}".format(status)
+            f"wait_for needs status: Running (an instance is ready only once it runs), not {status}"
         )
     if wait.nic:
         check_nic(wait, name, expected_devices(api, instance, devices, profiles))
@@ -437,7 +420,7 @@ def plan_instance_running(api, name, wait_for=None, restart=False, timeout=30):
         return plan_instance_status(api, name, "Running", restart=restart, timeout=timeout)
     instance = instance_get(api, check_name(name, "name"))
     if not instance:
-        raise ValueError("container {!r} does not exist on {}".format(name, api.display_endpoint))
+        raise ValueError(f"container {name!r} does not exist on {api.display_endpoint}")
     plan = plan_instance_status(
         api,
         name,
@@ -456,11 +439,11 @@ def instance_action_ready(api, name, action, wait_for, timeout=30, force=False):
     Returns ``{"changed": bool, "ready": what was found}``; :class:`NotReady` when the
     time runs out."""
     if action not in ("start", "restart"):
-        raise ValueError("wait_for goes with start or restart, not {}".format(action))
+        raise ValueError(f"wait_for goes with start or restart, not {action}")
     parse_wait_for(wait_for)
     instance = instance_get(api, check_name(name, "name"))
     if not instance:
-        raise ValueError("container {!r} does not exist on {}".format(name, api.display_endpoint))
+        raise ValueError(f"container {name!r} does not exist on {api.display_endpoint}")
     ready = readiness_wait(api, name, wait_for, "Running", instance=instance)
     changed = instance_action(api, name, action, timeout=timeout, force=force, instance=instance)
     return {"changed": changed, "ready": ready.run(api)}

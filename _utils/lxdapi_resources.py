@@ -59,7 +59,7 @@ def member_query(spec, target):
     if target is None:
         return ""
     if not spec.member_specific:
-        raise ValueError("a {} takes no target argument".format(spec.label))
+        raise ValueError(f"a {spec.label} takes no target argument")
     return "?" + urllib.parse.urlencode({"target": check_name(target, "target")})
 
 
@@ -84,7 +84,7 @@ def resource_collection(api, kind, **url_params):
             key = segment[1:-1]
             value = params.get(key)
             if not isinstance(value, str) or not value:
-                raise ValueError("a {} needs {}= (a non-empty string)".format(spec.label, key))
+                raise ValueError(f"a {spec.label} needs {key}= (a non-empty string)")
             parts.append(value)
         else:
             parts.append(segment)
@@ -107,8 +107,9 @@ def check_parent(api, spec, params):
     under it."""
     if spec.extension and not api.has_extension(spec.extension):
         raise APIException(
-            error="{}s need the {} API extension, which {} at {} lacks".format(
-                spec.label, spec.extension, api.server_label, api.display_endpoint
+            error=(
+                f"{spec.label}s need the {spec.extension} API extension, which "
+                f"{api.server_label} at {api.display_endpoint} lacks"
             )
         )
     if not spec.parent_types:
@@ -174,7 +175,7 @@ def _resource_declared(spec, declared):
         elif key in spec.name_sets:
             want[key] = sorted(set(check_names(value, key))) if value else []
         elif isinstance(value, (dict, list, bool)):
-            raise ValueError("{} must be a string, not {}".format(key, type(value).__name__))
+            raise ValueError(f"{key} must be a string, not {type(value).__name__}")
         else:
             want[key] = str(value)
     return spec.check_declared(want) if spec.check_declared is not None else want
@@ -191,21 +192,19 @@ def _rule(item, what):
     """One ACL rule or DNS record entry as LXD 5.0 returns it: its set fields as strings
     (a record's ``ttl`` as a number), empty ones left out."""
     if not isinstance(item, dict):
-        raise ValueError("each item of {} must be a mapping, not {!r}".format(what, item))
+        raise ValueError(f"each item of {what} must be a mapping, not {item!r}")
     rule = {}
     for key, value in item.items():
         if value is None or value == "":
             continue
         if isinstance(value, (dict, list, bool)):
-            raise ValueError(
-                "{}: {} must be a string or a number, not {!r}".format(what, key, value)
-            )
+            raise ValueError(f"{what}: {key} must be a string or a number, not {value!r}")
         if key == "ttl":
             try:
                 rule[key] = int(value)
             except (TypeError, ValueError):
                 raise ValueError(
-                    "{}: ttl must be a number of seconds, not {!r}".format(what, value)
+                    f"{what}: ttl must be a number of seconds, not {value!r}"
                 ) from None
         else:
             rule[str(key)] = str(value)
@@ -217,7 +216,7 @@ def rule_list(value, what, item=None):
     them, compared and written whole, in order; ValueError naming ``what``. ``item``: a
     kind's own ``list_item`` (a forward's port specs), instead of the rule comparison."""
     if not isinstance(value, (list, tuple)):
-        raise ValueError("{} must be a list of mappings, not {!r}".format(what, value))
+        raise ValueError(f"{what} must be a list of mappings, not {value!r}")
     return [(item or _rule)(entry, what) for entry in value]
 
 
@@ -266,10 +265,9 @@ def _plan_converge(api, kind, name, want, current, url, purge_config, purge_devi
     for key in spec.create_only:
         if key in want and str(meta.get(key) or "") != want[key]:
             plan.notes.append(
-                "The {} {!r} has {} {!r}, not the declared {!r}: it can only be set at "
-                "creation, so it was left as it is.".format(
-                    spec.label, name, key, meta.get(key), want[key]
-                )
+                f"The {spec.label} {name!r} has {key} {meta.get(key)!r}, not the declared "
+                f"{want[key]!r}: it can only be set at "
+                "creation, so it was left as it is."
             )
     have_config = meta.get("config") or {}
     if "config" in want:
@@ -277,10 +275,9 @@ def _plan_converge(api, kind, name, want, current, url, purge_config, purge_devi
         for key in spec.create_only_config:
             if key in config and config[key] != have_config.get(key):
                 plan.notes.append(
-                    "The {} {!r} has {} {!r}, not the declared {!r}: it can only be set "
-                    "at creation, so it was left as it is.".format(
-                        spec.label, name, key, have_config.get(key), config[key]
-                    )
+                    f"The {spec.label} {name!r} has {key} {have_config.get(key)!r}, not the "
+                    f"declared {config[key]!r}: it can only be set "
+                    "at creation, so it was left as it is."
                 )
             if key in have_config:
                 config[key] = have_config[key]  # never changed, never purged
@@ -391,8 +388,8 @@ def _plan_creation(api, kind, name, want, member_config, url, url_params):
     spec = resource_kind(kind)
     if url_params.get("target") is not None:
         raise ValueError(
-            "the {} {!r} does not exist; create it without target "
-            "(member_config sets each cluster member's own keys)".format(spec.label, name)
+            f"the {spec.label} {name!r} does not exist; create it without target "
+            "(member_config sets each cluster member's own keys)"
         )
     check_create_only_values(api, kind, want)
     if resource_kind(kind).member_specific and server_clustered(api):
@@ -406,9 +403,7 @@ def _plan_creation(api, kind, name, want, member_config, url, url_params):
 def _refuse_member_config(api, member_config):
     if member_config:
         raise ValueError(
-            "member_config is for LXD clusters; LXD at {} is not clustered".format(
-                api.display_endpoint
-            )
+            f"member_config is for LXD clusters; LXD at {api.display_endpoint} is not clustered"
         )
 
 
@@ -515,7 +510,7 @@ def resource_create(api, kind, name, declared, member_config=None, **url_params)
     member_config = check_member_config(kind, member_config)
     url = resource_url(api, kind, name, **url_params)
     if get_or_none(api, url) is not None:
-        raise APIConflictException(error="{} {!r} already exists".format(spec.label, name))
+        raise APIConflictException(error=f"{spec.label} {name!r} already exists")
     plan = _plan_creation(api, kind, name, want, member_config, url, url_params)
     check_device_pools(api, kind, plan).apply(api)
     return api.get(url).metadata
@@ -541,7 +536,7 @@ def resource_update(
         api, kind, name, declared, member_config, url_params
     )
     if current is None:
-        raise APINotFoundException(error="{} {!r} does not exist".format(spec.label, name))
+        raise APINotFoundException(error=f"{spec.label} {name!r} does not exist")
     plan = _plan_existing(
         api, kind, name, want, current, url, purge_config, purge_devices, member_config, url_params
     )
@@ -565,7 +560,7 @@ def _as_bool(value, what):
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise ValueError("{} must be true or false, not {!r}".format(what, value))
+    raise ValueError(f"{what} must be true or false, not {value!r}")
 
 
 def plan_snapshot_present(api, instance, name, stateful=False):
@@ -578,7 +573,7 @@ def plan_snapshot_present(api, instance, name, stateful=False):
     check_name(instance, "instance")
     check_name(name, "snapshot")
     if "/" in name:
-        raise ValueError("a snapshot name cannot contain '/': {!r}".format(name))
+        raise ValueError(f"a snapshot name cannot contain '/': {name!r}")
     stateful = _as_bool(stateful, "stateful")
     plan = Plan(name)
     current = get_or_none(api, api.instance_path(instance, "snapshots", name))
@@ -595,8 +590,8 @@ def plan_snapshot_present(api, instance, name, stateful=False):
         return plan
     if stateful and not (current.metadata or {}).get("stateful"):
         plan.notes.append(
-            "Snapshot {!r} of {!r} exists and is not stateful; a snapshot cannot be "
-            "changed, so it was left as it is.".format(name, instance)
+            f"Snapshot {name!r} of {instance!r} exists and is not stateful; a snapshot cannot be "
+            "changed, so it was left as it is."
         )
     return plan
 
@@ -636,9 +631,7 @@ def check_device_pools(api, kind, plan, planned_pools=()):
             and get_or_none(api, api.path("storage-pools", pool)) is None
         ):
             raise ValueError(
-                "device {!r}: storage pool {!r} does not exist on {}".format(
-                    device, pool, api.display_endpoint
-                )
+                f"device {device!r}: storage pool {pool!r} does not exist on {api.display_endpoint}"
             )
     return plan
 
@@ -657,9 +650,7 @@ def storage_volume_snapshot_restore(api, pool, volume, snapshot, volume_type="cu
         is None
     ):
         raise APINotFoundException(
-            error="storage volume {!r} in pool {!r} has no snapshot {!r}".format(
-                volume, pool, snapshot
-            )
+            error=f"storage volume {volume!r} in pool {pool!r} has no snapshot {snapshot!r}"
         )
     api.put(url, json={"restore": snapshot}).wait()
     return True

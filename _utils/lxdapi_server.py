@@ -69,8 +69,8 @@ def plan_server_config(api, config, purge_config=False, target=None, force_secre
             else:
                 compared.pop(key)
                 plan.notes.append(
-                    "{} is set; its value cannot be read back, so it was "
-                    "not compared (force_secrets: True writes it).".format(key)
+                    f"{key} is set; its value cannot be read back, so it was "
+                    "not compared (force_secrets: True writes it)."
                 )
     shown = dict(meta, config={k: ("(set)" if v is True else v) for k, v in have.items()})
     update = plan_update(

@@ -26,15 +26,13 @@ def certificate_pem(certificate):
     """The PEM text of a certificate given as PEM text or as the path of a PEM file."""
     if not isinstance(certificate, str) or not certificate.strip():
         raise ValueError(
-            "certificate must be a PEM certificate or the path of one, not {!r}".format(certificate)
+            f"certificate must be a PEM certificate or the path of one, not {certificate!r}"
         )
     text = certificate
     if "-----BEGIN" not in certificate:
         if not os.path.isfile(certificate):
             raise ValueError(
-                "certificate {!r} is neither a PEM certificate nor an existing file".format(
-                    certificate
-                )
+                f"certificate {certificate!r} is neither a PEM certificate nor an existing file"
             )
         with open(certificate) as fh:
             text = fh.read()
@@ -48,7 +46,7 @@ def certificate_pem(certificate):
     try:
         ssl.PEM_cert_to_DER_cert(match.group(0))
     except ValueError as exc:
-        raise ValueError("the certificate is not valid PEM: {}".format(exc)) from None
+        raise ValueError(f"the certificate is not valid PEM: {exc}") from None
     return match.group(0) + "\n"
 
 
@@ -84,9 +82,7 @@ def certificate_find(api, name):
     found = [c for c in certs if c.get("fingerprint", "").startswith(prefix)]
     if len(found) > 1:
         raise ValueError(
-            "fingerprint prefix {!r} fits {} certificates; give more digits".format(
-                name, len(found)
-            )
+            f"fingerprint prefix {name!r} fits {len(found)} certificates; give more digits"
         )
     return found
 
@@ -263,8 +259,8 @@ def certificate_token_create(api, name, restricted=False, projects=None):
     projects = _check_certificate_args("client", restricted, projects)
     if not api.has_extension("certificate_token"):
         raise APIException(
-            error="LXD at {} does not issue trust tokens (no "
-            "certificate_token API extension)".format(api.display_endpoint)
+            error=f"LXD at {api.display_endpoint} does not issue trust tokens (no "
+            "certificate_token API extension)"
         )
     body = {
         "type": "client",
@@ -289,7 +285,7 @@ def certificate_token_create(api, name, restricted=False, projects=None):
 def _write_private(path, data):
     """Write ``data`` (bytes) to ``path`` readable by its owner only (0600), atomically."""
     folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, ".{}.{}.tmp".format(os.path.basename(path), os.getpid()))
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -367,9 +363,8 @@ def _client_certificate_openssl(common_name, days):
         )
         if proc.returncode != 0:
             raise OSError(
-                "openssl could not make the client certificate: {}".format(
-                    proc.stderr.strip().splitlines()[-1:] or proc.returncode
-                )
+                "openssl could not make the client certificate: "
+                f"{proc.stderr.strip().splitlines()[-1:] or proc.returncode}"
             )
         with open(cert_path, "rb") as fh:
             cert_pem = fh.read()
@@ -391,7 +386,7 @@ def create_client_certificate(
     cert_path, key_path = check_name(cert_path, "cert"), check_name(key_path, "key")
     common_name = check_name(common_name, "common_name")
     if isinstance(days, bool) or not str(days).isdigit() or int(days) < 1:
-        raise ValueError("days must be a whole number of days (>= 1), not {!r}".format(days))
+        raise ValueError(f"days must be a whole number of days (>= 1), not {days!r}")
     days = int(days)
     check_bool(overwrite, "overwrite")
     have = [os.path.exists(p) for p in (cert_path, key_path)]
@@ -446,9 +441,10 @@ def plan_remote_trusted(api, password=None, token=None, name=None):
         body["name"] = check_name(name, "name")
     if password and not api.takes_trust_password:
         raise ValueError(
-            "{} at {} has no trust password (it trusts clients by token): make a token "
+            f"{api.server_label} at {api.display_endpoint} has no trust password (it trusts "
+            "clients by token): make a token "
             "there (lxdapi.certificate_token_create, or 'incus config trust add') and "
-            "pass token=".format(api.server_label, api.display_endpoint)
+            "pass token="
         )
     if password:
         body["password"] = str(password)
@@ -458,8 +454,11 @@ def plan_remote_trusted(api, password=None, token=None, name=None):
         body["password"] = str(token)
     else:
         raise APIException(
-            error="{} at {} does not take trust tokens (no certificate_token "
-            "API extension); use its trust password".format(api.server_label, api.display_endpoint)
+            error=(
+                f"{api.server_label} at {api.display_endpoint} does not take trust tokens (no "
+                "certificate_token "
+                "API extension); use its trust password"
+            )
         )
     secret = "password" if password else "token"
     plan.add("trusted", False, True)
@@ -474,7 +473,7 @@ def plan_remote_trusted(api, password=None, token=None, name=None):
     )
     plan.writes.append(
         Step(
-            "check that {} trusts this client".format(api.display_endpoint),
+            f"check that {api.display_endpoint} trusts this client",
             lambda: _check_trusted(api),
             ("trusted",),
         )
@@ -486,9 +485,7 @@ def client_fingerprint(api):
     """The fingerprint of the client certificate ``api`` presents (ValueError when it
     presents none, or does not speak HTTPS: trust is for HTTPS clients)."""
     if not api.endpoint.startswith("https://"):
-        raise ValueError(
-            "authenticate needs an HTTPS endpoint, not {}".format(api.display_endpoint)
-        )
+        raise ValueError(f"authenticate needs an HTTPS endpoint, not {api.display_endpoint}")
     cert = api.session.cert[0] if isinstance(api.session.cert, tuple) else api.session.cert
     if not cert:
         raise ValueError(
@@ -511,16 +508,16 @@ def _refused_trust(api, exc, secret):
         )
         return reword(
             exc,
-            "{} at {} refused the trust {}: the client stays untrusted{}".format(
-                api.server_label, api.display_endpoint, secret, hint
-            ),
+            f"{api.server_label} at {api.display_endpoint} refused the trust {secret}: the client "
+            f"stays untrusted{hint}",
         )
     if secret == "password" and exc.status == 501:  # LXD 6.2 and later
         return reword(
             exc,
-            "{} at {} no longer takes trust passwords ({}): make a trust token there "
+            f"{api.server_label} at {api.display_endpoint} no longer takes trust passwords "
+            f"({exc.error}): make a trust token there "
             "(lxdapi.certificate_token_create, or 'lxc config trust add') and pass "
-            "token=".format(api.server_label, api.display_endpoint, exc.error),
+            "token=",
         )
     return exc
 
@@ -532,8 +529,9 @@ def _check_trusted(api):
         raise APIForbiddenException(
             method="POST",
             url=api.absolute_url("certificates"),
-            error="{} at {} took the certificate but still does not trust this client".format(
-                api.server_label, api.display_endpoint
+            error=(
+                f"{api.server_label} at {api.display_endpoint} took the certificate but still "
+                "does not trust this client"
             ),
         )
 

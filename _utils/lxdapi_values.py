@@ -15,7 +15,7 @@ def lxd_value(value):
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
-        raise TypeError("config values must be scalars, not {}".format(type(value).__name__))
+        raise TypeError(f"config values must be scalars, not {type(value).__name__}")
     return str(value)
 
 
@@ -24,11 +24,11 @@ def lxd_config(config, what="config"):
     if config is None:
         return {}
     if not isinstance(config, dict):
-        raise ValueError("{} must be a mapping, not {}".format(what, type(config).__name__))
+        raise ValueError(f"{what} must be a mapping, not {type(config).__name__}")
     try:
         return {str(k): lxd_value(v) for k, v in config.items()}
     except TypeError as exc:
-        raise ValueError("{}: {}".format(what, exc)) from None
+        raise ValueError(f"{what}: {exc}") from None
 
 
 def lxd_devices(devices):
@@ -36,12 +36,12 @@ def lxd_devices(devices):
     if devices is None:
         return {}
     if not isinstance(devices, dict):
-        raise ValueError("devices must be a mapping, not {}".format(type(devices).__name__))
+        raise ValueError(f"devices must be a mapping, not {type(devices).__name__}")
     out = {}
     for name, dev in devices.items():
         if not isinstance(dev, dict) or not dev.get("type"):
-            raise ValueError("device {!r} must be a mapping with a 'type'".format(name))
-        out[str(name)] = lxd_config(dev, "device {!r}".format(name))
+            raise ValueError(f"device {name!r} must be a mapping with a 'type'")
+        out[str(name)] = lxd_config(dev, f"device {name!r}")
     return out
 
 
@@ -80,7 +80,7 @@ def check_recursion(recursion):
     except (TypeError, ValueError):
         value = -1
     if isinstance(recursion, bool) or value not in (0, 1, 2):
-        raise ValueError("recursion must be 0, 1 or 2, not {!r}".format(recursion))
+        raise ValueError(f"recursion must be 0, 1 or 2, not {recursion!r}")
     return value
 
 
@@ -91,7 +91,7 @@ def check_seconds(value, what="timeout"):
     except (TypeError, ValueError):
         seconds = -1
     if isinstance(value, bool) or seconds < 0:
-        raise ValueError("{} must be a number of seconds (>= 0), not {!r}".format(what, value))
+        raise ValueError(f"{what} must be a number of seconds (>= 0), not {value!r}")
     return seconds
 
 
@@ -103,7 +103,7 @@ def check_duration(value, what="timeout"):
     except (TypeError, ValueError):
         seconds = -1.0
     if isinstance(value, bool) or not seconds > 0 or seconds == float("inf"):
-        raise ValueError("{} must be a positive number of seconds, not {!r}".format(what, value))
+        raise ValueError(f"{what} must be a positive number of seconds, not {value!r}")
     return seconds
 
 
@@ -114,42 +114,42 @@ def check_id(value, what):
     except (TypeError, ValueError):
         number = -1
     if isinstance(value, bool) or number < 0:
-        raise ValueError("{} must be a numeric id (0, 1000, ...), not {!r}".format(what, value))
+        raise ValueError(f"{what} must be a numeric id (0, 1000, ...), not {value!r}")
     return number
 
 
 def check_absolute_path(path, what="path"):
     """``path`` as a string; ValueError unless it is absolute."""
     if not isinstance(path, str) or not path.startswith("/"):
-        raise ValueError("{} must be an absolute path, not {!r}".format(what, path))
+        raise ValueError(f"{what} must be an absolute path, not {path!r}")
     return path
 
 
 def check_name(value, what):
     """A non-empty name as a string; ValueError naming ``what`` otherwise."""
     if value is None or isinstance(value, (dict, list, bool)) or not str(value).strip():
-        raise ValueError("{} must be a non-empty name, not {!r}".format(what, value))
+        raise ValueError(f"{what} must be a non-empty name, not {value!r}")
     return str(value)
 
 
 def check_bool(value, what):
     """``value`` if it is True or False; ValueError naming ``what`` otherwise."""
     if not isinstance(value, bool):
-        raise ValueError("{} must be true or false, not {!r}".format(what, value))
+        raise ValueError(f"{what} must be true or false, not {value!r}")
     return value
 
 
 def check_optional_str(value, what):
     """``value`` if it is None or a string; ValueError naming ``what`` otherwise."""
     if value is not None and not isinstance(value, str):
-        raise ValueError("{} must be a string, not {!r}".format(what, value))
+        raise ValueError(f"{what} must be a string, not {value!r}")
     return value
 
 
 def check_names(values, what):
     """A list of non-empty names (from a list or tuple); ValueError naming ``what``."""
     if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) and v for v in values):
-        raise ValueError("{} must be a list of names, not {!r}".format(what, values))
+        raise ValueError(f"{what} must be a list of names, not {values!r}")
     return list(values)
 
 
@@ -163,7 +163,7 @@ def token_fields(text, what="token"):
     try:
         fields = json.loads(base64.b64decode(str(text).strip(), validate=True))
     except (ValueError, TypeError):
-        raise ValueError("{} is not a token LXD issued (base64 JSON)".format(what)) from None
+        raise ValueError(f"{what} is not a token LXD issued (base64 JSON)") from None
     if not isinstance(fields, dict):
-        raise ValueError("{} is not a token LXD issued (base64 JSON)".format(what))
+        raise ValueError(f"{what} is not a token LXD issued (base64 JSON)")
     return fields

@@ -65,7 +65,7 @@ def check_volume_name(value, what="name"):
     ``/`` (LXD's snapshot separator)."""
     value = check_name(value, what)
     if "/" in value:
-        raise ValueError("{} must not contain '/': {!r}".format(what, value))
+        raise ValueError(f"{what} must not contain '/': {value!r}")
     return value
 
 
@@ -87,24 +87,20 @@ def volume_get(api, pool, name):
 
 
 def _where(api, pool, name):
-    return "storage volume {!r} in pool {!r} on {}".format(name, pool, api.display_endpoint)
+    return f"storage volume {name!r} in pool {pool!r} on {api.display_endpoint}"
 
 
 def require_pool(api, pool, what="pool"):
     """``pool`` when it exists on the server of ``api``; ValueError otherwise."""
     pool = check_name(pool, what)
     if get_or_none(api, api.path("storage-pools", pool)) is None:
-        raise ValueError(
-            "storage pool {!r} does not exist on {}".format(pool, api.display_endpoint)
-        )
+        raise ValueError(f"storage pool {pool!r} does not exist on {api.display_endpoint}")
     return pool
 
 
 def _absent_there(api, pool, name, nothing="nothing was copied"):
     if volume_get(api, pool, name) is not None:
-        raise APIConflictException(
-            error="{} already exists; {}".format(_where(api, pool, name), nothing)
-        )
+        raise APIConflictException(error=f"{_where(api, pool, name)} already exists; {nothing}")
 
 
 def copy_fields(source, want=None, purge_config=False):
@@ -131,9 +127,10 @@ def check_pull(api, target_api, what):
     size, and Incus 6.0's receiving end crashes on it)."""
     if target_api.server_kind == "incus" and api.server_kind != "incus":
         raise ValueError(
-            "Incus at {} cannot pull storage volume {!r} from LXD at {}: Incus 6.0 "
+            f"Incus at {target_api.display_endpoint} cannot pull storage volume {what!r} from LXD "
+            f"at {api.display_endpoint}: Incus 6.0 "
             "crashes on LXD 5.0's volume transfer; copy between two Incus servers (or "
-            "from Incus to LXD)".format(target_api.display_endpoint, what, api.display_endpoint)
+            "from Incus to LXD)"
         )
 
 
@@ -183,8 +180,9 @@ def pull_volume(
     )
     if volume_get(target_api, target_pool, new_name) is None:
         raise APIException(
-            error="{} is missing after the transfer reported success".format(
-                _where(target_api, target_pool, new_name)
+            error=(
+                f"{_where(target_api, target_pool, new_name)} is missing after the transfer "
+                "reported success"
             )
         )
     return new_name
@@ -220,7 +218,7 @@ def storage_volume_copy(
         raise ValueError("a copy on the same server needs new_name or another target_pool")
     source = volume_get(api, pool, name)
     if source is None:
-        raise APINotFoundException(error="{} does not exist".format(_where(api, pool, name)))
+        raise APINotFoundException(error=f"{_where(api, pool, name)} does not exist")
     there = target_api or api
     require_pool(there, target_pool, "target_pool")
     _absent_there(there, target_pool, new_name)
@@ -244,7 +242,7 @@ def check_volume_source(source):
     False) and ``source_url``; ValueError for anything else."""
     if not isinstance(source, dict):
         raise ValueError(
-            "source must be a mapping of pool, name and optionally remote, not {!r}".format(source)
+            f"source must be a mapping of pool, name and optionally remote, not {source!r}"
         )
     unknown = sorted(set(source) - set(SOURCE_KEYS))
     if unknown:
@@ -294,9 +292,7 @@ def plan_volume_present(
         )
     source = check_volume_source(source)
     if volume_type != VOLUME_TYPE:
-        raise ValueError(
-            "only custom volumes are copied from a source, not {!r}".format(volume_type)
-        )
+        raise ValueError(f"only custom volumes are copied from a source, not {volume_type!r}")
     pool = check_name(pool, "pool")
     name = check_volume_name(name)
     want = resource_declared("storage_volume", declared)
@@ -307,8 +303,8 @@ def plan_volume_present(
             api, "storage_volume", name, declared, purge_config, pool=pool, type=volume_type
         )
         plan.notes.append(
-            "The storage volume {!r} exists: source is used only at creation, so nothing "
-            "was copied.".format(name)
+            f"The storage volume {name!r} exists: source is used only at creation, so nothing "
+            "was copied."
         )
         return plan
     return _plan_copy(api, pool, name, want, purge_config, source, source_api)
@@ -319,7 +315,7 @@ def _plan_copy(api, pool, name, want, purge_config, source, source_api):
     src_pool, src_name = source["pool"], source["name"]
     found = volume_get(here, src_pool, src_name)
     if found is None:
-        raise ValueError("copy source {} does not exist".format(_where(here, src_pool, src_name)))
+        raise ValueError(f"copy source {_where(here, src_pool, src_name)} does not exist")
     require_pool(api, pool)
     content_type = found.get("content_type") or "filesystem"
     if want.get("content_type", content_type) != content_type:
@@ -360,9 +356,8 @@ def _plan_copy(api, pool, name, want, purge_config, source, source_api):
     config, description = copy_fields(found, want, purge_config)
     plan.writes.append(
         Step(
-            "copy {}/{} from {} to pool {} on {}".format(
-                src_pool, src_name, source_api.display_endpoint, pool, api.display_endpoint
-            ),
+            f"copy {src_pool}/{src_name} from {source_api.display_endpoint} to pool {pool} on "
+            f"{api.display_endpoint}",
             lambda: pull_volume(
                 source_api,
                 src_pool,
@@ -431,16 +426,14 @@ def plan_volume_migrated(api, pool, name, to_pool=None, target_api=None, source_
     if volume_get(there, to_pool, name) is not None:
         if source is not None:
             plan.notes.append(
-                "{} has a storage volume {!r} in pool {!r} too; it is left alone.".format(
-                    api.display_endpoint, name, pool
-                )
+                f"{api.display_endpoint} has a storage volume {name!r} in pool {pool!r} too; it is "
+                "left alone."
             )
         return plan
     if source is None:
         raise ValueError(
-            "storage volume {!r} exists neither in pool {!r} on {} nor in pool {!r} on {}".format(
-                name, pool, api.display_endpoint, to_pool, there.display_endpoint
-            )
+            f"storage volume {name!r} exists neither in pool {pool!r} on {api.display_endpoint} "
+            f"nor in pool {to_pool!r} on {there.display_endpoint}"
         )
     require_pool(there, to_pool, "to_pool")
     if target_api is None:
@@ -470,7 +463,7 @@ def plan_volume_migrated(api, pool, name, to_pool=None, target_api=None, source_
     keys = ("server", "pool") if to_pool != pool else ("server",)
     plan.writes.append(
         Step(
-            "copy {}/{} to pool {} on {}".format(pool, name, to_pool, target_api.display_endpoint),
+            f"copy {pool}/{name} to pool {to_pool} on {target_api.display_endpoint}",
             lambda: pull_volume(api, pool, name, source, target_api, to_pool, name, url),
             keys,
         )
@@ -490,8 +483,9 @@ def require_volume_backups(api):
     ``custom_volume_backup`` API extension)."""
     if not api.has_extension(BACKUP_EXTENSION):
         raise APIException(
-            error="{} at {} cannot back up storage volumes (no {} API extension)".format(
-                api.server_label, api.display_endpoint, BACKUP_EXTENSION
+            error=(
+                f"{api.server_label} at {api.display_endpoint} cannot back up storage volumes "
+                f"(no {BACKUP_EXTENSION} API extension)"
             )
         )
 
@@ -513,7 +507,7 @@ def storage_volume_backup_export(
     body = backup_request("volume_only", volume_only, compression, optimized_storage)
     require_volume_backups(api)
     if volume_get(api, pool, name) is None:
-        raise APINotFoundException(error="{} does not exist".format(_where(api, pool, name)))
+        raise APINotFoundException(error=f"{_where(api, pool, name)} does not exist")
     return export_backup(api, volume_url(api, pool, name) + "/backups", body, dest)
 
 
@@ -546,7 +540,7 @@ def storage_volume_backup_import(api, pool, path, name=None):
     server, which refuses an existing name too). ValueError for a missing file or pool.
     """
     if not isinstance(path, str) or not path or not os.path.isfile(path):
-        raise ValueError("backup file {!r} does not exist".format(path))
+        raise ValueError(f"backup file {path!r} does not exist")
     pool = check_name(pool, "pool")
     if name is not None:
         name = check_volume_name(name)

@@ -42,8 +42,8 @@ def check_uuid(value, what="uuid"):
     text = value.strip().lower() if isinstance(value, str) else None
     if not text or not UUID_RE.match(text):
         raise ValueError(
-            "{} must be a warning's UUID (as lxdapi.warning_list lists them, "
-            "0c10b517-b0c9-441f-b531-db8af1d22995), not {!r}".format(what, value)
+            f"{what} must be a warning's UUID (as lxdapi.warning_list lists them, "
+            f"0c10b517-b0c9-441f-b531-db8af1d22995), not {value!r}"
         )
     return text
 
@@ -73,7 +73,7 @@ def _check_type(value):
     if not isinstance(value, str) or not value.strip():
         raise ValueError(
             "type must be a warning type as the server names it ('AppArmor support has "
-            "been disabled'), not {!r}".format(value)
+            f"been disabled'), not {value!r}"
         )
     return value.strip()
 
@@ -83,8 +83,9 @@ def require_warnings(api):
     API extension: LXD before 5.0)."""
     if not api.has_extension("warnings"):
         raise APIException(
-            error="{} at {} keeps no warnings (no warnings API extension)".format(
-                api.server_label, api.display_endpoint
+            error=(
+                f"{api.server_label} at {api.display_endpoint} keeps no warnings (no warnings "
+                "API extension)"
             )
         )
 
@@ -109,7 +110,7 @@ def read_warnings(api):
     return sorted(found, key=lambda w: (w.get("first_seen_at") or "", w.get("uuid") or ""))
 
 
-def warning_list(api, status=None, type=None, severity=None, recursion=0):  # pylint: disable=redefined-builtin
+def warning_list(api, status=None, type=None, severity=None, recursion=0):
     """The warnings: their UUIDs, or (``recursion``) LXD's objects, oldest first.
 
     ``status`` (one of :data:`WARNING_STATUSES` or a list of them), ``type`` (the exact
@@ -143,7 +144,7 @@ def warning_acknowledge(api, uuid):
     uuid = check_uuid(uuid)
     found = warning_get(api, uuid)
     if found is False:
-        raise APINotFoundException(error="no warning {} on {}".format(uuid, api.display_endpoint))
+        raise APINotFoundException(error=f"no warning {uuid} on {api.display_endpoint}")
     if found.get("status") != "new":
         return False
     _acknowledge_write(api, uuid).send(api)
@@ -168,7 +169,7 @@ def describe(warning):
     return "{} ({})".format(warning.get("type") or "warning", warning.get("uuid"))
 
 
-def plan_warning_acknowledged(api, name, type=None, severity=None):  # pylint: disable=redefined-builtin
+def plan_warning_acknowledged(api, name, type=None, severity=None):
     """The :class:`Plan` that acknowledges warnings: one PUT per warning still ``new``.
 
     With neither ``type`` nor ``severity``, ``name`` is the UUID of the one warning
@@ -188,7 +189,7 @@ def plan_warning_acknowledged(api, name, type=None, severity=None):  # pylint: d
         uuid = check_uuid(name, "name (with no type or severity to match)")
         found = warning_get(api, uuid)
         if found is False:
-            plan.notes.append("{} has no warning {}.".format(api.display_endpoint, uuid))
+            plan.notes.append(f"{api.display_endpoint} has no warning {uuid}.")
             return plan
         candidates = [found]
     else:
@@ -204,7 +205,7 @@ def plan_warning_acknowledged(api, name, type=None, severity=None):  # pylint: d
             )
     for warning in candidates:
         if warning.get("status") == "resolved" and type_ is None and severities is None:
-            plan.notes.append("{} is resolved: left as it is.".format(describe(warning)))
+            plan.notes.append(f"{describe(warning)} is resolved: left as it is.")
         if warning.get("status") != "new":
             continue
         plan.add(warning["uuid"], "new", "acknowledged")

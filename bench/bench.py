@@ -116,7 +116,7 @@ class Bench:
         self.socket = None
         self.alias_imported = None
         self.prefix = args.prefix
-        self.names = ["{}-{:02d}".format(self.prefix, i) for i in range(args.containers)]
+        self.names = [f"{self.prefix}-{i:02d}" for i in range(args.containers)]
         self.get_name = self.prefix + "-get"
         self.alias = self.prefix + "-busybox"
         self.tables = []
@@ -162,9 +162,9 @@ class Bench:
         with open(os.path.join(self.salt_dir, "srv", "bench.sls"), "w") as fh:
             for name in self.names:
                 fh.write(
-                    "{}:\n  lxdapi.container_present:\n    - source: {}\n"
+                    f"{name}:\n  lxdapi.container_present:\n    - source: {self.alias}\n"
                     "    - config:\n        user.bench: '1'\n"
-                    "    - status: Running\n".format(name, self.alias)
+                    "    - status: Running\n"
                 )
         with open(os.path.join(self.salt_dir, "srv", "bench_many.sls"), "w") as fh:
             json.dump(
@@ -232,7 +232,7 @@ class Bench:
         import requests
 
         return [
-            ("CPU", "{} ({} CPUs, nproc)".format(model, os.cpu_count())),
+            ("CPU", f"{model} ({os.cpu_count()} CPUs, nproc)"),
             ("Kernel", platform.release()),
             (
                 "LXD",
@@ -243,10 +243,10 @@ class Bench:
                 ),
             ),
             ("Python", platform.python_version()),
-            ("requests / pylxd", "{} / {}".format(requests.__version__, pylxd_version)),
+            ("requests / pylxd", f"{requests.__version__} / {pylxd_version}"),
             (
                 "Runs per value",
-                "{} ({} for creations from nothing)".format(self.args.runs, self.args.create_runs),
+                f"{self.args.runs} ({self.args.create_runs} for creations from nothing)",
             ),
             ("Date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")),
         ]
@@ -256,7 +256,7 @@ class Bench:
     def per_request(self):
         n = self.args.requests
         n = max(BLOCK, n - n % BLOCK)
-        say("1. per request: {} GETs x {} runs per client".format(n, self.args.runs))
+        say(f"1. per request: {n} GETs x {self.args.runs} runs per client")
         lxdapi_instances.plan_instance_present(
             self.api, self.get_name, source=self.alias, status="Running"
         ).apply(self.api)
@@ -295,7 +295,7 @@ class Bench:
             def pylxd_get():
                 return pylxd_client.instances.get(self.get_name)
 
-            clients.append(("pylxd {} instances.get".format(pylxd.__version__), pylxd_get))
+            clients.append((f"pylxd {pylxd.__version__} instances.get", pylxd_get))
         except ImportError:
             say("   pylxd is not installed: pip install pylxd (the 'bench' extra)")
         wall = {label: [] for label, _ in clients}
@@ -323,20 +323,20 @@ class Bench:
         rows = [
             (
                 label,
-                "{:.3f}".format(median(wall[label])),
-                "{:.2f}x".format(median(ratio[label])),
-                "{:.3f}".format(median(cpu[label])),
+                f"{median(wall[label]):.3f}",
+                f"{median(ratio[label]):.2f}x",
+                f"{median(cpu[label]):.3f}",
             )
             for label, _ in clients
         ]
         self.tables.append(
             (
-                "1. Per request: GET /1.0/instances/NAME, {} per run".format(n),
+                f"1. Per request: GET /1.0/instances/NAME, {n} per run",
                 rst_table(["client", "ms/request", "x floor", "client CPU ms/request"], rows),
-                "Target: lxdapi <= 1.15x the floor. The clients take turns every {} requests "
+                f"Target: lxdapi <= 1.15x the floor. The clients take turns every {BLOCK} requests "
                 "(so that all see the same load on the machine); the ratio is the median of "
                 "each run's ratio. The stock requests path is what the core did before its "
-                "unix-socket fast path (UnixSession).".format(BLOCK),
+                "unix-socket fast path (UnixSession).",
             )
         )
 
@@ -383,7 +383,7 @@ class Bench:
         except (ValueError, KeyError, AttributeError):
             bad = [proc.stdout[-2000:] + proc.stderr[-2000:]]
         if proc.returncode != 0 or bad:
-            raise RuntimeError("salt-call state.apply failed: {}".format(bad[:3]))
+            raise RuntimeError(f"salt-call state.apply failed: {bad[:3]}")
         return seconds, proc.stderr, in_states
 
     # -- 2. and 3. -----------------------------------------------------------------------
@@ -442,7 +442,7 @@ class Bench:
         }
         create_runs = self.args.create_runs
         for r in range(create_runs):
-            say("2./3. converging {} containers, run {} of {}".format(count, r + 1, create_runs))
+            say(f"2./3. converging {count} containers, run {r + 1} of {create_runs}")
             self.delete(self.names)
             timed("salt_new", lambda: self.salt_apply(self.socket))
             # The no-op runs (cheap) are repeated until there are --runs of them.
@@ -467,9 +467,7 @@ class Bench:
                 if c["name"] in self.names and c["status"] == "Running"
             ]
             if len(running) != count:
-                raise RuntimeError(
-                    "create_instances left {} of {} running".format(len(running), count)
-                )
+                raise RuntimeError(f"create_instances left {len(running)} of {count} running")
         self.delete(self.names)
         rows = []
         for key in (
@@ -486,15 +484,15 @@ class Bench:
             rows.append(
                 (
                     labels[key],
-                    "{:.2f}".format(median(times[key])),
-                    "{:.0f}".format(median(times[key]) / count * 1000),
-                    "{:.3f}".format(median(states)) if states else "-",
+                    f"{median(times[key]):.2f}",
+                    f"{median(times[key]) / count * 1000:.0f}",
+                    f"{median(states):.3f}" if states else "-",
                     len(times[key]),
                 )
             )
         self.tables.append(
             (
-                "3. Wall time, {} containers (source image, one config key, Running)".format(count),
+                f"3. Wall time, {count} containers (source image, one config key, Running)",
                 rst_table(["work", "seconds", "ms/container", "in the states (s)", "runs"], rows),
                 "salt-call's time includes its own start-up and state compilation; \"in the "
                 "states\" is the sum of the states' own durations. containers_present "
@@ -531,16 +529,17 @@ class Bench:
         rows = []
         for label, reqs in (("the core (DEBUG=1 dump)", dumped), ("proxy on the socket", seen)):
             writes = [r for r in reqs if r[0] != "GET"]
-            rows.append((label, len(reqs), len(writes), "{:.2f}".format(len(reqs) / count)))
+            rows.append((label, len(reqs), len(writes), f"{len(reqs) / count:.2f}"))
         if answers != len(dumped):
-            say("   warning: {} requests dumped but {} answers".format(len(dumped), answers))
-        listing = ", ".join("{} {}".format(m, p) for m, p in seen)
+            say(f"   warning: {len(dumped)} requests dumped but {answers} answers")
+        listing = ", ".join(f"{m} {p}" for m, p in seen)
         self.tables.append(
             (
-                "2. Requests in a no-op run of {} container_present states".format(count),
+                f"2. Requests in a no-op run of {count} container_present states",
                 rst_table(["counted by", "requests", "writes", "per container"], rows),
-                "Target: no writes and <= {} requests ({} per container + 1). The requests: "
-                "{}.".format(count + 1, 1, listing),
+                f"Target: no writes and <= {count + 1} requests ({1} per container + 1). The "
+                "requests: "
+                f"{listing}.",
             )
         )
 
@@ -548,14 +547,14 @@ class Bench:
 
     def op_latency(self):
         samples = max(5, self.args.runs)
-        say("4. operation wait latency, {} runs".format(samples))
+        say(f"4. operation wait latency, {samples} runs")
         body = {
             "command": ["sleep", "0.5"],
             "record-output": False,
             "wait-for-websocket": False,
             "interactive": False,
         }
-        url = "instances/{}/exec".format(self.get_name)
+        url = f"instances/{self.get_name}/exec"
 
         def ended_at(op):
             text = op["updated_at"]
@@ -587,10 +586,10 @@ class Bench:
             ("GET operation every 0.1 s", poll_loop),
         ):
             lat = [func() * 1000 for _ in range(samples)]
-            rows.append((label, "{:.1f}".format(median(lat)), "{:.1f}".format(max(lat))))
+            rows.append((label, f"{median(lat):.1f}", f"{max(lat):.1f}"))
         self.tables.append(
             (
-                "4. Operation wait latency (exec of sleep 0.5, {} runs)".format(samples),
+                f"4. Operation wait latency (exec of sleep 0.5, {samples} runs)",
                 rst_table(["waiting with", "ms after the end (median)", "worst"], rows),
                 "From the operation's updated_at (its end, LXD's clock) to the client "
                 "holding the result (same machine, same clock).",
@@ -671,7 +670,7 @@ def main(argv=None):
     finally:
         bench.teardown()
     bench.report()
-    say("bench took {:.0f} s".format(time.perf_counter() - started))
+    say(f"bench took {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -125,9 +125,8 @@ class Inside:
         if self.core.container_get(api, self.name):
             if self.bench.args.endpoint:
                 raise SystemExit(
-                    "instance {} exists already on {}; remove it or pass --prefix".format(
-                        self.name, self.bench.socket
-                    )
+                    f"instance {self.name} exists already on {self.bench.socket}; remove it or "
+                    "pass --prefix"
                 )
             self.bench.delete([self.name])
         if not lxdapi_images.image_alias_get(api, self.alias):
@@ -251,7 +250,7 @@ class Inside:
         out = lxdapi_instances.instance_exec(self.api, self.name, ["python3", "-c", "pass"])
         seconds = time.perf_counter() - t0
         if out["retcode"] != 0:
-            raise RuntimeError("python3 -c pass failed: {}".format(out))
+            raise RuntimeError(f"python3 -c pass failed: {out}")
         return {"seconds": seconds}
 
     def core_salt_call(self, thin):
@@ -261,7 +260,7 @@ class Inside:
         ret = lxdapi_inside.salt_call(self.api, self.name, thin, ["test.ping"])
         seconds = time.perf_counter() - t0
         if ret is not True:
-            raise RuntimeError("the core's salt_call test.ping returned {!r}".format(ret))
+            raise RuntimeError(f"the core's salt_call test.ping returned {ret!r}")
         return {"seconds": seconds}
 
     def core_ship(self, thin):
@@ -271,7 +270,7 @@ class Inside:
         shipped = lxdapi_inside.bundle_present(self.api, self.name, thin)
         seconds = time.perf_counter() - t0
         if not shipped:
-            raise RuntimeError("the thin was in {} already".format(self.name))
+            raise RuntimeError(f"the thin was in {self.name} already")
         return {"seconds": seconds}
 
     def core_upload(self, thin):
@@ -307,11 +306,7 @@ class Inside:
             figures["writes"] = len([r for r in seen if r[0] != "GET"])
             self.listings[key] = seen
         self.results.setdefault(key, []).append(figures)
-        say(
-            "   {}: {}".format(
-                key, ", ".join("{} {}".format(k, round(v, 3)) for k, v in figures.items())
-            )
-        )
+        say("   {}: {}".format(key, ", ".join(f"{k} {round(v, 3)}" for k, v in figures.items())))
         return figures
 
     def thin_bundle(self):
@@ -324,7 +319,7 @@ class Inside:
         self.salt_version = salt.version.__version__
         path = os.path.join(self.tmp, "root", "var", "cache", "salt", "minion", "thin", "thin.tgz")
         if not os.path.exists(path):
-            raise RuntimeError("no thin at {}".format(path))
+            raise RuntimeError(f"no thin at {path}")
         self.thin_mb = os.path.getsize(path) / 1e6
         return lxdapi_inside.Bundle.from_file("salt-" + self.salt_version, path)
 
@@ -347,12 +342,12 @@ class Inside:
 
     def measure_all(self):
         name, runs = self.name, self.runs
-        say("6. Salt inside {}: the very first call (the host makes the thin)".format(name))
+        say(f"6. Salt inside {name}: the very first call (the host makes the thin)")
         self.measure("first_ever", lambda: self.call("lxdapi.call", name, "test.ping", expect=True))
         thin = self.thin_bundle()
         self.thin_unpacked_mb = self.unpacked_mb(thin)
         for r in range(runs):
-            say("6. Salt inside {}: calls, run {} of {}".format(name, r + 1, runs))
+            say(f"6. Salt inside {name}: calls, run {r + 1} of {runs}")
             self.measure("lxc_exec", self.lxc_exec, counted=False)
             self.measure("core_exec", self.core_exec)
             self.measure("host_ping", lambda: self.call("test.ping", expect=True))
@@ -371,7 +366,7 @@ class Inside:
             self.measure("core_upload", lambda: self.core_upload(thin))
             self.reset()
         for r in range(runs):
-            say("6. Salt inside {}: sls_applied, run {} of {}".format(name, r + 1, runs))
+            say(f"6. Salt inside {name}: sls_applied, run {r + 1} of {runs}")
             self.reset(purge=True)
             self.measure("sls_fresh", lambda: self.apply(changed=5))
             self.measure("sls_noop", lambda: self.apply(changed=0))
@@ -428,8 +423,9 @@ class Inside:
             )
 
         unpacked = (
-            ", {:.0f} MB in the instance after a call (with the bytecode its first run "
-            "wrote: the thin holds no .pyc)".format(self.thin_unpacked_mb)
+            f", {self.thin_unpacked_mb:.0f} MB in the instance after a call (with the bytecode its "
+            "first run "
+            "wrote: the thin holds no .pyc)"
             if self.thin_unpacked_mb
             else ""
         )
@@ -459,7 +455,7 @@ class Inside:
             )
         )
         return (
-            "6. Salt inside a container, no minion there ({} runs)".format(self.runs),
+            f"6. Salt inside a container, no minion there ({self.runs} runs)",
             self.rst_table(headers, rows),
             note,
         )

@@ -64,7 +64,7 @@ def salt_call(salt_call_exe, conf, sls):
             timeout=TIMEOUT,
         )
     except subprocess.TimeoutExpired:
-        raise ToolFailed("salt-call took more than {} s".format(TIMEOUT)) from None
+        raise ToolFailed(f"salt-call took more than {TIMEOUT} s") from None
     seconds = time.perf_counter() - t0
     try:
         ret = json.loads(proc.stdout)["local"]
@@ -74,7 +74,7 @@ def salt_call(salt_call_exe, conf, sls):
     except (ValueError, KeyError, AttributeError, TypeError):
         bad = [proc.stdout[-1500:] + proc.stderr[-1500:]]
     if proc.returncode != 0 or bad:
-        raise ToolFailed("salt-call state.apply {} failed: {}".format(sls, bad[:2]))
+        raise ToolFailed(f"salt-call state.apply {sls} failed: {bad[:2]}")
     return seconds, in_states, changed
 
 
@@ -97,7 +97,7 @@ class Predecessors:
     # -- the tools -----------------------------------------------------------------------
 
     def names(self, size):
-        return ["{}-p{:03d}".format(self.bench.prefix, i) for i in range(size)]
+        return [f"{self.bench.prefix}-p{i:03d}" for i in range(size)]
 
     def write_sls(self, size):
         names = self.names(size)
@@ -116,9 +116,9 @@ class Predecessors:
                 ]
             }
         for sls, data in (
-            ("pred_lxdapi_{}".format(size), lxdapi),
-            ("pred_lxdapi_agg_{}".format(size), aggregated),
-            ("pred_salt3007_{}".format(size), salt3007),
+            (f"pred_lxdapi_{size}", lxdapi),
+            (f"pred_lxdapi_agg_{size}", aggregated),
+            (f"pred_salt3007_{size}", salt3007),
         ):
             with open(os.path.join(self.srv, sls + ".sls"), "w") as fh:
                 json.dump(data, fh, indent=1)  # JSON is YAML
@@ -141,7 +141,7 @@ class Predecessors:
                 ],
             }
         ]
-        with open(os.path.join(self.tmp, "playbook_{}.yml".format(size)), "w") as fh:
+        with open(os.path.join(self.tmp, f"playbook_{size}.yml"), "w") as fh:
             json.dump(playbook, fh, indent=1)
 
     def salt3007_conf(self):
@@ -163,8 +163,8 @@ class Predecessors:
     def run_salt3007(self, size):
         exe = os.path.join(SALT3007_VENV, "bin", "salt-call")
         if not os.path.exists(exe):
-            raise ToolFailed("{} missing: make bench-venvs".format(exe))
-        return salt_call(exe, self.salt3007_conf(), "pred_salt3007_{}".format(size))
+            raise ToolFailed(f"{exe} missing: make bench-venvs")
+        return salt_call(exe, self.salt3007_conf(), f"pred_salt3007_{size}")
 
     def run_lxdapi(self, size, aggregate=False):
         salt_call_exe = os.path.join(os.path.dirname(sys.executable), "salt-call")
@@ -175,7 +175,7 @@ class Predecessors:
     def run_ansible(self, size):
         exe = os.path.join(ANSIBLE_VENV, "bin", "ansible-playbook")
         if not os.path.exists(exe):
-            raise ToolFailed("{} missing: make bench-venvs".format(exe))
+            raise ToolFailed(f"{exe} missing: make bench-venvs")
         home = os.path.join(self.tmp, "ansible")
         os.makedirs(home, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
@@ -196,7 +196,7 @@ class Predecessors:
             "localhost,",
             "-c",
             "local",
-            os.path.join(self.tmp, "playbook_{}.yml".format(size)),
+            os.path.join(self.tmp, f"playbook_{size}.yml"),
         ]
         t0 = time.perf_counter()
         try:
@@ -204,14 +204,13 @@ class Predecessors:
                 cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT, cwd=home
             )
         except subprocess.TimeoutExpired:
-            raise ToolFailed("ansible-playbook took more than {} s".format(TIMEOUT)) from None
+            raise ToolFailed(f"ansible-playbook took more than {TIMEOUT} s") from None
         seconds = time.perf_counter() - t0
         recap = re.search(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+).*failed=(\d+)", proc.stdout)
         if proc.returncode != 0 or not recap or recap.group(3) != "0":
             raise ToolFailed(
-                "ansible-playbook failed (rc {}): {}".format(
-                    proc.returncode, (proc.stdout[-1500:] + proc.stderr[-1500:]).strip()
-                )
+                f"ansible-playbook failed (rc {proc.returncode}): "
+                f"{(proc.stdout[-1500:] + proc.stderr[-1500:]).strip()}"
             )
         # The loop is one task: the recap counts it once, changed or not; the items tell.
         changed = len(re.findall(r"^changed: \[localhost\]", proc.stdout, re.M))
@@ -247,7 +246,7 @@ class Predecessors:
             and c.get("config", {}).get("user.bench") == "1"
         ]
         if len(good) != size:
-            raise ToolFailed("{} of {} containers running as declared".format(len(good), size))
+            raise ToolFailed(f"{len(good)} of {size} containers running as declared")
 
     def measure(self, func):
         """Run ``func`` through the proxy: its figures. When it fails, the figures up to
@@ -272,9 +271,8 @@ class Predecessors:
         requests = list(self.proxy.requests)
         writes = [r for r in requests if r[0] != "GET"]
         say(
-            "   {:.2f} s, {} requests, {} writes, in the states {}, changed {}".format(
-                seconds, len(requests), len(writes), in_states, changed
-            )
+            f"   {seconds:.2f} s, {len(requests)} requests, {len(writes)} writes, in the states "
+            f"{in_states}, changed {changed}"
         )
         return {
             "seconds": seconds,
@@ -295,12 +293,12 @@ class Predecessors:
         result = {}
         names = self.names(size)
         self.bench.delete(names)
-        say("5. {} containers: {}, from nothing".format(size, tool))
+        say(f"5. {size} containers: {tool}, from nothing")
         try:
             result["new"] = self.measure(runners[tool])
             self.check_converged(size)
             if tool != "core_conc":
-                say("5. {} containers: {}, no-op".format(size, tool))
+                say(f"5. {size} containers: {tool}, no-op")
                 result["noop"] = self.measure(runners[tool])
                 self.check_converged(size)
         except Exception as exc:  # a tool that fails is reported, the others still run
@@ -370,12 +368,12 @@ class Predecessors:
             "changed",
         ]
         notes = [
-            'One run of each. "new": from nothing (no container) to {0} running with one '
+            f'One run of each. "new": from nothing (no container) to {size} running with one '
             'config key; "no-op": the same again. Requests and writes (non-GET) counted by '
-            'one proxy on the socket; req/container = from-nothing requests / {0}. "in '
+            f'one proxy on the socket; req/container = from-nothing requests / {size}. "in '
             'states": the sum of the Salt states\' own durations; "changed": states (or '
             "Ansible loop items) reporting a change in the no-op run. A tool that failed "
-            "shows its figures up to the failure.".format(size)
+            "shows its figures up to the failure."
         ]
         salt = self.results.get((size, "salt3007"), {})
         salt_new = None if "error" in salt else salt.get("new")
@@ -394,7 +392,7 @@ class Predecessors:
                 )
         notes += ["Failed: " + e for e in errors]
         return (
-            "5.{} Predecessors, {} containers: Salt 3007, Ansible, lxdapi".format(number, size),
+            f"5.{number} Predecessors, {size} containers: Salt 3007, Ansible, lxdapi",
             self.rst_table(headers, rows),
             " ".join(notes),
         )

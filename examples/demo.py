@@ -59,15 +59,15 @@ def find_or_start_lxd():
         if answers(path):
             return path, path.startswith(PRIVATE_DIR + os.sep)
     if os.environ.get("LXD_DIR"):
-        raise lxdhost.LXDHostError("no LXD answers on {} (LXD_DIR is set)".format(candidates[0]))
-    print("No LXD answers; starting a private daemon in {}".format(PRIVATE_DIR))
+        raise lxdhost.LXDHostError(f"no LXD answers on {candidates[0]} (LXD_DIR is set)")
+    print(f"No LXD answers; starting a private daemon in {PRIVATE_DIR}")
     return lxdhost.start_daemon(PRIVATE_DIR), True
 
 
 def build_image(build_dir):
     path = os.path.join(build_dir, "busybox.tar.gz")
     if not os.path.exists(path):
-        print("Building the busybox image offline: {}".format(path))
+        print(f"Building the busybox image offline: {path}")
         lxdhost.build_busybox_image(path, description="busybox (lxdapi demo)")
     return path
 
@@ -100,7 +100,7 @@ def salt_call_path():
     path = os.path.join(os.path.dirname(sys.executable), "salt-call")
     if not os.path.exists(path):
         raise lxdhost.LXDHostError(
-            "{} is missing: install salt in this Python's environment (make setup)".format(path)
+            f"{path} is missing: install salt in this Python's environment (make setup)"
         )
     return path
 
@@ -146,30 +146,28 @@ def main():
         conf_dir = write_salt_config(build_dir, socket_path)
         salt_call_path()
     except lxdhost.LXDHostError as exc:
-        print("demo: {}".format(exc), file=sys.stderr)
+        print(f"demo: {exc}", file=sys.stderr)
         return 1
-    print("LXD: {}".format(socket_path))
+    print(f"LXD: {socket_path}")
     status = 0
     for run in ("first", "second"):
         shown = os.path.relpath(conf_dir, ROOT) if conf_dir.startswith(ROOT + os.sep) else conf_dir
-        print(
-            "\n===== salt-call --local -c {} state.apply demo ({} run) =====\n".format(shown, run)
-        )
+        print(f"\n===== salt-call --local -c {shown} state.apply demo ({run} run) =====\n")
         code, output = apply_demo(conf_dir)
         print(output)
         succeeded, failed, changed = summary(output)
         if code != 0 or failed:
-            print("demo: the {} run failed (exit {})".format(run, code), file=sys.stderr)
+            print(f"demo: the {run} run failed (exit {code})", file=sys.stderr)
             status = 1
             break
         if run == "second" and changed:
             print(
-                "demo: the second run changed {} state(s); expected none".format(changed),
+                f"demo: the second run changed {changed} state(s); expected none",
                 file=sys.stderr,
             )
             status = 1
         if run == "second" and not changed:
-            print("Second run: {} states, no changes.".format(succeeded))
+            print(f"Second run: {succeeded} states, no changes.")
     if private:
         print(
             "\nThe demo daemon in .lxd is still running. Stop it with:\n"

@@ -55,9 +55,7 @@ class Daemon:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                found = json.loads(self.lxc("query", "/1.0/instances/{}/state".format(name)))[
-                    "status"
-                ]
+                found = json.loads(self.lxc("query", f"/1.0/instances/{name}/state"))["status"]
             except lxdhost.LXDHostError as exc:
                 if "Invalid PID" not in str(exc) or time.monotonic() > deadline:
                     raise
@@ -77,7 +75,7 @@ class Daemon:
         if proc.returncode != 0:
             if any(w in proc.stderr.lower() for w in ("not found", "no such", "does not exist")):
                 return None
-            raise lxdhost.LXDHostError("file pull {}{}: {}".format(instance, path, proc.stderr))
+            raise lxdhost.LXDHostError(f"file pull {instance}{path}: {proc.stderr}")
         return proc.stdout
 
     def api(self, **kwargs):
@@ -92,7 +90,7 @@ def _session_daemon(server):
         lxdhost.require(server)
     except lxdhost.LXDHostError as exc:
         pytest.fail(str(exc), pytrace=False)
-    prefix = "lxdapi-test-" if server == "lxd" else "lxdapi-test-{}-".format(server)
+    prefix = "lxdapi-test-" if server == "lxd" else f"lxdapi-test-{server}-"
     base = lxdhost.make_base_dir(prefix)  # 0755: containers must traverse it
     lxd_dir = os.path.join(base, server)
     image_path = os.path.join(base, "busybox.tar.gz")
@@ -276,8 +274,8 @@ def check_requests_are_observed(loaders):
     via_module = observed(lambda: loaders.modules.lxdapi.get(""))
     via_state = observed(lambda: loaders.states.lxdapi.profile_absent(name="lxdapi-canary"))
     assert via_module and via_state, (
-        "the Salt loaders' core is not the one the tests observe: module saw {}, state "
-        "saw {}".format(via_module, via_state)
+        f"the Salt loaders' core is not the one the tests observe: module saw {via_module}, state "
+        f"saw {via_state}"
     )
 
 
@@ -291,9 +289,7 @@ def check_same_core(function):
     otherwise ``request_log`` (an observer on ``core.API``) would see none of its requests
     and every "no write" assertion would pass while observing nothing."""
     used = loaded_core(function)
-    assert used is core, "the Salt loaders use another core ({!r}) than the tests ({!r})".format(
-        used, core
-    )
+    assert used is core, f"the Salt loaders use another core ({used!r}) than the tests ({core!r})"
     assert used.API is core.API
 
 

@@ -451,7 +451,7 @@ def raw_reachable(operation):
     websocket); the reason it cannot otherwise, as a string."""
     method, path = operation
     if method not in RAW_METHODS:
-        return "lxdapi.request does not send {}".format(method)
+        return f"lxdapi.request does not send {method}"
     if (method, path) in WEBSOCKETS:
         return "a websocket (or protocol upgrade)"
     return True
@@ -464,14 +464,14 @@ def git_show(rev, path):
     """The text of ``path`` at git revision ``rev`` of this checkout."""
     try:
         return subprocess.run(
-            ["git", "-C", ROOT, "show", "{}:{}".format(rev, path)],
+            ["git", "-C", ROOT, "show", f"{rev}:{path}"],
             check=True,
             capture_output=True,
             text=True,
         ).stdout
     except subprocess.CalledProcessError as exc:
         raise SystemExit(
-            "api_coverage: cannot read {} at {}: {}".format(path, rev, exc.stderr.strip())
+            f"api_coverage: cannot read {path} at {rev}: {exc.stderr.strip()}"
         ) from None
 
 
@@ -488,7 +488,7 @@ def defined_functions(text, label):
     try:
         tree = ast.parse(text, filename=label)
     except SyntaxError as exc:
-        raise SystemExit("api_coverage: cannot parse {}: {}".format(label, exc)) from None
+        raise SystemExit(f"api_coverage: cannot parse {label}: {exc}") from None
     return {
         node.name
         for node in tree.body
@@ -511,7 +511,7 @@ def load_kinds(rev=None):
     text = git_show(rev, KINDS_PATH)
     name = "_lxdapi_kinds_at_{}".format(re.sub(r"\W", "_", rev))
     module = types.ModuleType(name)
-    module.__file__ = "{}:{}".format(rev, KINDS_PATH)
+    module.__file__ = f"{rev}:{KINDS_PATH}"
     sys.modules[name] = module  # dataclasses look their module up
     try:
         exec(compile(text, module.__file__, "exec"), module.__dict__)
@@ -558,7 +558,7 @@ def build_mapping(kinds, module):
     mapping = collections.defaultdict(lambda: (set(), set()))
     for kind in kinds.values():
         for suffix, ops in kind_operations(kind, module).items():
-            name = "{}_{}".format(kind.name, suffix)
+            name = f"{kind.name}_{suffix}"
             for method, path in ops:
                 functions, states = mapping[(method, normalise(path))]
                 (states if suffix in KIND_STATES else functions).add(name)
@@ -652,7 +652,7 @@ class Coverage:
         """Which sources were read: ``d2f4588`` or the working tree (HEAD, and whether
         the three files differ from it)."""
         if self.rev is not None:
-            return "revision {}".format(_short(self.rev))
+            return f"revision {_short(self.rev)}"
         head = _short("HEAD")
         changed = _git("status", "--porcelain", "--", MODULE_PATH, STATES_PATH, KINDS_PATH)
         if changed is None:
@@ -683,7 +683,7 @@ HEADINGS = ("family", "operations", "functions", "states", "named", "raw only", 
 
 def _cells(row):
     cells = [str(v) for v in row]
-    cells.append("{:.0f} %".format(100.0 * row.named / row.operations) if row.operations else "")
+    cells.append(f"{100.0 * row.named / row.operations:.0f} %" if row.operations else "")
     return cells
 
 
@@ -703,9 +703,8 @@ def render_text(coverage):
         [list(HEADINGS) + ["named %"]] + [_cells(r) for r in coverage.rows + [coverage.total]]
     )
     lines = [
-        "lxdapi's coverage of {}'s REST API ({} operations), {}".format(
-            SPEC_LABEL, coverage.total.operations, coverage.label()
-        )
+        f"lxdapi's coverage of {SPEC_LABEL}'s REST API ({coverage.total.operations} operations), "
+        f"{coverage.label()}"
     ]
     for index, row in enumerate(rows):
         if index == len(rows) - 1:
@@ -722,7 +721,7 @@ def render_rst(coverage):
     )
     rule = "   " + "  ".join("=" * w for w in widths)
     lines = [
-        ".. table:: lxdapi's coverage of {}'s REST API, {}".format(SPEC_LABEL, coverage.label()),
+        f".. table:: lxdapi's coverage of {SPEC_LABEL}'s REST API, {coverage.label()}",
         "",
         rule,
         "   " + "  ".join(rows[0]).rstrip(),
@@ -746,13 +745,13 @@ def render_missing(coverage):
         if not ops:
             continue
         lines.append("")
-        lines.append("{} ({} not named):".format(family, len(ops)))
+        lines.append(f"{family} ({len(ops)} not named):")
         for op in ops:
             why = raw_reachable(op) if coverage.has_raw else "no lxdapi.request"
             status = coverage.status(op)
             lines.append(
                 "  {:<7} {}{}".format(
-                    op[0], op[1], "" if status == "raw only" else "   [unreachable: {}]".format(why)
+                    op[0], op[1], "" if status == "raw only" else f"   [unreachable: {why}]"
                 )
             )
     absent_f, absent_s = coverage.absent_names()
@@ -771,7 +770,7 @@ def render_missing(coverage):
         lines.append("")
         lines.append(
             "Mapped, not in {}'s API: {}".format(
-                SPEC_LABEL, ", ".join("{} {}".format(m, p) for m, p in outside)
+                SPEC_LABEL, ", ".join(f"{m} {p}" for m, p in outside)
             )
         )
     return "\n".join(lines)

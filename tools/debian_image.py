@@ -63,7 +63,7 @@ def key():
 
 def cached_path(cache_dir=CACHE_DIR):
     """Where the image tarball is (or will be) cached."""
-    return os.path.join(cache_dir, "debian-{}-{}-{}.tar.gz".format(SUITE, VARIANT, key()))
+    return os.path.join(cache_dir, f"debian-{SUITE}-{VARIANT}-{key()}.tar.gz")
 
 
 def _fix(info):
@@ -133,7 +133,7 @@ def build(dest):
             fh.write(packages)
         seconds = time.monotonic() - started
         with open(dest[: -len(".tar.gz")] + ".seconds", "w") as fh:
-            fh.write("{:.1f}\n".format(seconds))
+            fh.write(f"{seconds:.1f}\n")
         os.replace(part, dest)
     return seconds
 
@@ -146,7 +146,7 @@ def ensure(cache_dir=CACHE_DIR):
         return dest
     os.makedirs(cache_dir, exist_ok=True)
     for entry in os.listdir(cache_dir):
-        if entry.startswith("debian-{}-{}-".format(SUITE, VARIANT)) and key() not in entry:
+        if entry.startswith(f"debian-{SUITE}-{VARIANT}-") and key() not in entry:
             os.remove(os.path.join(cache_dir, entry))
     build(dest)
     return dest
@@ -156,11 +156,11 @@ def main():
     try:
         path = ensure()
     except ImageBuildError as exc:
-        print("tools/debian_image.py: {}".format(exc), file=sys.stderr)
+        print(f"tools/debian_image.py: {exc}", file=sys.stderr)
         return 1
     seconds = path[: -len(".tar.gz")] + ".seconds"
     with open(seconds) as fh:
-        print("{} (built in {} s)".format(path, fh.read().strip()))
+        print(f"{path} (built in {fh.read().strip()} s)")
     return 0
 
 

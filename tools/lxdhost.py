@@ -224,10 +224,9 @@ def _check_traversable(path):
     while parent and parent != "/":
         if not os.stat(parent).st_mode & 0o001:
             raise LXDHostError(
-                "{} is not traversable by others (mode {:o}); containers under {} would "
-                "fail to start: chmod o+x it or use another folder".format(
-                    parent, os.stat(parent).st_mode & 0o777, path
-                )
+                f"{parent} is not traversable by others (mode "
+                f"{os.stat(parent).st_mode & 0o777:o}); containers under {path} would "
+                "fail to start: chmod o+x it or use another folder"
             )
         parent = os.path.dirname(parent)
 
@@ -250,9 +249,7 @@ def start_daemon(lxd_dir, preseed=None, timeout=60, server="lxd"):
         running = server_of(lxd_dir)
         if is_running(lxd_dir, running):
             if running != spec.name:
-                raise LXDHostError(
-                    "the daemon running in {} is {}, not {}".format(lxd_dir, running, spec.name)
-                )
+                raise LXDHostError(f"the daemon running in {lxd_dir} is {running}, not {spec.name}")
             return sock
     os.makedirs(lxd_dir, exist_ok=True)
     os.chmod(lxd_dir, 0o755)
@@ -291,7 +288,7 @@ def _daemon_pid(lxd_dir):
         with open(pid_file) as fh:
             pid = fh.read().strip()
     try:
-        with open("/proc/{}/cmdline".format(int(pid)), "rb") as fh:
+        with open(f"/proc/{int(pid)}/cmdline", "rb") as fh:
             cmdline = fh.read().split(b"\0")
     except (OSError, ValueError):
         return None
@@ -317,9 +314,7 @@ def stop_daemon(lxd_dir, remove=True):
     if remove:
         # The daemon may leave mounts (shmounts, devlxd, guestapi, storage) behind.
         subprocess.run(
-            "grep ' {0}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l".format(
-                lxd_dir
-            ),
+            f"grep ' {lxd_dir}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l",
             shell=True,
             check=False,
         )
@@ -430,7 +425,7 @@ def wait_for(predicate, timeout=30, interval=0.1):
 # (the recipes of shared/LXD-HOST.md). Loopback addresses only.
 
 
-def make_base_dir(prefix="lxdapi-", dir=None):  # pylint: disable=redefined-builtin
+def make_base_dir(prefix="lxdapi-", dir=None):
     """A new temporary folder (under ``dir``) to hold LXD_DIRs or what containers mount,
     mode 0755.
 
@@ -475,7 +470,7 @@ def wait_listening(address, timeout=30):
             return False
 
     if not wait_for(listening, timeout=timeout, interval=0.2):
-        raise LXDHostError("nothing listens on {} after {}s".format(address, timeout))
+        raise LXDHostError(f"nothing listens on {address} after {timeout}s")
 
 
 def start_https_daemon(lxd_dir, address, preseed=None, timeout=60, server="lxd"):
@@ -496,7 +491,7 @@ def server_certificate(lxd_dir):
         if os.path.exists(path):
             with open(path) as fh:
                 return fh.read()
-    raise LXDHostError("no server certificate in {}".format(lxd_dir))
+    raise LXDHostError(f"no server certificate in {lxd_dir}")
 
 
 def make_client_certificate(cert_path, key_path, common_name="lxdapi-test", days=30):
@@ -530,7 +525,7 @@ def make_client_certificate(cert_path, key_path, common_name="lxdapi-test", days
     finally:
         os.umask(old_umask)
     if proc.returncode != 0:
-        raise LXDHostError("openssl failed: {}".format(proc.stderr.strip()))
+        raise LXDHostError(f"openssl failed: {proc.stderr.strip()}")
     os.chmod(key_path, 0o600)
     os.chmod(cert_path, 0o644)
     with open(cert_path) as fh:
@@ -580,7 +575,7 @@ def start_cluster(
         first = {
             "name": first_name,
             "lxd_dir": os.path.join(base, first_name),
-            "address": "{}:{}".format(first_host, port),
+            "address": f"{first_host}:{port}",
         }
         first["socket"] = start_daemon(
             first["lxd_dir"], _cluster_preseed(first["address"], first_name), timeout, server
@@ -593,7 +588,7 @@ def start_cluster(
             member = {
                 "name": name,
                 "lxd_dir": os.path.join(base, name),
-                "address": "{}:{}".format(host, port),
+                "address": f"{host}:{port}",
             }
             preseed = {
                 "cluster": {
@@ -649,7 +644,7 @@ def main(argv):
             print(usage, file=sys.stderr)
             return 2
     except LXDHostError as exc:
-        print("lxdhost: {}".format(exc), file=sys.stderr)
+        print(f"lxdhost: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -96,7 +96,7 @@ class LxdapiParts(Directive):
             listed.append(name)
             path = os.path.join(UTILS, name + ".py")
             row = nodes.row()
-            row += nodes.entry("", _literal_list(["_utils/{}.py".format(name)]))
+            row += nodes.entry("", _literal_list([f"_utils/{name}.py"]))
             para = nodes.paragraph()
             inline, messages = self.state.inline_text(text.strip(), self.lineno)
             para += inline

@@ -101,7 +101,7 @@ def main():
     # Salt's own module (not lxdapi's adapter, were lxdapi installed in this virtualenv).
     source = inspect.getsourcefile(inspect.unwrap(funcs["lxd.container_list"]))
     if not source.endswith(os.path.join("salt", "modules", "lxd.py")):
-        sys.exit("lxd.container_list is not Salt's own: {}".format(source))
+        sys.exit(f"lxd.container_list is not Salt's own: {source}")
     results = []
     for function, args, kwargs in request["calls"]:
         try:

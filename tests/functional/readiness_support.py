@@ -31,9 +31,9 @@ def inittab(*commands):
 #: eth0 gets :data:`GUEST_ADDRESS` after :data:`GUEST_DELAY` seconds; then ``/tmp/ready``
 #: exists and ``ready`` is written to the console.
 ADDRESS_LATER = inittab(
-    "sleep {}".format(GUEST_DELAY),
+    f"sleep {GUEST_DELAY}",
     "ip link set eth0 up",
-    "ip addr add {}/64 dev eth0".format(GUEST_ADDRESS),
+    f"ip addr add {GUEST_ADDRESS}/64 dev eth0",
     "touch /tmp/ready",
     "echo ready >/dev/console",
 )
@@ -46,7 +46,7 @@ def make_bridge(lxd):
     """Create a bridge with no addresses (a name of at most 15 characters); return it."""
     require_firewall_tool()
     name = short_name("trd")
-    lxd.lxc("network", "create", name, *("{}={}".format(k, v) for k, v in NO_ADDRESSES.items()))
+    lxd.lxc("network", "create", name, *(f"{k}={v}" for k, v in NO_ADDRESSES.items()))
     return name
 
 
@@ -115,13 +115,13 @@ def held(api, name):
 
 def state_reads(request_log, name):
     """How many GETs of ``name``'s ``/state`` the core sent."""
-    suffix = "/instances/{}/state".format(name)
+    suffix = f"/instances/{name}/state"
     return len([u for m, u, _ in request_log if m == "GET" and u.split("?")[0].endswith(suffix)])
 
 
 def execs(request_log, name=None):
     """The exec POSTs the core sent (to ``name`` only, when given)."""
-    part = "/instances/{}/exec".format(name)
+    part = f"/instances/{name}/exec"
     return [u for u in request_log.execs if name is None or part in u]
 
 
@@ -130,7 +130,7 @@ def console_marker(api, name, text):
     api.post(
         api.instance_path(name, "exec"),
         json={
-            "command": ["sh", "-c", "echo {} >/dev/console".format(text)],
+            "command": ["sh", "-c", f"echo {text} >/dev/console"],
             "wait-for-websocket": False,
             "interactive": False,
             "record-output": False,

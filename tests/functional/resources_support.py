@@ -15,7 +15,7 @@ from conftest import core
 
 def short_name(prefix="t5"):
     """A unique name short enough for a network interface (at most 15 characters)."""
-    return "{}{}".format(prefix, uuid.uuid4().hex[:8])
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
 def held(api, url, **params):

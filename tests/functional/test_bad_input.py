@@ -537,7 +537,7 @@ def _case_id(case):
         "{}={}".format(k, "EXISTING" if v == EXISTING else "MISSING" if v == MISSING else v)
         for k, v in kwargs.items()
     )
-    return "{}:{}({})".format(kind, function, words)[:90]
+    return f"{kind}:{function}({words})"[:90]
 
 
 def _strip(item):

@@ -24,7 +24,7 @@ from conftest import core
 @pytest.fixture
 def names(lxd, unique_name):
     """Three instance names for this test; whatever exists of them is deleted at teardown."""
-    made = ["{}-{}".format(unique_name[:55], i) for i in range(3)]
+    made = [f"{unique_name[:55]}-{i}" for i in range(3)]
     yield made
     for name in made:
         lxd.lxc("delete", "--force", name, check=False)

@@ -18,7 +18,7 @@ from conftest import core
 
 
 def config_of(lxd, name, kind="instances"):
-    return json.loads(lxd.lxc("query", "/1.0/{}/{}".format(kind, name)))["config"]
+    return json.loads(lxd.lxc("query", f"/1.0/{kind}/{name}"))["config"]
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_a_change_between_get_and_patch_is_planned_again_once(
 
     assert fired, "the other writer did not run"
     assert ret.result is True, ret.comment
-    assert "{} was busy or changed by another client".format(container) in ret.comment
+    assert f"{container} was busy or changed by another client" in ret.comment
     assert "changed by another client since it was read" in ret.comment
     # What we changed, from what the fresh read showed.
     assert ret.changes == {"config": {"old": {"user.a": "theirs"}, "new": {"user.a": "ours"}}}
@@ -110,7 +110,7 @@ def test_a_second_refusal_fails_the_state_saying_so(states, lxd, container, requ
     def every_get(method, url, status):  # the other client writes after each of our GETs
         if method == "GET" and status == 200 and url.endswith("/instances/" + container):
             count.append(url)
-            lxd.lxc("config", "set", container, "user.a", "theirs-{}".format(len(count)))
+            lxd.lxc("config", "set", container, "user.a", f"theirs-{len(count)}")
 
     core.API.observers.append(every_get)
     try:

@@ -18,7 +18,7 @@ def _state(lxd, name):
 
 
 def _instance(lxd, name):
-    return json.loads(lxd.lxc("query", "/1.0/instances/{}".format(name)))
+    return json.loads(lxd.lxc("query", f"/1.0/instances/{name}"))
 
 
 def test_seed_scenario_each_step_then_again_as_noop(lxd, api, unique_name, tmp_path):
@@ -181,9 +181,7 @@ def test_errors_carry_the_class_and_the_servers_text(lxd, api, unique_name):
     # The server's reason first, then the request (its path, not the socket's URL).
     # (Incus words it "Failed to fetch instance ...: Instance not found".)
     assert str(info.value).startswith(info.value.error)
-    assert str(info.value).endswith(
-        "Instance not found (GET /1.0/instances/{})".format(unique_name)
-    )
+    assert str(info.value).endswith(f"Instance not found (GET /1.0/instances/{unique_name})")
 
     with pytest.raises(core.APIException) as info:
         api.post("instances", json={"name": "bad_name!", "source": {"type": "none"}})
@@ -208,7 +206,7 @@ def test_failed_operation_raises_with_lxds_err(lxd, api, unique_name):
         assert info.value.error  # LXD's own err text, first
         assert str(info.value).startswith(info.value.error)
         assert info.value.operation.startswith("/1.0/operations/")
-        assert ", operation {})".format(info.value.operation) in str(info.value)
+        assert f", operation {info.value.operation})" in str(info.value)
         assert lxd.status(unique_name, until="Stopped") == "Stopped"
     finally:
         lxd.lxc("delete", "--force", unique_name)
@@ -270,13 +268,13 @@ def test_debug_dump_in_the_seeds_format(lxd, unique_name, capsys):
     try:
         err = capsys.readouterr().err
         lines = err.splitlines()
-        assert lines[0] == "POST {}/1.0/profiles".format(api.endpoint)
+        assert lines[0] == f"POST {api.endpoint}/1.0/profiles"
         body_end = lines.index("}")
         assert json.loads("\n".join(lines[1 : body_end + 1]))["name"] == unique_name
         assert lines[body_end + 1] == "HTTP/201" or lines[body_end + 1] == "HTTP/200"
         assert json.loads("\n".join(lines[body_end + 2 :]))["type"] == "sync"
         assert SECRET_VALUE not in err  # secrets are redacted
-        assert '    "name": "{}"'.format(unique_name) in err  # indented JSON
+        assert f'    "name": "{unique_name}"' in err  # indented JSON
     finally:
         api.delete(api.path("profiles", unique_name))
 
@@ -285,7 +283,7 @@ def test_debug_env_variable_turns_the_dump_on(lxd, monkeypatch, capsys):
     monkeypatch.setenv("DEBUG", "1")
     api = lxd.api()
     api.get("")
-    assert "GET {}/1.0".format(api.endpoint) in capsys.readouterr().err
+    assert f"GET {api.endpoint}/1.0" in capsys.readouterr().err
 
 
 def test_connection_refused_names_the_endpoint(tmp_path):

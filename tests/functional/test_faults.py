@@ -33,7 +33,7 @@ def container(lxd, unique_name):
 @pytest.fixture
 def sockets_dir(tmp_path):
     """A short folder for unix sockets (their paths are limited to 107 bytes)."""
-    path = "/tmp/lxdapi-t8-{}".format(os.urandom(3).hex())
+    path = f"/tmp/lxdapi-t8-{os.urandom(3).hex()}"
     os.mkdir(path)
     yield path
     for name in os.listdir(path):
@@ -69,7 +69,7 @@ def silent_tcp():
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
-    yield "http://127.0.0.1:{}".format(sock.getsockname()[1])
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     sock.close()
 
 
@@ -96,23 +96,23 @@ def test_refusing_socket_is_a_clear_error_naming_it(modules, states, refusing_so
     with pytest.raises(CommandExecutionError) as info:
         modules.lxdapi.container_get("web1", endpoint=refusing_socket)
     message = str(info.value)
-    assert "cannot reach LXD at {}".format(refusing_socket) in message
+    assert f"cannot reach LXD at {refusing_socket}" in message
     assert "Connection refused" in message
     assert "Traceback" not in message
 
     ret = states.lxdapi.profile_present(name="t8-fault", endpoint=refusing_socket)
     assert ret.result is False
-    assert "cannot reach LXD at {}".format(refusing_socket) in ret.comment
+    assert f"cannot reach LXD at {refusing_socket}" in ret.comment
     assert "Connection refused" in ret.comment
     assert ret.changes == {}
 
 
 def test_unreachable_https_endpoint_is_named(modules):
     port = lxdhost.free_port()
-    endpoint = "https://127.0.0.1:{}".format(port)
+    endpoint = f"https://127.0.0.1:{port}"
     with pytest.raises(CommandExecutionError) as info:
         modules.lxdapi.info(endpoint=endpoint, verify=False)
-    assert "cannot reach LXD at {}".format(endpoint) in str(info.value)
+    assert f"cannot reach LXD at {endpoint}" in str(info.value)
 
 
 # ------------------------------------------------------------- a daemon restarted mid-run
@@ -170,7 +170,7 @@ def test_daemon_down_then_up_again(own_daemon, modules):
     lxdhost.run(["lxd", "shutdown", "--timeout", "60"], own_daemon, timeout=90)
     with pytest.raises(core.APIConnectionError) as info:
         api.get("profiles")
-    assert "cannot reach LXD at {}".format(sock) in str(info.value)
+    assert f"cannot reach LXD at {sock}" in str(info.value)
     lxdhost.start_daemon(own_daemon)
     assert api.get("profiles").metadata == ["/1.0/profiles/default"]
 
@@ -189,9 +189,8 @@ def test_failing_start_gives_result_false_with_lxds_error(states, lxd, container
     assert ret.result is False
     # The server's reason first, then the request and its operation.
     assert re.search(
-        r"{}.* \(PUT /1\.0/instances/{}/state, operation /1\.0/operations/[0-9a-f-]+\)".format(
-            START_FAILURE_WORDS[lxd.server], container
-        ),
+        rf"{START_FAILURE_WORDS[lxd.server]}.* \(PUT /1\.0/instances/{container}/state, operation "
+        r"/1\.0/operations/[0-9a-f-]+\)",
         ret.comment,
     ), ret.comment
     assert "Traceback" not in ret.comment
@@ -218,9 +217,8 @@ def test_failing_start_from_the_module(modules, lxd, container):
         modules.lxdapi.container_start(container)
     message = str(info.value)
     assert re.search(
-        r"{}.* \(PUT /1\.0/instances/{}/state, operation /1\.0/operations/[0-9a-f-]+\)".format(
-            START_FAILURE_WORDS[lxd.server], container
-        ),
+        rf"{START_FAILURE_WORDS[lxd.server]}.* \(PUT /1\.0/instances/{container}/state, operation "
+        r"/1\.0/operations/[0-9a-f-]+\)",
         message,
     ), message
     assert "http+unix" not in message  # the path, not the socket's URL
@@ -242,8 +240,8 @@ def test_wait_timeout_names_the_operation_and_leaves_it_running(modules, lxd, co
         modules.lxdapi.container_exec(container, ["sleep", "8"], wait_timeout=1)
     assert time.monotonic() - started < 5  # gave up after about 1s, long before the 8s
     message = str(info.value)
-    assert "POST" in message and "/1.0/instances/{}/exec".format(container) in message
-    assert "['sleep', '8'] did not exit within 1 s in {}".format(container) in message
+    assert "POST" in message and f"/1.0/instances/{container}/exec" in message
+    assert f"['sleep', '8'] did not exit within 1 s in {container}" in message
     operation = _operation_from(message)
     assert json.loads(lxd.lxc("query", operation))["status"] == "Running"
     done = json.loads(lxd.lxc("query", operation + "/wait?timeout=30"))
@@ -295,11 +293,11 @@ def test_silent_unix_socket_times_out_quickly(silent_socket, modules):
     api = core.API.factory(silent_socket, timeout=0.5)
     exc = _fails_fast(lambda: api.get(""))
     assert isinstance(exc, core.APITimeout)
-    assert "no answer within 0.5s from {}".format(silent_socket) in str(exc)
+    assert f"no answer within 0.5s from {silent_socket}" in str(exc)
 
     exc = _fails_fast(lambda: modules.lxdapi.container_list(endpoint=silent_socket, timeout=0.5))
     assert isinstance(exc, CommandExecutionError)
-    assert "no answer within 0.5s from {}".format(silent_socket) in str(exc)
+    assert f"no answer within 0.5s from {silent_socket}" in str(exc)
 
 
 def test_silent_tcp_server_times_out_quickly(silent_tcp, states):
@@ -312,4 +310,4 @@ def test_silent_tcp_server_times_out_quickly(silent_tcp, states):
     ret = states.lxdapi.profile_present(name="t8-silent", endpoint=silent_tcp, timeout=0.5)
     assert time.monotonic() - started < 3
     assert ret.result is False
-    assert "no answer within 0.5s from {}".format(silent_tcp) in ret.comment
+    assert f"no answer within 0.5s from {silent_tcp}" in ret.comment

@@ -80,7 +80,7 @@ def test_metrics_of_a_running_instance(modules, lxd, cleanup, unique_name):
     name = make_container(lxd, cleanup, unique_name)
     lxd.lxc("start", name)
     prefix = lxd.server + "_"
-    label = 'name="{}"'.format(name)
+    label = f'name="{name}"'
 
     # the server keeps its measures for 8 s: the started instance shows up by then
     text = lxdhost.wait_for(
@@ -96,10 +96,10 @@ def test_metrics_of_a_running_instance(modules, lxd, cleanup, unique_name):
     picked = modules.lxdapi.metrics(names=[prefix + "memory_RSS_bytes"])
     assert {line.split("{")[0] for line in _samples(picked)} == {prefix + "memory_RSS_bytes"}
     assert label in picked
-    assert "# TYPE {}memory_RSS_bytes gauge".format(prefix) in picked
+    assert f"# TYPE {prefix}memory_RSS_bytes gauge" in picked
     assert picked.rstrip().endswith("# EOF")
     # a family's name, and names given as text, separated by commas
-    family = modules.lxdapi.metrics(names="{0}cpu_seconds,{0}memory_RSS_bytes".format(prefix))
+    family = modules.lxdapi.metrics(names=f"{prefix}cpu_seconds,{prefix}memory_RSS_bytes")
     assert {line.split("{")[0] for line in _samples(family)} == {
         prefix + "cpu_seconds_total",
         prefix + "memory_RSS_bytes",
@@ -230,7 +230,7 @@ class StreamsServer:
     def __init__(self, server_kind, folder):
         self.kind, self.folder, self.files = server_kind, folder, {}
         port = lxdhost.free_port()
-        self.url = "http://127.0.0.1:{}/streams".format(port)
+        self.url = f"http://127.0.0.1:{port}/streams"
         files = self.files
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -254,10 +254,10 @@ class StreamsServer:
         """Serve a new busybox image as the latest version; return its fingerprint."""
         path = str(self.folder / (version + ".tar.gz"))
         fingerprint = lxdhost.build_busybox_image(path, description="refresh " + version)
-        ftype = "{}_combined.tar.gz".format(self.kind)
+        ftype = f"{self.kind}_combined.tar.gz"
         item = {
             "ftype": ftype,
-            "path": "images/{}.tar.gz".format(version),
+            "path": f"images/{version}.tar.gz",
             "sha256": fingerprint,
             "size": os.path.getsize(path),
         }
@@ -288,7 +288,7 @@ class StreamsServer:
             },
         }
         with open(path, "rb") as fh:
-            self.files["/streams/images/{}.tar.gz".format(version)] = fh.read()
+            self.files[f"/streams/images/{version}.tar.gz"] = fh.read()
         self.files["/streams/streams/v1/index.json"] = json.dumps(index).encode()
         self.files["/streams/streams/v1/images.json"] = json.dumps(products).encode()
         return fingerprint

@@ -35,7 +35,7 @@ def test_a_snapshot_published_once_then_again_when_taken_anew(states, lxd, golde
     source = {"type": "snapshot", "name": name + "/golden"}
     predicted = states.lxdapi.image_present(alias, source=source, test=True)
     assert predicted.result is None, predicted.comment
-    label = "published from snapshot {}/golden".format(name)
+    label = f"published from snapshot {name}/golden"
     assert predicted.changes == {
         "image": {"old": None, "new": label},
         "aliases": {"old": {alias: None}, "new": {alias: label}},
@@ -44,7 +44,7 @@ def test_a_snapshot_published_once_then_again_when_taken_anew(states, lxd, golde
 
     ret = states.lxdapi.image_present(alias, source=source)
     assert ret.result is True, ret.comment
-    assert ret.comment == "Image {} published.".format(alias)
+    assert ret.comment == f"Image {alias} published."
     first = _alias_target(lxd, alias)
     assert _image(lxd, first)["properties"]["lxdapi.published_from"] == name + "/golden"
 
@@ -66,7 +66,7 @@ def test_a_snapshot_published_once_then_again_when_taken_anew(states, lxd, golde
     # an instance made from the published image
     lxd.lxc("init", alias, name + "-child")
     try:
-        child = json.loads(lxd.lxc("query", "/1.0/instances/{}-child".format(name)))
+        child = json.loads(lxd.lxc("query", f"/1.0/instances/{name}-child"))
         assert child["config"]["volatile.base_image"] == second
     finally:
         lxd.lxc("delete", "--force", name + "-child", check=False)

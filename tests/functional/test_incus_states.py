@@ -26,13 +26,13 @@ def require_extension(incus, extension):
     """Skip, naming the server and the API extension, when the daemon lacks it."""
     extensions = query(incus, "/1.0")["api_extensions"]
     if extension not in extensions:
-        pytest.skip("{} lacks the API extension {!r}".format(incus.server, extension))
+        pytest.skip(f"{incus.server} lacks the API extension {extension!r}")
 
 
 def short_name(prefix="ti"):
     """A unique name short enough for a network interface (at most 15 characters); the
     ``ti`` prefix keeps Incus's bridges apart from the LXD tests' (``t5...``)."""
-    return "{}{}".format(prefix, uuid.uuid4().hex[:8])
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_container_present_created_then_noop_and_test_mode(incus, incus_states, 
 
     ret = incus_states.lxdapi.container_present(**declared)
     assert ret.result is True, ret.comment
-    assert ret.comment.startswith("Container {} created.".format(name))
+    assert ret.comment.startswith(f"Container {name} created.")
     assert ret.changes["instance"]["old"] is None
     assert ret.changes["status"] == {"old": None, "new": "Running"}
     held = query(incus, "/1.0/instances/" + name)
@@ -102,7 +102,7 @@ def test_container_present_created_then_noop_and_test_mode(incus, incus_states, 
     again = incus_states.lxdapi.container_present(**declared)
     assert again.result is True, again.comment
     assert again.changes == {}
-    assert again.comment == "Container {} is already as declared.".format(name)
+    assert again.comment == f"Container {name} is already as declared."
     assert request_log.writes == []
 
     request_log.clear()
@@ -324,16 +324,16 @@ def test_backup_export_then_import_under_a_new_name(
     dest = tmp_path / "backup.tar.gz"
     out = incus_modules.lxdapi.container_backup_export(stopped, str(dest))
     assert out["dest"] == str(dest) and out["size"] == dest.stat().st_size > 1000
-    assert query(incus, "/1.0/instances/{}/backups".format(stopped)) == []
+    assert query(incus, f"/1.0/instances/{stopped}/backups") == []
 
     copy = stopped[:50] + "-restored"
     cleanup(["delete", "--force", copy])
     assert incus_modules.lxdapi.container_backup_import(str(dest), name=copy) == copy
     held = query(incus, "/1.0/instances/" + copy)
-    assert held is not None, "no instance named {} after the import".format(copy)
+    assert held is not None, f"no instance named {copy} after the import"
     assert held["name"] == copy
-    assert query(incus, "/1.0/instances/{}/snapshots".format(copy)) == [
-        "/1.0/instances/{}/snapshots/snap0".format(copy)
+    assert query(incus, f"/1.0/instances/{copy}/snapshots") == [
+        f"/1.0/instances/{copy}/snapshots/snap0"
     ]
     # the source is untouched (the import did not land on the backup's own name)
     assert query(incus, "/1.0/instances/" + stopped)["name"] == stopped
@@ -343,7 +343,7 @@ def test_backup_export_then_import_under_a_new_name(
 
 
 def test_snapshot_present_twice_and_test_mode(incus, incus_states, stopped, request_log):
-    url = "/1.0/instances/{}/snapshots/snap0".format(stopped)
+    url = f"/1.0/instances/{stopped}/snapshots/snap0"
     request_log.clear()
     predicted = incus_states.lxdapi.snapshot_present(name="snap0", container=stopped, test=True)
     assert predicted.result is None

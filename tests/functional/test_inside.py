@@ -90,7 +90,7 @@ def test_call_sees_the_instances_own_grains(modules, guest):
 def test_call_file_write_changes_the_instance(modules, lxd, guest):
     path = "/root/motd-" + uuid.uuid4().hex[:6]
     assert modules.lxdapi.call(guest, "file.write", path, "managed by salt") == (
-        'Wrote 1 lines to "{}"'.format(path)
+        f'Wrote 1 lines to "{path}"'
     )
     assert lxd.file_text(guest, path) == "managed by salt\n"
 
@@ -120,9 +120,7 @@ def test_a_function_past_its_timeout_is_killed(modules, lxd, guest):
 
     with pytest.raises(CommandExecutionError) as info:
         modules.lxdapi.call(guest, "test.sleep", 30, timeout=2)
-    assert str(info.value) == (
-        "test.sleep in {!r} did not finish within 2 s; it was killed".format(guest)
-    )
+    assert str(info.value) == (f"test.sleep in {guest!r} did not finish within 2 s; it was killed")
     with pytest.raises(CommandExecutionError, match="did not finish within 2 s"):
         modules.lxdapi.call(guest, "cmd.run", "sleep 31", timeout=2)  # a child of salt-call
     left = [p for p in _processes(lxd, guest) if "salt-call" in p or "sleep 31" in p]
@@ -134,7 +132,7 @@ def test_a_non_zero_return_code_is_an_error_that_says_so(modules, guest):
 
     with pytest.raises(CommandExecutionError) as info:
         modules.lxdapi.call(guest, "test.retcode", 3)
-    assert str(info.value) == ("test.retcode in {!r} failed with return code 3: True".format(guest))
+    assert str(info.value) == (f"test.retcode in {guest!r} failed with return code 3: True")
 
 
 def test_a_failing_function_is_an_error_that_says_so(modules, guest):
@@ -143,8 +141,8 @@ def test_a_failing_function_is_an_error_that_says_so(modules, guest):
     with pytest.raises(CommandExecutionError) as info:
         modules.lxdapi.call(guest, "no_such_module.func")
     assert str(info.value) == (
-        "no_such_module.func in {!r} failed (salt-call exited 255): 'no_such_module.func' "
-        "is not available.".format(guest)
+        f"no_such_module.func in {guest!r} failed (salt-call exited 255): 'no_such_module.func' "
+        "is not available."
     )
 
 
@@ -155,7 +153,7 @@ def test_an_instance_without_python_fails_clearly(modules, lxd, unique_name):
     try:
         with pytest.raises(CommandExecutionError) as info:
             modules.lxdapi.call(unique_name, "test.ping")
-        assert "instance {!r} has no python3".format(unique_name) in str(info.value)
+        assert f"instance {unique_name!r} has no python3" in str(info.value)
         assert not _exists(modules, unique_name, GUEST_ROOT)  # nothing was shipped
     finally:
         lxd.lxc("delete", "--force", unique_name)
@@ -169,8 +167,8 @@ def test_a_stopped_or_missing_instance_fails_clearly(modules, lxd, debian_image,
         with pytest.raises(CommandExecutionError) as info:
             modules.lxdapi.call(unique_name, "test.ping")
         assert str(info.value) == (
-            "instance {!r} is Stopped: Salt runs inside a running instance only (start "
-            "it first)".format(unique_name)
+            f"instance {unique_name!r} is Stopped: Salt runs inside a running instance only (start "
+            "it first)"
         )
     finally:
         lxd.lxc("delete", "--force", unique_name)
@@ -242,7 +240,7 @@ def test_sls_applied_changes_by_inner_id_then_nothing(
     assert sorted(ret.changes) == ["made-once", "motd"]
     assert ret.changes["motd"]["diff"] == "New file"
     assert ret.changes["made-once"]["retcode"] == 0
-    assert ret.comment == "Changed 2 of 2 states in {!r}: motd, made-once.".format(guest)
+    assert ret.comment == f"Changed 2 of 2 states in {guest!r}: motd, made-once."
     assert lxd.file_text(guest, motd) == "hello from salt\n"
     assert modules.lxdapi.container_file_get(guest, motd)["mode"] == "0640"
     assert lxd.file_text(guest, flag) == "made\n"
@@ -251,7 +249,7 @@ def test_sls_applied_changes_by_inner_id_then_nothing(
     again = states.lxdapi.sls_applied("inside", **declared)
     assert again.result is True, again.comment
     assert again.changes == {}
-    assert again.comment == "All 2 states in {!r} are as declared.".format(guest)
+    assert again.comment == f"All 2 states in {guest!r} are as declared."
     assert _file_writes(request_log) == []  # nothing shipped, no config written
     assert len(request_log.execs) == 1  # the test run that found nothing to do
     assert not [r for r in request_log if r[0] in ("PUT", "PATCH")]
@@ -267,8 +265,8 @@ def test_sls_applied_test_mode_predicts_and_changes_nothing(states, modules, gue
     assert ret.result is None, ret.comment
     assert sorted(ret.changes) == ["made-once", "motd"]
     assert ret.changes["motd"]["newfile"] == motd
-    assert ret.changes["made-once"] == {"cmd": "echo made > {}".format(flag)}
-    assert ret.comment.startswith("Would have changed 2 of 2 states in {!r}".format(guest))
+    assert ret.changes["made-once"] == {"cmd": f"echo made > {flag}"}
+    assert ret.comment.startswith(f"Would have changed 2 of 2 states in {guest!r}")
     assert not _exists(modules, guest, motd) and not _exists(modules, guest, flag)
 
 
@@ -290,7 +288,7 @@ def test_a_failing_inner_state_fails_with_its_comment(states, lxd, guest, sls_di
     )
     ret = states.lxdapi.sls_applied(mods, container=guest)
     assert ret.result is False
-    assert ret.comment.startswith("1 of 2 states failed in {!r}: broken: ".format(guest))
+    assert ret.comment.startswith(f"1 of 2 states failed in {guest!r}: broken: ")
     assert "retcode" in ret.comment or "4" in ret.comment
     assert ret.changes["made"]["diff"] == "New file"  # the other state went through
     assert ret.changes["broken"]["retcode"] == 4
@@ -301,7 +299,7 @@ def test_an_sls_that_does_not_render_fails_with_salts_words(states, guest, sls_d
     mods = _write_sls(sls_dir, "oops: {{{{ undefined_thing() }}}}\n")
     ret = states.lxdapi.sls_applied(mods, container=guest)
     assert ret.result is False and ret.changes == {}
-    assert "did not apply in {!r}".format(guest) in ret.comment
+    assert f"did not apply in {guest!r}" in ret.comment
     assert "undefined" in ret.comment.lower()
     missing = states.lxdapi.sls_applied("no_such_sls_here", container=guest)
     assert missing.result is False
@@ -315,9 +313,7 @@ def test_sls_applied_on_a_stopped_or_missing_instance(
     try:
         ret = states.lxdapi.sls_applied("x", container=unique_name)
         assert ret.result is False
-        assert ret.comment == "cannot apply x in {!r}: it is Stopped, not Running".format(
-            unique_name
-        )
+        assert ret.comment == f"cannot apply x in {unique_name!r}: it is Stopped, not Running"
         predicted = states.lxdapi.sls_applied("x", container=unique_name, test=True)
         assert predicted.result is None
         assert "which is Stopped now (an earlier state may create or start it)" in (
@@ -335,7 +331,7 @@ def test_module_sls_returns_the_inner_states(modules, lxd, guest, sls_dir):
     )
     predicted = modules.lxdapi.sls(guest, mods, test=True)
     (key,) = predicted
-    assert key == "file_|-w_|-{}_|-managed".format(path)
+    assert key == f"file_|-w_|-{path}_|-managed"
     assert predicted[key]["result"] is None
     assert not _exists(modules, guest, path)
     done = modules.lxdapi.sls(guest, [mods])

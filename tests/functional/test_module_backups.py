@@ -33,7 +33,7 @@ def test_export_then_import_as_a_new_instance(modules, lxd, cleanup, source, tmp
     assert oct(dest.stat().st_mode & 0o777) == "0o600"
     assert [p.name for p in tmp_path.iterdir()] == ["backup.tar.gz"]  # no partial file
     # the server keeps no backup behind
-    assert json.loads(lxd.lxc("query", "/1.0/instances/{}/backups".format(source))) == []
+    assert json.loads(lxd.lxc("query", f"/1.0/instances/{source}/backups")) == []
 
     copy = source[:-4] + "-restored"
     cleanup(["delete", "--force", copy])
@@ -77,7 +77,7 @@ def test_backup_bad_input(modules, lxd, source, tmp_path):
     with pytest.raises(SaltInvocationError, match="source file /no/such.tar does not exist"):
         modules.lxdapi.container_backup_import("/no/such.tar")
     assert list(tmp_path.iterdir()) == []
-    assert json.loads(lxd.lxc("query", "/1.0/instances/{}/backups".format(source))) == []
+    assert json.loads(lxd.lxc("query", f"/1.0/instances/{source}/backups")) == []
 
 
 def test_rename(modules, lxd, cleanup, source, unique_name):
@@ -120,5 +120,5 @@ def test_a_copy_of_a_missing_source_fails_clearly(states, lxd, source, request_l
         source + "-x", source={"type": "copy", "source": source + "/nope"}
     )
     assert ret.result is False
-    assert "copy source '{}/nope' does not exist".format(source) in ret.comment
+    assert f"copy source '{source}/nope' does not exist" in ret.comment
     assert request_log.writes == []

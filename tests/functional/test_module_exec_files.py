@@ -11,7 +11,7 @@ from conftest import file_header
 @pytest.fixture(scope="module")
 def container(lxd):
     """One running busybox container for this module's tests (read-mostly)."""
-    name = "t-exec-files-{}".format(os.getpid())
+    name = f"t-exec-files-{os.getpid()}"
     lxd.lxc("launch", "busybox", name)
     yield name
     lxd.lxc("delete", "--force", name, check=False)

@@ -179,7 +179,7 @@ def test_image_alias_add_move(modules, api, lxd, clean_other, unique_name):
         modules.lxdapi.image_alias_add(alias, lxd.fingerprint)
         with pytest.raises(
             CommandExecutionError,
-            match="already points at {}; pass move=True".format(lxd.fingerprint),
+            match=f"already points at {lxd.fingerprint}; pass move=True",
         ):
             modules.lxdapi.image_alias_add(alias, fingerprint)
         assert aliases_on_server(api)[alias] == lxd.fingerprint

@@ -98,7 +98,7 @@ def test_profiles_as_the_old_module_made_them(modules, client, lxd, unique_name)
         assert made["config"] == {"boot.autostart": "1"}
         assert unique_name in modules.lxd.profile_list(list_names=True)
         assert modules.lxd.profile_delete(unique_name) is True
-        with pytest.raises(SaltInvocationError, match="Profile '{}' not found".format(unique_name)):
+        with pytest.raises(SaltInvocationError, match=f"Profile '{unique_name}' not found"):
             modules.lxd.profile_get(unique_name)
     finally:
         lxd.lxc("profile", "delete", unique_name, check=False)
@@ -190,7 +190,7 @@ def test_init_makes_the_pool_and_address_once(modules, lxd, unique_name, request
         assert said.startswith("LXD initialized: created the storage pool " + pool)
         assert held(lxd, "/1.0/storage-pools/" + pool)["driver"] == "dir"
         config = held(lxd, "/1.0")["config"]
-        assert config["core.https_address"] == "127.0.0.1:{}".format(port)
+        assert config["core.https_address"] == f"127.0.0.1:{port}"
         if trust:
             assert config["core.trust_password"] is True  # set, never shown
             assert SECRET not in said
@@ -217,7 +217,7 @@ def test_init_gives_the_default_profile_a_root_disk_when_it_has_none(modules, lx
     try:
         lxd.lxc("profile", "device", "remove", "default", "root")
         said = modules.lxd.init(storage_pool=pool)
-        assert "added a root disk on {} to the default profile".format(pool) in said
+        assert f"added a root disk on {pool} to the default profile" in said
         assert held(lxd, "/1.0/profiles/default")["devices"]["root"] == {
             "type": "disk",
             "path": "/",
@@ -233,7 +233,7 @@ def test_init_gives_the_default_profile_a_root_disk_when_it_has_none(modules, lx
                 "default",
                 "root",
                 "disk",
-                *("{}={}".format(k, v) for k, v in root.items() if k != "type"),
+                *(f"{k}={v}" for k, v in root.items() if k != "type"),
             )
         lxd.lxc("storage", "delete", pool, check=False)
 
@@ -244,7 +244,7 @@ def other(lxd, tmp_path_factory):
     image (alias ``served``): ``{dir, socket, url, fingerprint}``."""
     base = lxdhost.make_base_dir("lxdapi-oldlxd-")
     lxd_dir = os.path.join(base, lxd.server)
-    address = "127.0.0.1:{}".format(lxdhost.free_port())
+    address = f"127.0.0.1:{lxdhost.free_port()}"
     try:
         sock = lxdhost.start_https_daemon(lxd_dir, address, server=lxd.server)
         path = str(tmp_path_factory.mktemp("served") / "served.tar.gz")
@@ -415,7 +415,7 @@ def test_container_file_put_and_get(modules, lxd, container, tmp_path, request_l
 
     # A salt:// source, fetched from the fileserver.
     tree_root = minion_opts["file_roots"]["base"][0]
-    served = "old-lxd-{}.txt".format(container)
+    served = f"old-lxd-{container}.txt"
     with open(os.path.join(tree_root, served), "w") as fh:
         fh.write("from the fileserver\n")
     try:
@@ -550,13 +550,13 @@ def web(tmp_path_factory, lxd):
     direct = str(folder / "direct.tar.gz")
     streamed = str(folder / "streamed.tar.gz")
     port = lxdhost.free_port()
-    base = "http://127.0.0.1:{}".format(port)
+    base = f"http://127.0.0.1:{port}"
     site = {
         "direct": lxdhost.build_busybox_image(direct, description="direct url"),
         "streamed": lxdhost.build_busybox_image(streamed, description="simple streams"),
         "base": base,
     }
-    combined = "{}_combined.tar.gz".format(lxd.server)
+    combined = f"{lxd.server}_combined.tar.gz"
     products = {
         "format": "products:1.0",
         "datatype": "image-downloads",
@@ -602,8 +602,8 @@ def web(tmp_path_factory, lxd):
     }
     headers = {}
     for kind in ("LXD", "Incus"):
-        headers["{}-Image-Hash".format(kind)] = site["direct"]
-        headers["{}-Image-URL".format(kind)] = base + "/direct.tar.gz"
+        headers[f"{kind}-Image-Hash"] = site["direct"]
+        headers[f"{kind}-Image-URL"] = base + "/direct.tar.gz"
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def _answer(self, body):

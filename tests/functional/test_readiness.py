@@ -92,17 +92,17 @@ def test_present_waits_for_the_address_then_a_rerun_reads_state_once(
     assert ret.result is True, ret.comment
     assert ret.changes == {"status": {"old": "Stopped", "new": "Running"}}
     assert took >= 1.5, took  # the guest's init adds the address two seconds in
-    assert re.search(
-        ready_text(guest, "eth0 has {} after TIME s".format(GUEST_ADDRESS)), ret.comment
-    ), ret.comment
+    assert re.search(ready_text(guest, f"eth0 has {GUEST_ADDRESS} after TIME s"), ret.comment), (
+        ret.comment
+    )
     assert has_guest_address(api, guest)
 
     request_log.clear()
     again, took = timed(states.lxdapi.container_present, **declared)
     assert again.result is True, again.comment
     assert again.changes == {}
-    assert again.comment.startswith("Container {} is already as declared.".format(guest))
-    assert "Ready: {}: eth0 has {} after 0.".format(guest, GUEST_ADDRESS) in again.comment
+    assert again.comment.startswith(f"Container {guest} is already as declared.")
+    assert f"Ready: {guest}: eth0 has {GUEST_ADDRESS} after 0." in again.comment
     assert request_log.writes == []
     assert state_reads(request_log, guest) == 1  # already ready: one look at /state
     assert took < 1.5, took
@@ -118,8 +118,8 @@ def test_test_mode_says_what_it_would_wait_for_and_runs_nothing(
     assert predicted.result is None, predicted.comment
     assert predicted.changes == {"status": {"old": "Stopped", "new": "Running"}}
     assert (
-        "Would wait for {}: an inet6 global address on eth0, then ['test', '-e', "
-        "'/tmp/ready'] to exit 0 (up to 30 s).".format(guest)
+        f"Would wait for {guest}: an inet6 global address on eth0, then ['test', '-e', "
+        "'/tmp/ready'] to exit 0 (up to 30 s)."
     ) in predicted.comment
     assert request_log.writes == [] and execs(request_log) == []
     assert held(api, guest)["status"] == "Stopped"
@@ -129,9 +129,7 @@ def test_test_mode_says_what_it_would_wait_for_and_runs_nothing(
     unchanged = states.lxdapi.container_running(name=ready_guest, wait_for=wait_for, test=True)
     assert unchanged.result is True, unchanged.comment
     assert unchanged.changes == {}
-    assert "Would wait for {}: an inet6 global address on eth0".format(ready_guest) in (
-        unchanged.comment
-    )
+    assert f"Would wait for {ready_guest}: an inet6 global address on eth0" in (unchanged.comment)
     assert request_log.writes == []
     assert state_reads(request_log, ready_guest) == 0
 
@@ -153,10 +151,10 @@ def test_a_timeout_names_the_condition_what_was_seen_and_the_console(
     assert 2 <= took < 4.5, took
     assert re.search(
         r"Not ready: timed out after 2\.\d s waiting for an inet global address on eth0: "
-        r"no inet global address on eth0 yet \(has {} \(global\)".format(re.escape(GUEST_ADDRESS)),
+        rf"no inet global address on eth0 yet \(has {re.escape(GUEST_ADDRESS)} \(global\)",
         ret.comment,
     ), ret.comment
-    assert re.search(r"last \d+ console lines of {}:".format(ready_guest), ret.comment)
+    assert re.search(rf"last \d+ console lines of {ready_guest}:", ret.comment)
     assert "marker-before-timeout" in ret.comment
     assert request_log.writes == []
     assert state_reads(request_log, ready_guest) >= 3  # polled, not looked at once
@@ -188,9 +186,7 @@ def test_a_probe_that_does_not_exit_fails_after_exec_timeout(states, ready_guest
     )
     assert ret.result is False
     assert took < 5, took  # at once, not after the 30 s of timeout
-    assert "Not ready: ['sleep', '30'] did not exit within 1 s in {}".format(ready_guest) in (
-        ret.comment
-    )
+    assert f"Not ready: ['sleep', '30'] did not exit within 1 s in {ready_guest}" in (ret.comment)
     assert len(execs(request_log, ready_guest)) == 1
 
 
@@ -217,8 +213,9 @@ def test_a_guest_that_stops_while_waited_on_fails_fast(
     assert lxdhost.wait_for(lambda: settled_stopped(api, unique_name), timeout=10)
     for text in (ret.comment, "Not ready: " + str(info.value)):
         assert re.search(
-            r"Not ready: {} is Stopped while waiting for a global address on eth0 \(up to "
-            r"60 s\) after \d+\.\d s".format(re.escape(unique_name)),
+            rf"Not ready: {re.escape(unique_name)} is Stopped while waiting for a global address "
+            r"on eth0 \(up to "
+            r"60 s\) after \d+\.\d s",
             text,
         ), text
 
@@ -273,7 +270,7 @@ def test_bad_wait_for_is_refused_before_anything_is_written(
 def test_bad_wait_for_on_an_existing_guest_is_refused_too(states, modules, api, guest, request_log):
     ret = states.lxdapi.container_running(name=guest, wait_for={"address": "eth1"})
     assert ret.result is False
-    assert "wait_for: {} has no NIC eth1 (its NICs: eth0)".format(guest) in ret.comment
+    assert f"wait_for: {guest} has no NIC eth1 (its NICs: eth0)" in ret.comment
     with pytest.raises(SaltInvocationError, match="unknown condition"):
         modules.lxdapi.container_start(guest, wait_for={"nic": "eth0"})
     with pytest.raises(SaltInvocationError, match="positive number of seconds"):
@@ -290,12 +287,12 @@ def test_running_waits_for_the_address_then_the_probe(states, api, guest, reques
     ret, took = timed(states.lxdapi.container_running, name=guest, wait_for=wait_for)
     assert ret.result is True, ret.comment
     assert ret.changes == {"status": {"old": "Stopped", "new": "Running"}}
-    assert ret.comment.startswith("Container {} is now Running.".format(guest))
+    assert ret.comment.startswith(f"Container {guest} is now Running.")
     assert took >= 1.5, took
     assert re.search(
         ready_text(
             guest,
-            "eth0 has {} after TIME s".format(GUEST_ADDRESS),
+            f"eth0 has {GUEST_ADDRESS} after TIME s",
             "['test', '-e', '/tmp/ready'] exited 0 after TIME s",
         ),
         ret.comment,
@@ -307,7 +304,7 @@ def test_running_waits_for_the_address_then_the_probe(states, api, guest, reques
     request_log.clear()
     again = states.lxdapi.container_running(name=guest, wait_for=wait_for)
     assert again.result is True and again.changes == {}, again.comment
-    assert again.comment.startswith("Container {} is already Running. Ready:".format(guest))
+    assert again.comment.startswith(f"Container {guest} is already Running. Ready:")
     assert state_reads(request_log, guest) == 1
     assert len(execs(request_log, guest)) == 1  # the probe, once
     # The probe's only other requests: the deletion of its recorded output.
@@ -337,9 +334,9 @@ def test_containers_present_default_wait_is_for_the_running_ones(
     assert ret.result is True, ret.comment
     assert ret.changes == {up: {"status": {"old": "Stopped", "new": "Running"}}}
     assert took >= 1.5, took
-    assert re.search(
-        ready_text(up, "eth0 has {} after TIME s".format(GUEST_ADDRESS)), ret.comment
-    ), ret.comment
+    assert re.search(ready_text(up, f"eth0 has {GUEST_ADDRESS} after TIME s"), ret.comment), (
+        ret.comment
+    )
     assert down + ":" not in ret.comment
     assert state_reads(request_log, up) >= 3
     assert state_reads(request_log, down) == 0  # a Stopped one is not waited on
@@ -360,7 +357,7 @@ def test_containers_present_default_wait_is_for_the_running_ones(
         defaults={"source": "busybox"},
     )
     assert refused.result is False
-    assert "container {}: wait_for".format(down) in refused.comment, refused.comment
+    assert f"container {down}: wait_for" in refused.comment, refused.comment
     refused = states.lxdapi.containers_present(
         name="pair", containers=[up], defaults={"wait_for": {"adress": "eth0"}}
     )
@@ -378,7 +375,7 @@ def test_start_and_restart_with_wait_for_say_what_they_found(modules, api, guest
     assert set(started) == {"changed", "ready"}
     assert started["changed"] is True
     assert re.fullmatch(
-        r"{}: eth0 has {} after \d+\.\d s".format(re.escape(guest), re.escape(GUEST_ADDRESS)),
+        rf"{re.escape(guest)}: eth0 has {re.escape(GUEST_ADDRESS)} after \d+\.\d s",
         started["ready"],
     ), started
     assert took >= 1.5, took
@@ -387,7 +384,7 @@ def test_start_and_restart_with_wait_for_say_what_they_found(modules, api, guest
     request_log.clear()
     again = modules.lxdapi.container_start(guest, wait_for=wait_for)
     assert again["changed"] is False
-    assert again["ready"].startswith("{}: eth0 has {} after 0.".format(guest, GUEST_ADDRESS))
+    assert again["ready"].startswith(f"{guest}: eth0 has {GUEST_ADDRESS} after 0.")
     assert request_log.writes == [] and state_reads(request_log, guest) == 1
 
     restarted, took = timed(
@@ -397,10 +394,9 @@ def test_start_and_restart_with_wait_for_say_what_they_found(modules, api, guest
     )
     assert restarted["changed"] is True
     assert re.fullmatch(
-        r"{}: eth0 has {} after \d+\.\d s; \['test', '-e', '/tmp/ready'\] exited 0 after "
-        r"\d+\.\d s; a container has no agent to wait for".format(
-            re.escape(guest), re.escape(GUEST_ADDRESS)
-        ),
+        rf"{re.escape(guest)}: eth0 has {re.escape(GUEST_ADDRESS)} after \d+\.\d s; \['test', "
+        r"'-e', '/tmp/ready'\] exited 0 after "
+        r"\d+\.\d s; a container has no agent to wait for",
         restarted["ready"],
     ), restarted
     assert took >= 1.5, took  # the address is gone with the restart, and comes back later
@@ -422,9 +418,9 @@ def _check_start_failure(text, name):
     then the last lines of the container's lxc.log."""
     first = text.splitlines()[0]
     assert first.startswith("Failed to"), text
-    assert "(PUT /1.0/instances/{}/state, operation ".format(name) in first, text
+    assert f"(PUT /1.0/instances/{name}/state, operation " in first, text
     assert "unix.socket" not in first and "http" not in first
-    assert re.search(r"last \d+ lines of {}'s lxc\.log:".format(re.escape(name)), text), text
+    assert re.search(rf"last \d+ lines of {re.escape(name)}'s lxc\.log:", text), text
     assert text.index("(PUT ") < text.index("'s lxc.log:") < text.index("Failed to mount")
 
 
@@ -467,11 +463,11 @@ def test_a_failed_start_carries_the_reason_and_the_lxc_log(
     assert modules.lxdapi.container_log_get(unique_name, "lxc.log", lines=0) == ""
 
     # A raw GET of a log answers its text, as the server sent it.
-    raw = modules.lxdapi.get("instances/{}/logs/lxc.log".format(unique_name))
+    raw = modules.lxdapi.get(f"instances/{unique_name}/logs/lxc.log")
     assert isinstance(raw, str) and "Failed to mount" in raw
     direct = api.get(api.instance_path(unique_name, "logs", "lxc.log")).response.content
     assert direct.decode().startswith(raw)  # read after it: the server may have appended
-    listed = modules.lxdapi.get("instances/{}/logs".format(unique_name))  # JSON: metadata
+    listed = modules.lxdapi.get(f"instances/{unique_name}/logs")  # JSON: metadata
     assert sorted(url.rsplit("/", 1)[-1] for url in listed) == (
         modules.lxdapi.container_log_list(unique_name)
     )
@@ -491,9 +487,9 @@ def test_a_start_refused_before_liblxc_runs_says_there_is_no_log(
     first = ret.comment.splitlines()[0]
     assert "Missing source path" in first, ret.comment
     assert first.index("Missing source path") < first.index(
-        "(PUT /1.0/instances/{}/state, operation ".format(unique_name)
+        f"(PUT /1.0/instances/{unique_name}/state, operation "
     )
-    assert "({} has no lxc.log on ".format(unique_name) in ret.comment
+    assert f"({unique_name} has no lxc.log on " in ret.comment
     assert held(api, unique_name)["status"] == "Stopped"
 
 
@@ -503,11 +499,11 @@ def test_errors_give_the_servers_reason_then_the_request(modules, unique_name):
         modules.lxdapi.get("instances/" + missing)
     text = str(info.value)
     assert re.fullmatch(
-        r".*Instance not found \(GET /1\.0/instances/{}\)".format(re.escape(missing)), text
+        rf".*Instance not found \(GET /1\.0/instances/{re.escape(missing)}\)", text
     ), text
     with pytest.raises(CommandExecutionError) as info:
         modules.lxdapi.container_log_list(missing)
-    assert "(GET /1.0/instances/{}/logs)".format(missing) in str(info.value)
+    assert f"(GET /1.0/instances/{missing}/logs)" in str(info.value)
     with pytest.raises(SaltInvocationError, match="a log file name is a name such as lxc.log"):
         modules.lxdapi.container_log_get(missing, "../../etc/passwd")
 
@@ -538,7 +534,7 @@ def test_container_exec_timeout(states, modules, ready_guest):
     )
     assert ret.result is False
     assert took < 5, took
-    assert "['sleep', '30'] did not exit within 1 s in {}".format(ready_guest) in ret.comment
+    assert f"['sleep', '30'] did not exit within 1 s in {ready_guest}" in ret.comment
     assert ret.changes == {}
 
     with pytest.raises(CommandExecutionError, match="did not exit within 1 s"):

@@ -141,7 +141,7 @@ def test_test_mode_predicts_and_writes_nothing(states, api, container, request_l
 
 def test_source_from_salt_and_from_a_local_path(states, api, container, minion_opts, tmp_path):
     state_tree = minion_opts["file_roots"]["base"][0]
-    relative = "lxdapi-test-{}.txt".format(uuid.uuid4().hex[:8])
+    relative = f"lxdapi-test-{uuid.uuid4().hex[:8]}.txt"
     source = os.path.join(state_tree, relative)
     os.makedirs(state_tree, exist_ok=True)
     with open(source, "wb") as fh:

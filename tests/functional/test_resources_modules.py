@@ -113,10 +113,7 @@ def test_storage_pool_and_volume_functions(modules, api, lxd, cleanup, unique_na
     assert fn.storage_volume_update(pool, unique_name, description="vol") == {
         "description": {"old": "", "new": "vol"}
     }
-    assert (
-        held(api, "storage-pools/{}/volumes/custom/{}".format(pool, unique_name))["description"]
-        == "vol"
-    )
+    assert held(api, f"storage-pools/{pool}/volumes/custom/{unique_name}")["description"] == "vol"
 
     with pytest.raises(CommandExecutionError, match="in use"):
         fn.storage_pool_delete(pool)

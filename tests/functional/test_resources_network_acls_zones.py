@@ -40,7 +40,7 @@ def test_acl_present_create_update_noop(states, api, acl, request_log):
 
     ret = states.lxdapi.network_acl_present(acl, **declared)
     assert ret.result is True, ret.comment
-    assert ret.comment == "Network ACL {!r} created.".format(acl)
+    assert ret.comment == f"Network ACL {acl!r} created."
     got = held(api, "network-acls/" + acl)
     assert got["ingress"][0]["destination_port"] == "80" and got["egress"] == []
     assert (got["description"], got["config"]) == ("web in", {"user.owner": "web"})
@@ -122,7 +122,7 @@ def test_zone_and_records(states, modules, api, zone, request_log):
         name="www", zone=zone, entries=entries, description="web"
     )
     assert ret.result is True, ret.comment
-    record = held(api, "network-zones/{}/records/www".format(zone))
+    record = held(api, f"network-zones/{zone}/records/www")
     assert record["entries"] == [{"type": "A", "value": "192.0.2.10", "ttl": 300}]
 
     request_log.clear()
@@ -135,7 +135,7 @@ def test_zone_and_records(states, modules, api, zone, request_log):
     entries.append({"type": "AAAA", "value": "2001:db8::10"})
     ret = states.lxdapi.network_zone_record_present(name="www", zone=zone, entries=entries)
     assert ret.result is True and list(ret.changes) == ["entries"]
-    record = held(api, "network-zones/{}/records/www".format(zone))
+    record = held(api, f"network-zones/{zone}/records/www")
     assert [e["type"] for e in record["entries"]] == ["A", "AAAA"]
     assert record["description"] == "web"  # kept by the PUT
 
@@ -145,7 +145,7 @@ def test_zone_and_records(states, modules, api, zone, request_log):
 
     assert modules.lxdapi.network_zone_record_list(zone) == ["www"]
     assert states.lxdapi.network_zone_record_absent(name="www", zone=zone).changes
-    assert held(api, "network-zones/{}/records/www".format(zone)) is None
+    assert held(api, f"network-zones/{zone}/records/www") is None
     assert states.lxdapi.network_zone_record_absent(name="www", zone=zone).changes == {}
     assert states.lxdapi.network_zone_absent(zone).changes
     assert held(api, "network-zones/" + zone) is None

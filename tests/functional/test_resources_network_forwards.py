@@ -35,8 +35,8 @@ class Bridge:
 
     def __init__(self):
         self.name = "lf" + uuid.uuid4().hex[:6]
-        self.subnet4 = ipaddress.ip_network("192.0.2.{}/28".format(16 * random.randint(2, 15)))
-        self.subnet6 = ipaddress.ip_network("2001:db8:{:x}::/64".format(random.randint(1, 0xFFFF)))
+        self.subnet4 = ipaddress.ip_network(f"192.0.2.{16 * random.randint(2, 15)}/28")
+        self.subnet6 = ipaddress.ip_network(f"2001:db8:{random.randint(1, 0xFFFF):x}::/64")
 
     def target(self, n):
         return str(self.subnet4.network_address + n)
@@ -46,10 +46,10 @@ class Bridge:
 
     def config(self):
         return [
-            "ipv4.address={}/28".format(self.target(1)),
+            f"ipv4.address={self.target(1)}/28",
             "ipv4.nat=false",
             "ipv4.dhcp=false",
-            "ipv6.address={}/64".format(self.target6(1)),
+            f"ipv6.address={self.target6(1)}/64",
             "ipv6.nat=false",
             "ipv6.dhcp=false",
         ]
@@ -59,7 +59,7 @@ class Bridge:
 def bridge(lxd, api, cleanup):
     for extension in ("network_forward", "network_peer"):
         if not api.has_extension(extension):
-            pytest.skip("{} lacks the {} API extension".format(lxd.server, extension))
+            pytest.skip(f"{lxd.server} lacks the {extension} API extension")
     net = Bridge()
     cleanup(["network", "delete", net.name])
     lxd.lxc("network", "create", net.name, *net.config())
@@ -70,7 +70,7 @@ def bridge(lxd, api, cleanup):
 
 def held(lxd, network, address):
     """The forward the daemon holds for ``address`` (read with its own client), or None."""
-    forwards = json.loads(lxd.lxc("query", "/1.0/networks/{}/forwards?recursion=1".format(network)))
+    forwards = json.loads(lxd.lxc("query", f"/1.0/networks/{network}/forwards?recursion=1"))
     found = [f for f in forwards if f["listen_address"] == address]
     return found[0] if found else None
 
@@ -100,7 +100,7 @@ def test_present_test_mode_create_noop_update_absent(states, lxd, bridge, reques
 
     ret = states.lxdapi.network_forward_present(LISTEN, **declared)
     assert ret.result is True, ret.comment
-    assert ret.comment == "Network forward {!r} created.".format(LISTEN)
+    assert ret.comment == f"Network forward {LISTEN!r} created."
     got = held(lxd, bridge.name, LISTEN)
     assert got["ports"] == ports(
         {"protocol": "tcp", "listen_port": "80,443", "target_address": bridge.target(4)}
@@ -111,7 +111,7 @@ def test_present_test_mode_create_noop_update_absent(states, lxd, bridge, reques
     request_log.clear()
     again = states.lxdapi.network_forward_present(LISTEN, **declared)
     assert again.result is True and again.changes == {}, again.comment
-    assert again.comment == "Network forward {!r} is already as declared.".format(LISTEN)
+    assert again.comment == f"Network forward {LISTEN!r} is already as declared."
     assert request_log.writes == []
 
     # a second port spec, in test mode first: predicted, nothing written
@@ -129,7 +129,7 @@ def test_present_test_mode_create_noop_update_absent(states, lxd, bridge, reques
 
     ret = states.lxdapi.network_forward_present(LISTEN, network=bridge.name, ports=[web, dns])
     assert ret.result is True, ret.comment
-    assert ret.comment == "Network forward {!r} updated.".format(LISTEN)
+    assert ret.comment == f"Network forward {LISTEN!r} updated."
     assert ret.changes == {"ports": {"old": old, "new": new}}
     assert [m for m, _, _ in request_log.writes] == ["PUT"]
     got = held(lxd, bridge.name, LISTEN)
@@ -146,13 +146,13 @@ def test_present_test_mode_create_noop_update_absent(states, lxd, bridge, reques
     request_log.clear()
     gone = states.lxdapi.network_forward_absent(LISTEN, network=bridge.name)
     assert gone.result is True and gone.changes, gone.comment
-    assert gone.comment == "Network forward {!r} deleted.".format(LISTEN)
+    assert gone.comment == f"Network forward {LISTEN!r} deleted."
     assert [m for m, _, _ in request_log.writes] == ["DELETE"]
     assert held(lxd, bridge.name, LISTEN) is None
     request_log.clear()
     again = states.lxdapi.network_forward_absent(LISTEN, network=bridge.name)
     assert again.result is True and again.changes == {}, again.comment
-    assert again.comment == "Network forward {!r} is already absent.".format(LISTEN)
+    assert again.comment == f"Network forward {LISTEN!r} is already absent."
     assert request_log.writes == []
 
 
@@ -271,7 +271,7 @@ def test_bad_input_is_refused_before_any_write(
         modules.lxdapi.network_forward_create(bridge.name, name, **kwargs)
     assert expected in str(info.value)
     assert request_log.writes == []
-    assert json.loads(lxd.lxc("query", "/1.0/networks/{}/forwards".format(bridge.name))) == []
+    assert json.loads(lxd.lxc("query", f"/1.0/networks/{bridge.name}/forwards")) == []
 
 
 def test_what_only_the_server_refuses_fails_cleanly(states, lxd, bridge):

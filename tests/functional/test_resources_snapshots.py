@@ -12,7 +12,7 @@ def container(lxd, cleanup, unique_name):
 
 
 def _snapshot(api, container, name, **params):
-    return held(api, "instances/{}/snapshots/{}".format(container, name), **params)
+    return held(api, f"instances/{container}/snapshots/{name}", **params)
 
 
 def test_create_noop_test_mode_absent_twice(states, api, container, request_log):
@@ -78,7 +78,7 @@ def test_bad_input_fails_and_changes_nothing(states, api, container, unique_name
     ret = states.lxdapi.snapshot_present(name="a/b", container=container)
     assert ret.result is False
     assert "cannot contain '/'" in ret.comment
-    assert held(api, "instances/{}/snapshots".format(container)) == []
+    assert held(api, f"instances/{container}/snapshots") == []
 
     ret = states.lxdapi.snapshot_present(name="s", container=container, stateful="maybe")
     assert ret.result is False

@@ -140,7 +140,7 @@ def volume(made_pool, unique_name, cleanup):
 
 
 def _volume(api, pool, name, **params):
-    return held(api, "storage-pools/{}/volumes/custom/{}".format(pool, name), **params)
+    return held(api, f"storage-pools/{pool}/volumes/custom/{name}", **params)
 
 
 def test_volume_create_then_noop_without_a_write(states, api, made_pool, volume, request_log):

@@ -17,7 +17,7 @@ def volume(lxd, cleanup, unique_name):
 
 
 def _snapshot(api, volume, name):
-    return held(api, "storage-pools/default/volumes/custom/{}/snapshots/{}".format(volume, name))
+    return held(api, f"storage-pools/default/volumes/custom/{volume}/snapshots/{name}")
 
 
 def test_snapshot_present_then_noop_then_absent(states, modules, api, volume, request_log):

@@ -33,7 +33,7 @@ def https_daemon():
     base = lxdhost.make_base_dir("lxdapi-t8-tls-")
     lxd_dir = os.path.join(base, "lxd")
     try:
-        address = "127.0.0.1:{}".format(lxdhost.free_port())
+        address = f"127.0.0.1:{lxdhost.free_port()}"
         sock = lxdhost.start_https_daemon(lxd_dir, address)
         server_cert = os.path.join(base, "server.crt")
         with open(server_cert, "w") as fh:
@@ -58,7 +58,7 @@ def shown(capfd, caplog, monkeypatch):
             out
             + err
             + "\n".join(
-                "{} {}".format(r.name, r.getMessage())
+                f"{r.name} {r.getMessage()}"
                 for r in caplog.records
                 if not r.name.startswith("saltfactories")
             )
@@ -101,7 +101,7 @@ def test_tls_verification_is_on_by_default(https_daemon, modules):
     # LXD's self-signed certificate is refused (no silent fallback to unverified).
     with pytest.raises(core.APIConnectionError) as info:
         api.get("")
-    assert "TLS with {} failed".format(endpoint) in str(info.value)
+    assert f"TLS with {endpoint} failed" in str(info.value)
     assert "certificate verify failed" in str(info.value)
     with pytest.raises(CommandExecutionError, match="certificate verify failed"):
         modules.lxdapi.info(endpoint=endpoint)
@@ -113,15 +113,15 @@ def test_verify_false_warns(https_daemon, caplog, modules):
         api = core.API.factory(endpoint, verify=False)
     assert api.session.verify is False
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert any(
-        "TLS verification is off for {}".format(endpoint) in r.getMessage() for r in warnings
-    ), caplog.text
+    assert any(f"TLS verification is off for {endpoint}" in r.getMessage() for r in warnings), (
+        caplog.text
+    )
     assert api.get("").metadata["auth"] == "untrusted"
 
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         assert modules.lxdapi.info(endpoint=endpoint, verify=False)
-    assert "TLS verification is off for {}".format(endpoint) in caplog.text
+    assert f"TLS verification is off for {endpoint}" in caplog.text
 
 
 def test_pinned_server_certificate_needs_no_verify_false(https_daemon, caplog):
@@ -351,7 +351,7 @@ def test_the_shell_scan_covers_every_part_of_the_core():
     assert "_utils/lxdapi_trust.py" in scanned  # where the one subprocess call lives
     import lxdapi_loader
 
-    assert {"_utils/{}.py".format(m) for m in lxdapi_loader.MODULES} <= scanned
+    assert {f"_utils/{m}.py" for m in lxdapi_loader.MODULES} <= scanned
 
 
 def test_no_shell_in_the_code():
@@ -458,15 +458,15 @@ def test_names_cannot_reach_another_resource(modules, states, lxd, api, victim, 
         for u in (
             "profiles/" + victim,
             "instances/" + victim,
-            "instances/{}/snapshots/snap0".format(victim),
+            f"instances/{victim}/snapshots/snap0",
         )
     }
     assert not [w for w in request_log.writes if w[1] in victims or w[2] < 400]
     assert json.loads(lxd.lxc("query", "/1.0/profiles/" + victim)) == profile_before
     after = json.loads(lxd.lxc("query", "/1.0/instances/" + victim))
     assert after == instance_before
-    assert json.loads(lxd.lxc("query", "/1.0/instances/{}/snapshots".format(victim))) == [
-        "/1.0/instances/{}/snapshots/snap0".format(victim)
+    assert json.loads(lxd.lxc("query", f"/1.0/instances/{victim}/snapshots")) == [
+        f"/1.0/instances/{victim}/snapshots/snap0"
     ]
 
 

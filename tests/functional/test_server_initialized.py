@@ -86,8 +86,8 @@ def test_a_fresh_daemon_is_initialized_once(states, fresh, request_log):
     assert ret.result is True, ret.comment
     assert ret.changes == predicted.changes
     assert ret.comment == (
-        "Server initialized: created storage pool 'default', network '{}'; updated "
-        "the server config, profile 'default'.".format(bridge)
+        f"Server initialized: created storage pool 'default', network '{bridge}'; updated "
+        "the server config, profile 'default'."
     )
     assert held(api, "storage-pools/default")["driver"] == "dir"
     assert held(api, "storage-pools/default")["description"] == "from nothing"

@@ -23,7 +23,7 @@ def held(api, name):
 
 
 def init_pid(lxd, name):
-    return json.loads(lxd.lxc("query", "/1.0/instances/{}/state".format(name)))["pid"]
+    return json.loads(lxd.lxc("query", f"/1.0/instances/{name}/state"))["pid"]
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_create_with_config_devices_profiles_and_status(states, api, container, 
         status="Running",
     )
     assert ret.result is True, ret.comment
-    assert ret.comment.startswith("Container {} created.".format(container))
+    assert ret.comment.startswith(f"Container {container} created.")
     assert ret.changes["instance"]["old"] is None
     created = ret.changes["instance"]["new"]
     assert created["name"] == container
@@ -107,7 +107,7 @@ def test_second_run_writes_nothing_and_reads_the_container_once(
     ret = states.lxdapi.container_present(**declared)
     assert ret.result is True, ret.comment
     assert ret.changes == {}
-    assert ret.comment == "Container {} is already as declared.".format(container)
+    assert ret.comment == f"Container {container} is already as declared."
     assert request_log.writes == []
     urls = [url for _, url, _ in request_log]
     # One GET of the container, one GET /1.0 (per run, per API): nothing else.
@@ -176,7 +176,7 @@ def test_update_touches_declared_keys_only(states, api, container, lxd, request_
         description="updated",
     )
     assert ret.result is True, ret.comment
-    assert ret.comment.startswith("Container {} updated.".format(container))
+    assert ret.comment.startswith(f"Container {container} updated.")
     assert ret.changes == {
         "config": {"old": {"user.a": "1"}, "new": {"user.a": "10"}},
         "devices": {
@@ -255,7 +255,7 @@ def test_test_mode_predicts_creation_and_writes_nothing(states, api, container, 
         name=container, source="busybox", config={"user.a": 1}, status="Running", test=True
     )
     assert ret.result is None
-    assert ret.comment.startswith("Would have: Container {} created".format(container))
+    assert ret.comment.startswith(f"Would have: Container {container} created")
     assert ret.changes["instance"]["old"] is None
     assert ret.changes["status"] == {"old": None, "new": "Running"}
     assert request_log.writes == []
@@ -362,9 +362,9 @@ def test_a_different_source_is_reported_never_acted_on(
     assert ret.result is True, ret.comment
     assert ret.changes == {}
     assert request_log.writes == []
-    assert "was created from image {}".format(lxd.fingerprint[:12]) in ret.comment
+    assert f"was created from image {lxd.fingerprint[:12]}" in ret.comment
     assert "busybox (offline)" in ret.comment
-    assert "not from {} ({})".format(alias, fingerprint[:12]) in ret.comment
+    assert f"not from {alias} ({fingerprint[:12]})" in ret.comment
     assert "nothing is recreated" in ret.comment
     instance = held(api, container)
     assert instance["config"]["volatile.uuid"] == uuid_before
@@ -372,7 +372,7 @@ def test_a_different_source_is_reported_never_acted_on(
 
     # By fingerprint too, and in test mode the same note.
     ret = states.lxdapi.container_present(name=container, source=fingerprint, test=True)
-    assert ret.result is True and "not from {}".format(fingerprint) in ret.comment
+    assert ret.result is True and f"not from {fingerprint}" in ret.comment
 
 
 def test_restart_pending_is_said_and_done_on_request(states, api, container, lxd):
@@ -389,7 +389,7 @@ def test_restart_pending_is_said_and_done_on_request(states, api, container, lxd
     ret = states.lxdapi.container_present(
         name=container, config={"user.live": 1}, restart_on_change=True
     )
-    assert ret.comment == "Container {} updated.".format(container)
+    assert ret.comment == f"Container {container} updated."
     assert "restarted" not in ret.changes
     assert init_pid(lxd, container) == pid  # a live key: no restart
 
@@ -411,7 +411,7 @@ def test_a_stopped_container_needs_no_restart_note(states, lxd, container):
         name=container, config={key: "false"}, restart_on_change=True
     )
     assert ret.result is True
-    assert ret.comment == "Container {} updated.".format(container)
+    assert ret.comment == f"Container {container} updated."
     assert "restarted" not in ret.changes
 
 
@@ -558,7 +558,7 @@ def test_absent_stops_cleanly_deletes_and_reports_the_old_status(
 
     ret = states.lxdapi.container_absent(name=container)
     assert ret.result is True, ret.comment
-    assert ret.comment == "Container {} deleted.".format(container)
+    assert ret.comment == f"Container {container} deleted."
     assert ret.changes == {
         "status": {"old": "Running", "new": "Stopped"},
         "instance": {"old": {"name": container, "status": "Running"}, "new": None},
@@ -570,7 +570,7 @@ def test_absent_stops_cleanly_deletes_and_reports_the_old_status(
     request_log.clear()
     ret = states.lxdapi.container_absent(name=container)
     assert ret.result is True and ret.changes == {}
-    assert ret.comment == "Container {} is already absent.".format(container)
+    assert ret.comment == f"Container {container} is already absent."
     assert request_log.writes == []
 
 
@@ -613,13 +613,13 @@ def test_running_stopped_frozen(states, api, container, lxd, request_log):
         ret = fn(name=container)
         assert ret.result is True, ret.comment
         assert ret.changes == {"status": {"old": old, "new": status}}
-        assert ret.comment == "Container {} is now {}.".format(container, status)
+        assert ret.comment == f"Container {container} is now {status}."
         assert held(api, container)["status"] == status
 
         request_log.clear()
         again = fn(name=container)
         assert again.result is True and again.changes == {}
-        assert again.comment == "Container {} is already {}.".format(container, status)
+        assert again.comment == f"Container {container} is already {status}."
         assert request_log.writes == []
 
 
@@ -629,7 +629,7 @@ def test_running_with_restart_restarts(states, api, container, lxd):
     ret = states.lxdapi.container_running(name=container, restart=True)
     assert ret.result is True, ret.comment
     assert ret.changes == {"restarted": {"old": False, "new": True}}
-    assert ret.comment == "Container {} restarted.".format(container)
+    assert ret.comment == f"Container {container} restarted."
     assert init_pid(lxd, container) != pid
 
 
@@ -638,7 +638,7 @@ def test_status_states_on_a_missing_container_fail(states, container, request_lo
     for state in ("container_running", "container_stopped", "container_frozen"):
         ret = getattr(states.lxdapi, state)(name=container)
         assert ret.result is False
-        assert "container {!r} does not exist".format(container) in ret.comment
+        assert f"container {container!r} does not exist" in ret.comment
     assert request_log.writes == []
 
 

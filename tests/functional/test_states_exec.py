@@ -34,7 +34,7 @@ def test_creates_runs_once_then_never_again(states, modules, running, request_lo
     request_log.clear()
     again = states.lxdapi.container_exec("make-done", **declared)
     assert again.result is True and again.changes == {}
-    assert again.comment == "Not run in {!r}: /root/done already exists.".format(running)
+    assert again.comment == f"Not run in {running!r}: /root/done already exists."
     assert request_log.execs == [] and request_log.writes == []
 
 
@@ -72,7 +72,7 @@ def test_test_mode_checks_the_guards_and_runs_nothing(states, modules, running, 
         "touch /root/t", container=running, creates_path="/root/t", test=True
     )
     assert ret.result is None and ret.changes == {}
-    assert ret.comment == "Would have run ['touch', '/root/t'] in {!r}.".format(running)
+    assert ret.comment == f"Would have run ['touch', '/root/t'] in {running!r}."
     assert not _exists(modules, running, "/root/t")
     assert request_log.execs == []
 
@@ -121,7 +121,7 @@ def test_a_stopped_or_missing_container_fails_clearly(states, lxd, running, uniq
     lxd.lxc("stop", "--force", running)
     ret = states.lxdapi.container_exec("true", container=running)
     assert ret.result is False
-    assert "instance {!r} is Stopped, not Running".format(running) in ret.comment
+    assert f"instance {running!r} is Stopped, not Running" in ret.comment
     ret = states.lxdapi.container_exec("true", container=unique_name + "-nope")
     assert ret.result is False and "does not exist, not Running" in ret.comment
 
@@ -156,7 +156,7 @@ def test_salts_own_unless_runs_on_the_host_not_in_the_container(states, modules,
     on_host = tmp_path / "only-on-the-host"
     on_host.write_text("")
     ret = states.lxdapi.container_exec(
-        "touch /root/host-guard", container=running, unless="test -f {}".format(on_host)
+        "touch /root/host-guard", container=running, unless=f"test -f {on_host}"
     )
     assert ret.result is True and ret.changes == {}  # the host has it: skipped
     assert not _exists(modules, running, "/root/host-guard")

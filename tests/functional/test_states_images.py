@@ -58,7 +58,7 @@ def test_import_from_a_file_then_noop(states, api, alias, image_file, cleanup, r
     cleanup["aliases"].append(alias + "-2")
     ret = states.lxdapi.image_present(name=alias, source=path, aliases=[alias + "-2"])
     assert ret.result is True, ret.comment
-    assert ret.comment == "Image {} imported.".format(alias)
+    assert ret.comment == f"Image {alias} imported."
     assert ret.changes == {
         "image": {"old": None, "new": fingerprint},
         "aliases": {
@@ -74,7 +74,7 @@ def test_import_from_a_file_then_noop(states, api, alias, image_file, cleanup, r
     request_log.clear()
     ret = states.lxdapi.image_present(name=alias, source=path, aliases=[alias + "-2"])
     assert ret.result is True and ret.changes == {}, ret.comment
-    assert ret.comment == "Image {} is already present.".format(alias)
+    assert ret.comment == f"Image {alias} is already present."
     assert request_log.writes == []
     assert request_log.count("GET") == 1  # the image: it lists its aliases
 
@@ -84,7 +84,7 @@ def test_test_mode_predicts_and_uploads_nothing(states, api, alias, image_file, 
     request_log.clear()
     ret = states.lxdapi.image_present(name=alias, source=path, public=True, test=True)
     assert ret.result is None
-    assert ret.comment.startswith("Would have: Image {} imported".format(alias))
+    assert ret.comment.startswith(f"Would have: Image {alias} imported")
     assert ret.changes["image"] == {"old": None, "new": fingerprint}
     assert ret.changes["aliases"]["new"] == {alias: fingerprint}
     assert request_log.writes == []
@@ -106,7 +106,7 @@ def test_public_and_auto_update_are_kept_as_declared(
     request_log.clear()
     ret = states.lxdapi.image_present(name=alias, source=path)
     assert ret.result is True, ret.comment
-    assert ret.comment == "Image {} updated.".format(alias)
+    assert ret.comment == f"Image {alias} updated."
     assert ret.changes == {
         "public": {"old": True, "new": False},
         "auto_update": {"old": True, "new": False},
@@ -148,7 +148,7 @@ def test_salt_url_source(states, api, alias, image_file, cleanup, minion_opts):
     path, fingerprint = image_file
     cleanup["images"].append(fingerprint)
     tree = minion_opts["file_roots"]["base"][0]
-    name = "img-{}.tar.gz".format(uuid.uuid4().hex[:8])
+    name = f"img-{uuid.uuid4().hex[:8]}.tar.gz"
     shutil.copy(path, os.path.join(tree, name))
     try:
         ret = states.lxdapi.image_present(name=alias, source="salt://" + name)
@@ -201,7 +201,7 @@ def image_server(tmp_path_factory, lxd):
     serving a public image (alias ``served``) on https://127.0.0.1:PORT."""
     base = lxdhost.make_base_dir("lxdapi-imgsrv-")
     lxd_dir = os.path.join(base, lxd.server)
-    address = "127.0.0.1:{}".format(lxdhost.free_port())
+    address = f"127.0.0.1:{lxdhost.free_port()}"
     try:
         lxdhost.start_https_daemon(lxd_dir, address, server=lxd.server)
         path = str(tmp_path_factory.mktemp("served") / "served.tar.gz")
@@ -236,7 +236,7 @@ def test_pull_from_an_image_server_then_noop(
 
     ret = states.lxdapi.image_present(name=alias, source=source)
     assert ret.result is True, ret.comment
-    assert ret.comment == "Image {} imported.".format(alias)
+    assert ret.comment == f"Image {alias} imported."
     assert ret.changes["image"]["old"] is None
     assert ret.changes["aliases"]["old"] == {alias: None}
     assert alias_target(api, alias) == image_server["fingerprint"]
@@ -311,7 +311,7 @@ def test_image_absent_by_alias_and_by_fingerprint(
 
     ret = states.lxdapi.image_absent(name=alias)
     assert ret.result is True, ret.comment
-    assert ret.comment == "Image {} deleted.".format(alias)
+    assert ret.comment == f"Image {alias} deleted."
     assert held(api, "images/" + fingerprint) is None
 
     lxd.lxc("image", "import", path)
@@ -322,7 +322,7 @@ def test_image_absent_by_alias_and_by_fingerprint(
     request_log.clear()
     ret = states.lxdapi.image_absent(name=fingerprint)
     assert ret.result is True and ret.changes == {}
-    assert ret.comment == "Image {} is already absent.".format(fingerprint)
+    assert ret.comment == f"Image {fingerprint} is already absent."
     assert request_log.writes == []
 
 
@@ -353,12 +353,12 @@ def test_alias_create_describe_move_and_noop(
 
     ret = states.lxdapi.image_alias_present(name=alias, target=lxd.fingerprint[:12])
     assert ret.result is True, ret.comment
-    assert ret.comment == "Image alias {} created.".format(alias)
+    assert ret.comment == f"Image alias {alias} created."
     assert alias_target(api, alias) == lxd.fingerprint
 
     ret = states.lxdapi.image_alias_present(name=alias, target=fingerprint, description="moved")
     assert ret.result is True, ret.comment
-    assert ret.comment == "Image alias {} updated.".format(alias)
+    assert ret.comment == f"Image alias {alias} updated."
     assert ret.changes == {
         "target": {"old": lxd.fingerprint, "new": fingerprint},
         "description": {"old": "", "new": "moved"},
@@ -402,5 +402,5 @@ def test_alias_absent_keeps_the_image(states, api, alias, lxd, request_log):
     request_log.clear()
     ret = states.lxdapi.image_alias_absent(name=alias)
     assert ret.result is True and ret.changes == {}
-    assert ret.comment == "Image alias {} is already absent.".format(alias)
+    assert ret.comment == f"Image alias {alias} is already absent."
     assert request_log.writes == []

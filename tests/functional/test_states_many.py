@@ -10,14 +10,14 @@ from resources_support import cleanup  # noqa: F401
 
 @pytest.fixture
 def names(lxd, cleanup, unique_name):
-    made = ["{}-{}".format(unique_name[:50], i) for i in range(4)]
+    made = [f"{unique_name[:50]}-{i}" for i in range(4)]
     for name in made:
         cleanup(["delete", "--force", name])
     return made
 
 
 def _held(lxd, name):
-    found = lxd.lxc("query", "/1.0/instances/{}?recursion=1".format(name), check=False)
+    found = lxd.lxc("query", f"/1.0/instances/{name}?recursion=1", check=False)
     return json.loads(found) if found else None
 
 
@@ -70,7 +70,7 @@ def test_many_containers_created_side_by_side_then_a_no_op(states, lxd, names, r
     assert ret.changes == {
         batch: {"config": {"old": {"limits.cpu": "1"}, "new": {"limits.cpu": "2"}}}
     }
-    assert ret.comment == "Updated {}.".format(batch)
+    assert ret.comment == f"Updated {batch}."
 
 
 def test_a_refused_container_fails_the_state_and_the_others_are_made(states, lxd, names):
@@ -81,9 +81,9 @@ def test_a_refused_container_fails_the_state_and_the_others_are_made(states, lxd
         containers={good: {}, bad: {"config": {"limits.memory": "lots"}}},
     )
     assert ret.result is False
-    assert ret.comment.startswith("1 of 2 container(s) failed: {}: ".format(bad))
+    assert ret.comment.startswith(f"1 of 2 container(s) failed: {bad}: ")
     assert "Invalid value: lots" in ret.comment  # LXD's own words
-    assert "Created {}.".format(good) in ret.comment
+    assert f"Created {good}." in ret.comment
     assert list(ret.changes) == [good]
     assert _held(lxd, good) is not None and _held(lxd, bad) is None
 

@@ -87,8 +87,8 @@ def marked(lxd, modules, cleanup, volume, unique_name):
 def require_volume_backups(lxd, api):
     if not api.has_extension("custom_volume_backup"):
         pytest.skip(
-            "{} has no custom_volume_backup API extension: it cannot back up storage "
-            "volumes".format(lxd.server)
+            f"{lxd.server} has no custom_volume_backup API extension: it cannot back up storage "
+            "volumes"
         )
 
 
@@ -114,7 +114,7 @@ def test_storage_volume_present_makes_a_copy_once(states, api, cleanup, volume, 
 
     ret = states.lxdapi.storage_volume_present(copy, **declared)
     assert ret.result is True, ret.comment
-    assert ret.comment == "Storage volume {!r} created.".format(copy)
+    assert ret.comment == f"Storage volume {copy!r} created."
     assert ret.changes == predicted.changes
     made = _volume(api, "default", copy)
     # the source's config and description, the declared key over them
@@ -217,9 +217,7 @@ def test_storage_volume_moved_to_another_pool(
     ret = states.lxdapi.storage_volume_moved(volume, **declared)
     assert ret.result is True, ret.comment
     assert ret.changes == move
-    assert ret.comment == "Storage volume {!r} moved from pool default to pool {}.".format(
-        volume, other_pool
-    )
+    assert ret.comment == f"Storage volume {volume!r} moved from pool default to pool {other_pool}."
     assert _volume(api, "default", volume) is None
     moved = _volume(api, other_pool, volume)
     assert moved["config"]["user.origin"] == "source"
@@ -231,7 +229,7 @@ def test_storage_volume_moved_to_another_pool(
     request_log.clear()
     again = states.lxdapi.storage_volume_moved(volume, **declared)
     assert again.result is True and again.changes == {}, again.comment
-    assert again.comment == "Storage volume {!r} is already where declared.".format(volume)
+    assert again.comment == f"Storage volume {volume!r} is already where declared."
     assert request_log.writes == []
 
     # used by a running container: refused before anything is sent, as LXD refuses it
@@ -240,7 +238,7 @@ def test_storage_volume_moved_to_another_pool(
     back = dict(pool=other_pool, to_pool="default")
     refused = states.lxdapi.storage_volume_moved(volume, **back)
     assert refused.result is False
-    assert "is used by running instance(s) {}".format(container) in refused.comment
+    assert f"is used by running instance(s) {container}" in refused.comment
     assert refused.changes == {} and request_log.writes == []
     with pytest.raises(SaltInvocationError, match="used by running instance"):
         modules.lxdapi.storage_volume_move(other_pool, volume, to_pool="default")
@@ -256,13 +254,10 @@ def test_storage_volume_moved_to_another_pool(
 
 def test_a_volume_in_both_pools_is_left_alone(states, api, cleanup, other_pool, volume):
     cleanup(["storage", "volume", "delete", other_pool, volume])
-    api.post("storage-pools/{}/volumes/custom".format(other_pool), json={"name": volume}).wait()
+    api.post(f"storage-pools/{other_pool}/volumes/custom", json={"name": volume}).wait()
     ret = states.lxdapi.storage_volume_moved(volume, pool="default", to_pool=other_pool)
     assert ret.result is True and ret.changes == {}, ret.comment
-    assert (
-        "has a storage volume {!r} in pool 'default' too; it is left alone".format(volume)
-        in ret.comment
-    )
+    assert f"has a storage volume {volume!r} in pool 'default' too; it is left alone" in ret.comment
     assert _volume(api, "default", volume)["config"]["user.origin"] == "source"
 
 

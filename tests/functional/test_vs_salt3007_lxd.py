@@ -119,11 +119,11 @@ def renamed(value, names, own=False):
     ``own``, each object's own ids and timestamps too, by their type (``<str>``)."""
     if isinstance(value, str):
         for role, name in sorted(names.items(), key=lambda kv: -len(kv[1])):
-            value = value.replace(name, "<{}>".format(role))
+            value = value.replace(name, f"<{role}>")
         return value
     if isinstance(value, dict):
         return {
-            renamed(k, names): "<{}>".format(type(v).__name__)
+            renamed(k, names): f"<{type(v).__name__}>"
             if own and k in OWN_IDS + OWN_TIMES
             else renamed(v, names, own)
             for k, v in value.items()
@@ -137,7 +137,7 @@ def comparable(old, ours, ctx):
     """(old, ours) as dicts to compare: the placeholders checked and taken out, the
     names replaced by their roles; for the writes (each side its own objects), their own
     ids and timestamps by their types."""
-    assert old["ok"] == ours["ok"], "old: {}\nours: {}".format(old, ours)
+    assert old["ok"] == ours["ok"], f"old: {old}\nours: {ours}"
     if old["ok"]:
         value, paths = split_placeholders(old["value"])
         for path in paths:
@@ -474,8 +474,9 @@ def old_calls(calls, lxd, root_dir):
     """The results of Salt 3007's lxd module for ``calls``, in one process."""
     if not (os.access(OLD_PYTHON, os.X_OK) and os.access(OLD_SALT_CALL, os.X_OK)):
         pytest.fail(
-            "{} missing: run `make old-salt-venv` (Salt 3007.8 and pylxd 2.4.2, to compare "
-            "with)".format(OLD_SALT_CALL),
+            f"{OLD_SALT_CALL} missing: run `make old-salt-venv` (Salt 3007.8 and pylxd 2.4.2, to "
+            "compare "
+            "with)",
             pytrace=False,
         )
     env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "LXD_SOCKET")}
@@ -519,8 +520,8 @@ def run(lxd, loaders, tmp_path_factory):
     """Both sides' results: ``{row id: (old, ours, Context)}``, and the signatures
     ``{function: (old defaults, ours)}`` of the functions both modules have."""
     tag = uuid.uuid4().hex[:6]
-    old_names = {n: "t-vs3007-old-{}-{}".format(n, tag) for n in NAMES}
-    our_names = {n: "t-vs3007-new-{}-{}".format(n, tag) for n in NAMES}
+    old_names = {n: f"t-vs3007-old-{n}-{tag}" for n in NAMES}
+    our_names = {n: f"t-vs3007-new-{n}-{tag}" for n in NAMES}
     our_names["base"] = old_names["base"]  # the reads' object: the same for both
     made = sorted({(names[role], role) for names in (old_names, our_names) for role in CONTAINERS})
     fingerprint = {"fingerprint": lxd.fingerprint}
@@ -561,10 +562,9 @@ def run(lxd, loaders, tmp_path_factory):
             if hasattr(loaders.modules.lxd, f)
         }
         print(
-            "\n{}: reads {:.2f} s old, {:.2f} s ours; writes {:.2f} s old, {:.2f} s ours; "
-            "{} functions in both".format(
-                lxd.server, t1 - t0, t2 - t1, t3 - t2, t4 - t3, len(signatures)
-            )
+            f"\n{lxd.server}: reads {t1 - t0:.2f} s old, {t2 - t1:.2f} s ours; writes "
+            f"{t3 - t2:.2f} s old, {t4 - t3:.2f} s ours; "
+            f"{len(signatures)} functions in both"
         )
         yield results, signatures
     finally:

@@ -62,7 +62,7 @@ def test_warnings_are_listed_read_and_filtered(modules, lxd, project):
     assert uuid in [w["uuid"] for w in everything]
     assert modules.lxdapi.warning_list() == [w["uuid"] for w in everything]
     own = [w for w in everything if w["project"] == ""]
-    assert own, "the {} daemon raised no warning of its own at startup".format(lxd.server)
+    assert own, f"the {lxd.server} daemon raised no warning of its own at startup"
     assert all(w["severity"] in ("low", "moderate", "high") for w in everything)
 
     # the connection's project: that project's warnings only
@@ -102,7 +102,7 @@ def test_acknowledge_then_delete(modules, lxd, project, request_log):
     assert modules.lxdapi.warning_delete(uuid) is False
     assert request_log.writes == []
     # LXD 5.0 answers a PUT of a UUID it does not know with success: it is read first
-    with pytest.raises(CommandExecutionError, match="no warning {}".format(uuid)):
+    with pytest.raises(CommandExecutionError, match=f"no warning {uuid}"):
         modules.lxdapi.warning_acknowledge(uuid)
     assert request_log.writes == []
     # the server records the problem again under another UUID
@@ -133,20 +133,20 @@ def test_warning_functions_bad_input(modules, lxd, project, request_log):
 
 def test_acknowledged_by_uuid_test_mode_then_real_then_noop(states, lxd, project, request_log):
     uuid = raise_warning(lxd, project)[UNDEFINED_TYPE]["uuid"]
-    mine = "{} ({})".format(UNDEFINED_TYPE, uuid)
+    mine = f"{UNDEFINED_TYPE} ({uuid})"
 
     request_log.clear()
     ret = states.lxdapi.warning_acknowledged(name=uuid, test=True)
     assert ret.result is None, ret.comment
     assert ret.changes == {uuid: {"old": "new", "new": "acknowledged"}}
-    assert ret.comment == "Would acknowledge: {}.".format(mine)
+    assert ret.comment == f"Would acknowledge: {mine}."
     assert request_log.writes == []
     assert project_warnings(lxd, project)[UNDEFINED_TYPE]["status"] == "new"
 
     ret = states.lxdapi.warning_acknowledged(name=uuid)
     assert ret.result is True, ret.comment
     assert ret.changes == {uuid: {"old": "new", "new": "acknowledged"}}
-    assert ret.comment == "Acknowledged: {}.".format(mine)
+    assert ret.comment == f"Acknowledged: {mine}."
     assert [m for m, _, _ in request_log.writes] == ["PUT"]
     assert project_warnings(lxd, project)[UNDEFINED_TYPE]["status"] == "acknowledged"
 
@@ -154,7 +154,7 @@ def test_acknowledged_by_uuid_test_mode_then_real_then_noop(states, lxd, project
     for test in (False, True):
         ret = states.lxdapi.warning_acknowledged(name=uuid, test=test)
         assert ret.result is True and ret.changes == {}, ret.comment
-        assert ret.comment == "Already acknowledged: {}.".format(mine)
+        assert ret.comment == f"Already acknowledged: {mine}."
     assert request_log.writes == []
 
 

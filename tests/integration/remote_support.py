@@ -40,7 +40,7 @@ def https_server(prefix="lxdapi-https-", host="127.0.0.1", server="lxd"):
     base = lxdhost.make_base_dir(prefix)
     lxd_dir = os.path.join(base, server)
     try:
-        address = "{}:{}".format(host, lxdhost.free_port(host))
+        address = f"{host}:{lxdhost.free_port(host)}"
         lxdhost.start_https_daemon(lxd_dir, address, server=server)
         server_cert = os.path.join(base, "server.crt")
         with open(server_cert, "w") as fh:

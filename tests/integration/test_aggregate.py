@@ -42,7 +42,7 @@ def salt_call(tmp_path, endpoint, sls, text, test=False, aggregate_option=None, 
     try:
         data = json.loads(proc.stdout)["local"]
     except (ValueError, KeyError):
-        raise AssertionError("no state results:\n{}\n{}".format(proc.stdout, proc.stderr)) from None
+        raise AssertionError(f"no state results:\n{proc.stdout}\n{proc.stderr}") from None
     return {v.get("__id__", k): v for k, v in data.items()}
 
 
@@ -54,11 +54,11 @@ def when(text):
 
 
 def sls_for(prefix, names, aggregate=True, extra=""):
-    text = """
+    text = f"""
     {prefix}-prof:
       lxdapi.profile_present:
         - config: {{user.marker: "1"}}
-    """.format(prefix=prefix)
+    """
     for i, name in enumerate(names):
         text += """
     {name}:
@@ -85,9 +85,9 @@ def test_aggregated_states_create_side_by_side_each_with_its_own_ret(
     tmp_path, lxd, api, proxy, unique_name
 ):
     prefix = unique_name[:40]
-    names = ["{}-{}".format(prefix, i) for i in range(5)]
+    names = [f"{prefix}-{i}" for i in range(5)]
     bad, guarded = prefix + "-bad", prefix + "-guard"
-    extra = """
+    extra = f"""
     {bad}:
       lxdapi.container_present:
         - source: no-such-image
@@ -98,7 +98,7 @@ def test_aggregated_states_create_side_by_side_each_with_its_own_ret(
         - aggregate: True
         - onchanges:
           - lxdapi: {prefix}-prof
-    """.format(bad=bad, guarded=guarded, prefix=prefix)
+    """
     text = sls_for(prefix, names, extra=extra)
     lxd.lxc("profile", "create", prefix + "-prof")  # so that test mode can predict
     lxd.lxc("profile", "set", prefix + "-prof", "user.marker", "1")
@@ -117,7 +117,7 @@ def test_aggregated_states_create_side_by_side_each_with_its_own_ret(
         ret = salt_call(tmp_path, proxy.path, "agg", text)
         for name in names:
             assert ret[name]["result"] is True, ret[name]
-            assert ret[name]["comment"] == "Container {} created.".format(name)
+            assert ret[name]["comment"] == f"Container {name} created."
             assert ret[name]["changes"]["instance"]["new"]["name"] == name  # its own
             assert ret[name]["changes"]["status"] == {"old": None, "new": "Running"}
         # A failing container fails its own state only; one with a condition of its own
@@ -149,7 +149,7 @@ def test_aggregated_states_create_side_by_side_each_with_its_own_ret(
         assert {k: v["changes"] for k, v in ret.items() if v["changes"]} == {}
         for name in names:
             assert ret[name]["result"] is True
-            assert ret[name]["comment"] == "Container {} is already as declared.".format(name)
+            assert ret[name]["comment"] == f"Container {name} is already as declared."
         assert proxy.writes() == []
     finally:
         cleanup(lxd, names + [bad, guarded], prefix)
@@ -157,7 +157,7 @@ def test_aggregated_states_create_side_by_side_each_with_its_own_ret(
 
 def test_state_aggregate_in_the_minion_config_turns_it_on(tmp_path, lxd, api, unique_name):
     prefix = unique_name[:40]
-    names = ["{}-{}".format(prefix, i) for i in range(3)]
+    names = [f"{prefix}-{i}" for i in range(3)]
     text = sls_for(prefix, names, aggregate=False)
     try:
         ret = salt_call(tmp_path, lxd.socket, "agg", text, aggregate_option=["lxdapi"])
@@ -172,7 +172,7 @@ def test_state_aggregate_in_the_minion_config_turns_it_on(tmp_path, lxd, api, un
 
 def test_without_aggregation_the_states_run_one_by_one(tmp_path, lxd, api, unique_name):
     prefix = unique_name[:40]
-    names = ["{}-{}".format(prefix, i) for i in range(3)]
+    names = [f"{prefix}-{i}" for i in range(3)]
     try:
         ret = salt_call(tmp_path, lxd.socket, "agg", sls_for(prefix, names, aggregate=False))
         assert all(ret[n]["result"] is True for n in names), ret
@@ -191,7 +191,7 @@ def test_two_salt_runs_converging_the_same_containers_at_once_both_succeed(
     moment: every state of both runs is result True, the server holds what was
     declared, and a third run changes nothing."""
     prefix = unique_name[:40]
-    names = ["{}-{}".format(prefix, i) for i in range(10)]
+    names = [f"{prefix}-{i}" for i in range(10)]
     lxd.lxc("profile", "create", prefix + "-prof")
     text = sls_for(prefix, names)
     runs = []
@@ -246,24 +246,24 @@ def _finish(proc):
     try:
         data = json.loads(out)["local"]
     except (ValueError, KeyError):
-        raise AssertionError("no state results:\n{}\n{}".format(out, err)) from None
+        raise AssertionError(f"no state results:\n{out}\n{err}") from None
     return {v.get("__id__", k): v for k, v in data.items()}
 
 
 def test_parallel_states_still_work(tmp_path, lxd, api, unique_name):
     """``parallel: True`` (Salt runs each state in its own process) is left to Salt."""
     prefix = unique_name[:40]
-    names = ["{}-{}".format(prefix, i) for i in range(3)]
+    names = [f"{prefix}-{i}" for i in range(3)]
     text = ""
     for name in names:
-        text += """
+        text += f"""
     {name}:
       lxdapi.container_present:
         - source: busybox
         - status: Running
         - config: {{user.p: "1"}}
         - parallel: True
-    """.format(name=name)
+    """
     try:
         ret = salt_call(tmp_path, lxd.socket, "par", text)
         for name in names:

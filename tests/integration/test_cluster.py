@@ -287,7 +287,7 @@ def network(cluster):
 @pytest.fixture
 def pool(cluster):
     name = _short_name("pool")
-    sources = {m: os.path.join(cluster.base, "{}-{}".format(name, m)) for m in cluster.members}
+    sources = {m: os.path.join(cluster.base, f"{name}-{m}") for m in cluster.members}
     for path in sources.values():
         os.makedirs(path)  # a dir pool's source must exist
     yield name, sources
@@ -295,7 +295,7 @@ def pool(cluster):
 
 
 def _member_view(cluster, kind, name, member):
-    return held(cluster.api(), "{}/{}".format(kind, name), target=member)
+    return held(cluster.api(), f"{kind}/{name}", target=member)
 
 
 def test_storage_pool_present_creates_on_every_member_with_its_own_source(
@@ -319,7 +319,7 @@ def test_storage_pool_present_creates_on_every_member_with_its_own_source(
 
     ret = states.lxdapi.storage_pool_present(name, **declared)
     assert ret.result is True, ret.comment
-    assert ret.comment == "Storage pool {!r} created.".format(name)
+    assert ret.comment == f"Storage pool {name!r} created."
     # a pending POST per member, the final POST, then the description LXD's final POST drops
     assert [(m, u.split("?")[-1] if "?" in u else "") for m, u, _ in request_log.writes] == [
         ("POST", "target=node3"),
@@ -631,7 +631,7 @@ def test_cluster_group_present_and_placement(
         group, members=["node4"], description="the fourth", **conn
     )
     assert ret.result is True, ret.comment
-    assert ret.comment == "Cluster group {!r} created.".format(group)
+    assert ret.comment == f"Cluster group {group!r} created."
     found = held(cluster.api(), "cluster/groups/" + group)
     assert (found["members"], found["description"]) == (["node4"], "the fourth")
     assert group in held(cluster.api(), "cluster/members/node4")["groups"]
@@ -752,7 +752,7 @@ def test_a_new_member_joins_with_a_token_and_leaves(
     cluster.lxc("init", "busybox", unique_name, "--target", name)
     refused = states.lxdapi.cluster_member_absent(name, **conn)
     assert refused.result is False
-    assert "holds instances ({})".format(unique_name) in refused.comment
+    assert f"holds instances ({unique_name})" in refused.comment
     assert name in members(cluster)
     cluster.lxc("delete", unique_name)
     predicted = states.lxdapi.cluster_member_absent(name, test=True, **conn)
@@ -822,14 +822,14 @@ def test_container_migrated_to_a_member(states, modules, cluster, conn, containe
 
     ret = states.lxdapi.container_migrated(container, target="node3", stop_and_start=True, **conn)
     assert ret.result is True, ret.comment
-    assert ret.comment == "Container {} moved from node4 to node3.".format(container)
+    assert ret.comment == f"Container {container} moved from node4 to node3."
     found = held(cluster.api(), "instances/" + container)
     assert (found["location"], found["status"]) == ("node3", "Running")
 
     request_log.clear()
     again = states.lxdapi.container_migrated(container, target="node3", stop_and_start=True, **conn)
     assert again.result is True and again.changes == {}
-    assert again.comment == "Container {} is already on node3.".format(container)
+    assert again.comment == f"Container {container} is already on node3."
     assert request_log.writes == []
 
     # The execution function, stopped: moved back without a stop or a start.

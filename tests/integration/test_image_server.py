@@ -149,7 +149,7 @@ def test_container_copy_between_servers_and_on_one(modules, lxd, api, image_serv
         # on the same server, without the snapshots
         clone = name[:40] + "-clone"
         assert modules.lxdapi.container_copy(name, clone, instance_only=True, **here) == clone
-        assert held(server.local_api(), "instances/{}/snapshots".format(clone)) == []
+        assert held(server.local_api(), f"instances/{clone}/snapshots") == []
 
         # the session daemon listens on no HTTPS address: nothing can pull from it
         with pytest.raises(SaltInvocationError, match="does not listen on HTTPS"):
@@ -196,19 +196,17 @@ def test_container_migrated_state_moves_once_then_leaves_it(states, api, lxd, mo
     ret = states.lxdapi.container_migrated(name, to=there, **here)
     assert ret.result is True, ret.comment
     assert ret.changes == move
-    assert ret.comment == "Container {} moved from {} to {}.".format(
-        name, server.socket, lxd.socket
-    )
+    assert ret.comment == f"Container {name} moved from {server.socket} to {lxd.socket}."
     moved = held(api, "instances/" + name)
     assert moved["config"]["user.origin"] == "image-server"
     assert moved["status"] == "Stopped"
-    assert [s.split("/")[-1] for s in held(api, "instances/{}/snapshots".format(name))] == ["s0"]
+    assert [s.split("/")[-1] for s in held(api, f"instances/{name}/snapshots")] == ["s0"]
     assert held(server.local_api(), "instances/" + name) is None
 
     request_log.clear()
     again = states.lxdapi.container_migrated(name, to=there, **here)
     assert again.result is True and again.changes == {}, again.comment
-    assert again.comment == "Container {} is already on the destination.".format(name)
+    assert again.comment == f"Container {name} is already on the destination."
     assert request_log.writes == []
 
 
@@ -221,7 +219,7 @@ def test_a_running_container_moves_only_with_stop_and_start(
     request_log.clear()
     refused = states.lxdapi.container_migrated(name, to=there, **here)
     assert refused.result is False
-    assert "is Running on {}: moving it needs stop_and_start: True".format(server.socket) in (
+    assert f"is Running on {server.socket}: moving it needs stop_and_start: True" in (
         refused.comment
     )
     assert refused.changes == {} and request_log.writes == []
@@ -240,7 +238,7 @@ def test_container_migrated_bad_input(states, lxd, image_server, unique_name, re
     here, there = {"endpoint": server.socket}, {"endpoint": lxd.socket}
     ret = states.lxdapi.container_migrated(unique_name, to=there, **here)
     assert ret.result is False
-    assert "exists neither on {} nor on {}".format(server.socket, lxd.socket) in ret.comment
+    assert f"exists neither on {server.socket} nor on {lxd.socket}" in ret.comment
     ret = states.lxdapi.container_migrated(unique_name, to={"host": "x"}, **here)
     assert ret.result is False and "to: unknown connection setting(s) host" in ret.comment
     ret = states.lxdapi.container_migrated(unique_name, to=there, stop_and_start="yes", **here)

@@ -149,9 +149,7 @@ def test_call_and_grains_from_the_command_line(config_dir, lxd, guest, debian_im
     proc = run_salt_call(config_dir, "lxdapi.call", guest, "test.retcode", "5", timeout=600)
     assert proc.returncode == 1
     assert proc.stderr.strip() == (
-        "Error running 'lxdapi.call': test.retcode in {!r} failed with return code 5: True".format(
-            guest
-        )
+        f"Error running 'lxdapi.call': test.retcode in {guest!r} failed with return code 5: True"
     )
 
 
@@ -163,6 +161,6 @@ def test_a_container_without_python_fails_the_state_clearly(config_dir, lxd, gue
     (entry,) = ret.values()
     assert code != 0 and entry["result"] is False
     assert entry["comment"] == (
-        "instance {!r} has no python3: Salt runs there on the instance's own python3 "
-        "(install it in the image, e.g. apt-get install python3)".format(guest)
+        f"instance {guest!r} has no python3: Salt runs there on the instance's own python3 "
+        "(install it in the image, e.g. apt-get install python3)"
     )

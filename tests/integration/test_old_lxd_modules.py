@@ -20,11 +20,11 @@ OPTIONS = {"replace_builtin_lxd": True} if OLD_LINE else {}
 
 
 def held(api, name, kind="instances"):
-    return api.get("{}/{}".format(kind, name)).metadata
+    return api.get(f"{kind}/{name}").metadata
 
 
 def old_sls(prefix):
-    return """
+    return f"""
     {prefix}-autostart:
       lxd_profile.present:
         - description: Autostarts the container
@@ -55,7 +55,7 @@ def old_sls(prefix):
             alias: busybox
         - config:
             user.role: worker
-    """.format(prefix=prefix)
+    """
 
 
 def test_old_container_and_profile_states_converge_then_nothing_changes(
@@ -108,14 +108,14 @@ def test_old_config_none_means_unset_as_the_old_docs_said(tmp_path, lxd, api, un
     name = unique_name
     lxd.lxc("init", "busybox", name, "-c", "user.stale=1")
     try:
-        text = """
+        text = f"""
         {name}:
           lxd_container.present:
             - source: busybox
             - config:
               - key: user.kept
                 value: kept
-        """.format(name=name)
+        """
         ret = salt_call(tmp_path, lxd.socket, "unset", text, options=OPTIONS)
         assert ret[name]["result"] is True, ret[name]
         assert ret[name]["changes"]["config"] == {
@@ -163,11 +163,11 @@ def test_old_bad_input_is_refused_naming_it(
 
 @pytest.mark.skipif(not OLD_LINE, reason="Salt 3008 has no lxd modules of its own")
 def test_on_salt_3006_and_3007_they_stay_out_unless_asked(tmp_path, lxd, unique_name):
-    text = """
-    {name}:
+    text = f"""
+    {unique_name}:
       lxd_profile.present:
         - description: x
-    """.format(name=unique_name)
+    """
     ret = salt_call(tmp_path, lxd.socket, "out", text)
     (only,) = ret.values()
     assert only["result"] is False
@@ -180,7 +180,7 @@ def test_old_image_states_from_a_file_then_absent(tmp_path, lxd, api, proxy, uni
     fingerprint = lxdhost.build_busybox_image(
         str(tmp_path / "tree" / "bb.tar.gz"), description="old " + unique_name
     )
-    text = """
+    text = f"""
     {alias}:
       lxd_image.present:
         - source:
@@ -188,7 +188,7 @@ def test_old_image_states_from_a_file_then_absent(tmp_path, lxd, api, proxy, uni
             filename: salt://bb.tar.gz
             saltenv: base
         - aliases: [{alias}-2]
-    """.format(alias=alias)
+    """
     try:
         ret = salt_call(tmp_path, proxy.path, "img", text, test=True, options=OPTIONS)
         assert ret[alias]["result"] is None and proxy.writes() == []
@@ -196,13 +196,13 @@ def test_old_image_states_from_a_file_then_absent(tmp_path, lxd, api, proxy, uni
         assert ret[alias]["result"] is True, ret[alias]
         assert ret[alias]["changes"]
         assert api.get("images/aliases/" + alias).metadata["target"] == fingerprint
-        assert api.get("images/aliases/{}-2".format(alias)).metadata["target"] == fingerprint
+        assert api.get(f"images/aliases/{alias}-2").metadata["target"] == fingerprint
         proxy.reset()
         ret = salt_call(tmp_path, proxy.path, "img", text, options=OPTIONS)
         assert ret[alias]["result"] is True and ret[alias]["changes"] == {}
         assert proxy.writes() == []
 
-        gone = "{alias}:\n  lxd_image.absent\n".format(alias=alias)
+        gone = f"{alias}:\n  lxd_image.absent\n"
         ret = salt_call(tmp_path, proxy.path, "gone", gone, options=OPTIONS)
         assert ret[alias]["result"] is True and ret[alias]["changes"], ret[alias]
         assert core.get_or_none(api, "images/" + fingerprint) is None
@@ -212,7 +212,7 @@ def test_old_image_states_from_a_file_then_absent(tmp_path, lxd, api, proxy, uni
 
 def test_old_lxd_init_and_config_managed(tmp_path, lxd, api, proxy, unique_name):  # noqa: F811
     pool = unique_name[:40] + "-pool"
-    text = """
+    text = f"""
     lxd-init:
       lxd.init:
         - storage_backend: dir
@@ -222,7 +222,7 @@ def test_old_lxd_init_and_config_managed(tmp_path, lxd, api, proxy, unique_name)
     images.remote_cache_expiry:
       lxd.config_managed:
         - value: 11
-    """.format(pool=pool)
+    """
     try:
         ret = salt_call(tmp_path, proxy.path, "init", text, options=OPTIONS)
         assert all(r["result"] is True for r in ret.values()), ret
@@ -238,14 +238,14 @@ def test_old_lxd_init_and_config_managed(tmp_path, lxd, api, proxy, unique_name)
 
 
 def test_old_authenticate_of_a_trusted_client_changes_nothing(tmp_path, lxd, proxy, unique_name):  # noqa: F811
-    text = """
+    text = f"""
     remote:
       lxd.authenticate:
-        - remote_addr: {socket}
+        - remote_addr: {lxd.socket}
         - password: secret
         - cert: /nonexistent/client.crt
         - key: /nonexistent/client.key
-    """.format(socket=lxd.socket)
+    """
     ret = salt_call(tmp_path, proxy.path, "auth", text, options=OPTIONS)
     assert ret["remote"]["result"] is True  # a socket client is trusted already
     assert "already trusted" in ret["remote"]["comment"]

@@ -54,7 +54,7 @@ def salt(tmp_path, lxd):
                 data = json.loads(proc.stdout)["local"]
             except (ValueError, KeyError):
                 raise AssertionError(
-                    "salt-call printed no state results:\n{}\n{}".format(proc.stdout, proc.stderr)
+                    f"salt-call printed no state results:\n{proc.stdout}\n{proc.stderr}"
                 ) from None
             assert isinstance(data, dict), data  # a list means the SLS did not render
             return proc.returncode, {v["__id__"]: v for v in data.values()}
@@ -69,7 +69,7 @@ def test_image_containers_and_alias_converge_then_nothing_changes(salt, api, lxd
     alias, extra = unique_name + "-img", unique_name + "-stable"
     salt.write(
         "site",
-        """
+        f"""
         {alias}:
           lxdapi.image_present:
             - source: salt://img.tar.gz
@@ -99,11 +99,11 @@ def test_image_containers_and_alias_converge_then_nothing_changes(salt, api, lxd
             - status: Stopped
             - require:
               - lxdapi: {alias}
-        """.format(alias=alias, extra=extra, web=web, worker=worker),
+        """,
     )
     salt.write(
         "teardown",
-        """
+        f"""
         {web}:
           lxdapi.container_absent: []
         {worker}:
@@ -115,7 +115,7 @@ def test_image_containers_and_alias_converge_then_nothing_changes(salt, api, lxd
             - require:
               - lxdapi: {web}
               - lxdapi: {worker}
-        """.format(alias=alias, extra=extra, web=web, worker=worker),
+        """,
     )
     try:
         code, first = salt.apply("site")
@@ -180,22 +180,22 @@ def test_image_containers_and_alias_converge_then_nothing_changes(salt, api, lxd
 def test_bad_input_in_an_sls_fails_and_creates_nothing(salt, api, unique_name):
     salt.write(
         "bad",
-        """
-        {name}-a:
+        f"""
+        {unique_name}-a:
           lxdapi.container_present:
             - source: busybox
             - status: Sleeping
-        {name}-b:
+        {unique_name}-b:
           lxdapi.container_present:
             - source: no-such-image
-        {name}-c:
+        {unique_name}-c:
           lxdapi.container_present:
             - source: busybox
             - profiles: [default, no-such-profile]
-        {name}-d:
+        {unique_name}-d:
           lxdapi.image_present:
             - source: salt://no-such.tar.gz
-        """.format(name=unique_name),
+        """,
     )
     code, results = salt.apply("bad")
     assert code != 0
@@ -228,7 +228,7 @@ def test_the_demo_runs_twice_on_the_session_daemon(lxd, api, tmp_path):
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         out = proc.stdout
-        assert "LXD: {}".format(lxd.socket) in out
+        assert f"LXD: {lxd.socket}" in out
         assert "starting a private daemon" not in out
         assert "Succeeded: 7 (changed=7)" in out
         assert "Second run: 7 states, no changes." in out
@@ -262,12 +262,12 @@ def test_watch_restarts_a_running_container_when_a_watched_state_changed(
     try:
 
         def pid():
-            return held(api, "instances/{}/state".format(name))["pid"]
+            return held(api, f"instances/{name}/state")["pid"]
 
         def write(contents):
             salt.write(
                 "watched",
-                """
+                f"""
                 {name}-conf:
                   lxdapi.file_managed:
                     - container: {name}
@@ -278,7 +278,7 @@ def test_watch_restarts_a_running_container_when_a_watched_state_changed(
                   lxdapi.container_running:
                     - watch:
                       - lxdapi: {name}-conf
-                """.format(name=name, contents=contents),
+                """,
             )
 
         write("port-80")
@@ -296,14 +296,14 @@ def test_watch_restarts_a_running_container_when_a_watched_state_changed(
         write("port-8080")
         code, ret = salt.apply("watched", test=True)
         assert ret[name]["result"] is None
-        assert "Would have: Container {} restarted".format(name) in ret[name]["comment"]
+        assert f"Would have: Container {name} restarted" in ret[name]["comment"]
         assert pid() == second
 
         # a container_present that is stopped stays stopped
         lxd.lxc("stop", "--force", name)
         salt.write(
             "watched",
-            """
+            f"""
             {name}-conf:
               lxdapi.file_managed:
                 - container: {name}
@@ -314,7 +314,7 @@ def test_watch_restarts_a_running_container_when_a_watched_state_changed(
               lxdapi.container_present:
                 - watch:
                   - lxdapi: {name}-conf
-            """.format(name=name),
+            """,
         )
         code, ret = salt.apply("watched")
         assert code == 0, ret
@@ -337,7 +337,7 @@ def test_the_estate_example_converges_then_nothing_changes(salt, api, lxd):
         code, ret = salt.apply("estate", pillar=pillar)
         assert code == 0, {k: v["comment"] for k, v in ret.items() if v["result"] is not True}
         assert all(r["changes"] for r in ret.values()), ret
-        ready = "Ready: {}-db: ['test', '-w', '/data'] exited 0 after".format(prefix)
+        ready = f"Ready: {prefix}-db: ['test', '-w', '/data'] exited 0 after"
         assert ready in " ".join(r["comment"] for r in ret.values())  # waited, then wrote
         for name in names:
             assert held(api, "instances/" + name)["status"] == "Running"
@@ -346,9 +346,9 @@ def test_the_estate_example_converges_then_nothing_changes(salt, api, lxd):
         conf = api.get(files, params={"path": "/data/conf/db.ini"}).response
         assert conf.content.decode().startswith("[db]\nrole = primary\n")
         assert conf.headers.get("X-LXD-Mode", conf.headers.get("X-Incus-Mode")) == "0640"
-        assert held(api, "instances/{}-db/snapshots/after-init".format(prefix)) is not None
-        volume = held(api, "storage-pools/default/volumes/custom/{}-data".format(prefix))
-        assert volume["used_by"] == ["/1.0/instances/{}-db".format(prefix)]
+        assert held(api, f"instances/{prefix}-db/snapshots/after-init") is not None
+        volume = held(api, f"storage-pools/default/volumes/custom/{prefix}-data")
+        assert volume["used_by"] == [f"/1.0/instances/{prefix}-db"]
 
         code, ret = salt.apply("estate", pillar=pillar)
         assert code == 0
@@ -370,7 +370,7 @@ def test_watch_on_containers_present_restarts_the_running_ones(salt, api, lxd, u
         def write(version):
             salt.write(
                 "watched_many",
-                """
+                f"""
                 {profile}:
                   lxdapi.profile_present:
                     - config:
@@ -384,21 +384,21 @@ def test_watch_on_containers_present_restarts_the_running_ones(salt, api, lxd, u
                         {stopped}: {{status: Stopped}}
                     - watch:
                       - lxdapi: {profile}
-                """.format(running=running, stopped=stopped, profile=profile, version=version),
+                """,
             )
 
         write("one")
         code, ret = salt.apply("watched_many")  # creates them: no restart on top
         assert code == 0, ret
         assert ret["farm"]["changes"][running]["instance"]["old"] is None
-        first = held(api, "instances/{}/state".format(running))["pid"]
+        first = held(api, f"instances/{running}/state")["pid"]
 
         write("two")
         code, ret = salt.apply("watched_many")
         assert code == 0, ret
         assert ret["farm"]["changes"] == {running: {"restarted": {"old": False, "new": True}}}
-        assert "Restarted {}".format(running) in ret["farm"]["comment"]
-        assert held(api, "instances/{}/state".format(running))["pid"] != first
+        assert f"Restarted {running}" in ret["farm"]["comment"]
+        assert held(api, f"instances/{running}/state")["pid"] != first
         assert held(api, "instances/" + stopped)["status"] == "Stopped"
 
         code, ret = salt.apply("watched_many")
@@ -407,7 +407,7 @@ def test_watch_on_containers_present_restarts_the_running_ones(salt, api, lxd, u
         # watch on another lxdapi state: a require that runs on changes, nothing more
         salt.write(
             "watched_other",
-            """
+            f"""
             {profile}:
               lxdapi.profile_present:
                 - config:
@@ -420,7 +420,7 @@ def test_watch_on_containers_present_restarts_the_running_ones(salt, api, lxd, u
                 - contents: hello
                 - watch:
                   - lxdapi: {profile}
-            """.format(profile=profile, running=running),
+            """,
         )
         salt.apply("watched_other")
         salt.write(

@@ -158,9 +158,9 @@ def _sync(salt_cli, minion):
 
 def _beacon_event(event_listener, master, minion, name, after):
     """The lxdapi beacon's event for instance ``name``, fired after ``after``."""
-    tag = "salt/beacon/{}/lxdapi/{}".format(minion.id, name)
+    tag = f"salt/beacon/{minion.id}/lxdapi/{name}"
     events = event_listener.wait_for_events([(master.id, tag)], timeout=60, after_time=after)
-    assert events.found_all_events, "no beacon event {} on the master".format(tag)
+    assert events.found_all_events, f"no beacon event {tag} on the master"
     return next(iter(events)).data
 
 
@@ -203,9 +203,7 @@ def _check_reload(salt_cli, master, minion, lxd, event_listener, file_roots, nam
     second = _run(salt_cli, minion, "lxdapi.core_mark")
     assert minion.pid == pid_before and minion.is_running()
     assert second["mark"] == "v2", (
-        "the job after the second sync used an old core:\n before: {}\n after:  {}".format(
-            first, second
-        )
+        f"the job after the second sync used an old core:\n before: {first}\n after:  {second}"
     )
     for key in ("module", "core", "core_in_sys_modules", "loader"):
         assert os.path.realpath(second[key]).startswith(extmods + os.sep), (key, second)

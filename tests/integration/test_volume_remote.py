@@ -141,7 +141,7 @@ def test_storage_volume_moved_to_another_server(
     # attached to a container on the source: it stays
     refused = states.lxdapi.storage_volume_moved(name, pool="default", to=there, **here)
     assert refused.result is False
-    assert "is used by /1.0/instances/{}".format(container) in refused.comment
+    assert f"is used by /1.0/instances/{container}" in refused.comment
     assert "moves to another server only when nothing uses it here" in refused.comment
     assert refused.changes == {} and request_log.writes == []
     server.lxc("storage", "volume", "detach", "default", name, container)
@@ -158,9 +158,7 @@ def test_storage_volume_moved_to_another_server(
     ret = states.lxdapi.storage_volume_moved(name, pool="default", to=there, **here)
     assert ret.result is True, ret.comment
     assert ret.changes == move
-    assert ret.comment == "Storage volume {!r} moved from {} to {}.".format(
-        name, server.socket, lxd.socket
-    )
+    assert ret.comment == f"Storage volume {name!r} moved from {server.socket} to {lxd.socket}."
     assert held(server.local_api(), VOLUMES.format("default", name)) is None
     assert held(api, VOLUMES.format("default", name))["config"]["user.origin"] == "remote"
     assert _snapshots(api, name) == ["s0"]
@@ -169,7 +167,7 @@ def test_storage_volume_moved_to_another_server(
     request_log.clear()
     again = states.lxdapi.storage_volume_moved(name, pool="default", to=there, **here)
     assert again.result is True and again.changes == {}, again.comment
-    assert again.comment == "Storage volume {!r} is already where declared.".format(name)
+    assert again.comment == f"Storage volume {name!r} is already where declared."
     assert request_log.writes == []
     assert modules.lxdapi.storage_volume_move("default", name, to=there, **here) == {}
 

@@ -38,7 +38,7 @@ def _has_revision(rev):
 
 
 def _defines(text, name):
-    return re.search(r"^def {}\(".format(re.escape(name)), text, re.MULTILINE) is not None
+    return re.search(rf"^def {re.escape(name)}\(", text, re.MULTILINE) is not None
 
 
 def test_the_operations_file_is_lxd_5_0_2s(operations):
@@ -89,7 +89,7 @@ def test_each_kind_is_mapped_from_the_registry(coverage):
     """Every kind's get and list reach its item and collection, its present and absent
     states the item: what the registry says, at whatever revision."""
     for kind in coverage.kinds.values():
-        item = api_coverage.normalise("/1.0/{}/{{}}".format(kind.collection))
+        item = api_coverage.normalise(f"/1.0/{kind.collection}/{{}}")
         collection = api_coverage.normalise("/1.0/" + kind.collection)
         assert kind.name + "_get" in coverage.mapping[("GET", item)][0]
         assert kind.name + "_list" in coverage.mapping[("GET", collection)][0]

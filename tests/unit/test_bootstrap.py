@@ -42,7 +42,7 @@ def test_the_loader_lists_every_file_of_the_core():
 
 @pytest.mark.parametrize("part", PARTS)
 def test_every_part_imports_on_its_own(part, tmp_path):
-    out = run("import {0}; print({0}.__file__)".format(part), cwd=str(tmp_path))
+    out = run(f"import {part}; print({part}.__file__)", cwd=str(tmp_path))
     assert out.strip() == os.path.join(UTILS, part + ".py")
 
 
@@ -93,7 +93,7 @@ def test_a_changed_core_is_loaded_anew_and_an_unchanged_one_is_not(tmp_path):
     copy = str(tmp_path / "utils")
     shutil.copytree(UTILS, copy, ignore=shutil.ignore_patterns("__pycache__"))
     out = run(
-        """
+        f"""
         import sys
         import lxdapi_loader
         first = lxdapi_loader.load({copy!r})
@@ -107,7 +107,7 @@ def test_a_changed_core_is_loaded_anew_and_an_unchanged_one_is_not(tmp_path):
         assert plans.APIException is second.APIException  # every part anew
         assert lxdapi_loader.load({copy!r}) is second
         print("reloaded")
-    """.format(copy=copy),
+    """,
         cwd=str(tmp_path),
         path=(copy,),
     )
@@ -120,7 +120,7 @@ def test_a_broken_core_leaves_nothing_half_loaded(tmp_path):
     with open(os.path.join(copy, "lxdapi_trust.py"), "a") as fh:
         fh.write("\nimport no_such_module_here\n")
     out = run(
-        """
+        f"""
         import sys
         import lxdapi_loader
         try:
@@ -128,7 +128,7 @@ def test_a_broken_core_leaves_nothing_half_loaded(tmp_path):
         except ImportError as exc:
             print("refused:", exc.name)
         assert not [m for m in lxdapi_loader.MODULES if m in sys.modules]
-    """.format(copy=copy),
+    """,
         cwd=str(tmp_path),
         path=(copy,),
     )
@@ -230,7 +230,7 @@ def test_a_core_in_another_folder_replaces_the_loaded_one_and_its_loader(tmp_pat
     for copy in (first, second):
         shutil.copytree(UTILS, copy, ignore=shutil.ignore_patterns("__pycache__"))
     out = run(
-        """
+        f"""
         import sys
         import lxdapi_loader
         a = lxdapi_loader.load({first!r})
@@ -241,7 +241,7 @@ def test_a_core_in_another_folder_replaces_the_loaded_one_and_its_loader(tmp_pat
         assert now.__file__.startswith({second!r})  # the next import gets b's loader
         assert now.load({second!r}) is b
         print("switched")
-    """.format(first=first, second=second),
+    """,
         cwd=str(tmp_path),
         path=(first,),
     )

@@ -74,7 +74,7 @@ def test_every_parameter_is_documented(relpath):
         headings = parameter_headings(ast.get_docstring(node) or "")
         for param in named_parameters(node):
             if param not in headings:
-                missing.append("{}:{} {}({})".format(relpath, node.lineno, node.name, param))
+                missing.append(f"{relpath}:{node.lineno} {node.name}({param})")
     assert not missing, (
         "parameters without a heading of their own in their function's "
         "docstring:\n" + "\n".join(missing)

@@ -42,7 +42,7 @@ def api_showing(extensions=(), kind="lxd"):
 def test_a_missing_api_extension_is_named_before_any_request(call, extension):
     with pytest.raises(core.APIException) as info:
         call(api_showing())
-    assert "no {} API extension".format(extension) in str(info.value)
+    assert f"no {extension} API extension" in str(info.value)
     assert "LXD at /nonexistent/unix.socket" in str(info.value)
     assert not isinstance(info.value, core.APIConnectionError)
 

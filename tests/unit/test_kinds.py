@@ -34,8 +34,8 @@ def parameters(node):
 
 def surface(kind):
     """``{function name: its ast node}`` of every Salt function of ``kind``."""
-    names = {"{}_{}".format(kind.name, s): MODULE for s in MODULE_SUFFIXES}
-    names.update({"{}_{}".format(kind.name, s): STATES for s in STATE_SUFFIXES})
+    names = {f"{kind.name}_{s}": MODULE for s in MODULE_SUFFIXES}
+    names.update({f"{kind.name}_{s}": STATES for s in STATE_SUFFIXES})
     return {name: where.get(name) for name, where in names.items()}
 
 
@@ -52,7 +52,7 @@ def test_their_arguments_match_the_kind(kind):
         for param in kind.url_params:
             if param in kind.defaults:
                 continue
-            assert param in params, "{} lacks {}= (a part of the kind's URL)".format(name, param)
+            assert param in params, f"{name} lacks {param}= (a part of the kind's URL)"
         # A URL part with a default is taken by all of a kind's functions or by none.
         for param in kind.defaults:
             takes = {n for n, p in found.items() if param in p}
@@ -61,17 +61,17 @@ def test_their_arguments_match_the_kind(kind):
             )
         # States take Salt's name= (a forward's listen address); functions the kind's key.
         key = "name" if name.endswith(STATE_SUFFIXES) else kind.key
-        assert name.endswith("_list") or key in params, "{} lacks {}=".format(name, key)
+        assert name.endswith("_list") or key in params, f"{name} lacks {key}="
     declared = set(kind.fields) | set(kind.create_only)
-    for name in ("{}_present".format(kind.name), "{}_create".format(kind.name)):
+    for name in (f"{kind.name}_present", f"{kind.name}_create"):
         params = set(found[name])
         assert declared <= params, "{} lacks {}".format(name, ", ".join(sorted(declared - params)))
         assert ("member_config" in params) == kind.member_specific, name
-    update = set(found["{}_update".format(kind.name)])
+    update = set(found[f"{kind.name}_update"])
     assert set(kind.fields) <= update, "{}_update lacks {}".format(
         kind.name, ", ".join(sorted(set(kind.fields) - update))
     )
-    for name in ("{}_present".format(kind.name), "{}_update".format(kind.name)):
+    for name in (f"{kind.name}_present", f"{kind.name}_update"):
         params = set(found[name])
         assert ("purge_config" in params) == ("config" in kind.fields), name
         assert ("purge_devices" in params) == ("devices" in kind.fields), name

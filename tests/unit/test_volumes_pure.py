@@ -36,7 +36,7 @@ class TableAPI:
         raise core.APINotFoundException(error="not found: " + url)
 
     def request(self, method, url, *args, **kwargs):
-        pytest.fail("{} {} was sent".format(method, url))
+        pytest.fail(f"{method} {url} was sent")
 
     post = put = patch = delete = request
 
