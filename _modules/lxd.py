@@ -32,9 +32,9 @@ try:
     import lxdapi_loader
 
     lxdapi_loader.load(_CORE_FOLDER)
-    import lxdapi_compat
+    import lxdapi_compat_salt3007
 except ImportError as exc:  # the core not synced, or a library it needs missing
-    lxdapi_compat = None
+    lxdapi_compat_salt3007 = None
     IMPORT_ERROR = f"lxd: cannot import lxdapi's core: {exc}"
 else:
     IMPORT_ERROR = None
@@ -87,7 +87,9 @@ SNAPSHOT_KEYS = ("created_at", "name", "stateful")
 def __virtual__():
     if IMPORT_ERROR:
         return (False, IMPORT_ERROR)
-    return lxdapi_compat.virtual(__virtualname__, salt.version.__saltstack_version__.info, __salt__)
+    return lxdapi_compat_salt3007.virtual(
+        __virtualname__, salt.version.__saltstack_version__.info, __salt__
+    )
 
 
 def _old_errors(func):
@@ -107,7 +109,7 @@ def _conn(remote_addr, cert, key, verify_cert):
     """lxdapi's connection arguments for the old ``remote_addr``, ``cert``, ``key`` and
     ``verify_cert``. The client key goes as ``client_key``: some lxdapi functions have a
     ``key`` parameter of their own (a config key)."""
-    settings = lxdapi_compat.connection_settings(remote_addr, cert, key, verify_cert)
+    settings = lxdapi_compat_salt3007.connection_settings(remote_addr, cert, key, verify_cert)
     if "key" in settings:
         settings["client_key"] = settings.pop("key")
     return settings
@@ -385,7 +387,7 @@ def init(
         salt '*' lxd.init dir PaSsW0rD [::]
         salt '*' lxd.init
     """
-    document = lxdapi_compat.init_document(
+    document = lxdapi_compat_salt3007.init_document(
         storage_backend,
         trust_password,
         network_address,
@@ -601,8 +603,8 @@ def container_create(
     conn = _conn(remote_addr, cert, key, verify_cert)
     made = __salt__["lxdapi.container_create"](
         name,
-        source=lxdapi_compat.old_source(source),
-        config=lxdapi_compat.config_mapping(config),
+        source=lxdapi_compat_salt3007.old_source(source),
+        config=lxdapi_compat_salt3007.config_mapping(config),
         devices={
             dev: _device((values or {}).get("type", "disk"), values)
             for dev, values in (devices or {}).items()
@@ -1385,7 +1387,7 @@ def profile_create(
     conn = _conn(remote_addr, cert, key, verify_cert)
     __salt__["lxdapi.profile_create"](
         name,
-        config=lxdapi_compat.config_mapping(config),
+        config=lxdapi_compat_salt3007.config_mapping(config),
         devices=devices or {},
         description=description,
         **conn,

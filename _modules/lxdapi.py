@@ -52,7 +52,7 @@ try:
     import lxdapi_operations
     import lxdapi_preseed
     import lxdapi_readiness
-    import lxdapi_resources
+    import lxdapi_reconcile
     import lxdapi_server
     import lxdapi_trust
     import lxdapi_values
@@ -2460,14 +2460,14 @@ def image_export(image, dest, rootfs_dest=None, **kwargs):
 
 
 def _resource_get(kind, name, kwargs, **url_params):
-    result = lxdapi_resources.resource_get(_connect(kwargs), kind, name, **url_params)
+    result = lxdapi_reconcile.resource_get(_connect(kwargs), kind, name, **url_params)
     return result.metadata if result else False
 
 
 def _resource_update(
     kind, name, declared, kwargs, purge_config=False, purge_devices=False, **url_params
 ):
-    plan = lxdapi_resources.resource_update(
+    plan = lxdapi_reconcile.resource_update(
         _connect(kwargs),
         kind,
         name,
@@ -2524,7 +2524,7 @@ def profile_list(recursion=False, **kwargs):
         salt '*' lxdapi.profile_list
         salt '*' lxdapi.profile_list recursion=True
     """
-    return lxdapi_resources.resource_list(_connect(kwargs), "profile", recursion=recursion)
+    return lxdapi_reconcile.resource_list(_connect(kwargs), "profile", recursion=recursion)
 
 
 @_salt_errors
@@ -2555,7 +2555,7 @@ def profile_create(name, config=None, devices=None, description=None, **kwargs):
         salt '*' lxdapi.profile_create web config='{"limits.cpu": 2}' description="web servers"
     """
     declared = {"config": config, "devices": devices, "description": description}
-    return lxdapi_resources.resource_create(_connect(kwargs), "profile", name, declared)
+    return lxdapi_reconcile.resource_create(_connect(kwargs), "profile", name, declared)
 
 
 @_salt_errors
@@ -2623,7 +2623,7 @@ def profile_delete(name, **kwargs):
 
         salt '*' lxdapi.profile_delete web
     """
-    return lxdapi_resources.resource_delete(_connect(kwargs), "profile", name)
+    return lxdapi_reconcile.resource_delete(_connect(kwargs), "profile", name)
 
 
 # -- networks
@@ -2673,7 +2673,7 @@ def network_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.network_list
     """
-    return lxdapi_resources.resource_list(_connect(kwargs), "network", recursion=recursion)
+    return lxdapi_reconcile.resource_list(_connect(kwargs), "network", recursion=recursion)
 
 
 @_salt_errors
@@ -2716,7 +2716,7 @@ def network_create(
             "eth1"}, "node2": {"parent": "eno2"}}'
     """
     declared = {"type": type, "config": config, "description": description}
-    return lxdapi_resources.resource_create(
+    return lxdapi_reconcile.resource_create(
         _connect(kwargs), "network", name, declared, member_config=member_config
     )
 
@@ -2791,7 +2791,7 @@ def network_delete(name, **kwargs):
 
         salt '*' lxdapi.network_delete br1
     """
-    return lxdapi_resources.resource_delete(_connect(kwargs), "network", name)
+    return lxdapi_reconcile.resource_delete(_connect(kwargs), "network", name)
 
 
 # -- storage pools
@@ -2840,7 +2840,7 @@ def storage_pool_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.storage_pool_list
     """
-    return lxdapi_resources.resource_list(_connect(kwargs), "storage_pool", recursion=recursion)
+    return lxdapi_reconcile.resource_list(_connect(kwargs), "storage_pool", recursion=recursion)
 
 
 @_salt_errors
@@ -2880,7 +2880,7 @@ def storage_pool_create(name, driver, config=None, description=None, member_conf
             "/srv/a"}, "node2": {"source": "/srv/b"}}'
     """
     declared = {"driver": driver, "config": config, "description": description}
-    return lxdapi_resources.resource_create(
+    return lxdapi_reconcile.resource_create(
         _connect(kwargs), "storage_pool", name, declared, member_config=member_config
     )
 
@@ -2960,7 +2960,7 @@ def storage_pool_delete(name, **kwargs):
 
         salt '*' lxdapi.storage_pool_delete data
     """
-    return lxdapi_resources.resource_delete(_connect(kwargs), "storage_pool", name)
+    return lxdapi_reconcile.resource_delete(_connect(kwargs), "storage_pool", name)
 
 
 # -- storage volumes
@@ -3018,7 +3018,7 @@ def storage_volume_list(pool, type="custom", recursion=False, **kwargs):
         salt '*' lxdapi.storage_volume_list default
         salt '*' lxdapi.storage_volume_list default type=container
     """
-    return lxdapi_resources.resource_list(
+    return lxdapi_reconcile.resource_list(
         _connect(kwargs), "storage_volume", recursion=recursion, pool=pool, type=type
     )
 
@@ -3058,7 +3058,7 @@ def storage_volume_create(
         salt '*' lxdapi.storage_volume_create default data1 config='{"user.owner": "web"}'
     """
     declared = {"config": config, "content_type": content_type, "description": description}
-    return lxdapi_resources.resource_create(
+    return lxdapi_reconcile.resource_create(
         _connect(kwargs), "storage_volume", name, declared, pool=pool, type=type
     )
 
@@ -3128,7 +3128,7 @@ def storage_volume_delete(pool, name, type="custom", **kwargs):
 
         salt '*' lxdapi.storage_volume_delete default data1
     """
-    return lxdapi_resources.resource_delete(
+    return lxdapi_reconcile.resource_delete(
         _connect(kwargs), "storage_volume", name, pool=pool, type=type
     )
 
@@ -3223,7 +3223,7 @@ def storage_volume_snapshot_list(pool, volume, recursion=False, **kwargs):
 
         salt '*' lxdapi.storage_volume_snapshot_list default data1
     """
-    return lxdapi_resources.resource_list(
+    return lxdapi_reconcile.resource_list(
         _connect(kwargs), "storage_volume_snapshot", recursion=recursion, pool=pool, volume=volume
     )
 
@@ -3255,7 +3255,7 @@ def storage_volume_snapshot_create(pool, volume, name, description=None, **kwarg
 
         salt '*' lxdapi.storage_volume_snapshot_create default data1 before-upgrade
     """
-    return lxdapi_resources.resource_create(
+    return lxdapi_reconcile.resource_create(
         _connect(kwargs),
         "storage_volume_snapshot",
         name,
@@ -3289,7 +3289,7 @@ def storage_volume_snapshot_restore(pool, volume, name, **kwargs):
 
         salt '*' lxdapi.storage_volume_snapshot_restore default data1 before-upgrade
     """
-    return lxdapi_resources.storage_volume_snapshot_restore(_connect(kwargs), pool, volume, name)
+    return lxdapi_reconcile.storage_volume_snapshot_restore(_connect(kwargs), pool, volume, name)
 
 
 @_salt_errors
@@ -3316,7 +3316,7 @@ def storage_volume_snapshot_delete(pool, volume, name, **kwargs):
 
         salt '*' lxdapi.storage_volume_snapshot_delete default data1 before-upgrade
     """
-    return lxdapi_resources.resource_delete(
+    return lxdapi_reconcile.resource_delete(
         _connect(kwargs), "storage_volume_snapshot", name, pool=pool, volume=volume
     )
 
@@ -3567,7 +3567,7 @@ def network_acl_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.network_acl_list
     """
-    return lxdapi_resources.resource_list(_connect(kwargs), "network_acl", recursion=recursion)
+    return lxdapi_reconcile.resource_list(_connect(kwargs), "network_acl", recursion=recursion)
 
 
 @_salt_errors
@@ -3602,7 +3602,7 @@ def network_acl_create(name, ingress=None, egress=None, config=None, description
             "tcp", "destination_port": "80", "state": "enabled"}]'
     """
     declared = {"ingress": ingress, "egress": egress, "config": config, "description": description}
-    return lxdapi_resources.resource_create(_connect(kwargs), "network_acl", name, declared)
+    return lxdapi_reconcile.resource_create(_connect(kwargs), "network_acl", name, declared)
 
 
 @_salt_errors
@@ -3662,7 +3662,7 @@ def network_acl_delete(name, **kwargs):
 
         salt '*' lxdapi.network_acl_delete web-in
     """
-    return lxdapi_resources.resource_delete(_connect(kwargs), "network_acl", name)
+    return lxdapi_reconcile.resource_delete(_connect(kwargs), "network_acl", name)
 
 
 @_salt_errors
@@ -3702,7 +3702,7 @@ def network_zone_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.network_zone_list
     """
-    return lxdapi_resources.resource_list(_connect(kwargs), "network_zone", recursion=recursion)
+    return lxdapi_reconcile.resource_list(_connect(kwargs), "network_zone", recursion=recursion)
 
 
 @_salt_errors
@@ -3730,7 +3730,7 @@ def network_zone_create(name, config=None, description=None, **kwargs):
             "ns1.example.net"}'
     """
     declared = {"config": config, "description": description}
-    return lxdapi_resources.resource_create(_connect(kwargs), "network_zone", name, declared)
+    return lxdapi_reconcile.resource_create(_connect(kwargs), "network_zone", name, declared)
 
 
 @_salt_errors
@@ -3782,7 +3782,7 @@ def network_zone_delete(name, **kwargs):
 
         salt '*' lxdapi.network_zone_delete lxd.example.net
     """
-    return lxdapi_resources.resource_delete(_connect(kwargs), "network_zone", name)
+    return lxdapi_reconcile.resource_delete(_connect(kwargs), "network_zone", name)
 
 
 @_salt_errors
@@ -3829,7 +3829,7 @@ def network_zone_record_list(zone, recursion=False, **kwargs):
 
         salt '*' lxdapi.network_zone_record_list lxd.example.net
     """
-    return lxdapi_resources.resource_list(
+    return lxdapi_reconcile.resource_list(
         _connect(kwargs), "network_zone_record", recursion=recursion, zone=zone
     )
 
@@ -3866,7 +3866,7 @@ def network_zone_record_create(zone, name, entries=None, config=None, descriptio
             "value": "192.0.2.10"}]'
     """
     declared = {"entries": entries, "config": config, "description": description}
-    return lxdapi_resources.resource_create(
+    return lxdapi_reconcile.resource_create(
         _connect(kwargs), "network_zone_record", name, declared, zone=zone
     )
 
@@ -3932,7 +3932,7 @@ def network_zone_record_delete(zone, name, **kwargs):
 
         salt '*' lxdapi.network_zone_record_delete lxd.example.net www
     """
-    return lxdapi_resources.resource_delete(
+    return lxdapi_reconcile.resource_delete(
         _connect(kwargs), "network_zone_record", name, zone=zone
     )
 
@@ -3986,7 +3986,7 @@ def network_forward_list(network, recursion=False, **kwargs):
 
         salt '*' lxdapi.network_forward_list lxdbr0
     """
-    return lxdapi_resources.resource_list(
+    return lxdapi_reconcile.resource_list(
         _connect(kwargs), "network_forward", recursion=recursion, network=network
     )
 
@@ -4031,7 +4031,7 @@ def network_forward_create(
             "tcp", "listen_port": "80", "target_address": "10.0.3.20"}]'
     """
     declared = {"ports": ports, "config": config, "description": description}
-    return lxdapi_resources.resource_create(
+    return lxdapi_reconcile.resource_create(
         _connect(kwargs), "network_forward", listen_address, declared, network=network
     )
 
@@ -4104,7 +4104,7 @@ def network_forward_delete(network, listen_address, **kwargs):
 
         salt '*' lxdapi.network_forward_delete lxdbr0 192.0.2.10
     """
-    return lxdapi_resources.resource_delete(
+    return lxdapi_reconcile.resource_delete(
         _connect(kwargs), "network_forward", listen_address, network=network
     )
 
@@ -4154,7 +4154,7 @@ def network_peer_list(network, recursion=False, **kwargs):
 
         salt '*' lxdapi.network_peer_list ovn1
     """
-    return lxdapi_resources.resource_list(
+    return lxdapi_reconcile.resource_list(
         _connect(kwargs), "network_peer", recursion=recursion, network=network
     )
 
@@ -4206,7 +4206,7 @@ def network_peer_create(
         "config": config,
         "description": description,
     }
-    return lxdapi_resources.resource_create(
+    return lxdapi_reconcile.resource_create(
         _connect(kwargs), "network_peer", name, declared, network=network
     )
 
@@ -4266,7 +4266,7 @@ def network_peer_delete(network, name, **kwargs):
 
         salt '*' lxdapi.network_peer_delete ovn1 to-ovn2
     """
-    return lxdapi_resources.resource_delete(_connect(kwargs), "network_peer", name, network=network)
+    return lxdapi_reconcile.resource_delete(_connect(kwargs), "network_peer", name, network=network)
 
 
 # -- projects
@@ -4310,7 +4310,7 @@ def project_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.project_list
     """
-    return lxdapi_resources.resource_list(_connect(kwargs), "project", recursion=recursion)
+    return lxdapi_reconcile.resource_list(_connect(kwargs), "project", recursion=recursion)
 
 
 @_salt_errors
@@ -4338,7 +4338,7 @@ def project_create(name, config=None, description=None, **kwargs):
         salt '*' lxdapi.project_create staging config='{"limits.instances": 10}'
     """
     declared = {"config": config, "description": description}
-    return lxdapi_resources.resource_create(_connect(kwargs), "project", name, declared)
+    return lxdapi_reconcile.resource_create(_connect(kwargs), "project", name, declared)
 
 
 @_salt_errors
@@ -4391,7 +4391,7 @@ def project_delete(name, **kwargs):
 
         salt '*' lxdapi.project_delete staging
     """
-    return lxdapi_resources.resource_delete(_connect(kwargs), "project", name)
+    return lxdapi_reconcile.resource_delete(_connect(kwargs), "project", name)
 
 
 # ---- remotes, trust and clusters ----
@@ -4771,7 +4771,7 @@ def cluster_group_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.cluster_group_list
     """
-    return lxdapi_resources.resource_list(_connect(kwargs), "cluster_group", recursion=recursion)
+    return lxdapi_reconcile.resource_list(_connect(kwargs), "cluster_group", recursion=recursion)
 
 
 @_salt_errors
@@ -4798,7 +4798,7 @@ def cluster_group_create(name, members=None, description=None, **kwargs):
         salt '*' lxdapi.cluster_group_create gpu members='["node2"]'
     """
     declared = {"members": members, "description": description}
-    return lxdapi_resources.resource_create(_connect(kwargs), "cluster_group", name, declared)
+    return lxdapi_reconcile.resource_create(_connect(kwargs), "cluster_group", name, declared)
 
 
 @_salt_errors
@@ -4847,7 +4847,7 @@ def cluster_group_delete(name, **kwargs):
 
         salt '*' lxdapi.cluster_group_delete gpu
     """
-    return lxdapi_resources.resource_delete(_connect(kwargs), "cluster_group", name)
+    return lxdapi_reconcile.resource_delete(_connect(kwargs), "cluster_group", name)
 
 
 @_salt_errors

@@ -26,9 +26,9 @@ try:
     import lxdapi_loader
 
     lxdapi_loader.load(_CORE_FOLDER)
-    import lxdapi_compat
+    import lxdapi_compat_salt3007
 except ImportError as exc:  # the core not synced, or a library it needs missing
-    lxdapi_compat = None
+    lxdapi_compat_salt3007 = None
     IMPORT_ERROR = f"lxd: cannot import lxdapi's core: {exc}"
 else:
     IMPORT_ERROR = None
@@ -39,7 +39,9 @@ __virtualname__ = "lxd"
 def __virtual__():
     if IMPORT_ERROR:
         return (False, IMPORT_ERROR)
-    return lxdapi_compat.virtual(__virtualname__, salt.version.__saltstack_version__.info, __salt__)
+    return lxdapi_compat_salt3007.virtual(
+        __virtualname__, salt.version.__saltstack_version__.info, __salt__
+    )
 
 
 def init(
@@ -94,7 +96,7 @@ def init(
             - network_address: 127.0.0.1
             - network_port: 8443
     """
-    document = lxdapi_compat.init_document(
+    document = lxdapi_compat_salt3007.init_document(
         storage_backend,
         trust_password,
         network_address,
@@ -166,7 +168,7 @@ def authenticate(name, remote_addr, password, cert, key, verify_cert=True):
             - cert: /etc/salt/lxd/client.crt
             - key: /etc/salt/lxd/client.key
     """
-    return lxdapi_compat.adapted(
+    return lxdapi_compat_salt3007.adapted(
         __states__["lxdapi.remote_trusted"],
         name,
         (remote_addr, cert, key, verify_cert),

@@ -31,9 +31,9 @@ try:
     import lxdapi_loader
 
     lxdapi_loader.load(_CORE_FOLDER)
-    import lxdapi_compat
+    import lxdapi_compat_salt3007
 except ImportError as exc:  # the core not synced, or a library it needs missing
-    lxdapi_compat = None
+    lxdapi_compat_salt3007 = None
     IMPORT_ERROR = f"lxd_container: cannot import lxdapi's core: {exc}"
 else:
     IMPORT_ERROR = None
@@ -44,7 +44,9 @@ __virtualname__ = "lxd_container"
 def __virtual__():
     if IMPORT_ERROR:
         return (False, IMPORT_ERROR)
-    return lxdapi_compat.virtual(__virtualname__, salt.version.__saltstack_version__.info, __salt__)
+    return lxdapi_compat_salt3007.virtual(
+        __virtualname__, salt.version.__saltstack_version__.info, __salt__
+    )
 
 
 def present(
@@ -114,13 +116,13 @@ def present(
                 value: 1
     """
     try:
-        status = lxdapi_compat.status_of(running)
-        source = lxdapi_compat.old_source(source)
-        config = lxdapi_compat.config_mapping(config)
-        devices = lxdapi_compat.config_mapping(devices, "devices")
+        status = lxdapi_compat_salt3007.status_of(running)
+        source = lxdapi_compat_salt3007.old_source(source)
+        config = lxdapi_compat_salt3007.config_mapping(config)
+        devices = lxdapi_compat_salt3007.config_mapping(devices, "devices")
     except ValueError as exc:
-        return lxdapi_compat.failed(name, exc)
-    return lxdapi_compat.adapted(
+        return lxdapi_compat_salt3007.failed(name, exc)
+    return lxdapi_compat_salt3007.adapted(
         __states__["lxdapi.container_present"],
         name,
         (remote_addr, cert, key, verify_cert),
@@ -159,7 +161,7 @@ def absent(name, stop=False, remote_addr=None, cert=None, key=None, verify_cert=
           lxd_container.absent:
             - stop: True
     """
-    return lxdapi_compat.adapted(
+    return lxdapi_compat_salt3007.adapted(
         __states__["lxdapi.container_absent"],
         name,
         (remote_addr, cert, key, verify_cert),
@@ -188,7 +190,7 @@ def running(name, restart=False, remote_addr=None, cert=None, key=None, verify_c
           lxd_container.running:
             - restart: True
     """
-    return lxdapi_compat.adapted(
+    return lxdapi_compat_salt3007.adapted(
         __states__["lxdapi.container_running"],
         name,
         (remote_addr, cert, key, verify_cert),
@@ -222,15 +224,15 @@ def frozen(name, start=True, remote_addr=None, cert=None, key=None, verify_cert=
     if not start:
         try:
             held = __salt__["lxdapi.container_get"](
-                name, **lxdapi_compat.connection_settings(*conn)
+                name, **lxdapi_compat_salt3007.connection_settings(*conn)
             )
         except (ValueError, SaltException) as exc:  # bad settings, or what LXD refused
-            return lxdapi_compat.failed(name, exc)
+            return lxdapi_compat_salt3007.failed(name, exc)
         if held and held.get("status") == "Stopped":
-            return lxdapi_compat.failed(
+            return lxdapi_compat_salt3007.failed(
                 name, "the container is not running and start is False, cannot freeze it"
             )
-    return lxdapi_compat.adapted(__states__["lxdapi.container_frozen"], name, conn)
+    return lxdapi_compat_salt3007.adapted(__states__["lxdapi.container_frozen"], name, conn)
 
 
 def stopped(name, kill=False, remote_addr=None, cert=None, key=None, verify_cert=True):
@@ -254,7 +256,7 @@ def stopped(name, kill=False, remote_addr=None, cert=None, key=None, verify_cert
         web01:
           lxd_container.stopped
     """
-    return lxdapi_compat.adapted(
+    return lxdapi_compat_salt3007.adapted(
         __states__["lxdapi.container_stopped"],
         name,
         (remote_addr, cert, key, verify_cert),
@@ -315,16 +317,16 @@ def migrated(
             - stop_and_start: True
     """
     try:
-        to = lxdapi_compat.connection_settings(remote_addr, cert, key, verify_cert)
+        to = lxdapi_compat_salt3007.connection_settings(remote_addr, cert, key, verify_cert)
     except ValueError as exc:
-        return lxdapi_compat.failed(name, exc)
+        return lxdapi_compat_salt3007.failed(name, exc)
     source = (
         src_remote_addr,
         cert if src_cert is None else src_cert,
         key if src_key is None else src_key,
         verify_cert if src_verify_cert is None else src_verify_cert,
     )
-    return lxdapi_compat.adapted(
+    return lxdapi_compat_salt3007.adapted(
         __states__["lxdapi.container_migrated"],
         name,
         source,

@@ -28,9 +28,9 @@ try:
     import lxdapi_loader
 
     lxdapi_loader.load(_CORE_FOLDER)
-    import lxdapi_compat
+    import lxdapi_compat_salt3007
 except ImportError as exc:  # the core not synced, or a library it needs missing
-    lxdapi_compat = None
+    lxdapi_compat_salt3007 = None
     IMPORT_ERROR = f"lxd_image: cannot import lxdapi's core: {exc}"
 else:
     IMPORT_ERROR = None
@@ -41,7 +41,9 @@ __virtualname__ = "lxd_image"
 def __virtual__():
     if IMPORT_ERROR:
         return (False, IMPORT_ERROR)
-    return lxdapi_compat.virtual(__virtualname__, salt.version.__saltstack_version__.info, __salt__)
+    return lxdapi_compat_salt3007.virtual(
+        __virtualname__, salt.version.__saltstack_version__.info, __salt__
+    )
 
 
 def present(
@@ -92,10 +94,10 @@ def present(
             - aliases: [bb]
     """
     try:
-        source = lxdapi_compat.image_source(source)
+        source = lxdapi_compat_salt3007.image_source(source)
     except ValueError as exc:
-        return lxdapi_compat.failed(name, exc)
-    return lxdapi_compat.adapted(
+        return lxdapi_compat_salt3007.failed(name, exc)
+    return lxdapi_compat_salt3007.adapted(
         __states__["lxdapi.image_present"],
         name,
         (remote_addr, cert, key, verify_cert),
@@ -124,7 +126,7 @@ def absent(name, remote_addr=None, cert=None, key=None, verify_cert=True):
         busybox:
           lxd_image.absent
     """
-    return lxdapi_compat.adapted(
+    return lxdapi_compat_salt3007.adapted(
         __states__["lxdapi.image_absent"],
         name,
         (remote_addr, cert, key, verify_cert),

@@ -29,9 +29,9 @@ try:
     import lxdapi_loader
 
     lxdapi_loader.load(_CORE_FOLDER)
-    import lxdapi_compat
+    import lxdapi_compat_salt3007
 except ImportError as exc:  # the core not synced, or a library it needs missing
-    lxdapi_compat = None
+    lxdapi_compat_salt3007 = None
     IMPORT_ERROR = f"lxd_profile: cannot import lxdapi's core: {exc}"
 else:
     IMPORT_ERROR = None
@@ -42,7 +42,9 @@ __virtualname__ = "lxd_profile"
 def __virtual__():
     if IMPORT_ERROR:
         return (False, IMPORT_ERROR)
-    return lxdapi_compat.virtual(__virtualname__, salt.version.__saltstack_version__.info, __salt__)
+    return lxdapi_compat_salt3007.virtual(
+        __virtualname__, salt.version.__saltstack_version__.info, __salt__
+    )
 
 
 def present(
@@ -88,11 +90,11 @@ def present(
                 value: 1
     """
     try:
-        config = lxdapi_compat.config_mapping(config)
-        devices = lxdapi_compat.config_mapping(devices, "devices")
+        config = lxdapi_compat_salt3007.config_mapping(config)
+        devices = lxdapi_compat_salt3007.config_mapping(devices, "devices")
     except ValueError as exc:
-        return lxdapi_compat.failed(name, exc)
-    return lxdapi_compat.adapted(
+        return lxdapi_compat_salt3007.failed(name, exc)
+    return lxdapi_compat_salt3007.adapted(
         __states__["lxdapi.profile_present"],
         name,
         (remote_addr, cert, key, verify_cert),
@@ -122,7 +124,7 @@ def absent(name, remote_addr=None, cert=None, key=None, verify_cert=True):
         autostart:
           lxd_profile.absent
     """
-    return lxdapi_compat.adapted(
+    return lxdapi_compat_salt3007.adapted(
         __states__["lxdapi.profile_absent"],
         name,
         (remote_addr, cert, key, verify_cert),

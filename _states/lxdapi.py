@@ -47,7 +47,7 @@ try:
     import lxdapi_plans
     import lxdapi_preseed
     import lxdapi_readiness
-    import lxdapi_resources
+    import lxdapi_reconcile
     import lxdapi_server
     import lxdapi_trust
     import lxdapi_values
@@ -277,7 +277,7 @@ def _present(
     return _resource_converge(
         name,
         f"{lxdapi_kinds.resource_kind(kind).title} {name!r}",
-        lambda api: lxdapi_resources.plan_resource_present(
+        lambda api: lxdapi_reconcile.plan_resource_present(
             api,
             kind,
             name,
@@ -296,7 +296,7 @@ def _absent(kind, name, kwargs, **url_params):
     return _resource_converge(
         name,
         f"{lxdapi_kinds.resource_kind(kind).title} {name!r}",
-        lambda api: lxdapi_resources.plan_resource_absent(api, kind, name, **url_params),
+        lambda api: lxdapi_reconcile.plan_resource_absent(api, kind, name, **url_params),
         kwargs,
     )
 
@@ -1270,7 +1270,7 @@ def snapshot_present(container, name, stateful=False, **kwargs):
     return _resource_converge(
         name,
         f"Snapshot {name!r} of {container!r}",
-        lambda api: lxdapi_resources.plan_snapshot_present(api, container, name, stateful),
+        lambda api: lxdapi_reconcile.plan_snapshot_present(api, container, name, stateful),
         kwargs,
         created_key="snapshot",
     )
@@ -1300,7 +1300,7 @@ def snapshot_absent(container, name, **kwargs):
     return _resource_converge(
         name,
         f"Snapshot {name!r} of {container!r}",
-        lambda api: lxdapi_resources.plan_snapshot_absent(api, container, name),
+        lambda api: lxdapi_reconcile.plan_snapshot_absent(api, container, name),
         kwargs,
     )
 

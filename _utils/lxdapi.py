@@ -22,7 +22,7 @@ The parts beside it, each a module of its own that imports what it uses:
 =====================  ==========================================================
 ``lxdapi_loader``      the one bootstrap: :func:`lxdapi_loader.load`
 ``lxdapi_values``      values as LXD stores them; argument checks
-``lxdapi_compat``      the old Salt lxd modules' argument forms, read into lxdapi's
+``lxdapi_compat_salt3007``      the old Salt lxd modules' argument forms, read into lxdapi's
 ``lxdapi_plans``       :class:`Plan` and :class:`Write`: the one change model
 ``lxdapi_operations``  collections, the server document, operations
 ``lxdapi_kinds``       the resource kind registry (:class:`ResourceKind`)
@@ -33,8 +33,8 @@ The parts beside it, each a module of its own that imports what it uses:
 ``lxdapi_instances``   instances: create, converge, status, exec, snapshots
 ``lxdapi_inside``      Salt inside an instance: the thin, salt-call, SLS applied
 ``lxdapi_readiness``   ``wait_for``: an instance ready to use, not just Running
-``lxdapi_members``     networks and pools across the members of a cluster
-``lxdapi_resources``   profiles, networks, storage, projects... (the generic reconcile)
+``lxdapi_member_config``     networks and pools across the members of a cluster
+``lxdapi_reconcile``   profiles, networks, storage, projects... (the generic reconcile)
 ``lxdapi_backups``     instance backups, copies and moves to another server
 ``lxdapi_volumes``     custom volumes: copies, moves to another pool or server, backups
 ``lxdapi_server``      the server's own configuration
@@ -43,7 +43,7 @@ The parts beside it, each a module of its own that imports what it uses:
 ``lxdapi_trust``       certificates, trust, client certificates
 ``lxdapi_preseed``     a host from nothing: a preseed document as one plan
 ``lxdapi_batch``       what the states of one run share (listing, side by side writes)
-``lxdapi_shortcuts``   the 2016 library's idempotent shortcuts
+``lxdapi_shortcuts_2016``   the 2016 library's idempotent shortcuts
 =====================  ==========================================================
 """
 
@@ -1296,7 +1296,7 @@ def connection_api(kwargs, cache, config_get=None, secret_get=None, cachedir=Non
 # ------------------------------------------------------------------ the 2016 library's API
 
 #: The 2016 library's public API beyond what this file defines: its idempotent shortcuts,
-#: re-exported from :mod:`lxdapi_shortcuts` (``lxdapi.container_get``...). They are read
+#: re-exported from :mod:`lxdapi_shortcuts_2016` (``lxdapi.container_get``...). They are read
 #: on first use, so that this file imports no other part of the core.
 SEED_API = (
     "container_get",
@@ -1317,9 +1317,9 @@ if _defined_here:
 
 def __getattr__(name):
     if name in SEED_API:
-        import lxdapi_shortcuts  # noqa: PLC0415 - on first use: the shortcuts import this file
+        import lxdapi_shortcuts_2016  # noqa: PLC0415 - on first use: the shortcuts import this file
 
-        value = getattr(lxdapi_shortcuts, name)
+        value = getattr(lxdapi_shortcuts_2016, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

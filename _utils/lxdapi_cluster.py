@@ -1,7 +1,7 @@
 """LXD clusters: their members (list, read, declared settings, evacuate and restore,
 join tokens, a new member joining, a member removed) and moving an instance between
 members. (Networks and pools on a cluster:
-``lxdapi_members``.)
+``lxdapi_member_config``.)
 
 A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
 uses from the others by name."""

@@ -27,7 +27,7 @@ import threading
 MODULES = (
     "lxdapi",
     "lxdapi_values",
-    "lxdapi_compat",
+    "lxdapi_compat_salt3007",
     "lxdapi_plans",
     "lxdapi_operations",
     "lxdapi_kinds",
@@ -38,8 +38,8 @@ MODULES = (
     "lxdapi_instances",
     "lxdapi_inside",
     "lxdapi_readiness",
-    "lxdapi_members",
-    "lxdapi_resources",
+    "lxdapi_member_config",
+    "lxdapi_reconcile",
     "lxdapi_backups",
     "lxdapi_volumes",
     "lxdapi_server",
@@ -48,7 +48,7 @@ MODULES = (
     "lxdapi_trust",
     "lxdapi_preseed",
     "lxdapi_batch",
-    "lxdapi_shortcuts",
+    "lxdapi_shortcuts_2016",
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -7,12 +7,12 @@ uses from the others by name.
 
 On a fresh daemon the plan creates what the document declares; on an initialized one
 each entry is compared and converged as its own state would (the same planners:
-:func:`lxdapi_resources.plan_resource_present`, :func:`lxdapi_server.plan_server_config`),
+:func:`lxdapi_reconcile.plan_resource_present`, :func:`lxdapi_server.plan_server_config`),
 so a second run sends nothing.
 """
 
 from lxdapi_plans import PlanSequence
-from lxdapi_resources import plan_resource_present
+from lxdapi_reconcile import plan_resource_present
 from lxdapi_server import plan_server_config
 from lxdapi_values import check_name
 

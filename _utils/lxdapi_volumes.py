@@ -38,7 +38,7 @@ from lxdapi_backups import (
     pull_source_url,
 )
 from lxdapi_plans import Plan, Step, Write
-from lxdapi_resources import (
+from lxdapi_reconcile import (
     plan_resource_present,
     resource_collection,
     resource_declared,
@@ -272,7 +272,7 @@ def plan_volume_present(
     volume_type=VOLUME_TYPE,
 ):
     """The :class:`Plan` that creates or converges a storage volume, as
-    :func:`lxdapi_resources.plan_resource_present` does, a missing one made as a copy of
+    :func:`lxdapi_reconcile.plan_resource_present` does, a missing one made as a copy of
     ``source`` when given (see :func:`check_volume_source`).
 
     ``source_api``: an :class:`API` on the server of ``source["remote"]`` (None: the

@@ -14,7 +14,7 @@ import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 import lxdapi_cluster
-import lxdapi_resources
+import lxdapi_reconcile
 import lxdapi_values
 import lxdhost
 from conftest import core
@@ -246,7 +246,7 @@ def test_storage_pool_per_member_config_with_target(modules, cluster, conn, requ
 
 def test_target_is_refused_where_lxd_has_no_member_config(modules, cluster, conn):
     with pytest.raises(ValueError, match="a profile takes no target"):
-        lxdapi_resources.resource_get(cluster.api(), "profile", "default", target="node3")
+        lxdapi_reconcile.resource_get(cluster.api(), "profile", "default", target="node3")
     with pytest.raises(SaltInvocationError, match="target must be a non-empty name"):
         modules.lxdapi.network_get("x", target="", **conn)
 
@@ -390,7 +390,7 @@ def test_network_present_sets_each_members_parent(
         "member_config": {"old": {"node4": {"parent": first}}, "new": {"node4": {"parent": second}}}
     }
     assert request_log.writes == []
-    plan = lxdapi_resources.plan_resource_present(
+    plan = lxdapi_reconcile.plan_resource_present(
         cluster.api(),
         "network",
         network,
@@ -521,7 +521,7 @@ def test_member_config_needs_a_cluster_and_no_target(states, modules, lxd, clust
             "default", target="node3", member_config={"node3": {"source": "/x"}}, **conn
         )
     with pytest.raises(ValueError, match="create it without target"):
-        lxdapi_resources.plan_resource_present(
+        lxdapi_reconcile.plan_resource_present(
             cluster.api(), "network", "nosuch0", {"type": "macvlan"}, target="node3"
         )
 
@@ -613,8 +613,8 @@ def group(cluster):
     yield name
     api = cluster.api()
     if held(api, "cluster/groups/" + name):
-        lxdapi_resources.resource_update(api, "cluster_group", name, {"members": []})
-        lxdapi_resources.resource_delete(api, "cluster_group", name)
+        lxdapi_reconcile.resource_update(api, "cluster_group", name, {"members": []})
+        lxdapi_reconcile.resource_delete(api, "cluster_group", name)
 
 
 def test_cluster_group_present_and_placement(

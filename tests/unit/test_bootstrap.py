@@ -181,9 +181,9 @@ def test_the_cores_docstring_maps_every_part():
 
 def test_the_seed_api_is_what_the_shortcuts_export():
     import lxdapi
-    import lxdapi_shortcuts
+    import lxdapi_shortcuts_2016
 
-    assert sorted(lxdapi.SEED_API) == sorted(lxdapi_shortcuts.__all__)
+    assert sorted(lxdapi.SEED_API) == sorted(lxdapi_shortcuts_2016.__all__)
 
 
 def core_folder_block(relpath):

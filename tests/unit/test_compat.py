@@ -1,9 +1,9 @@
-"""The old lxd modules' argument forms read into lxdapi's (``lxdapi_compat``): plain values,
-no server. What the adapters in ``_states/lxd*.py`` and ``_modules/lxd.py`` rely on."""
+"""The old lxd modules' argument forms read into lxdapi's (``lxdapi_compat_salt3007``): plain
+values, no server. What the adapters in ``_states/lxd*.py`` and ``_modules/lxd.py`` rely on."""
 
 import pytest
 
-import lxdapi_compat as compat
+import lxdapi_compat_salt3007 as compat
 import lxdapi_trust
 from conftest import core
 

@@ -15,7 +15,7 @@ from lxdapi import (
 )
 from lxdapi_files import require_instance
 from lxdapi_kinds import UPDATE_PUT, resource_kind
-from lxdapi_members import (
+from lxdapi_member_config import (
     check_member_config,
     plan_cluster_create,
     plan_cluster_resume,
@@ -334,7 +334,7 @@ def plan_resource_present(
     Networks and pools on an LXD cluster: member-specific keys in ``config`` go to every
     member, ``member_config`` ({member: {key: value}}) sets a member's own; creation is a
     pending POST per member then the final POST, and a creation that stopped half-way is
-    finished (see ``lxdapi_members``).
+    finished (see ``lxdapi_member_config``).
 
     Absent: one POST. Drifted: one PATCH with If-Match (a PUT of the whole config for a
     project). Create-only fields that differ: a note, no write. A profile's disk device
