@@ -52,24 +52,21 @@ SALT_OPTIONS = (
 )
 
 
-# The core is the utils folder beside this file's folder: ``_modules`` -> ``_utils``, a
-# synced ``extmods/modules`` -> ``extmods/utils``, an installed ``saltext_lxdapi/modules``
-# -> ``saltext_lxdapi/utils``. lxdapi_loader.load() imports it as it is on disk now, so
-# after a saltutil.sync_all the next job of a running minion uses the new core.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_CORE_FOLDER = os.path.join(
-    os.path.dirname(_HERE), "_utils" if os.path.basename(_HERE).startswith("_") else "utils"
-)
-
-
-def _core():
-    """lxdapi's core, as the execution module imports it (see there): the beacon's own
-    loader does not call ``__virtual__``, so it is imported on first use."""
-    if _CORE_FOLDER not in sys.path:
-        sys.path.insert(0, _CORE_FOLDER)  # for the first import of the loader
+def _boundary():
+    """The Salt boundary, with the core beside this file (see ``_utils/lxdapi_salt.py``),
+    on first use: the beacon's own loader does not call ``__virtual__`` and, unlike the
+    execution and state loaders, does not put the utils folders on ``sys.path``, so the
+    folder beside this one (``_beacons`` -> ``_utils``, a synced ``extmods/beacons`` ->
+    ``extmods/utils``, an installed ``saltext_lxdapi/beacons`` ->
+    ``saltext_lxdapi/utils``) goes there for the import of its loader."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    utils = "_utils" if os.path.basename(here).startswith("_") else "utils"
+    folder = os.path.join(os.path.dirname(here), utils)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     import lxdapi_loader  # noqa: PLC0415 - on first use, from the folder just put first
 
-    return lxdapi_loader.load(_CORE_FOLDER)
+    return lxdapi_loader.salt_boundary(__file__, globals())
 
 
 def __virtual__():
@@ -78,7 +75,7 @@ def __virtual__():
 
 def _connection_options():
     """The connection settings a beacon takes, as every lxdapi function does."""
-    return _core().CONNECTION_ARGUMENTS
+    return _boundary().connection_arguments
 
 
 def _options():

@@ -10,41 +10,20 @@ page lists every difference. Loads by default on Salt 3008 and later; on 3006 an
 only with ``lxdapi: {replace_builtin_lxd: True}`` in the minion config.
 """
 
-import os
-import sys
-
 import salt.version
 
-# The core is the utils folder beside this file's folder: ``_modules`` -> ``_utils``, a
-# synced ``extmods/modules`` -> ``extmods/utils``, an installed ``saltext_lxdapi/modules``
-# -> ``saltext_lxdapi/utils``. lxdapi_loader.load() imports it as it is on disk now, so
-# after a saltutil.sync_all the next job of a running minion uses the new core.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_CORE_FOLDER = os.path.join(
-    os.path.dirname(_HERE), "_utils" if os.path.basename(_HERE).startswith("_") else "utils"
-)
-try:
-    if _CORE_FOLDER not in sys.path:
-        sys.path.insert(0, _CORE_FOLDER)  # for the first import of the loader
-    import lxdapi_loader
+import lxdapi_loader
 
-    lxdapi_loader.load(_CORE_FOLDER)
-    import lxdapi_compat_salt3007
-except ImportError as exc:  # the core not synced, or a library it needs missing
-    lxdapi_compat_salt3007 = None
-    IMPORT_ERROR = f"lxd_profile: cannot import lxdapi's core: {exc}"
-else:
-    IMPORT_ERROR = None
+boundary = lxdapi_loader.salt_boundary(__file__, globals())
+
+import lxdapi_compat_salt3007
 
 __virtualname__ = "lxd_profile"
 
 
 def __virtual__():
-    if IMPORT_ERROR:
-        return (False, IMPORT_ERROR)
-    return lxdapi_compat_salt3007.virtual(
-        __virtualname__, salt.version.__saltstack_version__.info, __salt__
-    )
+    version = salt.version.__saltstack_version__.info
+    return lxdapi_compat_salt3007.virtual(__virtualname__, version, __salt__)
 
 
 def present(

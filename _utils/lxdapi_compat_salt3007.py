@@ -190,3 +190,110 @@ def adapted(state, name, connection, **args):
     ret = dict(state(name=name, **args, **settings))
     ret["changes"] = old_changes(ret.get("changes"))
     return ret
+
+
+# ------------------------------------------------- the adapters' shared pieces
+
+
+#: The keys of the old module's dicts (its pylxd objects' attributes).
+INSTANCE_KEYS = (
+    "architecture",
+    "config",
+    "created_at",
+    "description",
+    "devices",
+    "ephemeral",
+    "expanded_config",
+    "expanded_devices",
+    "last_used_at",
+    "location",
+    "name",
+    "profiles",
+    "project",
+    "stateful",
+    "status",
+    "status_code",
+    "type",
+)
+
+
+PROFILE_KEYS = ("config", "description", "devices", "name", "project", "used_by")
+
+
+IMAGE_KEYS = (
+    "aliases",
+    "architecture",
+    "auto_update",
+    "cached",
+    "created_at",
+    "expires_at",
+    "filename",
+    "fingerprint",
+    "last_used_at",
+    "profiles",
+    "project",
+    "properties",
+    "public",
+    "size",
+    "type",
+    "update_source",
+    "uploaded_at",
+)
+
+
+SNAPSHOT_KEYS = ("created_at", "name", "stateful")
+
+
+def adapter_connection(remote_addr, cert, key, verify_cert):
+    """lxdapi's connection arguments for the old ``remote_addr``, ``cert``, ``key`` and
+    ``verify_cert``. The client key goes as ``client_key``: some lxdapi functions have a
+    ``key`` parameter of their own (a config key)."""
+    settings = connection_settings(remote_addr, cert, key, verify_cert)
+    if "key" in settings:
+        settings["client_key"] = settings.pop("key")
+    return settings
+
+
+def old_model(meta, keys):
+    """The dict the old module made of a pylxd object: its attributes the server sent
+    (pylxd shows a server that is not clustered as ``location: None``, not ``none``)."""
+    model = {key: meta[key] for key in keys if key in (meta or {})}
+    if model.get("location") == "none":
+        model["location"] = None
+    return model
+
+
+def old_item(mapping, key):
+    """``mapping[key]``; SaltInvocationError in the old module's words when it is not there."""
+    if key not in (mapping or {}):
+        raise ValueError(f"'{key}' doesn't exists")
+    return mapping[key]
+
+
+def plain_value(value, what):
+    """A device or config value as LXD stores it (a string; ``True`` -> ``"true"``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list, tuple)) or value is None:
+        raise ValueError(f"{what} must be a plain value, not {value!r}")
+    return str(value)
+
+
+def old_device(device_type, values):
+    """A device as the old module built it: ``values`` (Salt's own ``__pub_*`` keyword
+    arguments left out) with ``type``; a ``disk`` needs ``path`` and, unless it is the
+    root disk, ``source`` (the old checks and words)."""
+    device = {str(k): v for k, v in (values or {}).items() if not str(k).startswith("__")}
+    device["type"] = device_type
+    if device_type == "disk":
+        if "path" not in device:
+            raise ValueError("path must be given as parameter")
+        if device["path"] != "/" and "source" not in device:
+            raise ValueError("source must be given as parameter")
+    return {k: plain_value(v, f"device value {k}") for k, v in device.items()}
+
+
+def old_flag(value, what):
+    if not isinstance(value, bool):
+        raise ValueError(f"{what} must be true or false, not {value!r}")
+    return value

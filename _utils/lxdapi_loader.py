@@ -6,8 +6,10 @@ import each other by their flat names. Who uses it:
 - Salt's execution and state modules: Salt puts every utils folder (``_utils`` of a
   ``module_dirs`` entry, a synced ``extmods/utils``, an installed extension's ``utils``)
   on ``sys.path`` while it loads them, so they ``import lxdapi_loader`` and call
-  :func:`load`; the beacon, whose loader does not do that, puts Salt's utils folders
-  on ``sys.path`` itself for that one import;
+  :func:`salt_boundary`, which loads the core and the Salt boundary
+  (``lxdapi_salt``, not a part of the core: the one file here that imports Salt); the
+  beacon, whose loader does not do that, puts its utils folder on ``sys.path`` itself
+  for that one import;
 - the tests, the benchmarks and the demo: ``_utils`` on ``sys.path``, then :func:`load`.
 
 :func:`load` returns the ``lxdapi`` module after checking that the files it was read from
@@ -38,6 +40,7 @@ MODULES = (
     "lxdapi_instances",
     "lxdapi_inside",
     "lxdapi_readiness",
+    "lxdapi_spec",
     "lxdapi_member_config",
     "lxdapi_reconcile",
     "lxdapi_backups",
@@ -51,6 +54,10 @@ MODULES = (
     "lxdapi_shortcuts_2016",
 )
 
+#: The Salt side's boundary: loaded with the core for Salt's files, never for the core
+#: used as a library (it imports Salt).
+SALT_BOUNDARY = "lxdapi_salt"
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 _lock = threading.Lock()
@@ -59,7 +66,7 @@ _lock = threading.Lock()
 def stamp(folder):
     """What the core's files in ``folder`` are now: ``((name, mtime_ns, size), ...)``."""
     found = []
-    for name in MODULES + ("lxdapi_loader",):
+    for name in MODULES + ("lxdapi_loader", SALT_BOUNDARY):
         try:
             info = os.stat(os.path.join(folder, name + ".py"))
         except OSError:
@@ -71,6 +78,11 @@ def stamp(folder):
 
 def _loaded_from(module):
     return os.path.dirname(os.path.abspath(module.__file__))
+
+
+def _forget_all():
+    for name in MODULES + ("lxdapi_loader", SALT_BOUNDARY):
+        sys.modules.pop(name, None)
 
 
 def load(folder=None):
@@ -93,9 +105,7 @@ def load(folder=None):
             and _loaded_from(core) == folder
         ):
             return core
-        for name in list(sys.modules):
-            if name in MODULES or name == "lxdapi_loader":
-                del sys.modules[name]
+        _forget_all()
         if folder in sys.path:
             sys.path.remove(folder)
         sys.path.insert(0, folder)
@@ -104,9 +114,31 @@ def load(folder=None):
             for name in MODULES + ("lxdapi_loader",):
                 importlib.import_module(name)
         except BaseException:
-            for name in MODULES + ("lxdapi_loader",):  # never leave half a core behind
-                sys.modules.pop(name, None)
+            _forget_all()  # never leave half a core behind
             raise
         core = sys.modules["lxdapi"]
         core.LOADED_STAMP = now
         return core
+
+
+def salt_boundary(salt_file, module_globals):
+    """The bootstrap of every Salt-facing file: ``boundary = salt_boundary(__file__,
+    globals())``.
+
+    Loads the core from the utils folder beside ``salt_file``'s folder (``_modules`` ->
+    ``_utils``, a synced ``extmods/modules`` -> ``extmods/utils``, an installed
+    ``saltext_lxdapi/modules`` -> ``saltext_lxdapi/utils``) as :func:`load` does, then
+    the Salt boundary of that folder, and returns its
+    :class:`lxdapi_salt.SaltBoundary` bound to ``module_globals`` (where Salt puts the
+    file's dunders). The core's parts the file uses are imported after this call, so that
+    they are the ones just loaded.
+    """
+    here = os.path.dirname(os.path.abspath(salt_file))
+    utils = "_utils" if os.path.basename(here).startswith("_") else "utils"
+    folder = os.path.join(os.path.dirname(here), utils)
+    load(folder)
+    with _lock:
+        boundary = sys.modules.get(SALT_BOUNDARY)
+        if boundary is None or _loaded_from(boundary) != os.path.abspath(folder):
+            boundary = importlib.import_module(SALT_BOUNDARY)
+    return boundary.SaltBoundary(module_globals)

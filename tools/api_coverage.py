@@ -3,7 +3,7 @@
 
 For each operation (method and path) of LXD 5.0.2's API, listed in
 ``tools/lxd-5.0-operations.txt``, this tells which of lxdapi's execution functions
-(``_modules/lxdapi.py``) and states (``_states/lxdapi.py``) reach it; an operation no
+(``_modules/lxdapi*.py``) and states (``_states/lxdapi*.py``) reach it; an operation no
 function or state reaches is *raw only* (``lxdapi.request``, ``get``, ``post``... send it
 as given) or *unreachable* (a method ``lxdapi.request`` does not send, or a websocket).
 Plain Python: no Salt, no daemon; the Salt modules are parsed with ``ast``, never
@@ -43,8 +43,9 @@ import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPERATIONS_FILE = os.path.join(ROOT, "tools", "lxd-5.0-operations.txt")
-MODULE_PATH = "_modules/lxdapi.py"
-STATES_PATH = "_states/lxdapi.py"
+#: The folders whose ``lxdapi*.py`` files (the families of one virtual name) are read.
+MODULE_PATH = "_modules"
+STATES_PATH = "_states"
 KINDS_PATH = "_utils/lxdapi_kinds.py"
 SPEC_LABEL = "LXD 5.0.2"
 
@@ -482,6 +483,25 @@ def read_source(path, rev=None):
         return fh.read()
 
 
+def family_files(folder, rev=None):
+    """The ``lxdapi*.py`` files of ``folder`` (relative paths), at ``rev`` or on disk."""
+    if rev is not None:
+        listed = (_git("ls-tree", "--name-only", f"{rev}:{folder}") or "").split()
+    else:
+        listed = os.listdir(os.path.join(ROOT, folder))
+    return sorted(
+        f"{folder}/{name}" for name in listed if name.startswith("lxdapi") and name.endswith(".py")
+    )
+
+
+def family_functions(folder, rev=None):
+    """The public top-level function names of every family file of ``folder``."""
+    names = set()
+    for path in family_files(folder, rev):
+        names |= defined_functions(read_source(path, rev), path)
+    return names
+
+
 def defined_functions(text, label):
     """The public top-level function names a Python source defines (parsed with
     ``ast``, never imported)."""
@@ -584,8 +604,8 @@ class Coverage:
     def __init__(self, operations, rev=None):
         self.rev = rev
         self.operations = list(operations)
-        self.module_names = defined_functions(read_source(MODULE_PATH, rev), MODULE_PATH)
-        self.state_names = defined_functions(read_source(STATES_PATH, rev), STATES_PATH)
+        self.module_names = family_functions(MODULE_PATH, rev)
+        self.state_names = family_functions(STATES_PATH, rev)
         self.kinds, kinds_module = load_kinds(rev)
         self.mapping = build_mapping(self.kinds, kinds_module)
         self.has_raw = RAW_FUNCTION in self.module_names

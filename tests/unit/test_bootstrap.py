@@ -37,7 +37,7 @@ def run(code, cwd=None, path=(UTILS,)):
 def test_the_loader_lists_every_file_of_the_core():
     import lxdapi_loader
 
-    assert sorted(lxdapi_loader.MODULES + ("lxdapi_loader",)) == PARTS
+    assert sorted(lxdapi_loader.MODULES + ("lxdapi_loader", lxdapi_loader.SALT_BOUNDARY)) == PARTS
 
 
 @pytest.mark.parametrize("part", PARTS)
@@ -186,43 +186,68 @@ def test_the_seed_api_is_what_the_shortcuts_export():
     assert sorted(lxdapi.SEED_API) == sorted(lxdapi_shortcuts_2016.__all__)
 
 
-def core_folder_block(relpath):
-    """The lines of a Salt-side file that say where its core is."""
-    text = open(os.path.join(ROOT, relpath)).read()
-    start = text.index("_HERE = ")
-    return text[start : text.index("\n)\n", start) + 3]
+#: The files Salt loads as execution and state modules: each boots the core one way.
+SALT_FILES = sorted(
+    os.path.relpath(p, ROOT)
+    for folder in ("_modules", "_states")
+    for p in glob.glob(os.path.join(ROOT, folder, "*.py"))
+    if not p.endswith("__init__.py")
+)
+BOOTSTRAP = "boundary = lxdapi_loader.salt_boundary(__file__, globals())"
 
 
-def test_the_salt_modules_find_the_core_beside_them_the_same_way():
-    blocks = {
-        p: core_folder_block(p)
-        for p in (
-            "_modules/lxdapi.py",
-            "_states/lxdapi.py",
-            "_beacons/lxdapi.py",
-            "_states/lxd_container.py",
-            "_states/lxd_profile.py",
-            "_states/lxd_image.py",
-            "_states/lxd.py",
-            "_modules/lxd.py",
-        )
-    }
-    assert len(set(blocks.values())) == 1, blocks
-    block = next(iter(blocks.values()))
-    for module_file, folder in (
-        ("/srv/checkout/_modules/lxdapi.py", "/srv/checkout/_utils"),
-        (
-            "/var/cache/salt/minion/extmods/modules/lxdapi.py",
-            "/var/cache/salt/minion/extmods/utils",
-        ),
-        (
-            "/venv/site-packages/saltext_lxdapi/beacons/lxdapi.py",
-            "/venv/site-packages/saltext_lxdapi/utils",
-        ),
-    ):
-        scope = {"os": os, "__file__": module_file}
-        exec(block, scope)  # noqa: S102 - the block of the files, on a given path
-        assert scope["_CORE_FOLDER"] == folder
+@pytest.mark.parametrize("path", SALT_FILES)
+def test_every_salt_facing_file_boots_the_one_way(path):
+    text = open(os.path.join(ROOT, path)).read()
+    assert text.count(BOOTSTRAP) == 1, path
+    assert "import lxdapi_loader\n" in text
+    for old in ("_CORE_FOLDER", "lxdapi_loader.load(", "sys.path", "IMPORT_ERROR"):
+        assert old not in text, (path, old)
+    # The core's parts are imported after the bootstrap, so that they are the ones it loaded.
+    tree = ast.parse(text)
+    boot = next(
+        node.lineno
+        for node in tree.body
+        if isinstance(node, ast.Assign) and ast.unparse(node).startswith("boundary = ")
+    )
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+            if any(n.startswith("lxdapi") and n != "lxdapi_loader" for n in names):
+                assert node.lineno > boot, (path, names)
+
+
+@pytest.mark.parametrize(
+    "salt_folder, utils_folder",
+    [
+        ("checkout/_modules", "checkout/_utils"),
+        ("extmods/states", "extmods/utils"),
+        ("site-packages/saltext_lxdapi/modules", "site-packages/saltext_lxdapi/utils"),
+    ],
+)
+def test_the_boundary_is_loaded_from_the_utils_folder_beside_the_file(
+    salt_folder, utils_folder, tmp_path
+):
+    utils = str(tmp_path / utils_folder)
+    shutil.copytree(UTILS, utils, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+    salt_file = str(tmp_path / salt_folder / "lxdapi_images.py")
+    out = run(
+        f"""
+        import sys
+        import lxdapi_loader
+        scope = {{"__opts__": {{"test": True}}}}
+        boundary = lxdapi_loader.salt_boundary({salt_file!r}, scope)
+        for name in ("lxdapi", "lxdapi_images", "lxdapi_salt", "lxdapi_loader"):
+            assert sys.modules[name].__file__.startswith({utils!r}), name
+        assert boundary.testing is True  # it reads the file's dunders
+        scope["__opts__"] = {{}}
+        assert boundary.testing is False  # when it is called
+        print("beside")
+        """,
+        cwd=str(tmp_path),
+        path=(UTILS,),
+    )
+    assert out.strip() == "beside"
 
 
 def test_a_core_in_another_folder_replaces_the_loaded_one_and_its_loader(tmp_path):

@@ -5,6 +5,7 @@ Reads the Salt modules with ``ast`` (nothing is loaded), so it checks the source
 """
 
 import ast
+import glob
 import os
 
 import pytest
@@ -18,13 +19,18 @@ MODULE_SUFFIXES = ("get", "list", "create", "update", "delete")
 STATE_SUFFIXES = ("present", "absent")
 
 
-def functions(relpath):
-    tree = ast.parse(open(os.path.join(ROOT, relpath)).read())
-    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+def functions(folder):
+    """The top-level functions of every ``lxdapi*.py`` file of ``folder`` (the files of
+    one virtual name, by family), by name."""
+    found = {}
+    for path in sorted(glob.glob(os.path.join(ROOT, folder, "lxdapi*.py"))):
+        tree = ast.parse(open(path).read())
+        found.update((n.name, n) for n in tree.body if isinstance(n, ast.FunctionDef))
+    return found
 
 
-MODULE = functions("_modules/lxdapi.py")
-STATES = functions("_states/lxdapi.py")
+MODULE = functions("_modules")
+STATES = functions("_states")
 
 
 def parameters(node):

@@ -1,0 +1,747 @@
+"""``lxdapi.*`` states of instances: present (one, or many side by side), absent,
+running, stopped, frozen, migrated; their snapshots; ``mod_watch`` (a restart when a
+watched state changed something).
+
+One listing per state run: with two or more ``container_present`` states in a run, the
+first reads every instance with one ``GET instances?recursion=1`` and each state's plan is
+built from it (no request of its own when nothing is to be done); a plan that writes is
+built again from a fresh GET of its container, so every write carries that container's
+ETag (``lxdapi_batch``). With aggregation on (see ``_states/lxdapi_aggregate.py``), the
+first ``container_present`` of an aggregate converges its group side by side and each
+member reports its own outcome at its turn.
+
+Core: ``_utils/lxdapi_instances.py``, ``_utils/lxdapi_readiness.py``,
+``_utils/lxdapi_batch.py``.
+"""
+
+import collections.abc
+
+import lxdapi_loader
+
+boundary = lxdapi_loader.salt_boundary(__file__, globals())
+
+import lxdapi as core
+import lxdapi_backups
+import lxdapi_batch
+import lxdapi_instances
+import lxdapi_plans
+import lxdapi_readiness
+import lxdapi_reconcile
+import lxdapi_values
+
+__virtualname__ = "lxdapi"
+
+
+def __virtual__():
+    return boundary.virtual(__virtualname__, needs="lxdapi.request")
+
+
+def snapshot_present(container, name, stateful=False, **kwargs):
+    """
+    Ensure an instance has a snapshot called ``name`` (taken now if missing).
+
+    An existing snapshot is never retaken; asking ``stateful`` of an existing stateless
+    one is reported in the comment.
+
+    container
+        The instance's name.
+
+    name
+        The snapshot's name.
+
+    stateful
+        Include the running state (needs CRIU and a running instance; default False).
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        before-upgrade:
+          lxdapi.snapshot_present:
+            - container: web1
+    """
+    return boundary.resource_converge(
+        name,
+        f"Snapshot {name!r} of {container!r}",
+        lambda api: lxdapi_reconcile.plan_snapshot_present(api, container, name, stateful),
+        kwargs,
+        created_key="snapshot",
+    )
+
+
+def snapshot_absent(container, name, **kwargs):
+    """
+    Ensure an instance has no snapshot called ``name``.
+
+    container
+        The instance's name.
+
+    name
+        The snapshot's name.
+
+    kwargs
+        ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        before-upgrade:
+          lxdapi.snapshot_absent:
+            - container: web1
+    """
+    return boundary.resource_converge(
+        name,
+        f"Snapshot {name!r} of {container!r}",
+        lambda api: lxdapi_reconcile.plan_snapshot_absent(api, container, name),
+        kwargs,
+    )
+
+
+def container_present(
+    name,
+    source=None,
+    config=None,
+    devices=None,
+    profiles=None,
+    type="container",
+    ephemeral=False,
+    description=None,
+    status=None,
+    target=None,
+    project=None,
+    restart_on_change=False,
+    purge_config=False,
+    purge_devices=False,
+    timeout=30,
+    migrate=False,
+    wait_for=None,
+    **connection,
+):
+    """
+    Ensure a container (or virtual machine) exists as declared, then has ``status``,
+    then (``wait_for``) is ready to use.
+
+    Absent: created from ``source``. Present: the declared config keys, devices, the
+    exact ordered profile list, the description and ``ephemeral`` are brought to what is
+    declared, with one write carrying If-Match (someone else's change meanwhile fails the
+    state; it is never overwritten). Keys and devices not declared are left alone unless
+    ``purge_config``/``purge_devices``; ``volatile.*`` and ``image.*`` keys are never
+    touched; values are compared as LXD stores them (``1`` == ``"1"``, ``true`` ==
+    ``"true"``). A different source, type or cluster member than the container's is
+    reported in the comment, never acted on. Nothing is written when all is as declared
+    (one GET of the container, plus ``GET /1.0`` once per run).
+
+    name
+        The container's name (letters, digits and dashes; starts with a letter).
+
+    source
+        What to create it from: an image alias or fingerprint on the server, or LXD's
+        source mapping (e.g. ``{type: image, mode: pull, server: https://..., protocol:
+        lxd, alias: busybox, certificate: ...}``). None creates an empty container.
+
+    config
+        Mapping of config keys (``limits.memory``, ``user.*``...); None: not managed.
+
+    devices
+        Mapping of device name to device (each with a ``type``); None: not managed.
+
+    profiles
+        The ordered list of profiles; None: not managed (LXD's default on creation).
+
+    type
+        ``container`` (default) or ``virtual-machine``; used on creation only.
+
+    ephemeral
+        Whether the container is deleted when it stops (default False).
+
+    description
+        The description; None: not managed.
+
+    status
+        ``Running``, ``Stopped`` or ``Frozen``, applied after the config; None: not
+        managed (a new container stays Stopped).
+
+    target
+        The cluster member to create it on. An existing container on another member is
+        reported in the comment (with its location), and moved only with ``migrate``.
+
+    migrate
+        Move an existing container that is on another cluster member than ``target``
+        (default False). LXD moves stopped containers: a running one must be declared
+        ``status: Stopped`` (else the state fails, saying so).
+
+    project
+        The LXD project (default: the configured one, else ``default``).
+
+    restart_on_change
+        Restart a running container when a changed key only applies at restart
+        (``raw.lxc``, ``security.privileged``, ``limits.kernel.*``...). False (default):
+        the comment says a restart is pending.
+
+    purge_config
+        Remove config keys that are not declared (default False).
+
+    purge_devices
+        Remove devices that are not declared (default False).
+
+    timeout
+        Seconds a clean stop or restart may take (default 30).
+
+    wait_for
+        Wait until the container is ready to use, not just Running (needs ``status:
+        Running``); a mapping of conditions, checked in this order under one deadline:
+        ``address: {nic: eth0, family: inet|inet6, scope: global}`` (an address LXD
+        reports on that NIC; ``scope`` defaults to ``global``, ``family`` to either),
+        ``exec: [test, -e, /run/ready]`` (a command that must exit 0 inside; no shell),
+        ``agent: True`` (a VM's agent answers), ``timeout`` (seconds for all of them,
+        default 60) and ``exec_timeout`` (seconds one run of the command may take,
+        default 10). The wait happens on every run, a run with nothing else to do too
+        (one ``/state`` read when already ready); it is not a change. The comment says
+        what was found ("eth0 has 2001:db8::5 after 3.2 s"); a timeout fails the state,
+        naming the condition and the last thing seen, with the console's last lines.
+        Test mode says it would wait, and runs nothing.
+
+    connection
+        ``remote``, ``endpoint`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web1:
+          lxdapi.container_present:
+            - source: busybox
+            - profiles: [default]
+            - config:
+                limits.memory: 64MB
+                user.role: web
+            - devices:
+                data:
+                  type: disk
+                  source: /srv/web1
+                  path: /srv
+            - status: Running
+            - wait_for:
+                address: {nic: eth0, family: inet6}
+                exec: [test, -e, /run/ready]
+                timeout: 120
+
+    .. code-block:: bash
+
+        salt-call state.single lxdapi.container_present web1 source=busybox status=Running
+    """
+    if project is not None:
+        connection["project"] = project
+    group = connection.pop(boundary.AGGREGATE_KEY, None)  # mod_aggregate made this state the first
+
+    def own_plan(api):
+        return lxdapi_readiness.plan_instance_ready(
+            api,
+            name,
+            wait_for=wait_for,
+            source=source,
+            config=config,
+            devices=devices,
+            profiles=profiles,
+            instance_type=type,
+            ephemeral=ephemeral,
+            description=description,
+            status=status,
+            target=target,
+            restart_on_change=restart_on_change,
+            purge_config=purge_config,
+            purge_devices=purge_devices,
+            timeout=timeout,
+            migrate=migrate,
+        )
+
+    def make_plan(api):
+        if group or boundary.context.get(boundary.AGGREGATED):
+            aggregated = _aggregated_plan(api, name, group)
+            if aggregated is not None:
+                return aggregated
+        return _using_run_listing(own_plan)(api)
+
+    def done(plan):
+        return "Container {} {}.".format(
+            name, "created" if boundary.created(plan, "instance") else "updated"
+        )
+
+    return boundary.converge(
+        name,
+        connection,
+        make_plan,
+        done,
+        f"Container {name} is already as declared.",
+    )
+
+
+def containers_present(name, containers, defaults=None, **connection):
+    """
+    Ensure many containers are present as declared, their LXD operations run side by
+    side: every creation (then every start, ...) is sent before any is waited on, so 20
+    new containers take about the time of the slowest rather than the sum.
+
+    Each container follows the contract of :func:`container_present`; one instance
+    listing serves them all. Bad input for any of them fails the state before anything is
+    written; a container whose writes LXD refuses fails the state, naming it, while the
+    others are still converged.
+
+    name
+        The state's ID (not a container name).
+
+    containers
+        A list of container names, or a mapping of names to their
+        :func:`container_present` arguments (``source``, ``config``, ``devices``,
+        ``profiles``, ``type``, ``ephemeral``, ``description``, ``status``, ``target``,
+        ``restart_on_change``, ``purge_config``, ``purge_devices``, ``timeout``,
+        ``migrate``, ``wait_for``). The waits of ``wait_for`` run once every
+        container's writes went through, each with its own deadline.
+
+    defaults
+        Arguments for every container, which a container's own override (``wait_for``
+        too).
+
+    connection
+        ``remote``, ``endpoint``, ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web-farm:
+          lxdapi.containers_present:
+            - defaults:
+                source: busybox
+                profiles: [default]
+                status: Running
+                wait_for: {exec: [test, -e, /etc/hostname], timeout: 30}
+            - containers:
+                web1: {}
+                web2: {}
+                batch1:
+                  status: Stopped
+                  config: {limits.cpu: "1"}
+    """
+    return _converge_group(
+        name,
+        connection,
+        lambda api: lxdapi_batch.plan_instances_present(
+            api, containers, defaults, run_key=boundary.dunder("__instance_id__")
+        ),
+        _created_or_updated,
+        lambda group: f"All {len(group.named)} containers are already as declared.",
+    )
+
+
+def _created_or_updated(named_plans):
+    created = [c for c, plan in named_plans if boundary.created(plan, "instance")]
+    updated = [c for c, plan in named_plans if not boundary.created(plan, "instance")]
+    return "; ".join(
+        part
+        for part in (
+            "created " + ", ".join(created) if created else "",
+            "updated " + ", ".join(updated) if updated else "",
+        )
+        if part
+    )
+
+
+def _converge_group(name, kwargs, make_group, summary, unchanged):
+    """:func:`_converge` of a :class:`lxdapi_batch.PlanGroup` (several containers' plans,
+    applied side by side), changes per container. ``summary(named_plans)`` words what
+    was (or would be) done. A container whose writes fail fails the state, naming it;
+    the others are still converged, and the comment says so."""
+
+    def capital(text):
+        return text[:1].upper() + text[1:]
+
+    def failed(group, exc):
+        done = summary(group.done)
+        return " ".join([exc.error + "."] + ([f"{capital(done)}."] if done else []))
+
+    return boundary.converge(
+        name,
+        kwargs,
+        make_group,
+        lambda group: f"{capital(summary(group.todo))}.",
+        unchanged,
+        would=lambda group: f"Would have: {summary(group.todo)}.",
+        failed=failed,
+    )
+
+
+def container_absent(name, force=False, timeout=30, **connection):
+    """
+    Ensure a container does not exist: a clean stop (if it runs or is frozen), then
+    delete it. The changes report its old status.
+
+    name
+        The container's name.
+
+    force
+        Kill it instead of a clean stop (default False).
+
+    timeout
+        Seconds the clean stop may take before the state fails (default 30).
+
+    connection
+        ``remote``, ``endpoint``, ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        old-web:
+          lxdapi.container_absent:
+            - timeout: 60
+    """
+    return boundary.converge(
+        name,
+        connection,
+        lambda api: lxdapi_instances.plan_instance_absent(api, name, force, timeout),
+        f"Container {name} deleted.",
+        f"Container {name} is already absent.",
+    )
+
+
+def _status_state(name, status, connection, restart=False, force=False, timeout=30, wait_for=None):
+    def done(plan):
+        if "status" not in plan.changes:
+            return f"Container {name} restarted."
+        return "Container {} is now {}{}.".format(
+            name,
+            plan.changes["status"]["new"],
+            " (restarted)" if "restarted" in plan.changes else "",
+        )
+
+    return boundary.converge(
+        name,
+        connection,
+        lambda api: (
+            lxdapi_readiness.plan_instance_running(
+                api, name, wait_for=wait_for, restart=restart, timeout=timeout
+            )
+            if wait_for is not None
+            else lxdapi_instances.plan_instance_status(api, name, status, restart, force, timeout)
+        ),
+        done,
+        f"Container {name} is already {status}.",
+    )
+
+
+def container_running(name, restart=False, timeout=30, wait_for=None, **connection):
+    """
+    Ensure an existing container is Running (a Stopped one is started, a Frozen one
+    unfrozen), then (``wait_for``) ready to use.
+
+    name
+        The container's name.
+
+    restart
+        Restart it when it is already running (every run; default False).
+
+    timeout
+        Seconds a restart may take (default 30).
+
+    wait_for
+        Wait until the container is ready to use, not just Running; a mapping of
+        conditions, checked in this order under one deadline:
+        ``address: {nic: eth0, family: inet|inet6, scope: global}`` (an address LXD
+        reports on that NIC; ``scope`` defaults to ``global``, ``family`` to either),
+        ``exec: [test, -e, /run/ready]`` (a command that must exit 0 inside; no shell),
+        ``agent: True`` (a VM's agent answers), ``timeout`` (seconds for all of them,
+        default 60) and ``exec_timeout`` (seconds one run of the command may take,
+        default 10). The wait happens on every run, a run with nothing else to do too
+        (one ``/state`` read when already ready); it is not a change. The comment says
+        what was found ("eth0 has 2001:db8::5 after 3.2 s"); a timeout fails the state,
+        naming the condition and the last thing seen, with the console's last lines.
+        Test mode says it would wait, and runs nothing.
+
+    connection
+        ``remote``, ``endpoint``, ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web1:
+          lxdapi.container_running:
+            - wait_for:
+                exec: [test, -e, /run/ready]
+                timeout: 30
+    """
+    return _status_state(
+        name, "Running", connection, restart=restart, timeout=timeout, wait_for=wait_for
+    )
+
+
+def _restart_many(name, containers, connection):
+    """mod_watch of a containers_present: restart its running containers at once."""
+    names = list(containers) if isinstance(containers, (list, dict)) else []
+
+    def make_group(api):
+        listing = {
+            i["name"]: i.get("status") for i in lxdapi_instances.instance_list(api, recursion=1)
+        }
+        return lxdapi_batch.PlanGroup(
+            (n, lxdapi_instances.plan_instance_status(api, n, "Running", restart=True))
+            for n in names
+            if listing.get(n) == "Running"
+        )
+
+    return _converge_group(
+        name,
+        connection,
+        make_group,
+        lambda done: "restarted {} (a watched state changed)".format(", ".join(c for c, _ in done)),
+        f"None of the containers of {name} runs; nothing to restart.",
+    )
+
+
+def mod_watch(name, sfun=None, **kwargs):
+    """
+    The ``watch`` requisite of ``container_running`` and ``container_present``: when a
+    watched state changed something (a config file in the container, a profile...) and
+    the container's own state had nothing to do, restart it, cleanly.
+
+    A ``container_present`` restarts its container only when it is running (or declared
+    ``status: Running``); a stopped one is left stopped. A ``containers_present``
+    restarts those of its containers that are running, side by side. Any other lxdapi
+    state that watches something has nothing more to do (result True, no changes).
+
+    name
+        The container's name.
+
+    sfun
+        The watching state's function (set by Salt).
+
+    kwargs
+        The watching state's arguments (``timeout``, ``status``, the connection
+        settings), set by Salt.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web1:
+          lxdapi.container_running:
+            - watch:
+              - lxdapi: /etc/app.conf
+    """
+    if sfun not in ("container_running", "container_present", "containers_present"):
+        # Salt calls this for every lxdapi state that watches something: for the others
+        # a watch is a require that also runs on changes, with nothing more to do.
+        ret = boundary.ret(name)
+        ret["comment"] = f"lxdapi.{sfun} has nothing more to do on watch."
+        return ret
+    connection, _ = boundary.state_connection(kwargs)  # the rest are the state's own arguments
+    if sfun == "containers_present":
+        return _restart_many(name, kwargs.get("containers"), connection)
+    timeout = kwargs.get("timeout", 30)
+    declared = kwargs.get("status")
+
+    def make_plan(api):
+        state = lxdapi_instances.instance_state(api, name)
+        if not state:
+            raise ValueError(f"instance {name!r} does not exist")
+        wants_running = sfun == "container_running" or (
+            declared is not None and lxdapi_values.normalize_status(declared) == "Running"
+        )
+        if not wants_running and state.get("status") != "Running":
+            return lxdapi_plans.Plan(name)  # nothing runs, nothing to restart
+        return lxdapi_instances.plan_instance_status(
+            api, name, "Running", restart=True, timeout=timeout
+        )
+
+    def done(plan):
+        return (
+            f"Container {name} restarted (a watched state changed)."
+            if "status" not in plan.changes
+            else "Container {} is now {}.".format(name, plan.changes["status"]["new"])
+        )
+
+    return boundary.converge(
+        name,
+        connection,
+        make_plan,
+        done,
+        f"Container {name} is not running; nothing to restart.",
+    )
+
+
+def container_stopped(name, force=False, timeout=30, **connection):
+    """
+    Ensure an existing container is Stopped: a clean shutdown (a Frozen one is unfrozen
+    first).
+
+    name
+        The container's name.
+
+    force
+        Kill it instead of a clean shutdown (default False).
+
+    timeout
+        Seconds the clean shutdown may take before the state fails (default 30).
+
+    connection
+        ``remote``, ``endpoint``, ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web1:
+          lxdapi.container_stopped:
+            - timeout: 60
+    """
+    return _status_state(name, "Stopped", connection, force=force, timeout=timeout)
+
+
+def container_frozen(name, **connection):
+    """
+    Ensure an existing container is Frozen (a Stopped one is started, then frozen).
+
+    name
+        The container's name.
+
+    connection
+        ``remote``, ``endpoint``, ``project`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web1:
+          lxdapi.container_frozen
+    """
+    return _status_state(name, "Frozen", connection)
+
+
+def container_migrated(
+    name, to=None, target=None, stop_and_start=False, timeout=30, source_url=None, **connection
+):
+    """
+    Ensure a container is where it is declared: on another server (``to``) or on another
+    member of its cluster (``target``). To another server: when the destination does
+    not have it, the destination pulls it (with its snapshots) from this server over
+    HTTPS, then this server's copy is deleted, once the destination holds it (the
+    source server must listen on HTTPS, ``core.https_address``). To a member: LXD moves
+    it within the cluster. A container already there is left alone (run after run,
+    nothing is sent).
+
+    name
+        The container's name.
+
+    to
+        The destination server: a remote's name (``lxdapi:remotes:NAME``) or a mapping
+        of connection settings (``endpoint``, ``cert``, ``key``, ``server_cert``...).
+
+    target
+        The destination cluster member (instead of ``to``).
+
+    stop_and_start
+        A running container is stopped cleanly, moved, and started on the destination
+        (default False: a running container is refused, as a live move would need CRIU).
+
+    timeout
+        Seconds a clean stop or a start may take (default 30).
+
+    source_url
+        The URL the destination reaches this server at (default: its first HTTPS
+        address).
+
+    connection
+        The source server's connection settings (``remote``, ``endpoint``...).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web1:
+          lxdapi.container_migrated:
+            - to: rack2
+            - stop_and_start: True
+    """
+    return boundary.converge(
+        name,
+        connection,
+        lambda api: lxdapi_backups.plan_instance_migrated(
+            api,
+            name,
+            target_api=None if to is None else boundary.api(core.destination_arguments(to)),
+            target=target,
+            stop_and_start=stop_and_start,
+            timeout=timeout,
+            source_url=source_url,
+        ),
+        lambda plan: "Container {} moved from {old} to {new}.".format(
+            name,
+            **next(iter(plan.changes.values())),  # server or location: {old, new}
+        ),
+        "Container {} is already {}.".format(
+            name, "on the destination" if to is not None else f"on {target}"
+        ),
+    )
+
+
+#: States of one run that share the listing.
+LISTING_STATES = ("container_present", "containers_present")
+
+
+def _run_has_several_container_states():
+    """True when the current state run holds two or more lxdapi container states."""
+    seen = 0
+    for chunk in boundary.dunder("__lowstate__") or ():
+        if (
+            isinstance(chunk, collections.abc.Mapping)
+            and chunk.get("state") == __virtualname__
+            and chunk.get("fun") in LISTING_STATES
+        ):
+            seen += 1
+            if seen >= 2:
+                return True
+    return False
+
+
+def _using_run_listing(make_plan):
+    """``make_plan`` served by the run's instance listing when the run has several
+    container states (a lone state GETs its container: cheaper than a listing)."""
+
+    def plan(api):
+        if _run_has_several_container_states():
+            low = boundary.dunder("__low__") or {}
+            lxdapi_batch.prefetch_instances(
+                api,
+                run_key=boundary.dunder("__instance_id__"),
+                asker=(low.get("__id__"), low.get("name")),
+            )
+        return lxdapi_batch.plan_using_listing(api, make_plan)
+
+    return plan
+
+
+#: The container_present arguments a state that joins an aggregate may carry.
+def _aggregated_plan(api, name, group):
+    """The outcome of ``name`` in its run's aggregate, or None when it has none. The
+    first state of an aggregate (``group``: every member's arguments) converges them all
+    first; planning that failed for ``name`` is raised here, at its own turn."""
+    run = boundary.dunder("__instance_id__")
+    store = boundary.context.setdefault(boundary.AGGREGATED, {})
+    if group:
+        outcomes = lxdapi_batch.converge_each(
+            api,
+            {m["name"]: {k: v for k, v in m.items() if k != "name"} for m in group},
+            run_key=run,
+            apply=not boundary.testing,
+        )
+        for member, outcome in outcomes.items():
+            store[(run, member)] = outcome
+    outcome = store.pop((run, name), None)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
