@@ -787,6 +787,18 @@ def check_timeout(value, what, default):
     return seconds
 
 
+#: How many of its last writes an :class:`API` keeps (see :meth:`API.writes_since`).
+WRITES_KEPT = 256
+
+
+class SentWrite(collections.namedtuple("SentWrite", "number method url name")):
+    """A write an :class:`API` sent: its ``number`` (1 for the first), ``method``, full
+    ``url``, and the ``name`` its JSON body gives (what a creation, a copy or a rename
+    names), or None."""
+
+    __slots__ = ()
+
+
 class API:
     """Main entry point to interact with LXD's HTTP API.
 
@@ -801,9 +813,6 @@ class API:
     #: Callables ``observer(method, url, status)`` told of every transaction (tests and
     #: benchmarks count requests with it).
     observers = []
-
-    #: The run's :class:`InstanceListing` (see :func:`prefetch_instances`), or None.
-    instance_listing = None
 
     def __init__(
         self,
@@ -828,6 +837,10 @@ class API:
         #: what)``: e.g. ``("images", "aliases")``, the image alias table. A write this
         #: API sends forgets those of its collection (see :meth:`forget_reads`).
         self.read_cache = {}
+        #: How many writes (requests other than GET) this API has sent; the last
+        #: :data:`WRITES_KEPT` of them are in ``recent_writes`` (see :meth:`writes_since`).
+        self.writes_sent = 0
+        self.recent_writes = collections.deque(maxlen=WRITES_KEPT)
 
     # -- construction ---------------------------------------------------------------
 
@@ -893,8 +906,7 @@ class API:
         full_url = self.absolute_url(url)
         if method != "GET":
             self.forget_reads(full_url)
-            if self.instance_listing is not None:
-                self.instance_listing.forget(method, full_url, kwargs.get("json"))
+            self._note_write(method, full_url, kwargs.get("json"))
         etag = kwargs.pop("etag", None)
         if etag:
             kwargs.setdefault("headers", {})["If-Match"] = etag
@@ -972,6 +984,26 @@ class API:
         for key in list(self.read_cache):
             if not isinstance(key, tuple) or key[0] == collection:
                 del self.read_cache[key]
+
+    def _note_write(self, method, url, body):
+        name = body.get("name") if isinstance(body, dict) else None
+        self.writes_sent += 1
+        self.recent_writes.append(
+            SentWrite(self.writes_sent, method, url, name if isinstance(name, str) else None)
+        )
+
+    def writes_since(self, count):
+        """The writes this API sent after its first ``count`` (a past value of
+        :attr:`writes_sent`), as :class:`SentWrite`, oldest first; None when some of them
+        are no longer kept. What a reader that keeps what it read (an instance listing,
+        :class:`lxdapi_batch.InstanceListing`) compares with, to tell what may have
+        changed since."""
+        behind = self.writes_sent - count
+        if behind <= 0:
+            return []
+        if behind > len(self.recent_writes):
+            return None
+        return list(self.recent_writes)[-behind:]
 
     def get(self, url, *args, **kwargs):
         """GET ``url``; see :meth:`request`."""

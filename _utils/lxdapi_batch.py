@@ -8,12 +8,14 @@ uses from the others by name."""
 import threading
 import time
 import urllib.parse
+import weakref
 
 from lxdapi import APIException, reword
 from lxdapi_instances import instance_source
 from lxdapi_logs import explain_start_failure
 from lxdapi_plans import Plan, Write, refused_as_busy
-from lxdapi_readiness import parse_wait_for, plan_instance_ready
+from lxdapi_readiness import parse_wait_for, plan_instance_declared
+from lxdapi_spec import ARGUMENTS, InstanceSpec, check_arguments
 from lxdapi_values import check_name, lxd_config, lxd_devices
 
 
@@ -43,87 +45,96 @@ class ListedInstance:
 
 
 class InstanceListing:
-    """Every instance of a project as one ``GET instances?recursion=1`` showed it.
+    """Every instance of ``api``'s project as one ``GET instances?recursion=1`` showed
+    it (:meth:`read`), for the plans it is handed to (``listing=`` of
+    :func:`lxdapi_instances.instance_get` and the planners that call it).
 
-    Serves :func:`lxdapi_instances.instance_get` only while a plan is built through
-    :func:`plan_using_listing`, and only reads: a plan built from it that wants to write
-    is built again from fresh GETs, so every write carries the instance's own ETag. A
-    write through the API to one instance (or creating, renaming one) forgets that
-    instance, which is then read with its own GET; any other write forgets the whole
-    listing. ``run_key`` names the run (a Salt state run) it was read for.
+    Only reads: a plan made from it that wants to write is made again from fresh GETs
+    (:func:`lxdapi_instances.plan_from_listing`), so every write carries the instance's
+    own ETag. The writes sent through ``api`` since it was read
+    (:meth:`lxdapi.API.writes_since`) are compared at each look-up: a write to one
+    instance (or creating, copying, renaming one) forgets that instance, which is then
+    read with its own GET; any other write forgets the whole listing (``valid`` False).
+    ``run_key`` names the run (a Salt state run) it was read for; ``askers`` the states
+    of that run it served (see :func:`run_listing`).
     """
 
-    def __init__(self, collection, items, run_key=None):
-        self.collection = collection
+    def __init__(self, api, items, run_key=None):
+        self.api = api
+        self.collection = api.instances_collection
         self.items = {item.get("name"): item for item in items}
         self.run_key = run_key
         self.read_at = time.monotonic()
-        self.valid = True
-        self.forgotten = set()
-        self.served = 0
         self.askers = set()
-        self._serving_thread = None
+        self.forgotten = set()
+        self._valid = True
+        self._writes_seen = api.writes_sent
+
+    @classmethod
+    def read(cls, api, run_key=None):
+        """Read every instance of the API's project: one ``GET instances?recursion=1``."""
+        items = api.get(api.instances_collection, params={"recursion": 1}).metadata or []
+        return cls(api, items, run_key)
 
     def age(self):
         """Seconds since the listing was read."""
         return time.monotonic() - self.read_at
 
+    @property
+    def valid(self):
+        """False once a write through its API may have changed what it cannot tell."""
+        self._catch_up()
+        return self._valid
+
     def lookup(self, name):
         """A :class:`ListedInstance`; False when the listing does not show it; None: GET
-        it. None when the listing is not serving now, and when the instance was written
-        to since.
-
-        An instance the listing does not show is planned as absent without a GET of its
-        own: should another client have created it since, LXD refuses the creation and
-        the plan converges the instance from a fresh read (see
-        :func:`lxdapi_instances.plan_instance_present`)."""
-        if (
-            not self.valid
-            or self._serving_thread != threading.get_ident()
-            or name in self.forgotten
-        ):
+        it (the instance was written to since the listing was read, or the listing is no
+        longer valid)."""
+        if not self.valid or name in self.forgotten:
             return None
         item = self.items.get(name)
-        if item is None:
-            return False
-        self.served += 1
-        return ListedInstance(item)
+        return False if item is None else ListedInstance(item)
 
-    def forget(self, method, url, body=None):
-        """Called by :meth:`API.request` for every write: forget what it may change."""
-        parts = urllib.parse.urlsplit(url).path.split("/")  # '', '1.0', 'instances', ...
+    def _catch_up(self):
+        """Forget what the API's writes since the last look may have changed."""
+        if not self._valid:
+            return
+        sent = self.api.writes_since(self._writes_seen)
+        self._writes_seen = self.api.writes_sent
+        if sent is None:  # more writes than the API keeps: anything may have changed
+            self._valid = False
+            return
+        for write in sent:
+            self._forget(write)
+
+    def _forget(self, write):
+        parts = urllib.parse.urlsplit(write.url).path.split("/")  # '', '1.0', 'instances', ...
         if len(parts) >= 3 and parts[2] == self.collection:
             names = [urllib.parse.unquote(parts[3])] if len(parts) >= 4 else []
-            if isinstance(body, dict) and isinstance(body.get("name"), str):
-                names.append(body["name"])  # created, copied, or renamed to
+            if write.name is not None:
+                names.append(write.name)  # created, copied, or renamed to
             if names:
                 self.forgotten.update(names)
                 return
-        self.valid = False
-
-    def serve(self, on):
-        """Serve lookups (in this thread) or stop serving them."""
-        self._serving_thread = threading.get_ident() if on else None
-        if on:
-            self.served = 0
+        self._valid = False
 
 
 #: Seconds a run's instance listing is trusted for (a longer run reads it again).
 LISTING_MAX_AGE = 60
 
 
-def prefetch_instances(api, run_key=None, max_age=LISTING_MAX_AGE, asker=None):
-    """Read every instance of the API's project with one ``GET instances?recursion=1``
-    for the container states of one run (``run_key``); return the
-    :class:`InstanceListing`.
+def run_listing(store, api, run_key=None, asker=None, max_age=LISTING_MAX_AGE):
+    """The :class:`InstanceListing` of ``api``'s instances that the container states of
+    one run (``run_key``) share: the one kept in ``store`` (a dict the caller owns and
+    keeps for the run, Salt's ``__context__`` for one; keyed by the API) when it can
+    still serve, else one read now (one ``GET instances?recursion=1``) and kept there.
 
-    Kept as ``api.instance_listing``; read again when the run key differs, when it is
-    older than ``max_age`` seconds, when a write made it invalid, or when ``asker`` (a
-    state of the run, e.g. its ID and name) asks again: a state runs once per run, so
-    that is another run (or a retry), which gets fresh data. It serves only plans built
-    through :func:`plan_using_listing`.
+    Read again when the run key differs, when it is older than ``max_age`` seconds, when
+    a write made it invalid, or when ``asker`` (a state of the run, e.g. its ID and name)
+    asks again: a state runs once per run, so that is another run (or a retry), which
+    gets fresh data.
     """
-    listing = api.instance_listing
+    listing = store.get(api)
     if (
         listing is not None
         and listing.valid
@@ -134,37 +145,44 @@ def prefetch_instances(api, run_key=None, max_age=LISTING_MAX_AGE, asker=None):
         if asker is not None:
             listing.askers.add(asker)
         return listing
-    items = api.get(api.instances_collection, params={"recursion": 1}).metadata or []
-    api.instance_listing = InstanceListing(api.instances_collection, items, run_key)
+    listing = InstanceListing.read(api, run_key)
     if asker is not None:
-        api.instance_listing.askers.add(asker)
-    return api.instance_listing
+        listing.askers.add(asker)
+    store[api] = listing
+    return listing
+
+
+# -- until the Salt side passes the listing itself (temporary) ---------------------------
+
+_COMPAT_STORE = weakref.WeakKeyDictionary()
+_COMPAT_SERVING = threading.local()
+_UNSET = object()
+
+
+def prefetch_instances(api, run_key=None, max_age=LISTING_MAX_AGE, asker=None):
+    """Temporary: :func:`run_listing` with a store of this module's."""
+    return run_listing(_COMPAT_STORE, api, run_key, asker, max_age)
 
 
 def plan_using_listing(api, make_plan):
-    """``make_plan(api)``, with :func:`lxdapi_instances.instance_get` answered from the
-    run's listing.
-
-    When the plan so built has writes (or fails) and used the listing, it is built again
-    from fresh GETs: what is written is decided on the instance as it is now, with its
-    ETag for If-Match. A plan with nothing to do costs no request of its own.
-    """
-    listing = api.instance_listing
-    if listing is None or not listing.valid:
-        return make_plan(api)
-    listing.serve(True)
+    """Temporary: ``make_plan(api)``, :func:`lxdapi_readiness.plan_instance_ready` in it
+    served by the listing :func:`prefetch_instances` read."""
+    _COMPAT_SERVING.listing = _COMPAT_STORE.get(api)
     try:
-        plan = make_plan(api)
-    except (APIException, ValueError, TypeError):
-        if not listing.served:
-            raise
-        plan = None
+        return make_plan(api)
     finally:
-        served = listing.served
-        listing.serve(False)
-    if plan is not None and not (plan.writes and served):
-        return plan
-    return make_plan(api)
+        _COMPAT_SERVING.listing = None
+
+
+def serving_listing():
+    """Temporary: the listing :func:`plan_using_listing` serves now, or None."""
+    return getattr(_COMPAT_SERVING, "listing", None)
+
+
+def _compat_listing(api, listing, run_key):
+    if listing is None and run_key is not _UNSET:
+        return prefetch_instances(api, run_key=run_key)
+    return listing
 
 
 def submit_write(api, write, previous=None):
@@ -361,30 +379,15 @@ def create_instances(api, bodies, start=False, timeout=30):
     return [plan.name for plan in plans]
 
 
-#: The arguments of :func:`plan_instance_present` a containers_present entry may hold
-#: (``type`` stands for ``instance_type``, as in the states).
-INSTANCE_ARGS = (
-    "source",
-    "config",
-    "devices",
-    "profiles",
-    "type",
-    "ephemeral",
-    "description",
-    "status",
-    "target",
-    "restart_on_change",
-    "purge_config",
-    "purge_devices",
-    "timeout",
-    "migrate",
-    "wait_for",
-)
+#: The arguments a ``containers_present`` entry may hold: those of an
+#: :class:`lxdapi_spec.InstanceSpec`, by their names in the states (``type``...).
+INSTANCE_ARGS = ARGUMENTS
 
 
-def _instance_specs(containers, defaults):
+def _instance_arguments(containers, defaults):
     """``containers`` (a list of names, or names mapped to their arguments) merged over
-    ``defaults``, as ``{name: arguments}``; ValueError naming a bad entry."""
+    ``defaults``, as ``{name: arguments}``; ValueError naming a bad entry or an unknown
+    argument (the values are the spec's to check: :class:`lxdapi_spec.InstanceSpec`)."""
     if defaults is None:
         defaults = {}
     if not isinstance(defaults, dict):
@@ -403,45 +406,43 @@ def _instance_specs(containers, defaults):
             "containers must be a non-empty list of names or a mapping of "
             f"names to their arguments, not {containers!r}"
         )
-    specs = {}
-    for name, spec in containers.items():
+    merged = {}
+    for name, entry in containers.items():
         name = check_name(name, "container name")
-        if spec is not None and not isinstance(spec, dict):
+        if entry is not None and not isinstance(entry, dict):
             raise ValueError(
-                f"container {name}: its arguments must be a mapping, not {type(spec).__name__}"
+                f"container {name}: its arguments must be a mapping, not {type(entry).__name__}"
             )
-        args = dict(defaults, **(spec or {}))
-        unknown = sorted(set(args) - set(INSTANCE_ARGS))
-        if unknown:
-            raise ValueError(
-                "container {}: unknown argument(s) {}; a container takes {}".format(
-                    name, ", ".join(unknown), ", ".join(INSTANCE_ARGS)
-                )
-            )
-        if "wait_for" not in (spec or {}) and str(args.get("status")).lower() != "running":
+        args = dict(defaults, **(entry or {}))
+        try:
+            check_arguments(args)
+        except ValueError as exc:
+            raise ValueError(f"container {name}: {exc}") from None
+        if "wait_for" not in (entry or {}) and str(args.get("status")).lower() != "running":
             args.pop("wait_for", None)  # a default wait is for the containers that run
-        args["instance_type"] = args.pop("type", "container")
-        specs[name] = args
-    return specs
+        merged[name] = args
+    return merged
 
 
-def plan_instances_present(api, containers, defaults=None, run_key=None):
+def plan_instances_present(api, containers, defaults=None, listing=None, run_key=_UNSET):
     """The plans of many ``container_present`` at once: a :class:`PlanGroup`.
 
-    ``containers``: a list of names, or a mapping of names to the arguments of
-    :func:`plan_instance_present` (``type`` for the instance type), each over
-    ``defaults``. One instance listing serves them all; bad input for any of them raises
-    ValueError naming it, before anything is written. :meth:`PlanGroup.apply` sends
-    their writes side by side.
+    ``containers``: a list of names, or a mapping of names to the arguments of an
+    :class:`lxdapi_spec.InstanceSpec` (by their names in the states: ``type`` for the
+    instance type), each over ``defaults``. ``listing``: the run's
+    :class:`InstanceListing` (see :func:`run_listing`); None reads one for them. One
+    listing serves them all; bad input for any of them raises ValueError naming it,
+    before anything is written. :meth:`PlanGroup.apply` sends their writes side by side.
     """
-    specs = _instance_specs(containers, defaults)
-    prefetch_instances(api, run_key=run_key)
+    arguments = _instance_arguments(containers, defaults)
+    listing = _compat_listing(api, listing, run_key)
+    if listing is None:
+        listing = InstanceListing.read(api)
     plans = []
-    for name, args in specs.items():
+    for name, args in arguments.items():
         try:
-            plan = plan_using_listing(
-                api, lambda api, name=name, args=args: plan_instance_ready(api, name, **args)
-            )
+            spec = InstanceSpec.from_arguments(args)
+            plan = plan_instance_declared(api, name, spec, listing=listing)
         except ValueError as exc:
             raise ValueError(f"container {name}: {exc}") from None
         except APIException as exc:
@@ -487,24 +488,25 @@ class AppliedPlan:
         return "<AppliedPlan {} {}>".format(self.name, "failed" if self.error else "ok")
 
 
-def converge_each(api, containers, run_key=None, apply=True):
+def converge_each(api, containers, listing=None, apply=True, run_key=_UNSET):
     """Plan many instances each on its own, then apply the plans side by side
     (``apply``; test mode does not): what ``mod_aggregate`` does for the
     ``container_present`` states of a run.
 
     ``containers``: names mapped to the arguments of a ``containers_present`` entry.
-    Returns ``{name: outcome}``: an :class:`AppliedPlan`, or the exception (ValueError,
-    :class:`APIException`) that its planning raised, so that a bad entry fails its own
-    state only and the others go on.
+    ``listing``: the run's :class:`InstanceListing` (see :func:`run_listing`); None reads
+    one for them. Returns ``{name: outcome}``: an :class:`AppliedPlan`, or the exception
+    (ValueError, :class:`APIException`) that its planning raised, so that a bad entry
+    fails its own state only and the others go on.
     """
-    prefetch_instances(api, run_key=run_key)
+    listing = _compat_listing(api, listing, run_key)
+    if listing is None:
+        listing = InstanceListing.read(api)
     named, outcomes = [], {}
     for name, args in containers.items():
         try:
-            spec = _instance_specs({name: args}, None)[name]
-            plan = plan_using_listing(
-                api, lambda api, name=name, spec=spec: plan_instance_ready(api, name, **spec)
-            )
+            spec = InstanceSpec.from_arguments(_instance_arguments({name: args}, None)[name])
+            plan = plan_instance_declared(api, name, spec, listing=listing)
         except (ValueError, APIException) as exc:
             outcomes[name] = exc
             continue

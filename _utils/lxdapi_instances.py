@@ -41,10 +41,7 @@ from lxdapi_values import (
     check_duration,
     check_id,
     check_name,
-    check_names,
-    check_optional_str,
     check_seconds,
-    ignored_config_key,
     lxd_config,
     lxd_devices,
     normalize_status,
@@ -209,32 +206,16 @@ def _restart_write(api, name, timeout):
     )
 
 
-def plan_instance_present(
-    api,
-    name,
-    source=None,
-    config=None,
-    devices=None,
-    profiles=None,
-    instance_type="container",
-    ephemeral=False,
-    description=None,
-    status=None,
-    target=None,
-    restart_on_change=False,
-    purge_config=False,
-    purge_devices=False,
-    timeout=30,
-    migrate=False,
-    current=None,
-):
+def plan_instance_present(api, name, spec, current=None, listing=None):
     """The :class:`Plan` that creates an instance, or brings an existing one to what is
     declared; then its status.
 
-    Absent: one POST (``source``: an image alias or fingerprint on the server, or LXD's
-    source dict; ``target``: a cluster member), then the writes that reach ``status``.
-    Present: one PATCH with If-Match for the declared config keys, devices, the exact
-    ordered ``profiles``, ``description`` and ``ephemeral`` (a PUT when ``purge_devices``
+    ``spec`` is the instance as declared, an :class:`lxdapi_spec.InstanceSpec` (its
+    ``wait_for`` is :func:`lxdapi_readiness.plan_instance_declared`'s business). Absent:
+    one POST (``source``: an image alias or fingerprint on the server, or LXD's source
+    dict; ``target``: a cluster member), then the writes that reach ``status``. Present:
+    one PATCH with If-Match for the declared config keys, devices, the exact ordered
+    ``profiles``, ``description`` and ``ephemeral`` (a PUT when ``purge_devices``
     removes devices); keys and devices not declared are kept unless ``purge_config`` /
     ``purge_devices``; ``volatile.*`` and ``image.*`` are never touched; then
     ``status``; then a restart when changed keys only apply at restart and
@@ -245,106 +226,54 @@ def plan_instance_present(
 
     ``ephemeral`` None leaves an existing instance's flag as it is (a new one is not
     ephemeral). ``current`` is the instance's :class:`lxdapi.APIResult` (or False when
-    absent) when the caller has read it; None reads it.
+    absent) when the caller has read it; None reads it, through ``listing`` when given
+    (an :class:`lxdapi_batch.InstanceListing`: see :func:`plan_from_listing`).
 
-    Bad input raises ValueError before any write; a missing image or profile too. Reads:
-    the instance (one GET), plus ``GET /1.0`` once per API; an alias source adds the
-    alias table, once per API.
+    A bad name, a missing image or profile raise ValueError before any write. Reads: the
+    instance (one GET, none when the listing shows it and nothing is to be done), plus
+    ``GET /1.0`` once per API; an alias source adds the alias table, once per API.
     """
     name = validate_instance_name(name)
-    if instance_type not in INSTANCE_TYPES:
-        raise ValueError(
-            "unknown instance type {!r}; choose {}".format(
-                instance_type, " or ".join(INSTANCE_TYPES)
-            )
+    if current is None:
+        return plan_from_listing(
+            api, name, listing, lambda current: plan_instance_present(api, name, spec, current)
         )
-    status = None if status is None else normalize_status(status)
-    config = None if config is None else lxd_config(config)
-    devices = None if devices is None else lxd_devices(devices)
-    profiles = None if profiles is None else check_names(profiles, "profiles")
-    check_optional_str(description, "description")
-    check_optional_str(target, "target")
-    if ephemeral is not None:
-        check_bool(ephemeral, "ephemeral")
-    for flag, what in (
-        (restart_on_change, "restart_on_change"),
-        (purge_config, "purge_config"),
-        (purge_devices, "purge_devices"),
-        (migrate, "migrate"),
-    ):
-        check_bool(flag, what)
-    if source is not None and not isinstance(source, (str, dict)):
-        raise ValueError(
-            f"source must be an image alias or fingerprint, or LXD's source mapping, not {source!r}"
-        )
-    timeout = check_seconds(timeout)
-    ignored = sorted(k for k in (config or {}) if ignored_config_key(k))
-    config = (
-        None if config is None else {k: v for k, v in config.items() if not ignored_config_key(k)}
-    )
-
-    container = instance_get(api, name) if current is None else current
-    if not container:
-        plan = _plan_instance_create(
-            api,
-            name,
-            source,
-            config,
-            devices,
-            profiles,
-            instance_type,
-            ephemeral,
-            description,
-            status,
-            target,
-            timeout,
-        )
+    if not current:
+        plan = _plan_instance_create(api, name, spec)
     else:
-        plan = _plan_instance_update(
-            api,
-            container,
-            source,
-            config,
-            devices,
-            profiles,
-            instance_type,
-            ephemeral,
-            description,
-            status,
-            target,
-            restart_on_change,
-            purge_config,
-            purge_devices,
-            timeout,
-            migrate,
-        )
+        plan = _plan_instance_update(api, current, spec)
+    ignored = spec.ignored_config_keys
     if ignored:
         plan.notes.append(
             "{} left alone: volatile.* and image.* keys are LXD's own.".format(", ".join(ignored))
         )
-
-    def replan(api):
-        return plan_instance_present(
-            api,
-            name,
-            source=source,
-            config=config,
-            devices=devices,
-            profiles=profiles,
-            instance_type=instance_type,
-            ephemeral=ephemeral,
-            description=description,
-            status=status,
-            target=target,
-            restart_on_change=restart_on_change,
-            purge_config=purge_config,
-            purge_devices=purge_devices,
-            timeout=timeout,
-            migrate=migrate,
-        )
-
-    plan.recover = recover_instance(name, replan, timeout)
+    plan.recover = recover_instance(
+        name, lambda api: plan_instance_present(api, name, spec), spec.timeout
+    )
     return plan
+
+
+def plan_from_listing(api, name, listing, make_plan):
+    """``make_plan(current)``, ``current`` instance ``name`` as :func:`instance_get`
+    reads it: what ``listing`` shows of it (None: no listing), else one GET.
+
+    A plan made from what the listing showed that has writes, or that fails, is made
+    again from a fresh GET: what is written is decided on the instance as it is now, with
+    its ETag for If-Match. A plan with nothing to do costs no request of its own. An
+    instance the listing does not show is planned as absent without a GET: should
+    another client have created it since, LXD refuses the creation and the plan's
+    ``recover`` converges the instance from a fresh read.
+    """
+    current = instance_get(api, name, listing)
+    if not getattr(current, "listed", False):
+        return make_plan(current)
+    try:
+        plan = make_plan(current)
+    except (APIException, ValueError, TypeError):
+        plan = None
+    if plan is not None and not plan.writes:
+        return plan
+    return make_plan(instance_get(api, name))
 
 
 #: Seconds to let an instance's lock go after the operations on it ended.
@@ -433,20 +362,9 @@ def copied_profiles(api, source):
     return list((found.metadata or {}).get("profiles") or [])
 
 
-def _plan_instance_create(
-    api,
-    name,
-    source,
-    config,
-    devices,
-    profiles,
-    instance_type,
-    ephemeral,
-    description,
-    status,
-    target,
-    timeout,
-):
+def _plan_instance_create(api, name, spec):
+    source, profiles, status, target = spec.source, spec.profiles, spec.status, spec.target
+    config, devices = spec.managed_config, spec.devices
     plan = Plan(name)
     if (
         isinstance(source, dict)
@@ -461,9 +379,9 @@ def _plan_instance_create(
         profiles = copied_profiles(api, source)
     body = {
         "name": name,
-        "type": instance_type,
+        "type": spec.instance_type,
         "source": instance_source(api, source),
-        "ephemeral": bool(ephemeral),
+        "ephemeral": bool(spec.ephemeral),
     }
     if config:
         body["config"] = config
@@ -471,14 +389,14 @@ def _plan_instance_create(
         body["devices"] = devices
     if profiles is not None:
         body["profiles"] = profiles
-    if description is not None:
-        body["description"] = description
+    if spec.description is not None:
+        body["description"] = spec.description
     url = api.instances_collection
     if target:
         url += "?" + urllib.parse.urlencode({"target": target})
     created = {k: v for k, v in body.items() if k not in ("source", "ephemeral")}
     created["source"] = source_label(source) if source else "none"
-    if ephemeral:
+    if spec.ephemeral:
         created["ephemeral"] = True
     if target:
         created["target"] = target
@@ -489,46 +407,32 @@ def _plan_instance_create(
             url,
             body,
             keys=("instance",),
-            explain=explain_start_failure(name, instance_type),
+            explain=explain_start_failure(name, spec.instance_type),
         )
     )
     if status and status != "Stopped":
-        started = plan_instance_status(api, name, status, timeout=timeout, current="Stopped")
+        started = plan_instance_status(api, name, status, timeout=spec.timeout, current="Stopped")
         plan.writes.extend(started.writes)
         plan.add("status", None, status)
     return plan
 
 
-def _plan_instance_update(
-    api,
-    container,
-    source,
-    config,
-    devices,
-    profiles,
-    instance_type,
-    ephemeral,
-    description,
-    status,
-    target,
-    restart_on_change,
-    purge_config,
-    purge_devices,
-    timeout,
-    migrate=False,
-):
+def _plan_instance_update(api, container, spec):
+    config, devices, profiles = spec.managed_config, spec.devices, spec.profiles
+    purge_config, purge_devices = spec.purge_config, spec.purge_devices
+    status, target, timeout = spec.status, spec.target, spec.timeout
     current = container.metadata
     name = current["name"]
     plan = Plan(name)
-    declared = {"ephemeral": ephemeral}
+    declared = {"ephemeral": spec.ephemeral}
     if config is not None or purge_config:
         declared["config"] = config or {}
     if devices is not None or purge_devices:
         declared["devices"] = devices or {}
     if profiles is not None:
         declared["profiles"] = profiles
-    if description is not None:
-        declared["description"] = description
+    if spec.description is not None:
+        declared["description"] = spec.description
     update = plan_update(
         api.instance_path(name), current, container.etag, declared, purge_config, purge_devices
     )
@@ -536,18 +440,18 @@ def _plan_instance_update(
         check_profiles_exist(api, profiles)
     plan.extend(update)
 
-    note = source_note(api, current, source)
+    note = source_note(api, current, spec.source)
     if note:
         plan.notes.append(note)
-    if current.get("type") and current["type"] != instance_type:
+    if current.get("type") and current["type"] != spec.instance_type:
         plan.notes.append(
             "{} is a {}, not a {} as declared; it is left as it is.".format(
-                name, current["type"], instance_type
+                name, current["type"], spec.instance_type
             )
         )
     location = current.get("location")
     moving = bool(target and location not in (None, "", "none") and location != target)
-    if moving and not migrate:
+    if moving and not spec.migrate:
         plan.notes.append(
             f"{name} is on cluster member {location}, not {target} as declared; it is not "
             "moved (migrate: True moves it)."
@@ -555,21 +459,21 @@ def _plan_instance_update(
 
     now = planning_status(current.get("status"))
     final = status or now
-    if moving and migrate and now != "Stopped" and final != "Stopped":
+    if moving and spec.migrate and now != "Stopped" and final != "Stopped":
         raise ValueError(
             f"{name} is {now} on cluster member {location}; it must be stopped to move to {target} "
             "(declare status: Stopped, or stop it first)"
         )
-    if moving and migrate and now == "Stopped":
+    if moving and spec.migrate and now == "Stopped":
         plan.extend(plan_instance_move(api, name, location, target))
     if status:
         plan.extend(plan_instance_status(api, name, status, timeout=timeout, current=now))
-    if moving and migrate and now != "Stopped":  # stopped just above
+    if moving and spec.migrate and now != "Stopped":  # stopped just above
         plan.extend(plan_instance_move(api, name, location, target))
     changed = (update.changes.get("config") or {}).get("new") or {}
     pending = restart_needed(changed)
     if pending and now in ("Running", "Frozen") and final != "Stopped":
-        if restart_on_change and final == "Running":
+        if spec.restart_on_change and final == "Running":
             plan.writes.append(_restart_write(api, name, timeout))
             plan.add("restarted", False, True)
             plan.notes.append("Restarted to apply {}.".format(", ".join(pending)))
@@ -1155,14 +1059,14 @@ def snapshot_delete(api, name, snapshot):
     return True
 
 
-def instance_get(api, name):
+def instance_get(api, name, listing=None):
     """The :class:`lxdapi.APIResult` of instance ``name``, or False when it does not exist.
 
-    While a plan is built through :func:`lxdapi_batch.plan_using_listing`, what the run's
-    one instance listing shows of it (a :class:`lxdapi_batch.ListedInstance`) serves
-    instead of a GET.
+    ``listing``: an :class:`lxdapi_batch.InstanceListing` read through ``api`` (one
+    listing of the run's instances): what it shows of the instance (a
+    :class:`lxdapi_batch.ListedInstance`, which has no ETag; False when it does not show
+    it) serves instead of a GET, unless the instance was written to since it was read.
     """
-    listing = api.instance_listing
     listed = None if listing is None else listing.lookup(name)
     if listed is not None:
         return listed  # what the listing shows, False for absent

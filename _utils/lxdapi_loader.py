@@ -40,6 +40,7 @@ MODULES = (
     "lxdapi_instances",
     "lxdapi_inside",
     "lxdapi_readiness",
+    "lxdapi_spec",
     "lxdapi_member_config",
     "lxdapi_reconcile",
     "lxdapi_backups",

@@ -21,8 +21,10 @@ from lxdapi_instances import (
     instance_action,
     instance_exec,
     instance_get,
+    plan_from_listing,
     plan_instance_present,
     plan_instance_status,
+    validate_instance_name,
 )
 from lxdapi_logs import console_tail, with_lines
 from lxdapi_values import check_bool, check_name, lxd_devices, normalize_status, planning_status
@@ -105,10 +107,11 @@ def parse_wait_for(value):
     to either); ``exec``: a command (argv list, or a string split into words, no shell)
     that must exit 0 inside the instance; ``agent``: True for a VM's agent to answer;
     ``timeout``: seconds for all of them (default 60); ``exec_timeout``: seconds one run
-    of the command may take (default 10). ValueError naming what is wrong.
+    of the command may take (default 10). ValueError naming what is wrong. A
+    :class:`WaitFor` is returned as it is.
     """
-    if value is None:
-        return None
+    if value is None or isinstance(value, WaitFor):
+        return value
     if not isinstance(value, dict):
         raise ValueError(
             "wait_for must be a mapping of conditions ({}), not {!r}".format(
@@ -387,29 +390,51 @@ def readiness_wait(
     return ReadinessWait(name, wait, instance_type or "container")
 
 
-def plan_instance_ready(api, name, wait_for=None, **present):
-    """:func:`lxdapi_instances.plan_instance_present` (``present``: its arguments), and
-    then a wait until the instance is ready to use (``wait_for``: see
-    :func:`parse_wait_for`) in the plan's ``waits``."""
-    wait = parse_wait_for(wait_for)  # bad input first, before any read
-    if wait is None:
-        return plan_instance_present(api, name, **present)
-    current = present.pop("current", None)
-    if current is None:
-        current = instance_get(api, check_name(name, "name"))
-    plan = plan_instance_present(api, name, current=current, **present)
+def plan_instance_declared(api, name, spec, listing=None):
+    """The plan of a declared instance (what ``container_present`` applies):
+    :func:`lxdapi_instances.plan_instance_present` of ``spec`` (an
+    :class:`lxdapi_spec.InstanceSpec`), then, when it has a ``wait_for``, a wait until
+    the instance is ready to use in the plan's ``waits``, checked against the devices it
+    will have (ValueError before any write).
+
+    ``listing``: the run's :class:`lxdapi_batch.InstanceListing`, read instead of a GET
+    of the instance; a plan made from it that writes is made again from a fresh GET (see
+    :func:`lxdapi_instances.plan_from_listing`).
+    """
+    if spec.wait_for is None:
+        return plan_instance_present(api, name, spec, listing=listing)
+    name = validate_instance_name(name)
+    return plan_from_listing(
+        api, name, listing, lambda current: _present_then_ready(api, name, spec, current)
+    )
+
+
+def _present_then_ready(api, name, spec, current):
+    plan = plan_instance_present(api, name, spec, current=current)
     ready = readiness_wait(
         api,
         name,
-        wait_for,
-        present.get("status"),
+        spec.wait_for,
+        spec.status,
         instance=current,
-        devices=present.get("devices"),
-        profiles=present.get("profiles"),
-        instance_type=present.get("instance_type"),
+        devices=spec.devices,
+        profiles=spec.profiles,
+        instance_type=spec.instance_type,
     )
     plan.waits.append(ready)
     return plan
+
+
+def plan_instance_ready(api, name, wait_for=None, **present):
+    """Until the Salt side passes a spec and a listing (temporary): the
+    :func:`plan_instance_declared` of ``wait_for`` and the keyword arguments of an
+    :class:`lxdapi_spec.InstanceSpec`, with the listing that
+    :func:`lxdapi_batch.plan_using_listing` serves."""
+    import lxdapi_batch  # noqa: PLC0415 - temporary: both import this file
+    import lxdapi_spec  # noqa: PLC0415
+
+    spec = lxdapi_spec.InstanceSpec(wait_for=wait_for, **present)
+    return plan_instance_declared(api, name, spec, listing=lxdapi_batch.serving_listing())
 
 
 def plan_instance_running(api, name, wait_for=None, restart=False, timeout=30):

@@ -220,7 +220,10 @@ def rule_list(value, what, item=None):
     return [(item or _rule)(entry, what) for entry in value]
 
 
-def _plan_create(api, kind, name, want, url_params):
+def _plan_create_unchecked(api, kind, name, want, url_params):
+    """The writes that create a resource on one server, as declared (``want``), nothing
+    checked: one POST, then a PUT of the fields LXD's POST ignores for the kind. See
+    :func:`_plan_create_checked`, which checks first and calls this off a cluster."""
     plan = Plan(name)
     body = dict(want)
     body[resource_kind(kind).key] = resource_key(resource_kind(kind), name)
@@ -346,7 +349,7 @@ def plan_resource_present(
         api, kind, name, declared, member_config, url_params
     )
     if current is None:
-        plan = _plan_creation(api, kind, name, want, member_config, url, url_params)
+        plan = _plan_create_checked(api, kind, name, want, member_config, url, url_params)
     else:
         plan = _plan_existing(
             api,
@@ -382,9 +385,11 @@ def _check_target_use(member_config, url_params):
         )
 
 
-def _plan_creation(api, kind, name, want, member_config, url, url_params):
-    """The plan that creates a resource that does not exist (on every member of a
-    cluster for networks and pools)."""
+def _plan_create_checked(api, kind, name, want, member_config, url, url_params):
+    """The plan that creates a resource that does not exist, the declaration checked
+    first (no ``target``, create-only values, ``member_config`` only on a cluster): on
+    every member of a cluster for networks and pools, else
+    :func:`_plan_create_unchecked`."""
     spec = resource_kind(kind)
     if url_params.get("target") is not None:
         raise ValueError(
@@ -397,7 +402,7 @@ def _plan_creation(api, kind, name, want, member_config, url, url_params):
             api, kind, name, want, member_config, resource_collection(api, kind, **url_params), url
         )
     _refuse_member_config(api, member_config)
-    return _plan_create(api, kind, name, want, url_params)
+    return _plan_create_unchecked(api, kind, name, want, url_params)
 
 
 def _refuse_member_config(api, member_config):
@@ -511,7 +516,7 @@ def resource_create(api, kind, name, declared, member_config=None, **url_params)
     url = resource_url(api, kind, name, **url_params)
     if get_or_none(api, url) is not None:
         raise APIConflictException(error=f"{spec.label} {name!r} already exists")
-    plan = _plan_creation(api, kind, name, want, member_config, url, url_params)
+    plan = _plan_create_checked(api, kind, name, want, member_config, url, url_params)
     check_device_pools(api, kind, plan).apply(api)
     return api.get(url).metadata
 

@@ -23,6 +23,7 @@ from lxdapi_instances import (
     plan_instance_present,
     plan_instance_status,
 )
+from lxdapi_spec import InstanceSpec
 from lxdapi_values import normalize_status, planning_status
 
 #: The 2016 library's shortcuts: the ones defined here, and the two image reads it had,
@@ -87,9 +88,8 @@ def container_apply_config(api, container, config, purge_config=False, purge_dev
                 ", ".join(unknown), ", ".join(INSTANCE_BODY_KEYS)
             )
         )
-    plan = plan_instance_present(
-        api,
-        _name(container, config),
+    name = _name(container, config)
+    spec = InstanceSpec(
         source=config.get("source"),
         config=config.get("config"),
         devices=config.get("devices"),
@@ -99,8 +99,8 @@ def container_apply_config(api, container, config, purge_config=False, purge_dev
         description=config.get("description"),
         purge_config=purge_config,
         purge_devices=purge_devices,
-        current=container,
     )
+    plan = plan_instance_present(api, name, spec, current=container)
     return plan.apply(api)
 
 

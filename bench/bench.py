@@ -59,6 +59,7 @@ core = lxdapi_loader.load(os.path.join(ROOT, "_utils"))
 import lxdapi_batch  # noqa: E402
 import lxdapi_images  # noqa: E402
 import lxdapi_instances  # noqa: E402
+import lxdapi_spec  # noqa: E402
 
 #: Requests a client sends before the next one takes its turn (table 1).
 BLOCK = 10
@@ -257,9 +258,8 @@ class Bench:
         n = self.args.requests
         n = max(BLOCK, n - n % BLOCK)
         say(f"1. per request: {n} GETs x {self.args.runs} runs per client")
-        lxdapi_instances.plan_instance_present(
-            self.api, self.get_name, source=self.alias, status="Running"
-        ).apply(self.api)
+        running = lxdapi_spec.InstanceSpec(source=self.alias, status="Running")
+        lxdapi_instances.plan_instance_present(self.api, self.get_name, running).apply(self.api)
         path = "/1.0/instances/" + self.get_name
 
         floor = UnixHTTPConnection(self.socket)

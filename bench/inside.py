@@ -120,6 +120,7 @@ class Inside:
     def setup(self):
         import lxdapi_images
         import lxdapi_instances
+        import lxdapi_spec
 
         api = self.bench.api
         if self.core.container_get(api, self.name):
@@ -139,9 +140,8 @@ class Inside:
             lxdapi_images.image_alias_add(api, self.alias, fingerprint)
             self.alias_added = True
         say("6. launching", self.name)
-        lxdapi_instances.plan_instance_present(
-            api, self.name, source=self.alias, status="Running"
-        ).apply(api)
+        running = lxdapi_spec.InstanceSpec(source=self.alias, status="Running")
+        lxdapi_instances.plan_instance_present(api, self.name, running).apply(api)
         files = os.path.join(self.tmp, "files")
         pillar = os.path.join(self.tmp, "pillar")
         os.makedirs(files)

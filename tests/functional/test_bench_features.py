@@ -1,9 +1,10 @@
 """The core features added for speed (issue 7), against the real daemon.
 
 - ``UnixSession``: the fast HTTP path on the unix socket gives what requests gave;
-- ``prefetch_instances`` / ``plan_using_listing``: one listing answers like per-instance
-  GETs, a plan with nothing to do costs no request, a plan that writes is built again
-  from a fresh GET (its write carries the instance's ETag);
+- ``run_listing`` and the ``listing=`` of the planners: one listing answers like
+  per-instance GETs, a plan with nothing to do costs no request, a plan that writes is
+  built again from a fresh GET (its write carries the instance's ETag), writes through
+  the API forget what they change;
 - ``create_instances`` / ``apply_plans_concurrently``: every instance really created;
 - ``lxdapi.container_present`` states of one run share one listing.
 
@@ -17,7 +18,8 @@ import requests
 
 import lxdapi_batch
 import lxdapi_instances
-import lxdapi_plans
+import lxdapi_readiness
+import lxdapi_spec
 from conftest import core
 
 
@@ -123,16 +125,12 @@ def test_listing_answers_like_per_instance_gets(lxd, api, names, request_log):
     lxd.lxc("init", "busybox", names[0], "-c", "user.a=1")
     lxd.lxc("init", "busybox", names[1])
     lxd.lxc("start", names[1])
-    listing = lxdapi_batch.prefetch_instances(api, run_key="test")
-    seen = {}
-
-    def make_plan(api_):
-        for name in names:
-            seen[name] = core.container_get(api_, name)
-        return lxdapi_plans.Plan()
+    store = {}
+    listing = lxdapi_batch.run_listing(store, api, run_key="test")
+    assert store == {api: listing}
 
     request_log.clear()
-    lxdapi_batch.plan_using_listing(api, make_plan)
+    seen = {name: lxdapi_instances.instance_get(api, name, listing=listing) for name in names}
     # All three came from the listing, the absent one too: no request (a creation it
     # misjudged is refused by LXD and converged: see test_concurrent_writers.py).
     assert request_log == []
@@ -141,29 +139,41 @@ def test_listing_answers_like_per_instance_gets(lxd, api, names, request_log):
         assert seen[name].metadata == fresh
         assert seen[name].etag is None  # a listing carries no ETag
     assert seen[names[2]] is False  # absent
-    # Outside plan_using_listing nothing is served from it.
+    # Without the listing, a getter GETs: nothing set on the API changes what it does.
     request_log.clear()
+    assert lxdapi_instances.instance_get(api, names[0]).etag
     assert core.container_get(api, names[0]).etag
-    assert len(request_log) == 1
-    # The same run does not list again; another run does.
+    assert len(request_log) == 2
+    # The same run does not list again; another run does, and so does the same state
+    # asking again (another run, or a retry).
     request_log.clear()
-    assert lxdapi_batch.prefetch_instances(api, run_key="test") is listing
+    assert lxdapi_batch.run_listing(store, api, run_key="test", asker="s1") is listing
     assert request_log == []
-    assert lxdapi_batch.prefetch_instances(api, run_key="next") is not listing
-    assert len(request_log) == 1 and request_log[0][1].endswith("/1.0/instances")
+    again = lxdapi_batch.run_listing(store, api, run_key="test", asker="s1")
+    assert again is not listing and store[api] is again
+    assert lxdapi_batch.run_listing(store, api, run_key="next") is not again
+    assert [u.rsplit("/1.0", 1)[1] for _, u, _ in request_log] == ["/instances"] * 2
+    # One that is too old is read again.
+    request_log.clear()
+    old = store[api]
+    assert lxdapi_batch.run_listing(store, api, run_key="next", max_age=0) is not old
+    assert len(request_log) == 1
+
+
+def _config_spec(**config):
+    return lxdapi_spec.InstanceSpec(config=config)
 
 
 def test_a_plan_that_writes_is_rebuilt_from_a_fresh_get(lxd, api, names, request_log):
     name = names[0]
     lxd.lxc("init", "busybox", name, "-c", "user.a=1")
-    lxdapi_batch.prefetch_instances(api, run_key="test")
+    listing = lxdapi_batch.run_listing({}, api, run_key="test")
     lxd.lxc("config", "set", name, "user.a=2")  # drift after the listing was read
 
-    def make_plan(api_):
-        return lxdapi_instances.plan_instance_present(api_, name, config={"user.a": "3"})
-
     request_log.clear()
-    plan = lxdapi_batch.plan_using_listing(api, make_plan)
+    plan = lxdapi_instances.plan_instance_present(
+        api, name, _config_spec(**{"user.a": "3"}), listing=listing
+    )
     # Decided on the instance as it is now, with its ETag for If-Match.
     assert plan.changes["config"] == {"old": {"user.a": "2"}, "new": {"user.a": "3"}}
     assert [(m, u.rsplit("/1.0/", 1)[1]) for m, u, _ in request_log] == [
@@ -176,39 +186,51 @@ def test_a_plan_that_writes_is_rebuilt_from_a_fresh_get(lxd, api, names, request
 
 def test_a_plan_with_nothing_to_do_costs_no_request(lxd, api, names, request_log):
     lxd.lxc("init", "busybox", names[0], "-c", "user.a=1")
-    lxdapi_batch.prefetch_instances(api, run_key="test")
+    listing = lxdapi_batch.run_listing({}, api, run_key="test")
     assert api.server  # read once per API anyway
     request_log.clear()
-    plan = lxdapi_batch.plan_using_listing(
-        api, lambda a: lxdapi_instances.plan_instance_present(a, names[0], config={"user.a": 1})
-    )
+    spec = _config_spec(**{"user.a": 1})
+    plan = lxdapi_instances.plan_instance_present(api, names[0], spec, listing=listing)
     assert not plan.writes and plan.changes == {}
+    declared = lxdapi_readiness.plan_instance_declared(api, names[0], spec, listing=listing)
+    assert not declared.writes and declared.waits == []
     assert request_log == []
 
 
 def test_writes_forget_what_they_change(lxd, api, names, unique_name):
     lxd.lxc("init", "busybox", names[0])
     lxd.lxc("init", "busybox", names[1])
-    listing = lxdapi_batch.prefetch_instances(api, run_key="test")
-    listing.serve(True)
+    listing = lxdapi_batch.run_listing({}, api, run_key="test")
     try:
         assert listing.lookup(names[0]) and listing.lookup(names[1])
         assert listing.lookup(names[2]) is False  # not listed: absent
-        # A write to one instance forgets that one only.
+        # A write through the API to one instance forgets that one only.
         api.patch(api.instance_path(names[0]), json={"description": "x"})
         assert listing.lookup(names[0]) is None
         assert listing.lookup(names[1])
         # Renaming one forgets both names.
         api.post(api.instance_path(names[1]), json={"name": names[2]}).wait()
         assert listing.lookup(names[1]) is None and names[2] in listing.forgotten
+        assert listing.valid
         # Any other write forgets the whole listing.
         api.post("profiles", json={"name": unique_name})
-        assert not listing.valid
+        assert not listing.valid and listing.lookup(names[0]) is None
     finally:
-        listing.serve(False)
         core.get_or_none(api, api.path("profiles", unique_name)) and api.delete(
             api.path("profiles", unique_name)
         )
+
+
+def test_a_listing_further_behind_than_the_api_remembers_is_not_used(lxd, api, names):
+    lxd.lxc("init", "busybox", names[0])
+    store = {}
+    listing = lxdapi_batch.run_listing(store, api, run_key="test")
+    target = api.instance_path(names[1])  # absent: every write fails, and counts
+    for _ in range(core.WRITES_KEPT + 1):
+        with pytest.raises(core.APINotFoundException):
+            api.patch(target, json={"description": "x"})
+    assert listing.lookup(names[0]) is None and not listing.valid
+    assert lxdapi_batch.run_listing(store, api, run_key="test") is not listing
 
 
 # --------------------------------------------------------------- concurrent creation
@@ -254,11 +276,11 @@ def test_create_instances_refuses_bad_input_before_writing(lxd, api, names, requ
 
 def test_apply_plans_concurrently_reports_each_plan(lxd, api, names):
     lxd.lxc("init", "busybox", names[0])
-    plans = [
-        lxdapi_instances.plan_instance_present(api, n, source="busybox", status="Running")
-        for n in names[1:]
-    ]
-    plans.append(lxdapi_instances.plan_instance_present(api, names[0], config={"user.x": "y"}))
+    running = lxdapi_spec.InstanceSpec(source="busybox", status="Running")
+    plans = [lxdapi_instances.plan_instance_present(api, n, running) for n in names[1:]]
+    plans.append(
+        lxdapi_instances.plan_instance_present(api, names[0], _config_spec(**{"user.x": "y"}))
+    )
     assert lxdapi_batch.apply_plans_concurrently(api, plans) == [None, None, None]
     assert [held(api, n)["status"] for n in names[1:]] == ["Running", "Running"]
     assert held(api, names[0])["config"]["user.x"] == "y"

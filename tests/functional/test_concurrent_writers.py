@@ -14,6 +14,7 @@ import json
 import pytest
 
 import lxdapi_instances
+import lxdapi_spec
 from conftest import core
 
 
@@ -64,7 +65,7 @@ def after_get_of():
 
 def test_plan_built_then_changed_by_another_client_is_refused(api, lxd, container):
     plan = lxdapi_instances.plan_instance_present(
-        api, container, config={"user.a": "ours"}, ephemeral=None
+        api, container, lxdapi_spec.InstanceSpec(config={"user.a": "ours"}, ephemeral=None)
     )
     assert [w.method for w in plan.writes] == ["PATCH"] and plan.writes[0].etag
     plan.recover = None  # the write itself, not planned again (see the states below)

@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 import lxdapi_instances
+import lxdapi_spec
 from conftest import core
 
 # Long and unlike anything in a path or a generated name, so a match means a leak.
@@ -161,7 +162,10 @@ def test_stale_etag_is_refused_and_nothing_is_overwritten(lxd, api, unique_name)
     try:
         container = core.container_get(api, unique_name)
         plan = lxdapi_instances.plan_instance_present(
-            api, unique_name, config={"user.a": "ours"}, ephemeral=None, current=container
+            api,
+            unique_name,
+            lxdapi_spec.InstanceSpec(config={"user.a": "ours"}, ephemeral=None),
+            current=container,
         )
         plan.recover = None  # the write alone (a container's state plans it again: see
         # test_concurrent_writers.py)

@@ -10,6 +10,7 @@ import shutil
 import pytest
 
 import lxdapi_instances
+import lxdapi_spec
 import lxdhost
 from conftest import core
 
@@ -333,10 +334,13 @@ def test_a_concurrent_writer_keeps_what_we_do_not_declare(states, api, container
 def test_core_plan_refuses_a_stale_etag(api, lxd, container):
     """The plan is built, someone else writes with lxc, then the plan is applied."""
     lxd.lxc("init", "busybox", container)
-    plan = lxdapi_instances.plan_instance_present(api, container, config={"user.a": "ours"})
+    ours = lxdapi_spec.InstanceSpec(config={"user.a": "ours"})
+    plan = lxdapi_instances.plan_instance_present(api, container, ours)
     assert [w.method for w in plan.writes] == ["PATCH"] and plan.writes[0].etag
     lxd.lxc("config", "set", container, "user.b", "theirs")
-    refused = lxdapi_instances.plan_instance_present(api, container, config={"user.c": "x"})
+    refused = lxdapi_instances.plan_instance_present(
+        api, container, lxdapi_spec.InstanceSpec(config={"user.c": "x"})
+    )
     refused.recover = None  # a plan that may not be made again refuses the stale write
     lxd.lxc("config", "set", container, "user.b", "theirs-again")
     with pytest.raises(core.APIPreconditionFailed) as err:
