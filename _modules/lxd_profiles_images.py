@@ -111,7 +111,7 @@ def profile_list(list_names=False, remote_addr=None, cert=None, key=None, verify
         salt '*' lxd.profile_list list_names=True
     """
     conn = compat.adapter_connection(remote_addr, cert, key, verify_cert)
-    listed = __salt__["lxdapi.profile_list"](recursion=True, **conn)
+    listed = __salt__["lxdapi.profile_list"](recursion=1, **conn)
     if list_names:
         return [p["name"] for p in listed]
     return [compat.old_model(p, compat.PROFILE_KEYS) for p in listed]

@@ -57,7 +57,7 @@ def _result(result, wait=True):
 
 
 @boundary.errors
-def request(method, path, data=None, wait=True, **kwargs):
+def request(method, path, data=None, wait=True, **connection):
     """
     Send one request to the LXD API and return the response's ``metadata`` (the body as
     text when the answer is not JSON: a log file, a file's content).
@@ -75,7 +75,7 @@ def request(method, path, data=None, wait=True, **kwargs):
         For an async operation, wait for it and return the finished operation's
         metadata (default True); False returns the operation as created.
 
-    kwargs
+    connection
         Connection settings (``remote``, ``endpoint``, ``project``, ...); see the module.
 
     CLI Example:
@@ -85,7 +85,7 @@ def request(method, path, data=None, wait=True, **kwargs):
         salt '*' lxdapi.request GET instances
         salt '*' lxdapi.request PATCH instances/web1 '{"config": {"user.a": "1"}}'
     """
-    conn, rest = boundary.split_connection(kwargs)
+    conn, rest = boundary.split_connection(connection)
     boundary.no_extra(rest)
     if str(method).upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         raise SaltInvocationError(
@@ -97,14 +97,14 @@ def request(method, path, data=None, wait=True, **kwargs):
     return _result(boundary.api(conn).request(str(method).upper(), path, **call), wait)
 
 
-def get(path, **kwargs):
+def get(path, **connection):
     """
     GET ``path`` and return the response's metadata.
 
     path
         Relative to ``/1.0/`` (``instances``) or absolute (``/1.0``).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -113,10 +113,10 @@ def get(path, **kwargs):
 
         salt '*' lxdapi.get instances
     """
-    return request("GET", path, **kwargs)
+    return request("GET", path, **connection)
 
 
-def post(path, data=None, wait=True, **kwargs):
+def post(path, data=None, wait=True, **connection):
     """
     POST ``data`` to ``path``; return the metadata (of the finished operation if ``wait``).
 
@@ -129,7 +129,7 @@ def post(path, data=None, wait=True, **kwargs):
     wait
         Wait for an async operation (default True).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -138,10 +138,10 @@ def post(path, data=None, wait=True, **kwargs):
 
         salt '*' lxdapi.post profiles '{"name": "web"}'
     """
-    return request("POST", path, data=data, wait=wait, **kwargs)
+    return request("POST", path, data=data, wait=wait, **connection)
 
 
-def put(path, data=None, wait=True, **kwargs):
+def put(path, data=None, wait=True, **connection):
     """
     PUT ``data`` at ``path``; return the metadata (of the finished operation if ``wait``).
 
@@ -154,7 +154,7 @@ def put(path, data=None, wait=True, **kwargs):
     wait
         Wait for an async operation (default True).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -163,10 +163,10 @@ def put(path, data=None, wait=True, **kwargs):
 
         salt '*' lxdapi.put instances/web1/state '{"action": "start"}'
     """
-    return request("PUT", path, data=data, wait=wait, **kwargs)
+    return request("PUT", path, data=data, wait=wait, **connection)
 
 
-def patch(path, data=None, wait=True, **kwargs):
+def patch(path, data=None, wait=True, **connection):
     """
     PATCH ``path`` with ``data`` (only the fields given change).
 
@@ -179,7 +179,7 @@ def patch(path, data=None, wait=True, **kwargs):
     wait
         Wait for an async operation (default True).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -188,10 +188,10 @@ def patch(path, data=None, wait=True, **kwargs):
 
         salt '*' lxdapi.patch profiles/default '{"description": "base"}'
     """
-    return request("PATCH", path, data=data, wait=wait, **kwargs)
+    return request("PATCH", path, data=data, wait=wait, **connection)
 
 
-def delete(path, wait=True, **kwargs):
+def delete(path, wait=True, **connection):
     """
     DELETE ``path``; return the metadata (of the finished operation if ``wait``).
 
@@ -201,7 +201,7 @@ def delete(path, wait=True, **kwargs):
     wait
         Wait for an async operation (default True).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -210,16 +210,16 @@ def delete(path, wait=True, **kwargs):
 
         salt '*' lxdapi.delete profiles/old
     """
-    return request("DELETE", path, wait=wait, **kwargs)
+    return request("DELETE", path, wait=wait, **connection)
 
 
 @boundary.errors
-def info(**kwargs):
+def info(**connection):
     """
     Summary of the server: which one (``server``: ``lxd`` or ``incus``) and its version,
     API version and extensions, auth, environment.
 
-    kwargs
+    connection
         Connection settings (``remote``, ``endpoint``, ``project``, ...); see the module.
 
     Returns ``{server, version, api_version, api_status, api_extensions, auth,
@@ -233,11 +233,11 @@ def info(**kwargs):
         salt '*' lxdapi.info
         salt '*' lxdapi.info remote=cluster1
     """
-    return lxdapi_operations.server_info(boundary.connect(kwargs))
+    return lxdapi_operations.server_info(boundary.connect(connection))
 
 
 @boundary.errors
-def server_config_get(target=None, **kwargs):
+def server_config_get(target=None, **connection):
     """
     Return the LXD server's own config keys (a set ``core.trust_password`` shows as
     True: LXD never shows its value).
@@ -245,7 +245,7 @@ def server_config_get(target=None, **kwargs):
     target
         On an LXD cluster: the member whose own keys to read.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -254,11 +254,11 @@ def server_config_get(target=None, **kwargs):
 
         salt '*' lxdapi.server_config_get
     """
-    return lxdapi_server.server_config_get(boundary.connect(kwargs), target=target)
+    return lxdapi_server.server_config_get(boundary.connect(connection), target=target)
 
 
 @boundary.errors
-def server_config_set(config, purge_config=False, force_secrets=False, target=None, **kwargs):
+def server_config_set(config, purge_config=False, force_secrets=False, target=None, **connection):
     """
     Bring the LXD server's config keys to ``config`` (one PATCH of ``/1.0`` with
     If-Match, only when something differs); return the changes (empty: nothing to do).
@@ -276,7 +276,7 @@ def server_config_set(config, purge_config=False, force_secrets=False, target=No
     target
         On an LXD cluster: the member whose own keys to change.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -287,14 +287,14 @@ def server_config_set(config, purge_config=False, force_secrets=False, target=No
     """
     return core.redact(
         lxdapi_server.server_config_set(
-            boundary.connect(kwargs), config, purge_config, target, force_secrets
+            boundary.connect(connection), config, purge_config, target, force_secrets
         )
     )
 
 
 @boundary.errors
 def server_init(
-    config=None, storage_pools=None, networks=None, profiles=None, projects=None, **kwargs
+    config=None, storage_pools=None, networks=None, profiles=None, projects=None, **connection
 ):
     """
     Bring the server to a ``lxd init --preseed`` document (the same plan as the
@@ -317,7 +317,7 @@ def server_init(
     projects
         A list of projects: ``name``, ``config``, ``description``.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -326,7 +326,7 @@ def server_init(
 
         salt '*' lxdapi.server_init storage_pools='[{"name": "default", "driver": "dir"}]'
     """
-    api = boundary.connect(kwargs)
+    api = boundary.connect(connection)
     plan = lxdapi_preseed.plan_server_initialized(
         api,
         config=config,
@@ -340,7 +340,7 @@ def server_init(
 
 
 @boundary.errors
-def operation_list(recursion=0, **kwargs):
+def operation_list(recursion=0, **connection):
     """
     List the server's operations by status.
 
@@ -348,7 +348,7 @@ def operation_list(recursion=0, **kwargs):
         0 (default): ``{"running": [ids], "success": [...], "failure": [...]}``;
         1: the same with the operations themselves instead of their ids.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -358,11 +358,11 @@ def operation_list(recursion=0, **kwargs):
         salt '*' lxdapi.operation_list
         salt '*' lxdapi.operation_list recursion=1
     """
-    return lxdapi_operations.operation_list(boundary.connect(kwargs), recursion)
+    return lxdapi_operations.operation_list(boundary.connect(connection), recursion)
 
 
 @boundary.errors
-def operation_get(operation, **kwargs):
+def operation_get(operation, **connection):
     """
     Return an operation's metadata (status, err, resources...), or False if unknown.
 
@@ -371,7 +371,7 @@ def operation_get(operation, **kwargs):
     operation
         The operation's id, or its URL ``/1.0/operations/<id>``.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -380,11 +380,11 @@ def operation_get(operation, **kwargs):
 
         salt '*' lxdapi.operation_get 0b3d1c7e-5a0e-4b6e-9f1e-0d1c2b3a4f5e
     """
-    return lxdapi_operations.operation_get(boundary.connect(kwargs), operation)
+    return lxdapi_operations.operation_get(boundary.connect(connection), operation)
 
 
 @boundary.errors
-def operation_wait(operation, timeout=None, **kwargs):
+def operation_wait(operation, timeout=None, **connection):
     """
     Wait for an operation to end and return its metadata; False if it is unknown.
 
@@ -397,7 +397,7 @@ def operation_wait(operation, timeout=None, **kwargs):
     timeout
         Seconds to wait (default: the connection's ``wait_timeout``, 300).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -406,4 +406,4 @@ def operation_wait(operation, timeout=None, **kwargs):
 
         salt '*' lxdapi.operation_wait 0b3d1c7e-5a0e-4b6e-9f1e-0d1c2b3a4f5e timeout=60
     """
-    return lxdapi_operations.operation_wait(boundary.connect(kwargs), operation, timeout)
+    return lxdapi_operations.operation_wait(boundary.connect(connection), operation, timeout)

@@ -36,7 +36,7 @@ def _text_or_base64(data):
 
 @boundary.errors
 def container_exec(
-    name, command, env=None, cwd=None, user=None, group=None, timeout=None, **kwargs
+    name, command, env=None, cwd=None, user=None, group=None, timeout=None, **connection
 ):
     """
     Run a command in a running instance and return ``{retcode, stdout, stderr}``.
@@ -67,7 +67,7 @@ def container_exec(
         says so (LXD cannot cancel it: it may go on running in the instance). Default:
         the connection's ``wait_timeout`` (300 seconds).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -81,7 +81,7 @@ def container_exec(
     if timeout is not None:
         timeout = lxdapi_values.check_duration(timeout, "timeout")
     result = lxdapi_instances.instance_exec(
-        boundary.connect(kwargs),
+        boundary.connect(connection),
         name,
         command,
         environment=env,
@@ -98,7 +98,7 @@ def container_exec(
 
 
 @boundary.errors
-def container_log_list(name, **kwargs):
+def container_log_list(name, **connection):
     """
     The names of the log files the server keeps for an instance (``lxc.log``,
     ``qemu.log``...).
@@ -106,7 +106,7 @@ def container_log_list(name, **kwargs):
     name
         The instance's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -115,11 +115,11 @@ def container_log_list(name, **kwargs):
 
         salt '*' lxdapi.container_log_list web1
     """
-    return lxdapi_logs.instance_log_list(boundary.connect(kwargs), name)
+    return lxdapi_logs.instance_log_list(boundary.connect(connection), name)
 
 
 @boundary.errors
-def container_log_get(name, filename="lxc.log", lines=None, **kwargs):
+def container_log_get(name, filename="lxc.log", lines=None, **connection):
     """
     The text of one of an instance's log files, secrets redacted.
 
@@ -132,7 +132,7 @@ def container_log_get(name, filename="lxc.log", lines=None, **kwargs):
     lines
         Only the last ``lines`` non-empty lines (default: the whole file).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -142,12 +142,12 @@ def container_log_get(name, filename="lxc.log", lines=None, **kwargs):
         salt '*' lxdapi.container_log_get web1
         salt '*' lxdapi.container_log_get web1 qemu.log lines=20
     """
-    text = lxdapi_logs.instance_log_get(boundary.connect(kwargs), name, filename)
+    text = lxdapi_logs.instance_log_get(boundary.connect(connection), name, filename)
     return _tail_or_all(text, lines)
 
 
 @boundary.errors
-def container_console_log(name, lines=None, **kwargs):
+def container_console_log(name, lines=None, **connection):
     """
     An instance's console buffer as the server keeps it, secrets redacted.
 
@@ -157,7 +157,7 @@ def container_console_log(name, lines=None, **kwargs):
     lines
         Only the last ``lines`` non-empty lines (default: all of it).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -166,7 +166,7 @@ def container_console_log(name, lines=None, **kwargs):
 
         salt '*' lxdapi.container_console_log web1 lines=20
     """
-    return _tail_or_all(lxdapi_logs.instance_console_log(boundary.connect(kwargs), name), lines)
+    return _tail_or_all(lxdapi_logs.instance_console_log(boundary.connect(connection), name), lines)
 
 
 def _tail_or_all(text, lines):
@@ -179,7 +179,7 @@ def _tail_or_all(text, lines):
 
 
 @boundary.errors
-def container_file_get(name, path, dest=None, **kwargs):
+def container_file_get(name, path, dest=None, **connection):
     """
     Read a file (or list a directory) in an instance; False if it does not exist.
 
@@ -196,7 +196,7 @@ def container_file_get(name, path, dest=None, **kwargs):
     dest
         Local path to write the content to instead of returning it.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -206,7 +206,7 @@ def container_file_get(name, path, dest=None, **kwargs):
         salt '*' lxdapi.container_file_get web1 /etc/hostname
         salt '*' lxdapi.container_file_get web1 /var/log/app.log dest=/tmp/app.log
     """
-    found = lxdapi_files.instance_file_get(boundary.connect(kwargs), name, path)
+    found = lxdapi_files.instance_file_get(boundary.connect(connection), name, path)
     if not found:
         return False
     info, content = found
@@ -225,7 +225,15 @@ def container_file_get(name, path, dest=None, **kwargs):
 
 @boundary.errors
 def container_file_put(
-    name, path, source=None, contents=None, mode=None, uid=None, gid=None, makedirs=False, **kwargs
+    name,
+    path,
+    source=None,
+    contents=None,
+    mode=None,
+    uid=None,
+    gid=None,
+    makedirs=False,
+    **connection,
 ):
     """
     Write a file into an instance; True if written, False if already identical.
@@ -257,7 +265,7 @@ def container_file_put(
     makedirs
         True to create missing parent folders (default False).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -277,12 +285,19 @@ def container_file_put(
     else:
         data = contents if isinstance(contents, bytes) else str(contents).encode("utf-8")
     return lxdapi_files.instance_file_put(
-        boundary.connect(kwargs), name, path, data, mode=mode, uid=uid, gid=gid, makedirs=makedirs
+        boundary.connect(connection),
+        name,
+        path,
+        data,
+        mode=mode,
+        uid=uid,
+        gid=gid,
+        makedirs=makedirs,
     )
 
 
 @boundary.errors
-def container_file_delete(name, path, **kwargs):
+def container_file_delete(name, path, **connection):
     """
     Delete a file, symlink or empty folder in an instance; True if deleted, False if it
     did not exist. A folder with entries is refused (nothing in it is deleted).
@@ -293,7 +308,7 @@ def container_file_delete(name, path, **kwargs):
     path
         Absolute path in the instance.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -302,11 +317,11 @@ def container_file_delete(name, path, **kwargs):
 
         salt '*' lxdapi.container_file_delete web1 /etc/motd
     """
-    return lxdapi_files.instance_file_delete(boundary.connect(kwargs), name, path)
+    return lxdapi_files.instance_file_delete(boundary.connect(connection), name, path)
 
 
 @boundary.errors
-def container_mkdir(name, path, mode=None, uid=None, gid=None, makedirs=False, **kwargs):
+def container_mkdir(name, path, mode=None, uid=None, gid=None, makedirs=False, **connection):
     """
     Create a folder in an instance; True if created or its mode/owner changed, False if
     it was already there as asked.
@@ -329,7 +344,7 @@ def container_mkdir(name, path, mode=None, uid=None, gid=None, makedirs=False, *
     makedirs
         True to create missing parent folders too (default False).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -339,5 +354,5 @@ def container_mkdir(name, path, mode=None, uid=None, gid=None, makedirs=False, *
         salt '*' lxdapi.container_mkdir web1 /srv/app/data mode=0750 uid=33 makedirs=True
     """
     return lxdapi_files.instance_mkdir(
-        boundary.connect(kwargs), name, path, mode=mode, uid=uid, gid=gid, makedirs=makedirs
+        boundary.connect(connection), name, path, mode=mode, uid=uid, gid=gid, makedirs=makedirs
     )

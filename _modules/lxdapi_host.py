@@ -21,7 +21,7 @@ def __virtual__():
 
 
 @boundary.errors
-def resources(target=None, **kwargs):
+def resources(target=None, **connection):
     """
     Return the host's hardware as the server sees it (``GET /1.0/resources``):
     ``cpu``, ``memory``, ``gpu``, ``network``, ``storage``, ``usb``, ``pci``, ``system``
@@ -30,7 +30,7 @@ def resources(target=None, **kwargs):
     target
         On a cluster: the member to ask about.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -39,11 +39,11 @@ def resources(target=None, **kwargs):
 
         salt '*' lxdapi.resources
     """
-    return lxdapi_host.host_resources(boundary.connect(kwargs), target=target)
+    return lxdapi_host.host_resources(boundary.connect(connection), target=target)
 
 
 @boundary.errors
-def storage_pool_resources(pool, target=None, **kwargs):
+def storage_pool_resources(pool, target=None, **connection):
     """
     Return a storage pool's space and inodes, used and total: ``{"space": {"used",
     "total"}, "inodes": {"used", "total"}}`` (bytes).
@@ -54,7 +54,7 @@ def storage_pool_resources(pool, target=None, **kwargs):
     target
         On a cluster: the member whose share of the pool is meant.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -63,11 +63,11 @@ def storage_pool_resources(pool, target=None, **kwargs):
 
         salt '*' lxdapi.storage_pool_resources default
     """
-    return lxdapi_host.storage_pool_resources(boundary.connect(kwargs), pool, target=target)
+    return lxdapi_host.storage_pool_resources(boundary.connect(connection), pool, target=target)
 
 
 @boundary.errors
-def project_state(name=None, **kwargs):
+def project_state(name=None, **connection):
     """
     Return a project's usage against its limits (the ``project_usage`` API extension):
     ``{"resources": {"cpu": {"Limit", "Usage"}, "memory": ..., "instances": ...}}``; a
@@ -76,7 +76,7 @@ def project_state(name=None, **kwargs):
     name
         The project (default: the connection's ``project``, else ``default``).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -85,11 +85,11 @@ def project_state(name=None, **kwargs):
 
         salt '*' lxdapi.project_state tenant1
     """
-    return lxdapi_host.project_state(boundary.connect(kwargs), name)
+    return lxdapi_host.project_state(boundary.connect(connection), name)
 
 
 @boundary.errors
-def metrics(names=None, **kwargs):
+def metrics(names=None, **connection):
     """
     Return the server's metrics as OpenMetrics text (``GET /1.0/metrics``, the
     ``metrics`` API extension), as the server writes it.
@@ -104,7 +104,7 @@ def metrics(names=None, **kwargs):
         family's name: ``lxd_cpu_seconds``), or one name, or names separated by commas;
         their ``# HELP`` and ``# TYPE`` lines are kept too (default: everything).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -116,11 +116,11 @@ def metrics(names=None, **kwargs):
     """
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()] or names
-    return lxdapi_host.metrics(boundary.connect(kwargs), names=names)
+    return lxdapi_host.metrics(boundary.connect(connection), names=names)
 
 
 @boundary.errors
-def warning_list(status=None, type=None, severity=None, recursion=0, **kwargs):
+def warning_list(status=None, type=None, severity=None, recursion=0, **connection):
     """
     List the server's warnings: their UUIDs, or LXD's objects with ``recursion``
     (``uuid``, ``type``, ``severity``, ``status``, ``project``, ``last_message``,
@@ -144,7 +144,7 @@ def warning_list(status=None, type=None, severity=None, recursion=0, **kwargs):
     recursion
         0 (default): UUIDs; 1: each warning's object.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -154,19 +154,23 @@ def warning_list(status=None, type=None, severity=None, recursion=0, **kwargs):
         salt '*' lxdapi.warning_list status=new recursion=1
     """
     return lxdapi_warnings.warning_list(
-        boundary.connect(kwargs), status=status, type=type, severity=severity, recursion=recursion
+        boundary.connect(connection),
+        status=status,
+        type=type,
+        severity=severity,
+        recursion=recursion,
     )
 
 
 @boundary.errors
-def warning_get(uuid, **kwargs):
+def warning_get(uuid, **connection):
     """
     Return a warning (LXD's object), or False when the server has none of that UUID.
 
     uuid
         The warning's UUID.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -175,11 +179,11 @@ def warning_get(uuid, **kwargs):
 
         salt '*' lxdapi.warning_get 0c10b517-b0c9-441f-b531-db8af1d22995
     """
-    return lxdapi_warnings.warning_get(boundary.connect(kwargs), uuid)
+    return lxdapi_warnings.warning_get(boundary.connect(connection), uuid)
 
 
 @boundary.errors
-def warning_acknowledge(uuid, **kwargs):
+def warning_acknowledge(uuid, **connection):
     """
     Acknowledge a warning; True when it was new, False when it was acknowledged already
     or is resolved (nothing sent). A missing warning is an error.
@@ -187,7 +191,7 @@ def warning_acknowledge(uuid, **kwargs):
     uuid
         The warning's UUID.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -196,11 +200,11 @@ def warning_acknowledge(uuid, **kwargs):
 
         salt '*' lxdapi.warning_acknowledge 0c10b517-b0c9-441f-b531-db8af1d22995
     """
-    return lxdapi_warnings.warning_acknowledge(boundary.connect(kwargs), uuid)
+    return lxdapi_warnings.warning_acknowledge(boundary.connect(connection), uuid)
 
 
 @boundary.errors
-def warning_delete(uuid, **kwargs):
+def warning_delete(uuid, **connection):
     """
     Delete a warning; True, or False when the server has none of that UUID. The server
     records it again, under another UUID, when it sees the problem again.
@@ -208,7 +212,7 @@ def warning_delete(uuid, **kwargs):
     uuid
         The warning's UUID.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -217,4 +221,4 @@ def warning_delete(uuid, **kwargs):
 
         salt '*' lxdapi.warning_delete 0c10b517-b0c9-441f-b531-db8af1d22995
     """
-    return lxdapi_warnings.warning_delete(boundary.connect(kwargs), uuid)
+    return lxdapi_warnings.warning_delete(boundary.connect(connection), uuid)

@@ -19,14 +19,14 @@ def __virtual__():
 
 
 @boundary.errors
-def image_get(image, **kwargs):
+def image_get(image, **connection):
     """
     Return an image's metadata, by alias or fingerprint (or a unique prefix); False.
 
     image
         An alias (tried first) or a fingerprint.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -36,19 +36,19 @@ def image_get(image, **kwargs):
         salt '*' lxdapi.image_get busybox
         salt '*' lxdapi.image_get 9262df4baa2c
     """
-    result = lxdapi_images.image_resolve(boundary.connect(kwargs), image)
+    result = lxdapi_images.image_resolve(boundary.connect(connection), image)
     return result.metadata if result else False
 
 
 @boundary.errors
-def image_list(recursion=0, **kwargs):
+def image_list(recursion=0, **connection):
     """
     List the images: their fingerprints, or LXD's objects with ``recursion``.
 
     recursion
         0 (default): fingerprints; 1: each image's metadata.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -57,11 +57,11 @@ def image_list(recursion=0, **kwargs):
 
         salt '*' lxdapi.image_list
     """
-    return lxdapi_images.image_list(boundary.connect(kwargs), recursion)
+    return lxdapi_images.image_list(boundary.connect(connection), recursion)
 
 
 @boundary.errors
-def image_import(source, alias=None, public=False, **kwargs):
+def image_import(source, alias=None, public=False, **connection):
     """
     Upload a unified image tarball unless the server has it; return its fingerprint.
 
@@ -76,7 +76,7 @@ def image_import(source, alias=None, public=False, **kwargs):
     public
         Let untrusted clients pull the image (default False).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -87,12 +87,12 @@ def image_import(source, alias=None, public=False, **kwargs):
         salt '*' lxdapi.image_import /srv/images/debian.tar.gz
     """
     return lxdapi_images.image_import(
-        boundary.connect(kwargs), boundary.local_source(source), alias=alias, public=public
+        boundary.connect(connection), boundary.local_source(source), alias=alias, public=public
     )
 
 
 @boundary.errors
-def image_pull(source, public=False, auto_update=False, **kwargs):
+def image_pull(source, public=False, auto_update=False, **connection):
     """
     Have the server pull an image unless it has it; return its fingerprint. Running it
     again pulls nothing (only ``public`` and ``auto_update`` are brought to these, with
@@ -112,7 +112,7 @@ def image_pull(source, public=False, auto_update=False, **kwargs):
     auto_update
         Let the server refresh it from its source (default False).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -122,11 +122,11 @@ def image_pull(source, public=False, auto_update=False, **kwargs):
         salt '*' lxdapi.image_pull '{"server": "https://images.example.net", \
             "protocol": "simplestreams", "alias": "debian/12"}'
     """
-    return lxdapi_images.image_pull(boundary.connect(kwargs), source, public, auto_update)
+    return lxdapi_images.image_pull(boundary.connect(connection), source, public, auto_update)
 
 
 @boundary.errors
-def image_publish(name, snapshot=None, alias=None, public=False, properties=None, **kwargs):
+def image_publish(name, snapshot=None, alias=None, public=False, properties=None, **connection):
     """
     Publish an instance or one of its snapshots as a new image; return its fingerprint.
 
@@ -149,7 +149,7 @@ def image_publish(name, snapshot=None, alias=None, public=False, properties=None
     properties
         More image properties, a mapping (``{"os": "busybox"}``).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -159,7 +159,7 @@ def image_publish(name, snapshot=None, alias=None, public=False, properties=None
         salt '*' lxdapi.image_publish web1 snapshot=golden alias=web-golden
     """
     return lxdapi_images.image_publish(
-        boundary.connect(kwargs),
+        boundary.connect(connection),
         name,
         snapshot=snapshot,
         alias=alias,
@@ -169,7 +169,7 @@ def image_publish(name, snapshot=None, alias=None, public=False, properties=None
 
 
 @boundary.errors
-def image_delete(image, **kwargs):
+def image_delete(image, **connection):
     """
     Delete an image, by alias or fingerprint; True, or False when absent.
 
@@ -178,7 +178,7 @@ def image_delete(image, **kwargs):
     image
         An alias or a fingerprint.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -187,11 +187,11 @@ def image_delete(image, **kwargs):
 
         salt '*' lxdapi.image_delete 9262df4baa2c
     """
-    return lxdapi_images.image_delete(boundary.connect(kwargs), image)
+    return lxdapi_images.image_delete(boundary.connect(connection), image)
 
 
 @boundary.errors
-def image_alias_list(recursion=0, **kwargs):
+def image_alias_list(recursion=0, **connection):
     """
     List the image aliases: names, or ``{name, target, description, type}`` with
     ``recursion``.
@@ -199,7 +199,7 @@ def image_alias_list(recursion=0, **kwargs):
     recursion
         0 (default): names; 1: each alias's metadata.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -208,11 +208,11 @@ def image_alias_list(recursion=0, **kwargs):
 
         salt '*' lxdapi.image_alias_list recursion=1
     """
-    return lxdapi_images.image_alias_list(boundary.connect(kwargs), recursion)
+    return lxdapi_images.image_alias_list(boundary.connect(connection), recursion)
 
 
 @boundary.errors
-def image_alias_add(alias, image, description=None, move=False, **kwargs):
+def image_alias_add(alias, image, description=None, move=False, **connection):
     """
     Point an alias at an image; True if it wrote, False if it already pointed there.
 
@@ -230,7 +230,7 @@ def image_alias_add(alias, image, description=None, move=False, **kwargs):
     move
         Move an alias that points at another image (default False).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -241,19 +241,19 @@ def image_alias_add(alias, image, description=None, move=False, **kwargs):
         salt '*' lxdapi.image_alias_add stable busybox move=True
     """
     return lxdapi_images.image_alias_add(
-        boundary.connect(kwargs), alias, image, description=description, move=move
+        boundary.connect(connection), alias, image, description=description, move=move
     )
 
 
 @boundary.errors
-def image_alias_delete(alias, **kwargs):
+def image_alias_delete(alias, **connection):
     """
     Delete an image alias (the image stays); True, or False when absent.
 
     alias
         The alias name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -262,11 +262,11 @@ def image_alias_delete(alias, **kwargs):
 
         salt '*' lxdapi.image_alias_delete stable
     """
-    return lxdapi_images.image_alias_delete(boundary.connect(kwargs), alias)
+    return lxdapi_images.image_alias_delete(boundary.connect(connection), alias)
 
 
 @boundary.errors
-def image_refresh(image, **kwargs):
+def image_refresh(image, **connection):
     """
     Look for a newer version of an image at the image server it was pulled from, and
     replace it with that one (its aliases move to the new image); return
@@ -279,7 +279,7 @@ def image_refresh(image, **kwargs):
     image
         An alias (tried first) or a fingerprint (or a unique prefix).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -288,11 +288,11 @@ def image_refresh(image, **kwargs):
 
         salt '*' lxdapi.image_refresh debian-12
     """
-    return lxdapi_images.image_refresh(boundary.connect(kwargs), image)
+    return lxdapi_images.image_refresh(boundary.connect(connection), image)
 
 
 @boundary.errors
-def image_export(image, dest, rootfs_dest=None, **kwargs):
+def image_export(image, dest, rootfs_dest=None, **connection):
     """
     Download an image to a local file of the minion; return ``{fingerprint, split,
     dest, size, sha256}`` (and ``rootfs_dest``, ``rootfs_size`` for a split image).
@@ -313,7 +313,7 @@ def image_export(image, dest, rootfs_dest=None, **kwargs):
         image servers often are): the file for its root file system. A split image
         without it is an error, and nothing is written.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -324,5 +324,5 @@ def image_export(image, dest, rootfs_dest=None, **kwargs):
         salt '*' lxdapi.image_export debian /srv/debian.tar.xz rootfs_dest=/srv/debian.squashfs
     """
     return lxdapi_images.image_export(
-        boundary.connect(kwargs), image, dest, rootfs_dest=rootfs_dest
+        boundary.connect(connection), image, dest, rootfs_dest=rootfs_dest
     )

@@ -286,7 +286,7 @@ def sls(name, mods, saltenv=None, pillar=None, pillar_key=None, test=False, time
 
 
 @boundary.errors
-def thin_purge(name, **kwargs):
+def thin_purge(name, **connection):
     """
     Remove everything lxdapi keeps in a running instance to run Salt there
     (``/var/cache/lxdapi``: the thin, the saltenv files, salt-call's caches). Returns
@@ -295,7 +295,7 @@ def thin_purge(name, **kwargs):
     name
         The instance's name (it must be running; ``python3`` is not needed).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -304,4 +304,4 @@ def thin_purge(name, **kwargs):
 
         salt host lxdapi.thin_purge web1
     """
-    return lxdapi_inside.thin_purge(boundary.connect(kwargs), name)
+    return lxdapi_inside.thin_purge(boundary.connect(connection), name)

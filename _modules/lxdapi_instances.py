@@ -25,7 +25,7 @@ def __virtual__():
 
 
 @boundary.errors
-def container_get(name, **kwargs):
+def container_get(name, **connection):
     """
     Return an instance's metadata (config, devices, profiles, status...), or False.
 
@@ -34,7 +34,7 @@ def container_get(name, **kwargs):
     name
         The instance's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -44,20 +44,20 @@ def container_get(name, **kwargs):
         salt '*' lxdapi.container_get web1
     """
     result = lxdapi_instances.instance_get(
-        boundary.connect(kwargs), lxdapi_values.check_name(name, "name")
+        boundary.connect(connection), lxdapi_values.check_name(name, "name")
     )
     return result.metadata if result else False
 
 
 @boundary.errors
-def container_list(recursion=0, **kwargs):
+def container_list(recursion=0, **connection):
     """
     List the instances: their names, or LXD's objects with ``recursion``.
 
     recursion
         0 (default): names; 1: each instance's metadata; 2: with its state too.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -67,18 +67,18 @@ def container_list(recursion=0, **kwargs):
         salt '*' lxdapi.container_list
         salt '*' lxdapi.container_list recursion=1
     """
-    return lxdapi_instances.instance_list(boundary.connect(kwargs), recursion)
+    return lxdapi_instances.instance_list(boundary.connect(connection), recursion)
 
 
 @boundary.errors
-def container_state(name, **kwargs):
+def container_state(name, **connection):
     """
     Return an instance's state (status, processes, memory, disk, network), or False.
 
     name
         The instance's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -87,7 +87,7 @@ def container_state(name, **kwargs):
 
         salt '*' lxdapi.container_state web1
     """
-    return lxdapi_instances.instance_state(boundary.connect(kwargs), name)
+    return lxdapi_instances.instance_state(boundary.connect(connection), name)
 
 
 @boundary.errors
@@ -101,7 +101,7 @@ def container_create(
     ephemeral=False,
     description=None,
     target=None,
-    **kwargs,
+    **connection,
 ):
     """
     Create an instance (stopped) and return its metadata.
@@ -137,7 +137,7 @@ def container_create(
     target
         Cluster member to create it on.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -148,7 +148,7 @@ def container_create(
         salt '*' lxdapi.container_create vm1 source=debian type=virtual-machine
     """
     return lxdapi_instances.instance_create(
-        boundary.connect(kwargs),
+        boundary.connect(connection),
         name,
         source=source,
         config=config,
@@ -162,7 +162,7 @@ def container_create(
 
 
 @boundary.errors
-def container_rename(name, new_name, **kwargs):
+def container_rename(name, new_name, **connection):
     """
     Rename a stopped instance. True if renamed; False when ``name`` no longer exists and
     ``new_name`` does (renamed already). An existing ``new_name`` is never overwritten.
@@ -173,7 +173,7 @@ def container_rename(name, new_name, **kwargs):
     new_name
         Its new name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -182,11 +182,13 @@ def container_rename(name, new_name, **kwargs):
 
         salt '*' lxdapi.container_rename web1 web1-old
     """
-    return lxdapi_instances.instance_rename(boundary.connect(kwargs), name, new_name)
+    return lxdapi_instances.instance_rename(boundary.connect(connection), name, new_name)
 
 
 @boundary.errors
-def container_copy(name, new_name=None, to=None, instance_only=False, source_url=None, **kwargs):
+def container_copy(
+    name, new_name=None, to=None, instance_only=False, source_url=None, **connection
+):
     """
     Copy an instance, with its snapshots, on the same server or to another one; return
     the new instance's name. An existing instance of that name is never overwritten.
@@ -213,7 +215,7 @@ def container_copy(name, new_name=None, to=None, instance_only=False, source_url
     source_url
         The URL the target reaches this server at (default: its first HTTPS address).
 
-    kwargs
+    connection
         Connection settings of the source; see the module.
 
     CLI Example:
@@ -224,7 +226,7 @@ def container_copy(name, new_name=None, to=None, instance_only=False, source_url
         salt '*' lxdapi.container_copy web1 to=rack2
     """
     return lxdapi_backups.instance_copy(
-        boundary.connect(kwargs),
+        boundary.connect(connection),
         name,
         new_name=new_name,
         target_api=None if to is None else boundary.target_api(to),
@@ -235,7 +237,7 @@ def container_copy(name, new_name=None, to=None, instance_only=False, source_url
 
 @boundary.errors
 def container_migrate(
-    name, to=None, target=None, stop_and_start=False, timeout=30, source_url=None, **kwargs
+    name, to=None, target=None, stop_and_start=False, timeout=30, source_url=None, **connection
 ):
     """
     Move an instance to another server (``to``: the destination pulls it, with its
@@ -265,7 +267,7 @@ def container_migrate(
         The URL the destination reaches this server at (default: its first HTTPS
         address).
 
-    kwargs
+    connection
         Connection settings of the source; see the module.
 
     CLI Example:
@@ -275,7 +277,7 @@ def container_migrate(
         salt '*' lxdapi.container_migrate web1 to=rack2 stop_and_start=True
         salt '*' lxdapi.container_migrate web1 target=node2
     """
-    api = boundary.connect(kwargs)
+    api = boundary.connect(connection)
     plan = lxdapi_backups.plan_instance_migrated(
         api,
         name,
@@ -290,7 +292,7 @@ def container_migrate(
 
 
 @boundary.errors
-def container_backup_export(name, dest, instance_only=False, compression=None, **kwargs):
+def container_backup_export(name, dest, instance_only=False, compression=None, **connection):
     """
     Export an instance, with its snapshots, to a local backup tarball (written 0600,
     complete or not at all); return ``{dest, size, sha256}``. The backup LXD makes for it
@@ -309,7 +311,7 @@ def container_backup_export(name, dest, instance_only=False, compression=None, *
     compression
         ``gzip`` (LXD's default), ``bzip2``, ``xz``, ``zstd``, ``lz4`` or ``none``.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -319,12 +321,16 @@ def container_backup_export(name, dest, instance_only=False, compression=None, *
         salt '*' lxdapi.container_backup_export web1 /srv/backups/web1.tar.gz
     """
     return lxdapi_backups.instance_backup_export(
-        boundary.connect(kwargs), name, dest, instance_only=instance_only, compression=compression
+        boundary.connect(connection),
+        name,
+        dest,
+        instance_only=instance_only,
+        compression=compression,
     )
 
 
 @boundary.errors
-def container_backup_import(source, name=None, pool=None, **kwargs):
+def container_backup_import(source, name=None, pool=None, **connection):
     """
     Create an instance from a backup tarball (as ``container_backup_export`` writes it);
     return its name. An existing instance of that name is never overwritten.
@@ -338,7 +344,7 @@ def container_backup_import(source, name=None, pool=None, **kwargs):
     pool
         The storage pool to create it in (default: the one in the backup).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -348,12 +354,12 @@ def container_backup_import(source, name=None, pool=None, **kwargs):
         salt '*' lxdapi.container_backup_import /srv/backups/web1.tar.gz name=web1-restored
     """
     return lxdapi_backups.instance_backup_import(
-        boundary.connect(kwargs), boundary.local_source(source), name=name, pool=pool
+        boundary.connect(connection), boundary.local_source(source), name=name, pool=pool
     )
 
 
 @boundary.errors
-def container_delete(name, force=False, **kwargs):
+def container_delete(name, force=False, **connection):
     """
     Delete an instance; True, or False when it does not exist.
 
@@ -365,7 +371,7 @@ def container_delete(name, force=False, **kwargs):
     force
         Kill a running or frozen instance first (as ``lxc delete --force``).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -375,7 +381,7 @@ def container_delete(name, force=False, **kwargs):
         salt '*' lxdapi.container_delete web1
         salt '*' lxdapi.container_delete web1 force=True
     """
-    return lxdapi_instances.instance_delete(boundary.connect(kwargs), name, force=force)
+    return lxdapi_instances.instance_delete(boundary.connect(connection), name, force=force)
 
 
 def _action(name, action, timeout, force, kwargs):
@@ -385,7 +391,7 @@ def _action(name, action, timeout, force, kwargs):
 
 
 @boundary.errors
-def container_start(name, wait_for=None, **kwargs):
+def container_start(name, wait_for=None, **connection):
     """
     Start an instance (a frozen one is unfreezed); True, or False if already running.
 
@@ -401,7 +407,7 @@ def container_start(name, wait_for=None, **kwargs):
         anything is sent; then the call returns ``{changed, ready}`` (``ready``: what
         was found), and a timeout is an error naming the condition and what was seen.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -413,13 +419,13 @@ def container_start(name, wait_for=None, **kwargs):
     """
     if wait_for is not None:
         return lxdapi_readiness.instance_action_ready(
-            boundary.connect(kwargs), name, "start", wait_for
+            boundary.connect(connection), name, "start", wait_for
         )
-    return _action(name, "start", 30, False, kwargs)
+    return _action(name, "start", 30, False, connection)
 
 
 @boundary.errors
-def container_stop(name, force=False, timeout=30, **kwargs):
+def container_stop(name, force=False, timeout=30, **connection):
     """
     Stop an instance with a clean shutdown; True, or False if already stopped.
 
@@ -434,7 +440,7 @@ def container_stop(name, force=False, timeout=30, **kwargs):
     timeout
         Seconds the clean shutdown may take before it fails (default 30).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -445,11 +451,11 @@ def container_stop(name, force=False, timeout=30, **kwargs):
         salt '*' lxdapi.container_stop web1 timeout=120
         salt '*' lxdapi.container_stop web1 force=True
     """
-    return _action(name, "stop", timeout, force, kwargs)
+    return _action(name, "stop", timeout, force, connection)
 
 
 @boundary.errors
-def container_restart(name, force=False, timeout=30, wait_for=None, **kwargs):
+def container_restart(name, force=False, timeout=30, wait_for=None, **connection):
     """
     Restart a running instance (clean by default); True. A stopped one is an error.
 
@@ -471,7 +477,7 @@ def container_restart(name, force=False, timeout=30, wait_for=None, **kwargs):
         anything is sent; then the call returns ``{changed, ready}`` (``ready``: what
         was found), and a timeout is an error naming the condition and what was seen.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -483,13 +489,13 @@ def container_restart(name, force=False, timeout=30, wait_for=None, **kwargs):
     """
     if wait_for is not None:
         return lxdapi_readiness.instance_action_ready(
-            boundary.connect(kwargs), name, "restart", wait_for, timeout=timeout, force=force
+            boundary.connect(connection), name, "restart", wait_for, timeout=timeout, force=force
         )
-    return _action(name, "restart", timeout, force, kwargs)
+    return _action(name, "restart", timeout, force, connection)
 
 
 @boundary.errors
-def container_freeze(name, **kwargs):
+def container_freeze(name, **connection):
     """
     Freeze (pause) a running instance; True, or False if already frozen.
 
@@ -498,7 +504,7 @@ def container_freeze(name, **kwargs):
     name
         The instance's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -507,11 +513,11 @@ def container_freeze(name, **kwargs):
 
         salt '*' lxdapi.container_freeze web1
     """
-    return _action(name, "freeze", 30, False, kwargs)
+    return _action(name, "freeze", 30, False, connection)
 
 
 @boundary.errors
-def container_unfreeze(name, **kwargs):
+def container_unfreeze(name, **connection):
     """
     Unfreeze (resume) a frozen instance; True, or False if it is running.
 
@@ -520,7 +526,7 @@ def container_unfreeze(name, **kwargs):
     name
         The instance's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -529,11 +535,11 @@ def container_unfreeze(name, **kwargs):
 
         salt '*' lxdapi.container_unfreeze web1
     """
-    return _action(name, "unfreeze", 30, False, kwargs)
+    return _action(name, "unfreeze", 30, False, connection)
 
 
 @boundary.errors
-def container_config_get(name, key=None, expanded=False, **kwargs):
+def container_config_get(name, key=None, expanded=False, **connection):
     """
     Return an instance's config dict, or one key's value (None when unset).
 
@@ -549,7 +555,7 @@ def container_config_get(name, key=None, expanded=False, **kwargs):
     expanded
         True: the config with the profiles' keys applied (``expanded_config``).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -560,12 +566,12 @@ def container_config_get(name, key=None, expanded=False, **kwargs):
         salt '*' lxdapi.container_config_get web1 limits.cpu
     """
     return lxdapi_instances.instance_config_get(
-        boundary.connect(kwargs), name, key, expanded=expanded
+        boundary.connect(connection), name, key, expanded=expanded
     )
 
 
 @boundary.errors
-def container_config_set(name, key=None, value=None, config=None, **kwargs):
+def container_config_set(name, key=None, value=None, config=None, **connection):
     """
     Set config keys on an instance (one PATCH with If-Match).
 
@@ -587,7 +593,7 @@ def container_config_set(name, key=None, value=None, config=None, **kwargs):
     config
         Several keys at once, as a dict (instead of, or besides, ``key``).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -606,14 +612,14 @@ def container_config_set(name, key=None, value=None, config=None, **kwargs):
         wanted[str(key)] = value
     if not wanted:
         raise SaltInvocationError("give key and value, or config")
-    api = boundary.connect(kwargs)
+    api = boundary.connect(connection)
     plan = lxdapi_instances.plan_instance_config(api, name, config=wanted)
     plan.apply(api)
     return plan.changes
 
 
 @boundary.errors
-def container_config_unset(name, key, **kwargs):
+def container_config_unset(name, key, **connection):
     """
     Remove config keys from an instance (one PATCH with If-Match).
 
@@ -626,7 +632,7 @@ def container_config_unset(name, key, **kwargs):
     key
         A config key, or a list of them.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -639,14 +645,14 @@ def container_config_unset(name, key, **kwargs):
     keys = key if isinstance(key, (list, tuple)) else [key]
     if not keys or any(k is None or k == "" for k in keys):
         raise SaltInvocationError("key must be a config key or a list of them")
-    api = boundary.connect(kwargs)
+    api = boundary.connect(connection)
     plan = lxdapi_instances.plan_instance_config(api, name, unset=keys)
     plan.apply(api)
     return plan.changes
 
 
 @boundary.errors
-def container_device_set(name, device=None, spec=None, devices=None, **kwargs):
+def container_device_set(name, device=None, spec=None, devices=None, **connection):
     """
     Add or replace an instance's own devices (one write with If-Match, only when they
     differ); its other devices are kept. Returns the changes, ``{"devices": {old,
@@ -664,7 +670,7 @@ def container_device_set(name, device=None, spec=None, devices=None, **kwargs):
     devices
         Several at once: ``{name: spec}``.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -683,14 +689,14 @@ def container_device_set(name, device=None, spec=None, devices=None, **kwargs):
         wanted[str(device)] = spec
     if not wanted:
         raise SaltInvocationError("give device and spec, or devices")
-    api = boundary.connect(kwargs)
+    api = boundary.connect(connection)
     plan = lxdapi_instances.plan_instance_devices(api, name, devices=wanted)
     plan.apply(api)
     return plan.changes
 
 
 @boundary.errors
-def container_device_unset(name, device, **kwargs):
+def container_device_unset(name, device, **connection):
     """
     Remove an instance's own devices (one write with If-Match); its other devices are
     kept. Returns the changes: empty (nothing written) when it had none of them.
@@ -701,7 +707,7 @@ def container_device_unset(name, device, **kwargs):
     device
         A device's name, or a list of names.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -713,14 +719,14 @@ def container_device_unset(name, device, **kwargs):
     names = [device] if isinstance(device, str) else device
     if not isinstance(names, (list, tuple)) or not names:
         raise SaltInvocationError("device must be a name or a list of names")
-    api = boundary.connect(kwargs)
+    api = boundary.connect(connection)
     plan = lxdapi_instances.plan_instance_devices(api, name, remove=names)
     plan.apply(api)
     return plan.changes
 
 
 @boundary.errors
-def snapshot_list(name, recursion=0, **kwargs):
+def snapshot_list(name, recursion=0, **connection):
     """
     List an instance's snapshots: names, or LXD's objects with ``recursion``.
 
@@ -732,7 +738,7 @@ def snapshot_list(name, recursion=0, **kwargs):
     recursion
         0 (default): names; 1: each snapshot's metadata.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -741,11 +747,11 @@ def snapshot_list(name, recursion=0, **kwargs):
 
         salt '*' lxdapi.snapshot_list web1
     """
-    return lxdapi_instances.snapshot_list(boundary.connect(kwargs), name, recursion)
+    return lxdapi_instances.snapshot_list(boundary.connect(connection), name, recursion)
 
 
 @boundary.errors
-def snapshot_create(name, snapshot=None, stateful=False, **kwargs):
+def snapshot_create(name, snapshot=None, stateful=False, **connection):
     """
     Snapshot an instance; return the snapshot's name. An existing name is an error.
 
@@ -758,7 +764,7 @@ def snapshot_create(name, snapshot=None, stateful=False, **kwargs):
     stateful
         Also save the running state (needs CRIU; default False).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -768,12 +774,12 @@ def snapshot_create(name, snapshot=None, stateful=False, **kwargs):
         salt '*' lxdapi.snapshot_create web1 before-upgrade
     """
     return lxdapi_instances.snapshot_create(
-        boundary.connect(kwargs), name, snapshot, stateful=stateful
+        boundary.connect(connection), name, snapshot, stateful=stateful
     )
 
 
 @boundary.errors
-def snapshot_restore(name, snapshot, stateful=False, **kwargs):
+def snapshot_restore(name, snapshot, stateful=False, **connection):
     """
     Restore an instance to a snapshot (its config and filesystem); True.
 
@@ -786,7 +792,7 @@ def snapshot_restore(name, snapshot, stateful=False, **kwargs):
     stateful
         Also restore the running state of a stateful snapshot (default False).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -796,12 +802,12 @@ def snapshot_restore(name, snapshot, stateful=False, **kwargs):
         salt '*' lxdapi.snapshot_restore web1 before-upgrade
     """
     return lxdapi_instances.snapshot_restore(
-        boundary.connect(kwargs), name, snapshot, stateful=stateful
+        boundary.connect(connection), name, snapshot, stateful=stateful
     )
 
 
 @boundary.errors
-def snapshot_delete(name, snapshot, **kwargs):
+def snapshot_delete(name, snapshot, **connection):
     """
     Delete a snapshot; True, or False when it does not exist.
 
@@ -811,7 +817,7 @@ def snapshot_delete(name, snapshot, **kwargs):
     snapshot
         The snapshot's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -820,4 +826,4 @@ def snapshot_delete(name, snapshot, **kwargs):
 
         salt '*' lxdapi.snapshot_delete web1 before-upgrade
     """
-    return lxdapi_instances.snapshot_delete(boundary.connect(kwargs), name, snapshot)
+    return lxdapi_instances.snapshot_delete(boundary.connect(connection), name, snapshot)

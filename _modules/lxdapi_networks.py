@@ -19,7 +19,7 @@ def __virtual__():
 
 
 @boundary.errors
-def network_get(name, target=None, **kwargs):
+def network_get(name, target=None, **connection):
     """
     Return a network as LXD holds it (type, config, managed, used_by), or False when
     it does not exist.
@@ -31,7 +31,7 @@ def network_get(name, target=None, **kwargs):
         On an LXD cluster: the member whose own config to read (``source``,
         member-specific keys); default: the cluster-wide view.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -41,19 +41,19 @@ def network_get(name, target=None, **kwargs):
         salt '*' lxdapi.network_get lxdbr0
         salt '*' lxdapi.network_get lxdbr0 target=node2
     """
-    return boundary.resource_get("network", name, kwargs, target=target)
+    return boundary.resource_get("network", name, connection, target=target)
 
 
 @boundary.errors
-def network_list(recursion=False, **kwargs):
+def network_list(recursion=0, **connection):
     """
     List the networks (managed ones and the host's interfaces): names, or with
-    ``recursion=True`` full objects.
+    ``recursion=1`` full objects.
 
     recursion
         True to return every network as LXD holds it (default False: names only).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -62,12 +62,14 @@ def network_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.network_list
     """
-    return lxdapi_reconcile.resource_list(boundary.connect(kwargs), "network", recursion=recursion)
+    return lxdapi_reconcile.resource_list(
+        boundary.connect(connection), "network", recursion=recursion
+    )
 
 
 @boundary.errors
 def network_create(
-    name, type="bridge", config=None, description=None, member_config=None, **kwargs
+    name, type="bridge", config=None, description=None, member_config=None, **connection
 ):
     """
     Create a managed network; return it as LXD then holds it. Fails if it exists.
@@ -93,7 +95,7 @@ def network_create(
         member. LXD's creation steps (a pending entry on each member, then the creation
         everywhere) are made for you.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -106,7 +108,7 @@ def network_create(
     """
     declared = {"type": type, "config": config, "description": description}
     return lxdapi_reconcile.resource_create(
-        boundary.connect(kwargs), "network", name, declared, member_config=member_config
+        boundary.connect(connection), "network", name, declared, member_config=member_config
     )
 
 
@@ -118,7 +120,7 @@ def network_update(
     purge_config=False,
     target=None,
     member_config=None,
-    **kwargs,
+    **connection,
 ):
     """
     Bring an existing managed network to the given config and description (a PATCH with
@@ -144,7 +146,7 @@ def network_update(
         (``parent``, ``bridge.external_interfaces``, ``bgp.ipv4.nexthop``, ``bgp.ipv6.nexthop``);
         read and written with ``?target=MEMBER``. Not together with ``target``.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -158,12 +160,18 @@ def network_update(
     """
     declared = {"config": config, "description": description}
     return boundary.resource_update(
-        "network", name, declared, kwargs, purge_config, target=target, member_config=member_config
+        "network",
+        name,
+        declared,
+        connection,
+        purge_config,
+        target=target,
+        member_config=member_config,
     )
 
 
 @boundary.errors
-def network_delete(name, **kwargs):
+def network_delete(name, **connection):
     """
     Delete a managed network. Returns True if deleted, False if it did not exist; fails,
     naming them, when instances or profiles still use it.
@@ -171,7 +179,7 @@ def network_delete(name, **kwargs):
     name
         The network's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -180,18 +188,18 @@ def network_delete(name, **kwargs):
 
         salt '*' lxdapi.network_delete br1
     """
-    return lxdapi_reconcile.resource_delete(boundary.connect(kwargs), "network", name)
+    return lxdapi_reconcile.resource_delete(boundary.connect(connection), "network", name)
 
 
 @boundary.errors
-def network_acl_get(name, **kwargs):
+def network_acl_get(name, **connection):
     """
     Return a network ACL as LXD holds it (ingress, egress, config, used_by), or False.
 
     name
         The ACL's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -200,18 +208,18 @@ def network_acl_get(name, **kwargs):
 
         salt '*' lxdapi.network_acl_get web-in
     """
-    return boundary.resource_get("network_acl", name, kwargs)
+    return boundary.resource_get("network_acl", name, connection)
 
 
 @boundary.errors
-def network_acl_list(recursion=False, **kwargs):
+def network_acl_list(recursion=0, **connection):
     """
-    List the network ACLs: names, or with ``recursion=True`` full objects.
+    List the network ACLs: names, or with ``recursion=1`` full objects.
 
     recursion
         True to return every ACL as LXD holds it (default False: names only).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -221,12 +229,14 @@ def network_acl_list(recursion=False, **kwargs):
         salt '*' lxdapi.network_acl_list
     """
     return lxdapi_reconcile.resource_list(
-        boundary.connect(kwargs), "network_acl", recursion=recursion
+        boundary.connect(connection), "network_acl", recursion=recursion
     )
 
 
 @boundary.errors
-def network_acl_create(name, ingress=None, egress=None, config=None, description=None, **kwargs):
+def network_acl_create(
+    name, ingress=None, egress=None, config=None, description=None, **connection
+):
     """
     Create a network ACL; return it as LXD then holds it. Fails if it exists.
 
@@ -246,7 +256,7 @@ def network_acl_create(name, ingress=None, egress=None, config=None, description
     description
         The ACL's description.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -257,12 +267,14 @@ def network_acl_create(name, ingress=None, egress=None, config=None, description
             "tcp", "destination_port": "80", "state": "enabled"}]'
     """
     declared = {"ingress": ingress, "egress": egress, "config": config, "description": description}
-    return lxdapi_reconcile.resource_create(boundary.connect(kwargs), "network_acl", name, declared)
+    return lxdapi_reconcile.resource_create(
+        boundary.connect(connection), "network_acl", name, declared
+    )
 
 
 @boundary.errors
 def network_acl_update(
-    name, ingress=None, egress=None, config=None, description=None, purge_config=False, **kwargs
+    name, ingress=None, egress=None, config=None, description=None, purge_config=False, **connection
 ):
     """
     Bring an existing network ACL to the given rules, config and description (a PUT of
@@ -286,7 +298,7 @@ def network_acl_update(
     purge_config
         Remove config keys that are not in ``config`` (default False).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -296,11 +308,11 @@ def network_acl_update(
         salt '*' lxdapi.network_acl_update web-in egress='[]'
     """
     declared = {"ingress": ingress, "egress": egress, "config": config, "description": description}
-    return boundary.resource_update("network_acl", name, declared, kwargs, purge_config)
+    return boundary.resource_update("network_acl", name, declared, connection, purge_config)
 
 
 @boundary.errors
-def network_acl_delete(name, **kwargs):
+def network_acl_delete(name, **connection):
     """
     Delete a network ACL. Returns True if deleted, False if it did not exist; fails,
     naming them, when networks or instances still use it.
@@ -308,7 +320,7 @@ def network_acl_delete(name, **kwargs):
     name
         The ACL's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -317,18 +329,18 @@ def network_acl_delete(name, **kwargs):
 
         salt '*' lxdapi.network_acl_delete web-in
     """
-    return lxdapi_reconcile.resource_delete(boundary.connect(kwargs), "network_acl", name)
+    return lxdapi_reconcile.resource_delete(boundary.connect(connection), "network_acl", name)
 
 
 @boundary.errors
-def network_zone_get(name, **kwargs):
+def network_zone_get(name, **connection):
     """
     Return a network DNS zone as LXD holds it (config, used_by), or False.
 
     name
         The zone's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -337,18 +349,18 @@ def network_zone_get(name, **kwargs):
 
         salt '*' lxdapi.network_zone_get lxd.example.net
     """
-    return boundary.resource_get("network_zone", name, kwargs)
+    return boundary.resource_get("network_zone", name, connection)
 
 
 @boundary.errors
-def network_zone_list(recursion=False, **kwargs):
+def network_zone_list(recursion=0, **connection):
     """
-    List the network DNS zones: names, or with ``recursion=True`` full objects.
+    List the network DNS zones: names, or with ``recursion=1`` full objects.
 
     recursion
         True to return every zone as LXD holds it (default False: names only).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -358,12 +370,12 @@ def network_zone_list(recursion=False, **kwargs):
         salt '*' lxdapi.network_zone_list
     """
     return lxdapi_reconcile.resource_list(
-        boundary.connect(kwargs), "network_zone", recursion=recursion
+        boundary.connect(connection), "network_zone", recursion=recursion
     )
 
 
 @boundary.errors
-def network_zone_create(name, config=None, description=None, **kwargs):
+def network_zone_create(name, config=None, description=None, **connection):
     """
     Create a network DNS zone; return it as LXD then holds it. Fails if it exists.
 
@@ -376,7 +388,7 @@ def network_zone_create(name, config=None, description=None, **kwargs):
     description
         The zone's description.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -388,12 +400,12 @@ def network_zone_create(name, config=None, description=None, **kwargs):
     """
     declared = {"config": config, "description": description}
     return lxdapi_reconcile.resource_create(
-        boundary.connect(kwargs), "network_zone", name, declared
+        boundary.connect(connection), "network_zone", name, declared
     )
 
 
 @boundary.errors
-def network_zone_update(name, config=None, description=None, purge_config=False, **kwargs):
+def network_zone_update(name, config=None, description=None, purge_config=False, **connection):
     """
     Bring an existing network DNS zone to the given config and description (a PUT with
     If-Match, only when something differs); return the changes.
@@ -410,7 +422,7 @@ def network_zone_update(name, config=None, description=None, purge_config=False,
     purge_config
         Remove config keys that are not in ``config`` (default False).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -420,11 +432,11 @@ def network_zone_update(name, config=None, description=None, purge_config=False,
         salt '*' lxdapi.network_zone_update lxd.example.net description="lab zone"
     """
     declared = {"config": config, "description": description}
-    return boundary.resource_update("network_zone", name, declared, kwargs, purge_config)
+    return boundary.resource_update("network_zone", name, declared, connection, purge_config)
 
 
 @boundary.errors
-def network_zone_delete(name, **kwargs):
+def network_zone_delete(name, **connection):
     """
     Delete a network DNS zone and its records. Returns True if deleted, False if it did
     not exist; fails, naming them, when networks still use it.
@@ -432,7 +444,7 @@ def network_zone_delete(name, **kwargs):
     name
         The zone's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -441,11 +453,11 @@ def network_zone_delete(name, **kwargs):
 
         salt '*' lxdapi.network_zone_delete lxd.example.net
     """
-    return lxdapi_reconcile.resource_delete(boundary.connect(kwargs), "network_zone", name)
+    return lxdapi_reconcile.resource_delete(boundary.connect(connection), "network_zone", name)
 
 
 @boundary.errors
-def network_zone_record_get(zone, name, **kwargs):
+def network_zone_record_get(zone, name, **connection):
     """
     Return a record of a network DNS zone (entries, config), or False.
 
@@ -455,7 +467,7 @@ def network_zone_record_get(zone, name, **kwargs):
     name
         The record's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -464,13 +476,13 @@ def network_zone_record_get(zone, name, **kwargs):
 
         salt '*' lxdapi.network_zone_record_get lxd.example.net www
     """
-    return boundary.resource_get("network_zone_record", name, kwargs, zone=zone)
+    return boundary.resource_get("network_zone_record", name, connection, zone=zone)
 
 
 @boundary.errors
-def network_zone_record_list(zone, recursion=False, **kwargs):
+def network_zone_record_list(zone, recursion=0, **connection):
     """
-    List the records of a network DNS zone: names, or with ``recursion=True`` full
+    List the records of a network DNS zone: names, or with ``recursion=1`` full
     objects.
 
     zone
@@ -479,7 +491,7 @@ def network_zone_record_list(zone, recursion=False, **kwargs):
     recursion
         True to return every record as LXD holds it (default False: names only).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -489,12 +501,14 @@ def network_zone_record_list(zone, recursion=False, **kwargs):
         salt '*' lxdapi.network_zone_record_list lxd.example.net
     """
     return lxdapi_reconcile.resource_list(
-        boundary.connect(kwargs), "network_zone_record", recursion=recursion, zone=zone
+        boundary.connect(connection), "network_zone_record", recursion=recursion, zone=zone
     )
 
 
 @boundary.errors
-def network_zone_record_create(zone, name, entries=None, config=None, description=None, **kwargs):
+def network_zone_record_create(
+    zone, name, entries=None, config=None, description=None, **connection
+):
     """
     Create a record in a network DNS zone; return it as LXD then holds it. Fails if it
     exists.
@@ -514,7 +528,7 @@ def network_zone_record_create(zone, name, entries=None, config=None, descriptio
     description
         The record's description.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -526,13 +540,13 @@ def network_zone_record_create(zone, name, entries=None, config=None, descriptio
     """
     declared = {"entries": entries, "config": config, "description": description}
     return lxdapi_reconcile.resource_create(
-        boundary.connect(kwargs), "network_zone_record", name, declared, zone=zone
+        boundary.connect(connection), "network_zone_record", name, declared, zone=zone
     )
 
 
 @boundary.errors
 def network_zone_record_update(
-    zone, name, entries=None, config=None, description=None, purge_config=False, **kwargs
+    zone, name, entries=None, config=None, description=None, purge_config=False, **connection
 ):
     """
     Bring an existing record to the given entries, config and description (a PUT of the
@@ -556,7 +570,7 @@ def network_zone_record_update(
     purge_config
         Remove config keys that are not in ``config`` (default False).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -568,12 +582,12 @@ def network_zone_record_update(
     """
     declared = {"entries": entries, "config": config, "description": description}
     return boundary.resource_update(
-        "network_zone_record", name, declared, kwargs, purge_config, zone=zone
+        "network_zone_record", name, declared, connection, purge_config, zone=zone
     )
 
 
 @boundary.errors
-def network_zone_record_delete(zone, name, **kwargs):
+def network_zone_record_delete(zone, name, **connection):
     """
     Delete a record of a network DNS zone. Returns True if deleted, False if it did not
     exist.
@@ -584,7 +598,7 @@ def network_zone_record_delete(zone, name, **kwargs):
     name
         The record's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -594,12 +608,12 @@ def network_zone_record_delete(zone, name, **kwargs):
         salt '*' lxdapi.network_zone_record_delete lxd.example.net www
     """
     return lxdapi_reconcile.resource_delete(
-        boundary.connect(kwargs), "network_zone_record", name, zone=zone
+        boundary.connect(connection), "network_zone_record", name, zone=zone
     )
 
 
 @boundary.errors
-def network_forward_get(network, listen_address, **kwargs):
+def network_forward_get(network, listen_address, **connection):
     """
     Return a network forward as LXD holds it (listen_address, config, ports), or False.
 
@@ -610,7 +624,7 @@ def network_forward_get(network, listen_address, **kwargs):
         The forward's listen address (an IP address; LXD looks it up in its canonical
         form, which is used whatever form is given).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -619,13 +633,13 @@ def network_forward_get(network, listen_address, **kwargs):
 
         salt '*' lxdapi.network_forward_get lxdbr0 192.0.2.10
     """
-    return boundary.resource_get("network_forward", listen_address, kwargs, network=network)
+    return boundary.resource_get("network_forward", listen_address, connection, network=network)
 
 
 @boundary.errors
-def network_forward_list(network, recursion=False, **kwargs):
+def network_forward_list(network, recursion=0, **connection):
     """
-    List the forwards of a network: listen addresses, or with ``recursion=True`` full
+    List the forwards of a network: listen addresses, or with ``recursion=1`` full
     objects.
 
     network
@@ -635,7 +649,7 @@ def network_forward_list(network, recursion=False, **kwargs):
         True to return every forward as LXD holds it (default False: listen addresses
         only).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -645,13 +659,13 @@ def network_forward_list(network, recursion=False, **kwargs):
         salt '*' lxdapi.network_forward_list lxdbr0
     """
     return lxdapi_reconcile.resource_list(
-        boundary.connect(kwargs), "network_forward", recursion=recursion, network=network
+        boundary.connect(connection), "network_forward", recursion=recursion, network=network
     )
 
 
 @boundary.errors
 def network_forward_create(
-    network, listen_address, ports=None, config=None, description=None, **kwargs
+    network, listen_address, ports=None, config=None, description=None, **connection
 ):
     """
     Create a network forward; return it as LXD then holds it. Fails if it exists.
@@ -678,7 +692,7 @@ def network_forward_create(
     description
         The forward's description.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -690,7 +704,7 @@ def network_forward_create(
     """
     declared = {"ports": ports, "config": config, "description": description}
     return lxdapi_reconcile.resource_create(
-        boundary.connect(kwargs), "network_forward", listen_address, declared, network=network
+        boundary.connect(connection), "network_forward", listen_address, declared, network=network
     )
 
 
@@ -702,7 +716,7 @@ def network_forward_update(
     config=None,
     description=None,
     purge_config=False,
-    **kwargs,
+    **connection,
 ):
     """
     Bring an existing network forward to the given ports, config and description (a
@@ -727,7 +741,7 @@ def network_forward_update(
     purge_config
         Remove config keys that are not in ``config`` (default False).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -738,12 +752,12 @@ def network_forward_update(
     """
     declared = {"ports": ports, "config": config, "description": description}
     return boundary.resource_update(
-        "network_forward", listen_address, declared, kwargs, purge_config, network=network
+        "network_forward", listen_address, declared, connection, purge_config, network=network
     )
 
 
 @boundary.errors
-def network_forward_delete(network, listen_address, **kwargs):
+def network_forward_delete(network, listen_address, **connection):
     """
     Delete a network forward. Returns True if deleted, False if it did not exist.
 
@@ -753,7 +767,7 @@ def network_forward_delete(network, listen_address, **kwargs):
     listen_address
         The forward's listen address.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -763,12 +777,12 @@ def network_forward_delete(network, listen_address, **kwargs):
         salt '*' lxdapi.network_forward_delete lxdbr0 192.0.2.10
     """
     return lxdapi_reconcile.resource_delete(
-        boundary.connect(kwargs), "network_forward", listen_address, network=network
+        boundary.connect(connection), "network_forward", listen_address, network=network
     )
 
 
 @boundary.errors
-def network_peer_get(network, name, **kwargs):
+def network_peer_get(network, name, **connection):
     """
     Return a peering of an OVN network as LXD holds it (target, status, config), or
     False. Fails, saying so, on a network that is not OVN.
@@ -779,7 +793,7 @@ def network_peer_get(network, name, **kwargs):
     name
         The peering's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -788,13 +802,13 @@ def network_peer_get(network, name, **kwargs):
 
         salt '*' lxdapi.network_peer_get ovn1 to-ovn2
     """
-    return boundary.resource_get("network_peer", name, kwargs, network=network)
+    return boundary.resource_get("network_peer", name, connection, network=network)
 
 
 @boundary.errors
-def network_peer_list(network, recursion=False, **kwargs):
+def network_peer_list(network, recursion=0, **connection):
     """
-    List the peerings of an OVN network: names, or with ``recursion=True`` full
+    List the peerings of an OVN network: names, or with ``recursion=1`` full
     objects.
 
     network
@@ -803,7 +817,7 @@ def network_peer_list(network, recursion=False, **kwargs):
     recursion
         True to return every peering as LXD holds it (default False: names only).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -813,7 +827,7 @@ def network_peer_list(network, recursion=False, **kwargs):
         salt '*' lxdapi.network_peer_list ovn1
     """
     return lxdapi_reconcile.resource_list(
-        boundary.connect(kwargs), "network_peer", recursion=recursion, network=network
+        boundary.connect(connection), "network_peer", recursion=recursion, network=network
     )
 
 
@@ -825,7 +839,7 @@ def network_peer_create(
     target_project=None,
     config=None,
     description=None,
-    **kwargs,
+    **connection,
 ):
     """
     Create a peering from an OVN network to another; return it as LXD then holds it
@@ -849,7 +863,7 @@ def network_peer_create(
     description
         The peering's description.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -865,12 +879,14 @@ def network_peer_create(
         "description": description,
     }
     return lxdapi_reconcile.resource_create(
-        boundary.connect(kwargs), "network_peer", name, declared, network=network
+        boundary.connect(connection), "network_peer", name, declared, network=network
     )
 
 
 @boundary.errors
-def network_peer_update(network, name, config=None, description=None, purge_config=False, **kwargs):
+def network_peer_update(
+    network, name, config=None, description=None, purge_config=False, **connection
+):
     """
     Bring an existing peering to the given config and description (a PUT with
     If-Match, only when something differs); return the changes.
@@ -890,7 +906,7 @@ def network_peer_update(network, name, config=None, description=None, purge_conf
     purge_config
         Remove config keys that are not in ``config`` (default False).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -901,12 +917,12 @@ def network_peer_update(network, name, config=None, description=None, purge_conf
     """
     declared = {"config": config, "description": description}
     return boundary.resource_update(
-        "network_peer", name, declared, kwargs, purge_config, network=network
+        "network_peer", name, declared, connection, purge_config, network=network
     )
 
 
 @boundary.errors
-def network_peer_delete(network, name, **kwargs):
+def network_peer_delete(network, name, **connection):
     """
     Delete a peering of an OVN network. Returns True if deleted, False if it did not
     exist.
@@ -917,7 +933,7 @@ def network_peer_delete(network, name, **kwargs):
     name
         The peering's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -927,5 +943,5 @@ def network_peer_delete(network, name, **kwargs):
         salt '*' lxdapi.network_peer_delete ovn1 to-ovn2
     """
     return lxdapi_reconcile.resource_delete(
-        boundary.connect(kwargs), "network_peer", name, network=network
+        boundary.connect(connection), "network_peer", name, network=network
     )

@@ -19,7 +19,7 @@ def __virtual__():
 
 
 @boundary.errors
-def profile_get(name, **kwargs):
+def profile_get(name, **connection):
     """
     Return a profile as LXD holds it (config, devices, description, used_by), or False
     when it does not exist.
@@ -27,7 +27,7 @@ def profile_get(name, **kwargs):
     name
         The profile's name.
 
-    kwargs
+    connection
         Connection settings (``remote``, ``endpoint``, ``project``, ...); see the module.
 
     CLI Example:
@@ -37,18 +37,18 @@ def profile_get(name, **kwargs):
         salt '*' lxdapi.profile_get default
         salt '*' lxdapi.profile_get web project=staging
     """
-    return boundary.resource_get("profile", name, kwargs)
+    return boundary.resource_get("profile", name, connection)
 
 
 @boundary.errors
-def profile_list(recursion=False, **kwargs):
+def profile_list(recursion=0, **connection):
     """
-    List the profiles: their names, or with ``recursion=True`` their full objects.
+    List the profiles: their names, or with ``recursion=1`` their full objects.
 
     recursion
         True to return every profile as LXD holds it (default False: names only).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -56,13 +56,15 @@ def profile_list(recursion=False, **kwargs):
     .. code-block:: bash
 
         salt '*' lxdapi.profile_list
-        salt '*' lxdapi.profile_list recursion=True
+        salt '*' lxdapi.profile_list recursion=1
     """
-    return lxdapi_reconcile.resource_list(boundary.connect(kwargs), "profile", recursion=recursion)
+    return lxdapi_reconcile.resource_list(
+        boundary.connect(connection), "profile", recursion=recursion
+    )
 
 
 @boundary.errors
-def profile_create(name, config=None, devices=None, description=None, **kwargs):
+def profile_create(name, config=None, devices=None, description=None, **connection):
     """
     Create a profile; return it as LXD then holds it. Fails if it exists already.
 
@@ -79,7 +81,7 @@ def profile_create(name, config=None, devices=None, description=None, **kwargs):
     description
         The profile's description.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -89,7 +91,7 @@ def profile_create(name, config=None, devices=None, description=None, **kwargs):
         salt '*' lxdapi.profile_create web config='{"limits.cpu": 2}' description="web servers"
     """
     declared = {"config": config, "devices": devices, "description": description}
-    return lxdapi_reconcile.resource_create(boundary.connect(kwargs), "profile", name, declared)
+    return lxdapi_reconcile.resource_create(boundary.connect(connection), "profile", name, declared)
 
 
 @boundary.errors
@@ -100,7 +102,7 @@ def profile_update(
     description=None,
     purge_config=False,
     purge_devices=False,
-    **kwargs,
+    **connection,
 ):
     """
     Bring an existing profile to the given fields (a PATCH with If-Match, only when
@@ -125,7 +127,7 @@ def profile_update(
     purge_devices
         Remove devices that are not in ``devices`` (default False).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -136,11 +138,13 @@ def profile_update(
         salt '*' lxdapi.profile_update web devices='{}' purge_devices=True
     """
     declared = {"config": config, "devices": devices, "description": description}
-    return boundary.resource_update("profile", name, declared, kwargs, purge_config, purge_devices)
+    return boundary.resource_update(
+        "profile", name, declared, connection, purge_config, purge_devices
+    )
 
 
 @boundary.errors
-def profile_delete(name, **kwargs):
+def profile_delete(name, **connection):
     """
     Delete a profile. Returns True if it was deleted, False if it did not exist; fails,
     naming them, when instances still use it.
@@ -148,7 +152,7 @@ def profile_delete(name, **kwargs):
     name
         The profile's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -157,11 +161,11 @@ def profile_delete(name, **kwargs):
 
         salt '*' lxdapi.profile_delete web
     """
-    return lxdapi_reconcile.resource_delete(boundary.connect(kwargs), "profile", name)
+    return lxdapi_reconcile.resource_delete(boundary.connect(connection), "profile", name)
 
 
 @boundary.errors
-def project_get(name, **kwargs):
+def project_get(name, **connection):
     """
     Return a project as LXD holds it (config with its ``features.*``, used_by), or
     False when it does not exist.
@@ -169,7 +173,7 @@ def project_get(name, **kwargs):
     name
         The project's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -178,18 +182,18 @@ def project_get(name, **kwargs):
 
         salt '*' lxdapi.project_get staging
     """
-    return boundary.resource_get("project", name, kwargs)
+    return boundary.resource_get("project", name, connection)
 
 
 @boundary.errors
-def project_list(recursion=False, **kwargs):
+def project_list(recursion=0, **connection):
     """
-    List the projects: names, or with ``recursion=True`` full objects.
+    List the projects: names, or with ``recursion=1`` full objects.
 
     recursion
         True to return every project as LXD holds it (default False: names only).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -198,11 +202,13 @@ def project_list(recursion=False, **kwargs):
 
         salt '*' lxdapi.project_list
     """
-    return lxdapi_reconcile.resource_list(boundary.connect(kwargs), "project", recursion=recursion)
+    return lxdapi_reconcile.resource_list(
+        boundary.connect(connection), "project", recursion=recursion
+    )
 
 
 @boundary.errors
-def project_create(name, config=None, description=None, **kwargs):
+def project_create(name, config=None, description=None, **connection):
     """
     Create a project; return it as LXD then holds it. Fails if it exists.
 
@@ -216,7 +222,7 @@ def project_create(name, config=None, description=None, **kwargs):
     description
         The project's description.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -226,11 +232,11 @@ def project_create(name, config=None, description=None, **kwargs):
         salt '*' lxdapi.project_create staging config='{"limits.instances": 10}'
     """
     declared = {"config": config, "description": description}
-    return lxdapi_reconcile.resource_create(boundary.connect(kwargs), "project", name, declared)
+    return lxdapi_reconcile.resource_create(boundary.connect(connection), "project", name, declared)
 
 
 @boundary.errors
-def project_update(name, config=None, description=None, purge_config=False, **kwargs):
+def project_update(name, config=None, description=None, purge_config=False, **connection):
     """
     Bring an existing project to the given config keys and description; return the
     changes. Keys not given are kept (the whole config is written back with If-Match:
@@ -248,7 +254,7 @@ def project_update(name, config=None, description=None, purge_config=False, **kw
     purge_config
         Remove the config keys that are not given (default False).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -258,11 +264,11 @@ def project_update(name, config=None, description=None, purge_config=False, **kw
         salt '*' lxdapi.project_update staging config='{"limits.instances": 20}'
     """
     declared = {"config": config, "description": description}
-    return boundary.resource_update("project", name, declared, kwargs, purge_config)
+    return boundary.resource_update("project", name, declared, connection, purge_config)
 
 
 @boundary.errors
-def project_delete(name, **kwargs):
+def project_delete(name, **connection):
     """
     Delete a project. Returns True if deleted, False if it did not exist; fails, naming
     them, while it holds anything besides its own default profile.
@@ -270,7 +276,7 @@ def project_delete(name, **kwargs):
     name
         The project's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -279,4 +285,4 @@ def project_delete(name, **kwargs):
 
         salt '*' lxdapi.project_delete staging
     """
-    return lxdapi_reconcile.resource_delete(boundary.connect(kwargs), "project", name)
+    return lxdapi_reconcile.resource_delete(boundary.connect(connection), "project", name)

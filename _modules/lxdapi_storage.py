@@ -21,7 +21,7 @@ def __virtual__():
 
 
 @boundary.errors
-def storage_pool_get(name, target=None, **kwargs):
+def storage_pool_get(name, target=None, **connection):
     """
     Return a storage pool as LXD holds it (driver, config, used_by), or False when it
     does not exist.
@@ -33,7 +33,7 @@ def storage_pool_get(name, target=None, **kwargs):
         On an LXD cluster: the member whose own config to read (``source``,
         member-specific keys); default: the cluster-wide view.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -43,18 +43,18 @@ def storage_pool_get(name, target=None, **kwargs):
         salt '*' lxdapi.storage_pool_get default
         salt '*' lxdapi.storage_pool_get default target=node2
     """
-    return boundary.resource_get("storage_pool", name, kwargs, target=target)
+    return boundary.resource_get("storage_pool", name, connection, target=target)
 
 
 @boundary.errors
-def storage_pool_list(recursion=False, **kwargs):
+def storage_pool_list(recursion=0, **connection):
     """
-    List the storage pools: names, or with ``recursion=True`` full objects.
+    List the storage pools: names, or with ``recursion=1`` full objects.
 
     recursion
         True to return every pool as LXD holds it (default False: names only).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -64,12 +64,14 @@ def storage_pool_list(recursion=False, **kwargs):
         salt '*' lxdapi.storage_pool_list
     """
     return lxdapi_reconcile.resource_list(
-        boundary.connect(kwargs), "storage_pool", recursion=recursion
+        boundary.connect(connection), "storage_pool", recursion=recursion
     )
 
 
 @boundary.errors
-def storage_pool_create(name, driver, config=None, description=None, member_config=None, **kwargs):
+def storage_pool_create(
+    name, driver, config=None, description=None, member_config=None, **connection
+):
     """
     Create a storage pool; return it as LXD then holds it. Fails if it exists.
 
@@ -93,7 +95,7 @@ def storage_pool_create(name, driver, config=None, description=None, member_conf
         member. LXD's creation steps (a pending entry on each member, then the creation
         everywhere) are made for you.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -106,7 +108,7 @@ def storage_pool_create(name, driver, config=None, description=None, member_conf
     """
     declared = {"driver": driver, "config": config, "description": description}
     return lxdapi_reconcile.resource_create(
-        boundary.connect(kwargs), "storage_pool", name, declared, member_config=member_config
+        boundary.connect(connection), "storage_pool", name, declared, member_config=member_config
     )
 
 
@@ -118,7 +120,7 @@ def storage_pool_update(
     target=None,
     member_config=None,
     purge_config=False,
-    **kwargs,
+    **connection,
 ):
     """
     Bring an existing storage pool to the given config and description (only the keys
@@ -145,7 +147,7 @@ def storage_pool_update(
     purge_config
         Remove the config keys that are not given (default False).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -160,7 +162,7 @@ def storage_pool_update(
         "storage_pool",
         name,
         declared,
-        kwargs,
+        connection,
         purge_config,
         target=target,
         member_config=member_config,
@@ -168,7 +170,7 @@ def storage_pool_update(
 
 
 @boundary.errors
-def storage_pool_delete(name, **kwargs):
+def storage_pool_delete(name, **connection):
     """
     Delete a storage pool. Returns True if deleted, False if it did not exist; fails,
     naming them, when volumes, instances or profiles still use it.
@@ -176,7 +178,7 @@ def storage_pool_delete(name, **kwargs):
     name
         The pool's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -185,11 +187,11 @@ def storage_pool_delete(name, **kwargs):
 
         salt '*' lxdapi.storage_pool_delete data
     """
-    return lxdapi_reconcile.resource_delete(boundary.connect(kwargs), "storage_pool", name)
+    return lxdapi_reconcile.resource_delete(boundary.connect(connection), "storage_pool", name)
 
 
 @boundary.errors
-def storage_volume_get(pool, name, type="custom", **kwargs):
+def storage_volume_get(pool, name, type="custom", **connection):
     """
     Return a storage volume as LXD holds it (config, content_type, used_by), or False
     when it (or its pool) does not exist.
@@ -204,7 +206,7 @@ def storage_volume_get(pool, name, type="custom", **kwargs):
         The volume type: ``custom`` (default), ``container``, ``virtual-machine``,
         ``image``.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -213,13 +215,13 @@ def storage_volume_get(pool, name, type="custom", **kwargs):
 
         salt '*' lxdapi.storage_volume_get default data1
     """
-    return boundary.resource_get("storage_volume", name, kwargs, pool=pool, type=type)
+    return boundary.resource_get("storage_volume", name, connection, pool=pool, type=type)
 
 
 @boundary.errors
-def storage_volume_list(pool, type="custom", recursion=False, **kwargs):
+def storage_volume_list(pool, type="custom", recursion=0, **connection):
     """
-    List a pool's volumes of one type: names, or with ``recursion=True`` full objects.
+    List a pool's volumes of one type: names, or with ``recursion=1`` full objects.
 
     pool
         The storage pool's name.
@@ -230,7 +232,7 @@ def storage_volume_list(pool, type="custom", recursion=False, **kwargs):
     recursion
         True to return every volume as LXD holds it (default False: names only).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -241,13 +243,13 @@ def storage_volume_list(pool, type="custom", recursion=False, **kwargs):
         salt '*' lxdapi.storage_volume_list default type=container
     """
     return lxdapi_reconcile.resource_list(
-        boundary.connect(kwargs), "storage_volume", recursion=recursion, pool=pool, type=type
+        boundary.connect(connection), "storage_volume", recursion=recursion, pool=pool, type=type
     )
 
 
 @boundary.errors
 def storage_volume_create(
-    pool, name, type="custom", config=None, content_type=None, description=None, **kwargs
+    pool, name, type="custom", config=None, content_type=None, description=None, **connection
 ):
     """
     Create a custom storage volume; return it as LXD then holds it. Fails if it exists.
@@ -270,7 +272,7 @@ def storage_volume_create(
     description
         The volume's description.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -281,13 +283,13 @@ def storage_volume_create(
     """
     declared = {"config": config, "content_type": content_type, "description": description}
     return lxdapi_reconcile.resource_create(
-        boundary.connect(kwargs), "storage_volume", name, declared, pool=pool, type=type
+        boundary.connect(connection), "storage_volume", name, declared, pool=pool, type=type
     )
 
 
 @boundary.errors
 def storage_volume_update(
-    pool, name, type="custom", config=None, description=None, purge_config=False, **kwargs
+    pool, name, type="custom", config=None, description=None, purge_config=False, **connection
 ):
     """
     Bring an existing storage volume to the given config and description (a PATCH with
@@ -311,7 +313,7 @@ def storage_volume_update(
     purge_config
         Remove config keys that are not in ``config`` (default False).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -322,12 +324,12 @@ def storage_volume_update(
     """
     declared = {"config": config, "description": description}
     return boundary.resource_update(
-        "storage_volume", name, declared, kwargs, purge_config, pool=pool, type=type
+        "storage_volume", name, declared, connection, purge_config, pool=pool, type=type
     )
 
 
 @boundary.errors
-def storage_volume_delete(pool, name, type="custom", **kwargs):
+def storage_volume_delete(pool, name, type="custom", **connection):
     """
     Delete a storage volume. Returns True if deleted, False if it did not exist; fails,
     naming them, when instances still use it.
@@ -341,7 +343,7 @@ def storage_volume_delete(pool, name, type="custom", **kwargs):
     type
         The volume type (default ``custom``).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -351,12 +353,12 @@ def storage_volume_delete(pool, name, type="custom", **kwargs):
         salt '*' lxdapi.storage_volume_delete default data1
     """
     return lxdapi_reconcile.resource_delete(
-        boundary.connect(kwargs), "storage_volume", name, pool=pool, type=type
+        boundary.connect(connection), "storage_volume", name, pool=pool, type=type
     )
 
 
 @boundary.errors
-def storage_volume_snapshot_get(pool, volume, name, **kwargs):
+def storage_volume_snapshot_get(pool, volume, name, **connection):
     """
     Return a snapshot of a custom storage volume as LXD holds it, or False when it does
     not exist.
@@ -370,7 +372,7 @@ def storage_volume_snapshot_get(pool, volume, name, **kwargs):
     name
         The snapshot's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -379,11 +381,13 @@ def storage_volume_snapshot_get(pool, volume, name, **kwargs):
 
         salt '*' lxdapi.storage_volume_snapshot_get default data1 before-upgrade
     """
-    return boundary.resource_get("storage_volume_snapshot", name, kwargs, pool=pool, volume=volume)
+    return boundary.resource_get(
+        "storage_volume_snapshot", name, connection, pool=pool, volume=volume
+    )
 
 
 @boundary.errors
-def storage_volume_snapshot_update(pool, volume, name, description=None, **kwargs):
+def storage_volume_snapshot_update(pool, volume, name, description=None, **connection):
     """
     Bring an existing snapshot of a custom storage volume to the given description (its
     one writable field; a PUT with If-Match, only when it differs); return the changes.
@@ -401,7 +405,7 @@ def storage_volume_snapshot_update(pool, volume, name, description=None, **kwarg
     description
         The snapshot's description; None: not managed.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -415,16 +419,16 @@ def storage_volume_snapshot_update(pool, volume, name, description=None, **kwarg
         "storage_volume_snapshot",
         name,
         {"description": description},
-        kwargs,
+        connection,
         pool=pool,
         volume=volume,
     )
 
 
 @boundary.errors
-def storage_volume_snapshot_list(pool, volume, recursion=False, **kwargs):
+def storage_volume_snapshot_list(pool, volume, recursion=0, **connection):
     """
-    List the snapshots of a custom storage volume: names, or with ``recursion=True``
+    List the snapshots of a custom storage volume: names, or with ``recursion=1``
     LXD's objects.
 
     pool
@@ -436,7 +440,7 @@ def storage_volume_snapshot_list(pool, volume, recursion=False, **kwargs):
     recursion
         True to return every snapshot as LXD holds it (default False: names only).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -446,7 +450,7 @@ def storage_volume_snapshot_list(pool, volume, recursion=False, **kwargs):
         salt '*' lxdapi.storage_volume_snapshot_list default data1
     """
     return lxdapi_reconcile.resource_list(
-        boundary.connect(kwargs),
+        boundary.connect(connection),
         "storage_volume_snapshot",
         recursion=recursion,
         pool=pool,
@@ -455,7 +459,7 @@ def storage_volume_snapshot_list(pool, volume, recursion=False, **kwargs):
 
 
 @boundary.errors
-def storage_volume_snapshot_create(pool, volume, name, description=None, **kwargs):
+def storage_volume_snapshot_create(pool, volume, name, description=None, **connection):
     """
     Take a snapshot of a custom storage volume; return it as LXD then holds it. Fails if
     a snapshot of that name exists.
@@ -472,7 +476,7 @@ def storage_volume_snapshot_create(pool, volume, name, description=None, **kwarg
     description
         The snapshot's description.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -482,7 +486,7 @@ def storage_volume_snapshot_create(pool, volume, name, description=None, **kwarg
         salt '*' lxdapi.storage_volume_snapshot_create default data1 before-upgrade
     """
     return lxdapi_reconcile.resource_create(
-        boundary.connect(kwargs),
+        boundary.connect(connection),
         "storage_volume_snapshot",
         name,
         {"description": description},
@@ -492,7 +496,7 @@ def storage_volume_snapshot_create(pool, volume, name, description=None, **kwarg
 
 
 @boundary.errors
-def storage_volume_snapshot_restore(pool, volume, name, **kwargs):
+def storage_volume_snapshot_restore(pool, volume, name, **connection):
     """
     Restore a custom storage volume to one of its snapshots (what the volume held since
     is lost). LXD refuses while a running instance uses the volume.
@@ -506,7 +510,7 @@ def storage_volume_snapshot_restore(pool, volume, name, **kwargs):
     name
         The snapshot to restore.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -516,12 +520,12 @@ def storage_volume_snapshot_restore(pool, volume, name, **kwargs):
         salt '*' lxdapi.storage_volume_snapshot_restore default data1 before-upgrade
     """
     return lxdapi_reconcile.storage_volume_snapshot_restore(
-        boundary.connect(kwargs), pool, volume, name
+        boundary.connect(connection), pool, volume, name
     )
 
 
 @boundary.errors
-def storage_volume_snapshot_delete(pool, volume, name, **kwargs):
+def storage_volume_snapshot_delete(pool, volume, name, **connection):
     """
     Delete a snapshot of a custom storage volume. True if deleted, False if it did not
     exist.
@@ -535,7 +539,7 @@ def storage_volume_snapshot_delete(pool, volume, name, **kwargs):
     name
         The snapshot's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -545,7 +549,7 @@ def storage_volume_snapshot_delete(pool, volume, name, **kwargs):
         salt '*' lxdapi.storage_volume_snapshot_delete default data1 before-upgrade
     """
     return lxdapi_reconcile.resource_delete(
-        boundary.connect(kwargs), "storage_volume_snapshot", name, pool=pool, volume=volume
+        boundary.connect(connection), "storage_volume_snapshot", name, pool=pool, volume=volume
     )
 
 
@@ -558,7 +562,7 @@ def storage_volume_copy(
     to=None,
     volume_only=False,
     source_url=None,
-    **kwargs,
+    **connection,
 ):
     """
     Copy a custom storage volume, with its snapshots, on the same server or to another
@@ -595,7 +599,7 @@ def storage_volume_copy(
     source_url
         The URL the target reaches this server at (default: its first HTTPS address).
 
-    kwargs
+    connection
         Connection settings of the source; see the module.
 
     CLI Example:
@@ -607,7 +611,7 @@ def storage_volume_copy(
         salt '*' lxdapi.storage_volume_copy default data1 to=rack2
     """
     return lxdapi_volumes.storage_volume_copy(
-        boundary.connect(kwargs),
+        boundary.connect(connection),
         pool,
         name,
         new_name=new_name,
@@ -619,7 +623,7 @@ def storage_volume_copy(
 
 
 @boundary.errors
-def storage_volume_move(pool, name, to_pool=None, to=None, source_url=None, **kwargs):
+def storage_volume_move(pool, name, to_pool=None, to=None, source_url=None, **connection):
     """
     Move a custom storage volume to another pool (LXD's move: the instances and profiles
     using it follow it) or to another server (the destination pulls it, with its
@@ -647,7 +651,7 @@ def storage_volume_move(pool, name, to_pool=None, to=None, source_url=None, **kw
         The URL the destination reaches this server at (default: its first HTTPS
         address).
 
-    kwargs
+    connection
         Connection settings of the source; see the module.
 
     CLI Example:
@@ -657,7 +661,7 @@ def storage_volume_move(pool, name, to_pool=None, to=None, source_url=None, **kw
         salt '*' lxdapi.storage_volume_move default data1 to_pool=fast
         salt '*' lxdapi.storage_volume_move default data1 to=rack2
     """
-    api = boundary.connect(kwargs)
+    api = boundary.connect(connection)
     plan = lxdapi_volumes.plan_volume_migrated(
         api,
         pool,
@@ -672,7 +676,7 @@ def storage_volume_move(pool, name, to_pool=None, to=None, source_url=None, **kw
 
 @boundary.errors
 def storage_volume_backup_export(
-    pool, name, dest, volume_only=False, compression=None, optimized_storage=False, **kwargs
+    pool, name, dest, volume_only=False, compression=None, optimized_storage=False, **connection
 ):
     """
     Export a custom storage volume, with its snapshots, to a local backup tarball
@@ -701,7 +705,7 @@ def storage_volume_backup_export(
         True for the storage driver's own format (btrfs, zfs: faster, but only
         importable into a pool of the same driver); default False.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -711,7 +715,7 @@ def storage_volume_backup_export(
         salt '*' lxdapi.storage_volume_backup_export default data1 /srv/backups/data1.tar.gz
     """
     return lxdapi_volumes.storage_volume_backup_export(
-        boundary.connect(kwargs),
+        boundary.connect(connection),
         pool,
         name,
         dest,
@@ -722,7 +726,7 @@ def storage_volume_backup_export(
 
 
 @boundary.errors
-def storage_volume_backup_import(pool, path, name=None, **kwargs):
+def storage_volume_backup_import(pool, path, name=None, **connection):
     """
     Create a custom storage volume from a backup tarball (as
     ``storage_volume_backup_export`` writes it); return ``{"pool": ..., "name": ...}``.
@@ -737,7 +741,7 @@ def storage_volume_backup_import(pool, path, name=None, **kwargs):
     name
         A name for the new volume (default: the one in the backup).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -748,5 +752,5 @@ def storage_volume_backup_import(pool, path, name=None, **kwargs):
             name=data1-restored
     """
     return lxdapi_volumes.storage_volume_backup_import(
-        boundary.connect(kwargs), pool, boundary.local_source(path), name=name
+        boundary.connect(connection), pool, boundary.local_source(path), name=name
     )

@@ -34,7 +34,7 @@ def _certificate_text(certificate):
 
 
 @boundary.errors
-def certificate_list(recursion=0, **kwargs):
+def certificate_list(recursion=0, **connection):
     """
     List the server's trust store.
 
@@ -43,7 +43,7 @@ def certificate_list(recursion=0, **kwargs):
         (``name``, ``fingerprint``, ``type``, ``restricted``, ``projects``,
         ``certificate``).
 
-    kwargs
+    connection
         Connection settings (``remote``, ``endpoint``, ...); see the module.
 
     CLI Example:
@@ -52,11 +52,11 @@ def certificate_list(recursion=0, **kwargs):
 
         salt '*' lxdapi.certificate_list recursion=1
     """
-    return lxdapi_trust.certificate_list(boundary.connect(kwargs), recursion)
+    return lxdapi_trust.certificate_list(boundary.connect(connection), recursion)
 
 
 @boundary.errors
-def certificate_get(fingerprint, **kwargs):
+def certificate_get(fingerprint, **connection):
     """
     Return a trusted certificate (LXD's object) by fingerprint or unique prefix, or
     False.
@@ -64,7 +64,7 @@ def certificate_get(fingerprint, **kwargs):
     fingerprint
         The certificate's SHA-256 fingerprint, or a unique prefix of it.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -73,7 +73,7 @@ def certificate_get(fingerprint, **kwargs):
 
         salt '*' lxdapi.certificate_get 48b28ddc5658
     """
-    result = lxdapi_trust.certificate_get(boundary.connect(kwargs), fingerprint)
+    result = lxdapi_trust.certificate_get(boundary.connect(connection), fingerprint)
     return result.metadata if result else False
 
 
@@ -84,7 +84,7 @@ def certificate_add(
     type="client",
     restricted=False,
     projects=None,
-    **kwargs,
+    **connection,
 ):
     """
     Add a certificate to the server's trust store; return its fingerprint.
@@ -104,7 +104,7 @@ def certificate_add(
     projects
         The projects a restricted certificate may reach.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -114,12 +114,17 @@ def certificate_add(
         salt lxdhost lxdapi.certificate_add /srv/minion1.crt name=minion1
     """
     return lxdapi_trust.certificate_add(
-        boundary.connect(kwargs), _certificate_text(certificate), name, type, restricted, projects
+        boundary.connect(connection),
+        _certificate_text(certificate),
+        name,
+        type,
+        restricted,
+        projects,
     )
 
 
 @boundary.errors
-def certificate_delete(name, **kwargs):
+def certificate_delete(name, **connection):
     """
     Remove certificates from the trust store: every one called ``name``, else the one
     whose fingerprint is (or starts with, at least 8 digits) ``name``. Returns the
@@ -128,7 +133,7 @@ def certificate_delete(name, **kwargs):
     name
         The certificate's name or fingerprint.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -137,11 +142,11 @@ def certificate_delete(name, **kwargs):
 
         salt lxdhost lxdapi.certificate_delete minion1
     """
-    return lxdapi_trust.certificate_delete(boundary.connect(kwargs), name)
+    return lxdapi_trust.certificate_delete(boundary.connect(connection), name)
 
 
 @boundary.errors
-def certificate_token_create(name, restricted=False, projects=None, **kwargs):
+def certificate_token_create(name, restricted=False, projects=None, **connection):
     """
     Issue a trust token (as ``lxc config trust add --name NAME`` does): a client that
     presents it once, with :func:`authenticate`, gets its certificate trusted as ``name``.
@@ -156,7 +161,7 @@ def certificate_token_create(name, restricted=False, projects=None, **kwargs):
     projects
         The projects a restricted certificate may reach.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -166,7 +171,7 @@ def certificate_token_create(name, restricted=False, projects=None, **kwargs):
         salt lxdhost lxdapi.certificate_token_create minion1
     """
     return lxdapi_trust.certificate_token_create(
-        boundary.connect(kwargs), name, restricted, projects
+        boundary.connect(connection), name, restricted, projects
     )
 
 
@@ -223,7 +228,7 @@ def client_certificate_create(
 
 
 @boundary.errors
-def authenticate(remote=None, password=None, token=None, name=None, **kwargs):
+def authenticate(remote=None, password=None, token=None, name=None, **connection):
     """
     Get this minion's client certificate trusted by a remote LXD (``POST
     /1.0/certificates`` over HTTPS with the certificate, as ``lxc remote add`` does).
@@ -243,7 +248,7 @@ def authenticate(remote=None, password=None, token=None, name=None, **kwargs):
     name
         The name to give the certificate (password only; a token carries its own).
 
-    kwargs
+    connection
         Other connection settings; see the module.
 
     Returns ``{trusted: True, changed, fingerprint}``; a refused secret fails, saying
@@ -255,7 +260,7 @@ def authenticate(remote=None, password=None, token=None, name=None, **kwargs):
 
         salt minion1 lxdapi.authenticate lab token=eyJjbGllbnRfbmFtZSI6...
     """
-    conn, rest = boundary.split_connection(kwargs)
+    conn, rest = boundary.split_connection(connection)
     boundary.no_extra(rest)
     if remote:
         conn["remote"] = remote
@@ -265,13 +270,13 @@ def authenticate(remote=None, password=None, token=None, name=None, **kwargs):
 
 
 @boundary.errors
-def cluster_members(**kwargs):
+def cluster_members(**connection):
     """
     List the members of the LXD cluster: ``server_name``, ``url``, ``roles``,
     ``status`` (``Online``...), ``message``, ``architecture``, ``failure_domain``,
     ``groups``. Fails when the server is not clustered.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -280,11 +285,11 @@ def cluster_members(**kwargs):
 
         salt '*' lxdapi.cluster_members remote=cluster1
     """
-    return lxdapi_cluster.cluster_members(boundary.connect(kwargs))
+    return lxdapi_cluster.cluster_members(boundary.connect(connection))
 
 
 @boundary.errors
-def cluster_member_get(name, **kwargs):
+def cluster_member_get(name, **connection):
     """
     Return one cluster member (as in :func:`cluster_members`), or False if there is no
     such member. Fails when the server is not clustered.
@@ -292,7 +297,7 @@ def cluster_member_get(name, **kwargs):
     name
         The member's server name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -301,12 +306,12 @@ def cluster_member_get(name, **kwargs):
 
         salt '*' lxdapi.cluster_member_get node2 remote=cluster1
     """
-    return lxdapi_cluster.cluster_member_get(boundary.connect(kwargs), name) or False
+    return lxdapi_cluster.cluster_member_get(boundary.connect(connection), name) or False
 
 
 @boundary.errors
 def cluster_member_update(
-    name, description=None, failure_domain=None, roles=None, groups=None, config=None, **kwargs
+    name, description=None, failure_domain=None, roles=None, groups=None, config=None, **connection
 ):
     """
     Bring a cluster member's settings to what is given (a PUT with If-Match, only when
@@ -332,7 +337,7 @@ def cluster_member_update(
         Member config keys (``scheduler.instance``: ``all``, ``manual``, ``group``);
         ``""`` unsets one.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -343,21 +348,21 @@ def cluster_member_update(
             config='{"scheduler.instance": "manual"}'
     """
     plan = lxdapi_cluster.plan_cluster_member(
-        boundary.connect(kwargs), name, description, failure_domain, roles, groups, config
+        boundary.connect(connection), name, description, failure_domain, roles, groups, config
     )
-    plan.apply(boundary.connect(kwargs))
+    plan.apply(boundary.connect(connection))
     return plan.changes
 
 
 @boundary.errors
-def cluster_group_get(name, **kwargs):
+def cluster_group_get(name, **connection):
     """
     Return a cluster group (description, members), or False.
 
     name
         The group's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -366,18 +371,18 @@ def cluster_group_get(name, **kwargs):
 
         salt '*' lxdapi.cluster_group_get gpu
     """
-    return boundary.resource_get("cluster_group", name, kwargs)
+    return boundary.resource_get("cluster_group", name, connection)
 
 
 @boundary.errors
-def cluster_group_list(recursion=False, **kwargs):
+def cluster_group_list(recursion=0, **connection):
     """
-    List the cluster groups: names, or with ``recursion=True`` full objects.
+    List the cluster groups: names, or with ``recursion=1`` full objects.
 
     recursion
         True to return every group as LXD holds it (default False: names only).
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -387,12 +392,12 @@ def cluster_group_list(recursion=False, **kwargs):
         salt '*' lxdapi.cluster_group_list
     """
     return lxdapi_reconcile.resource_list(
-        boundary.connect(kwargs), "cluster_group", recursion=recursion
+        boundary.connect(connection), "cluster_group", recursion=recursion
     )
 
 
 @boundary.errors
-def cluster_group_create(name, members=None, description=None, **kwargs):
+def cluster_group_create(name, members=None, description=None, **connection):
     """
     Create a cluster group; return it as LXD then holds it. Fails if it exists.
 
@@ -405,7 +410,7 @@ def cluster_group_create(name, members=None, description=None, **kwargs):
     description
         The group's description.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -416,12 +421,12 @@ def cluster_group_create(name, members=None, description=None, **kwargs):
     """
     declared = {"members": members, "description": description}
     return lxdapi_reconcile.resource_create(
-        boundary.connect(kwargs), "cluster_group", name, declared
+        boundary.connect(connection), "cluster_group", name, declared
     )
 
 
 @boundary.errors
-def cluster_group_update(name, members=None, description=None, **kwargs):
+def cluster_group_update(name, members=None, description=None, **connection):
     """
     Bring a cluster group to the given members and description (a PUT with If-Match,
     only when something differs); return the changes.
@@ -435,7 +440,7 @@ def cluster_group_update(name, members=None, description=None, **kwargs):
     description
         The new description.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -445,11 +450,11 @@ def cluster_group_update(name, members=None, description=None, **kwargs):
         salt '*' lxdapi.cluster_group_update gpu members='["node2", "node3"]'
     """
     declared = {"members": members, "description": description}
-    return boundary.resource_update("cluster_group", name, declared, kwargs)
+    return boundary.resource_update("cluster_group", name, declared, connection)
 
 
 @boundary.errors
-def cluster_group_delete(name, **kwargs):
+def cluster_group_delete(name, **connection):
     """
     Delete a cluster group (LXD refuses while it has members). True if deleted, False if
     it did not exist.
@@ -457,7 +462,7 @@ def cluster_group_delete(name, **kwargs):
     name
         The group's name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -466,11 +471,11 @@ def cluster_group_delete(name, **kwargs):
 
         salt '*' lxdapi.cluster_group_delete gpu
     """
-    return lxdapi_reconcile.resource_delete(boundary.connect(kwargs), "cluster_group", name)
+    return lxdapi_reconcile.resource_delete(boundary.connect(connection), "cluster_group", name)
 
 
 @boundary.errors
-def cluster_member_evacuate(name, **kwargs):
+def cluster_member_evacuate(name, **connection):
     """
     Evacuate a cluster member: its instances are moved to other members or stopped, as
     their ``cluster.evacuate`` setting says. True if it did, False when the member was
@@ -479,7 +484,7 @@ def cluster_member_evacuate(name, **kwargs):
     name
         The member's server name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -488,11 +493,11 @@ def cluster_member_evacuate(name, **kwargs):
 
         salt '*' lxdapi.cluster_member_evacuate node2
     """
-    return lxdapi_cluster.cluster_member_state(boundary.connect(kwargs), name, "evacuate")
+    return lxdapi_cluster.cluster_member_state(boundary.connect(connection), name, "evacuate")
 
 
 @boundary.errors
-def cluster_member_restore(name, **kwargs):
+def cluster_member_restore(name, **connection):
     """
     Restore an evacuated cluster member: its instances come back and start again. True
     if it did, False when the member was online already.
@@ -500,7 +505,7 @@ def cluster_member_restore(name, **kwargs):
     name
         The member's server name.
 
-    kwargs
+    connection
         Connection settings; see the module.
 
     CLI Example:
@@ -509,11 +514,11 @@ def cluster_member_restore(name, **kwargs):
 
         salt '*' lxdapi.cluster_member_restore node2
     """
-    return lxdapi_cluster.cluster_member_state(boundary.connect(kwargs), name, "restore")
+    return lxdapi_cluster.cluster_member_state(boundary.connect(connection), name, "restore")
 
 
 @boundary.errors
-def cluster_token_create(name, **kwargs):
+def cluster_token_create(name, **connection):
     """
     Make a join token for a new cluster member (on an existing member); return the
     token text, as ``lxc cluster add NAME`` prints it. Good for one join; pass it to
@@ -523,7 +528,7 @@ def cluster_token_create(name, **kwargs):
     name
         The new member's server name.
 
-    kwargs
+    connection
         Connection settings of an existing member; see the module.
 
     CLI Example:
@@ -532,11 +537,11 @@ def cluster_token_create(name, **kwargs):
 
         salt node1 lxdapi.cluster_token_create node3
     """
-    return lxdapi_cluster.cluster_token_create(boundary.connect(kwargs), name)
+    return lxdapi_cluster.cluster_token_create(boundary.connect(connection), name)
 
 
 @boundary.errors
-def cluster_member_remove(name, force=False, **kwargs):
+def cluster_member_remove(name, force=False, **connection):
     """
     Remove a member from the cluster; return the changes (empty when it is no member).
     Refused while instances are on it, unless ``force``.
@@ -548,7 +553,7 @@ def cluster_member_remove(name, force=False, **kwargs):
         Remove it even though instances are on it (default False; they are lost to the
         cluster).
 
-    kwargs
+    connection
         Connection settings of a member; see the module.
 
     CLI Example:
@@ -557,7 +562,7 @@ def cluster_member_remove(name, force=False, **kwargs):
 
         salt node1 lxdapi.cluster_member_remove node3
     """
-    api = boundary.connect(kwargs)
+    api = boundary.connect(connection)
     plan = lxdapi_cluster.plan_cluster_member_absent(api, name, force=force)
     plan.apply(api)
     return plan.changes

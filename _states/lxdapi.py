@@ -37,7 +37,7 @@ def __virtual__():
 
 
 def server_config_present(
-    name, config, purge_config=False, force_secrets=False, target=None, **kwargs
+    name, config, purge_config=False, force_secrets=False, target=None, **connection
 ):
     """
     Ensure the LXD server's own config keys (``core.https_address``, ``images.*``,
@@ -65,7 +65,7 @@ def server_config_present(
         On an LXD cluster: the member whose own keys (``core.https_address``...) to
         manage.
 
-    kwargs
+    connection
         The connection settings (``remote``, ``endpoint``...).
 
     CLI Example:
@@ -80,7 +80,7 @@ def server_config_present(
     """
     return boundary.converge(
         name,
-        kwargs,
+        connection,
         lambda api: lxdapi_server.plan_server_config(
             api, config, purge_config, target, force_secrets
         ),

@@ -82,7 +82,7 @@ def file_managed(
     context=None,
     defaults=None,
     show_changes=True,
-    **kwargs,
+    **connection,
 ):
     """
     Ensure a file inside an instance has the declared content, mode and owner.
@@ -125,7 +125,7 @@ def file_managed(
         Put a ``diff`` of text content in the changes (default True; False for files
         that hold secrets: only digests are shown then).
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     With neither ``source`` nor ``contents`` only mode and owner are managed (a missing
@@ -144,7 +144,7 @@ def file_managed(
                 role: web
             - mode: '0644'
     """
-    name = kwargs.pop("name", None) or path
+    name = connection.pop("name", None) or path
     path = path or name
 
     def make_plan(api):
@@ -168,12 +168,12 @@ def file_managed(
         )
 
     return boundary.resource_converge(
-        name, f"File {path} in {container!r}", make_plan, kwargs, created_key="file"
+        name, f"File {path} in {container!r}", make_plan, connection, created_key="file"
     )
 
 
 def directory_present(
-    container, path=None, mode=None, uid=None, gid=None, makedirs=False, **kwargs
+    container, path=None, mode=None, uid=None, gid=None, makedirs=False, **connection
 ):
     """
     Ensure a folder exists inside an instance, with the declared mode and owner.
@@ -197,7 +197,7 @@ def directory_present(
     makedirs
         Create missing parent folders (default False).
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -211,7 +211,7 @@ def directory_present(
             - uid: 33
             - makedirs: True
     """
-    name = kwargs.pop("name", None) or path
+    name = connection.pop("name", None) or path
     path = path or name
     return boundary.resource_converge(
         name,
@@ -219,12 +219,12 @@ def directory_present(
         lambda api: lxdapi_files.plan_directory_present(
             api, container, path, mode, uid, gid, makedirs=makedirs
         ),
-        kwargs,
+        connection,
         created_key="folder",
     )
 
 
-def file_absent(container, path=None, **kwargs):
+def file_absent(container, path=None, **connection):
     """
     Ensure a file, symlink or empty folder does not exist inside an instance. A folder
     with entries fails the state (nothing in it is deleted).
@@ -235,7 +235,7 @@ def file_absent(container, path=None, **kwargs):
     path
         The absolute path inside the instance; defaults to the state's ``name``.
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -246,13 +246,13 @@ def file_absent(container, path=None, **kwargs):
           lxdapi.file_absent:
             - container: web1
     """
-    name = kwargs.pop("name", None) or path
+    name = connection.pop("name", None) or path
     path = path or name
     return boundary.resource_converge(
         name,
         f"File {path} in {container!r}",
         lambda api: lxdapi_files.plan_file_absent(api, container, path),
-        kwargs,
+        connection,
     )
 
 
@@ -269,7 +269,7 @@ def container_exec(
     group=None,
     success_retcodes=None,
     timeout=None,
-    **kwargs,
+    **connection,
 ):
     """
     Run a command in a running instance, as Salt's ``cmd.run`` does on a host: every time,
@@ -322,7 +322,7 @@ def container_exec(
         fails the state, saying so (LXD cannot cancel it: it may go on running in the
         instance). Default: the connection's ``wait_timeout`` (300 seconds).
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -369,7 +369,7 @@ def container_exec(
 
     return boundary.converge(
         name,
-        kwargs,
+        connection,
         make_plan,
         lambda plan: "Ran {} in {!r} (exit {}).".format(
             plan.argv, container, plan.changes["retcode"]

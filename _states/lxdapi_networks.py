@@ -24,7 +24,7 @@ def network_present(
     description=None,
     purge_config=False,
     member_config=None,
-    **kwargs,
+    **connection,
 ):
     """
     Ensure a managed network exists with the declared config keys and description.
@@ -57,7 +57,7 @@ def network_present(
         member, then the creation everywhere), and a creation that stopped half-way
         (``Pending`` or ``Errored``) is finished.
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -79,11 +79,11 @@ def network_present(
     """
     declared = {"type": type, "config": config, "description": description}
     return boundary.present(
-        "network", name, declared, kwargs, purge_config, member_config=member_config
+        "network", name, declared, connection, purge_config, member_config=member_config
     )
 
 
-def network_absent(name, **kwargs):
+def network_absent(name, **connection):
     """
     Ensure a managed network does not exist. Refuses (result False, naming them) while
     instances or profiles use it.
@@ -91,7 +91,7 @@ def network_absent(name, **kwargs):
     name
         The network's name.
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -101,11 +101,11 @@ def network_absent(name, **kwargs):
         br1:
           lxdapi.network_absent
     """
-    return boundary.absent("network", name, kwargs)
+    return boundary.absent("network", name, connection)
 
 
 def network_acl_present(
-    name, ingress=None, egress=None, config=None, description=None, purge_config=False, **kwargs
+    name, ingress=None, egress=None, config=None, description=None, purge_config=False, **connection
 ):
     """
     Ensure a network ACL exists with the declared rules, config keys and description.
@@ -136,7 +136,7 @@ def network_acl_present(
         Remove the config keys that are not declared (default False). Keys LXD sets
         itself go too unless declared (a network's generated addresses, for one).
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -151,10 +151,10 @@ def network_acl_present(
               - {action: reject, destination: 192.0.2.0/24, state: enabled}
     """
     declared = {"ingress": ingress, "egress": egress, "config": config, "description": description}
-    return boundary.present("network_acl", name, declared, kwargs, purge_config)
+    return boundary.present("network_acl", name, declared, connection, purge_config)
 
 
-def network_acl_absent(name, **kwargs):
+def network_acl_absent(name, **connection):
     """
     Ensure a network ACL does not exist. Refuses (result False, naming them) while
     networks or instances use it.
@@ -162,7 +162,7 @@ def network_acl_absent(name, **kwargs):
     name
         The ACL's name.
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -172,10 +172,10 @@ def network_acl_absent(name, **kwargs):
         web-in:
           lxdapi.network_acl_absent
     """
-    return boundary.absent("network_acl", name, kwargs)
+    return boundary.absent("network_acl", name, connection)
 
 
-def network_zone_present(name, config=None, description=None, purge_config=False, **kwargs):
+def network_zone_present(name, config=None, description=None, purge_config=False, **connection):
     """
     Ensure a network DNS zone exists with the declared config keys and description.
 
@@ -193,7 +193,7 @@ def network_zone_present(name, config=None, description=None, purge_config=False
         Remove the config keys that are not declared (default False). Keys LXD sets
         itself go too unless declared (a network's generated addresses, for one).
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -206,10 +206,10 @@ def network_zone_present(name, config=None, description=None, purge_config=False
                 dns.nameservers: ns1.example.net
     """
     declared = {"config": config, "description": description}
-    return boundary.present("network_zone", name, declared, kwargs, purge_config)
+    return boundary.present("network_zone", name, declared, connection, purge_config)
 
 
-def network_zone_absent(name, **kwargs):
+def network_zone_absent(name, **connection):
     """
     Ensure a network DNS zone does not exist (its records go with it). Refuses while
     networks use it.
@@ -217,7 +217,7 @@ def network_zone_absent(name, **kwargs):
     name
         The zone's name.
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -227,11 +227,11 @@ def network_zone_absent(name, **kwargs):
         lxd.example.net:
           lxdapi.network_zone_absent
     """
-    return boundary.absent("network_zone", name, kwargs)
+    return boundary.absent("network_zone", name, connection)
 
 
 def network_zone_record_present(
-    zone, name, entries=None, config=None, description=None, purge_config=False, **kwargs
+    zone, name, entries=None, config=None, description=None, purge_config=False, **connection
 ):
     """
     Ensure a record of a network DNS zone exists with the declared entries.
@@ -256,7 +256,7 @@ def network_zone_record_present(
         Remove the config keys that are not declared (default False). Keys LXD sets
         itself go too unless declared (a network's generated addresses, for one).
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -270,10 +270,12 @@ def network_zone_record_present(
               - {type: A, value: 192.0.2.10, ttl: 300}
     """
     declared = {"entries": entries, "config": config, "description": description}
-    return boundary.present("network_zone_record", name, declared, kwargs, purge_config, zone=zone)
+    return boundary.present(
+        "network_zone_record", name, declared, connection, purge_config, zone=zone
+    )
 
 
-def network_zone_record_absent(zone, name, **kwargs):
+def network_zone_record_absent(zone, name, **connection):
     """
     Ensure a record of a network DNS zone does not exist.
 
@@ -283,7 +285,7 @@ def network_zone_record_absent(zone, name, **kwargs):
     name
         The record's name.
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -294,11 +296,11 @@ def network_zone_record_absent(zone, name, **kwargs):
           lxdapi.network_zone_record_absent:
             - zone: lxd.example.net
     """
-    return boundary.absent("network_zone_record", name, kwargs, zone=zone)
+    return boundary.absent("network_zone_record", name, connection, zone=zone)
 
 
 def network_forward_present(
-    name, network, ports=None, config=None, description=None, purge_config=False, **kwargs
+    name, network, ports=None, config=None, description=None, purge_config=False, **connection
 ):
     """
     Ensure a network forward (an address of the host side forwarded into the network)
@@ -333,7 +335,7 @@ def network_forward_present(
     purge_config
         Remove the config keys that are not declared (default False).
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -349,11 +351,11 @@ def network_forward_present(
     """
     declared = {"ports": ports, "config": config, "description": description}
     return boundary.present(
-        "network_forward", name, declared, kwargs, purge_config, network=network
+        "network_forward", name, declared, connection, purge_config, network=network
     )
 
 
-def network_forward_absent(name, network, **kwargs):
+def network_forward_absent(name, network, **connection):
     """
     Ensure a network forward does not exist.
 
@@ -363,7 +365,7 @@ def network_forward_absent(name, network, **kwargs):
     network
         The network's name.
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -374,7 +376,7 @@ def network_forward_absent(name, network, **kwargs):
           lxdapi.network_forward_absent:
             - network: lxdbr0
     """
-    return boundary.absent("network_forward", name, kwargs, network=network)
+    return boundary.absent("network_forward", name, connection, network=network)
 
 
 def network_peer_present(
@@ -385,7 +387,7 @@ def network_peer_present(
     config=None,
     description=None,
     purge_config=False,
-    **kwargs,
+    **connection,
 ):
     """
     Ensure a peering from an OVN network to another exists (LXD reports it ``Pending``
@@ -413,7 +415,7 @@ def network_peer_present(
     purge_config
         Remove the config keys that are not declared (default False).
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -431,10 +433,12 @@ def network_peer_present(
         "config": config,
         "description": description,
     }
-    return boundary.present("network_peer", name, declared, kwargs, purge_config, network=network)
+    return boundary.present(
+        "network_peer", name, declared, connection, purge_config, network=network
+    )
 
 
-def network_peer_absent(name, network, **kwargs):
+def network_peer_absent(name, network, **connection):
     """
     Ensure a peering of an OVN network does not exist.
 
@@ -444,7 +448,7 @@ def network_peer_absent(name, network, **kwargs):
     network
         The OVN network's name.
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -455,4 +459,4 @@ def network_peer_absent(name, network, **kwargs):
           lxdapi.network_peer_absent:
             - network: ovn1
     """
-    return boundary.absent("network_peer", name, kwargs, network=network)
+    return boundary.absent("network_peer", name, connection, network=network)

@@ -23,7 +23,7 @@ def profile_present(
     description=None,
     purge_config=False,
     purge_devices=False,
-    **kwargs,
+    **connection,
 ):
     """
     Ensure a profile exists with the declared config keys, devices and description.
@@ -50,7 +50,7 @@ def profile_present(
     purge_devices
         Remove devices that are not declared (default False).
 
-    kwargs
+    connection
         ``project`` and the other connection settings (``remote``, ``endpoint``...).
 
     CLI Example:
@@ -69,10 +69,10 @@ def profile_present(
                   path: /srv
     """
     declared = {"config": config, "devices": devices, "description": description}
-    return boundary.present("profile", name, declared, kwargs, purge_config, purge_devices)
+    return boundary.present("profile", name, declared, connection, purge_config, purge_devices)
 
 
-def profile_absent(name, **kwargs):
+def profile_absent(name, **connection):
     """
     Ensure a profile does not exist. Refuses (result False, naming them) while
     instances use it.
@@ -80,7 +80,7 @@ def profile_absent(name, **kwargs):
     name
         The profile's name.
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -90,10 +90,10 @@ def profile_absent(name, **kwargs):
         old-profile:
           lxdapi.profile_absent
     """
-    return boundary.absent("profile", name, kwargs)
+    return boundary.absent("profile", name, connection)
 
 
-def project_present(name, config=None, description=None, purge_config=False, **kwargs):
+def project_present(name, config=None, description=None, purge_config=False, **connection):
     """
     Ensure a project exists with the declared config keys and description.
 
@@ -114,7 +114,7 @@ def project_present(name, config=None, description=None, purge_config=False, **k
         Remove the config keys that are not declared (default False). Keys LXD sets
         itself go too unless declared (a network's generated addresses, for one).
 
-    kwargs
+    connection
         Connection settings.
 
     CLI Example:
@@ -127,10 +127,10 @@ def project_present(name, config=None, description=None, purge_config=False, **k
                 limits.instances: 10
     """
     declared = {"config": config, "description": description}
-    return boundary.present("project", name, declared, kwargs, purge_config)
+    return boundary.present("project", name, declared, connection, purge_config)
 
 
-def project_absent(name, **kwargs):
+def project_absent(name, **connection):
     """
     Ensure a project does not exist. Refuses (result False, naming them) while it
     holds anything besides its own default profile.
@@ -138,7 +138,7 @@ def project_absent(name, **kwargs):
     name
         The project's name.
 
-    kwargs
+    connection
         Connection settings.
 
     CLI Example:
@@ -148,4 +148,4 @@ def project_absent(name, **kwargs):
         staging:
           lxdapi.project_absent
     """
-    return boundary.absent("project", name, kwargs)
+    return boundary.absent("project", name, connection)

@@ -20,7 +20,13 @@ def __virtual__():
 
 
 def storage_pool_present(
-    name, driver, config=None, description=None, purge_config=False, member_config=None, **kwargs
+    name,
+    driver,
+    config=None,
+    description=None,
+    purge_config=False,
+    member_config=None,
+    **connection,
 ):
     """
     Ensure a storage pool exists with the declared config keys and description.
@@ -54,7 +60,7 @@ def storage_pool_present(
         member, then the creation everywhere), and a creation that stopped half-way
         (``Pending`` or ``Errored``) is finished.
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -76,11 +82,11 @@ def storage_pool_present(
     """
     declared = {"driver": driver, "config": config, "description": description}
     return boundary.present(
-        "storage_pool", name, declared, kwargs, purge_config, member_config=member_config
+        "storage_pool", name, declared, connection, purge_config, member_config=member_config
     )
 
 
-def storage_pool_absent(name, **kwargs):
+def storage_pool_absent(name, **connection):
     """
     Ensure a storage pool does not exist. Refuses (result False, naming them) while
     volumes, instances or profiles use it.
@@ -88,7 +94,7 @@ def storage_pool_absent(name, **kwargs):
     name
         The pool's name.
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -98,7 +104,7 @@ def storage_pool_absent(name, **kwargs):
         data:
           lxdapi.storage_pool_absent
     """
-    return boundary.absent("storage_pool", name, kwargs)
+    return boundary.absent("storage_pool", name, connection)
 
 
 def storage_volume_present(
@@ -110,7 +116,7 @@ def storage_volume_present(
     description=None,
     purge_config=False,
     source=None,
-    **kwargs,
+    **connection,
 ):
     """
     Ensure a storage volume exists in ``pool`` with the declared config and description.
@@ -151,7 +157,7 @@ def storage_volume_present(
         URL this server reaches that one at; default: its first HTTPS address). Only
         custom volumes; only used at creation.
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -182,7 +188,7 @@ def storage_volume_present(
     declared = {"config": config, "content_type": content_type, "description": description}
     if source is None:
         return boundary.present(
-            "storage_volume", name, declared, kwargs, purge_config, pool=pool, type=type
+            "storage_volume", name, declared, connection, purge_config, pool=pool, type=type
         )
 
     def make_plan(api):
@@ -206,12 +212,12 @@ def storage_volume_present(
         name,
         "{} {!r}".format(lxdapi_kinds.resource_kind("storage_volume").title, name),
         make_plan,
-        kwargs,
+        connection,
         created_key="storage_volume",
     )
 
 
-def storage_volume_absent(pool, name, type="custom", **kwargs):
+def storage_volume_absent(pool, name, type="custom", **connection):
     """
     Ensure a storage volume does not exist. Refuses (result False, naming them) while
     instances use it.
@@ -225,7 +231,7 @@ def storage_volume_absent(pool, name, type="custom", **kwargs):
     type
         The volume type (default ``custom``).
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -236,10 +242,10 @@ def storage_volume_absent(pool, name, type="custom", **kwargs):
           lxdapi.storage_volume_absent:
             - pool: default
     """
-    return boundary.absent("storage_volume", name, kwargs, pool=pool, type=type)
+    return boundary.absent("storage_volume", name, connection, pool=pool, type=type)
 
 
-def storage_volume_snapshot_present(pool, volume, name, description=None, **kwargs):
+def storage_volume_snapshot_present(pool, volume, name, description=None, **connection):
     """
     Ensure a snapshot of a custom storage volume exists (taken when missing; an existing
     one is never taken again), with the declared description.
@@ -256,7 +262,7 @@ def storage_volume_snapshot_present(pool, volume, name, description=None, **kwar
     description
         The description; None: not managed.
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -272,13 +278,13 @@ def storage_volume_snapshot_present(pool, volume, name, description=None, **kwar
         "storage_volume_snapshot",
         name,
         {"description": description},
-        kwargs,
+        connection,
         pool=pool,
         volume=volume,
     )
 
 
-def storage_volume_snapshot_absent(pool, volume, name, **kwargs):
+def storage_volume_snapshot_absent(pool, volume, name, **connection):
     """
     Ensure a snapshot of a custom storage volume does not exist.
 
@@ -291,7 +297,7 @@ def storage_volume_snapshot_absent(pool, volume, name, **kwargs):
     name
         The snapshot's name.
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -303,7 +309,7 @@ def storage_volume_snapshot_absent(pool, volume, name, **kwargs):
             - pool: default
             - volume: data1
     """
-    return boundary.absent("storage_volume_snapshot", name, kwargs, pool=pool, volume=volume)
+    return boundary.absent("storage_volume_snapshot", name, connection, pool=pool, volume=volume)
 
 
 def _volume_moved(name, plan):

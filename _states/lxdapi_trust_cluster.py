@@ -20,7 +20,7 @@ def __virtual__():
 
 
 def cluster_member_present(
-    name, description=None, failure_domain=None, roles=None, groups=None, config=None, **kwargs
+    name, description=None, failure_domain=None, roles=None, groups=None, config=None, **connection
 ):
     """
     Ensure a member of an LXD cluster has the declared settings (None: not managed): one
@@ -45,7 +45,7 @@ def cluster_member_present(
     config
         Member config keys (``scheduler.instance``...); keys not declared are kept.
 
-    kwargs
+    connection
         The connection settings (``remote``, ``endpoint``...).
 
     CLI Example:
@@ -60,7 +60,7 @@ def cluster_member_present(
     """
     return boundary.converge(
         name,
-        kwargs,
+        connection,
         lambda api: lxdapi_cluster.plan_cluster_member(
             api, name, description, failure_domain, roles, groups, config
         ),
@@ -69,7 +69,7 @@ def cluster_member_present(
     )
 
 
-def cluster_group_present(name, members=None, description=None, **kwargs):
+def cluster_group_present(name, members=None, description=None, **connection):
     """
     Ensure a cluster group exists with the declared members and description (for
     placement with ``target: "@NAME"``). Members are compared as a set.
@@ -83,7 +83,7 @@ def cluster_group_present(name, members=None, description=None, **kwargs):
     description
         The description; None: not managed.
 
-    kwargs
+    connection
         The connection settings (``remote``, ``endpoint``...).
 
     CLI Example:
@@ -95,10 +95,10 @@ def cluster_group_present(name, members=None, description=None, **kwargs):
             - members: [node2, node3]
     """
     declared = {"members": members, "description": description}
-    return boundary.present("cluster_group", name, declared, kwargs)
+    return boundary.present("cluster_group", name, declared, connection)
 
 
-def cluster_group_absent(name, **kwargs):
+def cluster_group_absent(name, **connection):
     """
     Ensure a cluster group does not exist. LXD refuses to delete one that still has
     members (result False, with LXD's words).
@@ -106,7 +106,7 @@ def cluster_group_absent(name, **kwargs):
     name
         The group's name.
 
-    kwargs
+    connection
         The connection settings (``remote``, ``endpoint``...).
 
     CLI Example:
@@ -116,10 +116,10 @@ def cluster_group_absent(name, **kwargs):
         gpu:
           lxdapi.cluster_group_absent
     """
-    return boundary.absent("cluster_group", name, kwargs)
+    return boundary.absent("cluster_group", name, connection)
 
 
-def cluster_member_joined(name, token, server_address, member_config=None, **kwargs):
+def cluster_member_joined(name, token, server_address, member_config=None, **connection):
     """
     Ensure this server (the new member, reached on its own socket) is a member of the
     cluster a join token names, under ``name``: it joins with the token (the cluster's
@@ -143,7 +143,7 @@ def cluster_member_joined(name, token, server_address, member_config=None, **kwa
         asks them: a list of ``{entity: storage-pool|network, name, key, value}`` (a
         pool's ``source``, a network's ``parent``...).
 
-    kwargs
+    connection
         The connection settings of the new member (its local socket by default).
 
     CLI Example:
@@ -166,7 +166,7 @@ def cluster_member_joined(name, token, server_address, member_config=None, **kwa
 
     return boundary.converge(
         name,
-        kwargs,
+        connection,
         make_plan,
         lambda plan: "Joined the cluster as {} (through {}).".format(
             name, plan.changes["cluster"]["new"]["cluster_address"]
@@ -175,7 +175,7 @@ def cluster_member_joined(name, token, server_address, member_config=None, **kwa
     )
 
 
-def cluster_member_absent(name, force=False, **kwargs):
+def cluster_member_absent(name, force=False, **connection):
     """
     Ensure a server is not a member of the cluster: it is removed (``DELETE
     /1.0/cluster/members/NAME``) when it is one. Refused while instances are on it
@@ -188,7 +188,7 @@ def cluster_member_absent(name, force=False, **kwargs):
         Remove it even though instances are on it (default False; they are lost to the
         cluster).
 
-    kwargs
+    connection
         The connection settings of a member that stays (``remote``, ``endpoint``...).
 
     CLI Example:
@@ -200,7 +200,7 @@ def cluster_member_absent(name, force=False, **kwargs):
     """
     return boundary.converge(
         name,
-        kwargs,
+        connection,
         lambda api: lxdapi_cluster.plan_cluster_member_absent(api, name, force=force),
         f"Cluster member {name} removed.",
         f"{name} is not a member of the cluster.",
@@ -213,7 +213,7 @@ def certificate_present(
     type="client",
     restricted=False,
     projects=None,
-    **kwargs,
+    **connection,
 ):
     """
     Ensure a certificate is in the LXD server's trust store, named ``name``, with the
@@ -240,7 +240,7 @@ def certificate_present(
     projects
         The projects a restricted certificate may reach (default: none).
 
-    kwargs
+    connection
         Connection settings (``remote``, ``endpoint``, ...).
 
     CLI Example:
@@ -255,7 +255,7 @@ def certificate_present(
     """
     return boundary.converge(
         name,
-        kwargs,
+        connection,
         lambda api: lxdapi_trust.plan_certificate_present(
             api,
             name,
@@ -271,7 +271,7 @@ def certificate_present(
     )
 
 
-def certificate_absent(name, **kwargs):
+def certificate_absent(name, **connection):
     """
     Ensure no certificate called ``name`` (or with fingerprint ``name``, or one starting
     with it: at least 8 hex digits) is in the LXD server's trust store.
@@ -279,7 +279,7 @@ def certificate_absent(name, **kwargs):
     name
         The certificate's name or fingerprint.
 
-    kwargs
+    connection
         Connection settings (``remote``, ``endpoint``, ...).
 
     CLI Example:
@@ -291,7 +291,7 @@ def certificate_absent(name, **kwargs):
     """
     return boundary.converge(
         name,
-        kwargs,
+        connection,
         lambda api: lxdapi_trust.plan_certificate_absent(api, name),
         f"Certificate {name} removed from the trust store.",
         f"Certificate {name} is already absent.",

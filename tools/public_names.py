@@ -20,15 +20,26 @@ STATES = ("lxdapi", "lxd", "lxd_container", "lxd_image", "lxd_profile")
 
 
 def _signature(func):
+    """The signature as a caller sees it: the name of a ``**`` parameter is no part of
+    it (nothing can pass it by name), so it is shown as ``**kwargs`` whatever its name."""
     func = getattr(func, "func", func)  # Salt's LoadedFunc
     func = inspect.unwrap(func)
-    return str(inspect.signature(func))
+    signature = inspect.signature(func)
+    parameters = [
+        p.replace(name="kwargs") if p.kind is inspect.Parameter.VAR_KEYWORD else p
+        for p in signature.parameters.values()
+    ]
+    return str(signature.replace(parameters=parameters))
 
 
 def names(root):
     """``{"modules": {name: signature}, "sys.doc": [names], "states": {...}}``."""
     import salt.config
     import salt.loader
+    import salt.utils.entrypoints
+
+    # Only ``root``: not what an installed lxdapi's entry point would add.
+    salt.utils.entrypoints.iter_entry_points = lambda *args, **kwargs: []
 
     folder = tempfile.mkdtemp(prefix="lxdapi-names-")
     opts = salt.config.minion_config(None)

@@ -12,6 +12,17 @@ from salt_call_support import ROOT
 
 EXPECTED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "public_names.json")
 
+#: What the split decided to spell one way, applied to the list taken before it: the
+#: default of ``recursion`` was ``False`` in some functions and ``0`` in others (LXD
+#: takes 0, 1 or 2); it is ``0`` everywhere.
+RESPELLED = (("recursion=False", "recursion=0"),)
+
+
+def respelled(signature):
+    for before, after in RESPELLED:
+        signature = signature.replace(before, after)
+    return signature
+
 
 def loaded_names():
     done = subprocess.run(
@@ -35,7 +46,7 @@ def test_names_and_signatures_are_the_committed_ones():
         changed = {
             name: (expected[part][name], found[part][name])
             for name in expected[part]
-            if expected[part][name] != found[part][name]
+            if respelled(expected[part][name]) != found[part][name]
         }
         assert changed == {}, part
 
