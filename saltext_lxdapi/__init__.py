@@ -8,18 +8,25 @@ repository's ``_modules``, ``_states``, ``_utils`` and ``_beacons`` (installed a
 """
 
 import importlib.util
+import sys
 
 
 def get_dirs():
     """Return ``{"modules": [...], "states": [...], "utils": [...], "beacons": [...]}``
-    for Salt's loader.
+    for Salt's loader, and put the utils folder on ``sys.path``.
 
     The folders are found without importing them: importing ``saltext_lxdapi.utils``
-    loads the core, which Salt's modules do themselves from the utils folder Salt puts
-    first on their sys.path.
+    loads the core, which Salt's modules do themselves, through
+    ``lxdapi_loader.salt_boundary``. Salt puts the utils folders of ``module_dirs`` and of
+    a synced ``extmods`` on ``sys.path`` while it loads modules, but not an installed
+    extension's: this is where it goes there, once, so that the same one-line bootstrap
+    (``import lxdapi_loader``) works however lxdapi was found.
     """
     dirs = {}
     for ext_type in ("modules", "states", "utils", "beacons"):
         spec = importlib.util.find_spec("saltext_lxdapi." + ext_type)
         dirs[ext_type] = list(spec.submodule_search_locations)
+    for folder in dirs["utils"]:
+        if folder not in sys.path:
+            sys.path.append(folder)
     return dirs

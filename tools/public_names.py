@@ -6,12 +6,14 @@ The execution functions (``sys.doc lxdapi`` and ``lxd``), the state functions (`
 so that ``tests/integration/public_names.json`` (taken before the Salt side was split by
 family) can be compared with it on every Salt line.
 
-Usage: ``python tools/public_names.py [ROOT]``
+Usage: ``python tools/public_names.py [ROOT [LAYOUT]]`` (LAYOUT: ``module_dirs``, the
+default, ``extmods`` or ``installed``).
 """
 
 import inspect
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -32,23 +34,43 @@ def _signature(func):
     return str(signature.replace(parameters=parameters))
 
 
-def names(root):
-    """``{"modules": {name: signature}, "sys.doc": [names], "states": {...}}``."""
+#: How a minion can find lxdapi: ``module_dirs`` naming the checkout, the folders
+#: copied into its ``extmods`` as ``saltutil.sync_all`` does, or the installed package's
+#: ``salt.loader`` entry point alone.
+LAYOUTS = ("module_dirs", "extmods", "installed")
+
+
+def names(root, layout="module_dirs"):
+    """``{"modules": {name: signature}, "sys.doc": [names], "states": {...}}``, as a
+    minion finds lxdapi in ``layout`` (see :data:`LAYOUTS`)."""
     import salt.config
     import salt.loader
     import salt.utils.entrypoints
 
-    # Only ``root``: not what an installed lxdapi's entry point would add.
-    salt.utils.entrypoints.iter_entry_points = lambda *args, **kwargs: []
-
     folder = tempfile.mkdtemp(prefix="lxdapi-names-")
+    extmods = os.path.join(folder, "extmods")
+    if layout != "installed":
+        # Only ``root``: not what an installed lxdapi's entry point would add.
+        salt.utils.entrypoints.iter_entry_points = lambda *args, **kwargs: []
+    if layout == "extmods":
+        for source, synced in (
+            ("_modules", "modules"),
+            ("_states", "states"),
+            ("_utils", "utils"),
+            ("_beacons", "beacons"),
+        ):
+            shutil.copytree(
+                os.path.join(root, source),
+                os.path.join(extmods, synced),
+                ignore=shutil.ignore_patterns("__pycache__", "__init__.py"),
+            )
     opts = salt.config.minion_config(None)
     opts.update(
         {
             "file_client": "local",
-            "module_dirs": [root],
+            "module_dirs": [root] if layout == "module_dirs" else [],
             "cachedir": os.path.join(folder, "cache"),
-            "extension_modules": os.path.join(folder, "extmods"),
+            "extension_modules": extmods,
             "pki_dir": os.path.join(folder, "pki"),
             "sock_dir": os.path.join(folder, "sock"),
             "log_file": os.path.join(folder, "log"),
@@ -74,7 +96,10 @@ def main():
         if len(sys.argv) > 1
         else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     )
-    json.dump(names(root), sys.stdout, indent=1, sort_keys=True)
+    layout = sys.argv[2] if len(sys.argv) > 2 else "module_dirs"
+    if layout not in LAYOUTS:
+        raise SystemExit(f"public_names: layout is one of {', '.join(LAYOUTS)}, not {layout!r}")
+    json.dump(names(root, layout), sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
 
 

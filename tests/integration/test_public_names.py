@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from salt_call_support import ROOT
 
 EXPECTED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "public_names.json")
@@ -24,9 +26,9 @@ def respelled(signature):
     return signature
 
 
-def loaded_names():
+def loaded_names(layout="module_dirs"):
     done = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "tools", "public_names.py"), ROOT],
+        [sys.executable, os.path.join(ROOT, "tools", "public_names.py"), ROOT, layout],
         capture_output=True,
         text=True,
         timeout=300,
@@ -35,10 +37,13 @@ def loaded_names():
     return json.loads(done.stdout)
 
 
-def test_names_and_signatures_are_the_committed_ones():
+@pytest.mark.parametrize("layout", ["module_dirs", "extmods", "installed"])
+def test_names_and_signatures_are_the_committed_ones(layout):
+    """The files of one virtual name are merged by Salt's loader however a minion finds
+    them: ``module_dirs``, a synced ``extmods``, the installed package's entry point."""
     with open(EXPECTED) as handle:
         expected = json.load(handle)
-    found = loaded_names()
+    found = loaded_names(layout)
     for part in ("modules", "states"):
         missing = sorted(set(expected[part]) - set(found[part]))
         extra = sorted(set(found[part]) - set(expected[part]))
