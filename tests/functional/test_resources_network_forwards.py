@@ -332,10 +332,3 @@ def test_peers_on_a_bridge_are_refused_naming_ovn(states, modules, bridge, reque
     with pytest.raises(SaltInvocationError, match="network peers need an OVN network"):
         modules.lxdapi.network_peer_list(bridge.name)
     assert request_log.writes == []
-
-
-@pytest.mark.skip(
-    reason="network peers need an OVN network (ovn-northd), which this host does not have"
-)
-def test_peer_present_on_ovn():
-    """Two OVN networks peered both ways: present, no-op, absent (not run here)."""
