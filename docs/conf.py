@@ -10,7 +10,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 # imports them from its utils folder; the Salt modules are documented through the
 # installed package (``pip install -e .``): saltext_lxdapi.modules.lxdapi and friends.
 sys.path.insert(0, os.path.join(ROOT, "_utils"))
-# This site's own directive (the architecture page's table of the core's files).
+# This site's own directives (docs/_ext): the architecture page's table of the core's files
+# (lxdapi_parts); the import graph, the lists of Salt functions and their autodoc sections,
+# all read from the sources at build time (lxdapi_imports).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ext"))
 
 project = "lxdapi"
@@ -22,21 +24,23 @@ version = release = importlib.metadata.version("saltext-lxdapi")
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.viewcode",
+    "sphinx.ext.graphviz",
     "lxdapi_parts",
+    "lxdapi_imports",
 ]
 
 exclude_patterns = ["_build", "_ext"]
 templates_path = []
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["lxdapi.css"]
 
-html_theme = "alabaster"
+# The theme of the Salt extensions' documentation.
+html_theme = "furo"
 html_title = "lxdapi"
-html_theme_options = {
-    "description": "LXD and Incus from Salt, through the REST API",
-    "fixed_sidebar": True,
-    "page_width": "1160px",
-    "sidebar_width": "260px",
-}
+
+# Graphs (the import graph of the architecture page) as SVG: `dot` (Debian's graphviz,
+# installed by make deps) must be on PATH, or the build fails under -W.
+graphviz_output_format = "svg"
 
 # Signatures as in the source (the Salt functions take **kwargs connection settings).
 autodoc_member_order = "bysource"
