@@ -10,7 +10,8 @@
 #   make lines   the Salt-facing tests on the older Salt lines (SALT_LINES), each in its
 #                own virtualenv .venv-<version>, against LXD, the lines side by side
 #   make lint    set-up, then ruff: lint and format check (configured in pyproject.toml)
-#   make docs    set-up, then the documentation site in docs/_build/html (warnings fail)
+#   make docs    set-up, then the documentation site in docs/_build/html (warnings fail),
+#                checked in headless Chromium (tools/docs_check.py)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -43,13 +44,14 @@ setup: deps venv
 deps:
 	@if ! command -v lxd >/dev/null 2>&1 || ! command -v lxc >/dev/null 2>&1 \
 	    || ! dpkg -s busybox-static >/dev/null 2>&1 || ! command -v nft >/dev/null 2>&1 \
-	    || ! command -v debootstrap >/dev/null 2>&1; then \
+	    || ! command -v debootstrap >/dev/null 2>&1 || ! command -v dot >/dev/null 2>&1 \
+	    || ! command -v chromium >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing lxd, lxd-client, busybox-static, nftables, debootstrap"; \
+	    echo "Installing lxd, lxd-client, busybox-static, nftables, debootstrap, graphviz, chromium"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	      apt-get install -y -qq lxd lxd-client busybox-static nftables debootstrap >/dev/null; \
+	      apt-get install -y -qq lxd lxd-client busybox-static nftables debootstrap graphviz chromium >/dev/null; \
 	  else \
-	    echo "LXD missing: run as root, or: sudo apt-get install lxd lxd-client busybox-static nftables debootstrap"; \
+	    echo "LXD missing: run as root, or: sudo apt-get install lxd lxd-client busybox-static nftables debootstrap graphviz chromium"; \
 	    exit 1; \
 	  fi; \
 	fi
@@ -151,6 +153,7 @@ lint: setup
 docs: setup
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html \
 	  || { rm -rf docs/_build/html/.doctrees; exit 1; }
+	$(PY) tools/docs_check.py --screenshot docs/_build/architecture.png docs/_build/html
 
 clean:
 	-$(PY) tools/lxdhost.py stop .lxd
