@@ -12,9 +12,27 @@
 #   make lint    set-up, then ruff: lint and format check (configured in pyproject.toml)
 #   make docs    set-up, then the documentation site in docs/_build/html (warnings fail),
 #                checked in headless Chromium (tools/docs_check.py)
+#   make versions  each virtualenv's Python, Salt and lxdapi versions (made first if missing)
 
 PYTHON ?= python3
 VENV ?= .venv
+# Salt's newest line (the main $(VENV): make test, lint, docs) runs on the newest Python
+# here, the older lines (make lines) on Python 3.10, the one Salt's official 3006 and 3007
+# packages ship (3006.27 and later ship 3.11). Each is pyenv's build by default; name
+# another with make PYTHON_NEWEST=/path/to/python3.13 PYTHON_OLD_LINES=/path/to/python3.10.
+# A missing one stops the build with its name: nothing falls back to another Python. The
+# machine's python3 ($(PYTHON)) makes only the bench's virtualenvs and runs the tools.
+PYENV_ROOT ?= $(HOME)/.pyenv
+NEWEST_PYENV ?= 3.13.0
+OLD_LINES_PYENV ?= 3.10.13
+PYTHON_NEWEST ?= $(PYENV_ROOT)/versions/$(NEWEST_PYENV)/bin/python
+PYTHON_OLD_LINES ?= $(PYENV_ROOT)/versions/$(OLD_LINES_PYENV)/bin/python
+# A virtualenv's stamp names the Python it was made with (.installed-python3.13.0): one made
+# earlier with another Python, or whose Python is gone, is removed and made again.
+PY_VERSION_CODE = import platform; print(platform.python_version())
+python-version = $(shell $(1) -c '$(PY_VERSION_CODE)' 2>/dev/null)
+NEWEST_VERSION := $(call python-version,$(PYTHON_NEWEST))
+OLD_LINES_VERSION := $(call python-version,$(PYTHON_OLD_LINES))
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
@@ -22,7 +40,7 @@ PYTEST_ARGS ?=
 # newest of each that the package registry serves with its dependencies (3006.30 and
 # 3007.17 need a newer certifi than it has). Their wheels leave out most of what Salt
 # needs: SALT_DEPS adds it.
-SALT_LINES ?= 3006.16 3007.8
+SALT_LINES ?= 3006.29 3007.16
 SALT_DEPS = pyyaml jinja2 msgpack pycryptodomex psutil distro pyzmq tornado looseversion \
 	packaging markupsafe cryptography requests 'requests-unixsocket>=0.4.1' pytest \
 	pytest-salt-factories
@@ -37,7 +55,8 @@ LINES_IGNORED = test_core_api test_bench_features test_readiness test_faults \
 LINES_PYTEST_ARGS ?= tests/functional tests/integration \
 	$(foreach f,$(LINES_IGNORED),--ignore=tests/functional/$(f).py --ignore=tests/integration/$(f).py)
 
-.PHONY: setup deps venv test image old-salt-venv demo bench bench-venvs lines lint docs clean
+.PHONY: setup deps venv test image old-salt-venv demo bench bench-venvs lines lint docs \
+	versions clean
 
 setup: deps venv
 
@@ -73,10 +92,22 @@ deps:
 	  fi; \
 	fi
 
-venv: $(VENV)/.installed
+# $(call venv-with,DIR,VARIABLE,PYTHON,VERSION,PYENV): DIR a virtualenv of PYTHON (VERSION,
+# empty when it does not run), named by VARIABLE, pyenv's PYENV by default.
+define venv-with
+@[ -n "$(4)" ] || { echo "Missing Python: $(2)=$(3) does not run. Install it" \
+  "(pyenv install $(5)) or name another: make $(2)=/path/to/python" >&2; exit 1; }
+@if [ -e $(1)/pyvenv.cfg ] \
+    && [ "$$($(1)/bin/python -c '$(PY_VERSION_CODE)' 2>/dev/null)" != "$(4)" ]; then \
+  echo "$(1) was made with another Python: made again with $(3) ($(4))"; rm -rf $(1); \
+fi
+test -x $(1)/bin/python || $(3) -m venv $(1)
+endef
 
-$(VENV)/.installed: setup.cfg setup.py pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+venv: $(VENV)/.installed-python$(NEWEST_VERSION)
+
+$(VENV)/.installed-python$(NEWEST_VERSION): setup.cfg setup.py pyproject.toml
+	$(call venv-with,$(VENV),PYTHON_NEWEST,$(PYTHON_NEWEST),$(NEWEST_VERSION),$(NEWEST_PYENV))
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[tests,bench,docs,lint]'
 	touch $@
@@ -93,8 +124,10 @@ image: deps
 
 old-salt-venv: .venv-bench-salt3007/.installed
 
-.venv-%/.installed: setup.cfg setup.py pyproject.toml
-	test -x .venv-$*/bin/python || $(PYTHON) -m venv .venv-$*
+LINE_VENVS = $(foreach line,$(SALT_LINES),.venv-$(line)/.installed-python$(OLD_LINES_VERSION))
+
+.venv-%/.installed-python$(OLD_LINES_VERSION): setup.cfg setup.py pyproject.toml
+	$(call venv-with,.venv-$*,PYTHON_OLD_LINES,$(PYTHON_OLD_LINES),$(OLD_LINES_VERSION),$(OLD_LINES_PYENV))
 	.venv-$*/bin/python -m pip install -q --upgrade pip
 	.venv-$*/bin/python -m pip install -q 'salt==$*' $(SALT_DEPS)
 	.venv-$*/bin/python -m pip install -q --no-deps -e .   # keeps that Salt
@@ -103,7 +136,7 @@ old-salt-venv: .venv-bench-salt3007/.installed
 # The lines run side by side, each with its own private LXD daemon (about 11 min for both
 # here, against 21 one after the other: the tests wait on the daemon more than they
 # compute); each line's output is printed whole when both are done.
-lines: deps image $(foreach line,$(SALT_LINES),.venv-$(line)/.installed)
+lines: deps image $(LINE_VENVS)
 	@logs=$$(mktemp -d); \
 	for line in $(SALT_LINES); do \
 	  ( LXDAPI_SERVERS=lxd LXDAPI_IMAGE_CACHE=$(IMAGE_CACHE) \
@@ -154,6 +187,17 @@ docs: setup
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html \
 	  || { rm -rf docs/_build/html/.doctrees; exit 1; }
 	$(PY) tools/docs_check.py --screenshot docs/_build/architecture.png docs/_build/html
+
+# What each virtualenv runs (CI prints it after make setup).
+VERSIONS_PY = import importlib.metadata as m, platform, sys; \
+	d = {x.metadata["Name"].lower().replace("_", "-"): x.version for x in m.distributions()}; \
+	print("%-22s Python %-8s Salt %-8s saltext-lxdapi %s" % (sys.argv[1], \
+	platform.python_version(), d.get("salt", "-"), d.get("saltext-lxdapi", "-")))
+
+versions: venv old-salt-venv $(LINE_VENVS)
+	@for v in $(VENV) $(foreach line,$(SALT_LINES),.venv-$(line)) .venv-bench-salt3007; do \
+	  $$v/bin/python -I -c '$(VERSIONS_PY)' $$v || exit 1; \
+	done
 
 clean:
 	-$(PY) tools/lxdhost.py stop .lxd
