@@ -18,6 +18,8 @@ import glob
 import os
 import re
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SALT_FOLDERS = ("_modules", "_states", "_beacons")
 
@@ -129,3 +131,18 @@ def test_docstrings_name_parts_that_exist():
         wrong += [f"{relpath}: _utils/{name}.py" for name in sorted(by_path - core)]
         wrong += [f"{relpath}: ``{name}``" for name in sorted(by_literal - core - salt)]
     assert not wrong, "module docstrings name core parts that do not exist: " + ", ".join(wrong)
+
+
+@pytest.mark.parametrize("folder", ["_modules", "_states"])
+def test_the_main_file_of_a_virtual_name_lists_its_family_files(folder):
+    """``lxdapi.py`` of each folder says where the other families are: every
+    ``lxdapi_*.py`` file beside it, by name, and no name of a file that is not there."""
+    main = os.path.join(ROOT, folder, "lxdapi.py")
+    doc = ast.get_docstring(ast.parse(open(main).read()))
+    family = {
+        os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, folder, "lxdapi_*.py"))
+    }
+    named = set(re.findall(r"``(lxdapi_\w+)``", doc))
+    assert sorted(family - named) == [], "not named in the docstring"
+    core = {os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, "_utils", "*.py"))}
+    assert sorted(named - family - core) == [], "named but not there"
