@@ -12,7 +12,7 @@ import lxdapi_loader
 
 boundary = lxdapi_loader.salt_boundary(__file__, globals())
 
-import lxdapi_batch
+import lxdapi_spec
 
 __virtualname__ = "lxdapi"
 
@@ -54,11 +54,11 @@ def mod_aggregate(low, chunks, running):
     """
     if low.get("fun") != "container_present":
         return low
-    group = boundary.aggregate_group(low, chunks, running, lxdapi_batch.INSTANCE_ARGS)
+    group = boundary.aggregate_group(low, chunks, running, lxdapi_spec.ARGUMENTS)
     if len(group) == 1:
         return low
     low[boundary.AGGREGATE_KEY] = [
-        dict({k: chunk[k] for k in lxdapi_batch.INSTANCE_ARGS if k in chunk}, name=chunk["name"])
+        dict({k: chunk[k] for k in lxdapi_spec.ARGUMENTS if k in chunk}, name=chunk["name"])
         for chunk in group
     ]
     return low

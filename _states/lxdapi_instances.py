@@ -27,6 +27,7 @@ import lxdapi_instances
 import lxdapi_plans
 import lxdapi_readiness
 import lxdapi_reconcile
+import lxdapi_spec
 import lxdapi_values
 
 __virtualname__ = "lxdapi"
@@ -36,7 +37,7 @@ def __virtual__():
     return boundary.virtual(__virtualname__, needs="lxdapi.request")
 
 
-def snapshot_present(container, name, stateful=False, **kwargs):
+def snapshot_present(container, name, stateful=False, **connection):
     """
     Ensure an instance has a snapshot called ``name`` (taken now if missing).
 
@@ -52,7 +53,7 @@ def snapshot_present(container, name, stateful=False, **kwargs):
     stateful
         Include the running state (needs CRIU and a running instance; default False).
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -67,12 +68,12 @@ def snapshot_present(container, name, stateful=False, **kwargs):
         name,
         f"Snapshot {name!r} of {container!r}",
         lambda api: lxdapi_reconcile.plan_snapshot_present(api, container, name, stateful),
-        kwargs,
+        connection,
         created_key="snapshot",
     )
 
 
-def snapshot_absent(container, name, **kwargs):
+def snapshot_absent(container, name, **connection):
     """
     Ensure an instance has no snapshot called ``name``.
 
@@ -82,7 +83,7 @@ def snapshot_absent(container, name, **kwargs):
     name
         The snapshot's name.
 
-    kwargs
+    connection
         ``project`` and the other connection settings.
 
     CLI Example:
@@ -97,7 +98,7 @@ def snapshot_absent(container, name, **kwargs):
         name,
         f"Snapshot {name!r} of {container!r}",
         lambda api: lxdapi_reconcile.plan_snapshot_absent(api, container, name),
-        kwargs,
+        connection,
     )
 
 
@@ -234,37 +235,19 @@ def container_present(
 
         salt-call state.single lxdapi.container_present web1 source=busybox status=Running
     """
+    # The signature is the one copy of the spec's fields (a unit test compares them).
+    declared = {k: v for k, v in locals().items() if k in lxdapi_spec.ARGUMENTS}
     if project is not None:
         connection["project"] = project
     group = connection.pop(boundary.AGGREGATE_KEY, None)  # mod_aggregate made this state the first
-
-    def own_plan(api):
-        return lxdapi_readiness.plan_instance_ready(
-            api,
-            name,
-            wait_for=wait_for,
-            source=source,
-            config=config,
-            devices=devices,
-            profiles=profiles,
-            instance_type=type,
-            ephemeral=ephemeral,
-            description=description,
-            status=status,
-            target=target,
-            restart_on_change=restart_on_change,
-            purge_config=purge_config,
-            purge_devices=purge_devices,
-            timeout=timeout,
-            migrate=migrate,
-        )
 
     def make_plan(api):
         if group or boundary.context.get(boundary.AGGREGATED):
             aggregated = _aggregated_plan(api, name, group)
             if aggregated is not None:
                 return aggregated
-        return _using_run_listing(own_plan)(api)
+        spec = lxdapi_spec.InstanceSpec.from_arguments(declared)
+        return lxdapi_readiness.plan_instance_declared(api, name, spec, listing=_run_listing(api))
 
     def done(plan):
         return "Container {} {}.".format(
@@ -331,7 +314,7 @@ def containers_present(name, containers, defaults=None, **connection):
         name,
         connection,
         lambda api: lxdapi_batch.plan_instances_present(
-            api, containers, defaults, run_key=boundary.dunder("__instance_id__")
+            api, containers, defaults, listing=_shared_listing(api)
         ),
         _created_or_updated,
         lambda group: f"All {len(group.named)} containers are already as declared.",
@@ -691,6 +674,9 @@ def container_migrated(
 
 #: States of one run that share the listing.
 LISTING_STATES = ("container_present", "containers_present")
+#: The key in ``__context__`` of the runs' instance listings (by API: see
+#: :func:`lxdapi_batch.run_listing`).
+LISTINGS = "lxdapi.instance_listings"
 
 
 def _run_has_several_container_states():
@@ -708,21 +694,25 @@ def _run_has_several_container_states():
     return False
 
 
-def _using_run_listing(make_plan):
-    """``make_plan`` served by the run's instance listing when the run has several
-    container states (a lone state GETs its container: cheaper than a listing)."""
+def _shared_listing(api, asker=None):
+    """The instance listing the container states of this run share (one per API, kept
+    in ``__context__``), read now when it cannot serve (see
+    :func:`lxdapi_batch.run_listing`)."""
+    return lxdapi_batch.run_listing(
+        boundary.context.setdefault(LISTINGS, {}),
+        api,
+        run_key=boundary.dunder("__instance_id__"),
+        asker=asker,
+    )
 
-    def plan(api):
-        if _run_has_several_container_states():
-            low = boundary.dunder("__low__") or {}
-            lxdapi_batch.prefetch_instances(
-                api,
-                run_key=boundary.dunder("__instance_id__"),
-                asker=(low.get("__id__"), low.get("name")),
-            )
-        return lxdapi_batch.plan_using_listing(api, make_plan)
 
-    return plan
+def _run_listing(api):
+    """The run's listing for one ``container_present`` when the run has several container
+    states; None for a lone state (it GETs its container: cheaper than a listing)."""
+    if not _run_has_several_container_states():
+        return None
+    low = boundary.dunder("__low__") or {}
+    return _shared_listing(api, asker=(low.get("__id__"), low.get("name")))
 
 
 #: The container_present arguments a state that joins an aggregate may carry.
@@ -736,7 +726,7 @@ def _aggregated_plan(api, name, group):
         outcomes = lxdapi_batch.converge_each(
             api,
             {m["name"]: {k: v for k, v in m.items() if k != "name"} for m in group},
-            run_key=run,
+            listing=_shared_listing(api),
             apply=not boundary.testing,
         )
         for member, outcome in outcomes.items():

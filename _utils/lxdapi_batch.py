@@ -5,17 +5,15 @@ operations run concurrently (``create_instances``).
 A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
 uses from the others by name."""
 
-import threading
 import time
 import urllib.parse
-import weakref
 
 from lxdapi import APIException, reword
 from lxdapi_instances import instance_source
 from lxdapi_logs import explain_start_failure
 from lxdapi_plans import Plan, Write, refused_as_busy
 from lxdapi_readiness import parse_wait_for, plan_instance_declared
-from lxdapi_spec import ARGUMENTS, InstanceSpec, check_arguments
+from lxdapi_spec import InstanceSpec, check_arguments
 from lxdapi_values import check_name, lxd_config, lxd_devices
 
 
@@ -149,39 +147,6 @@ def run_listing(store, api, run_key=None, asker=None, max_age=LISTING_MAX_AGE):
     if asker is not None:
         listing.askers.add(asker)
     store[api] = listing
-    return listing
-
-
-# -- until the Salt side passes the listing itself (temporary) ---------------------------
-
-_COMPAT_STORE = weakref.WeakKeyDictionary()
-_COMPAT_SERVING = threading.local()
-_UNSET = object()
-
-
-def prefetch_instances(api, run_key=None, max_age=LISTING_MAX_AGE, asker=None):
-    """Temporary: :func:`run_listing` with a store of this module's."""
-    return run_listing(_COMPAT_STORE, api, run_key, asker, max_age)
-
-
-def plan_using_listing(api, make_plan):
-    """Temporary: ``make_plan(api)``, :func:`lxdapi_readiness.plan_instance_ready` in it
-    served by the listing :func:`prefetch_instances` read."""
-    _COMPAT_SERVING.listing = _COMPAT_STORE.get(api)
-    try:
-        return make_plan(api)
-    finally:
-        _COMPAT_SERVING.listing = None
-
-
-def serving_listing():
-    """Temporary: the listing :func:`plan_using_listing` serves now, or None."""
-    return getattr(_COMPAT_SERVING, "listing", None)
-
-
-def _compat_listing(api, listing, run_key):
-    if listing is None and run_key is not _UNSET:
-        return prefetch_instances(api, run_key=run_key)
     return listing
 
 
@@ -379,11 +344,6 @@ def create_instances(api, bodies, start=False, timeout=30):
     return [plan.name for plan in plans]
 
 
-#: The arguments a ``containers_present`` entry may hold: those of an
-#: :class:`lxdapi_spec.InstanceSpec`, by their names in the states (``type``...).
-INSTANCE_ARGS = ARGUMENTS
-
-
 def _instance_arguments(containers, defaults):
     """``containers`` (a list of names, or names mapped to their arguments) merged over
     ``defaults``, as ``{name: arguments}``; ValueError naming a bad entry or an unknown
@@ -424,7 +384,7 @@ def _instance_arguments(containers, defaults):
     return merged
 
 
-def plan_instances_present(api, containers, defaults=None, listing=None, run_key=_UNSET):
+def plan_instances_present(api, containers, defaults=None, listing=None):
     """The plans of many ``container_present`` at once: a :class:`PlanGroup`.
 
     ``containers``: a list of names, or a mapping of names to the arguments of an
@@ -435,7 +395,6 @@ def plan_instances_present(api, containers, defaults=None, listing=None, run_key
     before anything is written. :meth:`PlanGroup.apply` sends their writes side by side.
     """
     arguments = _instance_arguments(containers, defaults)
-    listing = _compat_listing(api, listing, run_key)
     if listing is None:
         listing = InstanceListing.read(api)
     plans = []
@@ -488,7 +447,7 @@ class AppliedPlan:
         return "<AppliedPlan {} {}>".format(self.name, "failed" if self.error else "ok")
 
 
-def converge_each(api, containers, listing=None, apply=True, run_key=_UNSET):
+def converge_each(api, containers, listing=None, apply=True):
     """Plan many instances each on its own, then apply the plans side by side
     (``apply``; test mode does not): what ``mod_aggregate`` does for the
     ``container_present`` states of a run.
@@ -499,7 +458,6 @@ def converge_each(api, containers, listing=None, apply=True, run_key=_UNSET):
     (ValueError, :class:`APIException`) that its planning raised, so that a bad entry
     fails its own state only and the others go on.
     """
-    listing = _compat_listing(api, listing, run_key)
     if listing is None:
         listing = InstanceListing.read(api)
     named, outcomes = [], {}

@@ -425,18 +425,6 @@ def _present_then_ready(api, name, spec, current):
     return plan
 
 
-def plan_instance_ready(api, name, wait_for=None, **present):
-    """Until the Salt side passes a spec and a listing (temporary): the
-    :func:`plan_instance_declared` of ``wait_for`` and the keyword arguments of an
-    :class:`lxdapi_spec.InstanceSpec`, with the listing that
-    :func:`lxdapi_batch.plan_using_listing` serves."""
-    import lxdapi_batch  # noqa: PLC0415 - temporary: both import this file
-    import lxdapi_spec  # noqa: PLC0415
-
-    spec = lxdapi_spec.InstanceSpec(wait_for=wait_for, **present)
-    return plan_instance_declared(api, name, spec, listing=lxdapi_batch.serving_listing())
-
-
 def plan_instance_running(api, name, wait_for=None, restart=False, timeout=30):
     """:func:`lxdapi_instances.plan_instance_status` to Running (``restart``: restart one
     that already runs), then a wait until it is ready (``wait_for``)."""

@@ -21,7 +21,7 @@ def _broken(*args, **kwargs):
 def test_a_bug_in_a_state_is_an_internal_error_with_its_traceback_logged(
     states, monkeypatch, caplog, request_log
 ):
-    monkeypatch.setattr(lxdapi_readiness, "plan_instance_ready", _broken)
+    monkeypatch.setattr(lxdapi_readiness, "plan_instance_declared", _broken)
     with caplog.at_level(logging.ERROR):
         ret = states.lxdapi.container_present(name="web-bug", source="busybox")
     assert ret.result is False
