@@ -1,6 +1,7 @@
-"""What the states of one run share: one instance listing serving every
-``container_present`` of the run, and plans applied side by side so that their LXD
-operations run concurrently (``create_instances``).
+"""What the states of one run share: one instance listing (kept by the caller for the
+run, :func:`run_listing`, and handed to the plans of its ``container_present`` states),
+and plans applied side by side so that their LXD operations run concurrently
+(``create_instances``).
 
 A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
 uses from the others by name."""
