@@ -715,7 +715,6 @@ def _run_listing(api):
     return _shared_listing(api, asker=(low.get("__id__"), low.get("name")))
 
 
-#: The container_present arguments a state that joins an aggregate may carry.
 def _aggregated_plan(api, name, group):
     """The outcome of ``name`` in its run's aggregate, or None when it has none. The
     first state of an aggregate (``group``: every member's arguments) converges them all
