@@ -74,6 +74,9 @@ def names(root, layout="module_dirs"):
             "pki_dir": os.path.join(folder, "pki"),
             "sock_dir": os.path.join(folder, "sock"),
             "log_file": os.path.join(folder, "log"),
+            # Salt 3006 and 3007 have lxd modules of their own: the adapters load instead
+            # of them only when asked (on 3008, which has none, always).
+            "lxdapi": {"replace_builtin_lxd": True},
         }
     )
     utils = salt.loader.utils(opts)
