@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ex
 project = "lxdapi"
 author = "the lxdapi authors"
 copyright = "lxdapi authors"
-# setup.cfg's version, as pip installed it (make setup: pip install -e .).
+# The version from git tags (setuptools_scm), as pip installed it (make setup).
 version = release = importlib.metadata.version("saltext-lxdapi")
 
 extensions = [
