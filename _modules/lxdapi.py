@@ -76,7 +76,7 @@ def request(method, path, data=None, wait=True, **connection):
         metadata (default True); False returns the operation as created.
 
     connection
-        Connection settings (``remote``, ``endpoint``, ``project``, ...); see the module.
+        Connection settings (``remote``, ``endpoint``, ``project``...): ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -105,7 +105,7 @@ def get(path, **connection):
         Relative to ``/1.0/`` (``instances``) or absolute (``/1.0``).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -130,7 +130,7 @@ def post(path, data=None, wait=True, **connection):
         Wait for an async operation (default True).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -155,7 +155,7 @@ def put(path, data=None, wait=True, **connection):
         Wait for an async operation (default True).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -180,7 +180,7 @@ def patch(path, data=None, wait=True, **connection):
         Wait for an async operation (default True).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -202,7 +202,7 @@ def delete(path, wait=True, **connection):
         Wait for an async operation (default True).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -220,7 +220,7 @@ def info(**connection):
     API version and extensions, auth, environment.
 
     connection
-        Connection settings (``remote``, ``endpoint``, ``project``, ...); see the module.
+        Connection settings (``remote``, ``endpoint``, ``project``...): ``_modules/lxdapi.py``.
 
     Returns ``{server, version, api_version, api_status, api_extensions, auth,
     auth_methods, environment}``; ``environment`` holds server name, kernel, storage driver,
@@ -246,7 +246,7 @@ def server_config_get(target=None, **connection):
         On an LXD cluster: the member whose own keys to read.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -277,7 +277,7 @@ def server_config_set(config, purge_config=False, force_secrets=False, target=No
         On an LXD cluster: the member whose own keys to change.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -318,7 +318,7 @@ def server_init(
         A list of projects: ``name``, ``config``, ``description``.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -349,7 +349,7 @@ def operation_list(recursion=0, **connection):
         1: the same with the operations themselves instead of their ids.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -372,7 +372,7 @@ def operation_get(operation, **connection):
         The operation's id, or its URL ``/1.0/operations/<id>``.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -398,7 +398,7 @@ def operation_wait(operation, timeout=None, **connection):
         Seconds to wait (default: the connection's ``wait_timeout``, 300).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 

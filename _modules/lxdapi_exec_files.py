@@ -68,7 +68,7 @@ def container_exec(
         the connection's ``wait_timeout`` (300 seconds).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -107,7 +107,7 @@ def container_log_list(name, **connection):
         The instance's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -133,7 +133,7 @@ def container_log_get(name, filename="lxc.log", lines=None, **connection):
         Only the last ``lines`` non-empty lines (default: the whole file).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -158,7 +158,7 @@ def container_console_log(name, lines=None, **connection):
         Only the last ``lines`` non-empty lines (default: all of it).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -197,7 +197,7 @@ def container_file_get(name, path, dest=None, **connection):
         Local path to write the content to instead of returning it.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -266,7 +266,7 @@ def container_file_put(
         True to create missing parent folders (default False).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -309,7 +309,7 @@ def container_file_delete(name, path, **connection):
         Absolute path in the instance.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -345,7 +345,7 @@ def container_mkdir(name, path, mode=None, uid=None, gid=None, makedirs=False, *
         True to create missing parent folders too (default False).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 

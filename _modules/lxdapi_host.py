@@ -31,7 +31,7 @@ def resources(target=None, **connection):
         On a cluster: the member to ask about.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -55,7 +55,7 @@ def storage_pool_resources(pool, target=None, **connection):
         On a cluster: the member whose share of the pool is meant.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -77,7 +77,7 @@ def project_state(name=None, **connection):
         The project (default: the connection's ``project``, else ``default``).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -105,7 +105,7 @@ def metrics(names=None, **connection):
         their ``# HELP`` and ``# TYPE`` lines are kept too (default: everything).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -145,7 +145,7 @@ def warning_list(status=None, type=None, severity=None, recursion=0, **connectio
         0 (default): UUIDs; 1: each warning's object.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -171,7 +171,7 @@ def warning_get(uuid, **connection):
         The warning's UUID.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -192,7 +192,7 @@ def warning_acknowledge(uuid, **connection):
         The warning's UUID.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -213,7 +213,7 @@ def warning_delete(uuid, **connection):
         The warning's UUID.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 

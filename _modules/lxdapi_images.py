@@ -27,7 +27,7 @@ def image_get(image, **connection):
         An alias (tried first) or a fingerprint.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -49,7 +49,7 @@ def image_list(recursion=0, **connection):
         0 (default): fingerprints; 1: each image's metadata.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -77,7 +77,7 @@ def image_import(source, alias=None, public=False, **connection):
         Let untrusted clients pull the image (default False).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -113,7 +113,7 @@ def image_pull(source, public=False, auto_update=False, **connection):
         Let the server refresh it from its source (default False).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -150,7 +150,7 @@ def image_publish(name, snapshot=None, alias=None, public=False, properties=None
         More image properties, a mapping (``{"os": "busybox"}``).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -179,7 +179,7 @@ def image_delete(image, **connection):
         An alias or a fingerprint.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -200,7 +200,7 @@ def image_alias_list(recursion=0, **connection):
         0 (default): names; 1: each alias's metadata.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -231,7 +231,7 @@ def image_alias_add(alias, image, description=None, move=False, **connection):
         Move an alias that points at another image (default False).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -254,7 +254,7 @@ def image_alias_delete(alias, **connection):
         The alias name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -280,7 +280,7 @@ def image_refresh(image, **connection):
         An alias (tried first) or a fingerprint (or a unique prefix).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -314,7 +314,7 @@ def image_export(image, dest, rootfs_dest=None, **connection):
         without it is an error, and nothing is written.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 

@@ -164,7 +164,7 @@ def call(name, fun, *args, clean=False, timeout=None, kwarg=None, **kwargs):
         connection setting such as ``timeout`` or ``project``): ``kwarg='{timeout: 5}'``.
 
     kwargs
-        Connection settings (see the module); any other keyword argument goes to the
+        Connection settings (see ``_modules/lxdapi.py``); any other keyword argument goes to the
         function. Its pillar: the host's pillar under ``lxdapi:pillar:<name>``.
 
     A non-zero return code, a salt-call that crashed, an instance that is not running or
@@ -205,7 +205,7 @@ def grains(name, *keys, **kwargs):
         Only these grains (default: all of them).
 
     kwargs
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -255,7 +255,7 @@ def sls(name, mods, saltenv=None, pillar=None, pillar_key=None, test=False, time
         Seconds the states may take before they are killed (default 600).
 
     kwargs
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -296,7 +296,7 @@ def thin_purge(name, **connection):
         The instance's name (it must be running; ``python3`` is not needed).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 

@@ -35,7 +35,7 @@ def container_get(name, **connection):
         The instance's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -58,7 +58,7 @@ def container_list(recursion=0, **connection):
         0 (default): names; 1: each instance's metadata; 2: with its state too.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -79,7 +79,7 @@ def container_state(name, **connection):
         The instance's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -138,7 +138,7 @@ def container_create(
         Cluster member to create it on.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -174,7 +174,7 @@ def container_rename(name, new_name, **connection):
         Its new name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -216,7 +216,7 @@ def container_copy(
         The URL the target reaches this server at (default: its first HTTPS address).
 
     connection
-        Connection settings of the source; see the module.
+        Connection settings of the source; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -268,7 +268,7 @@ def container_migrate(
         address).
 
     connection
-        Connection settings of the source; see the module.
+        Connection settings of the source; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -312,7 +312,7 @@ def container_backup_export(name, dest, instance_only=False, compression=None, *
         ``gzip`` (LXD's default), ``bzip2``, ``xz``, ``zstd``, ``lz4`` or ``none``.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -345,7 +345,7 @@ def container_backup_import(source, name=None, pool=None, **connection):
         The storage pool to create it in (default: the one in the backup).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -372,7 +372,7 @@ def container_delete(name, force=False, **connection):
         Kill a running or frozen instance first (as ``lxc delete --force``).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -408,7 +408,7 @@ def container_start(name, wait_for=None, **connection):
         was found), and a timeout is an error naming the condition and what was seen.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -441,7 +441,7 @@ def container_stop(name, force=False, timeout=30, **connection):
         Seconds the clean shutdown may take before it fails (default 30).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -478,7 +478,7 @@ def container_restart(name, force=False, timeout=30, wait_for=None, **connection
         was found), and a timeout is an error naming the condition and what was seen.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -505,7 +505,7 @@ def container_freeze(name, **connection):
         The instance's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -527,7 +527,7 @@ def container_unfreeze(name, **connection):
         The instance's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -556,7 +556,7 @@ def container_config_get(name, key=None, expanded=False, **connection):
         True: the config with the profiles' keys applied (``expanded_config``).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -594,7 +594,7 @@ def container_config_set(name, key=None, value=None, config=None, **connection):
         Several keys at once, as a dict (instead of, or besides, ``key``).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -633,7 +633,7 @@ def container_config_unset(name, key, **connection):
         A config key, or a list of them.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -671,7 +671,7 @@ def container_device_set(name, device=None, spec=None, devices=None, **connectio
         Several at once: ``{name: spec}``.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -708,7 +708,7 @@ def container_device_unset(name, device, **connection):
         A device's name, or a list of names.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -739,7 +739,7 @@ def snapshot_list(name, recursion=0, **connection):
         0 (default): names; 1: each snapshot's metadata.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -765,7 +765,7 @@ def snapshot_create(name, snapshot=None, stateful=False, **connection):
         Also save the running state (needs CRIU; default False).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -793,7 +793,7 @@ def snapshot_restore(name, snapshot, stateful=False, **connection):
         Also restore the running state of a stateful snapshot (default False).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -818,7 +818,7 @@ def snapshot_delete(name, snapshot, **connection):
         The snapshot's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 

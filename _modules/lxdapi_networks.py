@@ -32,7 +32,7 @@ def network_get(name, target=None, **connection):
         member-specific keys); default: the cluster-wide view.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -54,7 +54,7 @@ def network_list(recursion=0, **connection):
         True to return every network as LXD holds it (default False: names only).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -96,7 +96,7 @@ def network_create(
         everywhere) are made for you.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -147,7 +147,7 @@ def network_update(
         read and written with ``?target=MEMBER``. Not together with ``target``.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -180,7 +180,7 @@ def network_delete(name, **connection):
         The network's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -200,7 +200,7 @@ def network_acl_get(name, **connection):
         The ACL's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -220,7 +220,7 @@ def network_acl_list(recursion=0, **connection):
         True to return every ACL as LXD holds it (default False: names only).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -257,7 +257,7 @@ def network_acl_create(
         The ACL's description.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -299,7 +299,7 @@ def network_acl_update(
         Remove config keys that are not in ``config`` (default False).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -321,7 +321,7 @@ def network_acl_delete(name, **connection):
         The ACL's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -341,7 +341,7 @@ def network_zone_get(name, **connection):
         The zone's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -361,7 +361,7 @@ def network_zone_list(recursion=0, **connection):
         True to return every zone as LXD holds it (default False: names only).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -389,7 +389,7 @@ def network_zone_create(name, config=None, description=None, **connection):
         The zone's description.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -423,7 +423,7 @@ def network_zone_update(name, config=None, description=None, purge_config=False,
         Remove config keys that are not in ``config`` (default False).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -445,7 +445,7 @@ def network_zone_delete(name, **connection):
         The zone's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -468,7 +468,7 @@ def network_zone_record_get(zone, name, **connection):
         The record's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -492,7 +492,7 @@ def network_zone_record_list(zone, recursion=0, **connection):
         True to return every record as LXD holds it (default False: names only).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -529,7 +529,7 @@ def network_zone_record_create(
         The record's description.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -571,7 +571,7 @@ def network_zone_record_update(
         Remove config keys that are not in ``config`` (default False).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -599,7 +599,7 @@ def network_zone_record_delete(zone, name, **connection):
         The record's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -625,7 +625,7 @@ def network_forward_get(network, listen_address, **connection):
         form, which is used whatever form is given).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -650,7 +650,7 @@ def network_forward_list(network, recursion=0, **connection):
         only).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -693,7 +693,7 @@ def network_forward_create(
         The forward's description.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -742,7 +742,7 @@ def network_forward_update(
         Remove config keys that are not in ``config`` (default False).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -768,7 +768,7 @@ def network_forward_delete(network, listen_address, **connection):
         The forward's listen address.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -794,7 +794,7 @@ def network_peer_get(network, name, **connection):
         The peering's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -818,7 +818,7 @@ def network_peer_list(network, recursion=0, **connection):
         True to return every peering as LXD holds it (default False: names only).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -864,7 +864,7 @@ def network_peer_create(
         The peering's description.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -907,7 +907,7 @@ def network_peer_update(
         Remove config keys that are not in ``config`` (default False).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -934,7 +934,7 @@ def network_peer_delete(network, name, **connection):
         The peering's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 

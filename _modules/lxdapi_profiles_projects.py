@@ -28,7 +28,7 @@ def profile_get(name, **connection):
         The profile's name.
 
     connection
-        Connection settings (``remote``, ``endpoint``, ``project``, ...); see the module.
+        Connection settings (``remote``, ``endpoint``, ``project``...): ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -49,7 +49,7 @@ def profile_list(recursion=0, **connection):
         True to return every profile as LXD holds it (default False: names only).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -82,7 +82,7 @@ def profile_create(name, config=None, devices=None, description=None, **connecti
         The profile's description.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -128,7 +128,7 @@ def profile_update(
         Remove devices that are not in ``devices`` (default False).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -153,7 +153,7 @@ def profile_delete(name, **connection):
         The profile's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -174,7 +174,7 @@ def project_get(name, **connection):
         The project's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -194,7 +194,7 @@ def project_list(recursion=0, **connection):
         True to return every project as LXD holds it (default False: names only).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -223,7 +223,7 @@ def project_create(name, config=None, description=None, **connection):
         The project's description.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -255,7 +255,7 @@ def project_update(name, config=None, description=None, purge_config=False, **co
         Remove the config keys that are not given (default False).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -277,7 +277,7 @@ def project_delete(name, **connection):
         The project's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 

@@ -34,7 +34,7 @@ def storage_pool_get(name, target=None, **connection):
         member-specific keys); default: the cluster-wide view.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -55,7 +55,7 @@ def storage_pool_list(recursion=0, **connection):
         True to return every pool as LXD holds it (default False: names only).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -96,7 +96,7 @@ def storage_pool_create(
         everywhere) are made for you.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -148,7 +148,7 @@ def storage_pool_update(
         Remove the config keys that are not given (default False).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -179,7 +179,7 @@ def storage_pool_delete(name, **connection):
         The pool's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -207,7 +207,7 @@ def storage_volume_get(pool, name, type="custom", **connection):
         ``image``.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -233,7 +233,7 @@ def storage_volume_list(pool, type="custom", recursion=0, **connection):
         True to return every volume as LXD holds it (default False: names only).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -273,7 +273,7 @@ def storage_volume_create(
         The volume's description.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -314,7 +314,7 @@ def storage_volume_update(
         Remove config keys that are not in ``config`` (default False).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -344,7 +344,7 @@ def storage_volume_delete(pool, name, type="custom", **connection):
         The volume type (default ``custom``).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -373,7 +373,7 @@ def storage_volume_snapshot_get(pool, volume, name, **connection):
         The snapshot's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -406,7 +406,7 @@ def storage_volume_snapshot_update(pool, volume, name, description=None, **conne
         The snapshot's description; None: not managed.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -441,7 +441,7 @@ def storage_volume_snapshot_list(pool, volume, recursion=0, **connection):
         True to return every snapshot as LXD holds it (default False: names only).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -477,7 +477,7 @@ def storage_volume_snapshot_create(pool, volume, name, description=None, **conne
         The snapshot's description.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -511,7 +511,7 @@ def storage_volume_snapshot_restore(pool, volume, name, **connection):
         The snapshot to restore.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -540,7 +540,7 @@ def storage_volume_snapshot_delete(pool, volume, name, **connection):
         The snapshot's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -600,7 +600,7 @@ def storage_volume_copy(
         The URL the target reaches this server at (default: its first HTTPS address).
 
     connection
-        Connection settings of the source; see the module.
+        Connection settings of the source; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -652,7 +652,7 @@ def storage_volume_move(pool, name, to_pool=None, to=None, source_url=None, **co
         address).
 
     connection
-        Connection settings of the source; see the module.
+        Connection settings of the source; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -706,7 +706,7 @@ def storage_volume_backup_export(
         importable into a pool of the same driver); default False.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -742,7 +742,7 @@ def storage_volume_backup_import(pool, path, name=None, **connection):
         A name for the new volume (default: the one in the backup).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 

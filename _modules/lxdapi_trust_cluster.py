@@ -44,7 +44,7 @@ def certificate_list(recursion=0, **connection):
         ``certificate``).
 
     connection
-        Connection settings (``remote``, ``endpoint``, ...); see the module.
+        Connection settings (``remote``, ``endpoint``, ...); see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -65,7 +65,7 @@ def certificate_get(fingerprint, **connection):
         The certificate's SHA-256 fingerprint, or a unique prefix of it.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -105,7 +105,7 @@ def certificate_add(
         The projects a restricted certificate may reach.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -134,7 +134,7 @@ def certificate_delete(name, **connection):
         The certificate's name or fingerprint.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -162,7 +162,7 @@ def certificate_token_create(name, restricted=False, projects=None, **connection
         The projects a restricted certificate may reach.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -249,7 +249,7 @@ def authenticate(remote=None, password=None, token=None, name=None, **connection
         The name to give the certificate (password only; a token carries its own).
 
     connection
-        Other connection settings; see the module.
+        Other connection settings; see ``_modules/lxdapi.py``.
 
     Returns ``{trusted: True, changed, fingerprint}``; a refused secret fails, saying
     so. Pass the secret from pillar rather than on the command line.
@@ -277,7 +277,7 @@ def cluster_members(**connection):
     ``groups``. Fails when the server is not clustered.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -298,7 +298,7 @@ def cluster_member_get(name, **connection):
         The member's server name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -338,7 +338,7 @@ def cluster_member_update(
         ``""`` unsets one.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -363,7 +363,7 @@ def cluster_group_get(name, **connection):
         The group's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -383,7 +383,7 @@ def cluster_group_list(recursion=0, **connection):
         True to return every group as LXD holds it (default False: names only).
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -411,7 +411,7 @@ def cluster_group_create(name, members=None, description=None, **connection):
         The group's description.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -441,7 +441,7 @@ def cluster_group_update(name, members=None, description=None, **connection):
         The new description.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -463,7 +463,7 @@ def cluster_group_delete(name, **connection):
         The group's name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -485,7 +485,7 @@ def cluster_member_evacuate(name, **connection):
         The member's server name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -506,7 +506,7 @@ def cluster_member_restore(name, **connection):
         The member's server name.
 
     connection
-        Connection settings; see the module.
+        Connection settings; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -529,7 +529,7 @@ def cluster_token_create(name, **connection):
         The new member's server name.
 
     connection
-        Connection settings of an existing member; see the module.
+        Connection settings of an existing member; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
@@ -554,7 +554,7 @@ def cluster_member_remove(name, force=False, **connection):
         cluster).
 
     connection
-        Connection settings of a member; see the module.
+        Connection settings of a member; see ``_modules/lxdapi.py``.
 
     CLI Example:
 
