@@ -4,7 +4,7 @@ A real master and minion (pytest-salt-factories) per test. The master's ``file_r
 hold copies of the repository's ``_modules``, ``_states``, ``_utils`` and ``_beacons``;
 the minion has no ``module_dirs``: it gets lxdapi by ``saltutil.sync_all`` into its
 ``extmods`` folder. Its lxdapi beacon runs every second in the minion's main process, so
-the core is loaded there (the beacon's ``_core()`` and ``lxdapi.container_list``) and every
+the core is loaded there (the beacon's ``_boundary()`` and ``lxdapi.container_list``) and every
 job forks from a process that has it.
 
 Only the master's copies are changed, never the repository's files: the copy of
@@ -79,6 +79,7 @@ def core_mark():
 
         salt '*' lxdapi.core_mark
     """
+    import os as _os
     import sys as _sys
 
     return {
@@ -87,7 +88,7 @@ def core_mark():
         "core_in_sys_modules": _sys.modules["lxdapi"].__file__,
         "loader": lxdapi_loader.__file__,
         "module": __file__,
-        "pid": os.getpid(),
+        "pid": _os.getpid(),
     }
 '''
 
