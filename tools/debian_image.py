@@ -33,9 +33,14 @@ MIRROR = os.environ.get("LXDAPI_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 CACHE_DIR = os.environ.get("LXDAPI_IMAGE_CACHE", "/var/cache/lxdapi-test")
 
 # The instance's PID 1: LXD stops an instance by sending SIGPWR to it (Incus: the same),
-# then waits; an init that exits on it makes a clean stop take no time at all.
+# then waits; an init that exits on it makes a clean stop take no time at all. First it
+# mounts what systemd mounts in any container and LXD does not: a tmpfs at /dev/shm, where
+# POSIX semaphores live (Salt 3006.29 and 3007.16 make a multiprocessing.Lock when they
+# import salt.utils.gitfs, which salt-call does while it looks for a function it lacks).
 INIT = """#!/usr/bin/python3
-import os, signal, time
+import os, signal, subprocess, time
+os.makedirs("/dev/shm", exist_ok=True)
+subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=1777,nosuid,nodev", "tmpfs", "/dev/shm"])
 def stop(signum, frame):
     os._exit(0)
 for sig in (signal.SIGPWR, signal.SIGTERM, signal.SIGINT, signal.SIGUSR2):
