@@ -3,9 +3,10 @@
 The core is a folder of plain modules (``lxdapi.py``, ``lxdapi_plans.py``, ...) that
 import each other by their flat names. Who uses it:
 
-- Salt's execution and state modules: Salt puts every utils folder (``_utils`` of a
-  ``module_dirs`` entry, a synced ``extmods/utils``, an installed extension's ``utils``)
-  on ``sys.path`` while it loads them, so they ``import lxdapi_loader`` and call
+- Salt's execution and state modules: Salt puts the utils folders of ``module_dirs``
+  (``_utils``) and of a synced ``extmods`` on ``sys.path`` while it loads them, and the
+  installed package's ``get_dirs`` puts its own there (Salt does not for an entry
+  point's), so they ``import lxdapi_loader`` and call
   :func:`salt_boundary`, which loads the core and the Salt boundary
   (``lxdapi_salt``, not a part of the core: the one file here that imports Salt); the
   beacon, whose loader does not do that, puts its utils folder on ``sys.path`` itself
@@ -58,6 +59,9 @@ MODULES = (
 #: used as a library (it imports Salt).
 SALT_BOUNDARY = "lxdapi_salt"
 
+#: Every file this loader keeps in step with the disk: the core, itself, the boundary.
+FILES = MODULES + ("lxdapi_loader", SALT_BOUNDARY)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 _lock = threading.Lock()
@@ -66,7 +70,7 @@ _lock = threading.Lock()
 def stamp(folder):
     """What the core's files in ``folder`` are now: ``((name, mtime_ns, size), ...)``."""
     found = []
-    for name in MODULES + ("lxdapi_loader", SALT_BOUNDARY):
+    for name in FILES:
         try:
             info = os.stat(os.path.join(folder, name + ".py"))
         except OSError:
@@ -81,7 +85,7 @@ def _loaded_from(module):
 
 
 def _forget_all():
-    for name in MODULES + ("lxdapi_loader", SALT_BOUNDARY):
+    for name in FILES:
         sys.modules.pop(name, None)
 
 
