@@ -10,6 +10,7 @@ from lxdapi import (
     APIConflictException,
     APIException,
     APINotFoundException,
+    APIPreconditionFailed,
     get_or_none,
     name_from_url,
 )
@@ -345,11 +346,11 @@ def plan_resource_present(
     is applied: a preseed document's).
     Raises ValueError for bad input.
     """
-    _, want, member_config, url, current = _read_declared(
+    _, want, checked_member_config, url, current = _read_declared(
         api, kind, name, declared, member_config, url_params
     )
     if current is None:
-        plan = _plan_create_checked(api, kind, name, want, member_config, url, url_params)
+        plan = _plan_create_checked(api, kind, name, want, checked_member_config, url, url_params)
     else:
         plan = _plan_existing(
             api,
@@ -360,10 +361,40 @@ def plan_resource_present(
             url,
             purge_config,
             purge_devices,
-            member_config,
+            checked_member_config,
             url_params,
         )
-    return check_device_pools(api, kind, plan, planned_pools)
+    plan = check_device_pools(api, kind, plan, planned_pools)
+    plan.recover = recover_resource(
+        lambda fresh_api: plan_resource_present(
+            fresh_api,
+            kind,
+            name,
+            declared,
+            purge_config=purge_config,
+            purge_devices=purge_devices,
+            member_config=member_config,
+            planned_pools=planned_pools,
+            **url_params,
+        )
+    )
+    return plan
+
+
+def recover_resource(replan):
+    """The ``recover`` of a resource's plan: when its write was refused because another
+    client changed the resource since it was read (an If-Match that no longer matches) or
+    created it at that moment, plan again from a fresh read (``replan(api)``), once; the
+    fresh plan is empty when the other client already made what is declared."""
+
+    def recover(api, exc):
+        if not isinstance(exc, (APIPreconditionFailed, APIConflictException)):
+            return None
+        fresh = replan(api)
+        fresh.recover = None
+        return fresh
+
+    return recover
 
 
 def _read_declared(api, kind, name, declared, member_config, url_params):

@@ -2,7 +2,7 @@
 and our write. Our write carries the ETag of what we read (If-Match), so LXD refuses it
 with 412. A container's plan is then made again from a fresh read, once: the declared keys
 are written over what the other client read (what it set and we did not declare stays);
-a second refusal fails the state saying so. A profile's state fails at the first.
+a second refusal fails the state saying so. A profile's (any resource kind's) the same.
 
 The other client is real: ``lxc`` in its own process, run either between building a plan
 and applying it, or from a request observer on the core (called after the response to
@@ -174,15 +174,52 @@ def test_status_follows_the_config_planned_again(states, lxd, container, after_g
     assert instance["config"]["user.a"] == "ours"
 
 
-def test_profile_state_fails_on_a_change_between_get_and_patch(states, lxd, profile, after_get_of):
+def test_profile_change_between_get_and_patch_is_planned_again_once(
+    states, lxd, profile, after_get_of, request_log
+):
     fired = after_get_of(
-        "/profiles/" + profile, lambda: lxd.lxc("profile", "set", profile, "user.a", "theirs")
+        "/profiles/" + profile,
+        lambda: lxd.lxc("profile", "set", profile, "user.a=theirs", "user.b=also-theirs"),
     )
     ret = states.lxdapi.profile_present(name=profile, config={"user.a": "ours"})
     assert fired
+    assert ret.result is True, ret.comment
+    assert "changed by another client since it was read" in ret.comment
+    assert ret.changes == {"config": {"old": {"user.a": "theirs"}, "new": {"user.a": "ours"}}}
+    assert [(m, s) for m, _, s in request_log.writes] == [("PATCH", 412), ("PATCH", 200)]
+    config = config_of(lxd, profile, "profiles")
+    assert config["user.a"] == "ours" and config["user.b"] == "also-theirs"
+
+
+def test_profile_already_as_declared_after_the_refusal_writes_nothing_more(
+    states, lxd, profile, after_get_of, request_log
+):
+    """Two runs declaring the same profile at once: the one refused finds, from its
+    fresh read, what it declared already there; result True, no second write."""
+    after_get_of("/profiles/" + profile, lambda: lxd.lxc("profile", "set", profile, "user.a=ours"))
+    ret = states.lxdapi.profile_present(name=profile, config={"user.a": "ours"})
+    assert ret.result is True, ret.comment
+    assert ret.changes == {}
+    assert [(m, s) for m, _, s in request_log.writes] == [("PATCH", 412)]
+
+
+def test_profile_second_refusal_fails_the_state(states, lxd, profile, request_log):
+    count = []
+
+    def every_get(method, url, status):
+        if method == "GET" and status == 200 and url.endswith("/profiles/" + profile):
+            count.append(url)
+            lxd.lxc("profile", "set", profile, "user.a", f"theirs-{len(count)}")
+
+    core.API.observers.append(every_get)
+    try:
+        ret = states.lxdapi.profile_present(name=profile, config={"user.a": "ours"})
+    finally:
+        core.API.observers.remove(every_get)
     assert ret.result is False
-    assert "changed by another client since it was read; not overwritten" in ret.comment
-    assert config_of(lxd, profile, "profiles")["user.a"] == "theirs"
+    assert "tried again from a fresh read, after:" in ret.comment
+    assert [(m, s) for m, _, s in request_log.writes] == [("PATCH", 412), ("PATCH", 412)]
+    assert config_of(lxd, profile, "profiles")["user.a"] == "theirs-2"
 
 
 def test_module_update_fails_on_a_change_between_get_and_patch(modules, lxd, profile, after_get_of):
