@@ -36,12 +36,25 @@ def _text_or_base64(data):
 
 @boundary.errors
 def container_exec(
-    name, command, env=None, cwd=None, user=None, group=None, timeout=None, **connection
+    name,
+    command,
+    env=None,
+    cwd=None,
+    user=None,
+    group=None,
+    timeout=None,
+    output_cap=None,
+    output_file=None,
+    **connection,
 ):
     """
     Run a command in a running instance and return ``{retcode, stdout, stderr}``.
 
-    Uses LXD's record-output mode (no websockets); no shell is involved.
+    Uses LXD's record-output mode (no websockets); no shell is involved. The output is
+    read in chunks: of stdout and of stderr, the first and the last ``output_cap`` bytes
+    are returned; past that, a line between them says how much was left out
+    (``[... N bytes (x MiB) of stdout left out here ...]``) and the return holds
+    ``stdout_omitted`` (or ``stderr_omitted``), the number of bytes left out.
 
     name
         The instance's name.
@@ -67,6 +80,16 @@ def container_exec(
         says so (LXD cannot cancel it: it may go on running in the instance). Default:
         the connection's ``wait_timeout`` (300 seconds).
 
+    output_cap
+        Bytes kept from the start of each output, and as many from its end (default
+        1048576, 1 MiB).
+
+    output_file
+        An absolute path on the minion (in an existing folder) to write the whole
+        stdout to, and ``output_file`` + ``.stderr`` the whole stderr, streamed (never
+        whole in memory; 0600, complete or not there). The return names them
+        (``stdout_file``, ``stderr_file``) and holds the capped output as ever.
+
     connection
         Connection settings; see ``_modules/lxdapi.py``.
 
@@ -77,6 +100,7 @@ def container_exec(
         salt '*' lxdapi.container_exec web1 '["uname", "-a"]'
         salt '*' lxdapi.container_exec web1 '["sh", "-c", "echo $A"]' env='{"A": 1}'
         salt '*' lxdapi.container_exec web1 '["sleep", "60"]' timeout=5
+        salt '*' lxdapi.container_exec web1 '["journalctl"]' output_file=/tmp/web1.log
     """
     if timeout is not None:
         timeout = lxdapi_values.check_duration(timeout, "timeout")
@@ -89,12 +113,12 @@ def container_exec(
         user=user,
         group=group,
         timeout=timeout,
+        output_cap=output_cap,
+        output_file=output_file,
     )
-    return {
-        "retcode": result["retcode"],
-        "stdout": result["stdout"].decode("utf-8", "replace"),
-        "stderr": result["stderr"].decode("utf-8", "replace"),
-    }
+    result["stdout"] = result["stdout"].decode("utf-8", "replace")
+    result["stderr"] = result["stderr"].decode("utf-8", "replace")
+    return result
 
 
 @boundary.errors
@@ -184,8 +208,10 @@ def container_file_get(name, path, dest=None, **connection):
     Read a file (or list a directory) in an instance; False if it does not exist.
 
     Returns ``{path, type, mode, uid, gid}`` and ``content`` (UTF-8 text; base64 with
-    ``encoding: base64`` for binary data), ``entries`` for a directory, or ``dest`` when
-    the content was written to a local file.
+    ``encoding: base64`` for binary data), ``entries`` for a directory, or ``dest``,
+    ``size`` and ``sha256`` when the content was written to a local file. Content
+    returned is read into memory, up to 16 MiB: a larger file is an error that says its
+    size; give ``dest`` for it.
 
     name
         The instance's name.
@@ -194,7 +220,9 @@ def container_file_get(name, path, dest=None, **connection):
         Absolute path in the instance.
 
     dest
-        Local path to write the content to instead of returning it.
+        Absolute local path (in an existing folder) to write the content to instead of
+        returning it: streamed in chunks, never whole in memory, to a temporary file
+        beside it (0600) renamed when complete.
 
     connection
         Connection settings; see ``_modules/lxdapi.py``.
@@ -206,16 +234,15 @@ def container_file_get(name, path, dest=None, **connection):
         salt '*' lxdapi.container_file_get web1 /etc/hostname
         salt '*' lxdapi.container_file_get web1 /var/log/app.log dest=/tmp/app.log
     """
-    found = lxdapi_files.instance_file_get(boundary.connect(connection), name, path)
+    api = boundary.connect(connection)
+    if dest:
+        return lxdapi_files.instance_file_download(api, name, path, dest)
+    found = lxdapi_files.instance_file_get(api, name, path)
     if not found:
         return False
     info, content = found
     if info["type"] == "directory":
         info["entries"] = content
-    elif dest:
-        with open(dest, "wb") as fh:
-            fh.write(content)
-        info["dest"] = dest
     else:
         info["content"], encoding = _text_or_base64(content)
         if encoding:

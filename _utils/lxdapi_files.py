@@ -14,11 +14,19 @@ What LXD 5.0's file API (``/1.0/instances/NAME/files?path=``) does, and what fol
   entries cannot change them through this API (the plan says so and writes nothing);
 - a POST does not create missing parent folders: ``makedirs`` adds one POST per folder;
 - a DELETE removes a file, a symlink or an empty folder.
+
+Reads are streamed (``stream=True``, :data:`CHUNK_BYTES` at a time): a pull to a local
+file (:func:`instance_file_download`) never holds the file in memory, a plan keeps only
+what it compares, and content returned in memory is refused past
+:data:`CONTENT_MAX_BYTES` with an error naming the size.
 """
 
+import contextlib
 import difflib
 import hashlib
+import os
 import posixpath
+import tempfile
 import urllib.parse
 
 from lxdapi import APIException, APINotFoundException, get_or_none, response_header
@@ -28,6 +36,93 @@ from lxdapi_values import check_absolute_path, check_bool, check_id, check_name
 #: Content diffs are shown for text files up to this size (bytes); larger or binary
 #: content is reported by its sha256 digest only.
 DIFF_MAX_BYTES = 64 * 1024
+
+#: Bytes read from the server at a time when a body is streamed (files, exec output).
+CHUNK_BYTES = 1024 * 1024
+
+#: The most content of one file read into memory (``container_file_get`` without
+#: ``dest``; the content a ``file_managed`` writes back when only the mode or owner
+#: change): a larger file is refused with :class:`FileTooLarge`, naming its size.
+CONTENT_MAX_BYTES = 16 * 1024 * 1024
+
+
+class FileTooLarge(APIException):
+    """A file in an instance is larger than what is read into memory."""
+
+
+def size_words(size):
+    """A byte count as a person reads it: ``209715200 bytes (200.0 MiB)``."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size} bytes ({size / scale:.1f} {unit})"
+    return f"{size} bytes"
+
+
+def check_local_dest(dest, what="dest"):
+    """``dest`` as a local file to write: an absolute path in an existing folder, not a
+    folder itself; ValueError otherwise."""
+    dest = check_absolute_path(dest, what)
+    folder = os.path.dirname(dest)
+    if not os.path.isdir(folder):
+        raise ValueError(f"{what} {dest}: the folder {folder} does not exist")
+    if os.path.isdir(dest):
+        raise ValueError(f"{what} {dest} is a folder; give the file to write")
+    return dest
+
+
+class PartialFile:
+    """A local file written beside ``dest`` under a hidden temporary name (0600), renamed
+    to ``dest`` by :meth:`commit` and removed by :meth:`discard`: ``dest`` never holds
+    half of it. ``size`` and ``digest`` (sha256) grow with each :meth:`write`."""
+
+    def __init__(self, dest, prefix=".lxdapi-"):
+        self.dest = dest
+        handle, self.path = tempfile.mkstemp(prefix=prefix, dir=os.path.dirname(dest))
+        os.fchmod(handle, 0o600)
+        self.file = os.fdopen(handle, "wb")
+        self.size = 0
+        self.digest = hashlib.sha256()
+
+    def write(self, data):
+        self.file.write(data)
+        self.size += len(data)
+        self.digest.update(data)
+
+    def commit(self):
+        self.file.close()
+        os.replace(self.path, self.dest)
+
+    def discard(self):
+        self.file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+class FileBody:
+    """What a streamed read of a file found: its ``size``, its ``sha256``
+    (``"sha256:<hex>"``) and ``data``, its bytes, or None when it had more than the
+    bytes the reader kept."""
+
+    def __init__(self, size, sha256, data):
+        self.size, self.sha256, self.data = size, sha256, data
+
+
+def read_body(response, keep):
+    """Read a streamed ``response`` to its end, in chunks, and close it: a
+    :class:`FileBody` whose ``data`` is the content when it is at most ``keep`` bytes."""
+    digest, size, kept = hashlib.sha256(), 0, bytearray()
+    try:
+        for chunk in response.iter_content(CHUNK_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
+            if kept is not None:
+                if size <= keep:
+                    kept += chunk
+                else:
+                    kept = None
+    finally:
+        response.close()
+    return FileBody(size, "sha256:" + digest.hexdigest(), None if kept is None else bytes(kept))
 
 
 def file_mode(mode):
@@ -73,18 +168,21 @@ def instance_file_url(api, instance, path):
     )
 
 
-def instance_file_read(api, instance, path):
-    """A file or folder inside an instance: ``(content, info)``, or None when absent.
+def instance_file_open(api, instance, path):
+    """Start reading a file or folder inside an instance: ``(result, info)``, or None
+    when absent.
 
-    ``content`` is bytes (a folder: the list of its entries); ``info`` holds ``path``,
-    ``type`` (file, directory, symlink), ``mode`` (``"0644"``), ``uid`` and ``gid`` (ints),
-    from the server's ``X-LXD-*`` (Incus: ``X-Incus-*``) headers. Raises
+    ``result`` is the :class:`APIResult` of a streamed GET (``stream=True``): for a file,
+    the caller reads ``result.response`` (``iter_content``) and closes it; for a folder,
+    ``result.metadata`` lists its entries. ``info`` holds ``path``, ``type`` (file,
+    directory, symlink), ``mode`` (``"0644"``), ``uid`` and ``gid`` (ints), from the
+    server's ``X-LXD-*`` (Incus: ``X-Incus-*``) headers. Raises
     :class:`APINotFoundException` when the instance does not exist.
     """
     check_name(instance, "instance")
     url = instance_file_url(api, instance, path)
     try:
-        result = api.get(url)
+        result = api.get(url, stream=True)
     except APINotFoundException:
         require_instance(api, instance)
         return None
@@ -103,9 +201,86 @@ def instance_file_read(api, instance, path):
         "uid": int(response_header(response, "Uid") or 0),
         "gid": int(response_header(response, "Gid") or 0),
     }
+    return result, info
+
+
+def instance_file_body(api, instance, path, keep=0):
+    """A file or folder inside an instance, read streamed: ``(body, info)``, or None when
+    absent. ``body`` is a :class:`FileBody` (its ``data`` kept when at most ``keep``
+    bytes) or, for a folder, the list of its entries; ``info`` as
+    :func:`instance_file_open` gives it."""
+    found = instance_file_open(api, instance, path)
+    if found is None:
+        return None
+    result, info = found
     if info["type"] == "directory":
+        result.response.close()
         return list(result.metadata or []), info
-    return result.response.content, info
+    return read_body(result.response, keep), info
+
+
+def too_large(path, instance, size, limit, what=None):
+    """The :class:`FileTooLarge` of a file of ``size`` bytes, over ``limit`` bytes:
+    ``what`` says what the limit is for (default: reading it into memory, and the
+    advice to give ``dest``)."""
+    what = what or "read into memory; give dest (a local file) to stream it to disk instead"
+    size, limit = size_words(size), size_words(limit)
+    return FileTooLarge(error=f"{path} in {instance!r} is {size}, more than the {limit} {what}")
+
+
+def instance_file_read(api, instance, path, max_bytes=CONTENT_MAX_BYTES):
+    """A file or folder inside an instance: ``(content, info)``, or None when absent.
+
+    ``content`` is bytes (a folder: the list of its entries); ``info`` as
+    :func:`instance_file_open` gives it. A file of more than ``max_bytes`` raises
+    :class:`FileTooLarge` naming its size (:func:`instance_file_download` streams it to
+    a local file); :class:`APINotFoundException` when the instance does not exist.
+    """
+    found = instance_file_body(api, instance, path, keep=max_bytes)
+    if found is None:
+        return None
+    body, info = found
+    if info["type"] == "directory":
+        return body, info
+    if body.data is None:
+        raise too_large(path, instance, body.size, max_bytes)
+    return body.data, info
+
+
+def instance_file_download(api, name, path, dest):
+    """Pull a file from an instance to the local file ``dest``, streamed in chunks
+    (never whole in memory) to a temporary file beside ``dest`` (0600), renamed when
+    complete; return ``info`` (see :func:`instance_file_open`) with ``dest``, ``size``
+    and ``sha256``. A folder writes nothing: its ``info`` with ``entries``. False when
+    the file or the instance does not exist. ValueError for a bad ``dest`` (an absolute
+    path in an existing folder).
+    """
+    name = check_name(name, "name")
+    dest = check_local_dest(dest)
+    try:
+        found = instance_file_open(api, name, path)
+    except APINotFoundException:
+        return False
+    if found is None:
+        return False
+    result, info = found
+    response = result.response
+    if info["type"] == "directory":
+        response.close()
+        info["entries"] = list(result.metadata or [])
+        return info
+    partial = PartialFile(dest, ".lxdapi-pull-")
+    try:
+        for chunk in response.iter_content(CHUNK_BYTES):
+            partial.write(chunk)
+        partial.commit()
+    except BaseException:
+        partial.discard()
+        raise
+    finally:
+        response.close()
+    info.update(dest=dest, size=partial.size, sha256=partial.digest.hexdigest())
+    return info
 
 
 def require_instance(api, instance):
@@ -115,11 +290,13 @@ def require_instance(api, instance):
         raise APINotFoundException(error=f"instance {instance!r} does not exist")
 
 
-def instance_file_get(api, name, path):
+def instance_file_get(api, name, path, max_bytes=CONTENT_MAX_BYTES):
     """``(info, content)`` of a file or folder in an instance, or False when it (or the
-    instance) does not exist. ``content`` is bytes; for a folder, the list of entries."""
+    instance) does not exist. ``content`` is bytes; for a folder, the list of entries. A
+    file of more than ``max_bytes`` raises :class:`FileTooLarge` naming its size
+    (:func:`instance_file_download` streams it to a local file)."""
     try:
-        found = instance_file_read(api, check_name(name, "name"), path)
+        found = instance_file_read(api, check_name(name, "name"), path, max_bytes)
     except APINotFoundException:
         return False
     if found is None:
@@ -168,7 +345,7 @@ def _plan_parents(api, instance, path, makedirs, plan):
     missing = []
     folder = posixpath.dirname(path.rstrip("/")) or "/"
     while True:
-        found = instance_file_read(api, instance, folder)
+        found = instance_file_body(api, instance, folder)
         if found is not None:
             if found[1]["type"] not in ("directory", "symlink"):  # LXD follows a link
                 raise ValueError(
@@ -237,7 +414,10 @@ def plan_file_managed(
     content = _check_content(content)
     makedirs = check_bool(makedirs, "makedirs")
     plan = Plan(path)
-    current = instance_file_read(api, instance, path)
+    # Keep only what is compared: as many bytes as the new content (a longer file
+    # differs anyway), or, with no content given, what a rewrite would send back.
+    keep = CONTENT_MAX_BYTES if content is None else len(content)
+    current = instance_file_body(api, instance, path, keep=keep)
     if current is None:
         _plan_parents(api, instance, path, makedirs, plan)
         data = content if content is not None else b""
@@ -248,16 +428,17 @@ def plan_file_managed(
                 plan.add(key, None, value)
         plan.writes.append(_write(api, url, data, "file", wanted))
         return plan
-    data, info = current
+    body, info = current
     if info["type"] != "file":
         raise ValueError(
             "{} in {!r} is a {}, not a file; it was left as it is".format(
                 path, instance, info["type"]
             )
         )
+    data = body.data
     if content is not None and content != data:
-        plan.add("content", _digest(data), _digest(content))
-        diff = text_diff(data, content, path) if show_diff else None
+        plan.add("content", body.sha256, _digest(content))
+        diff = text_diff(data, content, path) if show_diff and data is not None else None
         if diff:
             plan.changes["content"]["diff"] = diff
         data = content
@@ -267,6 +448,16 @@ def plan_file_managed(
     if not plan.changes:
         return plan
     if set(plan.changes) - {"content"}:
+        if data is None:
+            raise too_large(
+                path,
+                instance,
+                body.size,
+                CONTENT_MAX_BYTES,
+                "that a change of mode or owner may rewrite (LXD sets them only on a file "
+                "it creates); it was left as it is (change them inside the instance: "
+                "lxdapi.container_exec with chmod/chown)",
+            )
         # LXD 5.0 applies X-LXD-mode/uid/gid only when it creates the file (and has no
         # X-LXD-modify-perm): recreate it, with every attribute given.
         plan.writes.append(Write("DELETE", url))
@@ -292,7 +483,7 @@ def plan_directory_present(api, instance, path, mode=None, uid=None, gid=None, m
     )
     makedirs = check_bool(makedirs, "makedirs")
     plan = Plan(path)
-    current = instance_file_read(api, instance, path)
+    current = instance_file_body(api, instance, path)
     if current is None:
         _plan_parents(api, instance, path, makedirs, plan)
         plan.add("folder", None, path)
@@ -340,7 +531,7 @@ def plan_file_absent(api, instance, path):
     check_name(instance, "instance")
     url = instance_file_url(api, instance, path)
     plan = Plan(path)
-    current = instance_file_read(api, instance, path)
+    current = instance_file_body(api, instance, path)
     if current is None:
         return plan
     content, info = current
@@ -352,7 +543,7 @@ def plan_file_absent(api, instance, path):
         )
     plan.add(info["type"] if info["type"] in ("file", "symlink") else "folder", path, None)
     if info["type"] == "file":
-        plan.add("content", _digest(content), None)
+        plan.add("content", content.sha256, None)
     plan.writes.append(Write("DELETE", url))
     return plan
 

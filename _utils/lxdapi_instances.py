@@ -22,7 +22,13 @@ from lxdapi import (
     reword,
 )
 from lxdapi_cluster import plan_instance_move
-from lxdapi_files import instance_file_read
+from lxdapi_files import (
+    CHUNK_BYTES,
+    PartialFile,
+    check_local_dest,
+    instance_file_body,
+    size_words,
+)
 from lxdapi_images import (
     FINGERPRINT_RE,
     image_alias_table,
@@ -778,30 +784,111 @@ def exec_body(command, environment=None, cwd=None, user=None, group=None):
     return body
 
 
-def read_exec_log(api, url):
-    """Read one recorded exec output (bytes) and delete it from the server."""
+#: Bytes of a command's stdout, and of its stderr, that :func:`instance_exec` keeps in
+#: memory from their start, and as many from their end (``output_cap``): what lies
+#: between is left out, a line in its place says how much, and ``stdout_omitted`` /
+#: ``stderr_omitted`` count it. ``output_file`` keeps the whole of it, on disk.
+EXEC_OUTPUT_CAP = 1024 * 1024
+
+
+class HeadTail:
+    """The start and the end of a stream (``cap`` bytes each), and its ``size``: fed
+    chunk by chunk (:meth:`add`), it never holds more than three times ``cap``."""
+
+    def __init__(self, cap):
+        self.cap, self.size = cap, 0
+        self.head, self.tail = bytearray(), bytearray()
+
+    def add(self, chunk):
+        self.size += len(chunk)
+        room = self.cap - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk and self.cap:
+            self.tail += chunk
+            if len(self.tail) > 2 * self.cap:
+                del self.tail[: -self.cap]
+
+    def kept(self, what):
+        """``(bytes, omitted)``: the whole stream when it fit, else its head, a line
+        saying how many bytes of ``what`` were left out, and its tail."""
+        tail = bytes(self.tail[-self.cap :]) if self.cap else b""
+        omitted = self.size - len(self.head) - len(tail)
+        if not omitted:
+            return bytes(self.head) + tail, 0
+        words = f"{size_words(omitted)} of {what} left out here: output_file keeps all of it"
+        line = f"\n[... {words} ...]\n"
+        return bytes(self.head) + line.encode() + tail, omitted
+
+
+def check_output_cap(cap):
+    """``cap`` (bytes, a whole number >= 0; None: :data:`EXEC_OUTPUT_CAP`) as an int;
+    ValueError otherwise."""
+    if cap is None:
+        return EXEC_OUTPUT_CAP
+    if isinstance(cap, str) and cap.strip().isdigit():
+        cap = int(cap)
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
+        raise ValueError(f"output_cap must be a number of bytes (a whole number >= 0), not {cap!r}")
+    return cap
+
+
+def read_exec_log(api, url, cap=EXEC_OUTPUT_CAP, what="stdout", partial=None):
+    """Read one recorded exec output, streamed in chunks, and delete it from the server;
+    return ``(bytes, omitted)``: its first and last ``cap`` bytes with a line between
+    them saying how many bytes were left out (``omitted``; 0 and the whole output when
+    it fit). ``partial``, a :class:`lxdapi_files.PartialFile`, gets the whole of it."""
+    kept = HeadTail(cap)
     if not url:
-        return b""
-    content = api.get(url).response.content
+        return kept.kept(what)
+    response = api.get(url, stream=True).response
+    try:
+        for chunk in response.iter_content(CHUNK_BYTES):
+            kept.add(chunk)
+            if partial is not None:
+                partial.write(chunk)
+    finally:
+        response.close()
     try:
         api.delete(url)
     except APIException as exc:  # the output was read; a leftover log is harmless
         log.debug("lxdapi: could not delete exec log %s: %s", url, exc)
-    return content
+    return kept.kept(what)
 
 
 def instance_exec(
-    api, name, command, environment=None, cwd=None, user=None, group=None, timeout=None
+    api,
+    name,
+    command,
+    environment=None,
+    cwd=None,
+    user=None,
+    group=None,
+    timeout=None,
+    output_cap=None,
+    output_file=None,
 ):
     """Run ``command`` (an argv list) in a running instance and wait for it.
 
     Returns ``{"retcode": int, "stdout": bytes, "stderr": bytes}``; the recorded output
-    logs are deleted from the server once read. A command that cannot start (not found)
-    raises :class:`APIException` naming it; one that has not exited after ``timeout``
-    seconds (default: the API's ``wait_timeout``) :class:`APITimeout`.
+    logs are read streamed and deleted from the server once read. Of each output, the
+    first and the last ``output_cap`` bytes are kept (default :data:`EXEC_OUTPUT_CAP`);
+    past that, a line between them says how much was left out, and the return holds
+    ``stdout_omitted`` (or ``stderr_omitted``): the bytes left out. ``output_file``, an
+    absolute path in an existing local folder, gets the whole stdout and
+    ``output_file + ".stderr"`` the whole stderr (each written beside under a temporary
+    name, 0600, renamed when complete), and the return their paths, ``stdout_file`` and
+    ``stderr_file``. A command that cannot start (not found) raises
+    :class:`APIException` naming it; one that has not exited after ``timeout`` seconds
+    (default: the API's ``wait_timeout``) :class:`APITimeout`.
     """
     name = check_name(name, "name")
     body = exec_body(command, environment, cwd, user, group)
+    cap = check_output_cap(output_cap)
+    if output_file is not None:
+        output_file = check_local_dest(output_file, "output_file")
+        check_local_dest(output_file + ".stderr", "output_file")
     try:
         op = api.post(api.instance_path(name, "exec"), json=body).wait(timeout)
     except APITimeout as exc:
@@ -816,11 +903,23 @@ def instance_exec(
         raise reword(exc, "exec {} in {}: {}".format(body["command"], name, exc.error)) from None
     meta = (op.metadata or {}).get("metadata") or {}
     output = meta.get("output") or {}
-    return {
-        "retcode": meta.get("return"),
-        "stdout": read_exec_log(api, output.get("1")),
-        "stderr": read_exec_log(api, output.get("2")),
-    }
+    out = {"retcode": meta.get("return")}
+    files = {}
+    try:
+        for key, fd, suffix in (("stdout", "1", ""), ("stderr", "2", ".stderr")):
+            if output_file is not None:
+                files[key] = PartialFile(output_file + suffix, ".lxdapi-exec-")
+            out[key], omitted = read_exec_log(api, output.get(fd), cap, key, files.get(key))
+            if omitted:
+                out[key + "_omitted"] = omitted
+        for key, partial in files.items():
+            partial.commit()
+            out[key + "_file"] = partial.dest
+    except BaseException:
+        for partial in files.values():
+            partial.discard()
+        raise
+    return out
 
 
 def command_argv(command, what="command"):
@@ -870,7 +969,7 @@ def exec_skip_reason(api, name, onlyif=None, unless=None, creates=None, **exec_a
             return f"unless_exec {argv} exited 0."
     if creates is not None:
         paths = check_paths(creates, "creates_path")
-        if all(instance_file_read(api, name, p) is not None for p in paths):
+        if all(instance_file_body(api, name, p) is not None for p in paths):
             return "{} already exist{}.".format(", ".join(paths), "s" if len(paths) == 1 else "")
     return None
 
@@ -928,6 +1027,9 @@ class ExecPlan(Plan):
             "stdout": out["stdout"].decode("utf-8", "replace"),
             "stderr": out["stderr"].decode("utf-8", "replace"),
         }
+        for key in ("stdout_omitted", "stderr_omitted"):
+            if key in out:
+                self.changes[key] = out[key]
         if out["retcode"] not in self.success_codes:
             raise CommandFailed(
                 error="{} in {!r} exited {}: {}".format(
