@@ -148,9 +148,13 @@ class APIException(Exception):
 
     def __str__(self):
         """The server's reason first, then the request: ``Instance not found (GET
-        /1.0/instances/web1)``."""
+        /1.0/instances/web1)``. Never empty: with neither a reason nor a request, what the
+        exception's class stands for."""
         label = self.request_label
         text = (f"{self.error} ({label})" if self.error else label) if label else self.error
+        if not text:
+            meaning = (self.__class__.__doc__ or self.__class__.__name__).strip()
+            text = f"{meaning.splitlines()[0]} (no reason given)"
         return text + "\n" + self.details if self.details else text
 
 
@@ -184,6 +188,22 @@ class APICertificateMismatch(APIConnectionError):
 
 class APIProjectNotFound(APIException):
     """The API's ``project`` does not exist (not a 404 of the resource asked for)."""
+
+
+class APIUnexpectedAnswer(APIException):
+    """The server's answer is not LXD's API: not JSON, JSON of another shape (no
+    ``type``, ``metadata`` of a kind the request cannot have), or cut short. Its message
+    names the server, the request, the HTTP status, the content type and the first bytes
+    of the body (a reverse proxy's error page, a web server on the wrong port...)."""
+
+    def __str__(self):
+        """The message, which names the request itself (see :func:`unexpected_answer`)."""
+        text = self.error or APIException.__str__(self)
+        return text + "\n" + self.details if self.details else text
+
+
+class APIAnswerTooLarge(APIUnexpectedAnswer):
+    """A JSON answer longer than the connection's ``max_body``: refused unread."""
 
 
 STATUS_EXCEPTIONS = {
@@ -226,6 +246,364 @@ def redact(data):
     return data
 
 
+# ------------------------------------------------------- answers: what LXD's API looks like
+
+
+#: The most a JSON answer may hold, in bytes, unless the connection's ``max_body`` says
+#: otherwise: a longer one is refused before it is read whole or parsed.
+DEFAULT_MAX_BODY = 64 * 1024 * 1024
+
+
+#: How much of a body that is not LXD's API is read (for its error; the rest is not).
+PEEK_BYTES = 4096
+
+
+#: How many of a body's first bytes an error shows.
+SHOWN_BYTES = 80
+
+
+#: The size of one read of a body.
+READ_CHUNK = 64 * 1024
+
+
+#: The last part of the URLs whose GET answers raw content (a file, a log, an export, the
+#: console's log, the metrics), not LXD's JSON.
+RAW_ENDPOINTS = ("files", "export", "console", "metrics")
+
+
+#: Collections whose members a GET answers as one object (``instances/web1``,
+#: ``storage-pools/p/volumes/custom/v``...).
+NAMED_COLLECTIONS = frozenset(
+    (
+        "instances",
+        "containers",
+        "virtual-machines",
+        "snapshots",
+        "images",
+        "aliases",
+        "profiles",
+        "networks",
+        "storage-pools",
+        "custom",
+        "projects",
+        "certificates",
+        "operations",
+        "members",
+        "groups",
+        "warnings",
+        "backups",
+        "network-acls",
+        "network-zones",
+        "records",
+        "forwards",
+        "load-balancers",
+        "peers",
+    )
+)
+
+
+#: The last part of the URLs whose GET answers one object wherever they are.
+OBJECT_ENDPOINTS = ("state", "resources", "wait")
+
+
+def is_json_type(content_type):
+    """True for a JSON content type (``application/json``, with or without parameters)."""
+    kind = str(content_type or "").split(";", 1)[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
+
+
+def _api_parts(url):
+    """The parts of ``url``'s path after its API version (``/1.0/instances/web1`` ->
+    ``["instances", "web1"]``), or None for a path outside the versioned API."""
+    parts = [p for p in urllib.parse.urlsplit(url).path.split("/") if p]
+    if not parts or not parts[0][:1].isdigit():
+        return None
+    return [urllib.parse.unquote(p) for p in parts[1:]]
+
+
+def raw_content_expected(method, url, params=None):
+    """True when LXD answers a ``method`` request of ``url`` with raw content rather than
+    its JSON: a GET of a file (``.../files``), a log (``.../logs/NAME``, an exec's
+    output), an export (an image's, a backup's), the console's log, a template's content
+    (``.../templates?path=``), the metrics."""
+    if method != "GET":
+        return False
+    parts = _api_parts(url)
+    if not parts:
+        return False
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+    if isinstance(params, dict):
+        query.update(params)
+    return (
+        parts[-1] in RAW_ENDPOINTS
+        or "logs" in parts[:-1]
+        or (parts[-1] == "templates" and bool(query.get("path")))
+    )
+
+
+def object_expected(method, url):
+    """True when LXD answers a ``method`` request of ``url`` with one object as its
+    ``metadata`` (a dict): a GET of the server (``/1.0``), of one member of a collection
+    (``instances/web1``), of a ``state``, ``resources`` or an operation's ``wait``."""
+    if method != "GET":
+        return False
+    parts = _api_parts(url)
+    if parts is None or raw_content_expected(method, url):
+        return False
+    if not parts or parts[-1] in OBJECT_ENDPOINTS:
+        return True
+    return (
+        len(parts) >= 2
+        and parts[-2] in NAMED_COLLECTIONS
+        and parts[-1] not in NAMED_COLLECTIONS
+        and parts[-1] != "volumes"
+    )
+
+
+def _json_kind(value):
+    """What a JSON value is, in words: ``a string``, ``a list``, ``null``..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def shape_problem(data, status, want_object=False):
+    """What makes ``data`` (a decoded JSON body, answered with HTTP ``status``) other
+    than an answer of LXD's API, in words; None when it is one.
+
+    An answer is an object whose ``type`` is ``sync``, ``async`` or ``error``; an error
+    has a numeric ``error_code`` and an ``error`` text; an async answer an ``operation``
+    path and the operation (an object) as ``metadata``; a sync answer ``metadata`` that
+    is an object, a list, a string or null, and an object where ``want_object``.
+    """
+    if not isinstance(data, dict):
+        return f"the JSON is {_json_kind(data)}, not an object"
+    kind = data.get("type")
+    if kind not in ("sync", "async", "error"):
+        if kind is None:
+            return "the JSON has no type"
+        return f"its type is {kind!r}, not sync, async or error"
+    meta = data.get("metadata")
+    if kind == "error":
+        code = data.get("error_code")
+        if not isinstance(code, int) or isinstance(code, bool):
+            return "an error answer with no numeric error_code"
+        if not isinstance(data.get("error"), str):
+            return "an error answer with no error text"
+        return None
+    if status >= 400:
+        return f"a {kind} answer with an HTTP error status"
+    if kind == "async":
+        operation = data.get("operation")
+        if not isinstance(operation, str) or not operation.startswith("/"):
+            return "an async answer with no operation path"
+        if not isinstance(meta, dict):
+            return f"an async answer whose metadata is {_json_kind(meta)}, not an operation"
+        return None
+    if want_object and not isinstance(meta, dict):
+        return f"its metadata is {_json_kind(meta)} where an object is due"
+    if not isinstance(meta, (dict, list, str, type(None))):
+        return f"its metadata is {_json_kind(meta)}"
+    return None
+
+
+def shown_body(body):
+    """The first :data:`SHOWN_BYTES` bytes of a body as an error shows them (text,
+    repr'd, ``...`` when there is more), or ``an empty body``."""
+    if not body:
+        return "an empty body"
+    text = bytes(body[: SHOWN_BYTES + 1]).decode("utf-8", "replace")
+    return repr(text[:SHOWN_BYTES] + ("..." if len(text) > SHOWN_BYTES else ""))
+
+
+def _content_words(content_type):
+    kind = str(content_type or "").split(";", 1)[0].strip().lower()
+    if not kind:
+        return "an answer with no Content-Type"
+    if "html" in kind:
+        return f"a {kind} page"
+    return f"a {kind} answer" if not is_json_type(kind) else kind
+
+
+def unexpected_answer(api, method, url, status, reason, content_type, body, problem=None, cls=None):
+    """The :class:`APIUnexpectedAnswer` (or ``cls``) for an answer that is not LXD's
+    API: its message names the server, the request, the HTTP status, the content type,
+    what is wrong (``problem``) and the first bytes of ``body``."""
+    cls = cls or APIUnexpectedAnswer
+    parts = urllib.parse.urlsplit(url)
+    label = f"{method} {parts.path}" + ("?" + parts.query if parts.query else "")
+    http_status = f"HTTP {status}" + (f" {reason}" if reason and status >= 400 else "")
+    text = (
+        f"the server at {api.display_endpoint} answered {label} with {http_status}, "
+        f"{_content_words(content_type)}, not LXD's API"
+        + (f" ({problem})" if problem else "")
+        + f": {shown_body(body)}"
+    )
+    return cls(method=method, url=url, status=status, error=text)
+
+
+class BodyPolicy:
+    """How much of an answer's body a session reads: up to ``max_body`` bytes of JSON
+    (more is refused, unread); all of the raw content a request expects (``raw``: a
+    file, a log); :data:`PEEK_BYTES` of anything else (refused anyway: not LXD's API)."""
+
+    def __init__(self, max_body=DEFAULT_MAX_BODY, raw=False):
+        self.max_body = max_body
+        self.raw = raw
+
+    def limit(self, content_type, status):
+        """``(limit, strict)`` for an answer: read at most ``limit`` bytes (None: all);
+        ``strict``: a longer body is refused (:class:`AnswerReadError`), else cut."""
+        if is_json_type(content_type):
+            return self.max_body, True
+        if self.raw and status < 400:
+            return None, False
+        return PEEK_BYTES, False
+
+
+class AnswerReadError(Exception):
+    """A body a session would not or could not read whole (longer than ``max_body``,
+    or cut short): what :meth:`API.request` turns into :class:`APIUnexpectedAnswer`
+    naming the server and the request."""
+
+    def __init__(self, status, reason, content_type, head, problem, too_large=False):
+        super().__init__(problem)
+        self.status = status
+        self.reason = reason
+        self.content_type = content_type
+        self.head = head
+        self.problem = problem
+        self.too_large = too_large
+
+    def refusal(self, api, method, url):
+        """The :class:`APIUnexpectedAnswer` (:class:`APIAnswerTooLarge`) to raise."""
+        return unexpected_answer(
+            api,
+            method,
+            url,
+            self.status,
+            self.reason,
+            self.content_type,
+            self.head,
+            self.problem,
+            cls=APIAnswerTooLarge if self.too_large else APIUnexpectedAnswer,
+        )
+
+
+def _declared_length(headers):
+    value = str(headers.get("Content-Length") or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _too_large(limit, size, declared):
+    if declared is not None and size is None:
+        return (
+            f"{declared} bytes by its Content-Length, more than max_body ({limit} bytes); "
+            "it was not read"
+        )
+    return (
+        f"more than max_body ({limit} bytes)"
+        + (" with no Content-Length" if declared is None else "")
+        + "; reading stopped there"
+    )
+
+
+def _cut_short(size, declared, why=""):
+    of = f" of {declared}" if declared is not None else ""
+    return f"the body was cut short after {size}{of} bytes" + (f": {why}" if why else "")
+
+
+def read_bounded(read, policy, status, reason, headers):
+    """Read a body with ``read(n)`` (a raw stream's read) as ``policy`` (a
+    :class:`BodyPolicy`) allows: ``(content, complete)``, ``complete`` False when the
+    rest was left unread (the connection must then be closed). Raises
+    :class:`AnswerReadError` for a JSON body longer than the policy's limit (by its
+    Content-Length, before anything is read, or while reading one with none) and for a
+    body cut short."""
+    content_type = headers.get("Content-Type", "")
+    limit, strict = policy.limit(content_type, status)
+    declared = _declared_length(headers)
+
+    def refuse(problem, head=b"", too_large=False):
+        return AnswerReadError(status, reason, content_type, head, problem, too_large)
+
+    if strict and limit is not None and declared is not None and declared > limit:
+        raise refuse(_too_large(limit, None, declared), too_large=True)
+    chunks, size = [], 0
+    while True:
+        want = READ_CHUNK if limit is None else max(1, min(READ_CHUNK, limit + 1 - size))
+        try:
+            chunk = read(want)
+        except http.client.IncompleteRead as exc:
+            chunks.append(exc.partial)
+            size += len(exc.partial)
+            raise refuse(_cut_short(size, declared), b"".join(chunks)[:PEEK_BYTES]) from None
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if limit is not None and size > limit:
+            if strict:
+                raise refuse(_too_large(limit, size, declared), chunks[0], too_large=True)
+            return b"".join(chunks)[:limit], False
+        if limit is not None and not strict and size >= limit:
+            return b"".join(chunks), False
+    content = b"".join(chunks)
+    if declared is not None and size < declared:
+        raise refuse(_cut_short(size, declared), content[:PEEK_BYTES])
+    return content, True
+
+
+def read_streamed(response, policy):
+    """Read a :class:`requests.Response` made with ``stream=True`` as ``policy``
+    allows (see :func:`read_bounded`), into its ``content``; close it when the rest is
+    left unread."""
+    chunks, size = [], 0
+    content_type = response.headers.get("Content-Type", "")
+    limit, strict = policy.limit(content_type, response.status_code)
+    declared = _declared_length(response.headers)
+
+    def refuse(problem, head=b"", too_large=False):
+        response.close()
+        return AnswerReadError(
+            response.status_code, response.reason, content_type, head, problem, too_large
+        )
+
+    if strict and limit is not None and declared is not None and declared > limit:
+        raise refuse(_too_large(limit, None, declared), too_large=True)
+    complete = True
+    try:
+        for chunk in response.iter_content(READ_CHUNK):
+            chunks.append(chunk)
+            size += len(chunk)
+            if limit is not None and size > limit and strict:
+                raise refuse(_too_large(limit, size, declared), chunks[0], too_large=True)
+            if limit is not None and size >= limit and not strict:
+                complete = False
+                break
+    except (
+        requests.exceptions.ChunkedEncodingError,
+        requests.exceptions.ConnectionError,
+        requests.exceptions.ContentDecodingError,
+    ) as exc:
+        raise refuse(
+            _cut_short(size, declared, _root_cause(exc)), b"".join(chunks)[:PEEK_BYTES]
+        ) from None
+    response._content = b"".join(chunks)
+    response._content_consumed = True
+    if not complete:
+        response.close()
+    return response
+
+
 # -------------------------------------------------------- results and operation waits
 
 
@@ -242,18 +620,67 @@ class APIResult:
         self.response = response
         self.request = response.request
         self.data = None
+        #: Why the body is not JSON although its content type says it is (None: it
+        #: parses, or it is not said to be JSON).
+        self.json_error = None
         # Only LXD's own JSON documents: a file or an exec log is data, even if it
         # happens to start with "{".
-        if "json" in response.headers.get("Content-Type", ""):
+        if is_json_type(response.headers.get("Content-Type", "")):
             try:
                 self.data = response.json()
-            except ValueError:
+            except ValueError as exc:
                 self.data = None
+                self.json_error = str(exc) or exc.__class__.__name__
 
     @property
     def metadata(self):
         """The ``metadata`` member of the JSON body (None if absent)."""
         return self.data.get("metadata") if isinstance(self.data, dict) else None
+
+    def metadata_object(self, what="the answer"):
+        """The ``metadata``, which must be an object (a dict): for a caller that reads
+        into it where the request alone does not say so. Raises
+        :class:`APIUnexpectedAnswer` naming the request otherwise (``what`` says what
+        was expected: ``the operation``...)."""
+        meta = self.metadata
+        if isinstance(meta, dict):
+            return meta
+        raise self.unexpected(f"{what} is {_json_kind(meta)} where an object is due")
+
+    def unexpected(self, problem=None):
+        """The :class:`APIUnexpectedAnswer` for this answer, saying ``problem``."""
+        response = self.response
+        return unexpected_answer(
+            self.api,
+            self.request.method,
+            self.request.url,
+            response.status_code,
+            response.reason,
+            response.headers.get("Content-Type", ""),
+            response.content if response._content_consumed else b"",
+            problem,
+        )
+
+    def check_answer(self, raw=False):
+        """Raise :class:`APIUnexpectedAnswer` unless this answer is LXD's API: JSON
+        (``application/json``) that parses, of LXD's shape (:func:`shape_problem`, an
+        object as ``metadata`` where the request calls for one); raw content (a file, a
+        log) where ``raw`` says the request expects it, with a status < 400. Return
+        self."""
+        response = self.response
+        status = response.status_code
+        if not is_json_type(response.headers.get("Content-Type", "")):
+            if raw and status < 400:
+                return self
+            raise self.unexpected()
+        if self.json_error is not None:
+            raise self.unexpected(f"the JSON does not parse: {self.json_error}")
+        problem = shape_problem(
+            self.data, status, object_expected(self.request.method, self.request.url)
+        )
+        if problem:
+            raise self.unexpected(problem)
+        return self
 
     @property
     def etag(self):
@@ -333,13 +760,18 @@ class APIResult:
                 params=params,
                 timeout=timeout + self.api.timeout,
             )
+        except APIUnexpectedAnswer:
+            raise
         except APIException as exc:
-            if operation_running(self.api, path, params):  # Incus: a timeout is an error
-                raise operation_error(self, APITimeout(exc.result), timeout) from None
+            # Incus and newer LXDs: a timeout is an error; a /wait that got no answer
+            # at all (APITimeout) may be one too.
+            running = operation_running(self.api, path, params)
+            if running is not None:
+                raise operation_timeout(self, running, timeout) from None
             raise operation_error(self, exc) from None
-        op = result.metadata or {}
+        op = result.metadata_object("the operation")
         if op.get("status") == "Running" or op.get("status_code") in OPERATION_RUNNING_CODES:
-            raise operation_error(self, APITimeout(result), timeout)
+            raise operation_timeout(self, op, timeout, result)
         return result
 
     def request_summary(self):
@@ -366,6 +798,8 @@ class APIResult:
         lines = [f"HTTP/{self.response.status_code}"]
         if self.data is not None:
             lines.append(json.dumps(redact(self.data), indent=4))
+        elif not self.response._content_consumed:
+            lines.append("<streamed body>")
         elif self.response.content:
             lines.append(f"<{len(self.response.content)} bytes>")
         return "\n".join(lines)
@@ -381,30 +815,64 @@ OPERATION_RUNNING_CODES = (103, 105, 106)
 
 
 def operation_running(api, path, params=None):
-    """True when the operation at ``path`` has not ended yet (one GET). LXD 5.0 answers a
-    ``/wait`` that times out with the operation, still running; Incus and LXD 5.21 and
-    later with an error ("context deadline exceeded", no operation in it): this tells
-    that apart from a failed operation."""
+    """The operation at ``path`` (its metadata, one GET) when it has not ended yet, else
+    None. LXD 5.0 answers a ``/wait`` that times out with the operation, still running;
+    Incus and LXD 5.21 and later with an error ("context deadline exceeded", no
+    operation in it): this tells that apart from a failed operation."""
     query = {k: v for k, v in (params or {}).items() if k != "timeout"}
     try:
-        meta = api.request("GET", path, params=query or None).metadata or {}
+        meta = api.request("GET", path, params=query or None).metadata
     except APIException:
-        return False
-    return meta.get("status_code") in OPERATION_RUNNING_CODES
+        return None
+    if isinstance(meta, dict) and meta.get("status_code") in OPERATION_RUNNING_CODES:
+        return meta
+    return None
 
 
-def operation_error(started, exc, timeout=None):
+def operation_words(operation):
+    """What an operation is doing, as LXD describes it, with the names of what it acts
+    on: ``Creating instance web1``; empty when it says nothing."""
+    if not isinstance(operation, dict):
+        return ""
+    words = str(operation.get("description") or "").strip()
+    names = []
+    resources = operation.get("resources")
+    if isinstance(resources, dict):
+        for urls in resources.values():
+            for url in urls if isinstance(urls, list) else ():
+                name = name_from_url(url)
+                if name and name not in names:
+                    names.append(name)
+    return " ".join([words] + names).strip() if words else " ".join(names)
+
+
+def operation_timeout(started, operation, timeout, result=None):
+    """The :class:`APITimeout` for an operation (``started``: the :class:`APIResult`
+    that started it) still running after ``timeout`` seconds: it names the operation,
+    what it is doing (``operation``: its metadata, as LXD last showed it), how long it
+    was waited for, and the request that started it."""
+    path = (started.operation or "").split("?", 1)[0]
+    doing = operation_words(operation) or operation_words(started.metadata)
+    doing = f" ({doing})" if doing else ""
+    text = (
+        f"operation {path or '(unknown)'}{doing} still running after {float(timeout):g} s; "
+        "it was left running, not cancelled"
+    )
+    exc = APITimeout(result, error=text)
+    exc.operation = started.operation
+    if started.request is not None:
+        exc.method, exc.url = started.request.method, started.request.url
+    return exc
+
+
+def operation_error(started, exc):
     """Name the request that started an operation (``started``, its :class:`APIResult`)
-    and the operation in the error of its failed or timed-out ``/wait``; return ``exc``."""
+    and the operation in the error of its failed ``/wait``; return ``exc``."""
     if started.request is None or exc.result is None or exc.result.response.status_code >= 400:
         return exc  # the /wait itself was refused (404 ...): keep that error
     exc.operation = started.operation
     exc.method, exc.url = started.request.method, started.request.url
-    if isinstance(exc, APITimeout):
-        text = f"still running after {float(timeout):g}s; it was left running"
-    else:
-        text = exc.error or "the operation failed"
-    return reword(exc, text)
+    return reword(exc, exc.error or "the operation failed")
 
 
 # ------------------------------------------------------------ transports and sessions
@@ -532,8 +1000,12 @@ class UnixSession(requests.Session):
         json=None,
         timeout=None,
         verify=None,
+        body_policy=None,
         **kwargs,
     ):
+        """Send a request; see :meth:`requests.Session.request`. ``body_policy`` (a
+        :class:`BodyPolicy`): read the body as it allows, no more (see
+        :func:`read_bounded`); :class:`AnswerReadError` when it refuses it."""
         if (
             kwargs
             or self.hooks.get("response")
@@ -541,7 +1013,9 @@ class UnixSession(requests.Session):
             or isinstance(timeout, tuple)
             or (data is not None and (not isinstance(data, bytes) or json is not None))
         ):
-            return super().request(
+            if body_policy is not None:
+                kwargs["stream"] = True
+            response = super().request(
                 method,
                 url,
                 params=params,
@@ -552,9 +1026,12 @@ class UnixSession(requests.Session):
                 verify=verify,
                 **kwargs,
             )
-        return self._fast_request(str(method).upper(), url, params, data, headers, json, timeout)
+            return read_streamed(response, body_policy) if body_policy is not None else response
+        return self._fast_request(
+            str(method).upper(), url, params, data, headers, json, timeout, body_policy
+        )
 
-    def _fast_request(self, method, url, params, data, headers, body, timeout):
+    def _fast_request(self, method, url, params, data, headers, body, timeout, policy=None):
         netloc, _, path = url[len("http+unix://") :].partition("/")
         path = requests.utils.requote_uri("/" + path)
         if params:
@@ -576,8 +1053,7 @@ class UnixSession(requests.Session):
         conn = pool._get_conn()
         done = False
         try:
-            raw, content = self._exchange(conn, method, path, data, sent, timeout)
-            done = True
+            raw, content, done = self._exchange(conn, method, path, data, sent, timeout, policy)
         except socket.timeout as exc:
             raise requests.exceptions.ReadTimeout(exc) from None
         except (OSError, http.client.HTTPException) as exc:
@@ -595,7 +1071,7 @@ class UnixSession(requests.Session):
         response.headers = requests.structures.CaseInsensitiveDict(raw.msg.raw_items())
         encoding = response.headers.get("Content-Encoding", "").lower()
         if encoding in ("gzip", "deflate") and content:
-            content = zlib.decompress(content, 47 if encoding == "gzip" else 15)
+            content = self._decompress(content, encoding, policy, response)
         response._content = content
         response._content_consumed = True
         response.encoding = requests.utils.get_encoding_from_headers(response.headers)
@@ -605,9 +1081,33 @@ class UnixSession(requests.Session):
         return response
 
     @staticmethod
-    def _exchange(conn, method, path, data, headers, timeout):
-        """One request and its whole response on ``conn`` (reconnecting once when a kept
-        connection turns out closed by the server before it answered a GET)."""
+    def _decompress(content, encoding, policy, response):
+        """A compressed body, inflated: no more than ``policy`` allows of it (a small
+        body may inflate to gigabytes)."""
+        limit, strict = (
+            (None, False)
+            if policy is None
+            else policy.limit(response.headers.get("Content-Type", ""), response.status_code)
+        )
+        inflater = zlib.decompressobj(47 if encoding == "gzip" else 15)
+        content = inflater.decompress(content, 0 if limit is None else limit + 1)
+        if limit is not None and len(content) > limit and strict:
+            raise AnswerReadError(
+                response.status_code,
+                response.reason,
+                response.headers.get("Content-Type", ""),
+                content[:PEEK_BYTES],
+                _too_large(limit, len(content), None) + " (inflated)",
+                too_large=True,
+            )
+        return content
+
+    @staticmethod
+    def _exchange(conn, method, path, data, headers, timeout, policy=None):
+        """One request and its response on ``conn`` (reconnecting once when a kept
+        connection turns out closed by the server before it answered a GET):
+        ``(raw, content, complete)``; the body read as ``policy`` allows (all of it when
+        None), ``complete`` False when some was left unread."""
         reused = conn.sock is not None
         while True:
             try:
@@ -617,7 +1117,10 @@ class UnixSession(requests.Session):
                     conn.sock.settimeout(timeout)
                 http.client.HTTPConnection.request(conn, method, path, body=data, headers=headers)
                 raw = http.client.HTTPConnection.getresponse(conn)
-                return raw, raw.read()
+                if policy is None:
+                    return raw, raw.read(), True
+                content, complete = read_bounded(raw.read, policy, raw.status, raw.reason, raw.msg)
+                return raw, content, complete
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 conn.close()
                 if not reused or method != "GET":
@@ -774,6 +1277,20 @@ def quote_path_part(part):
     return urllib.parse.quote(text, safe="")
 
 
+def check_max_body(value):
+    """Bytes (int > 0) a JSON answer may hold: ``value``, or :data:`DEFAULT_MAX_BODY`
+    for None. ValueError for anything else."""
+    if value is None:
+        return DEFAULT_MAX_BODY
+    try:
+        size = int(value) if not isinstance(value, (bool, float)) else -1
+    except (TypeError, ValueError):
+        size = -1
+    if size <= 0:
+        raise ValueError(f"max_body must be a number of bytes (> 0), not {value!r}")
+    return size
+
+
 def check_timeout(value, what, default):
     """Seconds (float > 0) for a request or operation timeout; ``default`` for None."""
     if value is None:
@@ -807,7 +1324,9 @@ class API:
     ``https://host:8443``), ``default_version`` the API version for relative URLs
     (``1.0``), ``debug`` dumps every transaction to stderr (also on with the ``DEBUG``
     environment variable). ``project`` is sent as ``?project=`` on every request.
-    Use :meth:`factory` rather than the constructor.
+    ``max_body``: the most bytes a JSON answer may hold (default
+    :data:`DEFAULT_MAX_BODY`, 64 MiB); a longer one is refused unread
+    (:class:`APIAnswerTooLarge`). Use :meth:`factory` rather than the constructor.
     """
 
     #: Callables ``observer(method, url, status)`` told of every transaction (tests and
@@ -823,6 +1342,7 @@ class API:
         timeout=None,
         wait_timeout=None,
         project=None,
+        max_body=None,
     ):
         self.session = session
         self.endpoint = endpoint.rstrip("/")
@@ -831,6 +1351,7 @@ class API:
         self.timeout = check_timeout(timeout, "timeout", DEFAULT_TIMEOUT)
         self.wait_timeout = check_timeout(wait_timeout, "wait_timeout", DEFAULT_WAIT_TIMEOUT)
         self.project = project or None
+        self.max_body = check_max_body(max_body)
         self.counts = collections.Counter()
         self._server = None
         #: Reads kept for the life of this API (one Salt run), keyed ``(collection,
@@ -856,7 +1377,8 @@ class API:
         or PEM text), ``verify`` (True, False or a CA bundle path; default True),
         ``server_cert`` (a PEM or its path: trust exactly this certificate, with no
         host-name check), ``timeout`` (seconds per request), ``wait_timeout`` (seconds
-        per operation), ``project``, ``debug``; ``private_folder``: where PEM text given
+        per operation), ``project``, ``max_body`` (bytes a JSON answer may hold),
+        ``debug``; ``private_folder``: where PEM text given
         as ``cert`` or ``key`` is written for the session (0600, removed with it).
         ``base_url`` is accepted as an alias of ``endpoint``.
         """
@@ -901,6 +1423,14 @@ class API:
         Other args and kwargs go to :meth:`requests.Session.request`. Raises the
         :class:`APIException` subclass matching the status, :class:`APIConnectionError`
         when the server cannot be reached and :class:`APITimeout` when it does not answer.
+
+        Every answer is checked (:meth:`APIResult.check_answer`): one that is not LXD's
+        API (an HTML page, JSON of another shape, a body cut short) raises
+        :class:`APIUnexpectedAnswer`, a JSON body longer than ``max_body``
+        :class:`APIAnswerTooLarge` before it is read whole. Raw content (a file, a log, an
+        export) is taken where the URL calls for it (:func:`raw_content_expected`) or
+        ``raw=True`` says so; ``stream=True`` implies it and leaves such a body unread
+        for the caller.
         """
         method = method.upper()
         full_url = self.absolute_url(url)
@@ -918,8 +1448,29 @@ class API:
         # The session's own TLS setting (a CA bundle, or False): requests would let
         # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment override it.
         kwargs.setdefault("verify", self.session.verify)
+        streamed = bool(kwargs.get("stream"))
+        raw = kwargs.pop("raw", None)
+        if raw is None:
+            raw = streamed or raw_content_expected(method, full_url, kwargs.get("params"))
+        policy = BodyPolicy(self.max_body, raw)
         try:
-            response = self.session.request(method, full_url, *args, **kwargs)
+            if streamed:
+                response = self.session.request(method, full_url, *args, **kwargs)
+                if response.status_code >= 400 or is_json_type(
+                    response.headers.get("Content-Type", "")
+                ):
+                    read_streamed(response, policy)  # LXD's JSON (an error, a folder)
+            elif isinstance(self.session, UnixSession):
+                response = self.session.request(
+                    method, full_url, *args, body_policy=policy, **kwargs
+                )
+            else:
+                kwargs["stream"] = True
+                response = read_streamed(
+                    self.session.request(method, full_url, *args, **kwargs), policy
+                )
+        except AnswerReadError as exc:
+            raise exc.refusal(self, method, full_url) from None
         except requests.exceptions.Timeout as exc:
             raise APITimeout(
                 method=method,
@@ -955,6 +1506,7 @@ class API:
         if self.debug:
             print(result.request_summary(), file=sys.stderr)
             print(result.response_summary(), file=sys.stderr)
+        result.check_answer(raw)
         try:
             return result.validate()
         except APIForbiddenException as exc:
@@ -1212,6 +1764,7 @@ CONNECTION_KEYS = (
     "timeout",
     "wait_timeout",
     "project",
+    "max_body",
 )
 
 
