@@ -418,6 +418,8 @@ def shape_problem(data, status, want_object=False):
 def shown_body(body):
     """The first :data:`SHOWN_BYTES` bytes of a body as an error shows them (text,
     repr'd, ``...`` when there is more), or ``an empty body``."""
+    if body is None:
+        return "its first bytes are not at hand"
     if not body:
         return "an empty body"
     text = bytes(body[: SHOWN_BYTES + 1]).decode("utf-8", "replace")
@@ -433,20 +435,25 @@ def _content_words(content_type):
     return f"a {kind} answer" if not is_json_type(kind) else kind
 
 
-def unexpected_answer(api, method, url, status, reason, content_type, body, problem=None, cls=None):
+def unexpected_answer(
+    api, method, url, status, reason, content_type, body, problem=None, cls=None, read=True
+):
     """The :class:`APIUnexpectedAnswer` (or ``cls``) for an answer that is not LXD's
     API: its message names the server, the request, the HTTP status, the content type,
-    what is wrong (``problem``) and the first bytes of ``body``."""
+    what is wrong (``problem``) and the first bytes of ``body``. ``read`` False: the
+    body was not read whole (too large, cut short): ``problem`` says so, alone."""
     cls = cls or APIUnexpectedAnswer
     parts = urllib.parse.urlsplit(url)
     label = f"{method} {parts.path}" + ("?" + parts.query if parts.query else "")
     http_status = f"HTTP {status}" + (f" {reason}" if reason and status >= 400 else "")
     text = (
         f"the server at {api.display_endpoint} answered {label} with {http_status}, "
-        f"{_content_words(content_type)}, not LXD's API"
-        + (f" ({problem})" if problem else "")
-        + f": {shown_body(body)}"
+        f"{_content_words(content_type)}, "
     )
+    if read:
+        text += "not LXD's API" + (f" ({problem})" if problem else "") + f": {shown_body(body)}"
+    else:
+        text += problem + (f": {shown_body(body)}" if body or body is None else "")
     return cls(method=method, url=url, status=status, error=text)
 
 
@@ -495,6 +502,7 @@ class AnswerReadError(Exception):
             self.head,
             self.problem,
             cls=APIAnswerTooLarge if self.too_large else APIUnexpectedAnswer,
+            read=False,
         )
 
 
@@ -506,19 +514,19 @@ def _declared_length(headers):
 def _too_large(limit, size, declared):
     if declared is not None and size is None:
         return (
-            f"{declared} bytes by its Content-Length, more than max_body ({limit} bytes); "
-            "it was not read"
+            f"{declared} bytes by its Content-Length, more than max_body ({limit} bytes): "
+            "refused unread"
         )
     return (
         f"more than max_body ({limit} bytes)"
         + (" with no Content-Length" if declared is None else "")
-        + "; reading stopped there"
+        + ": refused, reading stopped there"
     )
 
 
-def _cut_short(size, declared, why=""):
+def _cut_short(size, declared):
     of = f" of {declared}" if declared is not None else ""
-    return f"the body was cut short after {size}{of} bytes" + (f": {why}" if why else "")
+    return f"then closed the connection after {size}{of} bytes, cutting the answer short"
 
 
 def read_bounded(read, policy, status, reason, headers):
@@ -562,6 +570,23 @@ def read_bounded(read, policy, status, reason, headers):
     return content, True
 
 
+def _partial_bytes(exc):
+    """How many bytes a read that failed had read (urllib3's ``IncompleteRead`` in the
+    chain of ``exc``), or 0."""
+    seen, todo = set(), [exc]
+    while todo:
+        item = todo.pop()
+        if id(item) in seen or not isinstance(item, BaseException):
+            continue
+        seen.add(id(item))
+        partial = getattr(item, "partial", None)
+        if isinstance(partial, int) and not isinstance(partial, bool):
+            return partial
+        todo.extend(item.args)
+        todo.extend((item.__cause__, item.__context__))
+    return 0
+
+
 def read_streamed(response, policy):
     """Read a :class:`requests.Response` made with ``stream=True`` as ``policy``
     allows (see :func:`read_bounded`), into its ``content``; close it when the rest is
@@ -594,8 +619,10 @@ def read_streamed(response, policy):
         requests.exceptions.ConnectionError,
         requests.exceptions.ContentDecodingError,
     ) as exc:
+        lost = _partial_bytes(exc)  # read by urllib3 before it gave up, not handed over
         raise refuse(
-            _cut_short(size, declared, _root_cause(exc)), b"".join(chunks)[:PEEK_BYTES]
+            _cut_short(size + lost, declared),
+            b"".join(chunks)[:PEEK_BYTES] if not lost or chunks else None,
         ) from None
     response._content = b"".join(chunks)
     response._content_consumed = True
@@ -1097,7 +1124,7 @@ class UnixSession(requests.Session):
                 response.reason,
                 response.headers.get("Content-Type", ""),
                 content[:PEEK_BYTES],
-                _too_large(limit, len(content), None) + " (inflated)",
+                f"more than max_body ({limit} bytes) once inflated ({encoding}): refused",
                 too_large=True,
             )
         return content
