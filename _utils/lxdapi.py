@@ -197,9 +197,12 @@ class APIUnexpectedAnswer(APIException):
     of the body (a reverse proxy's error page, a web server on the wrong port...)."""
 
     def __str__(self):
-        """The message, which names the request itself (see :func:`unexpected_answer`)."""
-        text = self.error or APIException.__str__(self)
-        return text + "\n" + self.details if self.details else text
+        """The message, which names the request itself (see :func:`unexpected_answer`);
+        the request after it when it does not."""
+        label = self.request_label
+        if not self.error or (label and label.split(",", 1)[0] not in self.error):
+            return APIException.__str__(self)
+        return self.error + "\n" + self.details if self.details else self.error
 
 
 class APIAnswerTooLarge(APIUnexpectedAnswer):
