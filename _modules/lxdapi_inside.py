@@ -8,8 +8,10 @@ by LXD's exec. Connection settings as in every ``lxdapi`` function (see
 ``_modules/lxdapi.py``).
 """
 
+import hashlib
 import json
 import os
+import time
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
@@ -56,18 +58,251 @@ def _saltenv(saltenv):
     return saltenv
 
 
-def _file_tree(saltenv):
-    """The bundle of every file of ``saltenv`` (the ``salt://`` tree: the master's, or the
-    local file_roots with ``file_client: local``), fetched into the minion's cache with
-    ``cp.cache_master`` first."""
-    root = os.path.join(__opts__["cachedir"], "files", saltenv)
+#: Seconds an instance's grains, read inside it, are kept in the host's cache to render
+#: its states with (``lxdapi:grains_cache_expiration`` overrides it; 0: read every run).
+GRAINS_CACHE_EXPIRATION = 300
+
+#: The functions that render an instance's states on the host answer from the instance's
+#: grains and pillar there; any other function a template calls runs inside it.
+LOCAL_FUNCTIONS = (
+    "grains.get",
+    "grains.item",
+    "grains.items",
+    "pillar.get",
+    "pillar.item",
+    "pillar.items",
+    "config.get",
+)
+
+
+def _grains_cache_path(api, name):
+    key = json.dumps([api.display_endpoint, api.project, name])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return os.path.join(__opts__["cachedir"], "lxdapi", "grains", digest + ".json")
+
+
+def _instance_grains(api, name, connection):
+    """The grains of ``name`` as Salt computes them inside it (``grains.items`` there),
+    kept in ``__context__`` for the run and for :data:`GRAINS_CACHE_EXPIRATION` seconds
+    in a private file of the minion's cache, so that a run that changes nothing does not
+    start a salt-call inside only to read them."""
+    import salt.utils.files
+
+    key = ("lxdapi.grains", api.display_endpoint, api.project, name)
+    if key in boundary.context:
+        return boundary.context[key]
+    expiration = __salt__["config.get"]("lxdapi:grains_cache_expiration", GRAINS_CACHE_EXPIRATION)
+    path = _grains_cache_path(api, name)
+    try:
+        if time.time() - os.path.getmtime(path) < float(expiration):
+            with salt.utils.files.fopen(path) as fh:
+                boundary.context[key] = json.load(fh)
+                return boundary.context[key]
+    except (OSError, ValueError):
+        pass
+    grains = _inside(name, ["grains.items"], connection, pillar_key=False)
+    if not isinstance(grains, dict):
+        raise CommandExecutionError(f"the grains of {name!r} are not a mapping: {grains!r}")
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    with salt.utils.files.fpopen(path, "w", mode=0o600) as fh:
+        json.dump(grains, fh)
+    boundary.context[key] = grains
+    return grains
+
+
+class _InstanceFunctions:
+    """``__salt__`` of an instance's states as they render on the host: the functions of
+    :data:`LOCAL_FUNCTIONS` answer from the instance's grains and pillar, any other runs
+    inside the instance (``run(fun, args, kwargs)``), as salt-ssh's wrapper does."""
+
+    def __init__(self, grains, pillar, run):
+        self._grains, self._pillar, self._run = grains, pillar, run
+
+    def _lookup(self, data):
+        import salt.utils.data
+
+        def get(key, default="", *args, delimiter=":", **kwargs):
+            return salt.utils.data.traverse_dict_and_list(data, key, default, delimiter)
+
+        return get
+
+    def _item(self, data):
+        def item(*keys, **kwargs):
+            return {key: self._lookup(data)(key) for key in keys}
+
+        return item
+
+    def _config_get(self, key, default="", *args, delimiter=":", **kwargs):
+        missing = object()
+        for data in (self._grains, self._pillar):
+            found = self._lookup(data)(key, missing, delimiter=delimiter)
+            if found is not missing:
+                return found
+        return default
+
+    def __getitem__(self, fun):
+        local = {
+            "grains.get": self._lookup(self._grains),
+            "grains.item": self._item(self._grains),
+            "grains.items": lambda *a, **k: self._grains,
+            "pillar.get": self._lookup(self._pillar),
+            "pillar.item": self._item(self._pillar),
+            "pillar.items": lambda *a, **k: self._pillar,
+            "config.get": self._config_get,
+        }
+        if fun in local:
+            return local[fun]
+        if not isinstance(fun, str) or "." not in fun:
+            raise KeyError(fun)
+        return lambda *args, **kwargs: self._run(fun, args, kwargs)
+
+    def __contains__(self, fun):
+        return isinstance(fun, str) and "." in fun
+
+    def get(self, fun, default=None):
+        try:
+            return self[fun]
+        except KeyError:
+            return default
+
+    def __getattr__(self, module):  # salt.cmd.run(...) in a template
+        if module.startswith("_"):
+            raise AttributeError(module)
+        functions = self
+
+        class Namespace:
+            def __getattr__(self, fun):
+                return functions[f"{module}.{fun}"]
+
+        return Namespace()
+
+
+def _compiler_classes():
+    """The state compiler of an instance's states, as classes made on first use (Salt's
+    state machinery is imported only when states are applied inside)."""
+    import salt.loader
+    import salt.state
+
+    class InstanceState(salt.state.State):
+        """Salt's State, with the instance's pillar as it is (never gathered for the
+        instance's id) and ``__salt__`` the :class:`_InstanceFunctions`."""
+
+        def __init__(self, opts, pillar, functions, file_client):
+            self._lxdapi_pillar, self._lxdapi_functions = pillar, functions
+            super().__init__(opts, file_client=file_client)
+
+        def _gather_pillar(self):
+            return self._lxdapi_pillar
+
+        def load_modules(self, data=None, proxy=None):
+            self.functions = self._lxdapi_functions
+            # Salt 3008's own machinery (config.option('state_aggregate') while compiling)
+            # asks the host that compiles, not the instance.
+            self._trusted_functions = __salt__
+            self.utils = salt.loader.utils(self.opts)
+            self.serializers = salt.loader.serializers(self.opts)
+            self.states = salt.loader.states(
+                self.opts, self.functions, self.utils, self.serializers
+            )
+            self.rend = salt.loader.render(self.opts, self.functions)
+
+        def check_refresh(self, data, ret):
+            return
+
+        def module_refresh(self):
+            return
+
+    class InstanceHighState(salt.state.BaseHighState):
+        """Salt's highstate compiler on the host's file client, for an instance."""
+
+        def __init__(self, opts, pillar, functions, file_client):
+            self.client = file_client
+            super().__init__(opts)
+            self.state = InstanceState(self.opts, pillar, functions, file_client)
+            self.matchers = salt.loader.matchers(self.opts)
+
+        def load_dynamic(self, matches):
+            return
+
+    return InstanceHighState
+
+
+def _compile(name, mods, saltenv, pillar, grains, functions, test, extra_filerefs):
+    """Render and compile ``mods`` for instance ``name`` on this host (its grains and
+    pillar, this host's ``salt://`` tree), as salt-ssh compiles on its master: a
+    :class:`lxdapi_inside.CompiledStates`, or Salt's list of errors."""
+    import salt.fileclient
+    import salt.state
+    import salt.utils.state
+
+    opts = salt.utils.state.get_sls_opts(__opts__, saltenv=saltenv)
+    opts["id"], opts["grains"], opts["pillar"], opts["test"] = name, grains, pillar, test
+    client = salt.fileclient.get_file_client(opts)
+    compiler = _compiler_classes()(opts, pillar, functions, client)
+    salt.state.HighState.stack.append(compiler)
+    try:
+        high, errors = compiler.render_highstate({saltenv: mods})
+        high, extend_errors = compiler.state.reconcile_extend(high)
+        errors += extend_errors + compiler.state.verify_high(high)
+        if not errors:
+            high, requisite_errors = compiler.state.requisite_in(high)
+            errors += requisite_errors
+        if errors:
+            return errors
+        high = compiler.state.apply_exclude(high)
+        chunks = compiler.state.compile_high_data(high)
+        if isinstance(chunks, tuple):  # Salt 3008: (chunks, errors)
+            chunks, errors = chunks
+            if errors:
+                return errors
+        lowstate = json.loads(json.dumps(_plain_chunks(chunks), default=str))
+        files = _referenced_files(client, opts, lowstate, extra_filerefs)
+    finally:
+        salt.state.HighState.stack.remove(compiler)
+        _close(client)
+    envs = {chunk.get("__env__", saltenv) for chunk in lowstate if isinstance(chunk, dict)}
+    return lxdapi_inside.CompiledStates(lowstate, files, envs | {saltenv})
+
+
+def _plain_chunks(chunks):
+    """The low chunks without what only the host's renderers hold (``__slsmod__``)."""
+    return [
+        {k: v for k, v in chunk.items() if k != "__slsmod__"} if isinstance(chunk, dict) else chunk
+        for chunk in chunks
+    ]
+
+
+def _close(client):
+    for teardown in ("destroy", "close"):
+        if hasattr(client, teardown):
+            getattr(client, teardown)()
+            return
+
+
+def _referenced_files(client, opts, lowstate, extra_filerefs):
+    """The ``salt://`` files the compiled states name (a ``source``, a template, a
+    ``file.recurse`` folder...), and ``extra_filerefs``, fetched into the host's cache:
+    ``{"<saltenv>/<path>": local path}``. Nothing else of the tree."""
+    import salt.client.ssh.state
+    import salt.utils.url
+
+    refs = salt.client.ssh.state.lowstate_file_refs(lowstate, ",".join(extra_filerefs))
     files = {}
-    for path in __salt__["cp.cache_master"](saltenv) or ():
-        if path and os.path.isfile(path):
-            rel = os.path.relpath(path, root)
-            if not rel.startswith(".."):
-                files[rel.replace(os.sep, "/")] = path
-    return lxdapi_inside.Bundle.from_tree("files-" + saltenv, files)
+    for env, groups in refs.items():
+        for ref in (ref for group in groups for ref in group):
+            path, ref_env = salt.utils.url.parse(ref)
+            env = ref_env or env
+            path = path.lstrip("/")
+            cached = client.cache_file(ref, env)
+            if cached:
+                files[f"{env}/{path}"] = cached
+                continue
+            root = os.path.join(opts["cachedir"], "files", env)
+            for local in client.cache_dir(ref, env) or ():
+                rel = os.path.relpath(local, root)
+                if not rel.startswith("..") and os.path.isfile(local):
+                    files[f"{env}/{rel.replace(os.sep, '/')}"] = local
+    return files
 
 
 def _inner_pillar(name, pillar, pillar_key):
@@ -114,8 +349,9 @@ def _cli_words(args, kwargs):
     return words
 
 
-def _inside(name, argv, kwargs, saltenv=None, files=False, pillar=None, pillar_key=None, **run):
-    """salt-call ARGV in instance ``name`` on this host's thin (see :func:`call`)."""
+def _inside(name, argv, kwargs, saltenv=None, pillar=None, pillar_key=None, **run):
+    """salt-call ARGV in instance ``name`` on this host's thin, with no ``salt://`` files
+    (see :func:`call`); ``run``: more of :func:`lxdapi_inside.salt_call`'s arguments."""
     api = boundary.connect(kwargs)
     saltenv = _saltenv(saltenv)
     return lxdapi_inside.salt_call(
@@ -123,7 +359,6 @@ def _inside(name, argv, kwargs, saltenv=None, files=False, pillar=None, pillar_k
         name,
         _thin(),
         argv,
-        files=_file_tree(saltenv) if files else None,
         pillar=_inner_pillar(name, pillar, pillar_key),
         saltenv=saltenv,
         **run,
@@ -221,7 +456,17 @@ def grains(name, *keys, **kwargs):
 
 
 @boundary.errors
-def sls(name, mods, saltenv=None, pillar=None, pillar_key=None, test=False, timeout=None, **kwargs):
+def sls(
+    name,
+    mods,
+    saltenv=None,
+    pillar=None,
+    pillar_key=None,
+    test=False,
+    timeout=None,
+    extra_filerefs=None,
+    **kwargs,
+):
     """
     Apply SLS files from this host's ``salt://`` tree inside a running instance, with no
     minion there (``state.apply`` on Salt's thin, see :func:`call`), and return the inner
@@ -229,7 +474,16 @@ def sls(name, mods, saltenv=None, pillar=None, pillar_key=None, test=False, time
     A failed inner state is in the return (``result: False``); an SLS that does not
     render, or an instance that cannot run Salt, is a ``CommandExecutionError``.
 
-    The files of the saltenv go in as one bundle, again only when one of them changed.
+    The states are rendered and compiled on this host, as salt-ssh does on its master:
+    with the instance's own grains (read inside it, kept in the minion's cache for
+    ``lxdapi:grains_cache_expiration`` seconds, default 300) and its pillar; a function a
+    template calls runs inside the instance (``grains.*``, ``pillar.*`` and ``config.get``
+    answer from its grains and pillar). Then only the compiled states and the
+    ``salt://`` files they name (``file.managed`` sources and templates, ``file.recurse``
+    folders, ``extra_filerefs``) go into the instance, where Salt's packaged state run
+    (``state.pkg``) applies them: nothing else of the ``salt://`` tree. Those files stay
+    there, in a folder of root's, and are shipped again only when one of them changed;
+    the low data and the pillar never stay.
 
     name
         The instance's name (it must be running and have ``python3``).
@@ -254,6 +508,10 @@ def sls(name, mods, saltenv=None, pillar=None, pillar_key=None, test=False, time
     timeout
         Seconds the states may take before they are killed (default 600).
 
+    extra_filerefs
+        More ``salt://`` files (or folders) to ship, which no state names but one uses (a
+        template's ``{% include %}``): a list or a comma-separated text.
+
     kwargs
         Connection settings; see ``_modules/lxdapi.py``.
 
@@ -266,23 +524,74 @@ def sls(name, mods, saltenv=None, pillar=None, pillar_key=None, test=False, time
         salt host lxdapi.sls web1 nginx pillar='{nginx: {port: 8080}}'
     """
     mods = lxdapi_inside.sls_names(mods)
-    argv = ["state.apply", ",".join(mods)]
-    if lxdapi_values.check_bool(test, "test"):
-        argv.append("test=True")
+    test = lxdapi_values.check_bool(test, "test")
+    if timeout is not None:
+        timeout = lxdapi_values.check_duration(timeout, "timeout")
     saltenv = _saltenv(saltenv)
-    argv.append("saltenv=" + saltenv)
+    extra_filerefs = _filerefs(extra_filerefs)
     conn, rest = boundary.split_connection(kwargs)
     boundary.no_extra(rest)
-    retcode, ret = _inside(
-        name, argv, conn, saltenv, True, pillar, pillar_key, timeout=timeout, check=False
+    inner_pillar = _inner_pillar(name, pillar, pillar_key)
+    api = boundary.connect(conn)
+    lxdapi_inside.require_runnable(api, name)
+    grains = _instance_grains(api, name, conn)
+
+    thin = _thin()
+
+    def run_inside(fun, args, kwargs):
+        # a function a template calls: run inside, with what was read before rendering
+        # (while Salt renders, this module's __salt__ is the renderers' own)
+        argv = [fun] + _cli_words(args, kwargs)
+        return lxdapi_inside.salt_call(api, name, thin, argv, pillar=inner_pillar, saltenv=saltenv)
+
+    functions = _InstanceFunctions(grains, inner_pillar, run_inside)
+    compiled = _compile(name, mods, saltenv, inner_pillar, grains, functions, test, extra_filerefs)
+    if not isinstance(compiled, lxdapi_inside.CompiledStates):  # Salt's render errors
+        raise CommandExecutionError(
+            "{} did not apply in {!r}: {}".format(
+                ",".join(mods), name, lxdapi_inside.words(compiled)
+            )
+        )
+    files = None
+    if compiled.files:
+        label = hashlib.sha256(json.dumps([saltenv, mods]).encode()).hexdigest()[:12]
+        files = lxdapi_inside.Bundle.from_tree("sls", compiled.files, name=f"sls-{saltenv}-{label}")
+    retcode, ret = lxdapi_inside.salt_call(
+        api,
+        name,
+        thin,
+        ["test=True"] if test else [],
+        files=files,
+        pillar=inner_pillar,
+        saltenv=saltenv,
+        timeout=timeout,
+        check=False,
+        compiled=compiled,
     )
-    if not isinstance(ret, dict):  # a render error, a missing SLS: Salt's words
+    if not isinstance(ret, dict):  # Salt's words for what did not run
         raise CommandExecutionError(
             "{} did not apply in {!r}: {}".format(",".join(mods), name, lxdapi_inside.words(ret))
         )
     if retcode:
         boundary.context["retcode"] = retcode
     return ret
+
+
+def _filerefs(extra_filerefs):
+    """``extra_filerefs`` as a list of ``salt://`` URLs (a list, or a comma-separated
+    text)."""
+    if extra_filerefs is None:
+        return []
+    if isinstance(extra_filerefs, str):
+        extra_filerefs = [ref.strip() for ref in extra_filerefs.split(",") if ref.strip()]
+    if not isinstance(extra_filerefs, (list, tuple)) or not all(
+        isinstance(ref, str) and ref.startswith("salt://") for ref in extra_filerefs
+    ):
+        raise SaltInvocationError(
+            f"extra_filerefs must be salt:// URLs (a list or comma-separated), not "
+            f"{extra_filerefs!r}"
+        )
+    return list(extra_filerefs)
 
 
 @boundary.errors

@@ -49,7 +49,7 @@ STDERR_TAIL = 2000
 # Unpacks an uploaded tarball into GUEST_ROOT/NAME: into a private temporary folder first,
 # the digest marker written last, then renamed into place; the upload is deleted.
 INSTALL = r"""
-import os, shutil, sys, tarfile, tempfile
+import os, re, shutil, sys, tarfile, tempfile
 root, name, digest, upload = sys.argv[1:5]
 dest = os.path.join(root, name)
 tmp = tempfile.mkdtemp(dir=root, prefix=".unpack-")
@@ -65,6 +65,10 @@ try:
     if os.path.isdir(dest):
         shutil.rmtree(dest)
     os.rename(tmp, dest)
+    if name.startswith("sls-"):  # what lxdapi 0.1 shipped: the whole salt:// tree
+        for entry in os.listdir(root):
+            if re.match(r"files-.+-[0-9a-f]{16}$", entry):
+                shutil.rmtree(os.path.join(root, entry), ignore_errors=True)
 finally:
     os.remove(upload)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -92,12 +96,38 @@ try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text.replace("@WORK@", work))
     out = os.path.join(work, "out.json")
+    head = []
+    pkg = job.get("pkg")
+    if pkg:  # states compiled on the host: Salt's packaged state run (state.pkg)
+        import hashlib, io, tarfile
+        tgz = os.path.join(work, "state.tgz")
+        with tarfile.open(tgz, "w:gz") as tar:
+            for member, doc in (("lowstate.json", pkg["lowstate"]),
+                                ("pillar.json", pkg["pillar"])):
+                data = json.dumps(doc).encode("utf-8")
+                info = tarfile.TarInfo(member)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            for env in pkg["envs"]:
+                folder = os.path.join(pkg["files"], env) if pkg["files"] else ""
+                if folder and os.path.isdir(folder):
+                    tar.add(folder, arcname=env)
+                else:
+                    info = tarfile.TarInfo(env)
+                    info.type, info.mode = tarfile.DIRTYPE, 0o700
+                    tar.addfile(info)
+        with open(tgz, "rb") as fh:
+            digest = hashlib.sha256(fh.read()).hexdigest()
+        head = ["state.pkg", tgz, digest, "sha256"]
     argv = [sys.executable, os.path.join(job["thin"], "salt-call"), "--config-dir", work,
             "--local", "--out", "json", "--out-indent", "-1", "--out-file", out,
-            "--retcode-passthrough", "--log-level", "quiet"] + job["argv"]
-    # salt-call leads a process group of its own: on a timeout the whole group is killed
+            "--retcode-passthrough", "--log-level", "quiet"] + head + job["argv"]
+    # salt-call leads a process group of its own: on a timeout the whole group is killed;
+    # its temporary files (state.pkg unpacks there) go in the private folder
+    env = dict(os.environ, TMPDIR=work)
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, cwd=work, start_new_session=True)
+                            stderr=subprocess.PIPE, cwd=work, start_new_session=True,
+                            env=env)
     try:
         _, err = proc.communicate(timeout=job["timeout"])
     except subprocess.TimeoutExpired:
@@ -134,9 +164,9 @@ class Bundle:
     unpacked as ``GUEST_ROOT/<label>-<digest[:16]>``. ``source``: a path on this host or
     the bytes themselves."""
 
-    def __init__(self, label, digest, source):
+    def __init__(self, label, digest, source, name=None):
         self.label, self.digest, self.source = label, digest, source
-        self.name = f"{label}-{digest[:16]}"
+        self.name = name or f"{label}-{digest[:16]}"
         self.path = posixpath.join(GUEST_ROOT, self.name)
 
     @classmethod
@@ -149,10 +179,12 @@ class Bundle:
         return cls(label, digest.hexdigest(), path)
 
     @classmethod
-    def from_tree(cls, label, files):
+    def from_tree(cls, label, files, name=None):
         """The bundle of a file tree: ``files`` maps each relative path to a local file.
         The tarball is the same for the same names and contents (sorted, mtime 0, root,
-        0644), so its digest names the tree."""
+        0644), so its digest names the tree. ``name``: the folder it is unpacked in, the
+        same for every digest (a new tree replaces the one there), rather than one folder
+        per digest."""
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
             for rel in sorted(files):
@@ -164,7 +196,7 @@ class Bundle:
                 info.size, info.mode, info.mtime = len(data), 0o644, 0
                 tar.addfile(info, io.BytesIO(data))
         data = _stable_gzip(buffer.getvalue())
-        return cls(label, hashlib.sha256(data).hexdigest(), data)
+        return cls(label, hashlib.sha256(data).hexdigest(), data, name)
 
     def open(self):
         """The tarball's bytes, or an open file of them."""
@@ -288,15 +320,21 @@ def salt_call(
     options=None,
     timeout=None,
     check=True,
+    compiled=None,
 ):
     """Run ``salt-call --local ARGV`` in ``instance`` on the ``thin`` bundle; return its
     JSON return (what ``local`` held), or ``(retcode, return)`` with ``check=False``.
 
     ``argv``: the function and its arguments as salt-call's command line takes them
-    (``["pkg.version", "nginx"]``, ``key=value`` words); ``files``: the saltenv's bundle
-    (None: no ``salt://`` files); ``pillar``: the inner pillar (a dict, written in the
+    (``["pkg.version", "nginx"]``, ``key=value`` words); ``files``: a bundle of
+    ``salt://`` files (None: none); ``pillar``: the inner pillar (a dict, written in the
     run's private folder, removed after it); ``timeout``: seconds salt-call may run
     (default :data:`SALT_CALL_TIMEOUT`), then it is killed.
+
+    ``compiled``: states compiled on the host (:class:`CompiledStates`): they run as
+    Salt's packaged state run (``state.pkg``, as salt-ssh runs them), their low data and
+    pillar in the job document, their files from ``files`` (one folder per saltenv);
+    ``argv`` then holds only ``state.pkg``'s keyword words (``test=True``).
 
     Raises :class:`NotRunnable` (not running, no python3) and, with ``check``,
     :class:`SaltCallFailed` for a non-zero return code; a salt-call that crashed or timed
@@ -309,7 +347,9 @@ def salt_call(
     if files is not None:
         bundle_present(api, instance, files, timeout)
     job_files = {
-        "minion": json.dumps(minion_config(instance, saltenv, files, options)),
+        "minion": json.dumps(
+            minion_config(instance, saltenv, None if compiled else files, options)
+        ),
         "pillar/top.sls": json.dumps({saltenv: {"*": ["lxdapi"]}}),
         "pillar/lxdapi.sls": "#!json\n" + json.dumps(pillar or {}),
     }
@@ -320,6 +360,14 @@ def salt_call(
         "timeout": timeout,
     }
     what = " ".join(job["argv"][:1])
+    if compiled is not None:
+        job["pkg"] = {
+            "lowstate": compiled.lowstate,
+            "pillar": pillar or {},
+            "envs": sorted(compiled.envs),
+            "files": files.path if files is not None else None,
+        }
+        what = "state.pkg"
     env = _job_env(api, instance, job)
     out = _python(api, instance, ["-c", RUNNER, GUEST_ROOT], timeout + 30, env)
     report = _runner_report(instance, what, out)
@@ -332,6 +380,18 @@ def salt_call(
             ret=ret,
         )
     return ret if check else (retcode, ret)
+
+
+class CompiledStates:
+    """States rendered and compiled on the host for one instance: ``lowstate`` (the low
+    chunks, JSON-ready), ``envs`` (the saltenvs they use) and ``files`` (the ``salt://``
+    files they reference: ``{"<saltenv>/<path>": local path}``, the tree of the files
+    bundle). Only these go into the instance; nothing else of the ``salt://`` tree."""
+
+    def __init__(self, lowstate, files, envs=()):
+        self.lowstate = lowstate
+        self.files = dict(files)
+        self.envs = set(envs) | {rel.split("/", 1)[0] for rel in self.files}
 
 
 def _job_env(api, instance, job):
