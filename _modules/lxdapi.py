@@ -97,6 +97,7 @@ def request(method, path, data=None, wait=True, **connection):
     return _result(boundary.api(conn).request(str(method).upper(), path, **call), wait)
 
 
+@boundary.errors
 def get(path, **connection):
     """
     GET ``path`` and return the response's metadata.
@@ -116,6 +117,7 @@ def get(path, **connection):
     return request("GET", path, **connection)
 
 
+@boundary.errors
 def post(path, data=None, wait=True, **connection):
     """
     POST ``data`` to ``path``; return the metadata (of the finished operation if ``wait``).
@@ -141,6 +143,7 @@ def post(path, data=None, wait=True, **connection):
     return request("POST", path, data=data, wait=wait, **connection)
 
 
+@boundary.errors
 def put(path, data=None, wait=True, **connection):
     """
     PUT ``data`` at ``path``; return the metadata (of the finished operation if ``wait``).
@@ -166,6 +169,7 @@ def put(path, data=None, wait=True, **connection):
     return request("PUT", path, data=data, wait=wait, **connection)
 
 
+@boundary.errors
 def patch(path, data=None, wait=True, **connection):
     """
     PATCH ``path`` with ``data`` (only the fields given change).
@@ -191,6 +195,7 @@ def patch(path, data=None, wait=True, **connection):
     return request("PATCH", path, data=data, wait=wait, **connection)
 
 
+@boundary.errors
 def delete(path, wait=True, **connection):
     """
     DELETE ``path``; return the metadata (of the finished operation if ``wait``).

@@ -19,16 +19,20 @@ What it holds, once for every file:
 
 - the connection settings split from a function's other arguments, and the
   :class:`lxdapi.API` they name, cached per run in ``__context__``;
-- the error mapping of execution functions (:meth:`SaltBoundary.errors`): what LXD
-  refused is ``CommandExecutionError``, bad input ``SaltInvocationError``, anything
-  else a bug, reported as such with its traceback in the minion log;
+- the error mapping of execution functions (:meth:`SaltBoundary.errors`): arguments
+  that do not fit the function's signature are Salt's "Passed invalid arguments" with
+  its usage, what LXD refused is ``CommandExecutionError``, bad input
+  ``SaltInvocationError``, anything else a bug, reported as such with its traceback in
+  the minion log;
 - the one ret shape of states and :meth:`SaltBoundary.converge`, the one path of every
   state (plan, then report, predict or apply);
 - what aggregation needs to decide which states of a run join (plain functions of the
   low chunks: :func:`joins`, :func:`requisites_met`, :func:`aggregate_group`).
 """
 
+import contextvars
 import functools
+import inspect
 import logging
 import os
 
@@ -40,6 +44,10 @@ import lxdapi_kinds
 import lxdapi_reconcile
 
 log = logging.getLogger(__name__)
+
+#: The execution function the caller called, while it runs: the arguments of that one
+#: are the caller's; those of the functions it calls in turn are ours.
+_CALLED = contextvars.ContextVar("lxdapi_called", default=None)
 
 #: The key under which mod_aggregate hands the first state of an aggregate its group.
 AGGREGATE_KEY = "__lxdapi_aggregate__"
@@ -79,32 +87,120 @@ def internal_error(where, exc):
     )
 
 
+def public_name(func):
+    """The name a user calls ``func`` by: ``lxdapi.container_get``, ``lxd.container_get``
+    (its file's virtual name, and its ``__func_alias__`` if it has one)."""
+    module_globals = getattr(func, "__globals__", {})
+    name = (module_globals.get("__func_alias__") or {}).get(func.__name__, func.__name__)
+    return "{}.{}".format(module_globals.get("__virtualname__", "lxdapi"), name)
+
+
+def _bind_problem(signature, exc, args):
+    """What :meth:`inspect.Signature.bind` found wrong, in its words; "too many
+    positional arguments" also says how many the function takes and how many came."""
+    problem = str(exc)
+    if problem == "too many positional arguments":
+        positional = [
+            p.name
+            for p in signature.parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        problem += ": it takes at most {} ({}), {} were given".format(
+            len(positional), ", ".join(positional) or "none", len(args)
+        )
+    return problem
+
+
+def _under_salt_call(func):
+    """True when ``func`` runs in ``salt-call``, which words a SaltInvocationError itself
+    (it is a TypeError to Salt): "Passed invalid arguments: <it>." then the usage."""
+    opts = getattr(func, "__globals__", {}).get("__opts__")
+    try:
+        return opts.get("__cli") == "salt-call"
+    except (AttributeError, LookupError, TypeError):  # not loaded by Salt, or no opts yet
+        return False
+
+
+def invalid_arguments(func, problem):
+    """The text of a ``SaltInvocationError`` for arguments that do not fit ``func``
+    (``problem``: what is wrong with them), as Salt words it for its own functions:
+    "Passed invalid arguments to lxdapi.container_get: missing a required argument:
+    'name'." then "Usage:" and the function's docstring.
+
+    ``salt-call`` writes "Passed invalid arguments: " before the text of such an error
+    and the usage after it: there the text is only the function and the problem, so that
+    nothing is said twice.
+    """
+    where = public_name(func)
+    if _under_salt_call(func):
+        return f"{where}: {problem}"
+    usage = inspect.getdoc(func) or ""
+    return f"Passed invalid arguments to {where}: {problem}.\n\nUsage:\n{usage}"
+
+
+class UnexpectedArguments(SaltInvocationError):
+    """Keyword arguments that are neither a function's own nor connection settings (what
+    its ``**connection`` caught): :func:`errors` words them as the other arguments that do
+    not fit, with the function's usage."""
+
+
 def errors(func):
     """Turn core errors into Salt's, around an execution function: the one place where
     that happens.
 
-    What the server refused and what the host could not do (a file to read or write) are
-    ``CommandExecutionError``; bad input, which the core reports as ValueError naming the
-    argument, is ``SaltInvocationError``. Anything else is a bug: its traceback goes to the
-    minion log and the caller gets a ``CommandExecutionError`` that says so.
+    Arguments that do not fit the function's signature (one missing, one too many, a
+    keyword it does not take) are bad input, found before the function runs:
+    ``SaltInvocationError`` with Salt's "Passed invalid arguments" and the function's
+    usage (:func:`invalid_arguments`); so are keywords its ``**connection`` caught that
+    are no connection setting (:func:`no_extra`). What the server refused and what the
+    host could not do (a file to read or write) are ``CommandExecutionError``; bad input
+    the core finds, which it reports as ValueError naming the argument, is
+    ``SaltInvocationError``. Anything else raised once the arguments were bound is a bug
+    (arguments that do not fit a function another of ours calls too): its traceback goes
+    to the minion log and the caller gets a ``CommandExecutionError`` that says so.
     """
+    signature = inspect.signature(func)
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        called = _CALLED.get() is None  # called by the caller, not by another of ours
+        token = _CALLED.set(func) if called else None
         try:
-            return func(*args, **kwargs)
-        except (SaltInvocationError, CommandExecutionError):
-            raise
-        except core.APIException as exc:
-            raise CommandExecutionError(str(exc)) from None
-        except ValueError as exc:
-            raise SaltInvocationError(str(exc)) from None
-        except OSError as exc:
-            raise CommandExecutionError(str(exc)) from None
-        except Exception as exc:  # a bug, not bad input: keep its traceback
-            raise CommandExecutionError(internal_error(func.__name__, exc)) from None
+            return _call(func, signature, called, args, kwargs)
+        finally:
+            if token is not None:
+                _CALLED.reset(token)
 
     return wrapper
+
+
+def _call(func, signature, called, args, kwargs):
+    """:func:`errors`' work: bind, call, map what it raised. ``called``: ``func`` is the
+    function the caller called (else one of ours called it: arguments that do not fit
+    are then our bug, reported by the function the caller called)."""
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        if not called:
+            raise
+        problem = _bind_problem(signature, exc, args)
+        raise SaltInvocationError(invalid_arguments(func, problem)) from None
+    try:
+        return func(*args, **kwargs)
+    except UnexpectedArguments as exc:
+        if not called:
+            raise  # the function the caller called words it, with its own usage
+        raise SaltInvocationError(invalid_arguments(func, str(exc))) from None
+    except (SaltInvocationError, CommandExecutionError):
+        raise
+    except core.APIException as exc:
+        raise CommandExecutionError(str(exc)) from None
+    except ValueError as exc:
+        raise SaltInvocationError(str(exc)) from None
+    except OSError as exc:
+        raise CommandExecutionError(str(exc)) from None
+    except Exception as exc:  # a bug, not bad input: keep its traceback
+        raise CommandExecutionError(internal_error(func.__name__, exc)) from None
 
 
 def split_connection(kwargs):
@@ -128,7 +224,7 @@ def state_connection(kwargs):
 def no_extra(rest):
     """Refuse arguments that are neither the function's own nor connection settings."""
     if rest:
-        raise SaltInvocationError("unexpected argument(s): {}".format(", ".join(sorted(rest))))
+        raise UnexpectedArguments("unexpected argument(s): {}".format(", ".join(sorted(rest))))
 
 
 def ret(name):
@@ -263,6 +359,7 @@ class SaltBoundary:
     # What needs no dunder, reachable through the bound boundary as well.
     errors = staticmethod(errors)
     internal_error = staticmethod(internal_error)
+    invalid_arguments = staticmethod(invalid_arguments)
     split_connection = staticmethod(split_connection)
     state_connection = staticmethod(state_connection)
     no_extra = staticmethod(no_extra)
