@@ -20,8 +20,9 @@ failed) or ``SaltInvocationError`` (bad arguments) in one place, the boundary's
 Connection settings, every function (precedence, highest first):
 
 - keyword arguments ``endpoint``, ``cert``, ``key``, ``verify``, ``server_cert``,
-  ``timeout``, ``wait_timeout``, ``project`` (``client_key`` and ``request_timeout`` stand
-  for ``key`` and ``timeout`` where a function's own parameter has that name, as in
+  ``timeout``, ``wait_timeout``, ``project``, ``max_body`` (bytes a JSON answer may hold,
+  default 64 MiB) (``client_key`` and ``request_timeout`` stand for ``key`` and
+  ``timeout`` where a function's own parameter has that name, as in
   ``container_config_get`` and ``container_stop``);
 - ``remote=NAME``: the settings under ``lxdapi:remotes:NAME``;
 - ``lxdapi:endpoint`` etc. in the minion config, grains or pillar (``config.get``);
