@@ -239,7 +239,17 @@ def _compile(name, mods, saltenv, pillar, grains, functions, test, extra_fileref
     opts["id"], opts["grains"], opts["pillar"], opts["test"] = name, grains, pillar, test
     client = salt.fileclient.get_file_client(opts)
     compiler = _compiler_classes()(opts, pillar, functions, client)
-    salt.state.HighState.stack.append(compiler)
+    # the active highstate, for the renderers that look for it (pydsl, stateconf): Salt
+    # 3006.29 and 3007.16 keep it per context on BaseHighState, 3008 on HighState.stack
+    if hasattr(compiler, "push_active"):
+        compiler.push_active()
+        inactive = type(compiler).pop_active
+    else:
+        salt.state.HighState.stack.append(compiler)
+
+        def inactive():
+            salt.state.HighState.stack.remove(compiler)
+
     try:
         high, errors = compiler.render_highstate({saltenv: mods})
         high, extend_errors = compiler.state.reconcile_extend(high)
@@ -258,7 +268,7 @@ def _compile(name, mods, saltenv, pillar, grains, functions, test, extra_fileref
         lowstate = json.loads(json.dumps(_plain_chunks(chunks), default=str))
         files = _referenced_files(client, opts, lowstate, extra_filerefs)
     finally:
-        salt.state.HighState.stack.remove(compiler)
+        inactive()
         _close(client)
     envs = {chunk.get("__env__", saltenv) for chunk in lowstate if isinstance(chunk, dict)}
     return lxdapi_inside.CompiledStates(lowstate, files, envs | {saltenv})

@@ -1,7 +1,8 @@
 """``lxdapi.sls_applied``: Salt states applied inside an instance with no minion in it.
 
-Its plan is a test run of the inner states (``lxdapi.sls`` with ``test=True``); when that
-predicts no change, nothing is applied. Core: ``_utils/lxdapi_inside.py``.
+Its plan is a test run of the inner states (``lxdapi.sls`` with ``test=True``: compiled on
+the host, only the files they name shipped); when that predicts no change, nothing is
+applied. Core: ``_utils/lxdapi_inside.py``.
 """
 
 import salt.exceptions
@@ -28,6 +29,7 @@ def sls_applied(
     pillar=None,
     pillar_key=None,
     timeout=None,
+    extra_filerefs=None,
     **kwargs,
 ):
     """
@@ -66,6 +68,11 @@ def sls_applied(
     timeout
         Seconds each inner run may take before it is killed (default 600).
 
+    extra_filerefs
+        More ``salt://`` files to ship, which no state names but a template includes (a
+        list or a comma-separated text). Only the files the compiled states name go in
+        otherwise, never the rest of the tree (see ``lxdapi.sls``).
+
     kwargs
         ``project`` and the other connection settings.
 
@@ -97,6 +104,7 @@ def sls_applied(
                 pillar_key=pillar_key,
                 test=test,
                 timeout=timeout,
+                extra_filerefs=extra_filerefs,
                 **connection,
             )
         except salt.exceptions.SaltInvocationError as exc:
