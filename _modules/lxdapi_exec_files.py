@@ -222,7 +222,7 @@ def container_file_get(name, path, dest=None, **connection):
     dest
         Absolute local path (in an existing folder) to write the content to instead of
         returning it: streamed in chunks, never whole in memory, to a temporary file
-        beside it (0600) renamed when complete.
+        beside it renamed when complete (so ``dest`` is never half written).
 
     connection
         Connection settings; see ``_modules/lxdapi.py``.

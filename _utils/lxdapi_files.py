@@ -70,13 +70,26 @@ def check_local_dest(dest, what="dest"):
     return dest
 
 
+def umask():
+    """This process's umask (read from ``/proc/self/status``; 0o022 where it cannot be)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
 class PartialFile:
     """A local file written beside ``dest`` under a hidden temporary name (0600), renamed
-    to ``dest`` by :meth:`commit` and removed by :meth:`discard`: ``dest`` never holds
-    half of it. ``size`` and ``digest`` (sha256) grow with each :meth:`write`."""
+    to ``dest`` by :meth:`commit` (``mode`` set first, when given) and removed by
+    :meth:`discard`: ``dest`` never holds half of it. ``size`` and ``digest`` (sha256)
+    grow with each :meth:`write`."""
 
-    def __init__(self, dest, prefix=".lxdapi-"):
-        self.dest = dest
+    def __init__(self, dest, prefix=".lxdapi-", mode=None):
+        self.dest, self.mode = dest, mode
         handle, self.path = tempfile.mkstemp(prefix=prefix, dir=os.path.dirname(dest))
         os.fchmod(handle, 0o600)
         self.file = os.fdopen(handle, "wb")
@@ -90,6 +103,8 @@ class PartialFile:
 
     def commit(self):
         self.file.close()
+        if self.mode is not None:
+            os.chmod(self.path, self.mode)
         os.replace(self.path, self.dest)
 
     def discard(self):
@@ -249,8 +264,9 @@ def instance_file_read(api, instance, path, max_bytes=CONTENT_MAX_BYTES):
 
 def instance_file_download(api, name, path, dest):
     """Pull a file from an instance to the local file ``dest``, streamed in chunks
-    (never whole in memory) to a temporary file beside ``dest`` (0600), renamed when
-    complete; return ``info`` (see :func:`instance_file_open`) with ``dest``, ``size``
+    (never whole in memory) to a temporary file beside ``dest`` (0600 while written),
+    renamed when complete with the mode a new file gets here (0666 less the umask, as
+    ``open()`` makes it); return ``info`` (see :func:`instance_file_open`) with ``dest``, ``size``
     and ``sha256``. A folder writes nothing: its ``info`` with ``entries``. False when
     the file or the instance does not exist. ValueError for a bad ``dest`` (an absolute
     path in an existing folder).
@@ -269,7 +285,7 @@ def instance_file_download(api, name, path, dest):
         response.close()
         info["entries"] = list(result.metadata or [])
         return info
-    partial = PartialFile(dest, ".lxdapi-pull-")
+    partial = PartialFile(dest, ".lxdapi-pull-", mode=0o666 & ~umask())
     try:
         for chunk in response.iter_content(CHUNK_BYTES):
             partial.write(chunk)

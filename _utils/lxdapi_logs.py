@@ -9,12 +9,17 @@ import logging
 import re
 
 from lxdapi import REDACTED, APIException, APINotFoundException, name_from_url
+from lxdapi_files import CHUNK_BYTES, size_words
 from lxdapi_values import check_name
 
 log = logging.getLogger(__name__)
 
 #: Lines of an instance's log a failure message carries.
 TAIL_LINES = 20
+
+#: The most of a log (or a console buffer) read into memory: its end. A longer log is
+#: read in chunks, streamed, and loses its start: a first line says how much.
+LOG_MAX_BYTES = 4 * 1024 * 1024
 
 #: The log LXD writes while it starts an instance, by instance type.
 START_LOGS = {"container": "lxc.log", "virtual-machine": "qemu.log"}
@@ -35,8 +40,26 @@ def redact_text(text):
     return _SECRET_ASSIGNMENT.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
 
 
-def _text(result):
-    return result.response.content.decode("utf-8", "replace")
+def _text(api, url):
+    """The text of the log at ``url``, read streamed: its last :data:`LOG_MAX_BYTES`
+    (from a line's start), after a line saying how much was left out before them."""
+    response = api.get(url, stream=True).response
+    kept, size = bytearray(), 0
+    try:
+        for chunk in response.iter_content(CHUNK_BYTES):
+            size += len(chunk)
+            kept += chunk
+            if len(kept) > 2 * LOG_MAX_BYTES:
+                del kept[:-LOG_MAX_BYTES]
+    finally:
+        response.close()
+    if size <= LOG_MAX_BYTES:
+        return bytes(kept).decode("utf-8", "replace")
+    kept = bytes(kept[-LOG_MAX_BYTES:])
+    kept = kept[kept.find(b"\n") + 1 :]
+    return f"[... the first {size_words(size - len(kept))} of this log left out ...]\n" + (
+        kept.decode("utf-8", "replace")
+    )
 
 
 def instance_log_list(api, name):
@@ -48,22 +71,24 @@ def instance_log_list(api, name):
 
 
 def instance_log_get(api, name, filename):
-    """The text of one of the instance's log files (``lxc.log``, ``qemu.log``...)."""
+    """The text of one of the instance's log files (``lxc.log``, ``qemu.log``...): its
+    last :data:`LOG_MAX_BYTES` at most, after a line saying how much was left out."""
     name = check_name(name, "name")
     filename = check_name(filename, "log file name")
     if "/" in filename or filename in (".", ".."):
         raise ValueError(f"a log file name is a name such as lxc.log, not {filename!r}")
-    return _text(api.get(api.instance_path(name, "logs", filename)))
+    return _text(api, api.instance_path(name, "logs", filename))
 
 
 def instance_console_log(api, name):
-    """The instance's console buffer as the server keeps it (a container's console log).
+    """The instance's console buffer as the server keeps it (a container's console log):
+    its last :data:`LOG_MAX_BYTES` at most, after a line saying how much was left out.
 
     Reading it empties it on both servers: Incus then gives ``""``; LXD 5.0.2 answers
     "open : no such file or directory", which is read as the empty buffer it is."""
     name = check_name(name, "name")
     try:
-        return _text(api.get(api.instance_path(name, "console")))
+        return _text(api, api.instance_path(name, "console"))
     except APIException as exc:
         if "no such file or directory" in (exc.error or "") and "open" in (exc.error or ""):
             return ""

@@ -109,6 +109,12 @@ def md5_inside(modules, instance, shell):
     return out["stdout"].split()[0]
 
 
+def umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def md5_of(path):
     digest = hashlib.md5()
     with open(path, "rb") as fh:
@@ -214,5 +220,6 @@ def test_a_small_file_pulled_with_dest(modules, running, tmp_path):
         data = fh.read()
     assert data == b"small\n" and info["dest"] == dest and info["size"] == len(data)
     assert info["sha256"] == hashlib.sha256(data).hexdigest()
+    assert os.stat(dest).st_mode & 0o777 == 0o666 & ~umask()  # as open() makes a file
     assert modules.lxdapi.container_file_get(running, "/nope", dest=dest) is False
     assert "entries" in modules.lxdapi.container_file_get(running, "/etc", dest=dest)
