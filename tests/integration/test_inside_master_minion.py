@@ -19,7 +19,16 @@ from-master:
   file.managed:
     - name: /root/from-master
     - contents: {{ pillar['word'] }}
+
+motd-from-master:
+  file.managed:
+    - name: /root/motd-from-master
+    - source: salt://motd.j2
+    - template: jinja
 """
+
+#: In the master's tree, named by no state of the guest's: it must never reach it.
+SECRET = "t-master-secret-" + uuid.uuid4().hex
 
 HOST_SLS = """\
 apply-inside:
@@ -42,6 +51,9 @@ def master(salt_factories, tmp_path_factory, guest):
     files = tmp_path_factory.mktemp("file_roots")
     (files / "inner.sls").write_text(INNER_SLS)
     (files / "host.sls").write_text(HOST_SLS.format(guest=guest))
+    (files / "motd.j2").write_text("hello {{ grains['id'] }}\n")
+    (files / "secret").mkdir()
+    (files / "secret" / "prod.key").write_text(SECRET + "\n")
     pillar = tmp_path_factory.mktemp("pillar_roots")
     (pillar / "top.sls").write_text("base:\n  '*':\n    - guests\n")
     (pillar / "guests.sls").write_text(
@@ -87,8 +99,24 @@ def test_state_apply_carries_the_masters_files_and_pillar_inside(salt_cli, minio
     assert ret.returncode == 0, ret
     (entry,) = ret.data.values()
     assert entry["result"] is True, entry["comment"]
-    assert list(entry["changes"]) == ["from-master"]
+    assert sorted(entry["changes"]) == ["from-master", "motd-from-master"]
     assert lxd.file_text(guest, "/root/from-master") == "from the master's pillar\n"
+    assert lxd.file_text(guest, "/root/motd-from-master") == f"hello {guest}\n"
+    # the master's secret/prod.key, named by no state of the guest's, is not in it
+    half = len(SECRET) // 2
+    found = lxd.lxc(
+        "exec",
+        guest,
+        "--",
+        "sh",
+        "-c",
+        'grep -rl "$0$1" /var/cache/lxdapi /tmp /var/tmp /root /run 2>/dev/null || true',
+        SECRET[:half],
+        SECRET[half:],
+    )
+    assert found.strip() == ""
+    listing = lxd.lxc("exec", guest, "--", "find", "/var/cache/lxdapi", "-name", "prod.key")
+    assert listing.strip() == ""
 
     again = salt_cli.run("state.apply", "host", minion_tgt=minion.id)
     (entry,) = again.data.values()
