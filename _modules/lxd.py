@@ -25,6 +25,7 @@ import lxdapi_loader
 boundary = lxdapi_loader.salt_boundary(__file__, globals())
 
 import lxdapi_compat_salt3007 as compat
+import lxdapi_files
 
 __virtualname__ = "lxd"
 
@@ -90,9 +91,14 @@ def _local_source(src, saltenv):
 
 
 def _remote_type(name, path, conn):
-    """The type (``file``, ``directory``...) of ``path`` in container ``name``, or None."""
-    found = __salt__["lxdapi.container_file_get"](name, path, **conn)
-    return found["type"] if found else None
+    """The type (``file``, ``directory``...) of ``path`` in container ``name``, or None:
+    from the headers of a streamed read, closed before its body is read."""
+    found = lxdapi_files.instance_file_open(boundary.connect(dict(conn)), name, path)
+    if found is None:
+        return None
+    result, info = found
+    result.response.close()
+    return info["type"]
 
 
 def _put_one(name, src, dst, mode, uid, gid, conn):

@@ -43,6 +43,9 @@ SALT_CALL_TIMEOUT = 600
 #: The biggest job document passed in the runner's environment (Linux takes up to 128 KiB
 #: in one variable); a bigger one (a large pillar) goes in a private file.
 JOB_ENV_LIMIT = 96 * 1024
+#: How much of the runner's output is kept whole (its report, the last line, holds
+#: salt-call's return): more than the exec default, for a state run's long return.
+REPORT_MAX = 64 * 1024 * 1024
 #: How much of salt-call's stderr a failure quotes (its end).
 STDERR_TAIL = 2000
 
@@ -228,7 +231,12 @@ def _python(api, instance, args, timeout, environment=None):
     """``python3 ARGS`` in ``instance``: its exec result. No python3 there: NotRunnable."""
     try:
         out = instance_exec(
-            api, instance, ["python3", *args], environment=environment, timeout=timeout
+            api,
+            instance,
+            ["python3", *args],
+            environment=environment,
+            timeout=timeout,
+            output_cap=REPORT_MAX,
         )
     except APITimeout:
         raise
