@@ -44,6 +44,7 @@ The parts beside it, each a module of its own that imports what it uses:
 ``lxdapi_trust``            certificates, trust, client certificates
 ``lxdapi_preseed``          a host from nothing: a preseed document as one plan
 ``lxdapi_batch``            what the states of one run share (listing, side by side writes)
+``lxdapi_events``           the event stream: websocket, resync, own writes (the engine's)
 ``lxdapi_shortcuts_2016``   the 2016 library's idempotent shortcuts
 ``lxdapi_salt``             not the core: the Salt side's one boundary (imports Salt)
 ==========================  ==========================================================
@@ -1362,6 +1363,10 @@ class API:
     #: Callables ``observer(method, url, status)`` told of every transaction (tests and
     #: benchmarks count requests with it).
     observers = []
+    #: Callables ``hook(api, method, url, name)`` told of every write (a request other
+    #: than GET) before it is sent: ``name`` is what its JSON body names, or None. The
+    #: Salt side records them for the events engine (``lxdapi_events.WriteJournal``).
+    write_hooks = []
 
     def __init__(
         self,
@@ -1570,9 +1575,10 @@ class API:
     def _note_write(self, method, url, body):
         name = body.get("name") if isinstance(body, dict) else None
         self.writes_sent += 1
-        self.recent_writes.append(
-            SentWrite(self.writes_sent, method, url, name if isinstance(name, str) else None)
-        )
+        name = name if isinstance(name, str) else None
+        self.recent_writes.append(SentWrite(self.writes_sent, method, url, name))
+        for hook in self.write_hooks:
+            hook(self, method, url, name)
 
     def writes_since(self, count):
         """The writes this API sent after its first ``count`` (a past value of

@@ -52,6 +52,7 @@ MODULES = (
     "lxdapi_trust",
     "lxdapi_preseed",
     "lxdapi_batch",
+    "lxdapi_events",
     "lxdapi_shortcuts_2016",
 )
 

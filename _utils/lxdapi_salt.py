@@ -40,6 +40,7 @@ import salt.utils.args
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 import lxdapi as core
+import lxdapi_events
 import lxdapi_kinds
 import lxdapi_reconcile
 
@@ -201,6 +202,24 @@ def _call(func, signature, called, args, kwargs):
         raise CommandExecutionError(str(exc)) from None
     except Exception as exc:  # a bug, not bad input: keep its traceback
         raise CommandExecutionError(internal_error(func.__name__, exc)) from None
+
+
+def write_journal_path(cachedir):
+    """The write journal of a Salt node: ``<cachedir>/lxdapi/writes.jsonl``."""
+    return os.path.join(cachedir, "lxdapi", "writes.jsonl")
+
+
+def record_writes(cachedir):
+    """Record every write of this process's APIs in the journal under ``cachedir``
+    (once per process and core), for the events engine to tell this node's own writes
+    from others' (:class:`lxdapi_events.OwnWrites`)."""
+    if not cachedir:
+        return
+    path = write_journal_path(cachedir)
+    for hook in core.API.write_hooks:
+        if getattr(getattr(hook, "__self__", None), "path", None) == path:
+            return
+    core.API.write_hooks.append(lxdapi_events.WriteJournal(path).record)
 
 
 def split_connection(kwargs):
@@ -421,8 +440,10 @@ class SaltBoundary:
     # -------------------------------------------------------------- connections
 
     def api(self, connection):
-        """The :class:`lxdapi.API` of these connection settings, cached per run."""
+        """The :class:`lxdapi.API` of these connection settings, cached per run. Its writes
+        are recorded in the minion's write journal (:func:`record_writes`)."""
         connection = salt.utils.args.clean_kwargs(**connection)
+        record_writes(self.opts.get("cachedir"))
         return core.connection_api(
             connection,
             self.context,

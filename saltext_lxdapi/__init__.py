@@ -1,10 +1,11 @@
 """Salt loader entry point for lxdapi: tells Salt where its modules, states, utils and
-beacons are.
+beacons and engines are.
 
 ``pip install .`` registers :func:`get_dirs` under the ``salt.loader`` entry point group,
 so a minion finds ``lxdapi.*`` with no file_roots sync. The folders themselves are the
-repository's ``_modules``, ``_states``, ``_utils`` and ``_beacons`` (installed as
-``saltext_lxdapi.modules``, ``.states``, ``.utils`` and ``.beacons``).
+repository's ``_modules``, ``_states``, ``_utils``, ``_beacons`` and ``_engines``
+(installed as ``saltext_lxdapi.modules``, ``.states``, ``.utils``, ``.beacons`` and
+``.engines``).
 """
 
 import importlib.util
@@ -12,7 +13,8 @@ import sys
 
 
 def get_dirs():
-    """Return ``{"modules": [...], "states": [...], "utils": [...], "beacons": [...]}``
+    """Return ``{"modules": [...], "states": [...], "utils": [...], "beacons": [...],
+    "engines": [...]}``
     for Salt's loader, and put the utils folder on ``sys.path``.
 
     The folders are found without importing them: importing ``saltext_lxdapi.utils``
@@ -23,7 +25,7 @@ def get_dirs():
     (``import lxdapi_loader``) works however lxdapi was found.
     """
     dirs = {}
-    for ext_type in ("modules", "states", "utils", "beacons"):
+    for ext_type in ("modules", "states", "utils", "beacons", "engines"):
         spec = importlib.util.find_spec("saltext_lxdapi." + ext_type)
         dirs[ext_type] = list(spec.submodule_search_locations)
     for folder in dirs["utils"]:

@@ -145,6 +145,7 @@ class FakeAPI:
     instances_collection = "instances"
     writes_since = core.API.writes_since
     _note_write = core.API._note_write
+    write_hooks = ()
 
     def __init__(self, names):
         self.names = list(names)
