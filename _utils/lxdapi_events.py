@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import queue
+import re
 import socket
 import ssl
 import threading
@@ -65,6 +66,8 @@ MAX_MESSAGE = 1 << 20
 OWN_WINDOW = 60
 #: Bytes of the write journal before it starts again (the engine keeps what it read).
 JOURNAL_MAX = 1 << 20
+#: The most bytes of the journal read at once (it is started again past JOURNAL_MAX).
+JOURNAL_READ_MAX = 1 << 23
 
 
 class EventStreamError(APIException):
@@ -221,22 +224,29 @@ def parse_event(text, server):
     return event
 
 
+#: LXD's timestamps: RFC 3339, with or without a fraction (nanoseconds), ``Z`` or an
+#: offset.
+_STAMP = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|z|[+-]\d\d:?\d\d)?")
+
+
 def event_time(event):
     """The event's own timestamp as seconds since the epoch (LXD's RFC 3339 with
     nanoseconds), or None."""
-    stamp = event.get("timestamp") or ""
+    stamp = event.get("timestamp") if isinstance(event, dict) else None
+    found = _STAMP.fullmatch(stamp.strip()) if isinstance(stamp, str) else None
+    if not found:
+        return None
+    day, clock, frac, zone = found.groups()
     try:
-        head, _, rest = stamp.partition(".")
-        frac, zone = rest, ""
-        for sign in ("Z", "+", "-"):
-            if sign in rest:
-                frac, zone = rest.split(sign, 1)[0], sign + rest.split(sign, 1)[1]
-                break
-        zone = "+00:00" if zone in ("Z", "") else zone
-        when = datetime.datetime.fromisoformat(head + zone)
-        return when.timestamp() + (float("0." + frac) if frac.isdigit() else 0.0)
+        when = datetime.datetime.strptime(f"{day}T{clock}", "%Y-%m-%dT%H:%M:%S")
     except ValueError:
         return None
+    offset = 0
+    if zone and zone not in ("Z", "z"):
+        digits = zone[1:].replace(":", "")
+        offset = (int(digits[:2]) * 60 + int(digits[2:])) * 60 * (1 if zone[0] == "+" else -1)
+    seconds = when.replace(tzinfo=datetime.timezone.utc).timestamp() - offset
+    return seconds + (float("0." + frac) if frac else 0.0)
 
 
 def event_action(event):
@@ -248,9 +258,11 @@ def event_action(event):
     if kind == "lifecycle":
         return str(meta.get("action") or "unknown")
     if kind == "operation":
-        return "{}-{}".format(meta.get("class") or "operation", meta.get("status") or "")
+        kind, status = meta.get("class") or "operation", meta.get("status") or "unknown"
+        return f"{kind}-{status}".lower()
     if kind == "logging":
-        return str(meta.get("level") or "info")
+        level = str(meta.get("level") or "info").lower()
+        return "warning" if level == "warn" else level
     return str(kind)
 
 
@@ -390,8 +402,9 @@ def snapshot_changes(old, new):
 class WriteJournal:
     """Where the writes of this host's Salt processes are recorded, one JSON line each
     (``time``, ``endpoint``, ``method``, ``path``, ``name``), before they are sent: a
-    file of its owner's only (0600), started again past :data:`JOURNAL_MAX` bytes.
-    :meth:`record` is an :attr:`lxdapi.API.write_hooks` hook."""
+    file of its owner's only (0600), started again past :data:`JOURNAL_MAX` bytes (a
+    new file: the full one becomes ``<path>.1``, where the engine reads what it had
+    not read yet). :meth:`record` is an :attr:`lxdapi.API.write_hooks` hook."""
 
     def __init__(self, path):
         self.path = path
@@ -409,13 +422,12 @@ class WriteJournal:
         )
         try:
             os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
             try:
                 if os.path.getsize(self.path) > JOURNAL_MAX:
-                    flags |= os.O_TRUNC
+                    os.replace(self.path, self.path + ".1")  # a new file, a new inode
             except OSError:
                 pass
-            fd = os.open(self.path, flags, 0o600)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             try:
                 os.write(fd, (line + "\n").encode())  # one write: whole lines
             finally:
@@ -424,29 +436,52 @@ class WriteJournal:
             log.debug("lxdapi: cannot record a write in %s: %s", self.path, exc)
 
 
+#: The actions that say a resource itself was made, changed or removed
+#: (``instance-updated``): a write to something under it (``.../state``,
+#: ``.../snapshots``, ``.../exec``) causes other ones, its creation no change or
+#: removal.
+_OWN_ACTIONS = re.compile(r"[a-z]+-(created|updated|deleted)")
+
+
 class OwnWrites:
     """The journal as the engine reads it: the writes of the last :data:`OWN_WINDOW`
     seconds, read anew when an event is judged (the write is recorded before it is sent,
-    so before the event it causes)."""
+    so before the event it causes).
+
+    A write explains one event of each action about what it touched, not more: after
+    this host changed an instance, a person changing it again (within the window) is
+    not taken for this host."""
 
     def __init__(self, path, window=OWN_WINDOW):
         self.path, self.window = path, window
         self.offset = 0
         self.inode = None
         self.writes = collections.deque(maxlen=10000)
+        self.lock = threading.Lock()  # one for the engine's listeners, each a thread
 
     def _read(self):
         try:
             stat = os.stat(self.path)
         except OSError:
             return
+        if stat.st_ino != self.inode and self.inode is not None:
+            self._read_from(self.path + ".1", self.inode)  # the rest of the full one
         if stat.st_ino != self.inode or stat.st_size < self.offset:
             self.inode, self.offset = stat.st_ino, 0  # a new or restarted journal
-        if stat.st_size == self.offset:
+        if stat.st_size > self.offset:
+            self._read_from(self.path, stat.st_ino)
+
+    def _read_from(self, path, inode):
+        """Read the whole lines past :attr:`offset` of ``path`` if it is the file
+        ``inode``."""
+        try:
+            with open(path, "rb") as fh:
+                if os.fstat(fh.fileno()).st_ino != inode:
+                    return
+                fh.seek(self.offset)
+                data = fh.read(JOURNAL_READ_MAX)
+        except OSError:
             return
-        with open(self.path, "rb") as fh:
-            fh.seek(self.offset)
-            data = fh.read(stat.st_size - self.offset)
         cut = data.rfind(b"\n") + 1
         self.offset += cut
         for line in data[:cut].splitlines():
@@ -454,27 +489,46 @@ class OwnWrites:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(entry, dict):
+            if isinstance(entry, dict) and isinstance(entry.get("time"), (int, float)):
+                entry["used"] = set()  # the actions it explained already
                 self.writes.append(entry)
 
-    def matches(self, endpoint, source, now=None):
+    def matches(self, endpoint, source, now=None, action=None):
         """Whether a write to ``endpoint`` touching ``source`` (an event's URL path,
-        ``/1.0/instances/web1``) was sent in the last :attr:`window` seconds."""
+        ``/1.0/instances/web1``) was sent in the last :attr:`window` seconds and has not
+        explained an event of the same ``action`` already (the event's; None: any
+        write touching it will do, and none is used up)."""
+        with self.lock:
+            return self._matches(endpoint, source, now, action)
+
+    def _matches(self, endpoint, source, now, action):
         self._read()
         now = time.time() if now is None else now
         source = urllib.parse.urlsplit(source or "").path.rstrip("/")
         if not source:
             return False
+        found = None
         for entry in reversed(self.writes):
-            if now - entry.get("time", 0) > self.window:
+            if now - entry["time"] > self.window:
                 break
-            if entry.get("endpoint") != endpoint:
+            if entry.get("endpoint") != endpoint or (action and action in entry["used"]):
                 continue
-            path = (entry.get("path") or "").rstrip("/")
-            named = path + "/" + entry["name"] if entry.get("name") else None
-            if path == source or path.startswith(source + "/") or named == source:
-                return True
-        return False
+            path = str(entry.get("path") or "").rstrip("/")
+            name = entry.get("name")
+            named = f"{path}/{name}" if isinstance(name, str) and name else None
+            plain = _OWN_ACTIONS.fullmatch(action or "")
+            if path == source:  # a change of the resource itself: any of its events
+                found = entry
+            elif named == source:  # its creation: not a change or removal after it
+                if not (plain and plain.group(1) != "created"):
+                    found = entry
+            elif path.startswith(source + "/") and not plain:  # its state, a snapshot...
+                found = entry
+        if found is None:
+            return False
+        if action:
+            found["used"].add(action)  # the oldest write that explains it
+        return True
 
 
 def own_event(event, server_endpoint, own_writes=None, fingerprint=None):
@@ -486,7 +540,7 @@ def own_event(event, server_endpoint, own_writes=None, fingerprint=None):
         if str(requestor.get("username") or "").lower() == fingerprint.lower():
             return True
     if own_writes is not None and event.get("type") == "lifecycle":
-        return own_writes.matches(server_endpoint, meta.get("source"))
+        return own_writes.matches(server_endpoint, meta.get("source"), action=event_action(event))
     return False
 
 
@@ -531,6 +585,7 @@ class Listener:
         self.connected = threading.Event()
         self.outage = False
         self.endpoint = None
+        self.ws = None  # the open stream, for stop() to wake its reader
 
     # -- the snapshot, kept between runs
 
@@ -578,8 +633,12 @@ class Listener:
         return self
 
     def stop(self, timeout=10):
-        """Ask the thread to stop, and wait for it (up to ``timeout`` seconds)."""
+        """Ask the thread to stop, and wait for it (up to ``timeout`` seconds): a read
+        under way is woken at once (its socket shut down)."""
         self.stopping.set()
+        ws = self.ws
+        if ws is not None:
+            ws.abort()
         if self.thread is not None:
             self.thread.join(timeout)
 
@@ -592,12 +651,19 @@ class Listener:
             try:
                 self._session()
             except Exception as exc:  # the stream must outlive whatever broke it
+                if self.stopping.is_set():  # stop() shut the stream: no outage
+                    break
                 if not isinstance(exc, stream_errors()):
                     log.exception("lxdapi events: unexpected failure on %s", self.name)
                 if self.connected.is_set():  # it was up: a new outage
                     self.outage, delay = False, BACKOFF[0]
                 if not self.outage:
-                    text = str(exc) if isinstance(exc, APIException) else _short(exc)
+                    text = (
+                        str(exc)
+                        if isinstance(exc, APIException)
+                        else f"the event stream of {self.endpoint or self.name} failed: "
+                        f"{_short(exc)}"
+                    )
                     log.warning(
                         "lxdapi events: %s: %s; trying again (every %d s at most)",
                         self.name,
@@ -621,7 +687,14 @@ class Listener:
                 )
             except (OSError, ValueError):
                 self.fingerprint = None
-        ws = open_events(api, self.types, self.project)
+        try:
+            ws = open_events(api, self.types, self.project)
+        except BaseException:
+            api.close()
+            raise
+        self.ws = ws
+        if self.stopping.is_set():  # stop() came while connecting
+            ws.abort()
         try:
             ws.settimeout(READ_TIMEOUT)
             if self.resync:
@@ -634,20 +707,30 @@ class Listener:
             self.connected.set()
             self._read(api, ws)
         finally:
+            self.ws = None
             ws.close()
             api.close()
 
     def _read(self, api, ws):
+        refused = 0  # messages that were not events, on this connection
         while not self.stopping.is_set():
             try:
                 opcode, data = ws.recv_data()
             except websocket.WebSocketTimeoutException:
-                ws.ping()
+                self._ping(ws)
                 self._maybe_refresh(api)
                 continue
             except websocket.WebSocketConnectionClosedException:
+                if self.stopping.is_set():
+                    return
                 raise EventStreamError(
                     error=f"the server {self.name} ({self.endpoint}) closed its event stream"
+                ) from None
+            except (OSError, websocket.WebSocketException) as exc:
+                if self.stopping.is_set():
+                    return
+                raise EventStreamError(
+                    error=f"the event stream of {self.name} ({self.endpoint}) broke: {_short(exc)}"
                 ) from None
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 raise EventStreamError(
@@ -655,21 +738,35 @@ class Listener:
                 )
             if opcode not in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY):
                 continue
-            if len(data) > MAX_MESSAGE:
-                log.warning(
-                    "lxdapi events: %s sent a message of %d bytes; skipped", self.name, len(data)
-                )
-                continue
             try:
+                if len(data) > MAX_MESSAGE:
+                    raise EventStreamError(
+                        error=f"the server {self.name} sent on its event stream a message of "
+                        f"{len(data)} bytes, more than an event's {MAX_MESSAGE}"
+                    )
                 event = parse_event(data, self.name)
             except EventStreamError as exc:
-                log.warning("lxdapi events: %s", exc)
+                refused += 1  # said once per connection: a server could send many
+                if refused == 1:
+                    log.warning("lxdapi events: %s (skipped; any more are logged at debug)", exc)
+                else:
+                    log.debug("lxdapi events: %s", exc)
                 continue
             if self.resync and str(event_action(event)).startswith("instance-"):
                 self.dirty_since = self.dirty_since or time.monotonic()
             if wanted(event, self.actions, self.level) and self._in_projects(event):
                 self._emit(event)
             self._maybe_refresh(api)
+
+    def _ping(self, ws):
+        try:
+            ws.ping()
+        except (OSError, websocket.WebSocketException) as exc:
+            if self.stopping.is_set():
+                return
+            raise EventStreamError(
+                error=f"the event stream of {self.name} ({self.endpoint}) broke: {_short(exc)}"
+            ) from None
 
     def _maybe_refresh(self, api):
         """Keep the snapshot current (one listing, at most every 2 s while events about
