@@ -23,6 +23,8 @@ the minion's (or master's) config:
           resync: true                # compare the instances on every (re)connect
           queue_size: 10000           # events held while the bus is slow (the oldest
                                       # are dropped past it, and counted)
+          own_window: 10              # seconds after a write of this node to an
+                                      # instance during which its events are "own"
 
 Tags: ``<tag_prefix>/<server>/<type>/<action>``, e.g.
 ``lxdapi/local/lifecycle/instance-stopped``; an operation's action is its class and
@@ -31,7 +33,17 @@ status (``task-running``), a log record's its level. The data: ``server``, ``typ
 ``source``, ``context``, ``requestor``...), ``own`` (true when this node's own writes
 caused it: the write journal every lxdapi function of this node keeps, or the requestor
 being this node's certificate), ``resync`` (true when found by comparing listings after
-a (re)connect rather than streamed) and ``id`` (this node's id).
+a (re)connect rather than streamed) and ``id`` (this node's id). On a minion, Salt sends
+the event to the master, where a reactor finds these under ``data['data']`` and the
+minion's id as ``data['id']``.
+
+``own`` is a matter of time: an event about a resource this node wrote to in the last
+``own_window`` seconds (10 by default) is taken for the effect of that write (LXD 5.0
+names no requestor on a local socket's ``instance-updated``). So a change made by hand
+to an instance within those seconds of a Salt write to it is marked ``own`` too; an
+event that a write of this node caused later than that (a stop that took longer) is not,
+and a reactor acts on it once more: an apply that then finds nothing to change writes
+nothing, so that goes no further.
 
 A server that is down, refuses the certificate or sends something that is not an event
 gives one warning when it starts failing and one when it is back; the engine tries again
@@ -60,7 +72,12 @@ OPTIONS = (
     "tag_prefix",
     "resync",
     "queue_size",
+    "own_window",
 )
+
+#: Seconds after a write of this node to an instance during which the instance's events
+#: are taken for that write's (``own``); see ``own_window``.
+OWN_WINDOW = 10
 
 
 def _boundary():
@@ -168,8 +185,11 @@ def _listeners(config, boundary, sink):
     resync = config.get("resync", True)
     if not isinstance(resync, bool):
         raise ValueError(f"resync must be true or false, not {resync!r}")
+    window = config.get("own_window", OWN_WINDOW)
+    if isinstance(window, bool) or not isinstance(window, (int, float)) or window < 0:
+        raise ValueError(f"own_window must be a number of seconds, not {window!r}")
     cachedir = __opts__["cachedir"]
-    own = lxdapi_events.OwnWrites(lxdapi_salt.write_journal_path(cachedir))
+    own = lxdapi_events.OwnWrites(lxdapi_salt.write_journal_path(cachedir), window=window)
     config_get, secret_get = __salt__["config.get"], __salt__["sdb.get"]
     listeners = []
     for name, settings in _servers(config.get("servers")).items():
@@ -205,8 +225,8 @@ def start(**config):
 
     config
         The engine's configuration (``servers``, ``types``, ``level``, ``projects``,
-        ``actions``, ``tag_prefix``, ``resync``, ``queue_size``, and connection
-        settings common to every server).
+        ``actions``, ``tag_prefix``, ``resync``, ``queue_size``, ``own_window``, and
+        connection settings common to every server).
 
     CLI Example:
 
