@@ -9,13 +9,16 @@ from resources_support import cleanup, held, make_container, short_name  # noqa:
 
 
 def test_plan_then_concurrent_change_is_not_overwritten(api, lxd, unique_name, cleanup):
-    """Writes carry If-Match: a change made between read and write makes it fail."""
+    """Writes carry If-Match: a change made between read and write makes the write fail;
+    the plan's ``recover`` then plans again from a fresh read, once."""
     cleanup(["profile", "delete", unique_name])
     lxd.lxc("profile", "create", unique_name)
     plan = lxdapi_reconcile.plan_resource_present(
         api, "profile", unique_name, {"config": {"user.a": 1}}
     )
     assert plan.writes[0].method == "PATCH" and plan.writes[0].etag
+    assert plan.recover is not None
+    plan.recover = None  # the write itself, not planned again
     lxd.lxc("profile", "set", unique_name, "user.other", "theirs")
     with pytest.raises(core.APIPreconditionFailed, match="changed by another client"):
         plan.apply(api)
@@ -24,8 +27,14 @@ def test_plan_then_concurrent_change_is_not_overwritten(api, lxd, unique_name, c
     plan = lxdapi_reconcile.plan_resource_present(
         api, "profile", unique_name, {"config": {"user.a": 1}}
     )
-    assert plan.apply(api) is True
-    assert held(api, "profiles/" + unique_name)["config"] == {"user.a": "1", "user.other": "theirs"}
+    lxd.lxc("profile", "set", unique_name, "user.more", "theirs too")
+    assert plan.apply(api) is True  # refused, planned again from a fresh read, written
+    assert held(api, "profiles/" + unique_name)["config"] == {
+        "user.a": "1",
+        "user.other": "theirs",
+        "user.more": "theirs too",
+    }
+    assert "changed by another client" in " ".join(plan.notes)
     assert not lxdapi_reconcile.plan_resource_present(
         api, "profile", unique_name, {"config": {"user.a": "1"}}
     )
