@@ -1,6 +1,12 @@
 """Beacon for LXD: an event each time an instance changes status (started, stopped,
 frozen, created, deleted), for Salt's reactor to act on.
 
+It polls: it sees only statuses, and only as they are at each look (a config changed by
+hand, a profile edited, a stop and a start within one interval are invisible to it), and
+it reacts up to ``interval`` seconds late. For anything but polling, use the events
+engine (``_engines/lxdapi.py``): every event of the servers' event streams as it happens,
+config changes and who made them included, and the drift-healing reactor recipe.
+
 Thin: each interval it reads every instance with one request, through the execution
 module (``lxdapi.container_list`` with ``recursion=1``), and compares their statuses with
 what it saw the interval before. Configuration (a list of mappings, as every beacon's):

@@ -8,7 +8,7 @@ default) as Chromium renders them (``--dump-dom``, scripts run):
   its script sets on ``<body>`` once it has run;
 - the architecture page's import graph is an SVG that exists and that Chromium reads as
   an SVG (not an error page), with a node for every Salt-facing and core file of the
-  checkout (``_states/*.py``, ``_modules/*.py``, ``_beacons/*.py``,
+  checkout (``_states/*.py``, ``_modules/*.py``, ``_beacons/*.py``, ``_engines/*.py``,
   ``_utils/lxdapi*.py``), and whose links lead to pages and anchors that exist;
 - no link, image or object of a page points at a local file that is missing (every page
   of the site is read for that, the opened ones as Chromium has them).
@@ -39,6 +39,7 @@ DEFAULT_PAGES = (
     "reference/modules.html",
     "reference/states.html",
     "reference/beacon.html",
+    "reference/engine.html",
 )
 GRAPH_CLASS = "lxdapi-import-graph"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -144,7 +145,13 @@ def repo_files():
     """The names of the files the import graph must show, by glob (``_modules/x.py`` is
     ``x.py``)."""
     names = set()
-    for pattern in ("_states/*.py", "_modules/*.py", "_beacons/*.py", "_utils/lxdapi*.py"):
+    for pattern in (
+        "_states/*.py",
+        "_modules/*.py",
+        "_beacons/*.py",
+        "_engines/*.py",
+        "_utils/lxdapi*.py",
+    ):
         names.update(
             os.path.basename(p)
             for p in glob.glob(os.path.join(ROOT, pattern))

@@ -2,14 +2,15 @@
 built: nothing here is a hand-kept list, so nothing here can fall behind the code.
 
 Every file is found by globbing (``_states/*.py``, ``_modules/*.py``, ``_beacons/*.py``,
-``_utils/lxdapi*.py``) and read with :mod:`ast` (nothing is imported). Directives:
+``_engines/*.py``, ``_utils/lxdapi*.py``) and read with :mod:`ast` (nothing is imported).
+Directives:
 
 ``.. lxdapi-import-graph::``
     A graphviz graph (``sphinx.ext.graphviz``, SVG; ``dot`` must be installed) of the
     files and the lines that import one another. The content is the caption. Options:
 
     ``:view: route`` (default)
-        From an SLS to HTTP: the Salt-facing files (states, beacon, execution modules,
+        From an SLS to HTTP: the Salt-facing files (states, beacon, engine, execution modules,
         clustered by folder, the files of one virtual name grouped) and the Salt boundary
         in one column, the core in the next with ``lxdapi.py`` (the HTTP choke point) at
         its foot, then LXD. Edges: the Salt side's imports of the core; Salt's own hops,
@@ -30,10 +31,10 @@ Every file is found by globbing (``_states/*.py``, ``_modules/*.py``, ``_beacons
     as a tooltip. ``:hub:`` (default ``lxdapi``), ``:alt:``, ``:name:``.
 
 ``.. lxdapi-function-index:: FOLDER``
-    Per file of ``FOLDER`` (``_modules``, ``_states`` or ``_beacons``), a bullet: the
-    file, the first sentence of its docstring, then the public functions it defines as
-    Salt names them (``__func_alias__`` applied: ``list_`` is ``list``), each linked to its
-    autodoc entry.
+    Per file of ``FOLDER`` (``_modules``, ``_states``, ``_beacons`` or ``_engines``), a
+    bullet: the file, the first sentence of its docstring, then the public functions it
+    defines as Salt names them (``__func_alias__`` applied: ``list_`` is ``list``), each
+    linked to its autodoc entry.
 
 ``.. lxdapi-autodoc:: FOLDER``
     Per file of ``FOLDER`` (those above, or ``_utils``: then in the order of
@@ -75,6 +76,7 @@ SALT_FOLDERS = (
     ("_states", "saltext_lxdapi.states", "states  (_states/)"),
     ("_modules", "saltext_lxdapi.modules", "execution modules  (_modules/)"),
     ("_beacons", "saltext_lxdapi.beacons", "beacon  (_beacons/)"),
+    ("_engines", "saltext_lxdapi.engines", "engine  (_engines/)"),
 )
 PACKAGES = {folder: package for folder, package, _ in SALT_FOLDERS}
 
@@ -87,6 +89,7 @@ STYLE = {
     "states": ("#dbeafe", "#f3f8ff"),
     "modules": ("#dcfce7", "#f4fdf7"),
     "beacons": ("#fef3c7", "#fffbeb"),
+    "engines": ("#ede9fe", "#f7f5ff"),
     "boundary": ("#fde2cf", "#fff6ef"),
     "core": ("#e5e7eb", "#f8f9fa"),
     "hub": ("#fecaca", "#fff1f1"),
@@ -417,6 +420,7 @@ class Graph:
             result += [
                 ("states", titles["_states"], self.salt["_states"]),
                 ("beacons", titles["_beacons"], self.salt["_beacons"]),
+                ("engines", titles["_engines"], self.salt["_engines"]),
                 ("modules", titles["_modules"], self.salt["_modules"]),
                 ("boundary", "Salt boundary  (_utils/, imports Salt)", self.boundary),
             ]
@@ -532,11 +536,11 @@ class Graph:
 
     def _layers(self, clusters):
         """Invisible nodes and edges that make two columns, left to right: the Salt side
-        (states, beacon, execution modules, the boundary), then the core (its own imports
+        (states, beacon, engine, execution modules, the boundary), then the core (its own imports
         are the other view's) with the choke point at its foot; LXD after it."""
         if self.view != "route":
             return []
-        keys = ("states", "beacons", "modules", "boundary")
+        keys = ("states", "beacons", "engines", "modules", "boundary")
         salt = [f for key in keys for f in self._cluster(clusters, key)]
         core = self._cluster(clusters, "core")
         out = []
@@ -606,7 +610,7 @@ class Graph:
         # An edge that every file of a Salt cluster has (the bootstrap: lxdapi_loader,
         # then the boundary) is drawn once, from the cluster.
         merged = set()
-        for key in ("states", "modules", "beacons"):
+        for key in ("states", "modules", "beacons", "engines"):
             files = self._cluster(clusters, key)
             if len(files) < 2:
                 continue

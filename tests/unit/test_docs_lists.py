@@ -1,16 +1,17 @@
 """The hand-written texts that name lxdapi's files keep up with the files on disk.
 
 Read with ``ast`` and plain text (nothing is imported, no Sphinx run): the files are found
-by glob (``_modules/*.py``, ``_states/*.py``, ``_beacons/*.py``, ``_utils/lxdapi*.py``), so a
-file added, renamed or split is checked without a change here.
+by glob (``_modules/*.py``, ``_states/*.py``, ``_beacons/*.py``, ``_engines/*.py``,
+``_utils/lxdapi*.py``), so a file added, renamed or split is checked without a change here.
 
 - README.rst's "Layout" section names every one of them: by its path
   (``_states/lxdapi_images.py``), or, for a file of ``_utils``, by its module name
   (``lxdapi_plans``). A pattern (``_states/lxd_*.py``) or a short name (``plans``) names
   no file: a pattern would not notice a file added under it.
-- A module docstring under ``_modules``, ``_states`` or ``_beacons`` that names a core
-  part (``_utils/lxdapi_xxx.py``, or ``lxdapi_xxx`` as a literal) names one that exists
-  (a literal may also name a Salt-facing file, as the execution module's families do).
+- A module docstring under ``_modules``, ``_states``, ``_beacons`` or ``_engines`` that
+  names a core part (``_utils/lxdapi_xxx.py``, or ``lxdapi_xxx`` as a literal) names one
+  that exists (a literal may also name a Salt-facing file, as the execution module's
+  families do).
 """
 
 import ast
@@ -21,7 +22,7 @@ import re
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SALT_FOLDERS = ("_modules", "_states", "_beacons")
+SALT_FOLDERS = ("_modules", "_states", "_beacons", "_engines")
 
 
 def salt_files():

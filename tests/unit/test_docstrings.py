@@ -13,10 +13,10 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 #: Every file Salt loads: the execution and state modules by family, the old lxd
-#: adapters, the beacon.
+#: adapters, the beacon, the engine.
 MODULE_FILES = sorted(
     os.path.relpath(path, ROOT)
-    for folder in ("_modules", "_states", "_beacons")
+    for folder in ("_modules", "_states", "_beacons", "_engines")
     for path in glob.glob(os.path.join(ROOT, folder, "*.py"))
     if not path.endswith("__init__.py")
 )
