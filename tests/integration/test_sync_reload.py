@@ -1,9 +1,9 @@
 """``saltutil.sync_all`` changes the core; the running minion's next job uses the new one.
 
 A real master and minion (pytest-salt-factories) per test. The master's ``file_roots``
-hold copies of the repository's ``_modules``, ``_states``, ``_utils`` and ``_beacons``;
-the minion has no ``module_dirs``: it gets lxdapi by ``saltutil.sync_all`` into its
-``extmods`` folder. Its lxdapi beacon runs every second in the minion's main process, so
+hold copies of the repository's ``_modules``, ``_states``, ``_utils``, ``_beacons`` and
+``_engines``; the minion has no ``module_dirs``: it gets lxdapi by ``saltutil.sync_all``
+into its ``extmods`` folder. Its lxdapi beacon runs every second in the minion's main process, so
 the core is loaded there (the beacon's ``_boundary()`` and ``lxdapi.container_list``) and every
 job forks from a process that has it.
 
@@ -61,7 +61,7 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
-FOLDERS = ("_modules", "_states", "_utils", "_beacons")
+FOLDERS = ("_modules", "_states", "_utils", "_beacons", "_engines")
 
 MARK = 'LXDAPI_TEST_MARK = "v2"\n'
 
@@ -98,7 +98,7 @@ BEACON = [{"interval": BEACON_INTERVAL}]
 
 @pytest.fixture
 def file_roots(tmp_path):
-    """The master's ``file_roots``: copies of the four folders, plus ``core_mark``."""
+    """The master's ``file_roots``: copies of the folders, plus ``core_mark``."""
     root = tmp_path / "file_roots"
     for folder in FOLDERS:
         shutil.copytree(
@@ -169,11 +169,12 @@ def _check_reload(salt_cli, master, minion, lxd, event_listener, file_roots, nam
     extmods = os.path.realpath(minion.config["extension_modules"])
     pid_before = minion.pid
 
-    # 1. First sync: the module, the states, the beacon and the whole core.
+    # 1. First sync: the module, the states, the beacon, the engine and the whole core.
     synced = _sync(salt_cli, minion)
     assert "modules.lxdapi" in synced["modules"], synced
     assert "states.lxdapi" in synced["states"], synced
     assert "beacons.lxdapi" in synced["beacons"], synced
+    assert "engines.lxdapi" in synced["engines"], synced
     assert {"utils.lxdapi", "utils.lxdapi_loader", "utils.lxdapi_plans"} <= set(synced["utils"]), (
         synced
     )
@@ -198,7 +199,7 @@ def _check_reload(salt_cli, master, minion, lxd, event_listener, file_roots, nam
         fh.write("\n" + MARK)
     synced = _sync(salt_cli, minion)
     assert synced["utils"] == ["utils.lxdapi"], synced
-    assert synced["modules"] == [] and synced["beacons"] == [], synced
+    assert synced["modules"] == [] and synced["beacons"] == [] and synced["engines"] == [], synced
 
     # 5. The next job uses the new core, in the same (never restarted) minion.
     second = _run(salt_cli, minion, "lxdapi.core_mark")
