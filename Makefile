@@ -7,6 +7,8 @@
 #                the tests compare lxd.* with (tests/functional/test_vs_salt3007_lxd.py)
 #   make demo    set-up, then the example SLS applied twice with salt-call
 #   make bench   set-up, then the benchmark table (see BENCHMARKS.rst)
+#   make bench-events  set-up, then the events engine's latency and cost (a private LXD,
+#                a Salt master and minion; BENCHMARKS.rst, "Events")
 #   make lines   the Salt-facing tests on the older Salt lines (SALT_LINES), each in its
 #                own virtualenv .venv-<version>, against LXD, the lines side by side
 #   make lint    set-up, then ruff: lint and format check (configured in pyproject.toml)
@@ -55,8 +57,8 @@ LINES_IGNORED = test_core_api test_bench_features test_readiness test_faults \
 LINES_PYTEST_ARGS ?= tests/functional tests/integration \
 	$(foreach f,$(LINES_IGNORED),--ignore=tests/functional/$(f).py --ignore=tests/integration/$(f).py)
 
-.PHONY: setup deps venv test image old-salt-venv demo bench bench-venvs lines lint docs \
-	versions clean
+.PHONY: setup deps venv test image old-salt-venv demo bench bench-venvs bench-events lines \
+	lint docs versions clean
 
 setup: deps venv
 
@@ -176,6 +178,13 @@ bench-venvs: .venv-bench-salt3007/.installed .venv-bench-ansible/.installed
 
 bench: setup bench-venvs
 	$(PY) bench/bench.py $(BENCH_ARGS)
+
+# The events engine (issue 24): LXD event to the master's bus, next to the beacon; about
+# 8 minutes. Not part of make bench (it starts its own master and minion).
+BENCH_EVENTS_ARGS ?=
+
+bench-events: setup
+	$(PY) bench/events.py $(BENCH_EVENTS_ARGS)
 
 # The documentation site (docs/), warnings as errors. A failed build forgets its doctrees,
 # so that the next build reads every page again and shows the same warnings.
