@@ -27,8 +27,10 @@ def get_dirs():
     dirs = {}
     for ext_type in ("modules", "states", "utils", "beacons", "engines"):
         spec = importlib.util.find_spec("saltext_lxdapi." + ext_type)
+        if spec is None:  # a folder missing from this install: the others still load
+            continue
         dirs[ext_type] = list(spec.submodule_search_locations)
-    for folder in dirs["utils"]:
+    for folder in dirs.get("utils", ()):
         if folder not in sys.path:
             sys.path.append(folder)
     return dirs

@@ -69,7 +69,7 @@ def test_the_entry_point_is_registered():
     points = [ep for ep in entrypoints.iter_entry_points("salt.loader") if ep.name == "lxdapi"]
     assert points, "saltext-lxdapi is not installed: run pip install -e . (make setup)"
     dirs = points[0].load()()
-    assert set(dirs) == {"modules", "states", "utils", "beacons"}
+    assert set(dirs) == {"modules", "states", "utils", "beacons", "engines"}
     for ext_type, paths in dirs.items():
         assert any(os.path.isfile(os.path.join(p, "lxdapi.py")) for p in paths), ext_type
 
@@ -105,8 +105,9 @@ def test_saltutil_sync_all_from_file_roots(tmp_path, lxd):
     assert "states.lxdapi" in synced["states"]
     assert "utils.lxdapi" in synced["utils"]
     assert "beacons.lxdapi" in synced["beacons"]
+    assert "engines.lxdapi" in synced["engines"]
     extmods = tmp_path / "root" / "var" / "cache" / "salt" / "minion" / "extmods"
-    for ext_type in ("modules", "states", "utils", "beacons"):
+    for ext_type in ("modules", "states", "utils", "beacons", "engines"):
         assert (extmods / ext_type / "lxdapi.py").is_file()
 
     proc = salt_call(tmp_path, config_dir, "lxdapi.info", hide_entry_point=True)
