@@ -35,15 +35,17 @@ def core_modules():
 
 
 def exception_classes():
-    """Every subclass of APIException (and itself), once every core file is imported."""
-    core_modules()
+    """Every subclass of APIException (and itself), once every core file is imported:
+    those of the core files as they are loaded now (an earlier copy of a file, which the
+    loader replaced when it changed on disk, may still hold a class of the same name)."""
+    current = {id(getattr(m, n)) for m in core_modules() for n in dir(m)}
     found, todo = [], [core.APIException]
     while todo:
         cls = todo.pop()
         if cls not in found:
             found.append(cls)
             todo.extend(cls.__subclasses__())
-    return sorted(found, key=lambda c: c.__name__)
+    return sorted((c for c in found if id(c) in current), key=lambda c: c.__name__)
 
 
 def raised_names():
