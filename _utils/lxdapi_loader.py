@@ -30,6 +30,7 @@ import threading
 MODULES = (
     "lxdapi",
     "lxdapi_values",
+    "lxdapi_parallel",
     "lxdapi_compat_salt3007",
     "lxdapi_plans",
     "lxdapi_operations",
