@@ -122,6 +122,35 @@ def debian_image(lxd):
 #: ``states``...) runs once on each. ``LXDAPI_SERVERS=lxd`` (or ``incus``) picks one.
 SERVERS = [s for s in os.environ.get("LXDAPI_SERVERS", "lxd,incus").split(",") if s]
 
+#: ``make test`` runs the suite as two halves side by side, each a pytest of its own with
+#: its own daemons: ``LXDAPI_HALF=lxd`` runs every test on LXD and those that need no
+#: server; ``LXDAPI_HALF=incus`` runs every test on Incus and those that use only the
+#: ``incus`` fixtures. Together they are the whole suite, each test once.
+HALF = os.environ.get("LXDAPI_HALF", "")
+if HALF:
+    if HALF not in ("lxd", "incus"):
+        raise pytest.UsageError(f"LXDAPI_HALF must be lxd or incus, not {HALF!r}")
+    SERVERS = [HALF]
+
+
+def in_half(fixturenames, half):
+    """True when a test whose fixtures (their whole closure) are ``fixturenames`` belongs to
+    the half ``half`` of the suite (see :data:`HALF`)."""
+    names = set(fixturenames)
+    incus_only = "lxd" not in names and "incus" in names
+    if half == "incus":
+        return "lxd" in names or incus_only
+    return not incus_only
+
+
+def pytest_collection_modifyitems(config, items):
+    if not HALF:
+        return
+    kept = [item for item in items if in_half(getattr(item, "fixturenames", ()), HALF)]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+
 
 @pytest.fixture(scope="session", params=SERVERS)
 def lxd(request):
