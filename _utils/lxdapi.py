@@ -45,6 +45,7 @@ The parts beside it, each a module of its own that imports what it uses:
 ``lxdapi_preseed``          a host from nothing: a preseed document as one plan
 ``lxdapi_batch``            what the states of one run share (listing, side by side writes)
 ``lxdapi_parallel``         jobs on many instances side by side, a bounded number at once
+``lxdapi_targets``          targets: one name, a list, a glob or a selector, resolved
 ``lxdapi_events``           the event stream: websocket, resync, own writes (the engine's)
 ``lxdapi_shortcuts_2016``   the 2016 library's idempotent shortcuts
 ``lxdapi_salt``             not the core: the Salt side's one boundary (imports Salt)

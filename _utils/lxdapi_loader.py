@@ -31,6 +31,7 @@ MODULES = (
     "lxdapi",
     "lxdapi_values",
     "lxdapi_parallel",
+    "lxdapi_targets",
     "lxdapi_compat_salt3007",
     "lxdapi_plans",
     "lxdapi_operations",
