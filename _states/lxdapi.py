@@ -6,7 +6,8 @@ virtual name ``lxdapi`` (Salt's loader merges them): ``lxdapi_instances`` (conta
 and snapshots, ``mod_watch``), ``lxdapi_aggregate`` (``mod_aggregate``),
 ``lxdapi_exec_files`` (commands and files inside instances), ``lxdapi_inside`` (Salt
 inside instances), ``lxdapi_images``, ``lxdapi_profiles_projects``, ``lxdapi_networks``,
-``lxdapi_storage``, ``lxdapi_host`` (warnings) and ``lxdapi_trust_cluster``.
+``lxdapi_storage``, ``lxdapi_host`` (warnings), ``lxdapi_trust_cluster`` and
+``lxdapi_fleet`` (a fleet as a whole: ``instances_pruned``).
 
 Thin: every state asks the core (``_utils/lxdapi*.py``) for a :class:`Plan` (the changes
 and the writes that make them), then the Salt boundary's ``converge``

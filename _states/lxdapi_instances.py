@@ -119,6 +119,7 @@ def container_present(
     purge_devices=False,
     timeout=30,
     migrate=False,
+    owner=None,
     wait_for=None,
     **connection,
 ):
@@ -191,6 +192,12 @@ def container_present(
 
     timeout
         Seconds a clean stop or restart may take (default 30).
+
+    owner
+        An ownership stamp: a text (``salt``) set as the config key
+        ``user.lxdapi.owner`` when the container is created, and kept set (put back
+        if removed); None (default): no stamp. ``lxdapi.instances_pruned`` with the same
+        ``owner`` then prunes only what such states made.
 
     wait_for
         Wait until the container is ready to use, not just Running (needs ``status:
@@ -282,7 +289,7 @@ def containers_present(name, containers, defaults=None, **connection):
         :func:`container_present` arguments (``source``, ``config``, ``devices``,
         ``profiles``, ``type``, ``ephemeral``, ``description``, ``status``, ``target``,
         ``restart_on_change``, ``purge_config``, ``purge_devices``, ``timeout``,
-        ``migrate``, ``wait_for``). The waits of ``wait_for`` run once every
+        ``migrate``, ``owner``, ``wait_for``). The waits of ``wait_for`` run once every
         container's writes went through, each with its own deadline.
 
     defaults

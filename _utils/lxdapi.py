@@ -34,6 +34,7 @@ The parts beside it, each a module of its own that imports what it uses:
 ``lxdapi_inside``           Salt inside an instance: the thin, salt-call, SLS applied
 ``lxdapi_readiness``        ``wait_for``: an instance ready to use, not just Running
 ``lxdapi_spec``             :class:`InstanceSpec`: an instance as declared, its arguments once
+``lxdapi_prune``            prune: remove the instances a selector matches that a run does not declare
 ``lxdapi_member_config``    networks and pools across the members of a cluster
 ``lxdapi_reconcile``        profiles, networks, storage, projects... (the generic reconcile)
 ``lxdapi_backups``          instance backups, copies and moves to another server

@@ -44,6 +44,7 @@ MODULES = (
     "lxdapi_inside",
     "lxdapi_readiness",
     "lxdapi_spec",
+    "lxdapi_prune",
     "lxdapi_member_config",
     "lxdapi_reconcile",
     "lxdapi_backups",

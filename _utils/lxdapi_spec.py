@@ -71,6 +71,10 @@ class InstanceSpec:
     #: Move an instance that is on another cluster member than ``target`` (LXD moves
     #: stopped instances: a running one must be declared Stopped).
     migrate: bool = False
+    #: Who made it: set as the config key :data:`OWNER_KEY` (``user.lxdapi.owner``) on
+    #: creation and kept set, so that a prune's selector can be exactly "what Salt made"
+    #: (``lxdapi.instances_pruned``'s ``owner``). None: not stamped.
+    owner: str = None
     #: When it is ready to use, waited for after the writes: a
     #: :class:`lxdapi_readiness.WaitFor`, given as ``wait_for``'s mapping (see
     #: :func:`lxdapi_readiness.parse_wait_for`); needs ``status`` Running. None: no wait.
@@ -91,6 +95,7 @@ class InstanceSpec:
         profiles = None if self.profiles is None else check_names(self.profiles, "profiles")
         check_optional_str(self.description, "description")
         check_optional_str(self.target, "target")
+        config = stamped(config, self.owner)
         if self.ephemeral is not None:
             check_bool(self.ephemeral, "ephemeral")
         for flag in ("restart_on_change", "purge_config", "purge_devices", "migrate"):
@@ -138,6 +143,26 @@ class InstanceSpec:
         if self.config is None:
             return None
         return {k: v for k, v in self.config.items() if not ignored_config_key(k)}
+
+
+#: The config key of the ownership stamp (``owner``): a ``user.*`` key, which LXD keeps
+#: and never reads.
+OWNER_KEY = "user.lxdapi.owner"
+
+
+def stamped(config, owner):
+    """``config`` (as LXD stores it, or None) with the ownership stamp ``owner`` (None:
+    none); ValueError for an owner that is not a non-empty text or that the config's own
+    :data:`OWNER_KEY` contradicts."""
+    if owner is None:
+        return config
+    if not isinstance(owner, str) or not owner.strip() or owner != owner.strip():
+        raise ValueError(f"owner must be a non-empty text (no surrounding spaces), not {owner!r}")
+    if (config or {}).get(OWNER_KEY, owner) != owner:
+        raise ValueError(
+            f"owner {owner!r} and config {OWNER_KEY}: {config[OWNER_KEY]!r} contradict each other"
+        )
+    return dict(config or {}, **{OWNER_KEY: owner})
 
 
 #: The state arguments named otherwise than the field they fill: the states (and LXD)
