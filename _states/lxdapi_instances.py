@@ -27,6 +27,7 @@ import lxdapi_instances
 import lxdapi_plans
 import lxdapi_readiness
 import lxdapi_reconcile
+import lxdapi_rolling
 import lxdapi_spec
 import lxdapi_values
 
@@ -167,6 +168,7 @@ def container_present(
         ``Running``, ``Stopped`` or ``Frozen``, applied after the config; None: not
         managed (a new container stays Stopped).
 
+    rolling=None,
     target
         The cluster member to create it on. An existing container on another member is
         reported in the comment (with its location), and moved only with ``migrate``.
@@ -246,6 +248,18 @@ def container_present(
     declared = {k: v for k, v in locals().items() if k in lxdapi_spec.ARGUMENTS}
     if project is not None:
         connection["project"] = project
+    rolling
+        With aggregation on (see ``lxdapi.mod_aggregate``): restart the instances of the
+        aggregate that restart (``restart_on_change``) a batch at a time, not all at
+        once. A mapping: ``batch`` (how many at once: a number, or a percentage such as
+        ``'25%'``; default 1), ``wait_for`` (what every instance of a batch must pass
+        before the next batch starts, as ``wait_for`` below; default: the state's own
+        ``wait_for``, else Running), ``stop_on_failure`` (default True: on the first
+        failure the later batches are not touched, and their states fail saying they
+        were not done). The states of one aggregate that declare it must declare the
+        same. Test mode says each restart's batch (a ``batch`` change). A state alone
+        restarts its one instance as without it. None (default): all at once.
+
     group = connection.pop(boundary.AGGREGATE_KEY, None)  # mod_aggregate made this state the first
 
     def make_plan(api):
@@ -270,7 +284,7 @@ def container_present(
     )
 
 
-def containers_present(name, containers, defaults=None, **connection):
+def containers_present(name, containers, defaults=None, rolling=None, **connection):
     """
     Ensure many containers are present as declared, their LXD operations run side by
     side: every creation (then every start, ...) is sent before any is waited on, so 20
@@ -320,9 +334,7 @@ def containers_present(name, containers, defaults=None, **connection):
     return _converge_group(
         name,
         connection,
-        lambda api: lxdapi_batch.plan_instances_present(
-            api, containers, defaults, listing=_shared_listing(api)
-        ),
+        make_group,
         _created_or_updated,
         lambda group: f"All {len(group.named)} containers are already as declared.",
     )
@@ -343,6 +355,18 @@ def _created_or_updated(named_plans):
 
 def _converge_group(name, kwargs, make_group, summary, unchanged):
     """:func:`_converge` of a :class:`lxdapi_batch.PlanGroup` (several containers' plans,
+    rolling
+        Restart the containers that restart (``restart_on_change``, and the restart of
+        a ``watch``) a batch at a time, not all at once: ``batch`` (how many at once: a
+        number, or a percentage such as ``'25%'``; default 1), ``wait_for`` (what every
+        container of a batch must pass before the next batch starts, as
+        :func:`container_present`'s ``wait_for``; default: the container's own
+        ``wait_for``, else Running), ``stop_on_failure`` (default True: on the first
+        failure the later batches are not touched and are reported as not done). The
+        other writes (creations...) go first, side by side. Test mode says the batches
+        (the comment, and each restart's ``batch`` change). Bad input is refused before
+        anything is read. None (default): all at once.
+
     applied side by side), changes per container. ``summary(named_plans)`` words what
     was (or would be) done. A container whose writes fail fails the state, naming it;
     the others are still converged, and the comment says so."""
@@ -363,6 +387,16 @@ def _converge_group(name, kwargs, make_group, summary, unchanged):
         would=lambda group: f"Would have: {summary(group.todo)}.",
         failed=failed,
     )
+
+
+    def make_group(api):
+        roll = lxdapi_rolling.parse_rolling(rolling)  # refused before anything is read
+        group = lxdapi_batch.plan_instances_present(
+            api, containers, defaults, listing=_shared_listing(api)
+        )
+        if roll is None:
+            return group
+        return lxdapi_rolling.RollingGroup(group.named, roll, lxdapi_batch.apply_plans_concurrently)
 
 
 def container_absent(name, force=False, timeout=30, **connection):
@@ -470,18 +504,29 @@ def container_running(name, restart=False, timeout=30, wait_for=None, **connecti
     )
 
 
-def _restart_many(name, containers, connection):
-    """mod_watch of a containers_present: restart its running containers at once."""
+def _restart_many(name, containers, connection, rolling=None, defaults=None):
+    """mod_watch of a containers_present: restart its running containers at once, or a
+    batch at a time (``rolling``; gated on each container's own ``wait_for``)."""
     names = list(containers) if isinstance(containers, (list, dict)) else []
 
     def make_group(api):
         listing = {
             i["name"]: i.get("status") for i in lxdapi_instances.instance_list(api, recursion=1)
         }
-        return lxdapi_batch.PlanGroup(
-            (n, lxdapi_instances.plan_instance_status(api, n, "Running", restart=True))
-            for n in names
-            if listing.get(n) == "Running"
+        if roll is None:
+            return lxdapi_batch.PlanGroup(
+                (n, lxdapi_instances.plan_instance_status(api, n, "Running", restart=True))
+                for n in names
+                if listing.get(n) == "Running"
+            )
+        return lxdapi_rolling.RollingGroup(
+            (
+                (n, lxdapi_readiness.plan_instance_running(api, n, own_wait(n), restart=True))
+                for n in names
+                if listing.get(n) == "Running"
+            ),
+            roll,
+            lxdapi_batch.apply_plans_concurrently,
         )
 
     return _converge_group(
@@ -521,7 +566,14 @@ def mod_watch(name, sfun=None, **kwargs):
         web1:
           lxdapi.container_running:
             - watch:
+    def own_wait(n):
+        entry = containers.get(n) if isinstance(containers, dict) else None
+        merged = dict(defaults if isinstance(defaults, dict) else {})
+        merged.update(entry if isinstance(entry, dict) else {})
+        return merged.get("wait_for")
+
               - lxdapi: /etc/app.conf
+        roll = lxdapi_rolling.parse_rolling(rolling)  # refused before anything is read
     """
     if sfun not in ("container_running", "container_present", "containers_present"):
         # Salt calls this for every lxdapi state that watches something: for the others
@@ -531,7 +583,13 @@ def mod_watch(name, sfun=None, **kwargs):
         return ret
     connection, _ = boundary.state_connection(kwargs)  # the rest are the state's own arguments
     if sfun == "containers_present":
-        return _restart_many(name, kwargs.get("containers"), connection)
+        return _restart_many(
+            name,
+            kwargs.get("containers"),
+            connection,
+            rolling=kwargs.get("rolling"),
+            defaults=kwargs.get("defaults"),
+        )
     timeout = kwargs.get("timeout", 30)
     declared = kwargs.get("status")
 
@@ -550,6 +608,9 @@ def mod_watch(name, sfun=None, **kwargs):
 
     def done(plan):
         return (
+    A ``containers_present`` with ``rolling`` restarts them a batch at a time, each
+    batch ready (the rolling ``wait_for``, else each container's own, else Running)
+    before the next.
             f"Container {name} restarted (a watched state changed)."
             if "status" not in plan.changes
             else "Container {} is now {}.".format(name, plan.changes["status"]["new"])
@@ -729,12 +790,18 @@ def _aggregated_plan(api, name, group):
     run = boundary.dunder("__instance_id__")
     store = boundary.context.setdefault(boundary.AGGREGATED, {})
     if group:
-        outcomes = lxdapi_batch.converge_each(
-            api,
-            {m["name"]: {k: v for k, v in m.items() if k != "name"} for m in group},
-            listing=_shared_listing(api),
-            apply=not boundary.testing,
-        )
+        try:  # a bad rolling fails every state of the group, before anything is read
+            rolling = lxdapi_rolling.group_rolling([m.get("rolling") for m in group])
+        except ValueError as exc:
+            outcomes = {m["name"]: ValueError(str(exc)) for m in group}
+        else:
+            outcomes = lxdapi_batch.converge_each(
+                api,
+                {m["name"]: {k: v for k, v in m.items() if k != "name"} for m in group},
+                listing=_shared_listing(api),
+                apply=not boundary.testing,
+                rolling=rolling,
+            )
         for member, outcome in outcomes.items():
             store[(run, member)] = outcome
     outcome = store.pop((run, name), None)

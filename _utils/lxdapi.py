@@ -33,6 +33,7 @@ The parts beside it, each a module of its own that imports what it uses:
 ``lxdapi_instances``        instances: create, converge, status, exec, snapshots
 ``lxdapi_inside``           Salt inside an instance: the thin, salt-call, SLS applied
 ``lxdapi_readiness``        ``wait_for``: an instance ready to use, not just Running
+``lxdapi_rolling``          rolling restarts: a batch at a time, each ready before the next
 ``lxdapi_spec``             :class:`InstanceSpec`: an instance as declared, its arguments once
 ``lxdapi_prune``            prune: remove the instances a selector matches that a run does not declare
 ``lxdapi_member_config``    networks and pools across the members of a cluster

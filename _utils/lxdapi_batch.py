@@ -14,6 +14,7 @@ from lxdapi_instances import instance_source
 from lxdapi_logs import explain_start_failure
 from lxdapi_plans import Plan, Write, refused_as_busy
 from lxdapi_readiness import parse_wait_for, plan_instance_declared
+from lxdapi_rolling import RollingFailed, RollingGroup
 from lxdapi_spec import InstanceSpec, check_arguments
 from lxdapi_values import check_name, lxd_config, lxd_devices
 
@@ -448,10 +449,16 @@ class AppliedPlan:
         return "<AppliedPlan {} {}>".format(self.name, "failed" if self.error else "ok")
 
 
-def converge_each(api, containers, listing=None, apply=True):
+def converge_each(api, containers, listing=None, apply=True, rolling=None):
     """Plan many instances each on its own, then apply the plans side by side
     (``apply``; test mode does not): what ``mod_aggregate`` does for the
     ``container_present`` states of a run.
+
+    ``rolling`` (a :class:`lxdapi_rolling.Rolling` or its mapping): the plans that
+    restart their instance are applied a batch at a time instead, each batch ready
+    before the next (:class:`lxdapi_rolling.RollingGroup`); each such plan's changes
+    tell its batch, in test mode too, and an instance a failure left untouched has a
+    :class:`lxdapi_rolling.NotDone` as its error.
 
     ``containers``: names mapped to the arguments of a ``containers_present`` entry.
     ``listing``: the run's :class:`InstanceListing` (see :func:`run_listing`); None reads
@@ -471,7 +478,18 @@ def converge_each(api, containers, listing=None, apply=True):
             continue
         named.append((name, plan))
     errors = {}
-    if apply:
+    if rolling is not None:
+        group = RollingGroup(named, rolling, apply_plans_concurrently)
+        for name, plan in named:
+            note = group.member_note(name)
+            if note:
+                plan.notes.append(note)
+        if apply:
+            try:
+                group.apply(api)
+            except RollingFailed:
+                errors = group.outcome_errors()
+    elif apply:
         group = PlanGroup(named)
         try:
             group.apply(api)

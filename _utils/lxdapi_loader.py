@@ -43,6 +43,7 @@ MODULES = (
     "lxdapi_instances",
     "lxdapi_inside",
     "lxdapi_readiness",
+    "lxdapi_rolling",
     "lxdapi_spec",
     "lxdapi_prune",
     "lxdapi_member_config",

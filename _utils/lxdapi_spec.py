@@ -8,6 +8,7 @@ uses from the others by name."""
 import dataclasses
 
 from lxdapi_readiness import WaitFor, parse_wait_for
+from lxdapi_rolling import parse_rolling
 from lxdapi_values import (
     INSTANCE_TYPES,
     check_bool,
@@ -75,6 +76,11 @@ class InstanceSpec:
     #: creation and kept set, so that a prune's selector can be exactly "what Salt made"
     #: (``lxdapi.instances_pruned``'s ``owner``). None: not stamped.
     owner: str = None
+    #: How an aggregate of states restarts its instances when many restart: a
+    #: :class:`lxdapi_rolling.Rolling`, given as ``rolling``'s mapping (``batch``,
+    #: ``wait_for``, ``stop_on_failure``: see :func:`lxdapi_rolling.parse_rolling`).
+    #: None: all at once. One instance alone has nothing to roll.
+    rolling: object = None
     #: When it is ready to use, waited for after the writes: a
     #: :class:`lxdapi_readiness.WaitFor`, given as ``wait_for``'s mapping (see
     #: :func:`lxdapi_readiness.parse_wait_for`); needs ``status`` Running. None: no wait.
@@ -83,6 +89,7 @@ class InstanceSpec:
     def __post_init__(self):
         # In the order the states checked them: which error a bad spec reports first.
         wait = parse_wait_for(self.wait_for)
+        rolling = parse_rolling(self.rolling)
         if self.instance_type not in INSTANCE_TYPES:
             raise ValueError(
                 "unknown instance type {!r}; choose {}".format(
@@ -113,6 +120,7 @@ class InstanceSpec:
             )
         normalised = {
             "wait_for": wait,
+            "rolling": rolling,
             "status": status,
             "config": config,
             "devices": devices,

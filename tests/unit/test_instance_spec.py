@@ -103,7 +103,7 @@ def test_unknown_arguments_are_named_with_the_known_ones():
     assert str(info.value) == (
         "unknown argument(s) instance_type, sauce; a container takes source, config, "
         "devices, profiles, type, ephemeral, description, status, target, "
-        "restart_on_change, purge_config, purge_devices, timeout, migrate, owner, wait_for"
+        "restart_on_change, purge_config, purge_devices, timeout, migrate, owner, rolling, wait_for"
     )
 
 
