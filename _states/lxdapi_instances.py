@@ -28,6 +28,7 @@ import lxdapi_plans
 import lxdapi_readiness
 import lxdapi_reconcile
 import lxdapi_rolling
+import lxdapi_retention
 import lxdapi_spec
 import lxdapi_values
 
@@ -38,21 +39,47 @@ def __virtual__():
     return boundary.virtual(__virtualname__, needs="lxdapi.request")
 
 
-def snapshot_present(container, name, stateful=False, **connection):
+def snapshot_present(
+    container, name, stateful=False, keep=None, max_age=None, match=None, **connection
+):
     """
-    Ensure an instance has a snapshot called ``name`` (taken now if missing).
+    Ensure an instance has a snapshot called ``name`` (taken now if missing); with a
+    retention policy (``keep``, ``max_age``), ``name`` is a strftime pattern and the
+    snapshots of the pattern that fall out of the policy are deleted.
 
     An existing snapshot is never retaken; asking ``stateful`` of an existing stateless
-    one is reported in the comment.
+    one is reported in the comment. Without ``keep`` and ``max_age``, ``name`` is taken
+    as it is and nothing is deleted.
+
+    With a policy, ``name`` is expanded in UTC (``daily-%Y%m%d`` is ``daily-20261206``
+    on 6 December 2026; directives ``%Y %y %m %d %H %M %S %j``), that snapshot is taken
+    if missing, then the snapshots whose names match the pattern (or ``match``) and fall
+    out of the policy are deleted, in one plan (``test=True`` lists both); a snapshot
+    that does not match is never touched, nor is the one this run declares. A
+    snapshot's time is the date in its name when the pattern has a year (``%Y``,
+    ``%y``), else its ``created_at`` (UTC). See ``_utils/lxdapi_retention.py``.
 
     container
         The instance's name.
 
     name
-        The snapshot's name.
+        The snapshot's name; with ``keep`` or ``max_age``, a strftime pattern
+        (``daily-%Y%m%d``).
 
     stateful
         Include the running state (needs CRIU and a running instance; default False).
+
+    keep
+        Keep the newest ``keep`` snapshots of the pattern (today's counts), delete older
+        ones (a whole number, at least 1); None: no limit by number.
+
+    max_age
+        Delete the snapshots of the pattern older than this: ``7d``, ``12h``, ``30m``,
+        ``2w``, ``1d12h`` or a number of seconds; None: no limit by age.
+
+    match
+        A glob (``daily-*``) naming the snapshots the policy may delete, instead of the
+        pattern turned into a matcher; the declared name must match it.
 
     connection
         ``project`` and the other connection settings.
@@ -64,13 +91,33 @@ def snapshot_present(container, name, stateful=False, **connection):
         before-upgrade:
           lxdapi.snapshot_present:
             - container: web1
+
+        daily-%Y%m%d:
+          lxdapi.snapshot_present:
+            - container: web1
+            - keep: 7
     """
-    return boundary.resource_converge(
+    if keep is None and max_age is None and match is None:
+        return boundary.resource_converge(
+            name,
+            f"Snapshot {name!r} of {container!r}",
+            lambda api: lxdapi_reconcile.plan_snapshot_present(api, container, name, stateful),
+            connection,
+            created_key="snapshot",
+        )
+
+    def what(plan):
+        return f"Snapshot {plan.name!r} of {container!r}"
+
+    return boundary.converge(
         name,
-        f"Snapshot {name!r} of {container!r}",
-        lambda api: lxdapi_reconcile.plan_snapshot_present(api, container, name, stateful),
         connection,
-        created_key="snapshot",
+        lambda api: lxdapi_retention.plan_snapshot_retained(
+            api, container, name, stateful, keep, max_age, match
+        ),
+        lambda plan: lxdapi_retention.retention_comment(plan, what(plan)),
+        lambda plan: lxdapi_retention.retention_comment(plan, what(plan)),
+        would=lambda plan: lxdapi_retention.retention_comment(plan, what(plan), testing=True),
     )
 
 
@@ -121,6 +168,7 @@ def container_present(
     timeout=30,
     migrate=False,
     owner=None,
+    rolling=None,
     wait_for=None,
     **connection,
 ):
@@ -168,7 +216,6 @@ def container_present(
         ``Running``, ``Stopped`` or ``Frozen``, applied after the config; None: not
         managed (a new container stays Stopped).
 
-    rolling=None,
     target
         The cluster member to create it on. An existing container on another member is
         reported in the comment (with its location), and moved only with ``migrate``.
@@ -200,6 +247,18 @@ def container_present(
         ``user.lxdapi.owner`` when the container is created, and kept set (put back
         if removed); None (default): no stamp. ``lxdapi.instances_pruned`` with the same
         ``owner`` then prunes only what such states made.
+
+    rolling
+        With aggregation on (see ``lxdapi.mod_aggregate``): restart the instances of the
+        aggregate that restart (``restart_on_change``) a batch at a time, not all at
+        once. A mapping: ``batch`` (how many at once: a number, or a percentage such as
+        ``'25%'``; default 1), ``wait_for`` (what every instance of a batch must pass
+        before the next batch starts, as ``wait_for`` below; default: the state's own
+        ``wait_for``, else Running), ``stop_on_failure`` (default True: on the first
+        failure the later batches are not touched, and their states fail saying they
+        were not done). The states of one aggregate that declare it must declare the
+        same. Test mode says each restart's batch (a ``batch`` change). A state alone
+        restarts its one instance as without it. None (default): all at once.
 
     wait_for
         Wait until the container is ready to use, not just Running (needs ``status:
@@ -248,18 +307,6 @@ def container_present(
     declared = {k: v for k, v in locals().items() if k in lxdapi_spec.ARGUMENTS}
     if project is not None:
         connection["project"] = project
-    rolling
-        With aggregation on (see ``lxdapi.mod_aggregate``): restart the instances of the
-        aggregate that restart (``restart_on_change``) a batch at a time, not all at
-        once. A mapping: ``batch`` (how many at once: a number, or a percentage such as
-        ``'25%'``; default 1), ``wait_for`` (what every instance of a batch must pass
-        before the next batch starts, as ``wait_for`` below; default: the state's own
-        ``wait_for``, else Running), ``stop_on_failure`` (default True: on the first
-        failure the later batches are not touched, and their states fail saying they
-        were not done). The states of one aggregate that declare it must declare the
-        same. Test mode says each restart's batch (a ``batch`` change). A state alone
-        restarts its one instance as without it. None (default): all at once.
-
     group = connection.pop(boundary.AGGREGATE_KEY, None)  # mod_aggregate made this state the first
 
     def make_plan(api):
@@ -310,6 +357,18 @@ def containers_present(name, containers, defaults=None, rolling=None, **connecti
         Arguments for every container, which a container's own override (``wait_for``
         too).
 
+    rolling
+        Restart the containers that restart (``restart_on_change``, and the restart of
+        a ``watch``) a batch at a time, not all at once: ``batch`` (how many at once: a
+        number, or a percentage such as ``'25%'``; default 1), ``wait_for`` (what every
+        container of a batch must pass before the next batch starts, as
+        :func:`container_present`'s ``wait_for``; default: the container's own
+        ``wait_for``, else Running), ``stop_on_failure`` (default True: on the first
+        failure the later batches are not touched and are reported as not done). The
+        other writes (creations...) go first, side by side. Test mode says the batches
+        (the comment, and each restart's ``batch`` change). Bad input is refused before
+        anything is read. None (default): all at once.
+
     connection
         ``remote``, ``endpoint``, ``project`` and the other connection settings.
 
@@ -331,6 +390,16 @@ def containers_present(name, containers, defaults=None, rolling=None, **connecti
                   status: Stopped
                   config: {limits.cpu: "1"}
     """
+
+    def make_group(api):
+        roll = lxdapi_rolling.parse_rolling(rolling)  # refused before anything is read
+        group = lxdapi_batch.plan_instances_present(
+            api, containers, defaults, listing=_shared_listing(api)
+        )
+        if roll is None:
+            return group
+        return lxdapi_rolling.RollingGroup(group.named, roll, lxdapi_batch.apply_plans_concurrently)
+
     return _converge_group(
         name,
         connection,
@@ -355,18 +424,6 @@ def _created_or_updated(named_plans):
 
 def _converge_group(name, kwargs, make_group, summary, unchanged):
     """:func:`_converge` of a :class:`lxdapi_batch.PlanGroup` (several containers' plans,
-    rolling
-        Restart the containers that restart (``restart_on_change``, and the restart of
-        a ``watch``) a batch at a time, not all at once: ``batch`` (how many at once: a
-        number, or a percentage such as ``'25%'``; default 1), ``wait_for`` (what every
-        container of a batch must pass before the next batch starts, as
-        :func:`container_present`'s ``wait_for``; default: the container's own
-        ``wait_for``, else Running), ``stop_on_failure`` (default True: on the first
-        failure the later batches are not touched and are reported as not done). The
-        other writes (creations...) go first, side by side. Test mode says the batches
-        (the comment, and each restart's ``batch`` change). Bad input is refused before
-        anything is read. None (default): all at once.
-
     applied side by side), changes per container. ``summary(named_plans)`` words what
     was (or would be) done. A container whose writes fail fails the state, naming it;
     the others are still converged, and the comment says so."""
@@ -387,16 +444,6 @@ def _converge_group(name, kwargs, make_group, summary, unchanged):
         would=lambda group: f"Would have: {summary(group.todo)}.",
         failed=failed,
     )
-
-
-    def make_group(api):
-        roll = lxdapi_rolling.parse_rolling(rolling)  # refused before anything is read
-        group = lxdapi_batch.plan_instances_present(
-            api, containers, defaults, listing=_shared_listing(api)
-        )
-        if roll is None:
-            return group
-        return lxdapi_rolling.RollingGroup(group.named, roll, lxdapi_batch.apply_plans_concurrently)
 
 
 def container_absent(name, force=False, timeout=30, **connection):
@@ -509,7 +556,14 @@ def _restart_many(name, containers, connection, rolling=None, defaults=None):
     batch at a time (``rolling``; gated on each container's own ``wait_for``)."""
     names = list(containers) if isinstance(containers, (list, dict)) else []
 
+    def own_wait(n):
+        entry = containers.get(n) if isinstance(containers, dict) else None
+        merged = dict(defaults if isinstance(defaults, dict) else {})
+        merged.update(entry if isinstance(entry, dict) else {})
+        return merged.get("wait_for")
+
     def make_group(api):
+        roll = lxdapi_rolling.parse_rolling(rolling)  # refused before anything is read
         listing = {
             i["name"]: i.get("status") for i in lxdapi_instances.instance_list(api, recursion=1)
         }
@@ -548,6 +602,9 @@ def mod_watch(name, sfun=None, **kwargs):
     ``status: Running``); a stopped one is left stopped. A ``containers_present``
     restarts those of its containers that are running, side by side. Any other lxdapi
     state that watches something has nothing more to do (result True, no changes).
+    A ``containers_present`` with ``rolling`` restarts them a batch at a time, each
+    batch ready (the rolling ``wait_for``, else each container's own, else Running)
+    before the next.
 
     name
         The container's name.
@@ -566,14 +623,7 @@ def mod_watch(name, sfun=None, **kwargs):
         web1:
           lxdapi.container_running:
             - watch:
-    def own_wait(n):
-        entry = containers.get(n) if isinstance(containers, dict) else None
-        merged = dict(defaults if isinstance(defaults, dict) else {})
-        merged.update(entry if isinstance(entry, dict) else {})
-        return merged.get("wait_for")
-
               - lxdapi: /etc/app.conf
-        roll = lxdapi_rolling.parse_rolling(rolling)  # refused before anything is read
     """
     if sfun not in ("container_running", "container_present", "containers_present"):
         # Salt calls this for every lxdapi state that watches something: for the others
@@ -608,9 +658,6 @@ def mod_watch(name, sfun=None, **kwargs):
 
     def done(plan):
         return (
-    A ``containers_present`` with ``rolling`` restarts them a batch at a time, each
-    batch ready (the rolling ``wait_for``, else each container's own, else Running)
-    before the next.
             f"Container {name} restarted (a watched state changed)."
             if "status" not in plan.changes
             else "Container {} is now {}.".format(name, plan.changes["status"]["new"])

@@ -10,6 +10,7 @@ boundary = lxdapi_loader.salt_boundary(__file__, globals())
 
 import lxdapi as core
 import lxdapi_kinds
+import lxdapi_retention
 import lxdapi_volumes
 
 __virtualname__ = "lxdapi"
@@ -245,10 +246,20 @@ def storage_volume_absent(pool, name, type="custom", **connection):
     return boundary.absent("storage_volume", name, connection, pool=pool, type=type)
 
 
-def storage_volume_snapshot_present(pool, volume, name, description=None, **connection):
+def storage_volume_snapshot_present(
+    pool, volume, name, description=None, keep=None, max_age=None, match=None, **connection
+):
     """
     Ensure a snapshot of a custom storage volume exists (taken when missing; an existing
-    one is never taken again), with the declared description.
+    one is never taken again), with the declared description; with a retention policy
+    (``keep``, ``max_age``), ``name`` is a strftime pattern and the snapshots of the
+    pattern that fall out of the policy are deleted.
+
+    The policy works as ``snapshot_present``'s: ``name`` expanded in UTC, that snapshot
+    taken if missing, then the snapshots whose names match the pattern (or ``match``)
+    and fall out of the policy deleted, in one plan; others are never touched. A
+    snapshot's time is the date in its name when the pattern has a year, else its
+    ``created_at`` (UTC). Without ``keep`` and ``max_age``, ``name`` is taken as it is.
 
     pool
         The storage pool's name.
@@ -257,10 +268,23 @@ def storage_volume_snapshot_present(pool, volume, name, description=None, **conn
         The custom volume's name.
 
     name
-        The snapshot's name.
+        The snapshot's name; with ``keep`` or ``max_age``, a strftime pattern
+        (``daily-%Y%m%d``).
 
     description
         The description; None: not managed.
+
+    keep
+        Keep the newest ``keep`` snapshots of the pattern (today's counts), delete older
+        ones (a whole number, at least 1); None: no limit by number.
+
+    max_age
+        Delete the snapshots of the pattern older than this: ``7d``, ``12h``, ``30m``,
+        ``2w``, ``1d12h`` or a number of seconds; None: no limit by age.
+
+    match
+        A glob (``daily-*``) naming the snapshots the policy may delete, instead of the
+        pattern turned into a matcher; the declared name must match it.
 
     connection
         ``project`` and the other connection settings.
@@ -273,7 +297,28 @@ def storage_volume_snapshot_present(pool, volume, name, description=None, **conn
           lxdapi.storage_volume_snapshot_present:
             - pool: default
             - volume: data1
+
+        data1-%Y%m%d:
+          lxdapi.storage_volume_snapshot_present:
+            - pool: default
+            - volume: data1
+            - max_age: 14d
     """
+    if keep is not None or max_age is not None or match is not None:
+
+        def what(plan):
+            return f"Snapshot {plan.name!r} of storage volume {volume!r}"
+
+        return boundary.converge(
+            name,
+            connection,
+            lambda api: lxdapi_retention.plan_volume_snapshot_retained(
+                api, pool, volume, name, description, keep, max_age, match
+            ),
+            lambda plan: lxdapi_retention.retention_comment(plan, what(plan)),
+            lambda plan: lxdapi_retention.retention_comment(plan, what(plan)),
+            would=lambda plan: lxdapi_retention.retention_comment(plan, what(plan), testing=True),
+        )
     return boundary.present(
         "storage_volume_snapshot",
         name,

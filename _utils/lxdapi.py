@@ -40,6 +40,7 @@ The parts beside it, each a module of its own that imports what it uses:
 ``lxdapi_reconcile``        profiles, networks, storage, projects... (the generic reconcile)
 ``lxdapi_backups``          instance backups, copies and moves to another server
 ``lxdapi_volumes``          custom volumes: copies, moves to another pool or server, backups
+``lxdapi_retention``        snapshots and backup files by a strftime pattern, kept by policy
 ``lxdapi_server``           the server's own configuration
 ``lxdapi_warnings``         the server's warnings: list, acknowledge, delete
 ``lxdapi_host``             the host's resources, a pool's, a project's usage, metrics

@@ -50,6 +50,7 @@ MODULES = (
     "lxdapi_reconcile",
     "lxdapi_backups",
     "lxdapi_volumes",
+    "lxdapi_retention",
     "lxdapi_server",
     "lxdapi_warnings",
     "lxdapi_host",
