@@ -27,8 +27,8 @@ import lxdapi_instances
 import lxdapi_plans
 import lxdapi_readiness
 import lxdapi_reconcile
-import lxdapi_rolling
 import lxdapi_retention
+import lxdapi_rolling
 import lxdapi_spec
 import lxdapi_values
 
