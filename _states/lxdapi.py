@@ -7,8 +7,8 @@ and snapshots, ``mod_watch``), ``lxdapi_aggregate`` (``mod_aggregate``),
 ``lxdapi_exec_files`` (commands and files inside instances), ``lxdapi_inside`` (Salt
 inside instances), ``lxdapi_images``, ``lxdapi_profiles_projects``, ``lxdapi_networks``,
 ``lxdapi_storage``, ``lxdapi_host`` (warnings), ``lxdapi_trust_cluster`` and
-``lxdapi_fleet`` (a fleet as a whole: ``instances_pruned``). Backups kept in a local
-folder by a retention policy: ``lxdapi_backups`` (``backup_exported``).
+``lxdapi_fleet`` (a fleet as a whole: ``instances_pruned``, ``images_pruned``). Backups
+kept in a local folder by a retention policy: ``lxdapi_backups`` (``backup_exported``).
 
 Thin: every state asks the core (``_utils/lxdapi*.py``) for a :class:`Plan` (the changes
 and the writes that make them), then the Salt boundary's ``converge``

@@ -1,5 +1,5 @@
 """``lxdapi.*`` states of a fleet of instances as a whole: ``instances_pruned`` (remove
-what the run does not declare).
+what the run does not declare), ``images_pruned`` (remove the images nobody needs).
 
 Core: ``_utils/lxdapi_prune.py`` (the prune's plan), ``_utils/lxdapi_targets.py`` (the
 selector).
@@ -188,4 +188,87 @@ def instances_pruned(
         lambda plan: _pruned_words(plan, "Removed"),
         lambda plan: "Nothing to prune: {}.".format("; ".join(_found_words(plan))),
         would=lambda plan: _pruned_words(plan, "Would remove"),
+    )
+
+
+# ------------------------------------------------------------------ images_pruned
+
+
+def _images_words(plan, verb):
+    found = [
+        f"{verb} {len(plan.removed)} image(s) no alias names and no instance was made "
+        f"from: {', '.join(f[:12] for f in plan.removed)}"
+    ]
+    return "; ".join(found + _images_found(plan)) + "."
+
+
+def _images_found(plan):
+    words = []
+    for label, group in (
+        ("aliased", plan.aliased),
+        ("in use", plan.used),
+        ("kept", plan.kept),
+        ("too young", plan.young),
+    ):
+        if group:
+            words.append("{} {}: {}".format(len(group), label, ", ".join(f[:12] for f in group)))
+    return words
+
+
+def images_pruned(name, older_than=None, keep=None, project=None, **connection):
+    """
+    Ensure the project holds no image that nobody needs: the images that no alias names,
+    that no instance (of any project) was made from (its ``volatile.base_image``), and
+    that were uploaded to the server more than ``older_than`` days ago are deleted, but
+    those ``keep`` names. Nothing else is ever touched: an aliased image stays, however
+    old.
+
+    Two listings (the project's images, every project's instances), then one DELETE
+    per image to go. ``test=True`` lists them (``result: None``, nothing deleted); the
+    changes are keyed by fingerprint (``{old: {uploaded_at, size, description}, new:
+    None}``); a second run finds nothing to delete and sends nothing. A bad
+    ``older_than`` or ``keep`` fails the state before anything is sent.
+
+    name
+        The state's ID (any text).
+
+    older_than
+        How many days ago an image must have been uploaded (``uploaded_at``) to go: a
+        number (``30``, ``0.5``); ``0`` for any age. Required: the age is never implied.
+        An image whose upload time the server does not give is not old.
+
+    keep
+        A list of fingerprints (or prefixes of at least 4 hex digits, as ``lxc image
+        list`` shows them) never deleted.
+
+    project
+        The LXD project (default: the configured one, else ``default``).
+
+    connection
+        ``remote``, ``endpoint`` and the other connection settings.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        old-images:
+          lxdapi.images_pruned:
+            - older_than: 30
+            - keep: [a1b2c3d4e5f6]
+
+    .. code-block:: bash
+
+        salt-call state.single lxdapi.images_pruned old-images older_than=30 test=True
+    """
+    if project is not None:
+        connection["project"] = project
+    return boundary.converge(
+        name,
+        connection,
+        lambda api: lxdapi_prune.plan_images_pruned(api, older_than, keep),
+        lambda plan: _images_words(plan, "Deleted"),
+        lambda plan: "No image to delete{}.".format(
+            ": " + "; ".join(_images_found(plan)) if _images_found(plan) else ""
+        ),
+        would=lambda plan: _images_words(plan, "Would delete"),
     )

@@ -18,13 +18,19 @@ frozen one; a kill after a clean stop that failed only with ``force``), then a D
 one :class:`lxdapi_plans.Write` each, the change keyed by the instance's name. Test mode
 reports it; a real run applies it; a second run finds nothing to do and sends nothing.
 
+Images the same way (:func:`plan_images_pruned`, behind ``lxdapi.images_pruned``): those
+of the project that no alias names and no instance was made from, uploaded more than N
+days ago, but a ``keep`` list of fingerprints; one DELETE each.
+
 A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); it imports what it
 uses from the others by name. Bad input is a ValueError naming it, raised before
 anything is sent."""
 
 import collections.abc
 import dataclasses
+import datetime
 import fnmatch
+import time
 
 from lxdapi import APIException, reword
 from lxdapi_plans import Plan, Write
@@ -246,4 +252,143 @@ def plan_instances_pruned(
             plan.writes.append(CleanStop(api, name, stop_timeout, force))
         plan.writes.append(Write("DELETE", api.instance_path(name), keys=(name,)))
         plan.add(name, {"status": status, "project": project}, None)
+    return plan
+
+
+# ------------------------------------------------------------------ images
+
+
+def image_keep_list(keep):
+    """``keep`` of :func:`plan_images_pruned` as a tuple of fingerprints (lower case;
+    a prefix of at least 4 hex digits stands for the images it begins): None is none.
+    ValueError naming the problem for anything else."""
+    if keep is None:
+        return ()
+    if isinstance(keep, (str, bytes)) or not isinstance(keep, (list, tuple)):
+        raise ValueError(f"keep must be a list of image fingerprints, not {keep!r}")
+    found = []
+    for item in keep:
+        text = item.lower() if isinstance(item, str) else None
+        if text is None or len(text) < 4 or len(text) > 64:
+            raise ValueError(f"keep: {item!r} is not an image fingerprint (4 to 64 hex digits)")
+        if any(c not in "0123456789abcdef" for c in text):
+            raise ValueError(f"keep: {item!r} is not an image fingerprint (4 to 64 hex digits)")
+        found.append(text)
+    return tuple(found)
+
+
+def check_days(value, what="older_than"):
+    """A number of days (>= 0; a fraction is fine), as seconds. ValueError naming
+    ``what`` otherwise (None too: the age is never implied)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        days = -1
+    else:
+        try:
+            days = float(value)
+        except ValueError:
+            days = -1
+    if not days >= 0 or days == float("inf"):
+        raise ValueError(
+            f"{what} must be a number of days (>= 0; 0: any age), not {value!r}: "
+            "an image prune never implies an age"
+        )
+    return days * 86400
+
+
+def server_time(text):
+    """A server timestamp (``2026-12-06T12:00:00.123456789Z``, or with an offset) as
+    seconds since the epoch; None when there is none (LXD's zero time is none too)."""
+    if not isinstance(text, str) or not text or text.startswith("0001-"):
+        return None
+    head, _, rest = text.partition(".")
+    zone = ""
+    for sign in ("Z", "+", "-"):
+        at = rest.find(sign) if rest else head.find(sign, 19)
+        if at >= 0:
+            zone = (rest or head)[at:]
+            if rest:
+                rest = rest[:at]
+            else:
+                head = head[:at]
+            break
+    fraction = (rest + "000000")[:6] if rest else "000000"
+    zone = "+00:00" if zone in ("", "Z") else zone
+    try:
+        moment = datetime.datetime.fromisoformat(f"{head}.{fraction}{zone}")
+    except ValueError:
+        return None
+    return moment.timestamp()
+
+
+def images_in_use(api):
+    """The fingerprints instances were made from, in every project (their
+    ``volatile.base_image``): one listing (with no ``project``, which the server refuses
+    beside ``all-projects``; requests leaves out a parameter that is None)."""
+    listed = api.get(
+        api.instances_collection, params={"recursion": 1, "all-projects": "true", "project": None}
+    ).metadata
+    return {
+        (i.get("config") or {}).get("volatile.base_image")
+        for i in listed or ()
+        if isinstance(i, dict)
+    } - {None, ""}
+
+
+class ImagePrunePlan(Plan):
+    """The :class:`Plan` of an image prune, with what it found, for the comments:
+    ``removed`` (fingerprints, the ones to go), ``aliased``, ``used``, ``kept`` and
+    ``young`` (the unaliased, unused images kept by ``keep`` or their age)."""
+
+    def __init__(self, name):
+        super().__init__(name)
+        self.removed = ()
+        self.aliased = ()
+        self.used = ()
+        self.kept = ()
+        self.young = ()
+
+
+def plan_images_pruned(api, older_than, keep=(), now=None):
+    """The :class:`ImagePrunePlan` that deletes the images of ``api``'s project that no
+    alias names, that no instance of any project was made from (``volatile.base_image``)
+    and that were uploaded to the server (``uploaded_at``) more than ``older_than`` days
+    ago (0: any age), but for those ``keep`` (fingerprints or prefixes) protects. One
+    DELETE each; the change is keyed by the fingerprint. ``now``: the time to judge ages
+    by (seconds since the epoch; default the clock's). ValueError before anything is
+    sent for a bad ``older_than`` or ``keep``. Two listings, no other request."""
+    seconds = check_days(older_than)
+    kept_prefixes = image_keep_list(keep)
+    now = time.time() if now is None else now
+    images = api.get("images", params={"recursion": 1}).metadata or []
+    used = images_in_use(api)
+    plan = ImagePrunePlan(api.project or "default")
+    removed, aliased, in_use, kept_, young = [], [], [], [], []
+    for image in images:
+        fingerprint = image.get("fingerprint") or ""
+        if image.get("aliases"):
+            aliased.append(fingerprint)
+        elif fingerprint in used:
+            in_use.append(fingerprint)
+        elif any(fingerprint.startswith(prefix) for prefix in kept_prefixes):
+            kept_.append(fingerprint)
+        else:
+            uploaded = server_time(image.get("uploaded_at"))
+            if seconds and (uploaded is None or now - uploaded < seconds):  # unknown: not old
+                young.append(fingerprint)
+                continue
+            removed.append(fingerprint)
+            plan.add(
+                fingerprint,
+                {
+                    "uploaded_at": image.get("uploaded_at"),
+                    "size": image.get("size"),
+                    "description": (image.get("properties") or {}).get("description"),
+                },
+                None,
+            )
+            plan.writes.append(
+                Write("DELETE", api.path("images", fingerprint), keys=(fingerprint,))
+            )
+    plan.removed, plan.aliased, plan.used = tuple(removed), tuple(aliased), tuple(in_use)
+    plan.kept, plan.young = tuple(kept_), tuple(young)
     return plan

@@ -297,3 +297,98 @@ def test_force_kills_only_after_a_clean_stop_failed(states, lxd, cleanup, unique
     assert ret.result is True, ret.comment
     assert ret.changes == {name: {"old": {"status": "Running", "project": "default"}, "new": None}}
     assert _held(lxd, name) is None and _held(lxd, bystander) is not None
+
+
+# ---------------------------------------------------------------------- images_pruned
+
+
+def _images(lxd, project):
+    """``{fingerprint: aliases}`` of the images the server holds in ``project``."""
+    held = json.loads(lxd.lxc("query", f"/1.0/images?recursion=1&project={project}"))
+    return {i["fingerprint"]: sorted(a["name"] for a in i.get("aliases") or []) for i in held}
+
+
+@pytest.fixture
+def image_project(lxd):
+    """A project with images of its own: the busybox image (alias ``bb``), and three
+    images published from a container there (``unused``, ``used``: an instance was made
+    from it, ``kept``), none aliased. Removed afterwards."""
+    project = "ti" + uuid.uuid4().hex[:8]
+    lxd.lxc("project", "create", project, "-c", "features.images=true", "-c",
+            "features.profiles=false")  # fmt: skip
+    where = ["--project", project]
+    try:
+        lxd.lxc("image", "import", lxd.image_path, "--alias", "bb", *where)
+        lxd.lxc("init", "bb", "src", *where)
+        made = {}
+        for role in ("unused", "used", "kept"):
+            lxd.lxc("publish", "src", *where, f"description=prune-{role}")
+            found = set(_images(lxd, project)) - set(made.values())
+            made[role] = next(f for f in found if not _images(lxd, project)[f])
+        lxd.lxc("init", made["used"], "user", *where)
+        made["bb"] = next(f for f, a in _images(lxd, project).items() if a == ["bb"])
+        made["project"] = project
+        yield made
+    finally:
+        for instance in _names(lxd, project):
+            lxd.lxc("delete", "--force", instance, *where, check=False)
+        for fingerprint in _images(lxd, project):
+            lxd.lxc("image", "delete", fingerprint, *where, check=False)
+        lxd.lxc("project", "delete", project, check=False)
+
+
+def test_images_pruned_deletes_only_unaliased_unused_old_images(
+    states, lxd, image_project, request_log
+):
+    images = image_project
+    project = images["project"]
+    before = _images(lxd, project)
+    assert len(before) == 4
+
+    young = states.lxdapi.images_pruned(name="imgs", older_than=1, project=project)
+    assert young.result is True and young.changes == {}, young.comment
+    assert "2 too young" in young.comment and "1 aliased" in young.comment
+    assert "1 in use" in young.comment
+
+    args = dict(name="imgs", older_than=0, keep=[images["kept"][:12]], project=project)
+    predicted = states.lxdapi.images_pruned(test=True, **args)
+    assert predicted.result is None, predicted.comment
+    assert list(predicted.changes) == [images["unused"]]
+    assert predicted.changes[images["unused"]]["old"]["description"] == "prune-unused"
+    assert predicted.changes[images["unused"]]["new"] is None
+    assert predicted.comment.startswith("Would delete 1 image(s)")
+    assert request_log.writes == [] and _images(lxd, project) == before
+
+    ret = states.lxdapi.images_pruned(**args)
+    assert ret.result is True, ret.comment
+    assert ret.changes == predicted.changes
+    assert sorted(_images(lxd, project)) == sorted(images[r] for r in ("bb", "used", "kept"))
+    assert [m for m, _, _ in request_log.writes] == ["DELETE"]
+
+    request_log.clear()
+    again = states.lxdapi.images_pruned(**args)
+    assert again.result is True and again.changes == {}, again.comment
+    assert again.comment.startswith("No image to delete: ")
+    assert request_log.writes == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        ({}, "older_than must be a number of days"),
+        ({"older_than": -1}, "older_than must be a number of days"),
+        ({"older_than": "soon"}, "older_than must be a number of days"),
+        ({"older_than": True}, "older_than must be a number of days"),
+        ({"older_than": 0, "keep": "abcd1234"}, "keep must be a list of image fingerprints"),
+        ({"older_than": 0, "keep": ["xyz!"]}, "is not an image fingerprint"),
+        ({"older_than": 0, "keep": ["ab"]}, "is not an image fingerprint"),
+    ],
+)
+def test_images_pruned_bad_input_is_refused_before_anything_is_touched(
+    states, lxd, request_log, kwargs, expected
+):
+    before = _images(lxd, "default")
+    ret = states.lxdapi.images_pruned(name="imgs", **kwargs)
+    assert ret.result is False and expected in ret.comment, ret.comment
+    assert ret.changes == {} and request_log.writes == []
+    assert _images(lxd, "default") == before

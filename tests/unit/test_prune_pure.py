@@ -151,3 +151,43 @@ def test_declarations_are_read_from_the_low_chunks():
     assert lxdapi_prune.declarations(None) == [] and lxdapi_prune.declarations({}) == []
     other = [{"state": "lxd", "fun": "container_present", "name": "web1"}]
     assert lxdapi_prune.declarations(other) == []
+
+
+# ------------------------------------------------------------------ images
+
+
+def test_image_keep_takes_fingerprints_and_prefixes():
+    assert lxdapi_prune.image_keep_list(None) == ()
+    full = "a" * 64
+    assert lxdapi_prune.image_keep_list(["ABCD12", full]) == ("abcd12", full)
+    for bad in ("abcd", {"abcd": 1}, 5):
+        with pytest.raises(ValueError, match="keep must be a list of image fingerprints"):
+            lxdapi_prune.image_keep_list(bad)
+    for bad in (["abc"], ["a" * 65], ["abcz"], [None], [1234]):
+        with pytest.raises(ValueError, match="is not an image fingerprint"):
+            lxdapi_prune.image_keep_list(bad)
+
+
+def test_the_age_is_days_and_never_implied():
+    assert lxdapi_prune.check_days(0) == 0
+    assert lxdapi_prune.check_days("1.5") == 1.5 * 86400
+    for bad in (None, -1, "soon", True, float("nan"), float("inf"), [1]):
+        with pytest.raises(ValueError, match="older_than must be a number of days"):
+            lxdapi_prune.check_days(bad)
+
+
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        ("2026-12-06T12:00:00Z", 1796558400.0),
+        ("2026-12-06T12:00:00.123456789Z", 1796558400.123456),
+        ("2026-12-06T14:00:00+02:00", 1796558400.0),
+        ("2026-12-06T11:00:00.5-01:00", 1796558400.5),
+        ("0001-01-01T00:00:00Z", None),  # LXD's zero time: none
+        ("", None),
+        (None, None),
+        ("yesterday", None),
+    ],
+)
+def test_server_times_are_read_in_every_form_the_servers_write(text, seconds):
+    assert lxdapi_prune.server_time(text) == seconds
