@@ -10,7 +10,9 @@ by LXD's exec. Connection settings as in every ``lxdapi`` function (see
 
 import hashlib
 import json
+import logging
 import os
+import threading
 import time
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
@@ -19,10 +21,22 @@ import lxdapi_loader
 
 boundary = lxdapi_loader.salt_boundary(__file__, globals())
 
+import lxdapi
 import lxdapi_inside
+import lxdapi_parallel
+import lxdapi_salt
+import lxdapi_targets
 import lxdapi_values
 
 __virtualname__ = "lxdapi"
+
+log = logging.getLogger(__name__)
+
+#: Salt's rendering and compiling of states on the host (its State classes, renderers,
+#: file client) is not known to be thread-safe: one compiles at a time in this process.
+_COMPILE_LOCK = threading.RLock()
+#: Making the thin (``gen_thin`` writes it in the cachedir) and an API for a job thread.
+_SETUP_LOCK = threading.RLock()
 
 
 def __virtual__():
@@ -39,15 +53,35 @@ def _thin():
     import salt.version
 
     extra = __salt__["config.get"]("lxdapi:thin_extra_mods", "") or ""
-    path = salt.utils.thin.gen_thin(__opts__["cachedir"], extra_mods=extra)
-    stat = os.stat(path)
-    key = (path, stat.st_mtime_ns, stat.st_size)
-    cached = boundary.context.get("lxdapi.thin")
-    if cached is None or cached[0] != key:
-        label = f"salt-{salt.version.__version__}"
-        cached = (key, lxdapi_inside.Bundle.from_file(label, path))
-        boundary.context["lxdapi.thin"] = cached
+    with _SETUP_LOCK:
+        path = salt.utils.thin.gen_thin(__opts__["cachedir"], extra_mods=extra)
+        stat = os.stat(path)
+        key = (path, stat.st_mtime_ns, stat.st_size)
+        cached = boundary.context.get("lxdapi.thin")
+        if cached is None or cached[0] != key:
+            label = f"salt-{salt.version.__version__}"
+            cached = (key, lxdapi_inside.Bundle.from_file(label, path))
+            boundary.context["lxdapi.thin"] = cached
     return cached[1]
+
+
+def _api(connection):
+    """The :class:`lxdapi.API` of ``connection`` for the thread that asks: the run's own
+    (``boundary.connect``) in the main thread; in any other thread (a target's job, or
+    ``lxdapi.sls`` called from threads, as aggregated ``sls_applied`` states do) one of
+    that thread's own, kept in ``__context__`` by thread. An API is not shared by threads
+    at once: its session's keep-alive pool holds one connection, and its read cache is a
+    plain dict that writes clear."""
+    if threading.current_thread() is threading.main_thread():
+        return boundary.connect(connection)
+    conn, rest = boundary.split_connection(connection)
+    boundary.no_extra(rest)
+    with _SETUP_LOCK:
+        cache = boundary.context.setdefault(("lxdapi.thread_apis", threading.get_ident()), {})
+        lxdapi_salt.record_writes(__opts__.get("cachedir"))
+        return lxdapi.connection_api(
+            conn, cache, __salt__["config.get"], __salt__["sdb.get"], __opts__.get("cachedir")
+        )
 
 
 def _saltenv(saltenv):
@@ -81,7 +115,7 @@ def _grains_cache_path(api, name):
     return os.path.join(__opts__["cachedir"], "lxdapi", "grains", digest + ".json")
 
 
-def _instance_grains(api, name, connection):
+def _instance_grains(api, name):
     """The grains of ``name`` as Salt computes them inside it (``grains.items`` there),
     kept in ``__context__`` for the run and for :data:`GRAINS_CACHE_EXPIRATION` seconds
     in a private file of the minion's cache, so that a run that changes nothing does not
@@ -100,7 +134,7 @@ def _instance_grains(api, name, connection):
                 return boundary.context[key]
     except (OSError, ValueError):
         pass
-    grains = _inside(name, ["grains.items"], connection, pillar_key=False)
+    grains = _inside(api, name, ["grains.items"], pillar_key=False)
     if not isinstance(grains, dict):
         raise CommandExecutionError(f"the grains of {name!r} are not a mapping: {grains!r}")
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
@@ -359,10 +393,9 @@ def _cli_words(args, kwargs):
     return words
 
 
-def _inside(name, argv, kwargs, saltenv=None, pillar=None, pillar_key=None, **run):
+def _inside(api, name, argv, saltenv=None, pillar=None, pillar_key=None, **run):
     """salt-call ARGV in instance ``name`` on this host's thin, with no ``salt://`` files
     (see :func:`call`); ``run``: more of :func:`lxdapi_inside.salt_call`'s arguments."""
-    api = boundary.connect(kwargs)
     saltenv = _saltenv(saltenv)
     return lxdapi_inside.salt_call(
         api,
@@ -375,8 +408,95 @@ def _inside(name, argv, kwargs, saltenv=None, pillar=None, pillar_key=None, **ru
     )
 
 
+#: What the doc of every function says of its ``name`` as a target.
+TARGETS_DOC = "see :func:`call`"
+
+
+def _on_target(target, connection, concurrency, job, what):
+    """``job(api, instance)`` on every instance of ``target`` (not a single name), at most
+    ``concurrency`` at once (:func:`lxdapi_parallel.run_each`), each in a thread with an
+    API of its own: ``{instance: result}``. ``job`` returns ``(result, ok)``.
+
+    The instances come from one listing (:func:`lxdapi_targets.resolve`). One that is not
+    running, a name of the list that the server does not have, and a job that raised
+    have ``{"error": "<why>"}`` as their result; the others go on. When any failed, the
+    function's retcode is 1 and a warning names them. Nothing matched: a
+    ``CommandExecutionError`` naming the instances the server has."""
+    connection = dict(connection)
+    if target.project:
+        given = connection.get("project")
+        if given and given != target.project:
+            raise SaltInvocationError(
+                f"the target names project {target.project!r} and project={given!r} another: "
+                "give one"
+            )
+        connection["project"] = target.project
+    api = _api(connection)
+    found = lxdapi_targets.resolve(api, target)
+    where = api.display_endpoint + (f" (project {api.project})" if api.project else "")
+    if not found.names and not found.missing:
+        has = ", ".join(found.listed[:30]) + (", ..." if len(found.listed) > 30 else "")
+        raise CommandExecutionError(
+            f"the target {target} matches no instance on {where}: "
+            + (f"it has {has}" if found.listed else "it has no instances")
+        )
+    errors, runnable = {}, []
+    for instance in found.names:
+        status = found.instances[instance].get("status")
+        if lxdapi_values.planning_status(status) == "Running":
+            runnable.append(instance)
+        else:
+            errors[instance] = (
+                f"instance {instance!r} is {status}: Salt runs inside a running instance "
+                "only (start it first)"
+            )
+    for instance in found.missing:
+        errors[instance] = f"instance {instance!r} does not exist on {where}"
+    outcomes = lxdapi_parallel.run_each(
+        runnable, lambda instance: job(_api(connection), instance), concurrency
+    )
+    results, failed = {}, {}
+    for instance in found.names + found.missing:
+        outcome = outcomes.get(instance)
+        if instance in errors:
+            failed[instance] = errors[instance]
+            results[instance] = {"error": errors[instance]}
+        elif isinstance(outcome, Exception):
+            failed[instance] = _error_text(what, instance, outcome)
+            results[instance] = {"error": failed[instance]}
+        else:
+            results[instance], ok = outcome
+            if not ok:
+                failed[instance] = "its inner states failed (result: False in its return)"
+    if failed:
+        boundary.context["retcode"] = 1
+        log.warning(
+            "lxdapi.%s on %s: %d of %d instances failed: %s",
+            what,
+            target,
+            len(failed),
+            len(results),
+            "; ".join(f"{instance}: {why}" for instance, why in failed.items()),
+        )
+    return results
+
+
+def _error_text(what, instance, exc):
+    """An instance's failure in words; an exception that is no expected failure (a bug)
+    has its traceback logged."""
+    if isinstance(
+        exc, (lxdapi.APIException, CommandExecutionError, SaltInvocationError, ValueError, OSError)
+    ):
+        return str(exc)
+    log.error("lxdapi: internal error in lxdapi.%s on %s", what, instance, exc_info=exc)
+    return (
+        f"lxdapi internal error in lxdapi.{what}: {type(exc).__name__}: {exc} (a bug, not "
+        "bad input; its traceback is in the minion log)"
+    )
+
+
 @boundary.errors
-def call(name, fun, *args, clean=False, timeout=None, kwarg=None, **kwargs):
+def call(name, fun, *args, clean=False, timeout=None, kwarg=None, concurrency=None, **kwargs):
     """
     Run one Salt function inside a running instance, with no minion there, and return
     what it returned: ``salt-call --local`` on Salt's thin (this host's Salt, as salt-ssh
@@ -389,7 +509,20 @@ def call(name, fun, *args, clean=False, timeout=None, kwarg=None, **kwargs):
     and computes its own grains.
 
     name
-        The instance's name (it must be running and have ``python3``).
+        The instance's name (it must be running and have ``python3``), or a target of
+        several instances (see :mod:`lxdapi_targets`): a list of names (``[web1, web2]``
+        or ``web1,web2``), a glob (``web*``, ``web[12]``), or a selector with a prefix and
+        a colon, never ``key=value``: ``config:user.role:web`` (a config key's value in
+        the expanded config), ``config:user.role`` (the key is set), ``profile:web``,
+        ``status:running``, ``project:prod`` (that project's instances), ``name:web*``,
+        several joined by `` and `` (``'config:user.role:web and status:running'``); from
+        an SLS or Python also a mapping ``{config: {user.role: web}, profile: web, status:
+        Running, name: 'web*', project: prod}``. A target is resolved with one listing;
+        the return is then ``{instance: its result}`` (each what a single name returns),
+        where an instance that failed (not running, not on the server, no ``python3``,
+        salt-call failed) has ``{"error": "<why>"}`` and the others go on; the function's
+        retcode is then 1 and a warning in the log names the failed ones. A target that
+        matches nothing is a ``CommandExecutionError`` naming what the server has.
 
     fun
         The Salt function to run there (``pkg.version``, ``grains.item``...).
@@ -406,7 +539,12 @@ def call(name, fun, *args, clean=False, timeout=None, kwarg=None, **kwargs):
 
     kwarg
         Keyword arguments for the function whose names lxdapi takes for itself (a
-        connection setting such as ``timeout`` or ``project``): ``kwarg='{timeout: 5}'``.
+        connection setting such as ``timeout`` or ``project``, or ``concurrency``):
+        ``kwarg='{timeout: 5}'``.
+
+    concurrency
+        With a target: how many instances run at once (default: the host's CPU count,
+        at least 2, at most 16).
 
     kwargs
         Connection settings (see ``_modules/lxdapi.py``); any other keyword argument goes to the
@@ -423,31 +561,49 @@ def call(name, fun, *args, clean=False, timeout=None, kwarg=None, **kwargs):
         salt host lxdapi.call web1 pkg.version nginx
         salt host lxdapi.call web1 file.write /etc/motd 'managed by salt'
         salt host lxdapi.call web1 cmd.run 'sleep 2' kwarg='{timeout: 5}'
+        salt host lxdapi.call 'web*' test.ping
+        salt host lxdapi.call web1,web2 pkg.version nginx concurrency=4
+        salt host lxdapi.call 'config:user.role:web and status:running' service.status nginx
     """
     if not isinstance(fun, str) or "." not in fun:
         raise SaltInvocationError(f"fun must name a Salt function (module.function), not {fun!r}")
+    target = lxdapi_targets.parse_target(name)
+    concurrency = lxdapi_parallel.check_concurrency(concurrency)
     conn, rest = boundary.split_connection(kwargs)
     if kwarg is not None and not isinstance(kwarg, dict):
         raise SaltInvocationError(f"kwarg must be a mapping, not {kwarg!r}")
     rest.update(kwarg or {})
-    try:
-        return _inside(name, [fun] + _cli_words(args, rest), conn, timeout=timeout)
-    finally:
-        if clean:
-            lxdapi_inside.thin_purge(boundary.connect(conn), name)
+    argv = [fun] + _cli_words(args, rest)
+
+    def one(api, instance):
+        try:
+            return _inside(api, instance, argv, timeout=timeout)
+        finally:
+            if clean:
+                lxdapi_inside.thin_purge(api, instance)
+
+    if target.single:
+        return one(_api(conn), target.single)
+    _thin()  # made in this thread, once
+    return _on_target(target, conn, concurrency, lambda *a: (one(*a), True), f"call {fun}")
 
 
 @boundary.errors
-def grains(name, *keys, **kwargs):
+def grains(name, *keys, concurrency=None, **kwargs):
     """
     The grains of a running instance as Salt computes them inside it (see :func:`call`):
     for targeting and templating on the host.
 
     name
-        The instance's name (it must be running and have ``python3``).
+        The instance's name (it must be running and have ``python3``), or a target of
+        several (a list, a glob, a selector: see :func:`call`); the return is then
+        ``{instance: its grains or {"error": ...}}``.
 
     keys
         Only these grains (default: all of them).
+
+    concurrency
+        With a target: how many instances run at once (default: the host's CPU count).
 
     kwargs
         Connection settings; see ``_modules/lxdapi.py``.
@@ -458,11 +614,21 @@ def grains(name, *keys, **kwargs):
 
         salt host lxdapi.grains web1
         salt host lxdapi.grains web1 os osrelease
+        salt host lxdapi.grains 'profile:web' osrelease
     """
+    target = lxdapi_targets.parse_target(name)
+    concurrency = lxdapi_parallel.check_concurrency(concurrency)
     conn, rest = boundary.split_connection(kwargs)
     boundary.no_extra(rest)
     argv = ["grains.item", *map(str, keys)] if keys else ["grains.items"]
-    return _inside(name, argv, conn, pillar_key=False)
+
+    def one(api, instance):
+        return _inside(api, instance, argv, pillar_key=False)
+
+    if target.single:
+        return one(_api(conn), target.single)
+    _thin()
+    return _on_target(target, conn, concurrency, lambda *a: (one(*a), True), "grains")
 
 
 @boundary.errors
@@ -475,6 +641,7 @@ def sls(
     test=False,
     timeout=None,
     extra_filerefs=None,
+    concurrency=None,
     **kwargs,
 ):
     """
@@ -496,7 +663,13 @@ def sls(
     the low data and the pillar never stay.
 
     name
-        The instance's name (it must be running and have ``python3``).
+        The instance's name (it must be running and have ``python3``), or a target of
+        several (a list, a glob, a selector: see :func:`call`). The return is then
+        ``{instance: its states' returns}``, side by side at most ``concurrency`` at once
+        (rendering and compiling on the host one at a time, the work inside in parallel);
+        an instance whose states did not run has ``{"error": "<why>"}``. One whose inner
+        states failed keeps its returns (the failed ones ``result: False``) and counts as
+        failed: the retcode is then non-zero and a warning names it.
 
     mods
         The SLS to apply: a name, a comma-separated list, or a list.
@@ -522,6 +695,9 @@ def sls(
         More ``salt://`` files (or folders) to ship, which no state names but one uses (a
         template's ``{% include %}``): a list or a comma-separated text.
 
+    concurrency
+        With a target: how many instances run at once (default: the host's CPU count).
+
     kwargs
         Connection settings; see ``_modules/lxdapi.py``.
 
@@ -532,7 +708,11 @@ def sls(
         salt host lxdapi.sls web1 nginx
         salt host lxdapi.sls web1 nginx,motd test=True
         salt host lxdapi.sls web1 nginx pillar='{nginx: {port: 8080}}'
+        salt host lxdapi.sls 'web*' nginx test=True
+        salt host lxdapi.sls 'config:user.role:web' nginx concurrency=8
     """
+    target = lxdapi_targets.parse_target(name)
+    concurrency = lxdapi_parallel.check_concurrency(concurrency)
     mods = lxdapi_inside.sls_names(mods)
     test = lxdapi_values.check_bool(test, "test")
     if timeout is not None:
@@ -541,10 +721,28 @@ def sls(
     extra_filerefs = _filerefs(extra_filerefs)
     conn, rest = boundary.split_connection(kwargs)
     boundary.no_extra(rest)
+    args = (mods, saltenv, pillar, pillar_key, test, timeout, extra_filerefs)
+    if target.single:
+        retcode, ret = _sls_one(_api(conn), target.single, *args)
+        if retcode:
+            boundary.context["retcode"] = retcode
+        return ret
+    _inner_pillar("", pillar, False if pillar_key is None else pillar_key)  # bad: refused now
+    _thin()
+
+    def one(api, instance):
+        retcode, ret = _sls_one(api, instance, *args)
+        return ret, not retcode
+
+    return _on_target(target, conn, concurrency, one, "sls")
+
+
+def _sls_one(api, name, mods, saltenv, pillar, pillar_key, test, timeout, extra_filerefs):
+    """:func:`sls` in one instance: ``(retcode, the inner states' returns)``. Safe to call
+    from several threads at once: the compiling on the host takes one at a time."""
     inner_pillar = _inner_pillar(name, pillar, pillar_key)
-    api = boundary.connect(conn)
     lxdapi_inside.require_runnable(api, name)
-    grains = _instance_grains(api, name, conn)
+    grains = _instance_grains(api, name)
 
     thin = _thin()
 
@@ -555,7 +753,10 @@ def sls(
         return lxdapi_inside.salt_call(api, name, thin, argv, pillar=inner_pillar, saltenv=saltenv)
 
     functions = _InstanceFunctions(grains, inner_pillar, run_inside)
-    compiled = _compile(name, mods, saltenv, inner_pillar, grains, functions, test, extra_filerefs)
+    with _COMPILE_LOCK:
+        compiled = _compile(
+            name, mods, saltenv, inner_pillar, grains, functions, test, extra_filerefs
+        )
     if not isinstance(compiled, lxdapi_inside.CompiledStates):  # Salt's render errors
         raise CommandExecutionError(
             "{} did not apply in {!r}: {}".format(
@@ -582,9 +783,7 @@ def sls(
         raise CommandExecutionError(
             "{} did not apply in {!r}: {}".format(",".join(mods), name, lxdapi_inside.words(ret))
         )
-    if retcode:
-        boundary.context["retcode"] = retcode
-    return ret
+    return retcode, ret
 
 
 def _filerefs(extra_filerefs):
@@ -605,14 +804,19 @@ def _filerefs(extra_filerefs):
 
 
 @boundary.errors
-def thin_purge(name, **connection):
+def thin_purge(name, concurrency=None, **connection):
     """
     Remove everything lxdapi keeps in a running instance to run Salt there
     (``/var/cache/lxdapi``: the thin, the saltenv files, salt-call's caches). Returns
     True if there was something to remove. The next :func:`call` ships the thin again.
 
     name
-        The instance's name (it must be running; ``python3`` is not needed).
+        The instance's name (it must be running; ``python3`` is not needed), or a
+        target of several (a list, a glob, a selector: see :func:`call`): the return is
+        then ``{instance: True, False or {"error": ...}}``.
+
+    concurrency
+        With a target: how many instances run at once (default: the host's CPU count).
 
     connection
         Connection settings; see ``_modules/lxdapi.py``.
@@ -622,5 +826,15 @@ def thin_purge(name, **connection):
     .. code-block:: bash
 
         salt host lxdapi.thin_purge web1
+        salt host lxdapi.thin_purge 'web*'
     """
-    return lxdapi_inside.thin_purge(boundary.connect(connection), name)
+    target = lxdapi_targets.parse_target(name)
+    concurrency = lxdapi_parallel.check_concurrency(concurrency)
+    if target.single:
+        return lxdapi_inside.thin_purge(_api(connection), target.single)
+    boundary.connect(connection)  # connection settings only: anything else refused now
+
+    def one(api, instance):
+        return lxdapi_inside.thin_purge(api, instance), True
+
+    return _on_target(target, connection, concurrency, one, "thin_purge")
