@@ -9,6 +9,8 @@
 #   make bench   set-up, then the benchmark table (see BENCHMARKS.rst)
 #   make bench-events  set-up, then the events engine's latency and cost (a private LXD,
 #                a Salt master and minion; BENCHMARKS.rst, "Events")
+#   make bench-rolling  set-up, then rolling restarts of 30 containers next to all at once
+#                (a private LXD; BENCHMARKS.rst, "Rolling restarts")
 #   make lines   the Salt-facing tests on the older Salt lines (SALT_LINES), each in its
 #                own virtualenv .venv-<version>, against LXD, the lines side by side
 #   make lint    set-up, then ruff: lint and format check (configured in pyproject.toml)
@@ -60,8 +62,8 @@ LINES_IGNORED = test_core_api test_bench_features test_readiness test_faults \
 LINES_PYTEST_ARGS ?= tests/functional tests/integration \
 	$(foreach f,$(LINES_IGNORED),--ignore=tests/functional/$(f).py --ignore=tests/integration/$(f).py)
 
-.PHONY: setup deps venv test image old-salt-venv demo bench bench-venvs bench-events lines \
-	lint docs versions clean
+.PHONY: setup deps venv test image old-salt-venv demo bench bench-venvs bench-events bench-rolling \
+	lines lint docs versions clean
 
 setup: deps venv
 
@@ -200,6 +202,13 @@ BENCH_EVENTS_ARGS ?=
 
 bench-events: setup
 	$(PY) bench/events.py $(BENCH_EVENTS_ARGS)
+
+# Rolling restarts (issue 26): 30 busybox containers restarted all at once, then a batch at
+# a time (bench/rolling.py, a private LXD; about 3 minutes). Not part of make bench.
+BENCH_ROLLING_ARGS ?=
+
+bench-rolling: setup
+	$(PY) bench/rolling.py $(BENCH_ROLLING_ARGS)
 
 # The documentation site (docs/), warnings as errors. A failed build forgets its doctrees,
 # so that the next build reads every page again and shows the same warnings.
