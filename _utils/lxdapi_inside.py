@@ -28,6 +28,7 @@ import uuid
 from lxdapi import APIException, APITimeout
 from lxdapi_files import instance_file_read, instance_file_write, plan_directory_present
 from lxdapi_instances import instance_exec, instance_state
+from lxdapi_parallel import run_each
 from lxdapi_plans import Plan, Write
 from lxdapi_values import check_duration, check_name, planning_status
 
@@ -540,6 +541,7 @@ class SlsPlan(Plan):
     def __init__(self, api, instance, run, predicted, status="Running"):
         super().__init__(instance)
         self.instance, self.run, self.status = instance, run, status
+        self.ahead, self.error = False, None
         self.results = [] if predicted is None else state_results(predicted)
         for sid, entry in self.results:
             if entry.get("changes"):
@@ -552,6 +554,10 @@ class SlsPlan(Plan):
             )
 
     def apply(self, api):
+        if self.ahead:  # applied already (an aggregate): report how it went
+            if self.error is not None:
+                raise self.error
+            return True
         self.sent = []
         self.changes = {}
         ret = self.run(test=False)
@@ -561,6 +567,16 @@ class SlsPlan(Plan):
         if self.failed:
             raise SaltCallFailed(error=self.failure(), ret=ret)
         return True
+
+    def apply_ahead(self, api):
+        """Apply now, before the state's own turn (an aggregate of ``sls_applied``
+        states): what happened is kept, and :meth:`apply` then only reports it (raises
+        the error that stopped it, if any)."""
+        try:
+            self.apply(api)
+        except Exception as exc:  # kept for the state's own turn, which reports it
+            self.error = exc
+        self.ahead = True
 
     @property
     def count(self):
@@ -588,6 +604,20 @@ class SlsPlan(Plan):
         )
 
 
+#: The arguments of the ``sls_applied`` state (its signature's, but ``name`` and the
+#: connection settings): those that an aggregate of them passes on to each member.
+SLS_APPLIED_ARGUMENTS = (
+    "container",
+    "mods",
+    "saltenv",
+    "pillar",
+    "pillar_key",
+    "timeout",
+    "extra_filerefs",
+    "concurrency",
+)
+
+
 def sls_names(mods):
     """The SLS names of ``mods`` (a name, a comma-separated list, or a list); ValueError
     when there is none or one is not a name."""
@@ -603,17 +633,47 @@ def sls_names(mods):
 
 def plan_sls_applied(api, instance, run):
     """The :class:`SlsPlan` of SLS files applied in ``instance``. ``run(test)`` applies
-    them there (test mode or not) and returns the inner states' returns; it is called
-    with ``test=True`` to make the plan (which ships the thin and the files when the
-    instance lacks them, a cache: nothing the states manage is touched).
+    them there (test mode or not) and returns the inner states' returns, raising
+    :class:`APIException` when they cannot run; it is called with ``test=True`` to make
+    the plan (which ships the thin and the files when the instance lacks them, a cache:
+    nothing the states manage is touched).
 
-    An instance that is not running gives a plan with its one write, no prediction and
-    its ``status`` (None: it does not exist), for the caller to refuse or, in test mode,
-    to predict (an earlier state may create or start it).
+    The run itself finds the instance running (``lxdapi.sls`` checks it): the instance's
+    state is read here only when that run failed, to tell why. An instance that is not
+    running gives a plan with its one write, no prediction and its ``status`` (None: it
+    does not exist), for the caller to refuse or, in test mode, to predict (an earlier
+    state may create or start it); any other failure is raised.
     """
     check_name(instance, "instance")
-    state = instance_state(api, instance)
-    status = planning_status(state.get("status")) if state else None
-    if status != "Running":
+    try:
+        predicted = run(test=True)
+    except APIException:
+        state = instance_state(api, instance)
+        status = planning_status(state.get("status")) if state else None
+        if status == "Running":
+            raise
         return SlsPlan(api, instance, run, None, status)
-    return SlsPlan(api, instance, run, run(test=True), status)
+    return SlsPlan(api, instance, run, predicted)
+
+
+def converge_sls_each(api, members, concurrency=None, apply=True):
+    """Many :class:`SlsPlan` made side by side, then those that predict changes applied
+    side by side (``apply``; test mode does not), at most ``concurrency`` at once (see
+    :func:`lxdapi_parallel.run_each`): what ``mod_aggregate`` does for the
+    ``sls_applied`` states of a run.
+
+    ``members``: ``{key: make}``, where ``make()`` returns the member's plan (e.g. a
+    :func:`plan_sls_applied`). Returns ``{key: outcome}`` in the same order: the plan
+    (applied ahead: its :meth:`SlsPlan.apply` reports how that went), or the exception
+    its planning raised, so that a member that fails fails alone. A plan of an instance
+    that is not running is not applied (its state refuses it at its turn).
+    """
+    outcomes = run_each(list(members), lambda key: members[key](), concurrency)
+    if apply:
+        due = [
+            key
+            for key, plan in outcomes.items()
+            if isinstance(plan, SlsPlan) and plan.writes and plan.status == "Running"
+        ]
+        run_each(due, lambda key: outcomes[key].apply_ahead(api), concurrency)
+    return outcomes
