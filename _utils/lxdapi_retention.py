@@ -27,7 +27,9 @@ pattern carries a year (``%Y`` or ``%y``) and the name is of the pattern, the ti
 name says, in UTC (``daily-20261129`` is 2026-11-29 00:00 UTC, so ``max_age: 7d`` keeps
 seven daily names, today's included); otherwise the time the server reports
 (``created_at``, in UTC) or, for a file, its modification time. A name whose time is not
-known is never deleted for its age, and is the oldest for ``keep``.
+known is never deleted for its age, and is the oldest for ``keep`` (among such names, the
+greater name is the newer). LXD 5.0 reports no ``created_at`` for a custom volume's
+snapshots (its zero time, ``0001-01-01``), Incus does.
 
 The plans (:func:`plan_snapshot_retained`, :func:`plan_volume_snapshot_retained`,
 :func:`plan_backup_exported`) make what is missing first, then delete what falls out of
