@@ -11,6 +11,9 @@
 #                a Salt master and minion; BENCHMARKS.rst, "Events")
 #   make bench-rolling  set-up, then rolling restarts of 30 containers next to all at once
 #                (a private LXD; BENCHMARKS.rst, "Rolling restarts")
+#   make bench-inside  set-up and image, then Salt inside 1, 10 and 30 Debian containers,
+#                one after the other and side by side (a private LXD; BENCHMARKS.rst,
+#                "Salt inside many containers"; BENCH_INSIDE_ARGS: --sizes, --runs)
 #   make lines   the Salt-facing tests on the older Salt lines (SALT_LINES), each in its
 #                own virtualenv .venv-<version>, against LXD, the lines side by side
 #   make lint    set-up, then ruff: lint and format check (configured in pyproject.toml)
@@ -62,7 +65,7 @@ LINES_IGNORED = test_core_api test_bench_features test_readiness test_faults \
 LINES_PYTEST_ARGS ?= tests/functional tests/integration \
 	$(foreach f,$(LINES_IGNORED),--ignore=tests/functional/$(f).py --ignore=tests/integration/$(f).py)
 
-.PHONY: setup deps venv test image old-salt-venv demo bench bench-venvs bench-events bench-rolling \
+.PHONY: setup deps venv test image old-salt-venv demo bench bench-venvs bench-events bench-rolling bench-inside \
 	lines lint docs versions clean
 
 setup: deps venv
@@ -209,6 +212,13 @@ BENCH_ROLLING_ARGS ?=
 
 bench-rolling: setup
 	$(PY) bench/rolling.py $(BENCH_ROLLING_ARGS)
+
+# Salt inside many containers (issue 25): about 15 minutes on 2 cores. Not part of make
+# bench, nor of make test.
+BENCH_INSIDE_ARGS ?=
+
+bench-inside: setup image
+	$(PY) bench/inside_many.py $(BENCH_INSIDE_ARGS)
 
 # The documentation site (docs/), warnings as errors. A failed build forgets its doctrees,
 # so that the next build reads every page again and shows the same warnings.
