@@ -106,7 +106,7 @@ def instances_pruned(
     selector
         Which instances are candidates: a target as ``lxdapi.call`` takes it
         (``lxdapi_targets``): a glob (``web-*``), ``config:KEY:VALUE``,
-        ``profile:NAME``, ``status:stopped``, ``name:GLOB``, terms joined by `` and ``,
+        ``profile:NAME``, ``status:stopped``, ``name:GLOB``, terms joined by ``and``,
         or the mapping form ``{config: {user.lxdapi.owner: salt}, profile: web, name:
         'web-*'}``. Config is the instance's expanded config (its profiles' keys too).
         A ``project:NAME`` term (or ``project`` key) picks the project, as ``project``

@@ -5,7 +5,7 @@ True`` for a project's instances. What it takes, all plain data:
 
 - a selector, the one concept of targets (:func:`lxdapi_targets.parse_target`: a glob,
   ``config:KEY:VALUE``, ``profile:NAME``, ``status:...``, ``name:GLOB``,
-  ``project:NAME``, terms joined by `` and ``, or the mapping form), and/or an ownership
+  ``project:NAME``, terms joined by ``and``, or the mapping form), and/or an ownership
   stamp (``owner``: the instances whose config key :data:`lxdapi_spec.OWNER_KEY` has
   that value, as ``container_present``'s ``owner`` sets it);
 - the names the run declares in the same place (:func:`declarations` reads them from
