@@ -157,6 +157,28 @@ def test_prune_removes_exactly_the_undeclared_matches(modules, lxd, fleet, write
     assert request_log.writes == []
 
 
+def test_a_declaration_protects_only_in_its_own_project(modules, lxd, fleet, write_sls):
+    """``running`` declared in the other project (where the state creates it) does not
+    protect the ``running`` of the default project."""
+    sls = write_sls(
+        FLEET_SLS
+        + """
+{running}:
+  lxdapi.container_present:
+    - source: busybox
+    - project: {project}
+""",
+        **fleet,
+    )
+    ret = _by_id(modules.state.sls(sls))
+    assert ret[fleet["running"]].result is True, ret[fleet["running"]].comment
+    prune = ret[f"prune-{fleet['prefix']}"]
+    assert prune.result is True, prune.comment
+    assert sorted(prune.changes) == sorted(fleet[r] for r in ("running", "frozen", "stopped"))
+    assert _held(lxd, fleet["running"]) is None
+    assert _held(lxd, fleet["running"], fleet["project"]) is not None
+
+
 def test_owner_stamp_is_set_on_creation_and_kept(states, lxd, cleanup, unique_name, request_log):
     name = unique_name
     cleanup(["delete", "--force", name])
