@@ -164,7 +164,12 @@ class RollingBench:
         group = lxdapi_batch.plan_instances_present(
             self.api,
             self.names,
-            {"status": "Running", "restart_on_change": True, "config": {KEY: str(self.value)}},
+            {
+                "status": "Running",
+                "restart_on_change": True,
+                "config": {KEY: str(self.value)},
+                "timeout": self.args.timeout,
+            },
         )
         if rolling is None:
             return group
@@ -233,6 +238,9 @@ def main(argv=None):
     parser.add_argument("--containers", type=int, default=30)
     parser.add_argument("--batch", type=int, default=5)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--timeout", type=int, default=90, help="seconds a clean stop may take (a loaded host)"
+    )
     parser.add_argument("--endpoint", help="an LXD socket to use instead of a private LXD")
     parser.add_argument("--prefix", default="bench-roll")
     args = parser.parse_args(argv)
