@@ -335,8 +335,6 @@ def plan_snapshot_retained(
     declared = check_snapshot_name(policy.expand(now))
     if match is not None and not policy.matches(declared):
         raise ValueError(f"the snapshot's name {declared!r} does not match {match!r}")
-    plan = RetentionPlan.from_plan(plan_snapshot_present(api, instance, declared, stateful))
-    plan.name = declared
     found = snapshot_list(api, instance, recursion=1)
     if found is False:
         raise APINotFoundException(error=f"instance {instance!r} does not exist")
@@ -344,6 +342,11 @@ def plan_snapshot_retained(
         str(item.get("name", "")).rsplit("/", 1)[-1]: parse_time(item.get("created_at"))
         for item in found
     }
+    if declared in entries and stateful is False:
+        plan = RetentionPlan(declared)  # there: nothing to take, nothing to say
+    else:
+        plan = RetentionPlan.from_plan(plan_snapshot_present(api, instance, declared, stateful))
+        plan.name = declared
     entries.setdefault(declared, now.timestamp())
     for old in policy.doomed(entries, now, declared):
         plan.delete(old, Write("DELETE", api.instance_path(instance, "snapshots", old)))

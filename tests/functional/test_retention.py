@@ -26,6 +26,12 @@ def _names(api, url):
     return sorted(item.rsplit("/", 1)[-1] for item in held(api, url))
 
 
+def _reads(request_log):
+    """The paths read, the server document (once per run) left out."""
+    paths = [u.split("/1.0", 1)[1].split("?")[0].lstrip("/") for m, u, _ in request_log]
+    return [p for p in paths if p]
+
+
 @pytest.fixture
 def container(lxd, cleanup, unique_name):
     """A stopped busybox container, deleted (with its snapshots) at teardown."""
@@ -72,6 +78,7 @@ def test_snapshots_keep_the_newest_of_the_pattern(states, api, lxd, container, r
     assert again.result is True and again.changes == {}, again.comment
     assert "nothing falls out" in again.comment
     assert request_log.writes == []
+    assert _reads(request_log) == [url]  # one listing (and the server, once per run)
 
 
 def test_snapshots_older_than_max_age_go(states, api, lxd, container, request_log):
@@ -133,6 +140,7 @@ def test_volume_snapshots_keep_the_newest(states, modules, api, volume, request_
     again = states.lxdapi.storage_volume_snapshot_present(**declared)
     assert again.result is True and again.changes == {}, again.comment
     assert request_log.writes == []
+    assert _reads(request_log) == [url, f"{url}/{today}"]  # the listing, the snapshot
 
 
 def test_volume_snapshots_without_a_year_go_by_created_at(states, modules, api, volume):
@@ -187,6 +195,7 @@ def test_backups_in_a_folder(states, api, lxd, container, tmp_path, request_log)
     again = states.lxdapi.backup_exported(**declared)
     assert again.result is True and again.changes == {}, again.comment
     assert request_log.writes == []
+    assert _reads(request_log) == [f"instances/{container}"]  # the folder is read locally
     assert sorted(os.listdir(tmp_path)) == left
 
 
