@@ -153,18 +153,19 @@ def instances_pruned(
 
         salt-call state.apply fleet test=True
     """
-    result = boundary.ret(name)
     try:
-        target = lxdapi_prune.prune_target(selector, owner)
-    except ValueError as exc:
-        return boundary.fail(result, f"{name}: {exc}")
+        target, problem = lxdapi_prune.prune_target(selector, owner), None
+    except ValueError as exc:  # raised by make_plan: after the converge's own checks
+        target, problem = None, exc
     if project is not None:
         connection["project"] = project
-    elif target.project:
-        connection["project"] = target.project
+    elif target is not None and target.project:
+        connection["project"] = target.project  # the selector's project: listed and written
     chunks = boundary.dunder("__lowstate__")
 
     def make_plan(api):
+        if problem is not None:
+            raise problem
         settings, _ = boundary.state_connection(connection)
         plan = lxdapi_prune.plan_instances_pruned(
             api,

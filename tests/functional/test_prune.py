@@ -259,6 +259,7 @@ def test_state_single_has_no_declarations(states, lxd, fleet, request_log):
         ({"selector": "name:t-*", "force": "yes"}, "force"),
         ({"owner": 5}, "owner must be a non-empty text"),
         ({"selector": "name:t-*", "colour": "red"}, "unexpected argument(s): colour"),
+        ({"colour": "red"}, "unexpected argument(s): colour"),  # said before the selector
     ],
 )
 def test_bad_input_is_refused_before_anything_is_touched(
