@@ -84,6 +84,9 @@ _STAMP = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|z|[+-]
 #: The changes key of what the policy deletes: ``{"old": [names], "new": None}``.
 DELETED = "deleted"
 
+#: The changes keys that say a plan makes its snapshot or file (else it updates it).
+CREATED = ("snapshot", "storage_volume_snapshot", "backup")
+
 
 def check_keep(value):
     """``keep`` as an int of at least 1 (``3`` and ``"3"``); ValueError otherwise."""
@@ -302,11 +305,13 @@ class RetentionPlan(Plan):
 def retention_comment(plan, what, testing=False):
     """The comment of a retention state's plan: what it makes (``what``: ``Snapshot
     'daily-20261206' of 'web1'``) and what it deletes."""
-    made = [key for key in plan.changes if key != DELETED]
+    changed = [key for key in plan.changes if key != DELETED]
     deleted = (plan.changes.get(DELETED) or {}).get("old") or []
     words = []
-    if made:
-        words.append("{} {}".format(what, "would be made" if testing else "made"))
+    if changed:
+        made = any(key in CREATED and plan.changes[key]["old"] is None for key in changed)
+        verb = "made" if made else "updated"
+        words.append("{} {}".format(what, "would be " + verb if testing else verb))
     if deleted:
         words.append(
             "{} by the retention policy: {}".format(

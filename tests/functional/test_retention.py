@@ -142,6 +142,13 @@ def test_volume_snapshots_keep_the_newest(states, modules, api, volume, request_
     assert request_log.writes == []
     assert _reads(request_log) == [url, f"{url}/{today}"]  # the listing, the snapshot
 
+    # the description of today's snapshot is still managed, the policy holds
+    ret = states.lxdapi.storage_volume_snapshot_present(**dict(declared, description="weekly"))
+    assert ret.result is True and "updated" in ret.comment, ret.comment
+    assert ret.changes == {"description": {"old": "daily", "new": "weekly"}}
+    assert held(api, f"{url}/{today}")["description"] == "weekly"
+    assert _names(api, url) == sorted([today, past[0], "keepme"])
+
 
 def test_volume_snapshots_without_a_year_go_by_created_at(states, modules, api, volume):
     url = f"storage-pools/default/volumes/custom/{volume}/snapshots"

@@ -186,3 +186,7 @@ def test_the_comment_says_what_was_made_and_deleted():
         "Snapshot 'x' made; deleted by the retention policy: old."
     )
     assert "would be deleted" in retention.retention_comment(plan, "S", testing=True)
+    described = retention.RetentionPlan("x")
+    described.add("description", "a", "b")  # an existing volume snapshot's description
+    assert retention.retention_comment(described, "S") == "S updated."
+    assert retention.retention_comment(described, "S", testing=True) == "S would be updated."
