@@ -134,7 +134,7 @@ def _instance_grains(api, name):
                 return boundary.context[key]
     except (OSError, ValueError):
         pass
-    grains = _inside(api, name, ["grains.items"], pillar_key=False)
+    grains = _inside(api, name, ["grains.items"], pillar_key=False, running=True)
     if not isinstance(grains, dict):
         raise CommandExecutionError(f"the grains of {name!r} are not a mapping: {grains!r}")
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
@@ -265,13 +265,12 @@ def _compile(name, mods, saltenv, pillar, grains, functions, test, extra_fileref
     """Render and compile ``mods`` for instance ``name`` on this host (its grains and
     pillar, this host's ``salt://`` tree), as salt-ssh compiles on its master: a
     :class:`lxdapi_inside.CompiledStates`, or Salt's list of errors."""
-    import salt.fileclient
     import salt.state
     import salt.utils.state
 
     opts = salt.utils.state.get_sls_opts(__opts__, saltenv=saltenv)
     opts["id"], opts["grains"], opts["pillar"], opts["test"] = name, grains, pillar, test
-    client = salt.fileclient.get_file_client(opts)
+    client = _file_client(saltenv)
     compiler = _compiler_classes()(opts, pillar, functions, client)
     # the active highstate, for the renderers that look for it (pydsl, stateconf): Salt
     # 3006.29 and 3007.16 keep it per context on BaseHighState, 3008 on HighState.stack
@@ -303,9 +302,24 @@ def _compile(name, mods, saltenv, pillar, grains, functions, test, extra_fileref
         files = _referenced_files(client, opts, lowstate, extra_filerefs)
     finally:
         inactive()
-        _close(client)
     envs = {chunk.get("__env__", saltenv) for chunk in lowstate if isinstance(chunk, dict)}
     return lxdapi_inside.CompiledStates(lowstate, files, envs | {saltenv})
+
+
+def _file_client(saltenv):
+    """Salt's file client of ``saltenv`` for compiling on the host, made once per run and
+    kept in ``__context__`` (as Salt's ``cp`` functions keep theirs): its making loads
+    the fileserver's modules, the most of a no-op run's time on the host. Used under
+    :data:`_COMPILE_LOCK` only. Every ``cache_file`` still compares the file with the
+    fileserver's, so a changed file is fetched."""
+    import salt.fileclient
+    import salt.utils.state
+
+    key = ("lxdapi.fileclient", saltenv)
+    if key not in boundary.context:
+        opts = salt.utils.state.get_sls_opts(__opts__, saltenv=saltenv)
+        boundary.context[key] = salt.fileclient.get_file_client(opts)
+    return boundary.context[key]
 
 
 def _plain_chunks(chunks):
@@ -314,13 +328,6 @@ def _plain_chunks(chunks):
         {k: v for k, v in chunk.items() if k != "__slsmod__"} if isinstance(chunk, dict) else chunk
         for chunk in chunks
     ]
-
-
-def _close(client):
-    for teardown in ("destroy", "close"):
-        if hasattr(client, teardown):
-            getattr(client, teardown)()
-            return
 
 
 def _referenced_files(client, opts, lowstate, extra_filerefs):
@@ -575,9 +582,9 @@ def call(name, fun, *args, clean=False, timeout=None, kwarg=None, concurrency=No
     rest.update(kwarg or {})
     argv = [fun] + _cli_words(args, rest)
 
-    def one(api, instance):
+    def one(api, instance, running=False):
         try:
-            return _inside(api, instance, argv, timeout=timeout)
+            return _inside(api, instance, argv, timeout=timeout, running=running)
         finally:
             if clean:
                 lxdapi_inside.thin_purge(api, instance)
@@ -585,7 +592,11 @@ def call(name, fun, *args, clean=False, timeout=None, kwarg=None, concurrency=No
     if target.single:
         return one(_api(conn), target.single)
     _thin()  # made in this thread, once
-    return _on_target(target, conn, concurrency, lambda *a: (one(*a), True), f"call {fun}")
+
+    def each(api, instance):  # the listing saw it running
+        return one(api, instance, running=True), True
+
+    return _on_target(target, conn, concurrency, each, f"call {fun}")
 
 
 @boundary.errors
@@ -622,13 +633,14 @@ def grains(name, *keys, concurrency=None, **kwargs):
     boundary.no_extra(rest)
     argv = ["grains.item", *map(str, keys)] if keys else ["grains.items"]
 
-    def one(api, instance):
-        return _inside(api, instance, argv, pillar_key=False)
-
     if target.single:
-        return one(_api(conn), target.single)
+        return _inside(_api(conn), target.single, argv, pillar_key=False)
     _thin()
-    return _on_target(target, conn, concurrency, lambda *a: (one(*a), True), "grains")
+
+    def each(api, instance):  # the listing saw it running
+        return _inside(api, instance, argv, pillar_key=False, running=True), True
+
+    return _on_target(target, conn, concurrency, each, "grains")
 
 
 @boundary.errors
@@ -730,18 +742,23 @@ def sls(
     _inner_pillar("", pillar, False if pillar_key is None else pillar_key)  # bad: refused now
     _thin()
 
-    def one(api, instance):
-        retcode, ret = _sls_one(api, instance, *args)
+    def one(api, instance):  # the listing saw it running
+        retcode, ret = _sls_one(api, instance, *args, running=True)
         return ret, not retcode
 
     return _on_target(target, conn, concurrency, one, "sls")
 
 
-def _sls_one(api, name, mods, saltenv, pillar, pillar_key, test, timeout, extra_filerefs):
+def _sls_one(
+    api, name, mods, saltenv, pillar, pillar_key, test, timeout, extra_filerefs, running=False
+):
     """:func:`sls` in one instance: ``(retcode, the inner states' returns)``. Safe to call
-    from several threads at once: the compiling on the host takes one at a time."""
+    from several threads at once: the compiling on the host takes one at a time.
+    ``running``: the caller saw the instance running (a target's listing): its state is
+    not read; otherwise it is read once."""
     inner_pillar = _inner_pillar(name, pillar, pillar_key)
-    lxdapi_inside.require_runnable(api, name)
+    if not running:
+        lxdapi_inside.require_runnable(api, name)
     grains = _instance_grains(api, name)
 
     thin = _thin()
@@ -750,7 +767,9 @@ def _sls_one(api, name, mods, saltenv, pillar, pillar_key, test, timeout, extra_
         # a function a template calls: run inside, with what was read before rendering
         # (while Salt renders, this module's __salt__ is the renderers' own)
         argv = [fun] + _cli_words(args, kwargs)
-        return lxdapi_inside.salt_call(api, name, thin, argv, pillar=inner_pillar, saltenv=saltenv)
+        return lxdapi_inside.salt_call(
+            api, name, thin, argv, pillar=inner_pillar, saltenv=saltenv, running=True
+        )
 
     functions = _InstanceFunctions(grains, inner_pillar, run_inside)
     with _COMPILE_LOCK:
@@ -766,7 +785,7 @@ def _sls_one(api, name, mods, saltenv, pillar, pillar_key, test, timeout, extra_
     files = None
     if compiled.files:
         label = hashlib.sha256(json.dumps([saltenv, mods]).encode()).hexdigest()[:12]
-        files = lxdapi_inside.Bundle.from_tree("sls", compiled.files, name=f"sls-{saltenv}-{label}")
+        files = _files_bundle(compiled.files, f"sls-{saltenv}-{label}")
     retcode, ret = lxdapi_inside.salt_call(
         api,
         name,
@@ -778,12 +797,27 @@ def _sls_one(api, name, mods, saltenv, pillar, pillar_key, test, timeout, extra_
         timeout=timeout,
         check=False,
         compiled=compiled,
+        running=True,
     )
     if not isinstance(ret, dict):  # Salt's words for what did not run
         raise CommandExecutionError(
             "{} did not apply in {!r}: {}".format(",".join(mods), name, lxdapi_inside.words(ret))
         )
     return retcode, ret
+
+
+def _files_bundle(files, name):
+    """The :class:`lxdapi_inside.Bundle` of ``files`` (``{rel: local path}``), packed once
+    per run while the files are unchanged (a target's instances mostly ship the same)."""
+    key = [name]
+    for rel in sorted(files):
+        stat = os.stat(files[rel])
+        key.append((rel, files[rel], stat.st_mtime_ns, stat.st_size))
+    key = ("lxdapi.files_bundle", json.dumps(key))
+    with _SETUP_LOCK:
+        if key not in boundary.context:
+            boundary.context[key] = lxdapi_inside.Bundle.from_tree("sls", files, name=name)
+        return boundary.context[key]
 
 
 def _filerefs(extra_filerefs):

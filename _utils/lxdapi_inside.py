@@ -330,6 +330,7 @@ def salt_call(
     timeout=None,
     check=True,
     compiled=None,
+    running=False,
 ):
     """Run ``salt-call --local ARGV`` in ``instance`` on the ``thin`` bundle; return its
     JSON return (what ``local`` held), or ``(retcode, return)`` with ``check=False``.
@@ -345,13 +346,17 @@ def salt_call(
     pillar in the job document, their files from ``files`` (one folder per saltenv);
     ``argv`` then holds only ``state.pkg``'s keyword words (``test=True``).
 
+    ``running``: True when the caller has just seen the instance running (a listing, its
+    own :func:`require_runnable`): its state is not read again.
+
     Raises :class:`NotRunnable` (not running, no python3) and, with ``check``,
     :class:`SaltCallFailed` for a non-zero return code; a salt-call that crashed or timed
     out always raises it.
     """
     check_name(instance, "instance")
     timeout = SALT_CALL_TIMEOUT if timeout is None else check_duration(timeout, "timeout")
-    require_runnable(api, instance)
+    if not running:
+        require_runnable(api, instance)
     bundle_present(api, instance, thin, timeout)
     if files is not None:
         bundle_present(api, instance, files, timeout)
