@@ -138,6 +138,9 @@ def test_sls_on_a_target_predicts_applies_then_changes_and_ships_nothing(
         w1,
         w2,
     ]  # one salt-call in each, nothing else run
+    listed = [u for m, u, _ in request_log if u.split("?")[0].endswith("/instances")]
+    state_reads = [u for m, u, _ in request_log if u.split("?")[0].endswith("/state")]
+    assert (len(listed), state_reads) == (1, [])  # one listing stands for the state reads
 
 
 def _intervals(ret):
