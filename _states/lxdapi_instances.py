@@ -556,11 +556,11 @@ def _restart_many(name, containers, connection, rolling=None, defaults=None):
     batch at a time (``rolling``; gated on each container's own ``wait_for``)."""
     names = list(containers) if isinstance(containers, (list, dict)) else []
 
-    def own_wait(n):
+    def own(n):  # the container's own arguments: its wait_for and timeout
         entry = containers.get(n) if isinstance(containers, dict) else None
         merged = dict(defaults if isinstance(defaults, dict) else {})
         merged.update(entry if isinstance(entry, dict) else {})
-        return merged.get("wait_for")
+        return merged
 
     def make_group(api):
         roll = lxdapi_rolling.parse_rolling(rolling)  # refused before anything is read
@@ -575,7 +575,16 @@ def _restart_many(name, containers, connection, rolling=None, defaults=None):
             )
         return lxdapi_rolling.RollingGroup(
             (
-                (n, lxdapi_readiness.plan_instance_running(api, n, own_wait(n), restart=True))
+                (
+                    n,
+                    lxdapi_readiness.plan_instance_running(
+                        api,
+                        n,
+                        own(n).get("wait_for"),
+                        restart=True,
+                        timeout=own(n).get("timeout", 30),
+                    ),
+                )
                 for n in names
                 if listing.get(n) == "Running"
             ),

@@ -24,6 +24,9 @@ from salt_call_support import salt_call as run_salt_call  # noqa: E402
 
 #: A key that applies only at a restart (so ``restart_on_change`` restarts).
 KEY = "limits.kernel.nofile"
+#: Seconds a clean stop may take: busybox's init stops in a second or two, but a loaded
+#: CI machine has seen one take over 30 s (the default).
+STOP_TIMEOUT = 90
 
 
 @pytest.fixture
@@ -100,6 +103,7 @@ def declared(names, nofile, **rolling):
             "source": "busybox",
             "status": "Running",
             "restart_on_change": True,
+            "timeout": STOP_TIMEOUT,
             "config": {KEY: str(nofile)},
         },
         containers=names,
@@ -231,6 +235,7 @@ def aggregate_sls(names, nofile, rolling):
         - source: busybox
         - status: Running
         - restart_on_change: True
+        - timeout: {STOP_TIMEOUT}
         - config: {{{KEY}: "{nofile}"}}
         - aggregate: True
         - rolling: {json.dumps(rolling)}
@@ -271,6 +276,24 @@ def test_aggregated_states_roll_a_batch_at_a_time(tmp_path, lxd, api, five):
         assert "rolling: batch must be a whole number of 1 or more" in ret[name]["comment"]
     assert held(api, names) == after
 
+    # A failure: the second never gets ready; the states not reached fail as not done,
+    # their containers untouched.
+    lxd.lxc("exec", names[0], "--", "sh", "-c", "echo ok > /ready")
+    gate = {"batch": 1, "wait_for": {"exec": ["cat", "/ready"], "timeout": 3}}
+    ret = salt_call(tmp_path, lxd.socket, aggregate_sls(names, 4096, gate))
+    assert ret[names[0]]["result"] is True, ret[names[0]]
+    assert ret[names[1]]["result"] is False
+    assert "timed out after" in ret[names[1]]["comment"], ret[names[1]]["comment"]
+    for name in names[2:]:
+        assert ret[name]["result"] is False and ret[name]["changes"] == {}
+        assert (
+            f"not done: the rolling restart stopped at the failure of {names[1]}"
+            in ret[name]["comment"]
+        ), ret[name]["comment"]
+    final = held(api, names)
+    assert [final[n]["config"][KEY] for n in names] == ["4096", "4096", "2048", "2048"]
+    assert all(final[n] == after[n] for n in names[2:])  # not even their config
+
 
 def test_a_watch_restarts_a_batch_at_a_time(tmp_path, lxd, api, five):
     names = five
@@ -281,7 +304,7 @@ def test_a_watch_restarts_a_batch_at_a_time(tmp_path, lxd, api, five):
 
     farm:
       lxdapi.containers_present:
-        - defaults: {{source: busybox, status: Running}}
+        - defaults: {{source: busybox, status: Running, timeout: {STOP_TIMEOUT}}}
         - containers: {json.dumps(names)}
         - rolling: {{batch: 2, wait_for: {{exec: [cat, /etc/passwd], timeout: 10}}}}
         - watch:
