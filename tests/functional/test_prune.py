@@ -263,9 +263,13 @@ def test_state_single_has_no_declarations(states, lxd, fleet, request_log):
     ],
 )
 def test_bad_input_is_refused_before_anything_is_touched(
-    states, lxd, fleet, request_log, kwargs, expected
+    states, lxd, cleanup, unique_name, request_log, kwargs, expected
 ):
+    # A stamped bystander that the selectors below (name:t-*) match, were they obeyed.
+    cleanup(["delete", "--force", unique_name])
+    lxd.lxc("init", "busybox", unique_name, "-c", f"{OWNER_KEY}=salt")
     before = _names(lxd)
+    assert unique_name in before
     ret = states.lxdapi.instances_pruned(name="p", **kwargs)
     assert ret.result is False and expected in ret.comment, ret.comment
     assert ret.changes == {} and request_log.writes == []
