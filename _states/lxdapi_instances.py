@@ -366,8 +366,9 @@ def containers_present(name, containers, defaults=None, rolling=None, **connecti
         ``wait_for``, else Running), ``stop_on_failure`` (default True: on the first
         failure the later batches are not touched and are reported as not done). The
         other writes (creations...) go first, side by side. Test mode says the batches
-        (the comment, and each restart's ``batch`` change). Bad input is refused before
-        anything is read. None (default): all at once.
+        (the comment, and each restart's ``batch`` change). Bad input (and ``rolling`` in
+        ``defaults`` or an entry) is refused before anything is read. None (default):
+        all at once.
 
     connection
         ``remote``, ``endpoint``, ``project`` and the other connection settings.
@@ -392,6 +393,7 @@ def containers_present(name, containers, defaults=None, rolling=None, **connecti
     """
 
     def make_group(api):
+        lxdapi_rolling.refuse_member_rolling(containers, defaults)
         roll = lxdapi_rolling.parse_rolling(rolling)  # refused before anything is read
         group = lxdapi_batch.plan_instances_present(
             api, containers, defaults, listing=_shared_listing(api)

@@ -143,6 +143,21 @@ def group_rolling(values):
     return parsed[0]
 
 
+def refuse_member_rolling(containers, defaults=None):
+    """ValueError when ``defaults`` or an entry of ``containers`` (the arguments of a
+    ``containers_present``) declares ``rolling``: it is the state's own argument, for all
+    of its containers at once, and would be ignored there."""
+    entries = [("defaults", defaults)]
+    if isinstance(containers, dict):
+        entries += [(f"container {name}", entry) for name, entry in containers.items()]
+    for where, entry in entries:
+        if isinstance(entry, dict) and "rolling" in entry:
+            raise ValueError(
+                f"{where}: rolling is an argument of the state (for all its containers), "
+                "not of one container"
+            )
+
+
 class RollingFailed(APIException):
     """A rolling restart failed: ``failed`` the ``(instance, exception)`` that did, and
     ``not_done`` the instances of the batches it did not reach."""

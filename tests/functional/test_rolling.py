@@ -202,6 +202,13 @@ def test_bad_rolling_is_refused_before_anything_is_written(states, api, five, re
                 )
             assert ret.result is False and words in ret.comment, (how, ret.comment)
             assert ret.changes == {}
+    for where, kwargs in (
+        ("defaults", dict(containers=five, defaults={"rolling": {"batch": 1}})),
+        (f"container {five[1]}", dict(containers={five[0]: {}, five[1]: {"rolling": {}}})),
+    ):
+        ret = states.lxdapi.containers_present("farm", **kwargs)
+        assert ret.result is False, ret.comment
+        assert f"{where}: rolling is an argument of the state" in ret.comment
     assert request_log.writes == [] and request_log.count() == 0  # not even a read
     assert held(api, five) == before
 

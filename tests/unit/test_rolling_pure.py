@@ -182,3 +182,12 @@ def test_without_stop_on_failure_every_batch_is_sent(monkeypatch):
 def _quick_check(self, name, timeout=30, clock=None, sleep=None):
     self.name, self.timeout = name, 0
     self.clock, self.sleep = (lambda: 0.0), (lambda seconds: None)
+
+
+def test_rolling_in_a_container_entry_is_refused():
+    lxdapi_rolling.refuse_member_rolling({"web1": {}, "web2": None}, {"status": "Running"})
+    lxdapi_rolling.refuse_member_rolling(["web1"], None)
+    with pytest.raises(ValueError, match="container web2: rolling is an argument of the state"):
+        lxdapi_rolling.refuse_member_rolling({"web1": {}, "web2": {"rolling": {"batch": 1}}})
+    with pytest.raises(ValueError, match="defaults: rolling is an argument of the state"):
+        lxdapi_rolling.refuse_member_rolling(["web1"], {"rolling": {"batch": 1}})
