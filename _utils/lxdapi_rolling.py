@@ -244,13 +244,17 @@ class RollingGroup:
     def __bool__(self):
         return bool(self.writes)
 
-    def gate(self, name, plan):
+    def gate(self, api, name, plan):
         """What instance ``name`` must pass before the next batch: ``rolling``'s
-        ``wait_for``, else its own plan's waits, else Running."""
+        ``wait_for``, else its own plan's waits, else Running. A ``wait_for`` with
+        ``agent`` learns the instance's type from its own wait, else from one GET."""
         own = list(getattr(plan, "waits", ()))
-        if self.rolling.wait_for is not None:
+        wait = self.rolling.wait_for
+        if wait is not None:
             kind = next((w.instance_type for w in own if hasattr(w, "instance_type")), None)
-            return [ReadinessWait(name, self.rolling.wait_for, kind or "container")]
+            if kind is None and wait.agent:
+                kind = (api.get(api.instance_path(name)).metadata or {}).get("type")
+            return [ReadinessWait(name, wait, kind or "container")]
         return own or [RunningCheck(name)]
 
     def describe(self):
@@ -291,7 +295,7 @@ class RollingGroup:
         for (name, plan), exc in zip(entries, errors):
             if exc is None and name in self.batch_of:
                 try:
-                    found = [wait.run(api) for wait in self.gate(name, plan)]
+                    found = [wait.run(api) for wait in self.gate(api, name, plan)]
                     plan.notes.append("Ready: {}.".format("; ".join(found)))
                 except APIException as not_ready:
                     exc = not_ready

@@ -4,6 +4,7 @@ batches of a group and what test mode says of them, a group's rolling."""
 import pytest
 
 import lxdapi_plans
+import lxdapi_readiness
 import lxdapi_rolling
 import lxdapi_spec
 
@@ -191,3 +192,37 @@ def test_rolling_in_a_container_entry_is_refused():
         lxdapi_rolling.refuse_member_rolling({"web1": {}, "web2": {"rolling": {"batch": 1}}})
     with pytest.raises(ValueError, match="defaults: rolling is an argument of the state"):
         lxdapi_rolling.refuse_member_rolling(["web1"], {"rolling": {"batch": 1}})
+
+
+class _TypedAPI(_FakeAPI):
+    def get(self, path):
+        self.read.append(path)
+
+        class Result:
+            metadata = {"status": "Running", "type": "virtual-machine"}
+
+        return Result()
+
+
+def test_the_gate_is_rolling_wait_for_else_the_own_waits_else_running():
+    own = lxdapi_readiness.ReadinessWait("web1", lxdapi_readiness.parse_wait_for({"exec": "true"}))
+    with_own = _plan("web1")
+    with_own.waits.append(own)
+    bare = _plan("web2")
+
+    def never(api, plans):
+        raise AssertionError("nothing is sent")
+
+    group = lxdapi_rolling.RollingGroup([("web1", with_own), ("web2", bare)], {}, never)
+    assert group.gate(None, "web1", with_own) == [own]
+    assert [w.describe() for w in group.gate(None, "web2", bare)] == ["wait for web2: Running"]
+    assert group.waits == []  # the own waits are the gates: not waited for again
+
+    agent = {"wait_for": {"agent": True}}
+    group = lxdapi_rolling.RollingGroup([("web1", with_own), ("web2", bare)], agent, never)
+    api = _TypedAPI()
+    (gate,) = group.gate(api, "web2", bare)  # its type read once, for the agent
+    assert gate.instance_type == "virtual-machine" and api.read == ["instances/web2"]
+    (gate,) = group.gate(api, "web1", with_own)  # the type its own wait knows
+    assert gate.instance_type == "container" and len(api.read) == 1
+    assert group.waits == [own]  # the state's own wait still runs at the end
