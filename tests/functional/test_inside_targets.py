@@ -195,6 +195,8 @@ def test_a_single_name_keeps_todays_return_and_a_list_of_one_is_a_mapping(module
     assert modules.lxdapi.call(w1, "test.ping") is True
     assert modules.lxdapi.grains(w1, "id") == {"id": w1}
     assert modules.lxdapi.call([w1], "test.ping") == {w1: True}
+    # a project selector: the listing and the call go to that project
+    assert modules.lxdapi.call({"project": "default", "name": [w1]}, "test.ping") == {w1: True}
 
 
 def test_a_target_matching_nothing_or_bad_says_so_and_runs_nothing(modules, fleet, request_log):
@@ -212,6 +214,8 @@ def test_a_target_matching_nothing_or_bad_says_so_and_runs_nothing(modules, flee
     ]:
         with pytest.raises(SaltInvocationError, match=words):
             modules.lxdapi.call(bad, "test.ping")
+    with pytest.raises(SaltInvocationError, match="give one"):
+        modules.lxdapi.call("project:default and t-*", "test.ping", project="other")
     with pytest.raises(SaltInvocationError, match="concurrency must be a whole number"):
         modules.lxdapi.call(fleet["w1"], "test.ping", concurrency=0)
     assert request_log.execs == [] and request_log.writes == []
