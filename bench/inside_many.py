@@ -116,7 +116,8 @@ class ManyBench:
         lxdapi_images.image_alias_add(self.api, "debian", fingerprint)
         say(f"launching {len(self.names)} containers")
         bodies = [{"name": n, "source": {"type": "image", "alias": "debian"}} for n in self.names]
-        lxdapi_batch.create_instances(self.api, bodies, start=True, timeout=120)
+        for i in range(0, len(bodies), 5):  # LXD forgets an operation 5 s after it ends
+            lxdapi_batch.create_instances(self.api, bodies[i : i + 5], start=True, timeout=120)
         files = os.path.join(self.tmp, "files")
         os.makedirs(files)
         self.files = files
