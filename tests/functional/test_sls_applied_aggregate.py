@@ -230,3 +230,58 @@ def test_the_aggregated_arguments_are_the_states_own():
     params = [a.arg for a in state.args.args]
     assert params[0] == "name"
     assert tuple(params[1:]) == lxdapi_inside.SLS_APPLIED_ARGUMENTS
+
+
+def test_converge_sls_each_applies_only_predicted_changes_and_keeps_failures_apart():
+    """The core's part alone (no server): each member planned, those that predict
+    changes applied ahead; a member whose planning or run fails has its own outcome."""
+    import lxdapi_inside
+
+    class API:
+        def instance_path(self, name, *parts):
+            return "/".join(["instances", name, *parts])
+
+    def entry(changes=None, result=True):
+        return {"__id__": "s", "result": result, "changes": changes or {}}
+
+    applied = []
+
+    def runner(name, test_ret, real_ret):
+        def run(test):
+            if not test:
+                applied.append(name)
+            return {"cmd_|-s_|-s_|-run": test_ret if test else real_ret}
+
+        return run
+
+    api = API()
+    runs = {
+        "changes": runner("changes", entry(result=None), entry({"retcode": 0})),
+        "same": runner("same", entry(), entry()),
+        "broken": runner("broken", entry(result=None), entry({"retcode": 4}, result=False)),
+    }
+    members = {
+        name: (lambda run=run, name=name: lxdapi_inside.plan_sls_applied(api, name, run))
+        for name, run in runs.items()
+    }
+
+    def bad():
+        raise ValueError("mods must name one SLS or more, not []")
+
+    members["bad"] = bad
+    outcomes = lxdapi_inside.converge_sls_each(api, members, concurrency=2)
+    assert list(outcomes) == ["changes", "same", "broken", "bad"]
+    assert sorted(applied) == ["broken", "changes"]  # not "same": nothing predicted
+    assert outcomes["changes"].apply(api) is True and outcomes["changes"].changes == {
+        "s": {"retcode": 0}
+    }
+    assert outcomes["same"].writes == []
+    with pytest.raises(lxdapi_inside.SaltCallFailed, match="1 of 1 states failed in 'broken'"):
+        outcomes["broken"].apply(api)
+    assert outcomes["broken"].applied_changes() == {"s": {"retcode": 4}}
+    assert isinstance(outcomes["bad"], ValueError)
+    assert applied.count("changes") == 1  # apply at the state's turn sends nothing more
+
+    applied.clear()
+    predicted = lxdapi_inside.converge_sls_each(api, members, apply=False)
+    assert applied == [] and predicted["changes"].changes == {"s": {"comment": ""}}
