@@ -23,6 +23,7 @@ import logging
 import posixpath
 import re
 import tarfile
+import threading
 import uuid
 
 from lxdapi import APIException, APITimeout
@@ -636,6 +637,11 @@ def sls_names(mods):
     return list(mods)
 
 
+#: The one read of :func:`plan_sls_applied` (after a failed run) goes through the caller's
+#: API, which the members of an aggregate share from their threads: one at a time.
+_PLAN_READ_LOCK = threading.Lock()
+
+
 def plan_sls_applied(api, instance, run):
     """The :class:`SlsPlan` of SLS files applied in ``instance``. ``run(test)`` applies
     them there (test mode or not) and returns the inner states' returns, raising
@@ -653,7 +659,8 @@ def plan_sls_applied(api, instance, run):
     try:
         predicted = run(test=True)
     except APIException:
-        state = instance_state(api, instance)
+        with _PLAN_READ_LOCK:  # an aggregate's members share the caller's API
+            state = instance_state(api, instance)
         status = planning_status(state.get("status")) if state else None
         if status == "Running":
             raise
