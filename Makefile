@@ -55,13 +55,14 @@ SALT_DEPS = pyyaml jinja2 msgpack pycryptodomex psutil distro pyzmq tornado loos
 # LXD; the core against each server runs once, on the newest line (make test). Left out
 # there too: the files whose subject is the core's or the server's own behaviour, which a
 # Salt line does not change (the core's API, its waits and faults, moves of data between
-# servers, clusters, HTTPS, the event stream, bounded reads), and the generated arguments
+# servers, clusters, HTTPS, the event stream, bounded reads, rolling batches, retention
+# policies), and the generated arguments
 # (minutes of examples through the one boundary): they pass through the same Salt layer as
 # the files that run. The engine and its reactor recipe do run on every line.
 LINES_IGNORED = test_core_api test_bench_features test_readiness test_faults \
 	test_concurrent_writers test_volume_copies test_resources_network_forwards \
 	test_cluster test_remote_https test_image_server test_volume_remote \
-	test_events test_bounded_reads test_generated_arguments
+	test_events test_bounded_reads test_generated_arguments test_rolling test_retention
 LINES_PYTEST_ARGS ?= tests/functional tests/integration \
 	$(foreach f,$(LINES_IGNORED),--ignore=tests/functional/$(f).py --ignore=tests/integration/$(f).py)
 

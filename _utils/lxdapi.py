@@ -35,7 +35,7 @@ The parts beside it, each a module of its own that imports what it uses:
 ``lxdapi_readiness``        ``wait_for``: an instance ready to use, not just Running
 ``lxdapi_rolling``          rolling restarts: a batch at a time, each ready before the next
 ``lxdapi_spec``             :class:`InstanceSpec`: an instance as declared, its arguments once
-``lxdapi_prune``            prune: remove the instances a selector matches that a run does not declare
+``lxdapi_prune``            prune: what a selector matches and the run does not declare
 ``lxdapi_member_config``    networks and pools across the members of a cluster
 ``lxdapi_reconcile``        profiles, networks, storage, projects... (the generic reconcile)
 ``lxdapi_backups``          instance backups, copies and moves to another server
@@ -1480,7 +1480,9 @@ class API:
         etag = kwargs.pop("etag", None)
         if etag:
             kwargs.setdefault("headers", {})["If-Match"] = etag
-        if self.project:
+        if self.project and "all-projects" not in (kwargs.get("params") or {}):
+            # LXD refuses a project beside all-projects ("Cannot specify a project when
+            # requesting all projects")
             params = dict(kwargs.get("params") or {})
             params.setdefault("project", self.project)
             kwargs["params"] = params

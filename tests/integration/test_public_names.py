@@ -1,7 +1,8 @@
 """Every name a user calls stays as it is: execution functions (``sys.doc lxdapi`` and
 ``lxd``), state functions and their signatures, as Salt's loader sees them on this Salt
 line, compared with ``public_names.json``, taken (by ``tools/public_names.py``) before the
-Salt side was split into files by family."""
+Salt side was split into files by family; a name or an argument added since is added
+there with the change that adds it (none is ever removed or renamed)."""
 
 import json
 import os
