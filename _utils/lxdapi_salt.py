@@ -112,6 +112,22 @@ def _bind_problem(signature, exc, args):
     return problem
 
 
+def _keyword_hint(signature, kwargs):
+    """When arguments did not fit and one of the keywords has a dot in its name (Salt's
+    command line reads ``user.role=web`` as the keyword ``user.role``), the words that say
+    so and how a target by a config key is written; else nothing."""
+    if "name" not in signature.parameters:
+        return ""
+    dotted = sorted(key for key in kwargs if "." in key and not key.startswith("__"))
+    if not dotted:
+        return ""
+    key = dotted[0]
+    return (
+        f" (Salt read {key}={kwargs[key]} as a keyword argument, not as the name: a target"
+        f" by a config key is written config:{key}:{kwargs[key]})"
+    )
+
+
 def _under_salt_call(func):
     """True when ``func`` runs in ``salt-call``, which words a SaltInvocationError itself
     (it is a TypeError to Salt): "Passed invalid arguments: <it>." then the usage."""
@@ -184,7 +200,7 @@ def _call(func, signature, called, args, kwargs):
     except TypeError as exc:
         if not called:
             raise
-        problem = _bind_problem(signature, exc, args)
+        problem = _bind_problem(signature, exc, args) + _keyword_hint(signature, kwargs)
         raise SaltInvocationError(invalid_arguments(func, problem)) from None
     try:
         return func(*args, **kwargs)

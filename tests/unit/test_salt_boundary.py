@@ -326,3 +326,20 @@ def test_a_state_with_its_own_conditions_aggregates_nothing():
     assert lxdapi_salt.aggregate_group(
         low, [chunk("web2")], {}, {"state_aggregate": True}, ARGS
     ) == [low]
+
+
+def test_a_config_key_read_as_a_keyword_is_named_with_the_target_form():
+    # salt-call lxdapi.call user.role=web test.ping: Salt passes user.role as a keyword
+    @lxdapi_salt.errors
+    def call(name, fun, *args, **kwargs):
+        """Run fun in name."""
+
+    with pytest.raises(SaltInvocationError) as raised:
+        call("test.ping", **{"user.role": "web"})
+    text = str(raised.value)
+    assert "missing a required argument: 'fun'" in text
+    assert "Salt read user.role=web as a keyword argument" in text
+    assert "config:user.role:web" in text
+    with pytest.raises(SaltInvocationError) as raised:
+        call("test.ping")
+    assert "keyword" not in str(raised.value).split("Usage")[0]
