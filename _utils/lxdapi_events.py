@@ -22,7 +22,6 @@ A part of lxdapi's core (see ``lxdapi.py`` for the map of the parts); nothing of
 """
 
 import collections
-import datetime
 import fnmatch
 import hashlib
 import json
@@ -48,6 +47,7 @@ from lxdapi import (
     PinnedCertAdapter,
     certificate_fingerprint,
 )
+from lxdapi_values import lxd_time
 
 log = logging.getLogger(__name__)
 
@@ -224,29 +224,10 @@ def parse_event(text, server):
     return event
 
 
-#: LXD's timestamps: RFC 3339, with or without a fraction (nanoseconds), ``Z`` or an
-#: offset.
-_STAMP = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|z|[+-]\d\d:?\d\d)?")
-
-
 def event_time(event):
     """The event's own timestamp as seconds since the epoch (LXD's RFC 3339 with
     nanoseconds), or None."""
-    stamp = event.get("timestamp") if isinstance(event, dict) else None
-    found = _STAMP.fullmatch(stamp.strip()) if isinstance(stamp, str) else None
-    if not found:
-        return None
-    day, clock, frac, zone = found.groups()
-    try:
-        when = datetime.datetime.strptime(f"{day}T{clock}", "%Y-%m-%dT%H:%M:%S")
-    except ValueError:
-        return None
-    offset = 0
-    if zone and zone not in ("Z", "z"):
-        digits = zone[1:].replace(":", "")
-        offset = (int(digits[:2]) * 60 + int(digits[2:])) * 60 * (1 if zone[0] == "+" else -1)
-    seconds = when.replace(tzinfo=datetime.timezone.utc).timestamp() - offset
-    return seconds + (float("0." + frac) if frac else 0.0)
+    return lxd_time(event.get("timestamp") if isinstance(event, dict) else None)
 
 
 def event_action(event):

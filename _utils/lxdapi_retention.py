@@ -57,7 +57,7 @@ from lxdapi_reconcile import (
     resource_collection,
     resource_url,
 )
-from lxdapi_values import check_absolute_path, check_name
+from lxdapi_values import check_absolute_path, check_name, lxd_time
 
 #: The strftime directives a pattern may hold, and what each matches.
 DIRECTIVES = {
@@ -76,10 +76,6 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 _AGE = re.compile(r"(?:(\d+(?:\.\d+)?)([smhdw]))+")
 _AGE_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-
-#: LXD's timestamps: RFC 3339, with or without a fraction (nanoseconds), ``Z`` or an
-#: offset.
-_STAMP = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|z|[+-]\d\d:?\d\d)?")
 
 #: The changes key of what the policy deletes: ``{"old": [names], "new": None}``.
 DELETED = "deleted"
@@ -125,22 +121,7 @@ def check_max_age(value):
 def parse_time(stamp):
     """Seconds since the epoch of an RFC 3339 timestamp as LXD writes them
     (``created_at``), or None (none, or LXD's zero time ``0001-01-01T00:00:00Z``)."""
-    found = _STAMP.fullmatch(stamp.strip()) if isinstance(stamp, str) else None
-    if not found:
-        return None
-    day, clock, fraction, zone = found.groups()
-    try:
-        when = datetime.datetime.strptime(f"{day}T{clock}", "%Y-%m-%dT%H:%M:%S")
-    except ValueError:
-        return None
-    if when.year < 1971:
-        return None
-    offset = 0
-    if zone and zone not in ("Z", "z"):
-        digits = zone[1:].replace(":", "")
-        offset = (int(digits[:2]) * 60 + int(digits[2:])) * 60 * (1 if zone[0] == "+" else -1)
-    seconds = when.replace(tzinfo=datetime.timezone.utc).timestamp() - offset
-    return seconds + (float("0." + fraction) if fraction else 0.0)
+    return lxd_time(stamp)
 
 
 def utc_now():

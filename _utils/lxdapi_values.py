@@ -2,10 +2,16 @@
 (no request), raises ValueError naming the argument and what it must be."""
 
 import base64
+import datetime
 import json
+import re
 
 IGNORED_CONFIG_PREFIXES = ("volatile.", "image.")
 STATUSES = ("Running", "Stopped", "Frozen")
+
+#: LXD's timestamps: RFC 3339, with or without a fraction (nanoseconds), ``Z`` or an
+#: offset.
+_STAMP = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|z|[+-]\d\d:?\d\d)?")
 
 
 def lxd_value(value):
@@ -167,3 +173,25 @@ def token_fields(text, what="token"):
     if not isinstance(fields, dict):
         raise ValueError(f"{what} is not a token LXD issued (base64 JSON)")
     return fields
+
+
+def lxd_time(stamp):
+    """Seconds since the epoch of a timestamp as LXD writes them (RFC 3339, a fraction up
+    to nanoseconds, ``Z`` or an offset; none: UTC), or None: not a timestamp, or LXD's
+    zero time (``0001-01-01T00:00:00Z``: a time it does not know)."""
+    found = _STAMP.fullmatch(stamp.strip()) if isinstance(stamp, str) else None
+    if not found:
+        return None
+    day, clock, fraction, zone = found.groups()
+    try:
+        when = datetime.datetime.strptime(f"{day}T{clock}", "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return None
+    if when.year < 1971:
+        return None
+    offset = 0
+    if zone and zone not in ("Z", "z"):
+        digits = zone[1:].replace(":", "")
+        offset = (int(digits[:2]) * 60 + int(digits[2:])) * 60 * (1 if zone[0] == "+" else -1)
+    seconds = when.replace(tzinfo=datetime.timezone.utc).timestamp() - offset
+    return seconds + (float("0." + fraction) if fraction else 0.0)
