@@ -33,9 +33,16 @@ LISTEN6 = "2001:db8::10"  # in 2001:db8::/64, never a test bridge's either
 class Bridge:
     """A test bridge: its name, and addresses inside its subnets (``target(n)``)."""
 
-    def __init__(self):
+    #: The /28 subnets of 192.0.2.0/24 each server's bridges pick from: none shared, since
+    #: make test runs the LXD and Incus halves at once on one kernel (a subnet both took
+    #: failed with dnsmasq's "Address already in use").
+    SUBNETS = {"lxd": range(2, 9), "incus": range(9, 16)}
+
+    def __init__(self, server):
         self.name = "lf" + uuid.uuid4().hex[:6]
-        self.subnet4 = ipaddress.ip_network(f"192.0.2.{16 * random.randint(2, 15)}/28")
+        self.subnet4 = ipaddress.ip_network(
+            f"192.0.2.{16 * random.choice(self.SUBNETS[server])}/28"
+        )
         self.subnet6 = ipaddress.ip_network(f"2001:db8:{random.randint(1, 0xFFFF):x}::/64")
 
     def target(self, n):
@@ -60,7 +67,7 @@ def bridge(lxd, api, cleanup):
     for extension in ("network_forward", "network_peer"):
         if not api.has_extension(extension):
             pytest.skip(f"{lxd.server} lacks the {extension} API extension")
-    net = Bridge()
+    net = Bridge(lxd.server)
     cleanup(["network", "delete", net.name])
     lxd.lxc("network", "create", net.name, *net.config())
     for address in (LISTEN, LISTEN6):  # before the network (cleanups run in reverse)
